@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import type { TestEnvironment } from './types.js';
+import { withDatabase } from './urls.js';
+
+export function testEnvironment(): TestEnvironment {
+  const environment = inject('prospectflowTest');
+  if (!environment) throw new Error('No test environment: add @prospectflow/testing global setup to vitest.config.ts');
+  return environment;
+}
+
+export interface TestDatabase {
+  name: string;
+  /** Superuser URL to this database. */
+  adminUrl: string;
+  drop(): Promise<void>;
+}
+
+/**
+ * A database of its own for one test file, cloned from the run's migrated template, so files
+ * run in parallel without seeing each other's rows. Dropped by `drop()` or at the end of the run.
+ */
+export async function createTestDatabase(label = 'db'): Promise<TestDatabase> {
+  const environment = testEnvironment();
+  const safeLabel = label.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 20);
+  const name = `${environment.runPrefix}_${safeLabel}_${randomBytes(3).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: environment.adminUrl });
+  await admin.connect();
+  try {
+    // Cloning needs the template free of other sessions; serialise clones within the cluster.
+    await admin.query('SELECT pg_advisory_lock(727274)');
+    await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${environment.templateDatabase}"`);
+  } finally {
+    await admin.query('SELECT pg_advisory_unlock(727274)').catch(() => {});
+    await admin.end();
+  }
+  return {
+    name,
+    adminUrl: withDatabase(environment.adminUrl, name),
+    async drop() {
+      const client = new pg.Client({ connectionString: environment.adminUrl });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
