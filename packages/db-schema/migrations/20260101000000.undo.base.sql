@@ -1,0 +1,12 @@
+DROP FUNCTION IF EXISTS app.is_valid_time_zone(text);
+DROP FUNCTION IF EXISTS app.is_valid_siren(text);
+DROP FUNCTION IF EXISTS app.luhn_valid(text);
+DROP FUNCTION IF EXISTS app.register_tenant_table(regclass);
+DROP FUNCTION IF EXISTS app.set_updated_at();
+DROP FUNCTION IF EXISTS app.current_user_id();
+DROP FUNCTION IF EXISTS app.current_organisation_id();
+DROP SCHEMA IF EXISTS tracking;
+DROP SCHEMA IF EXISTS outreach;
+DROP SCHEMA IF EXISTS crm;
+DROP SCHEMA IF EXISTS iam;
+DROP SCHEMA IF EXISTS app;

@@ -1,0 +1,17 @@
+DROP FUNCTION IF EXISTS app.organisation_for_unsubscribe_token(text);
+DROP FUNCTION IF EXISTS app.organisation_for_message_ids(text[]);
+DROP FUNCTION IF EXISTS app.requeue_expired_tasks();
+DROP FUNCTION IF EXISTS app.heartbeat_tasks(text, uuid[], integer);
+DROP FUNCTION IF EXISTS app.claim_tasks(text, integer, integer);
+DROP TABLE IF EXISTS outreach.tasks CASCADE;
+DROP FUNCTION IF EXISTS app.notify_tasks_due();
+DROP TABLE IF EXISTS outreach.suppressions CASCADE;
+DROP TABLE IF EXISTS outreach.messages CASCADE;
+DROP TABLE IF EXISTS outreach.enrollment_step_variant_assignments CASCADE;
+DROP TABLE IF EXISTS outreach.campaign_enrollments CASCADE;
+DROP TABLE IF EXISTS outreach.step_experiment_variants CASCADE;
+DROP TABLE IF EXISTS outreach.step_experiments CASCADE;
+DROP TABLE IF EXISTS outreach.workflow_steps CASCADE;
+DROP TABLE IF EXISTS outreach.campaigns CASCADE;
+DROP TABLE IF EXISTS outreach.prompts CASCADE;
+DROP TABLE IF EXISTS outreach.mailboxes CASCADE;

@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS crm.import_source_keys CASCADE;
+DROP TABLE IF EXISTS crm.import_errors CASCADE;
+DROP TABLE IF EXISTS crm.imports CASCADE;
