@@ -8,4 +8,6 @@ export default defineConfig({
   sourcemap: true,
   target: 'node20',
   splitting: false,
+  // import.meta.url (migrations directory, Prisma's generated client) in the CJS build.
+  shims: true,
 });

@@ -1,0 +1,24 @@
+export {
+  type AppliedMigration,
+  MIGRATIONS_DIR,
+  MigrationChecksumError,
+  type MigrationOptions,
+  type MigrationStatus,
+  migrate,
+  migrationStatus,
+  SCHEMA_VERSION_TABLE,
+  undoLastMigration,
+} from './migrations.js';
+export {
+  LOGIN_ROLES,
+  type LoginRoleName,
+  passwordEnvName,
+  ROLES,
+  type RoleKey,
+  type RoleName,
+  rolePassword,
+  roleUrl,
+} from './roles.js';
+export { type SetupOptions, type SetupResult, setupDatabase } from './setup.js';
+export { prepareTestTemplate } from './test-template.js';
+export { databaseOf, redactUrl, withDatabase } from './urls.js';

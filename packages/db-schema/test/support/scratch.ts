@@ -1,0 +1,27 @@
+import { randomBytes } from 'node:crypto';
+import { testEnvironment } from '@prospectflow/testing';
+import pg from 'pg';
+import { setupDatabase } from '../../src/setup.js';
+import { withDatabase } from '../../src/urls.js';
+
+/** An empty database set up like production (roles, owner, extensions), dropped at the run's end. */
+export async function scratchDatabase(label: string): Promise<{ name: string; adminUrl: string }> {
+  const environment = testEnvironment();
+  const name = `${environment.runPrefix}_${label}_${randomBytes(3).toString('hex')}`;
+  await setupDatabase(environment.adminUrl, { database: name });
+  return { name, adminUrl: withDatabase(environment.adminUrl, name) };
+}
+
+export async function query<T extends pg.QueryResultRow = pg.QueryResultRow>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
