@@ -5,8 +5,8 @@ export const ROLES = {
   worker: 'prospectflow_worker',
   backup: 'prospectflow_backup',
   /**
-   * NOLOGIN owner of the narrow SECURITY DEFINER functions (e.g. app.user_memberships); the
-   * migrator is a member so it can hand those functions over.
+   * NOLOGIN, BYPASSRLS owner of the narrow SECURITY DEFINER functions that look across
+   * organisations (e.g. app.user_memberships); the migrator is a member so it can hand them over.
    */
   system: 'prospectflow_system',
 } as const;

@@ -69,7 +69,7 @@ describe('setupDatabase', () => {
     expect(byName[ROLES.app]!.rolbypassrls).toBe(false);
     expect(byName[ROLES.worker]!.rolbypassrls).toBe(false);
     expect(byName[ROLES.migrator]!.rolbypassrls).toBe(false);
-    expect(byName[ROLES.system]!.rolbypassrls).toBe(false);
+    expect(byName[ROLES.system]!.rolbypassrls).toBe(true);
     expect(byName[ROLES.backup]!.rolbypassrls).toBe(true);
     expect(byName[ROLES.system]!.rolcanlogin).toBe(false);
     for (const role of [ROLES.migrator, ROLES.app, ROLES.worker, ROLES.backup])
