@@ -1,0 +1,74 @@
+import type { PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
+import { UnsafeQueryError } from './errors.js';
+
+/**
+ * The only handle tenant code gets: a checked-out connection inside the unit's transaction. It
+ * cannot be released, cannot end or escape the transaction, and stops working when the unit ends,
+ * so a leaked reference can never run on a connection that now serves another organisation.
+ */
+export interface TenantClient {
+  /** '' on the system path. */
+  readonly organisationId: string;
+  query<R extends QueryResultRow = QueryResultRow>(
+    text: string,
+    values?: readonly unknown[],
+  ): Promise<QueryResult<R>>;
+  query<R extends QueryResultRow = QueryResultRow>(config: QueryConfig): Promise<QueryResult<R>>;
+}
+
+// Transaction control would end (or fork) the unit's transaction; the library owns it.
+const TRANSACTION_CONTROL =
+  /^\s*(begin|start\s+transaction|commit|end|rollback|abort|savepoint|release|prepare\s+transaction)\b/i;
+
+export class ScopedClient implements TenantClient {
+  #client: PoolClient | undefined;
+
+  constructor(
+    client: PoolClient,
+    readonly organisationId: string,
+  ) {
+    this.#client = client;
+  }
+
+  query<R extends QueryResultRow = QueryResultRow>(
+    textOrConfig: string | QueryConfig,
+    values?: readonly unknown[],
+    ...rest: unknown[]
+  ): Promise<QueryResult<R>> {
+    const client = this.#client;
+    if (!client)
+      return Promise.reject(new UnsafeQueryError('This client belongs to a unit of work that has ended'));
+    if (typeof values === 'function' || rest.length > 0) {
+      // Callbacks lose the async context (node-postgres#2533); only the promise form is allowed.
+      return Promise.reject(
+        new UnsafeQueryError('Callback-style query() is not supported; await the promise'),
+      );
+    }
+    const text = typeof textOrConfig === 'string' ? textOrConfig : textOrConfig?.text;
+    if (
+      typeof textOrConfig === 'object' &&
+      textOrConfig !== null &&
+      'name' in textOrConfig &&
+      textOrConfig.name
+    ) {
+      // Named statements live on one server connection; pgBouncer 1.18 in transaction mode cannot follow them.
+      return Promise.reject(
+        new UnsafeQueryError('Named prepared statements are not allowed (pgBouncer transaction mode)'),
+      );
+    }
+    if (typeof text === 'string' && TRANSACTION_CONTROL.test(text)) {
+      return Promise.reject(
+        new UnsafeQueryError(
+          'Transaction control belongs to the unit of work; nest withTenantClient for a savepoint',
+        ),
+      );
+    }
+    return typeof textOrConfig === 'string'
+      ? client.query<R>(textOrConfig, values as unknown[] | undefined)
+      : client.query<R>(textOrConfig as QueryConfig);
+  }
+
+  close(): void {
+    this.#client = undefined;
+  }
+}

@@ -1,0 +1,185 @@
+import type { Pool, PoolClient } from 'pg';
+import { activeUnit, currentScope, currentTenant, runInUnit } from './context.js';
+import {
+  PoolTimeoutError,
+  SystemScopeError,
+  TenantMismatchError,
+  TransactionAbortedError,
+} from './errors.js';
+import { Mutex } from './mutex.js';
+import { ScopedClient, type TenantClient } from './pg-client.js';
+import { beginWithSettingsSql, type UnitSettings } from './settings.js';
+
+export interface PgUnitOptions {
+  /**
+   * How long to wait for a pooled connection when the pool has no `connectionTimeoutMillis` of its
+   * own (pg's default 0 waits forever). Default 5000 ms. A pool-level timeout takes precedence.
+   */
+  acquireTimeoutMs?: number;
+}
+
+interface PgUnit {
+  readonly client: PoolClient;
+  readonly organisationId: string;
+  readonly depth: number;
+  /** Serialises this unit's direct children so their savepoints never interleave. */
+  readonly children: Mutex;
+}
+
+const DEFAULT_ACQUIRE_TIMEOUT_MS = 5000;
+
+function poolTimeout(ms: number, cause?: unknown): PoolTimeoutError {
+  return new PoolTimeoutError(
+    `No database connection became free within ${ms} ms (pool exhausted or database unreachable); ` +
+      'raise the pool size or connectionTimeoutMillis, or shorten units of work',
+    { cause },
+  );
+}
+
+async function checkout(pool: Pool, options: PgUnitOptions): Promise<PoolClient> {
+  const configured = (pool as { options?: { connectionTimeoutMillis?: number } }).options
+    ?.connectionTimeoutMillis;
+  if (configured && configured > 0) {
+    try {
+      return await pool.connect();
+    } catch (error) {
+      if (/timeout/i.test((error as Error)?.message ?? '')) throw poolTimeout(configured, error);
+      throw error;
+    }
+  }
+  const limit = options.acquireTimeoutMs ?? DEFAULT_ACQUIRE_TIMEOUT_MS;
+  const pending = pool.connect();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<'expired'>((resolve) => {
+    timer = setTimeout(() => resolve('expired'), limit);
+  });
+  try {
+    const winner = await Promise.race([pending, expired]);
+    if (winner === 'expired') {
+      // The connection may still arrive later: hand it straight back.
+      pending.then((client) => client.release()).catch(() => {});
+      throw poolTimeout(limit);
+    }
+    return winner;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+async function runNested<T>(
+  pool: Pool,
+  parent: PgUnit,
+  fn: (client: TenantClient) => Promise<T>,
+): Promise<T> {
+  return await parent.children.run(async () => {
+    const depth = parent.depth + 1;
+    const savepoint = `pf_unit_${depth}`;
+    const scoped = new ScopedClient(parent.client, parent.organisationId);
+    const unit: PgUnit = {
+      client: parent.client,
+      organisationId: parent.organisationId,
+      depth,
+      children: new Mutex(),
+    };
+    await parent.client.query(`SAVEPOINT ${savepoint}`);
+    try {
+      const result = await runInUnit(pool, unit, () => fn(scoped));
+      scoped.close();
+      await parent.client.query(`RELEASE SAVEPOINT ${savepoint}`);
+      return result;
+    } catch (error) {
+      scoped.close();
+      // Undo only this level; the outer unit decides whether the whole transaction survives.
+      await parent.client.query(`ROLLBACK TO SAVEPOINT ${savepoint}`).catch(() => {});
+      throw error;
+    }
+  });
+}
+
+async function runTopLevel<T>(
+  pool: Pool,
+  settings: UnitSettings,
+  fn: (client: TenantClient) => Promise<T>,
+  options: PgUnitOptions,
+): Promise<T> {
+  const client = await checkout(pool, options);
+  const scoped = new ScopedClient(client, settings.organisationId);
+  try {
+    await client.query(beginWithSettingsSql(settings));
+    const unit: PgUnit = { client, organisationId: settings.organisationId, depth: 0, children: new Mutex() };
+    const result = await runInUnit(pool, unit, () => fn(scoped));
+    scoped.close();
+    const commit = await client.query('COMMIT');
+    // COMMIT of a transaction an earlier error aborted answers ROLLBACK instead of failing.
+    if (commit.command === 'ROLLBACK') {
+      throw new TransactionAbortedError(
+        'The transaction had failed earlier (an error was caught inside it), so nothing was committed',
+      );
+    }
+    client.release();
+    return result;
+  } catch (error) {
+    scoped.close();
+    await client.query('ROLLBACK').catch(() => {});
+    // Destroy rather than reuse a connection whose state we no longer vouch for.
+    client.release(asError(error));
+    throw error;
+  }
+}
+
+async function runUnit<T>(
+  pool: Pool,
+  settings: UnitSettings,
+  fn: (client: TenantClient) => Promise<T>,
+  options: PgUnitOptions,
+): Promise<T> {
+  const parent = activeUnit<PgUnit>(pool);
+  if (parent) {
+    if (parent.organisationId !== settings.organisationId) {
+      throw new TenantMismatchError(
+        parent.organisationId || '(system)',
+        settings.organisationId || '(system)',
+      );
+    }
+    return await runNested(pool, parent, fn);
+  }
+  return await runTopLevel(pool, settings, fn, options);
+}
+
+/**
+ * Runs `fn` in one transaction on one pooled connection, with `app.organisation_id` (and
+ * `app.user_id`) set for that transaction only. The organisation is read from the async context
+ * before a connection is requested, so without one nothing reaches the pool. Nested calls on the
+ * same pool become savepoints; a nested call for another organisation throws.
+ */
+export async function withTenantClient<T>(
+  pool: Pool,
+  fn: (client: TenantClient) => Promise<T>,
+  options: PgUnitOptions = {},
+): Promise<T> {
+  const tenant = currentTenant();
+  return await runUnit(
+    pool,
+    { organisationId: tenant.organisationId, userId: tenant.userId ?? '' },
+    fn,
+    options,
+  );
+}
+
+/**
+ * The system path's transaction: no organisation at all (tenant tables raise PF001), for calling
+ * the worker role's SECURITY DEFINER functions such as `app.claim_tasks`. Only inside runAsSystem.
+ */
+export async function withSystemClient<T>(
+  pool: Pool,
+  fn: (client: TenantClient) => Promise<T>,
+  options: PgUnitOptions = {},
+): Promise<T> {
+  if (!currentScope().system)
+    throw new SystemScopeError('withSystemClient must run inside runAsSystem(reason, …)');
+  return await runUnit(pool, { organisationId: '', userId: '' }, fn, options);
+}

@@ -1,0 +1,166 @@
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, waitForPort } from './ports.js';
+
+export interface PgBouncerUser {
+  user: string;
+  password: string;
+}
+
+export interface PgBouncerOptions {
+  /** Where pgBouncer forwards to: host, port (and the default database for `url()`). */
+  targetUrl: string;
+  /** `default_pool_size`: server connections per (database, user). */
+  poolSize: number;
+  poolMode?: 'transaction' | 'session' | 'statement';
+  /** Users clients log in as; pgBouncer logs in to PostgreSQL with the same credentials. */
+  users: PgBouncerUser[];
+  /** Extra `[pgbouncer]` settings. */
+  settings?: Record<string, string | number>;
+}
+
+export interface RunningPgBouncer {
+  port: number;
+  /** URL through pgBouncer; `database` defaults to the target URL's database. */
+  url(user: string, password: string, database?: string): string;
+  /** Admin console URL (`SHOW POOLS`…), logged in as the first user. */
+  adminUrl(): string;
+  /** What pgBouncer printed (for failing tests). */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+const MISSING =
+  'pgbouncer is not installed. Fix: apt-get install -y pgbouncer (Debian/Ubuntu), or set PGBOUNCER_BIN to its path.';
+
+function pgBouncerBinary(): string {
+  const candidates = [
+    process.env.PGBOUNCER_BIN,
+    'pgbouncer',
+    '/usr/sbin/pgbouncer',
+    '/usr/bin/pgbouncer',
+  ].filter((c): c is string => Boolean(c));
+  for (const candidate of candidates) {
+    const probe = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
+    if (probe.status === 0) return candidate;
+  }
+  throw new Error(MISSING);
+}
+
+/** pgBouncer refuses to run as root: run it as the `postgres` OS user then. */
+function runAs(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  try {
+    return {
+      uid: Number(execFileSync('id', ['-u', 'postgres']).toString().trim()),
+      gid: Number(execFileSync('id', ['-g', 'postgres']).toString().trim()),
+    };
+  } catch {
+    throw new Error(
+      'Running as root, pgBouncer needs an OS user named "postgres" to run as (useradd postgres).',
+    );
+  }
+}
+
+function quoteAuth(value: string): string {
+  return `"${value.replace(/"/g, '""')}"`;
+}
+
+/** Starts Debian's pgBouncer on a free port in front of `targetUrl`, with a generated ini and auth_file. */
+export async function startPgBouncer(options: PgBouncerOptions): Promise<RunningPgBouncer> {
+  if (options.users.length === 0) throw new Error('startPgBouncer needs at least one user');
+  const binary = pgBouncerBinary();
+  const owner = runAs();
+  const target = new URL(options.targetUrl);
+  const defaultDatabase = decodeURIComponent(target.pathname.replace(/^\//, '')) || 'postgres';
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-pgbouncer-'));
+  const authFile = path.join(dir, 'users.txt');
+  const iniFile = path.join(dir, 'pgbouncer.ini');
+  fs.writeFileSync(
+    authFile,
+    `${options.users.map((u) => `${quoteAuth(u.user)} ${quoteAuth(u.password)}`).join('\n')}\n`,
+    {
+      mode: 0o600,
+    },
+  );
+  const settings: Record<string, string | number> = {
+    listen_addr: '127.0.0.1',
+    listen_port: port,
+    unix_socket_dir: '',
+    auth_type: 'scram-sha-256',
+    auth_file: authFile,
+    admin_users: options.users[0]!.user,
+    pool_mode: options.poolMode ?? 'transaction',
+    default_pool_size: options.poolSize,
+    min_pool_size: 0,
+    reserve_pool_size: 0,
+    max_client_conn: 1000,
+    max_db_connections: 0,
+    // node-postgres and Prisma may send these; pgBouncer would otherwise reject the login.
+    ignore_startup_parameters:
+      'extra_float_digits,options,statement_timeout,idle_in_transaction_session_timeout',
+    server_check_delay: 0,
+    log_connections: 0,
+    log_disconnections: 0,
+    ...options.settings,
+  };
+  const ini =
+    `[databases]\n* = host=${target.hostname} port=${target.port || 5432}\n\n[pgbouncer]\n` +
+    Object.entries(settings)
+      .map(([k, v]) => `${k} = ${v}`)
+      .join('\n') +
+    '\n';
+  fs.writeFileSync(iniFile, ini, { mode: 0o600 });
+  if (owner) {
+    for (const file of [dir, authFile, iniFile]) fs.chownSync(file, owner.uid, owner.gid);
+  }
+  let output = '';
+  const child: ChildProcess = spawn(binary, [iniFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(owner ? { uid: owner.uid, gid: owner.gid } : {}),
+  });
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) =>
+      reject(new Error(`pgbouncer exited with code ${code} before listening:\n${output}`)),
+    ),
+  );
+  exited.catch(() => {});
+  const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
+  try {
+    await Promise.race([waitForPort(port), exited]);
+  } catch (error) {
+    child.kill('SIGKILL');
+    process.removeListener('exit', killOnExit);
+    cleanup();
+    throw error;
+  }
+  const first = options.users[0]!;
+  const build = (user: string, password: string, database: string) =>
+    `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  return {
+    port,
+    url: (user, password, database = defaultDatabase) => build(user, password, database),
+    adminUrl: () => build(first.user, first.password, 'pgbouncer'),
+    log: () => output,
+    async stop() {
+      process.removeListener('exit', killOnExit);
+      if (child.exitCode === null && child.signalCode === null) {
+        await new Promise<void>((resolve) => {
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        });
+      }
+      cleanup();
+    },
+  };
+}
