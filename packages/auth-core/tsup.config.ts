@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // `frontend` is a separate entry so the browser bundle never pulls in Node-only modules.
+  entry: ['src/index.ts', 'src/frontend.ts'],
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

@@ -1,0 +1,10 @@
+import { ROLES_BY_RANK, type Role } from './contracts.js';
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && (ROLES_BY_RANK as readonly string[]).includes(value);
+}
+
+/** True when `actual` ranks at least as high as `required` (viewer < member < admin < owner). */
+export function hasRole(actual: Role, required: Role): boolean {
+  return ROLES_BY_RANK.indexOf(actual) >= ROLES_BY_RANK.indexOf(required);
+}
