@@ -1,0 +1,119 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { type Child, startNodeChild } from './children.js';
+import { type DevDatabase, startDevDatabase } from './database.js';
+import { waitForHealthy } from './health.js';
+import { say, warn } from './logs.js';
+import { dataDir, repoRoot } from './paths.js';
+import { assertPortFree } from './ports.js';
+
+export interface DevOptions {
+  reset: boolean;
+  env: NodeJS.ProcessEnv;
+}
+
+function requireBuilt(relative: string): string {
+  const file = path.join(repoRoot, relative);
+  if (!fs.existsSync(file)) throw new Error(`${relative} is missing: run \`pnpm build\` first (pnpm dev does)`);
+  return file;
+}
+
+/** Starts the whole local system and resolves with the exit code once it has stopped. */
+export async function runDevSystem(options: DevOptions): Promise<number> {
+  const startedAt = performance.now();
+  const env = { ...options.env, NODE_ENV: options.env.NODE_ENV ?? 'development' };
+  const apiPort = Number(env.DEV_API_PORT ?? env.PORT ?? 3000);
+  const smtpPort = Number(env.DEV_SMTP_PORT ?? 1025);
+  const baseUrl = `http://127.0.0.1:${apiPort}`;
+  const children: Child[] = [];
+  let database: DevDatabase | undefined;
+  const stopping = new AbortController();
+
+  const shutdown = async () => {
+    stopping.abort();
+    await Promise.all(children.map((child) => child.stop()));
+    await database?.embedded?.stop();
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    say(`${signal}: stopping`);
+    stopping.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    await assertPortFree(apiPort, 'ingest-api', 'DEV_API_PORT');
+    const data = dataDir(env);
+    database = await startDevDatabase({ env, dataDir: data, reset: options.reset });
+    if (stopping.signal.aborted) return 130;
+
+    if (!env.REDIS_URL) warn('no REDIS_URL: sessions and rate limits are kept in-process (development only)');
+    let smtpUrl = env.SMTP_URL;
+    if (!smtpUrl) {
+      await assertPortFree(smtpPort, 'SMTP sink', 'DEV_SMTP_PORT');
+      const sink = requireBuilt('apps/worker/dist/dev-smtp-sink.js');
+      const mailDir = path.join(data, 'mail');
+      children.push(startNodeChild('smtp', sink, { ...env, SMTP_SINK_PORT: String(smtpPort), SMTP_SINK_DIR: mailDir }, repoRoot));
+      smtpUrl = `smtp://127.0.0.1:${smtpPort}`;
+      say(`captured mail is written to ${mailDir} (one .eml per message)`);
+    }
+
+    const shared = { ...env, PUBLIC_BASE_URL: env.PUBLIC_BASE_URL ?? baseUrl, AUTH_MODE: env.AUTH_MODE ?? 'dev' };
+    children.push(
+      startNodeChild(
+        'api',
+        requireBuilt('apps/ingest-api/dist/server.js'),
+        {
+          ...shared,
+          PORT: String(apiPort),
+          HOST: env.HOST ?? '127.0.0.1',
+          DATABASE_URL: database.appUrl,
+          INBOUND_WEBHOOK_SECRET: env.INBOUND_WEBHOOK_SECRET ?? 'dev-inbound-secret',
+        },
+        repoRoot,
+      ),
+    );
+    children.push(
+      startNodeChild(
+        'worker',
+        requireBuilt('apps/worker/dist/main.js'),
+        { ...shared, WORKER_DATABASE_URL: database.workerUrl, SMTP_URL: smtpUrl },
+        repoRoot,
+      ),
+    );
+
+    const firstExit = Promise.race(children.map((child) => child.exited.then((code) => ({ child, code }))));
+    await Promise.race([
+      waitForHealthy(`${baseUrl}/health`, 30_000, stopping.signal),
+      firstExit.then(({ child, code }) => {
+        throw new Error(`${child.name} exited during start-up (code ${code}); see its log above`);
+      }),
+    ]);
+    const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
+    say(`ready in ${seconds} s`);
+    process.stdout.write(
+      [
+        '',
+        `  API        ${baseUrl}`,
+        `  API docs   ${baseUrl}/docs`,
+        `  Health     ${baseUrl}/health`,
+        '  Dev token  pnpm token --email dev@prospectflow.local   (owner of the demo organisation)',
+        `  Try        curl -H "Authorization: Bearer $(pnpm -s token --email dev@prospectflow.local)" ${baseUrl}/v1/me`,
+        '  Stop       Ctrl-C',
+        '',
+      ].join('\n'),
+    );
+
+    const stopped = new Promise<'signal'>((resolve) => stopping.signal.addEventListener('abort', () => resolve('signal')));
+    const outcome = await Promise.race([stopped, firstExit]);
+    if (outcome !== 'signal') {
+      warn(`${outcome.child.name} exited unexpectedly (code ${outcome.code}): stopping everything`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    await shutdown();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

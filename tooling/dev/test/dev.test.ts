@@ -1,0 +1,110 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '@prospectflow/testing/ports';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const cli = path.resolve(import.meta.dirname, '..', 'src', 'cli.ts');
+const tsx = path.resolve(import.meta.dirname, '..', 'node_modules', '.bin', 'tsx');
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exit: Promise<number | null>;
+}
+
+function startDev(env: Record<string, string>, args: string[] = []): Run {
+  let output = '';
+  const clean = { ...process.env };
+  for (const key of ['DATABASE_URL', 'DATABASE_ADMIN_URL', 'REDIS_URL', 'SMTP_URL', 'PORT']) delete clean[key];
+  const child = spawn(tsx, [cli, ...args], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exit };
+}
+
+async function waitFor(run: Run, pattern: RegExp, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(run.output())) {
+    if (run.child.exitCode !== null) throw new Error(`exited early:\n${run.output()}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${run.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function postgresProcessesFor(dir: string): string[] {
+  const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
+  return out.split('\n').filter((line) => line.includes(dir) && /postgres/.test(line));
+}
+
+function tempDataDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-dev-'));
+  fs.chmodSync(dir, 0o755);
+  return dir;
+}
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('pnpm dev', () => {
+  it('starts everything, answers /health, keeps its data and stops cleanly on SIGINT and SIGTERM', async () => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    const ports = { DEV_API_PORT: String(await freePort()), DEV_POSTGRES_PORT: String(await freePort()), DEV_SMTP_PORT: String(await freePort()) };
+    const env = { DEV_DATA_DIR: dataDir, ...ports };
+
+    const first = startDev(env);
+    await waitFor(first, /ready in \d+\.\d s/);
+    const health = await fetch(`http://127.0.0.1:${ports.DEV_API_PORT}/health`);
+    expect(health.status).toBe(200);
+    expect(first.output()).toContain(`/docs`);
+    expect(first.output()).toContain('pnpm token --email');
+    expect(postgresProcessesFor(dataDir).length).toBeGreaterThan(0);
+    first.child.kill('SIGINT');
+    expect(await first.exit).toBe(0);
+    expect(postgresProcessesFor(dataDir)).toEqual([]);
+
+    // Second start reuses the data directory (no new migrations) and stops on SIGTERM.
+    const second = startDev(env);
+    await waitFor(second, /ready in/);
+    expect(second.output()).toContain('migrations applied (0 new)');
+    second.child.kill('SIGTERM');
+    expect(await second.exit).toBe(0);
+    expect(postgresProcessesFor(dataDir)).toEqual([]);
+  }, 240_000);
+
+  it('names the cause and the fix when the API port is taken', async () => {
+    const blocker = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    const port = (blocker.address() as net.AddressInfo).port;
+    const run = startDev({ DEV_DATA_DIR: tempDataDir(), DEV_API_PORT: String(port) });
+    expect(await run.exit).toBe(1);
+    expect(run.output()).toMatch(new RegExp(`port ${port} \\(ingest-api\\) is already in use`));
+    expect(run.output()).toContain('DEV_API_PORT');
+    blocker.close();
+  });
+
+  it('names the cause and the fix when the data directory is unusable', async () => {
+    const file = path.join(tempDataDir(), 'not-a-directory');
+    fs.writeFileSync(file, 'x');
+    const run = startDev({ DEV_DATA_DIR: file, DEV_API_PORT: String(await freePort()) });
+    expect(await run.exit).toBe(1);
+    expect(run.output()).toContain(`the data directory ${file} is not writable`);
+    expect(run.output()).toContain('DEV_DATA_DIR');
+  });
+
+  it('points at --reset when the PostgreSQL data directory is damaged', async () => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    fs.mkdirSync(path.join(dataDir, 'postgres'));
+    fs.writeFileSync(path.join(dataDir, 'postgres', 'garbage'), 'not postgres');
+    const run = startDev({ DEV_DATA_DIR: dataDir, DEV_API_PORT: String(await freePort()), DEV_POSTGRES_PORT: String(await freePort()) });
+    expect(await run.exit).toBe(1);
+    expect(run.output()).toContain('pnpm dev --reset');
+  });
+});
