@@ -23,5 +23,13 @@ export {
 export type { TenantLogger } from './logger.js';
 export { type PgUnitOptions, withSystemClient, withTenantClient } from './pg.js';
 export type { TenantClient } from './pg-client.js';
+export {
+  createTenantDb,
+  type PrismaClientLike,
+  type TenantDb,
+  type TenantDbOptions,
+  type TenantTransactionOptions,
+  type TransactionClient,
+} from './prisma.js';
 export { runAsSystem, type SystemOptions } from './system.js';
 export { isUuid } from './uuid.js';

@@ -65,12 +65,12 @@ export function watchPool(pool: pg.Pool): { acquired: () => number; connected: (
   return { acquired: () => acquired, connected: () => connected };
 }
 
-/** A pause of random length: same tick, next macrotask, or a few ms, to interleave concurrent work. */
+/** A pause of random length: same tick, next macrotask, or a timer (rarely: a timer holds the unit's connection ~1 ms), to interleave concurrent work. */
 export function randomPause(random: () => number): Promise<void> {
   const r = random();
-  if (r < 0.4) return Promise.resolve();
-  if (r < 0.8) return new Promise((resolve) => setImmediate(resolve));
-  return new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 3)));
+  if (r < 0.45) return Promise.resolve();
+  if (r < 0.95) return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 2)));
 }
 
 /** Deterministic PRNG (mulberry32) so a failing interleaving can be replayed from its seed. */

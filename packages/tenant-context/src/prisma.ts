@@ -1,0 +1,236 @@
+import {
+  activeUnit,
+  currentScope,
+  currentTenant,
+  runInUnit,
+  runWithTenant,
+  type TenantContext,
+} from './context.js';
+import {
+  NoTenantError,
+  SystemScopeError,
+  TenantMismatchError,
+  TransactionTimeoutError,
+  UnsafeQueryError,
+} from './errors.js';
+import { Mutex } from './mutex.js';
+import { SETTINGS_SQL_PARAMETERISED, type UnitSettings } from './settings.js';
+
+/** What Prisma removes from an interactive transaction client (its ITXClientDenyList). */
+type TransactionDenyList = '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends' | '$use';
+
+/** The `tx` a unit of work receives: the Prisma client bound to the unit's one transaction. */
+export type TransactionClient<C> = Omit<C, TransactionDenyList>;
+
+/** The parts of a generated PrismaClient this module relies on. */
+export interface PrismaClientLike {
+  $transaction: unknown;
+  $extends: unknown;
+}
+
+export interface TenantTransactionOptions {
+  /** Longest wait for a connection and BEGIN (Prisma `maxWait`). Default 2000 ms. */
+  maxWait?: number;
+  /** Longest life of the whole unit of work (Prisma `timeout`). Default 5000 ms. */
+  timeout?: number;
+  isolationLevel?: 'ReadUncommitted' | 'ReadCommitted' | 'RepeatableRead' | 'Serializable';
+}
+
+export interface TenantDbOptions extends TenantTransactionOptions {
+  /**
+   * Models without an organisation (global tables). Every other model is treated as a tenant
+   * model, so a new table fails closed until someone decides otherwise. Default: Organisation, User.
+   */
+  globalModels?: readonly string[];
+}
+
+export interface TenantDb<C extends PrismaClientLike> {
+  /**
+   * The guarded client: inside a unit of work every model call joins the unit's transaction;
+   * outside one, tenant models throw NoTenantError before any query, global models run as usual,
+   * raw SQL is refused (use the unit's `tx`).
+   */
+  readonly client: C;
+  /** One interactive transaction for the current tenant (from runWithTenant); nested calls become savepoints. */
+  transaction<T>(
+    fn: (tx: TransactionClient<C>) => Promise<T>,
+    options?: TenantTransactionOptions,
+  ): Promise<T>;
+  /** runWithTenant(context, () => transaction(fn)) — for scripts and worker tasks. */
+  forTenant<T>(
+    context: TenantContext,
+    fn: (tx: TransactionClient<C>) => Promise<T>,
+    options?: TenantTransactionOptions,
+  ): Promise<T>;
+  /** The open unit's `tx`, for code deep in a call stack; NoTenantError outside a unit. */
+  currentTx(): TransactionClient<C>;
+  /** A transaction with no organisation (tenant tables raise PF001), only inside runAsSystem: for SECURITY DEFINER calls. */
+  systemTransaction<T>(
+    fn: (tx: TransactionClient<C>) => Promise<T>,
+    options?: TenantTransactionOptions,
+  ): Promise<T>;
+}
+
+interface PrismaUnit {
+  // biome-ignore lint/suspicious/noExplicitAny: the generated client's shape is only known to the caller.
+  readonly tx: any;
+  readonly organisationId: string;
+  readonly depth: number;
+  readonly children: Mutex;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: see PrismaUnit.tx
+type AnyFunction = (...args: any[]) => any;
+
+const DEFAULT_GLOBAL_MODELS = ['Organisation', 'User'];
+const DEFAULT_MAX_WAIT_MS = 2000;
+const DEFAULT_TIMEOUT_MS = 5000;
+
+function delegateKey(model: string): string {
+  return model.charAt(0).toLowerCase() + model.slice(1);
+}
+
+function mapTimeout(
+  error: unknown,
+  options: Required<Pick<TenantTransactionOptions, 'maxWait' | 'timeout'>>,
+): unknown {
+  if ((error as { code?: unknown })?.code !== 'P2028') return error;
+  return new TransactionTimeoutError(
+    `The tenant transaction could not start within maxWait=${options.maxWait} ms (pool exhausted?) ` +
+      `or outlived timeout=${options.timeout} ms: ${(error as Error).message}`,
+    { cause: error },
+  );
+}
+
+/**
+ * Wraps a PrismaClient (from `@prospectflow/db-schema`'s createPrismaClient) so that every unit of
+ * work is ONE interactive transaction whose first statement sets the organisation, with `tx`
+ * carried in the async context. Nothing is batched across organisations: each unit's queries carry
+ * its own transaction id, so Prisma never merges them with another unit's (prisma/prisma#23343).
+ */
+export function createTenantDb<C extends PrismaClientLike>(
+  prisma: C,
+  options: TenantDbOptions = {},
+): TenantDb<C> {
+  const globalModels = new Set(options.globalModels ?? DEFAULT_GLOBAL_MODELS);
+  const defaults = {
+    maxWait: options.maxWait ?? DEFAULT_MAX_WAIT_MS,
+    timeout: options.timeout ?? DEFAULT_TIMEOUT_MS,
+    isolationLevel: options.isolationLevel,
+  };
+  const base = prisma as unknown as { $transaction: AnyFunction; $extends: AnyFunction };
+
+  const client = base.$extends({
+    name: '@prospectflow/tenant-context guard',
+    query: {
+      $allOperations({
+        model,
+        operation,
+        args,
+        query,
+      }: {
+        model?: string;
+        operation: string;
+        args: unknown;
+        query: (args: unknown) => Promise<unknown>;
+      }) {
+        if (!model) {
+          throw new UnsafeQueryError(
+            `${operation} on the guarded client is refused: run raw SQL on the unit's tx (db.transaction(tx => tx.${operation}…))`,
+          );
+        }
+        const unit = activeUnit<PrismaUnit>(prisma);
+        if (unit) return unit.tx[delegateKey(model)][operation](args);
+        if (globalModels.has(model)) return query(args);
+        throw new NoTenantError(`${model}.${operation}`);
+      },
+    },
+  }) as C;
+
+  async function runNested<T>(parent: PrismaUnit, fn: (tx: TransactionClient<C>) => Promise<T>): Promise<T> {
+    return await parent.children.run(async () => {
+      const depth = parent.depth + 1;
+      const savepoint = `pf_unit_${depth}`;
+      const unit: PrismaUnit = {
+        tx: parent.tx,
+        organisationId: parent.organisationId,
+        depth,
+        children: new Mutex(),
+      };
+      await parent.tx.$executeRawUnsafe(`SAVEPOINT ${savepoint}`);
+      try {
+        const result = await runInUnit(prisma, unit, () => fn(parent.tx));
+        await parent.tx.$executeRawUnsafe(`RELEASE SAVEPOINT ${savepoint}`);
+        return result;
+      } catch (error) {
+        await parent.tx.$executeRawUnsafe(`ROLLBACK TO SAVEPOINT ${savepoint}`).catch(() => {});
+        throw error;
+      }
+    });
+  }
+
+  async function runUnit<T>(
+    settings: UnitSettings,
+    fn: (tx: TransactionClient<C>) => Promise<T>,
+    overrides: TenantTransactionOptions = {},
+  ): Promise<T> {
+    const parent = activeUnit<PrismaUnit>(prisma);
+    if (parent) {
+      if (parent.organisationId !== settings.organisationId) {
+        throw new TenantMismatchError(
+          parent.organisationId || '(system)',
+          settings.organisationId || '(system)',
+        );
+      }
+      return await runNested(parent, fn);
+    }
+    const effective = { ...defaults, ...overrides };
+    try {
+      return await base.$transaction(
+        // biome-ignore lint/suspicious/noExplicitAny: see PrismaUnit.tx
+        async (tx: any) => {
+          await tx.$executeRawUnsafe(SETTINGS_SQL_PARAMETERISED, settings.organisationId, settings.userId);
+          const unit: PrismaUnit = {
+            tx,
+            organisationId: settings.organisationId,
+            depth: 0,
+            children: new Mutex(),
+          };
+          return await runInUnit(prisma, unit, () => fn(tx));
+        },
+        {
+          maxWait: effective.maxWait,
+          timeout: effective.timeout,
+          ...(effective.isolationLevel ? { isolationLevel: effective.isolationLevel } : {}),
+        },
+      );
+    } catch (error) {
+      throw mapTimeout(error, effective);
+    }
+  }
+
+  return {
+    client,
+    async transaction(fn, overrides) {
+      const tenant = currentTenant();
+      return await runUnit(
+        { organisationId: tenant.organisationId, userId: tenant.userId ?? '' },
+        fn,
+        overrides,
+      );
+    },
+    async forTenant(context, fn, overrides) {
+      return await runWithTenant(context, () => this.transaction(fn, overrides));
+    },
+    currentTx() {
+      const unit = activeUnit<PrismaUnit>(prisma);
+      if (!unit) throw new NoTenantError('currentTx()');
+      return unit.tx;
+    },
+    async systemTransaction(fn, overrides) {
+      if (!currentScope().system)
+        throw new SystemScopeError('systemTransaction must run inside runAsSystem(reason, …)');
+      return await runUnit({ organisationId: '', userId: '' }, fn, overrides);
+    },
+  };
+}
