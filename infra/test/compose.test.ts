@@ -1,0 +1,112 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  dockerfileStages,
+  INFRA_DIR,
+  interpolate,
+  parseEnvFile,
+  REPO_ROOT,
+  validateCompose,
+  variablesUsed,
+} from '../src/compose.js';
+
+const composeText = fs.readFileSync(path.join(INFRA_DIR, 'compose.yaml'), 'utf8');
+const envExample = parseEnvFile(fs.readFileSync(path.join(INFRA_DIR, '.env.example'), 'utf8'));
+
+describe('infra/compose.yaml', () => {
+  const result = validateCompose(composeText, envExample);
+  const services = result.document.services as Record<string, any>;
+
+  it('validates against the Compose specification schema with .env.example', () => {
+    expect(result.errors).toEqual([]);
+    expect(result.valid).toBe(true);
+  });
+
+  it('the validator rejects what the specification forbids', () => {
+    const broken = composeText.replace('  redis:\n', '  redis:\n    restart_policy: always\n');
+    const outcome = validateCompose(broken, envExample);
+    expect(outcome.valid).toBe(false);
+    expect(outcome.errors.join('\n')).toContain('restart_policy');
+    const badDepends = composeText.replace('condition: service_healthy', 'condition: healthy-ish');
+    expect(validateCompose(badDepends, envExample).valid).toBe(false);
+  });
+
+  it('every required variable is documented in .env.example and refuses to start without it', () => {
+    const required = variablesUsed(composeText).filter((v) => v.operator.endsWith('?'));
+    expect(required.length).toBeGreaterThan(5);
+    for (const variable of required) expect(Object.keys(envExample)).toContain(variable.name);
+    const { POSTGRES_PASSWORD: _, ...withoutSuperuser } = envExample;
+    expect(() => interpolate(composeText, withoutSuperuser)).toThrow(/POSTGRES_PASSWORD/);
+  });
+
+  it('every variable in .env.example is used by the compose file', () => {
+    const used = new Set(variablesUsed(composeText).map((v) => v.name));
+    for (const name of Object.keys(envExample)) expect([...used]).toContain(name);
+  });
+
+  it('runs postgres 18 with a health check, and creates roles with the db-schema setup before migrating', () => {
+    expect(services.postgres.image).toMatch(/^postgres:18/);
+    expect(services.postgres.healthcheck.test.join(' ')).toContain('pg_isready');
+    expect(services['db-init'].command).toEqual(['node', 'dist/cli.js', 'setup']);
+    expect(services['db-init'].depends_on.postgres.condition).toBe('service_healthy');
+    expect(services.migrate.command).toEqual(['node', 'dist/cli.js', 'migrate']);
+    expect(services.migrate.depends_on['db-init'].condition).toBe('service_completed_successfully');
+    expect(services.migrate.environment.MIGRATION_DATABASE_URL).toMatch(
+      /^postgres:\/\/prospectflow_migrator:[^@]+@postgres:5432\//,
+    );
+  });
+
+  it('pgbouncer pools in transaction mode with the seed defaults, configurable', () => {
+    const env = services.pgbouncer.environment;
+    expect(env.PGBOUNCER_POOL_MODE).toBe('transaction');
+    expect(env.PGBOUNCER_MAX_CLIENT_CONN).toBe('100');
+    expect(env.PGBOUNCER_DEFAULT_POOL_SIZE).toBe('25');
+    const tuned = validateCompose(composeText, { ...envExample, PGBOUNCER_DEFAULT_POOL_SIZE: '40' });
+    expect(tuned.document.services.pgbouncer.environment.PGBOUNCER_DEFAULT_POOL_SIZE).toBe('40');
+  });
+
+  it('apps reach the database through pgbouncer as their runtime roles, after migrate and healthy services', () => {
+    expect(services['ingest-api'].environment.DATABASE_URL).toMatch(/^postgres:\/\/prospectflow_app:[^@]+@pgbouncer:6432\//);
+    expect(services.worker.environment.WORKER_DATABASE_URL).toMatch(
+      /^postgres:\/\/prospectflow_worker:[^@]+@pgbouncer:6432\//,
+    );
+    for (const app of ['ingest-api', 'worker']) {
+      const depends = services[app].depends_on;
+      expect(depends.migrate.condition).toBe('service_completed_successfully');
+      expect(depends.redis.condition).toBe('service_healthy');
+    }
+    expect(services.redis.image).toMatch(/^redis:7/);
+  });
+
+  it('every service_healthy dependency has a health check, and one-shot jobs do not restart', () => {
+    for (const service of Object.values(services)) {
+      for (const [target, spec] of Object.entries((service.depends_on ?? {}) as Record<string, any>)) {
+        expect(Object.keys(services)).toContain(target);
+        if (spec.condition === 'service_healthy') expect(services[target].healthcheck).toBeDefined();
+        if (spec.condition === 'service_completed_successfully') expect(services[target].restart).toBe('no');
+      }
+    }
+  });
+
+  it('pgAdmin only starts under the optional tools profile', () => {
+    expect(services.pgadmin.profiles).toEqual(['tools']);
+    const always = Object.entries(services).filter(([, s]) => !s.profiles).map(([name]) => name);
+    expect(always.sort()).toEqual(['db-init', 'ingest-api', 'migrate', 'pgbouncer', 'postgres', 'redis', 'worker']);
+  });
+
+  it('builds name existing Dockerfiles and stages, from the repository root', () => {
+    for (const service of Object.values(services)) {
+      if (!service.build) continue;
+      expect(path.resolve(INFRA_DIR, service.build.context)).toBe(REPO_ROOT);
+      const dockerfile = path.join(REPO_ROOT, service.build.dockerfile);
+      expect(fs.existsSync(dockerfile)).toBe(true);
+      expect(dockerfileStages(fs.readFileSync(dockerfile, 'utf8'))).toContain(service.build.target);
+    }
+  });
+
+  it('mounts the pgbouncer entrypoint that exists in the repository', () => {
+    const mount = services.pgbouncer.volumes[0] as string;
+    expect(fs.existsSync(path.resolve(INFRA_DIR, mount.split(':')[0]!))).toBe(true);
+  });
+});
