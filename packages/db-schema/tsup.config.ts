@@ -1,6 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
+  // The Prisma client generated into ../generated/prisma is bundled (its TypeScript is not shipped).
   entry: ['src/index.ts'],
   format: ['esm', 'cjs'],
   dts: true,

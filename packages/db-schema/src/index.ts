@@ -1,3 +1,5 @@
+export type * from '../generated/prisma/models.js';
+export { type CatalogTable, isTenantTable, readCatalog } from './catalog.js';
 export {
   type AppliedMigration,
   MIGRATIONS_DIR,
@@ -9,6 +11,7 @@ export {
   SCHEMA_VERSION_TABLE,
   undoLastMigration,
 } from './migrations.js';
+export { createPrismaClient, Prisma, PrismaClient, type PrismaClientOptions } from './prisma.js';
 export {
   LOGIN_ROLES,
   type LoginRoleName,
@@ -19,6 +22,7 @@ export {
   rolePassword,
   roleUrl,
 } from './roles.js';
+export { DEMO_IDS, DEMO_ORGANISATION, DEMO_OWNER_EMAIL, type SeedResult, seedDemo } from './seed.js';
 export { type SetupOptions, type SetupResult, setupDatabase } from './setup.js';
 export { prepareTestTemplate } from './test-template.js';
 export { databaseOf, redactUrl, withDatabase } from './urls.js';
