@@ -21,7 +21,7 @@ function requireBuilt(relative: string): string {
 /** Starts the whole local system and resolves with the exit code once it has stopped. */
 export async function runDevSystem(options: DevOptions): Promise<number> {
   const startedAt = performance.now();
-  const env = { ...options.env, NODE_ENV: options.env.NODE_ENV ?? 'development' };
+  const env: NodeJS.ProcessEnv = { ...options.env, NODE_ENV: options.env.NODE_ENV ?? 'development' };
   const apiPort = Number(env.DEV_API_PORT ?? env.PORT ?? 3000);
   const smtpPort = Number(env.DEV_SMTP_PORT ?? 1025);
   const baseUrl = `http://127.0.0.1:${apiPort}`;

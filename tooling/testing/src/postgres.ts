@@ -73,7 +73,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     initdbFlags: ['--encoding=UTF8', '--no-instructions'],
     postgresFlags: Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
     onLog: options.onLog ?? (() => {}),
-    onError: options.onLog ?? (() => {}),
+    onError: (error: unknown) => options.onLog?.(String(error)),
   });
   if (fresh) await server.initialise();
   try {
