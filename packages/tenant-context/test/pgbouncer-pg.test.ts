@@ -66,16 +66,26 @@ async function checkStoredRows(): Promise<void> {
 }
 
 const appPassword = () => rolePassword('app');
+// Generous: CI machines are slow and shared; a healthy run takes seconds.
+const STRESS_TIMEOUT_MS = 120_000;
 
 describe('raw pg, direct to PostgreSQL', () => {
-  it('10,000 interleaved operations from 50 organisations never touch another organisation', async () => {
-    const pool = new pg.Pool({ connectionString: fixture.appUrl, max: 10, connectionTimeoutMillis: 10_000 });
-    const report = await runStress(pgBackend(pool), fixture.organisations, { seed: 1 });
-    await pool.end();
-    expect(report.operations).toBe(10_000);
-    expect(report.wrongRows).toEqual([]);
-    await checkStoredRows();
-  });
+  it(
+    '10,000 interleaved operations from 50 organisations never touch another organisation',
+    async () => {
+      const pool = new pg.Pool({
+        connectionString: fixture.appUrl,
+        max: 10,
+        connectionTimeoutMillis: 10_000,
+      });
+      const report = await runStress(pgBackend(pool), fixture.organisations, { seed: 1 });
+      await pool.end();
+      expect(report.operations).toBe(10_000);
+      expect(report.wrongRows).toEqual([]);
+      await checkStoredRows();
+    },
+    STRESS_TIMEOUT_MS,
+  );
 });
 
 describe.each([1, 5])('raw pg through pgBouncer (transaction mode, default_pool_size=%i)', (poolSize) => {

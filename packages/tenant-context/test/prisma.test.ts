@@ -1,0 +1,208 @@
+import { randomUUID } from 'node:crypto';
+import { createPrismaClient, type PrismaClient } from '@prospectflow/db-schema';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTenantDb,
+  isDbNoOrganisationError,
+  NoTenantError,
+  runAsSystem,
+  runWithTenant,
+  SystemScopeError,
+  type TenantDb,
+  TenantMismatchError,
+  TransactionTimeoutError,
+  UnsafeQueryError,
+} from '../src/index.js';
+import { adminQuery, createTenantFixture, type TenantFixture, watchPool } from './helpers.js';
+
+let fixture: TenantFixture;
+let pool: pg.Pool;
+let watched: ReturnType<typeof watchPool>;
+let prisma: PrismaClient;
+let db: TenantDb<PrismaClient>;
+let orgA: string;
+let orgB: string;
+
+beforeAll(async () => {
+  fixture = await createTenantFixture('prisma', 2);
+  [orgA, orgB] = fixture.organisations as [string, string];
+  pool = new pg.Pool({ connectionString: fixture.appUrl, max: 4, connectionTimeoutMillis: 10_000 });
+  watched = watchPool(pool);
+  prisma = createPrismaClient(pool);
+  db = createTenantDb(prisma);
+});
+
+afterAll(async () => {
+  await prisma?.$disconnect();
+  await pool?.end();
+  await fixture?.drop();
+});
+
+async function adminCompanies(organisationId: string): Promise<string[]> {
+  const rows = await adminQuery<{ name: string }>(
+    fixture.database.adminUrl,
+    'SELECT name FROM crm.companies WHERE organisation_id = $1 ORDER BY name',
+    [organisationId],
+  );
+  return rows.map((r) => r.name);
+}
+
+describe('createTenantDb (Prisma)', () => {
+  it('throws before any query when a tenant model is used outside a unit of work', async () => {
+    const before = watched.acquired();
+    await expect(db.client.company.findMany()).rejects.toBeInstanceOf(NoTenantError);
+    await expect(db.client.company.create({ data: { name: 'x' } })).rejects.toBeInstanceOf(NoTenantError);
+    await expect(db.transaction(async (tx) => tx.company.findMany())).rejects.toBeInstanceOf(NoTenantError);
+    await expect(db.client.$queryRaw`SELECT 1`).rejects.toBeInstanceOf(UnsafeQueryError);
+    expect(watched.acquired()).toBe(before);
+    // Global models need no organisation.
+    const organisations = await db.client.organisation.findMany({ select: { id: true } });
+    expect(organisations.map((o) => o.id).sort()).toEqual([...fixture.organisations].sort());
+  });
+
+  it('and the database refuses the unguarded client too (PF001)', async () => {
+    const error = await prisma.company.findMany().catch((e: unknown) => e);
+    expect(isDbNoOrganisationError(error)).toBe(true);
+  });
+
+  it('runs the unit in one transaction with the organisation and user set first', async () => {
+    const userId = randomUUID();
+    const seen = await db.forTenant({ organisationId: orgA, userId }, async (tx) => {
+      await tx.company.create({ data: { name: 'a-1' } });
+      await db.client.company.create({ data: { name: 'a-2' } });
+      const [settings] = await tx.$queryRaw<{ org: string; user: string }[]>`
+        SELECT current_setting('app.organisation_id') AS org, current_setting('app.user_id') AS user`;
+      return {
+        settings,
+        names: (await db.client.company.findMany({ orderBy: { name: 'asc' } })).map((c) => c.name),
+      };
+    });
+    expect(seen).toEqual({ settings: { org: orgA, user: userId }, names: ['a-1', 'a-2'] });
+    expect(await db.forTenant({ organisationId: orgB }, (tx) => tx.company.count())).toBe(0);
+  });
+
+  it('really undoes every write when the unit throws (prisma/orm#20678)', async () => {
+    const attempt = db.forTenant({ organisationId: orgB }, async (tx) => {
+      await tx.company.create({ data: { name: 'b-undone-tx' } });
+      await db.client.company.create({ data: { name: 'b-undone-guarded' } });
+      await tx.company.updateMany({ data: { description: 'touched' } });
+      throw new Error('handler failed');
+    });
+    await expect(attempt).rejects.toThrow('handler failed');
+    expect(await adminCompanies(orgB)).toEqual([]);
+  });
+
+  it('nests same-organisation units as savepoints and refuses another organisation', async () => {
+    const names = await db.forTenant({ organisationId: orgB }, async (tx) => {
+      await tx.company.create({ data: { name: 'b-outer' } });
+      await db.transaction(async (inner) => {
+        await inner.company.create({ data: { name: 'b-inner-kept' } });
+      });
+      await db
+        .transaction(async (inner) => {
+          await inner.company.create({ data: { name: 'b-inner-undone' } });
+          throw new Error('inner fails');
+        })
+        .catch(() => {});
+      await expect(
+        db.forTenant({ organisationId: orgA }, (other) => other.company.count()),
+      ).rejects.toBeInstanceOf(TenantMismatchError);
+      return (await tx.company.findMany({ orderBy: { name: 'asc' } })).map((c) => c.name);
+    });
+    expect(names).toEqual(['b-inner-kept', 'b-outer']);
+    expect(await adminCompanies(orgB)).toEqual(['b-inner-kept', 'b-outer']);
+  });
+
+  it('never batches same-tick findUnique calls of two organisations together (prisma/prisma#23343)', async () => {
+    const ids = await Promise.all(
+      [orgA, orgB].map((organisationId) =>
+        db.forTenant({ organisationId }, (tx) =>
+          tx.company.create({ data: { name: `${organisationId}-unique` }, select: { id: true } }),
+        ),
+      ),
+    );
+    for (let round = 0; round < 20; round++) {
+      const results = await Promise.all(
+        [orgA, orgB, orgA, orgB].map((organisationId, i) =>
+          db.forTenant({ organisationId }, () =>
+            Promise.all([
+              db.client.company.findUnique({
+                where: { organisationId_id: { organisationId: orgA, id: ids[0]!.id } },
+              }),
+              db.client.company.findUnique({
+                where: { organisationId_id: { organisationId: orgB, id: ids[1]!.id } },
+              }),
+            ]).then(([a, b]) => ({ i, organisationId, a: a?.name ?? null, b: b?.name ?? null })),
+          ),
+        ),
+      );
+      for (const r of results) {
+        expect(r.a).toBe(r.organisationId === orgA ? `${orgA}-unique` : null);
+        expect(r.b).toBe(r.organisationId === orgB ? `${orgB}-unique` : null);
+      }
+    }
+  });
+
+  it('gives a clear error when no connection frees up within maxWait, then recovers', async () => {
+    const small = new pg.Pool({ connectionString: fixture.appUrl, max: 1 });
+    const smallPrisma = createPrismaClient(small);
+    const smallDb = createTenantDb(smallPrisma, { maxWait: 200, timeout: 10_000 });
+    let letGo!: () => void;
+    const held = new Promise<void>((resolve) => {
+      letGo = resolve;
+    });
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    const holder = smallDb.forTenant({ organisationId: orgA }, async (tx) => {
+      await tx.company.count();
+      entered();
+      await held;
+    });
+    await inside;
+    const waiting = await smallDb
+      .forTenant({ organisationId: orgA }, (tx) => tx.company.count())
+      .catch((e: unknown) => e);
+    expect(waiting).toBeInstanceOf(TransactionTimeoutError);
+    expect((waiting as TransactionTimeoutError).code).toBe('tenant_transaction_timeout');
+    expect((waiting as Error).message).toMatch(/maxWait=200/);
+    letGo();
+    await holder;
+    expect(
+      await smallDb.forTenant({ organisationId: orgA }, (tx) => tx.company.count()),
+    ).toBeGreaterThanOrEqual(0);
+    await smallPrisma.$disconnect();
+    await small.end();
+  });
+
+  it('rolls back a unit that outlives its timeout', async () => {
+    const attempt = db.forTenant(
+      { organisationId: orgA },
+      async (tx) => {
+        await tx.company.create({ data: { name: 'a-too-slow' } });
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        return tx.company.count();
+      },
+      { timeout: 200 },
+    );
+    await expect(attempt).rejects.toBeInstanceOf(TransactionTimeoutError);
+    expect(await adminCompanies(orgA)).not.toContain('a-too-slow');
+  });
+
+  it('offers a system transaction only inside runAsSystem', async () => {
+    await expect(db.systemTransaction(async (tx) => tx.$queryRaw`SELECT 1`)).rejects.toBeInstanceOf(
+      SystemScopeError,
+    );
+    const refused = await runAsSystem('prisma system probe', () =>
+      db.systemTransaction((tx) => tx.company.count()).catch((e: unknown) => e),
+    );
+    expect(isDbNoOrganisationError(refused)).toBe(true);
+    const ok = await runAsSystem('prisma system probe', () =>
+      db.systemTransaction((tx) => tx.$queryRaw<{ one: number }[]>`SELECT 1 AS one`),
+    );
+    expect(ok).toEqual([{ one: 1 }]);
+    expect(() => runWithTenant({ organisationId: orgA }, () => db.currentTx())).toThrow(NoTenantError);
+  });
+});
