@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/main.ts'],
+  entry: ['src/main.ts', 'src/dev-smtp-sink.ts'],
   format: ['esm'],
   clean: true,
   sourcemap: true,

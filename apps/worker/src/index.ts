@@ -1,0 +1,14 @@
+export { type Clock, ManualClock, systemClock } from './clock.js';
+export { loadConfig, type WorkerConfig } from './config.js';
+export { outreachHandlers } from './handlers.js';
+export { createLogger, type Logger } from './logger.js';
+export { WorkerMetrics } from './metrics.js';
+export { enqueueTask, PRIORITY, sendStepKey } from './outreach/enqueue.js';
+export { classifySmtpError, createSmtpMailer, type Mailer } from './outreach/mailer.js';
+export { followUpAt, nextWindowStart, type SendingWindow } from './outreach/schedule.js';
+export { render, TEMPLATE_VARIABLES, TemplateError, unknownVariables } from './outreach/template.js';
+export { pickVariant } from './outreach/variant.js';
+export { backoffDelayMs } from './queue/backoff.js';
+export { PermanentError, ReleasedError, RetryableError, SnoozeError } from './queue/errors.js';
+export type { ClaimedTask, TaskHandler, TaskHandlers } from './queue/types.js';
+export { Worker, type WorkerOptions } from './queue/worker.js';

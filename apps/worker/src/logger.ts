@@ -1,0 +1,8 @@
+import pino from 'pino';
+
+export type Logger = pino.Logger;
+
+/** JSON logs to stdout; LOG_LEVEL controls verbosity (pipe through pino-pretty in dev). */
+export function createLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
+  return pino({ name: 'worker', level });
+}

@@ -1,0 +1,76 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { QueueStats } from './queue/sql.js';
+
+/** One registry per worker instance, so several workers (tests, benches) never share counters. */
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  readonly claimed: Counter<'type'>;
+  readonly succeeded: Counter<'type'>;
+  readonly failed: Counter<'type'>;
+  readonly retried: Counter<'type'>;
+  readonly snoozed: Counter<'type'>;
+  readonly released: Counter<'type'>;
+  readonly inFlight: Gauge;
+  readonly lag: Histogram;
+  readonly duration: Histogram<'type'>;
+
+  constructor(queueStats?: () => Promise<QueueStats>) {
+    const registers = [this.registry];
+    const counter = (name: string, help: string) =>
+      new Counter({ name, help, labelNames: ['type'] as const, registers });
+    this.claimed = counter('prospectflow_worker_tasks_claimed_total', 'Tasks claimed');
+    this.succeeded = counter('prospectflow_worker_tasks_succeeded_total', 'Tasks completed');
+    this.failed = counter('prospectflow_worker_tasks_failed_total', 'Tasks failed for good');
+    this.retried = counter('prospectflow_worker_tasks_retried_total', 'Tasks scheduled for another attempt');
+    this.snoozed = counter(
+      'prospectflow_worker_tasks_snoozed_total',
+      'Tasks moved later without spending an attempt',
+    );
+    this.released = counter('prospectflow_worker_tasks_released_total', 'Tasks handed back at shutdown');
+    this.inFlight = new Gauge({
+      name: 'prospectflow_worker_tasks_in_flight',
+      help: 'Tasks running now',
+      registers,
+    });
+    this.lag = new Histogram({
+      name: 'prospectflow_worker_queue_lag_seconds',
+      help: 'Claim time minus run_at (how late tasks start)',
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'prospectflow_worker_task_duration_seconds',
+      help: 'Handler run time',
+      labelNames: ['type'] as const,
+      buckets: [0.005, 0.02, 0.1, 0.5, 1, 5, 30],
+      registers,
+    });
+    if (queueStats) {
+      // Read at scrape time; counts only (the SQL function returns no tenant data).
+      let pending: Promise<QueueStats> | undefined;
+      const read = () => {
+        pending ??= queueStats().finally(() => {
+          pending = undefined;
+        });
+        return pending;
+      };
+      const gauge = (name: string, help: string, pick: (s: QueueStats) => number) =>
+        new Gauge({
+          name,
+          help,
+          registers,
+          async collect() {
+            this.set(pick(await read()));
+          },
+        });
+      gauge('prospectflow_worker_queue_ready', 'Pending tasks that are due', (s) => s.ready);
+      gauge('prospectflow_worker_queue_deferred', 'Pending tasks scheduled later', (s) => s.deferred);
+      gauge('prospectflow_worker_queue_running', 'Tasks leased by any worker', (s) => s.running);
+      gauge(
+        'prospectflow_worker_queue_oldest_ready_seconds',
+        'Age of the oldest due task (queue lag)',
+        (s) => s.oldestReadySeconds,
+      );
+    }
+  }
+}

@@ -1,0 +1,145 @@
+import {
+  runAsSystem,
+  runWithTenant,
+  type TenantClient,
+  withSystemClient,
+  withTenantClient,
+} from '@prospectflow/tenant-context';
+import type { Pool } from 'pg';
+import type { ClaimedTask } from './types.js';
+
+/**
+ * The worker's only cross-organisation statements, all SECURITY DEFINER functions owned by
+ * prospectflow_system. They run on the system path (no organisation set, so any tenant table
+ * would raise PF001). Everything else happens in the task's organisation.
+ */
+const quietLogger = { info: () => {}, warn: () => {} };
+
+async function system<T>(pool: Pool, fn: (client: TenantClient) => Promise<T>): Promise<T> {
+  return await runAsSystem('outreach worker queue', () => withSystemClient(pool, fn), {
+    logger: quietLogger,
+  });
+}
+
+export async function claimTasks(
+  pool: Pool,
+  workerId: string,
+  limit: number,
+  leaseSeconds: number,
+  now: Date,
+): Promise<ClaimedTask[]> {
+  if (limit <= 0) return [];
+  return await system(pool, async (client) => {
+    const { rows } = await client.query<ClaimedTask>('SELECT * FROM app.claim_tasks($1, $2, $3, $4)', [
+      workerId,
+      limit,
+      leaseSeconds,
+      now,
+    ]);
+    return rows;
+  });
+}
+
+export async function heartbeatTasks(
+  pool: Pool,
+  workerId: string,
+  ids: string[],
+  leaseSeconds: number,
+): Promise<number> {
+  if (ids.length === 0) return 0;
+  return await system(pool, async (client) => {
+    const { rows } = await client.query<{ n: number }>(
+      'SELECT app.heartbeat_tasks($1, $2::uuid[], $3) AS n',
+      [workerId, ids, leaseSeconds],
+    );
+    return rows[0]?.n ?? 0;
+  });
+}
+
+export async function requeueExpiredTasks(pool: Pool): Promise<number> {
+  return await system(pool, async (client) => {
+    const { rows } = await client.query<{ n: number }>('SELECT app.requeue_expired_tasks() AS n');
+    return rows[0]?.n ?? 0;
+  });
+}
+
+export interface QueueStats {
+  ready: number;
+  deferred: number;
+  running: number;
+  oldestReadySeconds: number;
+}
+
+export async function queueStats(pool: Pool, now: Date): Promise<QueueStats> {
+  return await system(pool, async (client) => {
+    const { rows } = await client.query('SELECT * FROM app.task_queue_stats($1)', [now]);
+    const row = rows[0] ?? {};
+    return {
+      ready: Number(row.ready ?? 0),
+      deferred: Number(row.deferred ?? 0),
+      running: Number(row.running ?? 0),
+      oldestReadySeconds: Number(row.oldest_ready_seconds ?? 0),
+    };
+  });
+}
+
+/** Runs `fn` in one transaction of the task's organisation (RLS applies to every statement). */
+export async function inTenant<T>(
+  pool: Pool,
+  organisationId: string,
+  fn: (client: TenantClient) => Promise<T>,
+): Promise<T> {
+  return await runWithTenant({ organisationId }, () => withTenantClient(pool, fn));
+}
+
+// Every transition below matches locked_by: a worker whose lease was taken over changes nothing.
+const OWNED = 'organisation_id = $1 AND id = $2 AND status = $3 AND locked_by = $4';
+
+export async function markSucceeded(
+  client: TenantClient,
+  task: ClaimedTask,
+  workerId: string,
+  now: Date,
+  note?: string,
+): Promise<boolean> {
+  const { rowCount } = await client.query(
+    `UPDATE outreach.tasks SET status = 'succeeded', locked_by = NULL, locked_until = NULL, completed_at = $5,
+       last_error = coalesce($6, last_error)
+     WHERE ${OWNED}`,
+    [task.organisation_id, task.id, 'running', workerId, now, note ?? null],
+  );
+  return rowCount === 1;
+}
+
+/** Back to pending at `runAt`; `refund` gives the claimed attempt back (snooze, release). */
+export async function markPending(
+  client: TenantClient,
+  task: ClaimedTask,
+  workerId: string,
+  runAt: Date,
+  options: { refund: boolean; error?: string },
+): Promise<boolean> {
+  const { rowCount } = await client.query(
+    `UPDATE outreach.tasks SET status = 'pending', locked_by = NULL, locked_until = NULL, run_at = $5,
+       attempts = CASE WHEN $6 THEN greatest(attempts - 1, 0) ELSE attempts END,
+       last_error = coalesce($7, last_error)
+     WHERE ${OWNED}`,
+    [task.organisation_id, task.id, 'running', workerId, runAt, options.refund, options.error ?? null],
+  );
+  return rowCount === 1;
+}
+
+export async function markFailed(
+  client: TenantClient,
+  task: ClaimedTask,
+  workerId: string,
+  now: Date,
+  error: string,
+): Promise<boolean> {
+  const { rowCount } = await client.query(
+    `UPDATE outreach.tasks SET status = 'failed', locked_by = NULL, locked_until = NULL, completed_at = $5, last_error = $6
+     WHERE ${OWNED}`,
+    [task.organisation_id, task.id, 'running', workerId, now, error],
+  );
+  return rowCount === 1;
+}

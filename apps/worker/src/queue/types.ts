@@ -1,0 +1,37 @@
+import type { TenantClient } from '@prospectflow/tenant-context';
+import type { Pool } from 'pg';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+
+export type TaskType = 'schedule_enrollment' | 'send_step' | 'noop';
+
+/** A task as app.claim_tasks hands it over; `attempts` already counts this run. */
+export interface ClaimedTask {
+  organisation_id: string;
+  id: string;
+  type: TaskType;
+  attempts: number;
+  max_attempts: number;
+  payload: Record<string, unknown>;
+  enrollment_id: string | null;
+  step_id: string | null;
+  run_at: Date;
+}
+
+export interface TaskContext {
+  task: ClaimedTask;
+  pool: Pool;
+  clock: Clock;
+  log: Logger;
+  workerId: string;
+  /** Aborted when the worker's grace period ends: stop before side effects and throw ReleasedError. */
+  signal: AbortSignal;
+  /**
+   * Completes the task inside the caller's tenant transaction, so a handler's writes and the
+   * task's completion commit together (or not at all).
+   */
+  complete(client: TenantClient, note?: string): Promise<void>;
+}
+
+export type TaskHandler = (ctx: TaskContext) => Promise<void>;
+export type TaskHandlers = Partial<Record<TaskType, TaskHandler>>;

@@ -1,0 +1,317 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Pool } from 'pg';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import { WorkerMetrics } from '../metrics.js';
+import { type BackoffOptions, backoffDelayMs, DEFAULT_BACKOFF } from './backoff.js';
+import { PermanentError, ReleasedError, SnoozeError } from './errors.js';
+import { TaskListener } from './listener.js';
+import {
+  claimTasks,
+  heartbeatTasks,
+  inTenant,
+  markFailed,
+  markPending,
+  markSucceeded,
+  requeueExpiredTasks,
+} from './sql.js';
+import type { ClaimedTask, TaskHandlers } from './types.js';
+
+export interface WorkerOptions {
+  pool: Pool;
+  handlers: TaskHandlers;
+  clock: Clock;
+  log: Logger;
+  /** Concurrent tasks. */
+  slots: number;
+  /** Lease length; a dead worker's tasks come back after it. */
+  leaseSeconds: number;
+  /** Polling backstop (and the only wake-up in poll-only mode). */
+  pollIntervalMs: number;
+  /** Skip LISTEN (pgBouncer transaction pooling). */
+  pollOnly: boolean;
+  /** Direct URL for the LISTEN connection; required unless pollOnly. */
+  listenUrl?: string;
+  workerId?: string;
+  heartbeatIntervalMs?: number;
+  sweepIntervalMs?: number;
+  backoff?: BackoffOptions;
+  metrics?: WorkerMetrics;
+  /** Observes every claimed batch (tests, benches). */
+  onClaim?: (tasks: ClaimedTask[]) => void;
+}
+
+interface InFlight {
+  task: ClaimedTask;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+type State = 'idle' | 'running' | 'stopping' | 'stopped';
+
+/**
+ * Claims due tasks across organisations (system path), runs each in its organisation's tenant
+ * context, keeps their leases alive, and maps handler outcomes to queue transitions.
+ */
+export class Worker {
+  readonly id: string;
+  readonly metrics: WorkerMetrics;
+  readonly #o: WorkerOptions;
+  readonly #inFlight = new Map<string, InFlight>();
+  #state: State = 'idle';
+  #wakeResolve: (() => void) | undefined;
+  #listener: TaskListener | undefined;
+  #timers: NodeJS.Timeout[] = [];
+  #loop: Promise<void> | undefined;
+
+  constructor(options: WorkerOptions) {
+    if (!options.pollOnly && !options.listenUrl)
+      throw new Error('listenUrl is required unless pollOnly is set');
+    if (options.slots < 1) throw new Error('slots must be ≥ 1');
+    this.#o = options;
+    this.id = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.metrics = options.metrics ?? new WorkerMetrics();
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  get inFlightCount(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Starts the claim loop, LISTEN, heartbeats and the lease sweeper. */
+  async start(): Promise<void> {
+    if (this.#state !== 'idle') throw new Error(`worker is ${this.#state}`);
+    this.#state = 'running';
+    const { log, leaseSeconds } = this.#o;
+    if (!this.#o.pollOnly) {
+      this.#listener = new TaskListener(this.#o.listenUrl!, () => this.#wake(), log);
+      await this.#listener.start();
+    }
+    this.#every(this.#o.heartbeatIntervalMs ?? (leaseSeconds * 1000) / 3, () => this.#heartbeat());
+    this.#every(this.#o.sweepIntervalMs ?? Math.max(500, (leaseSeconds * 1000) / 2), () => this.#sweep());
+    this.#loop = this.#runLoop();
+    log.info(
+      { workerId: this.id, slots: this.#o.slots, leaseSeconds, pollOnly: this.#o.pollOnly },
+      'worker started',
+    );
+  }
+
+  /**
+   * Stops claiming, lets in-flight tasks finish for `graceMs`, then aborts the rest: handlers hand
+   * their task back (pending, attempt refunded) before any side effect.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'stopping') return;
+    const wasRunning = this.#state === 'running';
+    this.#state = 'stopping';
+    this.#wake();
+    await this.#listener?.stop();
+    await this.#loop;
+    const settled = () => Promise.allSettled([...this.#inFlight.values()].map((f) => f.done));
+    if (this.#inFlight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([settled(), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+      if (this.#inFlight.size > 0) {
+        this.#o.log.warn({ remaining: this.#inFlight.size }, 'grace period over: releasing unfinished tasks');
+        for (const f of this.#inFlight.values()) f.controller.abort();
+        await settled();
+      }
+    }
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    this.#state = 'stopped';
+    if (wasRunning) this.#o.log.info({ workerId: this.id }, 'worker stopped');
+  }
+
+  /** One claim of up to `slots` due tasks, run to completion. Returns how many were claimed. */
+  async runOnce(): Promise<number> {
+    const tasks = await this.#claim(this.#o.slots);
+    await Promise.all(tasks.map((task) => this.#dispatch(task).done));
+    return tasks.length;
+  }
+
+  /** runOnce until nothing is due (tests and scripts drive time with their clock). */
+  async drain(maxRounds = 10_000): Promise<number> {
+    let total = 0;
+    for (let i = 0; i < maxRounds; i++) {
+      const n = await this.runOnce();
+      if (n === 0) return total;
+      total += n;
+    }
+    throw new Error(`drain: still busy after ${maxRounds} rounds`);
+  }
+
+  async #runLoop(): Promise<void> {
+    const { slots, log } = this.#o;
+    while (this.#state === 'running') {
+      const free = slots - this.#inFlight.size;
+      let claimed = 0;
+      if (free > 0) {
+        try {
+          const tasks = await this.#claim(free);
+          claimed = tasks.length;
+          for (const task of tasks) this.#dispatch(task);
+        } catch (error) {
+          log.error({ err: error }, 'claim failed; retrying after the poll interval');
+        }
+      }
+      if (free > 0 && claimed === free) continue; // more may be due right now
+      await this.#waitForWake();
+    }
+  }
+
+  async #claim(limit: number): Promise<ClaimedTask[]> {
+    const now = this.#o.clock.now();
+    const tasks = await claimTasks(this.#o.pool, this.id, limit, this.#o.leaseSeconds, now);
+    for (const task of tasks) {
+      this.metrics.claimed.inc({ type: task.type });
+      this.metrics.lag.observe(Math.max(0, (now.getTime() - new Date(task.run_at).getTime()) / 1000));
+    }
+    if (tasks.length > 0) this.#o.onClaim?.(tasks);
+    return tasks;
+  }
+
+  #dispatch(task: ClaimedTask): InFlight {
+    const controller = new AbortController();
+    const entry = { task, controller } as InFlight;
+    this.#inFlight.set(task.id, entry);
+    this.metrics.inFlight.set(this.#inFlight.size);
+    entry.done = this.#execute(task, controller.signal).finally(() => {
+      this.#inFlight.delete(task.id);
+      this.metrics.inFlight.set(this.#inFlight.size);
+      this.#wake();
+    });
+    return entry;
+  }
+
+  async #execute(task: ClaimedTask, signal: AbortSignal): Promise<void> {
+    const { pool, clock, handlers } = this.#o;
+    const log = this.#o.log.child({
+      taskId: task.id,
+      organisationId: task.organisation_id,
+      type: task.type,
+      attempt: task.attempts,
+    });
+    const endTimer = this.metrics.duration.startTimer({ type: task.type });
+    let completed = false;
+    try {
+      const handler = handlers[task.type];
+      if (!handler) throw new PermanentError(`no handler for task type ${task.type}`);
+      await handler({
+        task,
+        pool,
+        clock,
+        log,
+        workerId: this.id,
+        signal,
+        complete: async (client, note) => {
+          if (!(await markSucceeded(client, task, this.id, clock.now(), note))) {
+            throw new Error('lease lost: another worker owns this task now');
+          }
+          completed = true;
+        },
+      });
+      if (!completed)
+        await inTenant(pool, task.organisation_id, (c) => markSucceeded(c, task, this.id, clock.now()));
+      this.metrics.succeeded.inc({ type: task.type });
+      log.debug('task succeeded');
+    } catch (error) {
+      await this.#settleFailure(task, error, log).catch((e) =>
+        log.error(
+          { err: e },
+          'could not record the task outcome; its lease will expire and it will run again',
+        ),
+      );
+    } finally {
+      endTimer();
+    }
+  }
+
+  async #settleFailure(task: ClaimedTask, error: unknown, log: Logger): Promise<void> {
+    const { pool, clock } = this.#o;
+    const now = clock.now();
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    await inTenant(pool, task.organisation_id, async (client) => {
+      if (error instanceof SnoozeError) {
+        await markPending(client, task, this.id, error.until, {
+          refund: true,
+          error: `snoozed: ${error.reason}`,
+        });
+        this.metrics.snoozed.inc({ type: task.type });
+        log.info({ until: error.until.toISOString(), reason: error.reason }, 'task snoozed');
+      } else if (error instanceof ReleasedError || (this.#state === 'stopping' && isAbort(error))) {
+        await markPending(client, task, this.id, now, { refund: true });
+        this.metrics.released.inc({ type: task.type });
+        log.info('task released at shutdown');
+      } else if (error instanceof PermanentError || task.attempts >= task.max_attempts) {
+        await markFailed(client, task, this.id, now, message);
+        this.metrics.failed.inc({ type: task.type });
+        log.error({ err: error }, 'task failed');
+      } else {
+        const delay = backoffDelayMs(task.attempts, this.#o.backoff ?? DEFAULT_BACKOFF);
+        await markPending(client, task, this.id, new Date(now.getTime() + delay), {
+          refund: false,
+          error: message,
+        });
+        this.metrics.retried.inc({ type: task.type });
+        log.warn({ err: error, retryInMs: delay }, 'task will be retried');
+      }
+    });
+  }
+
+  async #heartbeat(): Promise<void> {
+    const ids = [...this.#inFlight.keys()];
+    if (ids.length === 0) return;
+    const renewed = await heartbeatTasks(this.#o.pool, this.id, ids, this.#o.leaseSeconds);
+    if (renewed < ids.length)
+      this.#o.log.warn({ renewed, held: ids.length }, 'some leases could not be renewed');
+  }
+
+  async #sweep(): Promise<void> {
+    const requeued = await requeueExpiredTasks(this.#o.pool);
+    if (requeued > 0) {
+      this.#o.log.warn({ requeued }, 'requeued tasks whose lease expired');
+      this.#wake();
+    }
+  }
+
+  #every(ms: number, fn: () => Promise<void>): void {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      fn()
+        .catch((error) => this.#o.log.error({ err: error }, 'periodic queue job failed'))
+        .finally(() => {
+          busy = false;
+        });
+    }, ms);
+    timer.unref();
+    this.#timers.push(timer);
+  }
+
+  #wake(): void {
+    const resolve = this.#wakeResolve;
+    this.#wakeResolve = undefined;
+    resolve?.();
+  }
+
+  async #waitForWake(): Promise<void> {
+    if (this.#state !== 'running') return;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.#wakeResolve = resolve;
+      timer = setTimeout(resolve, this.#o.pollIntervalMs);
+    });
+    clearTimeout(timer);
+  }
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || error instanceof ReleasedError);
+}

@@ -1,0 +1,79 @@
+import type { AddressInfo } from 'node:net';
+import { type ParsedMail, simpleParser } from 'mailparser';
+import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+
+export interface CapturedMail {
+  envelopeTo: string[];
+  raw: string;
+  parsed: ParsedMail;
+}
+
+export interface SinkOptions {
+  /** Answer to RCPT TO: undefined accepts, otherwise an SMTP code and text (550 bounce, 451 deferral). */
+  rcpt?: (address: string) => { code: number; message: string } | undefined;
+  /** Require AUTH with these credentials (anything else → 535). */
+  auth?: { user: string; pass: string };
+  /** Hold each DATA for this long (lets chaos tests kill a worker mid-send). */
+  dataDelayMs?: number;
+}
+
+export interface SmtpSink {
+  url: string;
+  port: number;
+  mails: CapturedMail[];
+  setRcpt(rcpt: SinkOptions['rcpt']): void;
+  close(): Promise<void>;
+}
+
+/** A real SMTP server on 127.0.0.1:0 that parses what it receives with mailparser. */
+export async function startSmtpSink(options: SinkOptions = {}): Promise<SmtpSink> {
+  const mails: CapturedMail[] = [];
+  let rcpt = options.rcpt;
+  const config: SMTPServerOptions = {
+    logger: false,
+    disabledCommands: options.auth ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
+    authOptional: !options.auth,
+    allowInsecureAuth: true,
+    onAuth(auth, _session, callback) {
+      if (options.auth && auth.username === options.auth.user && auth.password === options.auth.pass)
+        return callback(null, { user: auth.username });
+      const error = new Error('Invalid username or password') as Error & { responseCode: number };
+      error.responseCode = 535;
+      callback(error);
+    },
+    onRcptTo(address, _session, callback) {
+      const answer = rcpt?.(address.address);
+      if (!answer) return callback();
+      const error = new Error(answer.message) as Error & { responseCode: number };
+      error.responseCode = answer.code;
+      callback(error);
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', async () => {
+        const raw = Buffer.concat(chunks).toString('utf8');
+        if (options.dataDelayMs) await new Promise((r) => setTimeout(r, options.dataDelayMs));
+        mails.push({
+          envelopeTo: session.envelope.rcptTo.map((r) => r.address),
+          raw,
+          parsed: await simpleParser(raw),
+        });
+        callback();
+      });
+    },
+  };
+  const server = new SMTPServer(config);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.server.address() as AddressInfo).port;
+  const credentials = options.auth ? `${encodeURIComponent(options.auth.user)}:wrong-password@` : '';
+  return {
+    url: `smtp://${credentials}127.0.0.1:${port}`,
+    port,
+    mails,
+    setRcpt(next) {
+      rcpt = next;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
