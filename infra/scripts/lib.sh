@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Shared helpers for backup.sh and restore.sh (sourced, not run).
+# Logs are logfmt lines on stderr (and appended to $LOG_FILE when set); stdout carries results only.
+
+PG_BIN_DIR=${PG_BIN_DIR:-}
+pg_tool() { if [[ -n $PG_BIN_DIR ]]; then printf '%s/%s' "$PG_BIN_DIR" "$1"; else printf '%s' "$1"; fi; }
+PG_DUMP=$(pg_tool pg_dump)
+PG_RESTORE=$(pg_tool pg_restore)
+PSQL=$(pg_tool psql)
+export PG_DUMP PG_RESTORE PSQL
+
+log() {
+  local level=$1 event=$2
+  shift 2
+  local line
+  line="ts=$(date -u +%Y-%m-%dT%H:%M:%SZ) level=$level script=${SCRIPT_NAME:-infra} event=$event"
+  local kv
+  for kv in "$@"; do
+    local key=${kv%%=*} value=${kv#*=}
+    if [[ $value =~ [[:space:]\"=] || -z $value ]]; then
+      value=\"${value//\"/\\\"}\"
+    fi
+    line+=" $key=$value"
+  done
+  printf '%s\n' "$line" >&2
+  if [[ -n ${LOG_FILE:-} ]]; then printf '%s\n' "$line" >>"$LOG_FILE"; fi
+}
+
+die() {
+  local message=$1
+  shift
+  log error failed "message=$message" "$@"
+  exit "${EXIT_CODE:-1}"
+}
+
+# URL helpers (node's WHATWG URL: correct percent-encoding of user, password and database).
+url_with() {
+  # url_with URL [db=NAME] [user=NAME] [password=SECRET]
+  node -e '
+    const u = new URL(process.argv[1]);
+    for (const kv of process.argv.slice(2)) {
+      const i = kv.indexOf("="); const k = kv.slice(0, i); const v = kv.slice(i + 1);
+      if (k === "db") u.pathname = "/" + encodeURIComponent(v);
+      else if (k === "user") u.username = encodeURIComponent(v);
+      else if (k === "password") u.password = encodeURIComponent(v);
+    }
+    process.stdout.write(u.toString());
+  ' "$@"
+}
+url_db() { node -e 'process.stdout.write(decodeURIComponent(new URL(process.argv[1]).pathname.slice(1)))' "$1"; }
+url_redacted() { node -e 'const u = new URL(process.argv[1]); if (u.password) u.password = "***"; process.stdout.write(u.toString())' "$1"; }
+
+psql_value() {
+  # psql_value URL SQL → first column of the first row
+  "$PSQL" --no-psqlrc --quiet --no-align --tuples-only --set ON_ERROR_STOP=1 -d "$1" -c "$2"
+}
+
+pg_major_of_tool() { "$1" --version | sed -E 's/.* ([0-9]+)(\.[0-9]+)?.*/\1/'; }
+
+# Progress: reads pg_dump/pg_restore --verbose lines on stdin, prints "[k/N] schema.table" for
+# each table as it is processed and logs everything else (errors included) as-is.
+progress_filter() {
+  local total=$1 verb=$2 count=0 line table
+  while IFS= read -r line; do
+    if [[ $line =~ (dumping contents of table|processing data for table)\ \"?([^\"]+)\"? ]]; then
+      count=$((count + 1))
+      table=${BASH_REMATCH[2]}
+      log info progress "step=$verb" "done=$count" "total=$total" "table=$table"
+    elif [[ $line =~ (error|ERROR|FATAL|warning|WARNING) ]]; then
+      log warn "${verb}_output" "line=$line"
+    elif [[ ${VERBOSE:-0} == 1 ]]; then
+      log debug "${verb}_output" "line=$line"
+    fi
+  done
+}

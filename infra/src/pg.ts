@@ -1,0 +1,67 @@
+import { execFileSync } from 'node:child_process';
+import pg from 'pg';
+
+export async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${encodeURIComponent(database)}`;
+  return parsed.toString();
+}
+
+export function withUser(url: string, user: string, password: string): string {
+  const parsed = new URL(url);
+  parsed.username = encodeURIComponent(user);
+  parsed.password = encodeURIComponent(password);
+  return parsed.toString();
+}
+
+export interface TableFingerprint {
+  rows: number;
+  /** md5 of every row's text form, in a stable order: equal content ⇔ equal checksum. */
+  checksum: string;
+}
+
+/** Row count and content checksum of every ordinary table outside the system schemas (superuser URL). */
+export async function tableFingerprints(adminUrl: string): Promise<Record<string, TableFingerprint>> {
+  return withClient(adminUrl, async (client) => {
+    const { rows: tables } = await client.query<{ name: string }>(
+      `SELECT format('%I.%I', n.nspname, c.relname) AS name
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
+        ORDER BY 1`,
+    );
+    const result: Record<string, TableFingerprint> = {};
+    for (const { name } of tables) {
+      const { rows } = await client.query<{ rows: string; checksum: string }>(
+        `SELECT count(*) AS rows, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) AS checksum FROM ${name} t`,
+      );
+      result[name] = { rows: Number(rows[0]!.rows), checksum: rows[0]!.checksum };
+    }
+    return result;
+  });
+}
+
+/** Major version of a PostgreSQL client tool (pg_dump --version → 15). */
+export function toolMajor(tool: string): number {
+  const out = execFileSync(tool, ['--version'], { encoding: 'utf8' });
+  const match = /(\d+)(?:\.\d+)?/.exec(out.replace(/^[^0-9]*/, ''));
+  if (!match) throw new Error(`cannot read the version of ${tool}: ${out}`);
+  return Number(match[1]);
+}
+
+export async function serverMajor(url: string): Promise<number> {
+  return withClient(url, async (client) => {
+    const { rows } = await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
+    return Math.floor(Number(rows[0]!.v) / 10000);
+  });
+}

@@ -1,0 +1,251 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tableFingerprints, withClient, withDatabase, withUser } from '../src/pg.js';
+import {
+  backupClusterUrl,
+  createMigratedDatabase,
+  dropDatabases,
+  runScript,
+  seedTwoOrganisations,
+  tempDir,
+  uniqueName,
+} from './support/env.js';
+
+const ORG_A = '10000000-0000-4000-8000-00000000000a';
+const ORG_B = '10000000-0000-4000-8000-00000000000b';
+
+let cluster: string;
+let prefix: string;
+let source: string;
+let sourceUrl: string;
+let backupUrl: string;
+let dir: string;
+let env: Record<string, string>;
+let fullArchive: string;
+
+beforeAll(async () => {
+  cluster = await backupClusterUrl();
+  prefix = uniqueName('bk');
+  source = `${prefix}_src`;
+  sourceUrl = await createMigratedDatabase(cluster, source);
+  await seedTwoOrganisations(sourceUrl);
+  backupUrl = withUser(sourceUrl, 'prospectflow_backup', process.env.PROSPECTFLOW_BACKUP_PASSWORD ?? 'prospectflow_backup');
+  dir = tempDir('backups');
+  env = {
+    BACKUP_DATABASE_URL: backupUrl,
+    BACKUP_DIR: dir,
+    DATABASE_ADMIN_URL: cluster,
+    // db:validate of @prospectflow/db-schema against the restored database.
+    ...(process.env.RESTORE_VALIDATE_CMD ? { RESTORE_VALIDATE_CMD: process.env.RESTORE_VALIDATE_CMD } : {}),
+  };
+});
+
+afterAll(async () => {
+  if (cluster && prefix) await dropDatabases(cluster, prefix);
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function listing(archive: string): string {
+  return fs.readFileSync(archive.replace(/\.dump\.gz$/, '.toc'), 'utf8');
+}
+
+function safetyArchives(database: string): string[] {
+  const safetyDir = path.join(dir, 'safety');
+  if (!fs.existsSync(safetyDir)) return [];
+  return fs.readdirSync(safetyDir).filter((f) => f.startsWith(`${database}_full_`) && f.endsWith('.dump.gz'));
+}
+
+async function countAs(url: string, organisation: string, table: string): Promise<number> {
+  return withClient(url, async (client) => {
+    await client.query('BEGIN');
+    await client.query(`SELECT set_config('app.organisation_id', $1, true)`, [organisation]);
+    const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+    await client.query('COMMIT');
+    return Number(rows[0]!.n);
+  });
+}
+
+describe('backup.sh', () => {
+  it('full: a gzip custom-format archive with a checksum file and a listing of every table', async () => {
+    const result = await runScript('backup.sh', ['full'], env);
+    expect(result.stderr).not.toMatch(/level=error/);
+    expect(result.code).toBe(0);
+    fullArchive = result.stdout.trim();
+    expect(fullArchive).toMatch(new RegExp(`${source}_full_\\d{8}T\\d{6}Z\\.dump\\.gz$`));
+    expect(fs.readFileSync(fullArchive).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    const checksum = fs.readFileSync(`${fullArchive}.sha256`, 'utf8');
+    expect(checksum).toMatch(new RegExp(`^[0-9a-f]{64}  ${path.basename(fullArchive)}\\n$`));
+    const tables = Object.keys(await tableFingerprints(sourceUrl));
+    const toc = listing(fullArchive);
+    for (const table of tables) {
+      const [schema, name] = table.split('.');
+      expect(toc).toMatch(new RegExp(` TABLE DATA ${schema} ${name} `));
+    }
+    expect(result.stderr).toMatch(new RegExp(`event=progress step=dump done=${tables.length} total=${tables.length}`));
+  });
+
+  it('schema: structure only, no table data', async () => {
+    const result = await runScript('backup.sh', ['schema'], env);
+    expect(result.code).toBe(0);
+    const toc = listing(result.stdout.trim());
+    expect(toc).not.toContain(' TABLE DATA ');
+    expect(toc).toMatch(/ POLICY crm companies /);
+    expect(toc).toMatch(/ TABLE crm companies /);
+  });
+
+  it('data: one data-only archive per schema, each holding only its own schema', async () => {
+    const result = await runScript('backup.sh', ['data'], env);
+    expect(result.code).toBe(0);
+    const archives = result.stdout.trim().split('\n');
+    const schemas = archives.map((a) => /_data-([a-z_]+)_/.exec(a)![1]).sort();
+    expect(schemas).toEqual(expect.arrayContaining(['crm', 'iam', 'outreach', 'tracking']));
+    for (const archive of archives) {
+      const schema = /_data-([a-z_]+)_/.exec(archive)![1];
+      const toc = listing(archive);
+      expect(toc).not.toMatch(/ TABLE (?!DATA)/);
+      const dataSchemas = new Set([...toc.matchAll(/ TABLE DATA (\S+) /g)].map((m) => m[1]));
+      expect([...dataSchemas]).toEqual([schema]);
+    }
+  });
+
+  it('refuses to run as any role but prospectflow_backup', async () => {
+    const asApp = withUser(sourceUrl, 'prospectflow_app', process.env.PROSPECTFLOW_APP_PASSWORD ?? 'prospectflow_app');
+    const result = await runScript('backup.sh', ['full'], { ...env, BACKUP_DATABASE_URL: asApp });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain('role=prospectflow_app');
+  });
+
+  it('stops before dumping when the disk lacks room, leaving no archive', async () => {
+    const before = fs.readdirSync(dir).length;
+    const result = await runScript('backup.sh', ['full'], { ...env, BACKUP_MIN_FREE_MB: String(1024 ** 3) });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('not enough free disk space');
+    expect(fs.readdirSync(dir).length).toBe(before);
+  });
+
+  it('removes archives older than the retention period with their checksum and listing', async () => {
+    const retentionDir = tempDir('retention');
+    try {
+      const old = path.join(retentionDir, 'x_full_20200101T000000Z.dump.gz');
+      const recent = path.join(retentionDir, 'x_full_20200201T000000Z.dump.gz');
+      for (const file of [old, `${old}.sha256`, old.replace('.dump.gz', '.toc'), recent]) fs.writeFileSync(file, 'x');
+      const days = (n: number) => new Date(Date.now() - n * 86_400_000);
+      fs.utimesSync(old, days(31), days(31));
+      fs.utimesSync(recent, days(29), days(29));
+      const result = await runScript('backup.sh', ['schema', '--retention-days', '30'], { ...env, BACKUP_DIR: retentionDir });
+      expect(result.code).toBe(0);
+      const left = fs.readdirSync(retentionDir);
+      expect(left).not.toContain(path.basename(old));
+      expect(left).not.toContain(`${path.basename(old)}.sha256`);
+      expect(left).not.toContain('x_full_20200101T000000Z.toc');
+      expect(left).toContain(path.basename(recent));
+      expect(result.stderr).toContain('removed=1');
+    } finally {
+      fs.rmSync(retentionDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('restore.sh', () => {
+  it('full restore into a fresh database: every table identical, tenant isolation intact, validation passes', async () => {
+    const target = `${prefix}_restored`;
+    const result = await runScript('restore.sh', [fullArchive, '--target-db', target, '--yes'], env);
+    expect(result.stderr).not.toMatch(/level=error/);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('event=validate_passed');
+    const targetUrl = withDatabase(cluster, target);
+    const [before, after] = await Promise.all([tableFingerprints(sourceUrl), tableFingerprints(targetUrl)]);
+    expect(Object.keys(after).length).toBeGreaterThanOrEqual(20);
+    expect(after).toEqual(before);
+    expect(before['crm.companies']!.rows).toBe(900);
+    // Policies, grants and the runtime role survived: the app role sees one organisation at a time.
+    const appUrl = withUser(targetUrl, 'prospectflow_app', process.env.PROSPECTFLOW_APP_PASSWORD ?? 'prospectflow_app');
+    expect(await countAs(appUrl, ORG_A, 'crm.companies')).toBe(300);
+    expect(await countAs(appUrl, ORG_B, 'crm.companies')).toBe(600);
+  });
+
+  it('refuses a damaged archive before touching anything', async () => {
+    const damagedDir = tempDir('damaged');
+    try {
+      const copy = path.join(damagedDir, path.basename(fullArchive));
+      const bytes = fs.readFileSync(fullArchive);
+      bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+      fs.writeFileSync(copy, bytes);
+      fs.copyFileSync(`${fullArchive}.sha256`, `${copy}.sha256`);
+      const target = `${prefix}_damaged`;
+      const result = await runScript('restore.sh', [copy, '--target-db', target, '--yes'], env);
+      expect(result.code).toBe(5);
+      expect(result.stderr).toContain('checksum mismatch');
+      const exists = await withClient(cluster, (c) =>
+        c.query('SELECT 1 FROM pg_database WHERE datname = $1', [target]).then((r) => r.rowCount),
+      );
+      expect(exists).toBe(0);
+    } finally {
+      fs.rmSync(damagedDir, { recursive: true, force: true });
+    }
+  });
+
+  it('without --yes and without a terminal it takes the safety backup, then refuses and changes nothing', async () => {
+    const before = await tableFingerprints(sourceUrl);
+    const result = await runScript('restore.sh', [fullArchive, '--target-db', source], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('without confirmation');
+    expect(safetyArchives(source)).toHaveLength(1);
+    expect(await tableFingerprints(sourceUrl)).toEqual(before);
+  });
+
+  it('restores one schema in place after a safety backup, leaving the others as they are', async () => {
+    const target = `${prefix}_onesch`;
+    expect((await runScript('restore.sh', [fullArchive, '--target-db', target, '--yes', '--no-validate'], env)).code).toBe(0);
+    const targetUrl = withDatabase(cluster, target);
+    const original = await tableFingerprints(targetUrl);
+    // Damage crm and tracking; restore only crm.
+    await withClient(targetUrl, async (c) => {
+      await c.query(`UPDATE crm.companies SET name = 'overwritten' WHERE organisation_id = $1`, [ORG_A]);
+      await c.query(`DELETE FROM crm.import_source_keys`);
+      await c.query(`UPDATE tracking.open_events SET user_agent = 'changed'`);
+    });
+    const damaged = await tableFingerprints(targetUrl);
+    const safetyBefore = safetyArchives(target).length;
+    const result = await runScript('restore.sh', [fullArchive, '--target-db', target, '--schema', 'crm', '--yes'], env);
+    expect(result.stderr).not.toMatch(/level=error/);
+    expect(result.code).toBe(0);
+    const after = await tableFingerprints(targetUrl);
+    for (const [table, fingerprint] of Object.entries(after)) {
+      if (table.startsWith('crm.')) expect(fingerprint, table).toEqual(original[table]);
+      else expect(fingerprint, table).toEqual(damaged[table]);
+    }
+    expect(after['tracking.open_events']).not.toEqual(original['tracking.open_events']);
+    expect(safetyArchives(target)).toHaveLength(safetyBefore + 1);
+  });
+
+  it('rolls a schema restore back when it would orphan rows of another schema', async () => {
+    const target = `${prefix}_orphan`;
+    expect((await runScript('restore.sh', [fullArchive, '--target-db', target, '--yes', '--no-validate'], env)).code).toBe(0);
+    const targetUrl = withDatabase(cluster, target);
+    // A position created after the backup, enrolled in a campaign (outreach → crm foreign key).
+    await withClient(targetUrl, async (c) => {
+      await c.query(
+        `INSERT INTO crm.people (organisation_id, id, first_name, last_name) VALUES ($1, md5('late-person')::uuid, 'Late', 'Person')`,
+        [ORG_A],
+      );
+      await c.query(
+        `INSERT INTO crm.positions (organisation_id, id, person_id, company_id, email)
+         VALUES ($1, md5('late-position')::uuid, md5('late-person')::uuid, md5('acompany1')::uuid, 'late@example.org')`,
+        [ORG_A],
+      );
+      await c.query(
+        `INSERT INTO outreach.campaign_enrollments (organisation_id, id, campaign_id, position_id)
+         VALUES ($1, md5('late-enrollment')::uuid, md5('acampaign1')::uuid, md5('late-position')::uuid)`,
+        [ORG_A],
+      );
+    });
+    const before = await tableFingerprints(targetUrl);
+    const result = await runScript('restore.sh', [fullArchive, '--target-db', target, '--schema', 'crm', '--yes'], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('rolled back');
+    expect(result.stderr).toMatch(/restore would break foreign key \S+ of outreach\.campaign_enrollments/);
+    expect(await tableFingerprints(targetUrl)).toEqual(before);
+  });
+});
