@@ -6,5 +6,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // @fastify/autoload import()s the TypeScript plugin files; inlined, its imports go through
+    // vitest's transform instead of Node's loader (which cannot read .ts).
+    server: { deps: { inline: ['@fastify/autoload'] } },
   },
 });

@@ -1,0 +1,98 @@
+import { isAuthError, sendAuthProblem } from '@prospectflow/auth-core';
+import { PoolTimeoutError } from '@prospectflow/tenant-context';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { problemFromDatabaseError } from './db-errors.js';
+import { PROBLEM_CONTENT_TYPE, ProblemError } from './problem.js';
+
+/** Fastify's own 4xx errors get stable codes instead of their FST_ERR_* names. */
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_content_length',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'empty_body',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
+  FST_ERR_CTP_EMPTY_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
+  FST_ERR_BAD_URL: 'bad_url',
+  FST_ERR_ASYNC_CONSTRAINT: 'bad_request',
+};
+
+interface ValidationIssue {
+  in: string;
+  path: string;
+  message: string;
+}
+
+function validationIssues(error: FastifyError): ValidationIssue[] {
+  const where = error.validationContext ?? 'body';
+  return (error.validation ?? []).map((issue) => {
+    const params = issue.params as { missingProperty?: string; additionalProperty?: string } | undefined;
+    const base = issue.instancePath ?? '';
+    const field = params?.missingProperty ?? params?.additionalProperty;
+    return {
+      in: where,
+      path: field ? `${base}/${field}` : base || '/',
+      message: issue.message ?? 'is invalid',
+    };
+  });
+}
+
+/** Turns anything thrown by a route or hook into the ProblemError the client will see. */
+export function toProblemError(error: unknown): ProblemError {
+  if (error instanceof ProblemError) return error;
+  const fastifyError = error as FastifyError;
+  if (fastifyError?.validation) {
+    return new ProblemError(400, 'validation_failed', 'The request does not match the schema.', {
+      extensions: { errors: validationIssues(fastifyError) },
+    });
+  }
+  if (error instanceof PoolTimeoutError) {
+    return new ProblemError(503, 'database_unavailable', 'No database connection is free; retry shortly.', {
+      headers: { 'retry-after': '2' },
+      cause: error,
+    });
+  }
+  const fromDatabase = problemFromDatabaseError(error);
+  if (fromDatabase) return fromDatabase;
+  const status = fastifyError?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const code =
+      FASTIFY_CODES[fastifyError.code] ??
+      (status === 429 ? 'rate_limited' : status === 413 ? 'body_too_large' : 'bad_request');
+    return new ProblemError(status, code, fastifyError.message || 'The request cannot be processed.');
+  }
+  return new ProblemError(500, 'internal_error', 'An unexpected error occurred.', { cause: error });
+}
+
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  problem: ProblemError,
+): FastifyReply {
+  for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
+  return reply
+    .code(problem.status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(problem.toProblem(String(request.id)));
+}
+
+/** One error handler and one 404 handler at the root; routes only throw. */
+export function registerProblemHandlers(fastify: FastifyInstance): void {
+  fastify.setErrorHandler((error, request, reply) => {
+    if (isAuthError(error)) {
+      return sendAuthProblem(reply, error, request.server.tokenVerifier?.config.realm ?? 'prospectflow');
+    }
+    const problem = toProblemError(error);
+    if (problem.status >= 500) request.log.error({ err: error, code: problem.code }, 'request failed');
+    else request.log.info({ code: problem.code, err: problem.cause ?? undefined }, 'request refused');
+    return sendProblem(request, reply, problem);
+  });
+
+  fastify.setNotFoundHandler((request, reply) => {
+    return sendProblem(
+      request,
+      reply,
+      new ProblemError(404, 'route_not_found', `No route ${request.method} ${request.url.split('?')[0]}.`),
+    );
+  });
+}

@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type TestApp } from '../helpers/app.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await buildTestApp({ label: 'ops' });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('operations', () => {
+  it('GET /health answers without a token', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/health' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ status: 'ok' });
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('GET /ready checks database and Redis', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/ready' });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.status).toBe('ready');
+    expect(Object.keys(body.checks).sort()).toEqual(['database', 'redis']);
+  });
+
+  it('GET /openapi.json describes the routes', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/openapi.json' });
+    expect(res.statusCode).toBe(200);
+    const spec = res.json();
+    expect(spec.openapi).toBe('3.1.0');
+    expect(Object.keys(spec.paths)).toContain('/v1/me');
+  });
+
+  it('unknown routes answer problem+json 404', async () => {
+    const user = await t.signUp();
+    const res = await t.app.inject({ method: 'GET', url: '/nope', headers: user.headers });
+    expect(res.statusCode).toBe(404);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(res.json()).toMatchObject({
+      status: 404,
+      code: 'route_not_found',
+      instance: res.headers['x-request-id'],
+    });
+  });
+
+  it('creates an organisation and shows it on /v1/me', async () => {
+    const user = await t.signUp();
+    const me = await t.request(user, { method: 'GET', url: '/v1/me', organisationId: null });
+    expect(me.statusCode).toBe(200);
+    expect(me.json().memberships).toEqual([
+      expect.objectContaining({ id: user.organisationId, role: 'owner', membershipStatus: 'active' }),
+    ]);
+  });
+});
