@@ -1,0 +1,122 @@
+/**
+ * Shared set-up for bench/tenant-*.ts: a migrated database with 50 organisations × 200 companies,
+ * and a timing loop that alternates the contenders in rounds so machine noise hits both alike.
+ * Run from the root: `pnpm --filter @prospectflow/tenant-context exec tsx ../../bench/tenant-pg.ts`.
+ * PostgreSQL: TEST_DATABASE_URL (superuser) or an embedded PostgreSQL 18.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+// bench/ has no package.json: resolve dependencies the way @prospectflow/tenant-context does,
+// preferring each package's ESM entry (its "import" export).
+const packageRequire = createRequire(new URL('../packages/tenant-context/package.json', import.meta.url));
+
+function esmEntry(name: string): string {
+  try {
+    const manifestPath = packageRequire.resolve(`${name}/package.json`);
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    const root = manifest.exports?.['.'];
+    const relative =
+      typeof root === 'string' ? root : (root?.import?.default ?? root?.import ?? root?.default ?? manifest.module ?? manifest.main);
+    if (typeof relative === 'string') return path.join(path.dirname(manifestPath), relative);
+  } catch {
+    // No ./package.json export: fall back to plain resolution.
+  }
+  return packageRequire.resolve(name);
+}
+
+export const importFromPackage = async <T>(name: string): Promise<T> =>
+  (await import(pathToFileURL(esmEntry(name)).href)) as T;
+
+type Pg = typeof import('pg');
+type DbSchema = typeof import('@prospectflow/db-schema');
+type Testing = typeof import('@prospectflow/testing');
+
+export interface BenchDatabase {
+  adminUrl: string;
+  appUrl: string;
+  organisations: string[];
+  companiesByOrganisation: Map<string, string[]>;
+  serverVersion: string;
+  stop(): Promise<void>;
+}
+
+export async function prepareBenchDatabase(): Promise<BenchDatabase> {
+  const pgModule = await importFromPackage<{ default?: Pg } & Pg>('pg');
+  const pg = (pgModule.default ?? pgModule) as Pg;
+  const dbSchema = await importFromPackage<DbSchema>('@prospectflow/db-schema');
+  const testing = await importFromPackage<Testing>('@prospectflow/testing');
+  const server = await testing.startTestPostgres();
+  const database = `pf_bench_tenant_${randomBytes(3).toString('hex')}`;
+  const adminUrl = dbSchema.withDatabase(server.adminUrl, database);
+  await dbSchema.setupDatabase(server.adminUrl, { database });
+  await dbSchema.migrate(dbSchema.roleUrl(adminUrl, dbSchema.ROLES.migrator));
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  const { rows: orgRows } = await admin.query<{ id: string }>(
+    `INSERT INTO iam.organisations (name, slug) SELECT 'Bench ' || n, 'bench-' || n FROM generate_series(1, 50) n RETURNING id`,
+  );
+  await admin.query(
+    `INSERT INTO crm.companies (organisation_id, name)
+     SELECT o.id, 'Company ' || n FROM iam.organisations o, generate_series(1, 200) n`,
+  );
+  await admin.query('ANALYZE');
+  const { rows: companyRows } = await admin.query<{ organisation_id: string; id: string }>(
+    'SELECT organisation_id, id FROM crm.companies',
+  );
+  await admin.end();
+  const companiesByOrganisation = new Map<string, string[]>();
+  for (const row of companyRows) {
+    const list = companiesByOrganisation.get(row.organisation_id) ?? [];
+    list.push(row.id);
+    companiesByOrganisation.set(row.organisation_id, list);
+  }
+  return {
+    adminUrl,
+    appUrl: dbSchema.roleUrl(adminUrl, dbSchema.ROLES.app),
+    organisations: orgRows.map((r) => r.id),
+    companiesByOrganisation,
+    serverVersion: server.serverVersion,
+    async stop() {
+      const cleanup = new pg.Client({ connectionString: server.adminUrl });
+      await cleanup.connect();
+      await cleanup.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      await cleanup.end();
+      await server.stop();
+    },
+  };
+}
+
+export type Contender = (iteration: number) => Promise<unknown>;
+
+/**
+ * Runs every contender `iterations` times per round, contenders alternating, for `rounds` rounds
+ * after one warm-up round; returns each contender's median per-operation time in ms.
+ */
+export async function compare(
+  contenders: Record<string, Contender>,
+  { rounds = 7, iterations = 300 } = {},
+): Promise<Record<string, number>> {
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
+  for (let round = -1; round < rounds; round++) {
+    for (const [name, run] of Object.entries(contenders)) {
+      const started = performance.now();
+      for (let i = 0; i < iterations; i++) await run(i);
+      const perOp = (performance.now() - started) / iterations;
+      if (round >= 0) samples[name]!.push(perOp);
+    }
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+}
+
+export function printRatio(label: string, candidate: number, baseline: number, target: number): void {
+  const ratio = candidate / baseline;
+  const verdict = ratio <= target ? 'within' : 'ABOVE';
+  console.log(
+    `${label}: ${candidate.toFixed(3)} ms vs ${baseline.toFixed(3)} ms → ratio ${ratio.toFixed(2)} (${verdict} target ≤ ${target})`,
+  );
+}

@@ -1,0 +1,64 @@
+/**
+ * Raw pg: the same primary-key SELECT as a tenant unit of work (BEGIN + set_config in one round
+ * trip, query, COMMIT) vs a plain pool.query as the superuser (no RLS, no transaction).
+ * Target ≤ 1.1. Prints per-operation medians and ratios, all measured in this run.
+ */
+import { compare, importFromPackage, prepareBenchDatabase, printRatio } from './tenant-bench-support.js';
+
+type Pg = typeof import('pg');
+type TenantContext = typeof import('@prospectflow/tenant-context');
+
+const pgModule = await importFromPackage<{ default?: Pg } & Pg>('pg');
+const pg = (pgModule.default ?? pgModule) as Pg;
+const { runWithTenant, withTenantClient } = await importFromPackage<TenantContext>('@prospectflow/tenant-context');
+
+const db = await prepareBenchDatabase();
+const plainPool = new pg.Pool({ connectionString: db.adminUrl, max: 1 });
+const tenantPool = new pg.Pool({ connectionString: db.appUrl, max: 1, connectionTimeoutMillis: 10_000 });
+const sql = 'SELECT id, name, domain FROM crm.companies WHERE organisation_id = $1 AND id = $2';
+const target = (i: number) => {
+  const organisationId = db.organisations[i % db.organisations.length]!;
+  const ids = db.companiesByOrganisation.get(organisationId)!;
+  return { organisationId, id: ids[(i * 7) % ids.length]! };
+};
+
+try {
+  const single = await compare({
+    plain: (i) => {
+      const { organisationId, id } = target(i);
+      return plainPool.query(sql, [organisationId, id]);
+    },
+    tenant: (i) => {
+      const { organisationId, id } = target(i);
+      return runWithTenant({ organisationId }, () => withTenantClient(tenantPool, (c) => c.query(sql, [organisationId, id])));
+    },
+  });
+  const batch = await compare(
+    {
+      plain: async (i) => {
+        for (let k = 0; k < 10; k++) {
+          const { organisationId, id } = target(i * 10 + k);
+          await plainPool.query(sql, [target(i).organisationId, id]);
+          void organisationId;
+        }
+      },
+      tenant: (i) => {
+        const { organisationId } = target(i);
+        const ids = db.companiesByOrganisation.get(organisationId)!;
+        return runWithTenant({ organisationId }, () =>
+          withTenantClient(tenantPool, async (c) => {
+            for (let k = 0; k < 10; k++) await c.query(sql, [organisationId, ids[(i + k) % ids.length]]);
+          }),
+        );
+      },
+    },
+    { iterations: 60 },
+  );
+  console.log(`PostgreSQL ${db.serverVersion}, one connection each, medians of 7 rounds`);
+  printRatio('1 query per unit of work (tenant tx vs plain query)', single.tenant!, single.plain!, 1.1);
+  printRatio('10 queries per unit of work (tenant tx vs 10 plain queries)', batch.tenant!, batch.plain!, 1.1);
+} finally {
+  await plainPool.end();
+  await tenantPool.end();
+  await db.stop();
+}

@@ -1,0 +1,59 @@
+/**
+ * Prisma: the same findUnique as a tenant unit of work (one interactive transaction, organisation
+ * set first) vs Prisma as the superuser without RLS and without a transaction. Target ≤ 1.2.
+ */
+import { compare, importFromPackage, prepareBenchDatabase, printRatio } from './tenant-bench-support.js';
+
+type DbSchema = typeof import('@prospectflow/db-schema');
+type TenantContext = typeof import('@prospectflow/tenant-context');
+
+const { createPrismaClient } = await importFromPackage<DbSchema>('@prospectflow/db-schema');
+const { createTenantDb } = await importFromPackage<TenantContext>('@prospectflow/tenant-context');
+
+const db = await prepareBenchDatabase();
+const owner = createPrismaClient(db.adminUrl);
+const app = createPrismaClient(db.appUrl);
+const tenantDb = createTenantDb(app);
+const target = (i: number) => {
+  const organisationId = db.organisations[i % db.organisations.length]!;
+  const ids = db.companiesByOrganisation.get(organisationId)!;
+  return { organisationId, id: ids[(i * 7) % ids.length]! };
+};
+const where = (organisationId: string, id: string) => ({ organisationId_id: { organisationId, id } });
+
+try {
+  const single = await compare({
+    owner: (i) => {
+      const { organisationId, id } = target(i);
+      return owner.company.findUnique({ where: where(organisationId, id) });
+    },
+    tenant: (i) => {
+      const { organisationId, id } = target(i);
+      return tenantDb.forTenant({ organisationId }, (tx) => tx.company.findUnique({ where: where(organisationId, id) }));
+    },
+  });
+  const batch = await compare(
+    {
+      owner: async (i) => {
+        const { organisationId } = target(i);
+        const ids = db.companiesByOrganisation.get(organisationId)!;
+        for (let k = 0; k < 10; k++) await owner.company.findUnique({ where: where(organisationId, ids[(i + k) % ids.length]!) });
+      },
+      tenant: (i) => {
+        const { organisationId } = target(i);
+        const ids = db.companiesByOrganisation.get(organisationId)!;
+        return tenantDb.forTenant({ organisationId }, async (tx) => {
+          for (let k = 0; k < 10; k++) await tx.company.findUnique({ where: where(organisationId, ids[(i + k) % ids.length]!) });
+        });
+      },
+    },
+    { iterations: 40 },
+  );
+  console.log(`PostgreSQL ${db.serverVersion}, Prisma 7 + adapter-pg, medians of 7 rounds`);
+  printRatio('1 findUnique per unit of work (tenant tx vs owner, no RLS)', single.tenant!, single.owner!, 1.2);
+  printRatio('10 findUnique per unit of work (tenant tx vs 10 owner calls)', batch.tenant!, batch.owner!, 1.2);
+} finally {
+  await owner.$disconnect();
+  await app.$disconnect();
+  await db.stop();
+}
