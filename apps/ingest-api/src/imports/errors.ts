@@ -1,0 +1,25 @@
+/**
+ * A failure of a whole import (not of one row), with a stable snake_case `code` and the HTTP
+ * status it maps to when it happens before the import is accepted.
+ */
+export class ImportFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 422,
+  ) {
+    super(message);
+    this.name = 'ImportFailure';
+  }
+}
+
+/** Stored in crm.imports.error as "code: message"; parsed back for the API. */
+export function formatStoredError(code: string, message: string): string {
+  return `${code}: ${message}`.slice(0, 2000);
+}
+
+export function parseStoredError(value: string | null): { code: string; message: string } | null {
+  if (!value) return null;
+  const match = /^([a-z][a-z0-9_]*): ([\s\S]*)$/.exec(value);
+  return match ? { code: match[1]!, message: match[2]! } : { code: 'import_failed', message: value };
+}

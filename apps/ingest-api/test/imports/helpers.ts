@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { roleUrl } from '@prospectflow/db-schema';
+import { createTestDatabase, type TestDatabase } from '@prospectflow/testing';
+import pg from 'pg';
+import type { CustomMapping } from '../../src/imports/mapping.js';
+import { prepareCsvFile } from '../../src/imports/prepare.js';
+import { createImport, getImport, type Tenant } from '../../src/imports/repository.js';
+import { type ImportOutcome, runImport } from '../../src/imports/run-import.js';
+
+/** Appends the Luhn check digit to an 8-digit prefix: a valid SIREN. */
+export function siren(prefix: number): string {
+  const base = String(prefix).padStart(8, '0').slice(-8);
+  for (let check = 0; check <= 9; check++) {
+    const candidate = base + check;
+    let sum = 0;
+    for (let i = 0; i < 9; i++) {
+      let d = Number(candidate[i]);
+      if (i % 2 === 1) {
+        d *= 2;
+        if (d > 9) d -= 9;
+      }
+      sum += d;
+    }
+    if (sum % 10 === 0) return candidate;
+  }
+  throw new Error('unreachable');
+}
+
+export const PHAROW_HEADER = [
+  "Nom de l'entreprise",
+  'SIREN',
+  'Code NAF',
+  'Site web',
+  'Prénom',
+  'Nom',
+  'Poste',
+  'Email',
+  'Téléphone',
+  'Ville',
+];
+
+export function pharowRow(i: number, overrides: Partial<Record<string, string>> = {}): string[] {
+  const values: Record<string, string> = {
+    "Nom de l'entreprise": `Société ${i}`,
+    SIREN: siren(10_000_000 + i),
+    'Code NAF': '6201Z',
+    'Site web': `www.societe${i}.fr`,
+    Prénom: `Prénom${i}`,
+    Nom: `Nom${i}`,
+    Poste: 'Directeur',
+    Email: `Contact${i}@Societe${i}.FR`,
+    Téléphone: `06 12 34 ${String(i % 100).padStart(2, '0')} 78`,
+    Ville: 'Lyon',
+    ...overrides,
+  };
+  return PHAROW_HEADER.map((h) => values[h] ?? '');
+}
+
+export function toCsv(rows: string[][], delimiter = ';'): string {
+  return `${rows
+    .map((r) => r.map((c) => (/[";\n,]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join(delimiter))
+    .join('\n')}\n`;
+}
+
+export interface ImportDb {
+  db: TestDatabase;
+  admin: pg.Pool;
+  pool: pg.Pool;
+  close(): Promise<void>;
+  newOrganisation(): Promise<Tenant>;
+  importCsv(
+    content: string | Buffer,
+    mapping?: CustomMapping,
+  ): Promise<{ outcome: ImportOutcome; importId: string }>;
+  count(tenant: Tenant, table: string): Promise<number>;
+  query<R extends pg.QueryResultRow>(tenant: Tenant, sql: string, values?: unknown[]): Promise<R[]>;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'pf-import-test-'));
+
+export async function setupImportDb(label: string): Promise<ImportDb & { tenant: Tenant }> {
+  const db = await createTestDatabase(label);
+  const admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
+  const pool = new pg.Pool({ connectionString: roleUrl(db.adminUrl, 'app'), max: 6 });
+  const newOrganisation = async (): Promise<Tenant> => {
+    const id = randomUUID();
+    await admin.query('INSERT INTO iam.organisations (id, name, slug) VALUES ($1, $2, $3)', [
+      id,
+      `Org ${id}`,
+      `org-${id}`,
+    ]);
+    return { organisationId: id };
+  };
+  const tenant = await newOrganisation();
+  const query = async <R extends pg.QueryResultRow>(t: Tenant, sql: string, values: unknown[] = []) => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT set_config('app.organisation_id', $1, true)`, [t.organisationId]);
+      const { rows } = await client.query<R>(sql, values);
+      await client.query('COMMIT');
+      return rows;
+    } finally {
+      client.release();
+    }
+  };
+  return {
+    db,
+    admin,
+    pool,
+    tenant,
+    newOrganisation,
+    query,
+    async count(t, table) {
+      const rows = await query<{ n: number }>(t, `SELECT count(*)::int AS n FROM ${table}`);
+      return rows[0]!.n;
+    },
+    async importCsv(content, mapping = {}) {
+      const path = join(dir, `${randomUUID()}.csv`);
+      writeFileSync(path, content);
+      const prepared = await prepareCsvFile(path, mapping);
+      const record = await createImport(pool, tenant, {
+        sourceKind: 'csv',
+        contentSha256: prepared.scan.sha256,
+        mapping: { request: mapping },
+      });
+      const { createReadStream } = await import('node:fs');
+      const outcome = await runImport(pool, {
+        importId: record.id,
+        tenant,
+        mapping,
+        source: {
+          kind: 'csv',
+          open: () => createReadStream(path),
+          encoding: prepared.encoding,
+          delimiter: prepared.delimiter,
+        },
+      });
+      return { outcome, importId: record.id };
+    },
+    async close() {
+      await pool.end();
+      await admin.end();
+      await db.drop();
+    },
+  };
+}
+
+export { getImport };
