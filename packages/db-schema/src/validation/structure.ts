@@ -1,0 +1,311 @@
+import pg from 'pg';
+import { APP_SCHEMAS, GLOBAL_TABLES, isTenantTable } from '../catalog.js';
+import { migrationStatus } from '../migrations.js';
+import { ROLES } from '../roles.js';
+import { type Check, failIfAny } from './types.js';
+
+/** Tables the seeds and issue 3 require (more may exist). */
+export const REQUIRED_TABLES = [
+  'iam.organisations',
+  'iam.users',
+  'iam.organisation_users',
+  'crm.companies',
+  'crm.people',
+  'crm.positions',
+  'outreach.mailboxes',
+  'outreach.campaigns',
+  'outreach.workflow_steps',
+  'outreach.prompts',
+  'outreach.tasks',
+  'outreach.messages',
+  'outreach.step_experiments',
+  'outreach.step_experiment_variants',
+  'outreach.campaign_enrollments',
+  'outreach.enrollment_step_variant_assignments',
+  'outreach.suppressions',
+  'tracking.pixels',
+  'tracking.message_open_stats',
+  'tracking.campaign_daily_stats',
+] as const;
+
+/** Column names whose values are an enumeration and must be guarded by a CHECK. */
+const ENUM_LIKE = /^((.*_)?(status|role|direction|kind|purpose|action|state|type)|reason)$/;
+
+/**
+ * Indexes deliberately not led by organisation_id: global look-ups used only by the SECURITY
+ * DEFINER resolvers of public endpoints that do not know the organisation yet (documented in the
+ * migration). Anything else must lead with organisation_id.
+ */
+export const GLOBAL_LOOKUP_INDEXES = new Set([
+  'outreach.messages_message_id_lookup_idx', // app.organisation_for_message_ids (inbound replies)
+  'outreach.messages_unsubscribe_token_lookup_idx', // app.organisation_for_unsubscribe_token
+  'tracking.pixels_token_lookup_idx', // app.organisation_for_pixel_token
+  'outreach.tasks_claim_idx', // app.claim_tasks (the queue is claimed across organisations)
+  'outreach.tasks_lease_expiry_idx', // app.requeue_expired_tasks
+]);
+
+async function one<T extends pg.QueryResultRow>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+export const structureChecks: Check[] = [
+  {
+    name: 'server-version',
+    description: 'PostgreSQL 15 or later',
+    async run(ctx) {
+      const [row] = await one<{ v: number; s: string }>(
+        ctx.migratorUrl,
+        `SELECT current_setting('server_version_num')::int AS v, current_setting('server_version') AS s`,
+      );
+      return failIfAny(row!.v < 150000 ? [`server ${row!.s} is older than 15`] : []) ?? row!.s;
+    },
+  },
+  {
+    name: 'extensions',
+    description: 'pgcrypto and citext are installed',
+    async run(ctx) {
+      const rows = await one<{ extname: string }>(ctx.migratorUrl, 'SELECT extname FROM pg_extension');
+      const have = new Set(rows.map((r) => r.extname));
+      return failIfAny(
+        ['pgcrypto', 'citext'].filter((e) => !have.has(e)).map((e) => `extension ${e} is missing`),
+      );
+    },
+  },
+  {
+    name: 'schemas',
+    description: 'schemas app, iam, crm, outreach, tracking exist',
+    async run(ctx) {
+      const rows = await one<{ nspname: string }>(ctx.migratorUrl, 'SELECT nspname FROM pg_namespace');
+      const have = new Set(rows.map((r) => r.nspname));
+      return failIfAny(
+        ['app', ...APP_SCHEMAS].filter((s) => !have.has(s)).map((s) => `schema ${s} is missing`),
+      );
+    },
+  },
+  {
+    name: 'tables',
+    description: 'every required table exists, owned by the migrator',
+    async run(ctx) {
+      const catalog = await ctx.catalog();
+      const names = new Set(catalog.map((t) => t.name));
+      return (
+        failIfAny([
+          ...REQUIRED_TABLES.filter((t) => !names.has(t)).map((t) => `table ${t} is missing`),
+          ...catalog.filter((t) => t.owner !== ROLES.migrator).map((t) => `${t.name} is owned by ${t.owner}`),
+        ]) ?? `${catalog.length} tables`
+      );
+    },
+  },
+  {
+    name: 'migration-history',
+    description: 'every migration file is applied, none changed since it ran',
+    async run(ctx) {
+      const status = await migrationStatus(ctx.migratorUrl, { migrationsDir: ctx.migrationsDir });
+      return (
+        failIfAny([
+          ...status.pending.map((m) => `migration ${m.version} ${m.name} is not applied`),
+          ...status.applied
+            .filter((m) => m.changed)
+            .map((m) => `migration ${m.version} ${m.name} changed after it ran`),
+          ...status.applied
+            .filter((m) => !m.file)
+            .map((m) => `applied migration ${m.version} ${m.name} has no file`),
+        ]) ?? `${status.applied.length} applied, current ${status.currentVersion}`
+      );
+    },
+  },
+  {
+    name: 'tenant-primary-keys',
+    description: 'every tenant table has PRIMARY KEY (organisation_id, id)',
+    async run(ctx) {
+      const tenant = (await ctx.catalog()).filter(isTenantTable);
+      return failIfAny(
+        tenant
+          .filter((t) => t.primaryKey?.columns.join(',') !== 'organisation_id,id')
+          .map((t) => `${t.name} primary key is (${t.primaryKey?.columns.join(', ') ?? 'none'})`),
+      );
+    },
+  },
+  {
+    name: 'tenant-uniques-and-indexes',
+    description:
+      'every UNIQUE and every index of a tenant table leads with organisation_id (documented global look-ups aside)',
+    async run(ctx) {
+      const problems: string[] = [];
+      for (const t of (await ctx.catalog()).filter(isTenantTable)) {
+        for (const u of t.uniques)
+          if (u.columns[0] !== 'organisation_id') problems.push(`${t.name}: ${u.name} ${u.definition}`);
+        for (const i of t.indexes) {
+          if (i.columns[0] === 'organisation_id' || GLOBAL_LOOKUP_INDEXES.has(`${t.schema}.${i.name}`))
+            continue;
+          problems.push(`${t.name}: ${i.definition}`);
+        }
+      }
+      return failIfAny(problems);
+    },
+  },
+  {
+    name: 'tenant-foreign-keys',
+    description:
+      'tenant→tenant FKs are (organisation_id, x) → (organisation_id, id), no SET NULL/DEFAULT on them; no global→tenant FK',
+    async run(ctx) {
+      const catalog = await ctx.catalog();
+      const tenant = new Set(catalog.filter(isTenantTable).map((t) => t.name));
+      const problems: string[] = [];
+      for (const t of catalog) {
+        for (const fk of t.foreignKeys) {
+          const target = fk.references.table;
+          if (!tenant.has(t.name) && tenant.has(target))
+            problems.push(`global ${t.name} references tenant ${target} (${fk.name})`);
+          if (!tenant.has(t.name) || !tenant.has(target)) continue;
+          if (
+            fk.columns[0] !== 'organisation_id' ||
+            fk.references.columns.join(',') !== 'organisation_id,id'
+          ) {
+            problems.push(`${t.name}: ${fk.name} ${fk.definition} is not composite on organisation_id`);
+          }
+          if (fk.onDelete === 'SET NULL' || fk.onDelete === 'SET DEFAULT') {
+            problems.push(
+              `${t.name}: ${fk.name} uses ON DELETE ${fk.onDelete} on a key containing organisation_id`,
+            );
+          }
+        }
+      }
+      return failIfAny(problems);
+    },
+  },
+  {
+    name: 'rls-forced',
+    description: 'RLS ENABLE + FORCE on every table with organisation_id',
+    async run(ctx) {
+      const tenant = (await ctx.catalog()).filter(isTenantTable);
+      return (
+        failIfAny(
+          tenant
+            .filter((t) => !t.rls.enabled || !t.rls.forced)
+            .map((t) => `${t.name}: enabled=${t.rls.enabled} forced=${t.rls.forced}`),
+        ) ?? `${tenant.length} tenant tables`
+      );
+    },
+  },
+  {
+    name: 'rls-policy',
+    description: 'exactly one permissive FOR ALL policy, USING and WITH CHECK on organisation_id, no OR',
+    async run(ctx) {
+      const problems: string[] = [];
+      const expected = /^\(?organisation_id = app\.current_organisation_id\(\)\)?$/;
+      for (const t of (await ctx.catalog()).filter(isTenantTable)) {
+        const all = t.policies.filter((p) => p.command === 'ALL');
+        if (t.policies.length !== 1 || all.length !== 1) {
+          problems.push(
+            `${t.name}: ${t.policies.length} policies (${t.policies.map((p) => `${p.name}:${p.command}`).join(', ')})`,
+          );
+          continue;
+        }
+        const p = all[0]!;
+        for (const [what, expr] of [
+          ['USING', p.using],
+          ['WITH CHECK', p.withCheck],
+        ] as const) {
+          if (!expr || !expected.test(expr.trim()) || /\bOR\b/i.test(expr))
+            problems.push(`${t.name}: ${p.name} ${what} is ${expr}`);
+        }
+        if (!p.permissive) problems.push(`${t.name}: ${p.name} is restrictive`);
+      }
+      for (const name of GLOBAL_TABLES) {
+        const t = (await ctx.catalog()).find((x) => x.name === name);
+        if (t && isTenantTable(t)) problems.push(`${name} is listed as global but has organisation_id`);
+      }
+      return failIfAny(problems);
+    },
+  },
+  {
+    name: 'updated-at-triggers',
+    description: 'every table with updated_at has a BEFORE UPDATE trigger calling app.set_updated_at()',
+    async run(ctx) {
+      const rows = await one<{ t: string }>(
+        ctx.migratorUrl,
+        `SELECT n.nspname || '.' || c.relname AS t
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'updated_at' AND NOT a.attisdropped
+          WHERE c.relkind = 'r' AND n.nspname = ANY($1)
+            AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND NOT g.tgisinternal
+                              AND g.tgfoid = 'app.set_updated_at()'::regprocedure
+                              AND (g.tgtype & 2) = 2 AND (g.tgtype & 16) = 16)`,
+        [APP_SCHEMAS],
+      );
+      return failIfAny(
+        rows.map((r) => `${r.t} has updated_at but no BEFORE UPDATE app.set_updated_at() trigger`),
+      );
+    },
+  },
+  {
+    name: 'enum-checks',
+    description: 'every enum-like column (status, role, direction, …) is guarded by a CHECK',
+    async run(ctx) {
+      const problems: string[] = [];
+      for (const t of await ctx.catalog()) {
+        for (const c of t.columns.filter((col) => ENUM_LIKE.test(col.name) && col.baseType === 'text')) {
+          const guarded = t.checks.some((k) => new RegExp(`\\b${c.name}\\b`).test(k.definition));
+          if (!guarded) problems.push(`${t.name}.${c.name} has no CHECK`);
+        }
+      }
+      return failIfAny(problems);
+    },
+  },
+  {
+    name: 'runtime-role-attributes',
+    description:
+      'app/worker: not superuser, NOBYPASSRLS, own nothing, no TRUNCATE/REFERENCES/TRIGGER, no SET of the tenant',
+    async run(ctx) {
+      const runtime = [ROLES.app, ROLES.worker];
+      const problems: string[] = [];
+      const roles = await one<{ rolname: string; rolsuper: boolean; rolbypassrls: boolean }>(
+        ctx.migratorUrl,
+        'SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = ANY($1)',
+        [runtime],
+      );
+      for (const role of runtime) {
+        const r = roles.find((x) => x.rolname === role);
+        if (!r) problems.push(`role ${role} is missing`);
+        else if (r.rolsuper || r.rolbypassrls)
+          problems.push(`${role}: superuser=${r.rolsuper} bypassrls=${r.rolbypassrls}`);
+      }
+      const owned = await one<{ o: string }>(
+        ctx.migratorUrl,
+        `SELECT pg_get_userbyid(relowner) || ' owns ' || relnamespace::regnamespace || '.' || relname AS o
+           FROM pg_class WHERE pg_get_userbyid(relowner) = ANY($1)
+         UNION ALL
+         SELECT pg_get_userbyid(proowner) || ' owns function ' || proname FROM pg_proc WHERE pg_get_userbyid(proowner) = ANY($1)`,
+        [runtime],
+      );
+      problems.push(...owned.map((r) => r.o));
+      const grants = await one<{ g: string }>(
+        ctx.migratorUrl,
+        `SELECT grantee || ' has ' || privilege_type || ' on ' || table_schema || '.' || table_name AS g
+           FROM information_schema.role_table_grants
+          WHERE grantee = ANY($1) AND privilege_type IN ('TRUNCATE', 'REFERENCES', 'TRIGGER')`,
+        [runtime],
+      );
+      problems.push(...grants.map((r) => r.g));
+      const settings = await one<{ s: string }>(
+        ctx.migratorUrl,
+        `SELECT coalesce(setrole::regrole::text, '*') || '/' || coalesce((SELECT datname FROM pg_database WHERE oid = setdatabase), '*')
+                || ': ' || array_to_string(setconfig, ',') AS s
+           FROM pg_db_role_setting WHERE array_to_string(setconfig, ',') LIKE '%app.organisation_id%'`,
+      );
+      problems.push(...settings.map((r) => `ALTER ROLE/DATABASE … SET app.organisation_id exists: ${r.s}`));
+      return failIfAny(problems);
+    },
+  },
+];

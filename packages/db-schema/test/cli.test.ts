@@ -1,0 +1,49 @@
+import { createTestDatabase, testEnvironment } from '@prospectflow/testing';
+import { expect, it, vi } from 'vitest';
+import { runCli } from '../src/cli.js';
+import { ROLES, roleUrl } from '../src/roles.js';
+
+it('names the missing variable and exits 2', async () => {
+  const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+  try {
+    expect(await runCli(['migrate'], {}, () => {})).toBe(2);
+    expect(errors.mock.calls.at(-1)?.[0]).toContain('MIGRATION_DATABASE_URL is not set');
+    expect(await runCli(['setup'], { MIGRATION_DATABASE_URL: 'postgres://x/y' }, () => {})).toBe(2);
+    expect(errors.mock.calls.at(-1)?.[0]).toContain('DATABASE_ADMIN_URL is not set');
+  } finally {
+    errors.mockRestore();
+  }
+});
+
+it('setup, migrate, status, seed and validate on a new database print what they did', async () => {
+  const environment = testEnvironment();
+  const name = `${environment.runPrefix}_cli`;
+  const migratorUrl = roleUrl(environment.adminUrl.replace(/\/[^/]*$/, `/${name}`), ROLES.migrator);
+  const env = { DATABASE_ADMIN_URL: environment.adminUrl, MIGRATION_DATABASE_URL: migratorUrl };
+  const lines: string[] = [];
+  const out = (line: string) => lines.push(line);
+  expect(await runCli(['setup'], env, out)).toBe(0);
+  expect(lines.at(-1)).toContain(`setup ${name}: database created`);
+  expect(await runCli(['migrate'], env, out)).toBe(0);
+  expect(lines.at(-1)).toMatch(/^applied \d+ /m);
+  expect(await runCli(['migrate'], env, out)).toBe(0);
+  expect(lines.at(-1)).toBe('up to date');
+  expect(await runCli(['status'], env, out)).toBe(0);
+  expect(lines.at(-1)).toMatch(/^current (\d+), latest \1$/);
+  expect(await runCli(['seed'], env, out)).toBe(0);
+  lines.length = 0;
+  expect(await runCli(['validate'], env, out)).toBe(0);
+  expect(lines.filter((l) => l.startsWith('PASS')).length).toBeGreaterThan(20);
+  expect(lines.at(-1)).toMatch(/^all \d+ checks passed$/);
+  const db = await createTestDatabase('cli_undo');
+  try {
+    const undoEnv = { MIGRATION_DATABASE_URL: roleUrl(db.adminUrl, ROLES.migrator) };
+    expect(await runCli(['undo'], undoEnv, out)).toBe(0);
+    expect(lines.at(-1)).toMatch(/^undid \d+ /);
+    lines.length = 0;
+    expect(await runCli(['validate'], undoEnv, out)).toBe(1);
+    expect(lines.find((l) => l.startsWith('FAIL  migration-history'))).toBeDefined();
+  } finally {
+    await db.drop();
+  }
+}, 120_000);

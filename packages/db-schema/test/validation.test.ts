@@ -1,0 +1,78 @@
+import { createTestDatabase, type TestDatabase } from '@prospectflow/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROLES, roleUrl } from '../src/roles.js';
+import { seedDemo } from '../src/seed.js';
+import { CHECKS, runValidation, validationContext } from '../src/validation/index.js';
+
+let db: TestDatabase;
+let migratorUrl: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase('validate');
+  migratorUrl = roleUrl(db.adminUrl, ROLES.migrator);
+  // Some tables hold rows (the realistic case for the no-tenant checks), others stay empty.
+  await seedDemo(migratorUrl);
+});
+afterAll(async () => {
+  await db.drop();
+});
+
+describe('validation suite against a freshly migrated database', () => {
+  const context = () => validationContext(migratorUrl);
+  for (const check of CHECKS) {
+    it(`${check.name}: ${check.description}`, async () => {
+      await check.run(context());
+    }, 60_000);
+  }
+});
+
+describe('validation suite catches a sabotaged database', () => {
+  it('reports FAIL for each broken rule and PASS for the rest', async () => {
+    const broken = await createTestDatabase('sabotage');
+    try {
+      const admin = new (await import('pg')).default.Client({ connectionString: broken.adminUrl });
+      await admin.connect();
+      try {
+        await admin.query(`
+          ALTER TABLE crm.people NO FORCE ROW LEVEL SECURITY;
+          CREATE POLICY bypass ON crm.companies FOR SELECT USING (current_setting('app.bypass', true) = 'on' OR organisation_id = app.current_organisation_id());
+          CREATE INDEX companies_name_idx ON crm.companies (name);
+          GRANT TRUNCATE ON crm.companies TO prospectflow_app;
+          ALTER TABLE outreach.mailboxes ADD CONSTRAINT mailboxes_id_key UNIQUE (id);
+          ALTER TABLE outreach.campaigns ADD CONSTRAINT campaigns_mailbox_single_fkey FOREIGN KEY (mailbox_id) REFERENCES outreach.mailboxes (id);
+          ALTER TABLE outreach.campaigns DROP CONSTRAINT campaigns_status_check;
+          ALTER TABLE crm.companies DROP CONSTRAINT companies_pkey CASCADE;
+          ALTER TABLE crm.companies ADD PRIMARY KEY (id);
+        `);
+      } finally {
+        await admin.end();
+      }
+      const results = await runValidation(roleUrl(broken.adminUrl, ROLES.migrator));
+      const failed = Object.fromEntries(results.filter((r) => !r.ok).map((r) => [r.name, r.detail]));
+      expect(Object.keys(failed).sort()).toEqual(
+        [
+          'app-role-cannot-escalate',
+          'check-constraints-reject-bad-values',
+          'cross-tenant-fk-rejected',
+          'enum-checks',
+          'rls-forced',
+          'rls-policy',
+          'runtime-role-attributes',
+          'tenant-foreign-keys',
+          'tenant-primary-keys',
+          'tenant-uniques-and-indexes',
+        ].sort(),
+      );
+      expect(failed['rls-forced']).toContain('crm.people');
+      expect(failed['rls-policy']).toContain('crm.companies: 2 policies');
+      expect(failed['tenant-uniques-and-indexes']).toContain('companies_name_idx');
+      expect(failed['runtime-role-attributes']).toContain('TRUNCATE on crm.companies');
+      expect(failed['tenant-foreign-keys']).toContain('campaigns_mailbox_single_fkey');
+      expect(failed['app-role-cannot-escalate']).toContain('TRUNCATE crm.companies');
+      expect(failed['enum-checks']).toContain('outreach.campaigns.status');
+      expect(failed['tenant-primary-keys']).toContain('crm.companies primary key is (id)');
+    } finally {
+      await broken.drop();
+    }
+  }, 120_000);
+});
