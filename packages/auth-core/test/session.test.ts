@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Queryable } from '../src/database.js';
 import { StaticJwksFetcher } from '../src/jwks-fetchers.js';
 import { createSessionRedis } from '../src/redis.js';
 import { SessionService } from '../src/session-service.js';
@@ -42,7 +43,7 @@ afterAll(async () => {
 
 function sessionsOn(
   store: RedisSessionStore | MemorySessionStore,
-  queryable = db.app,
+  queryable: Queryable = db.app,
   extra: Partial<ConstructorParameters<typeof SessionService>[0]> = {},
 ) {
   return new SessionService({
