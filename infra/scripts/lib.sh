@@ -66,7 +66,7 @@ progress_filter() {
       count=$((count + 1))
       table=${BASH_REMATCH[2]}
       log info progress "step=$verb" "done=$count" "total=$total" "table=$table"
-    elif [[ $line =~ (error|ERROR|FATAL|warning|WARNING) ]]; then
+    elif [[ $line =~ (^|: )(error|warning|ERROR|FATAL|WARNING|PANIC): ]]; then
       log warn "${verb}_output" "line=$line"
     elif [[ ${VERBOSE:-0} == 1 ]]; then
       log debug "${verb}_output" "line=$line"

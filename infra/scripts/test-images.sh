@@ -99,8 +99,8 @@ migrator=$(url_with "$db_admin" user=prospectflow_migrator password=prospectflow
 app_url=$(url_with "$db_admin" user=prospectflow_app password=prospectflow_app)
 worker_url=$(url_with "$db_admin" user=prospectflow_worker password=prospectflow_worker)
 # NODE_ENV=development: the role-name passwords are dev defaults, refused in production.
-podman run --rm --network=host -e NODE_ENV=development -e "DATABASE_ADMIN_URL=$db_admin" "$migrate_image" \
-  node dist/cli.js setup >&2 || die "db setup (migrate image) failed"
+podman run --rm --network=host -e NODE_ENV=development -e "DATABASE_ADMIN_URL=$admin" -e "MIGRATION_DATABASE_URL=$migrator" \
+  "$migrate_image" node dist/cli.js setup >&2 || die "db setup (migrate image) failed"
 podman run --rm --network=host -e NODE_ENV=development -e "MIGRATION_DATABASE_URL=$migrator" "$migrate_image" >&2 ||
   die "migrations (migrate image, default CMD) failed"
 applied=$(psql_value "$db_admin" "SELECT count(*) FROM public.schema_version WHERE version::bigint > 0")
