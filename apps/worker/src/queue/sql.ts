@@ -2,10 +2,9 @@ import {
   runAsSystem,
   runWithTenant,
   type TenantClient,
-  withSystemClient,
   withTenantClient,
 } from '@prospectflow/tenant-context';
-import type { Pool } from 'pg';
+import type { Pool, QueryResultRow } from 'pg';
 import type { ClaimedTask } from './types.js';
 
 /**
@@ -15,8 +14,12 @@ import type { ClaimedTask } from './types.js';
  */
 const quietLogger = { info: () => {}, warn: () => {} };
 
-async function system<T>(pool: Pool, fn: (client: TenantClient) => Promise<T>): Promise<T> {
-  return await runAsSystem('outreach worker queue', () => withSystemClient(pool, fn), {
+/**
+ * Each is a single statement, so it runs on a pooled connection without a transaction around it
+ * (one round trip); runAsSystem still marks and guards the path.
+ */
+async function system<R extends QueryResultRow>(pool: Pool, text: string, values: unknown[]): Promise<R[]> {
+  return await runAsSystem('outreach worker queue', async () => (await pool.query<R>(text, values)).rows, {
     logger: quietLogger,
   });
 }
@@ -29,15 +32,12 @@ export async function claimTasks(
   now: Date,
 ): Promise<ClaimedTask[]> {
   if (limit <= 0) return [];
-  return await system(pool, async (client) => {
-    const { rows } = await client.query<ClaimedTask>('SELECT * FROM app.claim_tasks($1, $2, $3, $4)', [
-      workerId,
-      limit,
-      leaseSeconds,
-      now,
-    ]);
-    return rows;
-  });
+  return await system<ClaimedTask>(pool, 'SELECT * FROM app.claim_tasks($1, $2, $3, $4)', [
+    workerId,
+    limit,
+    leaseSeconds,
+    now,
+  ]);
 }
 
 export async function heartbeatTasks(
@@ -47,20 +47,33 @@ export async function heartbeatTasks(
   leaseSeconds: number,
 ): Promise<number> {
   if (ids.length === 0) return 0;
-  return await system(pool, async (client) => {
-    const { rows } = await client.query<{ n: number }>(
-      'SELECT app.heartbeat_tasks($1, $2::uuid[], $3) AS n',
-      [workerId, ids, leaseSeconds],
-    );
-    return rows[0]?.n ?? 0;
-  });
+  const rows = await system<{ n: number }>(pool, 'SELECT app.heartbeat_tasks($1, $2::uuid[], $3) AS n', [
+    workerId,
+    ids,
+    leaseSeconds,
+  ]);
+  return rows[0]?.n ?? 0;
 }
 
 export async function requeueExpiredTasks(pool: Pool): Promise<number> {
-  return await system(pool, async (client) => {
-    const { rows } = await client.query<{ n: number }>('SELECT app.requeue_expired_tasks() AS n');
-    return rows[0]?.n ?? 0;
-  });
+  const rows = await system<{ n: number }>(pool, 'SELECT app.requeue_expired_tasks() AS n', []);
+  return rows[0]?.n ?? 0;
+}
+
+/** Completes tasks this worker holds whose handlers wrote nothing themselves (batched). */
+export async function completeTasks(
+  pool: Pool,
+  workerId: string,
+  tasks: ClaimedTask[],
+  now: Date,
+): Promise<number> {
+  if (tasks.length === 0) return 0;
+  const rows = await system<{ n: number }>(
+    pool,
+    'SELECT app.complete_tasks($1, $2::uuid[], $3::uuid[], $4) AS n',
+    [workerId, tasks.map((t) => t.organisation_id), tasks.map((t) => t.id), now],
+  );
+  return rows[0]?.n ?? 0;
 }
 
 export interface QueueStats {
@@ -71,16 +84,13 @@ export interface QueueStats {
 }
 
 export async function queueStats(pool: Pool, now: Date): Promise<QueueStats> {
-  return await system(pool, async (client) => {
-    const { rows } = await client.query('SELECT * FROM app.task_queue_stats($1)', [now]);
-    const row = rows[0] ?? {};
-    return {
-      ready: Number(row.ready ?? 0),
-      deferred: Number(row.deferred ?? 0),
-      running: Number(row.running ?? 0),
-      oldestReadySeconds: Number(row.oldest_ready_seconds ?? 0),
-    };
-  });
+  const [row] = await system<Record<string, unknown>>(pool, 'SELECT * FROM app.task_queue_stats($1)', [now]);
+  return {
+    ready: Number(row?.ready ?? 0),
+    deferred: Number(row?.deferred ?? 0),
+    running: Number(row?.running ?? 0),
+    oldestReadySeconds: Number(row?.oldest_ready_seconds ?? 0),
+  };
 }
 
 /** Runs `fn` in one transaction of the task's organisation (RLS applies to every statement). */

@@ -9,6 +9,7 @@ import { PermanentError, ReleasedError, SnoozeError } from './errors.js';
 import { TaskListener } from './listener.js';
 import {
   claimTasks,
+  completeTasks,
   heartbeatTasks,
   inTenant,
   markFailed,
@@ -61,6 +62,7 @@ export class Worker {
   readonly #inFlight = new Map<string, InFlight>();
   #state: State = 'idle';
   #wakeResolve: (() => void) | undefined;
+  #woken = false;
   #listener: TaskListener | undefined;
   #timers: NodeJS.Timeout[] = [];
   #loop: Promise<void> | undefined;
@@ -150,6 +152,7 @@ export class Worker {
     const { slots, log } = this.#o;
     while (this.#state === 'running') {
       const free = slots - this.#inFlight.size;
+      this.#woken = false;
       let claimed = 0;
       if (free > 0) {
         try {
@@ -232,6 +235,33 @@ export class Worker {
     }
   }
 
+  #batch: { task: ClaimedTask; resolve: () => void; reject: (e: unknown) => void }[] = [];
+
+  /** Completions that carry no writes of their own are grouped into one statement per tick. */
+  #completeBatched(task: ClaimedTask): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#batch.push({ task, resolve, reject });
+      if (this.#batch.length > 1) return;
+      setImmediate(() => {
+        const batch = this.#batch;
+        this.#batch = [];
+        completeTasks(
+          this.#o.pool,
+          this.id,
+          batch.map((b) => b.task),
+          this.#o.clock.now(),
+        ).then(
+          () => {
+            for (const b of batch) b.resolve();
+          },
+          (error: unknown) => {
+            for (const b of batch) b.reject(error);
+          },
+        );
+      });
+    });
+  }
+
   async #settleFailure(task: ClaimedTask, error: unknown, log: Logger): Promise<void> {
     const { pool, clock } = this.#o;
     const now = clock.now();
@@ -298,11 +328,17 @@ export class Worker {
   #wake(): void {
     const resolve = this.#wakeResolve;
     this.#wakeResolve = undefined;
-    resolve?.();
+    // Remember a wake-up that arrives while the loop is busy, so it is never lost.
+    if (resolve) resolve();
+    else this.#woken = true;
   }
 
   async #waitForWake(): Promise<void> {
     if (this.#state !== 'running') return;
+    if (this.#woken) {
+      this.#woken = false;
+      return;
+    }
     let timer: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve) => {
       this.#wakeResolve = resolve;
