@@ -132,6 +132,12 @@ export async function getImport(pool: Pool, tenant: Tenant, id: string): Promise
 }
 
 export async function findByIdempotencyKey(client: PoolClient, key: string): Promise<ImportRecord | null> {
+  // A reservation whose upload died with its process frees the key.
+  await client.query(
+    `DELETE FROM crm.imports WHERE idempotency_key = $1 AND status = 'pending'
+        AND updated_at < now() - make_interval(secs => ${STALE_AFTER_SECONDS})`,
+    [key],
+  );
   await failStale(client, 'idempotency_key = $1', [key]);
   const { rows } = await client.query<Row>(`SELECT ${COLUMNS} FROM crm.imports WHERE idempotency_key = $1`, [
     key,
