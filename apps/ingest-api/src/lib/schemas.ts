@@ -1,4 +1,4 @@
-import { Type } from 'typebox';
+import { type Static, type TSchema, Type } from 'typebox';
 
 /** Shared TypeBox pieces for route schemas. */
 export const Uuid = Type.String({ format: 'uuid' });
@@ -46,3 +46,12 @@ export const Role = Type.Union([
   Type.Literal('member'),
   Type.Literal('viewer'),
 ]);
+
+/**
+ * `T | null` as a JSON Schema type array (`type: ['string', 'null']`), not `anyOf`: with Fastify's
+ * type coercion, `anyOf [string, null]` turns a JSON null into "" (the first branch coerces).
+ * Use this for every nullable scalar.
+ */
+export function Nullable<T extends TSchema & { type: string }>(schema: T) {
+  return Type.Unsafe<Static<T> | null>({ ...schema, type: [schema.type, 'null'] });
+}

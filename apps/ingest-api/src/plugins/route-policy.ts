@@ -9,6 +9,8 @@ export interface RegisteredRoute {
   auth: boolean;
   /** `false` when an authenticated route runs without an organisation (x-organisation-id). */
   organisation: boolean;
+  /** The route's schema (body, params…), for tests that generate requests. */
+  schema: RouteOptions['schema'];
 }
 
 declare module 'fastify' {
@@ -26,6 +28,7 @@ function describe(route: RouteOptions): RegisteredRoute[] {
     url: route.url,
     auth,
     organisation: auth && route.config?.organisation !== false,
+    schema: route.schema,
   }));
 }
 

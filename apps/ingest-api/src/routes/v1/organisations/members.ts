@@ -91,14 +91,14 @@ function assertMayManage(request: FastifyRequest, ...roles: (string | undefined)
  */
 const members: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.addHook('onRequest', async (request) => {
-    const scoped = request.auth?.organisation?.organisationId;
-    const { organisationId } = request.params as { organisationId?: string };
-    if (scoped && organisationId && organisationId.toLowerCase() !== scoped) {
-      throw badRequest(
-        'organisation_mismatch',
-        'The path and x-organisation-id name different organisations.',
-      );
-    }
+    const auth = request.auth;
+    const scoped = auth?.organisation?.organisationId;
+    const named = (request.params as { organisationId?: string }).organisationId?.toLowerCase();
+    if (!auth || !scoped || !named || named === scoped) return;
+    // Never hint whether another organisation exists: not a member of the named one → 403.
+    const member = auth.session?.memberships.some((m) => m.organisationId === named && m.status === 'active');
+    if (!member) throw new ProblemError(403, 'not_a_member', 'You are not a member of this organisation.');
+    throw badRequest('organisation_mismatch', 'The path and x-organisation-id name different organisations.');
   });
 
   fastify.get(

@@ -1,0 +1,73 @@
+import { Type } from 'typebox';
+import type { ResourceSpec } from '../../../lib/resource.js';
+import { Nullable, Timestamps, Uuid } from '../../../lib/schemas.js';
+
+const str = (maxLength: number, extra: Record<string, unknown> = {}) => Type.String({ maxLength, ...extra });
+
+/** Writable fields; normalisation (SIREN, NAF, phone, URLs, domain) happens in the route. */
+const writable = {
+  name: Type.String({ minLength: 1, maxLength: 500, pattern: '\\S' }),
+  websiteUrl: Nullable(str(2048)),
+  domain: Nullable(str(253)),
+  siren: Nullable(str(20, { description: '9 digits with a valid check digit; spaces allowed' })),
+  siret: Nullable(str(30, { description: '14 digits with a valid check digit' })),
+  nafCode: Nullable(str(10, { description: 'NAF/APE, e.g. 62.01Z' })),
+  linkedinUrl: Nullable(str(2048)),
+  pharowCompanyId: Nullable(str(200)),
+  phone: Nullable(str(40, { description: 'any format; French numbers without +33 accepted; stored E.164' })),
+  addressLine1: Nullable(str(500)),
+  addressLine2: Nullable(str(500)),
+  postalCode: Nullable(str(20)),
+  city: Nullable(str(200)),
+  countryCode: Nullable(str(2, { pattern: '^[A-Za-z]{2}$' })),
+  employeeRange: Nullable(str(50)),
+  employeeCount: Nullable(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
+  industry: Nullable(str(500)),
+  description: Nullable(str(10_000)),
+  custom: Type.Record(Type.String(), Type.Unknown()),
+};
+
+const { name, ...optional } = writable;
+
+export const CompanyCreate = Type.Object({
+  name,
+  ...Object.fromEntries(Object.entries(optional).map(([k, v]) => [k, Type.Optional(v)])),
+} as typeof writable extends infer W ? { [K in keyof W]: W[K] } : never);
+
+export const CompanyPatch = Type.Partial(Type.Object(writable), { minProperties: 1 });
+
+export const Company = Type.Object({ id: Uuid, ...writable, ...Timestamps });
+
+export const companySpec: ResourceSpec = {
+  table: 'crm.companies',
+  label: 'Company',
+  notFoundCode: 'company_not_found',
+  fields: {
+    name: { column: 'name' },
+    websiteUrl: { column: 'website_url' },
+    domain: { column: 'domain', select: 'domain::text' },
+    siren: { column: 'siren' },
+    siret: { column: 'siret' },
+    nafCode: { column: 'naf_code' },
+    linkedinUrl: { column: 'linkedin_url' },
+    pharowCompanyId: { column: 'pharow_company_id' },
+    phone: { column: 'phone' },
+    addressLine1: { column: 'address_line1' },
+    addressLine2: { column: 'address_line2' },
+    postalCode: { column: 'postal_code' },
+    city: { column: 'city' },
+    countryCode: { column: 'country_code' },
+    employeeRange: { column: 'employee_range' },
+    employeeCount: { column: 'employee_count' },
+    industry: { column: 'industry' },
+    description: { column: 'description' },
+    custom: { column: 'custom' },
+  },
+  uniques: {
+    companies_organisation_id_siren_key: { field: 'siren', code: 'company_siren_taken' },
+    companies_organisation_id_pharow_company_id_key: {
+      field: 'pharowCompanyId',
+      code: 'company_pharow_id_taken',
+    },
+  },
+};

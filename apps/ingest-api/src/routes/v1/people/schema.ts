@@ -1,0 +1,39 @@
+import { Type } from 'typebox';
+import type { ResourceSpec } from '../../../lib/resource.js';
+import { Nullable, Timestamps, Uuid } from '../../../lib/schemas.js';
+
+const nullableString = (maxLength: number, extra: Record<string, unknown> = {}) =>
+  Nullable(Type.String({ maxLength, ...extra }));
+
+const writable = {
+  firstName: nullableString(200),
+  lastName: nullableString(200),
+  linkedinUrl: nullableString(2048),
+  phone: nullableString(40, { description: 'any format; French numbers without +33 accepted; stored E.164' }),
+  location: nullableString(500),
+  pharowPersonId: nullableString(200),
+  custom: Type.Record(Type.String(), Type.Unknown()),
+};
+
+/** A person needs a first or a last name (checked in the route and by the table). */
+export const PersonCreate = Type.Partial(Type.Object(writable));
+export const PersonPatch = Type.Partial(Type.Object(writable), { minProperties: 1 });
+export const Person = Type.Object({ id: Uuid, ...writable, ...Timestamps });
+
+export const personSpec: ResourceSpec = {
+  table: 'crm.people',
+  label: 'Person',
+  notFoundCode: 'person_not_found',
+  fields: {
+    firstName: { column: 'first_name' },
+    lastName: { column: 'last_name' },
+    linkedinUrl: { column: 'linkedin_url' },
+    phone: { column: 'phone' },
+    location: { column: 'location' },
+    pharowPersonId: { column: 'pharow_person_id' },
+    custom: { column: 'custom' },
+  },
+  uniques: {
+    people_organisation_id_pharow_person_id_key: { field: 'pharowPersonId', code: 'person_pharow_id_taken' },
+  },
+};

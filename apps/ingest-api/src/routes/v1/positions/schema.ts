@@ -1,0 +1,64 @@
+import { Type } from 'typebox';
+import type { ResourceSpec } from '../../../lib/resource.js';
+import { Nullable, Timestamps, Uuid } from '../../../lib/schemas.js';
+
+const nullableString = (maxLength: number, extra: Record<string, unknown> = {}) =>
+  Nullable(Type.String({ maxLength, ...extra }));
+
+const EmailStatus = Type.Union(
+  ['unknown', 'valid', 'risky', 'catch_all', 'invalid'].map((value) => Type.Literal(value)),
+);
+const PositionStatus = Type.Union(['active', 'former', 'unknown'].map((value) => Type.Literal(value)));
+
+const editable = {
+  title: nullableString(500),
+  email: Nullable(Type.String({ format: 'email', maxLength: 320 })),
+  emailStatus: EmailStatus,
+  emailReliability: Nullable(Type.Integer({ minimum: 0, maximum: 100 })),
+  phone: nullableString(40, { description: 'any format; French numbers without +33 accepted; stored E.164' }),
+  listName: nullableString(200),
+  status: PositionStatus,
+  custom: Type.Record(Type.String(), Type.Unknown()),
+};
+
+/** A person's job at a company; the email lives here (unique per organisation). */
+export const PositionCreate = Type.Object({
+  personId: Uuid,
+  companyId: Uuid,
+  ...Object.fromEntries(Object.entries(editable).map(([k, v]) => [k, Type.Optional(v)])),
+} as { personId: typeof Uuid; companyId: typeof Uuid } & {
+  [K in keyof typeof editable]: ReturnType<typeof Type.Optional<(typeof editable)[K]>>;
+});
+export const PositionPatch = Type.Partial(Type.Object(editable), { minProperties: 1 });
+export const Position = Type.Object({
+  id: Uuid,
+  personId: Uuid,
+  companyId: Uuid,
+  ...editable,
+  ...Timestamps,
+});
+
+export const positionSpec: ResourceSpec = {
+  table: 'crm.positions',
+  label: 'Position',
+  notFoundCode: 'position_not_found',
+  fields: {
+    personId: { column: 'person_id' },
+    companyId: { column: 'company_id' },
+    title: { column: 'title' },
+    email: { column: 'email', select: 'email::text' },
+    emailStatus: { column: 'email_status' },
+    emailReliability: { column: 'email_reliability' },
+    phone: { column: 'phone' },
+    listName: { column: 'list_name' },
+    status: { column: 'status' },
+    custom: { column: 'custom' },
+  },
+  uniques: {
+    positions_organisation_id_email_key: { field: 'email', code: 'position_email_taken' },
+  },
+  references: {
+    positions_organisation_id_person_id_fkey: { field: 'personId', code: 'unknown_person' },
+    positions_organisation_id_company_id_fkey: { field: 'companyId', code: 'unknown_company' },
+  },
+};
