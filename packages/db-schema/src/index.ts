@@ -1,4 +1,3 @@
-export type * from '../generated/prisma/models.js';
 export { type CatalogTable, isTenantTable, readCatalog } from './catalog.js';
 export {
   type AppliedMigration,
@@ -11,7 +10,7 @@ export {
   SCHEMA_VERSION_TABLE,
   undoLastMigration,
 } from './migrations.js';
-export { createPrismaClient, Prisma, PrismaClient, type PrismaClientOptions } from './prisma.js';
+export * from './prisma.js';
 export {
   LOGIN_ROLES,
   type LoginRoleName,

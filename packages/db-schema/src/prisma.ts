@@ -24,4 +24,32 @@ export function createPrismaClient(
   return new PrismaClient({ adapter, log: options.log });
 }
 
+// One type per model (row shape), e.g. `Company`, `Position`. Keep in step with schema.prisma.
+export type {
+  AuditLog,
+  Campaign,
+  CampaignDailyStat,
+  CampaignEnrollment,
+  Company,
+  EnrollmentStepVariantAssignment,
+  Import,
+  ImportError,
+  ImportSourceKey,
+  Mailbox,
+  Message,
+  MessageOpenStat,
+  OpenEvent,
+  Organisation,
+  OrganisationUser,
+  Person,
+  Pixel,
+  Position,
+  Prompt,
+  StepExperiment,
+  StepExperimentVariant,
+  Suppression,
+  Task,
+  User,
+  WorkflowStep,
+} from '../generated/prisma/client.js';
 export { Prisma, PrismaClient } from '../generated/prisma/client.js';
