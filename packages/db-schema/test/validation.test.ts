@@ -53,6 +53,7 @@ describe('validation suite catches a sabotaged database', () => {
         [
           'app-role-cannot-escalate',
           'check-constraints-reject-bad-values',
+          'citus-distributable',
           'cross-tenant-fk-rejected',
           'enum-checks',
           'rls-forced',

@@ -1,16 +1,23 @@
 import pg from 'pg';
 import { type CatalogTable, readCatalog } from '../catalog.js';
 import { ROLES, roleUrl } from '../roles.js';
+import { citusCheck } from './citus.js';
 import { isolationChecks } from './isolation.js';
 import { migrationChecks } from './migration-checks.js';
 import { structureChecks } from './structure.js';
 import type { Check, ValidationContext } from './types.js';
 
+export { citusProblems } from './citus.js';
 export { REQUIRED_TABLES } from './structure.js';
 export type { Check, ValidationContext } from './types.js';
 
 /** Every named check, in the order `db:validate` prints them. */
-export const CHECKS: readonly Check[] = [...structureChecks, ...isolationChecks, ...migrationChecks];
+export const CHECKS: readonly Check[] = [
+  ...structureChecks,
+  citusCheck,
+  ...isolationChecks,
+  ...migrationChecks,
+];
 
 export interface CheckResult {
   name: string;
