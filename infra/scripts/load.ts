@@ -81,7 +81,11 @@ async function freePort(): Promise<number> {
 async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
+    const ready = await check().catch((error: Error) => {
+      if (error.message.includes('exited')) throw error;
+      return false;
+    });
+    if (ready) return;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${what} not ready after ${timeoutMs} ms`);
@@ -183,6 +187,17 @@ async function main(): Promise<void> {
     pgbouncer = await startPgBouncer(new URL(adminUrl));
     const appUrl = `postgres://prospectflow_app:${encodeURIComponent(env.PROSPECTFLOW_APP_PASSWORD ?? 'prospectflow_app')}@127.0.0.1:${pgbouncer.port}/${database}`;
     const token = mintToken(keyDir);
+    // The token's user becomes an owner of the demo organisation before the API first sees it
+    // (memberships are cached per session).
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sub: string };
+    await query(
+      dbAdmin,
+      `WITH u AS (
+         INSERT INTO iam.users (cognito_sub, email) VALUES ('${claims.sub.replace(/'/g, "''")}', 'load@prospectflow.local')
+         ON CONFLICT (cognito_sub) DO UPDATE SET cognito_sub = EXCLUDED.cognito_sub RETURNING id)
+       INSERT INTO iam.organisation_users (organisation_id, user_id, role, status)
+       SELECT '${DEMO_ORGANISATION}', id, 'owner', 'active' FROM u ON CONFLICT DO NOTHING`,
+    );
     const port = await freePort();
     api = spawn(process.execPath, [server], {
       cwd: path.join(repo, 'apps/ingest-api'),
@@ -197,15 +212,20 @@ async function main(): Promise<void> {
         DATABASE_POOL_MAX: String(apiPoolMax),
         REDIS_URL: redisUrl,
         LOG_LEVEL: 'warn',
-        RATE_LIMIT_MAX: '100000000',
+        RATE_LIMIT_MAX: '1000000',
         RATE_LIMIT_NAMESPACE: `pf:load:${database}:`,
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     const base = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await fetch(`${base}/ready`)).ok, 'ingest-api /ready');
+    const started = api;
+    await waitFor(async () => {
+      if (started.exitCode !== null) throw new Error(`ingest-api exited with code ${started.exitCode}`);
+      return (await fetch(`${base}/ready`)).ok;
+    }, 'ingest-api /ready');
     const auth = { authorization: `Bearer ${token}` };
     const tenant = { ...auth, 'x-organisation-id': DEMO_ORGANISATION };
+
     for (const [url, headers] of [
       ['/v1/me', auth],
       ['/v1/companies?limit=20', tenant],
