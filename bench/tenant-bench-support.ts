@@ -20,7 +20,9 @@ function esmEntry(name: string): string {
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
     const root = manifest.exports?.['.'];
     const relative =
-      typeof root === 'string' ? root : (root?.import?.default ?? root?.import ?? root?.default ?? manifest.module ?? manifest.main);
+      typeof root === 'string'
+        ? root
+        : (root?.import?.default ?? root?.import ?? root?.default ?? manifest.module ?? manifest.main);
     if (typeof relative === 'string') return path.join(path.dirname(manifestPath), relative);
   } catch {
     // No ./package.json export: fall back to plain resolution.

@@ -1,7 +1,7 @@
 /**
  * Raw pg: the same primary-key SELECT as a tenant unit of work (BEGIN + set_config in one round
- * trip, query, COMMIT) vs a plain pool.query as the superuser (no RLS, no transaction).
- * Target ≤ 1.1. Prints per-operation medians and ratios, all measured in this run.
+ * trip, query, COMMIT) vs a plain pool.query as the superuser (no RLS, no transaction), and vs the
+ * same transaction shape without RLS (isolates what the tenant itself costs). Target ≤ 1.1. Prints per-operation medians and ratios, all measured in this run.
  */
 import { compare, importFromPackage, prepareBenchDatabase, printRatio } from './tenant-bench-support.js';
 
@@ -10,7 +10,9 @@ type TenantContext = typeof import('@prospectflow/tenant-context');
 
 const pgModule = await importFromPackage<{ default?: Pg } & Pg>('pg');
 const pg = (pgModule.default ?? pgModule) as Pg;
-const { runWithTenant, withTenantClient } = await importFromPackage<TenantContext>('@prospectflow/tenant-context');
+const { runWithTenant, withTenantClient } = (await import(
+  '../packages/tenant-context/src/index.js'
+)) as TenantContext;
 
 const db = await prepareBenchDatabase();
 const plainPool = new pg.Pool({ connectionString: db.adminUrl, max: 1 });
@@ -28,9 +30,22 @@ try {
       const { organisationId, id } = target(i);
       return plainPool.query(sql, [organisationId, id]);
     },
+    plainTransaction: async (i) => {
+      const { organisationId, id } = target(i);
+      const client = await plainPool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(sql, [organisationId, id]);
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+    },
     tenant: (i) => {
       const { organisationId, id } = target(i);
-      return runWithTenant({ organisationId }, () => withTenantClient(tenantPool, (c) => c.query(sql, [organisationId, id])));
+      return runWithTenant({ organisationId }, () =>
+        withTenantClient(tenantPool, (c) => c.query(sql, [organisationId, id])),
+      );
     },
   });
   const batch = await compare(
@@ -57,6 +72,12 @@ try {
   console.log(`PostgreSQL ${db.serverVersion}, one connection each, medians of 7 rounds`);
   printRatio('1 query per unit of work (tenant tx vs plain query)', single.tenant!, single.plain!, 1.1);
   printRatio('10 queries per unit of work (tenant tx vs 10 plain queries)', batch.tenant!, batch.plain!, 1.1);
+  printRatio(
+    '1 query, tenant tx vs the same BEGIN/query/COMMIT without RLS',
+    single.tenant!,
+    single.plainTransaction!,
+    1.1,
+  );
 } finally {
   await plainPool.end();
   await tenantPool.end();

@@ -1,6 +1,7 @@
 /**
  * Prisma: the same findUnique as a tenant unit of work (one interactive transaction, organisation
- * set first) vs Prisma as the superuser without RLS and without a transaction. Target ≤ 1.2.
+ * set first) vs Prisma as the superuser without RLS and without a transaction, and vs the superuser
+ * in the same interactive-transaction shape (isolates what the tenant itself costs). Target ≤ 1.2.
  */
 import { compare, importFromPackage, prepareBenchDatabase, printRatio } from './tenant-bench-support.js';
 
@@ -8,7 +9,7 @@ type DbSchema = typeof import('@prospectflow/db-schema');
 type TenantContext = typeof import('@prospectflow/tenant-context');
 
 const { createPrismaClient } = await importFromPackage<DbSchema>('@prospectflow/db-schema');
-const { createTenantDb } = await importFromPackage<TenantContext>('@prospectflow/tenant-context');
+const { createTenantDb } = (await import('../packages/tenant-context/src/index.js')) as TenantContext;
 
 const db = await prepareBenchDatabase();
 const owner = createPrismaClient(db.adminUrl);
@@ -27,9 +28,15 @@ try {
       const { organisationId, id } = target(i);
       return owner.company.findUnique({ where: where(organisationId, id) });
     },
+    ownerTransaction: (i) => {
+      const { organisationId, id } = target(i);
+      return owner.$transaction((tx) => tx.company.findUnique({ where: where(organisationId, id) }));
+    },
     tenant: (i) => {
       const { organisationId, id } = target(i);
-      return tenantDb.forTenant({ organisationId }, (tx) => tx.company.findUnique({ where: where(organisationId, id) }));
+      return tenantDb.forTenant({ organisationId }, (tx) =>
+        tx.company.findUnique({ where: where(organisationId, id) }),
+      );
     },
   });
   const batch = await compare(
@@ -37,21 +44,39 @@ try {
       owner: async (i) => {
         const { organisationId } = target(i);
         const ids = db.companiesByOrganisation.get(organisationId)!;
-        for (let k = 0; k < 10; k++) await owner.company.findUnique({ where: where(organisationId, ids[(i + k) % ids.length]!) });
+        for (let k = 0; k < 10; k++)
+          await owner.company.findUnique({ where: where(organisationId, ids[(i + k) % ids.length]!) });
       },
       tenant: (i) => {
         const { organisationId } = target(i);
         const ids = db.companiesByOrganisation.get(organisationId)!;
         return tenantDb.forTenant({ organisationId }, async (tx) => {
-          for (let k = 0; k < 10; k++) await tx.company.findUnique({ where: where(organisationId, ids[(i + k) % ids.length]!) });
+          for (let k = 0; k < 10; k++)
+            await tx.company.findUnique({ where: where(organisationId, ids[(i + k) % ids.length]!) });
         });
       },
     },
     { iterations: 40 },
   );
   console.log(`PostgreSQL ${db.serverVersion}, Prisma 7 + adapter-pg, medians of 7 rounds`);
-  printRatio('1 findUnique per unit of work (tenant tx vs owner, no RLS)', single.tenant!, single.owner!, 1.2);
-  printRatio('10 findUnique per unit of work (tenant tx vs 10 owner calls)', batch.tenant!, batch.owner!, 1.2);
+  printRatio(
+    '1 findUnique per unit of work (tenant tx vs owner, no RLS)',
+    single.tenant!,
+    single.owner!,
+    1.2,
+  );
+  printRatio(
+    '10 findUnique per unit of work (tenant tx vs 10 owner calls)',
+    batch.tenant!,
+    batch.owner!,
+    1.2,
+  );
+  printRatio(
+    '1 findUnique, tenant tx vs an owner interactive tx (no RLS)',
+    single.tenant!,
+    single.ownerTransaction!,
+    1.2,
+  );
 } finally {
   await owner.$disconnect();
   await app.$disconnect();

@@ -19,7 +19,12 @@ export interface Scope {
   readonly units?: ReadonlyMap<object, unknown>;
 }
 
-const storage = new AsyncLocalStorage<Scope>();
+// One store per process even if both the ESM and the CJS build get loaded (dual-package hazard):
+// two stores would make a tenant set through one invisible to the other.
+const STORAGE_KEY = Symbol.for('@prospectflow/tenant-context/scope');
+const globalSlot = globalThis as { [STORAGE_KEY]?: AsyncLocalStorage<Scope> };
+globalSlot[STORAGE_KEY] ??= new AsyncLocalStorage<Scope>();
+const storage = globalSlot[STORAGE_KEY];
 
 export function currentScope(): Scope {
   return storage.getStore() ?? {};

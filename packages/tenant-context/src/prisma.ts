@@ -209,19 +209,20 @@ export function createTenantDb<C extends PrismaClientLike>(
     }
   }
 
+  const transaction: TenantDb<C>['transaction'] = async (fn, overrides) => {
+    const tenant = currentTenant();
+    return await runUnit(
+      { organisationId: tenant.organisationId, userId: tenant.userId ?? '' },
+      fn,
+      overrides,
+    );
+  };
+
   return {
     client,
-    async transaction(fn, overrides) {
-      const tenant = currentTenant();
-      return await runUnit(
-        { organisationId: tenant.organisationId, userId: tenant.userId ?? '' },
-        fn,
-        overrides,
-      );
-    },
-    async forTenant(context, fn, overrides) {
-      return await runWithTenant(context, () => this.transaction(fn, overrides));
-    },
+    transaction,
+    forTenant: async (context, fn, overrides) =>
+      await runWithTenant(context, () => transaction(fn, overrides)),
     currentTx() {
       const unit = activeUnit<PrismaUnit>(prisma);
       if (!unit) throw new NoTenantError('currentTx()');
