@@ -30,7 +30,7 @@ export interface TestApp {
   admin: pg.Pool;
   /** The environment the app was built from (DATABASE_URL as prospectflow_app, REDIS_URL…). */
   env: Env;
-  /** A dev-issuer access token for `email` (same email → same Cognito sub). */
+  /** A dev-issuer ID token for `email` (same email → same Cognito sub); `type: 'access'` for an access token. */
   token(email: string, options?: Omit<MintOptions, 'email'>): string;
   /** A new user who creates an organisation through the API and becomes its owner. */
   signUp(email?: string, organisationName?: string): Promise<TestUser>;
@@ -65,6 +65,8 @@ export async function buildTestApp(options: BuildTestAppOptions = {}): Promise<T
     DATABASE_URL: roleUrl(database.adminUrl, ROLES.app),
     ...(environment.redisUrl ? { REDIS_URL: environment.redisUrl } : {}),
     AUTH_MODE: 'dev',
+    // ID tokens carry the email, which members-by-email needs; access tokens work too.
+    COGNITO_TOKEN_USE: 'both',
     AUTH_DEV_KEY_DIR: devKeyDir,
     RATE_LIMIT_NAMESPACE: `pf:test:${unique}:rl:`,
     PUBLIC_BASE_URL: 'http://127.0.0.1:3000',
@@ -77,7 +79,7 @@ export async function buildTestApp(options: BuildTestAppOptions = {}): Promise<T
   const issuer = app.authServices.devIssuer;
   if (!issuer) throw new Error('buildTestApp needs AUTH_MODE=dev');
 
-  const token: TestApp['token'] = (email, mint = {}) => issuer.mint({ email, ...mint });
+  const token: TestApp['token'] = (email, mint = {}) => issuer.mint({ email, type: 'id', ...mint });
 
   const request: TestApp['request'] = (user, { organisationId, headers, ...rest }) => {
     const organisation = organisationId === undefined ? user.organisationId : organisationId;
