@@ -5,12 +5,31 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const packageDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const run = (script: string) =>
-  execFileSync('pnpm', ['run', script], { cwd: packageDir, encoding: 'utf8', stdio: 'pipe' });
+
+/**
+ * Runs a package script. The declaration build reads sibling packages' dist/, which a concurrent
+ * rebuild elsewhere in the monorepo can remove for a moment, so a failure is retried twice; a
+ * real problem fails all three attempts and its output is reported.
+ */
+function run(script: string): string {
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      return execFileSync('pnpm', ['run', script], { cwd: packageDir, encoding: 'utf8', stdio: 'pipe' });
+    } catch (error) {
+      lastError = error;
+      execFileSync('sleep', ['2']);
+    }
+  }
+  const failure = lastError as { stdout?: string; stderr?: string; message: string };
+  throw new Error(
+    `pnpm run ${script} failed:\n${failure.stdout ?? ''}\n${failure.stderr ?? failure.message}`,
+  );
+}
 
 describe('package', () => {
   it('builds every entry point and passes publint --strict and attw (node16) on the packed tarball', {
-    timeout: 180_000,
+    timeout: 240_000,
   }, () => {
     run('build');
     for (const file of [
@@ -27,7 +46,7 @@ describe('package', () => {
     }
     const frontend = fs.readFileSync(path.join(packageDir, 'dist', 'frontend.js'), 'utf8');
     expect(frontend).not.toMatch(/from ['"](node:|ioredis|aws-jwt-verify|fastify)/);
-    // check-exports exits non-zero (and execFileSync throws) on any publint or attw problem.
+    // check-exports exits non-zero (and run() throws) on any publint or attw problem.
     const output = run('check-exports');
     for (const entry of ['"@prospectflow/auth-core"', '"@prospectflow/auth-core/frontend"']) {
       const section = output.slice(output.indexOf(entry));
