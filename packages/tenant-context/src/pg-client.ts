@@ -1,4 +1,4 @@
-import type { PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
+import type { PoolClient, QueryConfig, QueryResult, QueryResultRow, Submittable } from 'pg';
 import { UnsafeQueryError } from './errors.js';
 
 /**
@@ -14,6 +14,12 @@ export interface TenantClient {
     values?: readonly unknown[],
   ): Promise<QueryResult<R>>;
   query<R extends QueryResultRow = QueryResultRow>(config: QueryConfig): Promise<QueryResult<R>>;
+  /** Streams (pg-copy-streams `copyFrom`/`copyTo`, pg-cursor, pg-query-stream) run on the unit's connection. */
+  query<S extends Submittable>(stream: S): S;
+}
+
+function isSubmittable(value: unknown): value is Submittable {
+  return typeof value === 'object' && value !== null && typeof (value as Submittable).submit === 'function';
 }
 
 // Transaction control would end (or fork) the unit's transaction; the library owns it.

@@ -16,6 +16,12 @@ export interface PgUnitOptions {
    * own (pg's default 0 waits forever). Default 5000 ms. A pool-level timeout takes precedence.
    */
   acquireTimeoutMs?: number;
+  /**
+   * Start a separate transaction on its own connection even when a unit of work on this pool is
+   * already open (same organisation only) — e.g. import progress that must commit even if the
+   * surrounding unit rolls back. Default false: nested calls become savepoints.
+   */
+  independent?: boolean;
 }
 
 interface PgUnit {
@@ -145,7 +151,7 @@ async function runUnit<T>(
         settings.organisationId || '(system)',
       );
     }
-    return await runNested(pool, parent, fn);
+    if (!options.independent) return await runNested(pool, parent, fn);
   }
   return await runTopLevel(pool, settings, fn, options);
 }

@@ -171,6 +171,47 @@ describe('withTenantClient (raw pg)', () => {
     await expect(leaked!.query('SELECT 1')).rejects.toThrow(/unit of work that has ended/);
   });
 
+  it('runs streams (Submittables such as COPY or cursors) on the unit connection, inside its transaction', async () => {
+    const rows = await runWithTenant({ organisationId: orgB }, () =>
+      withTenantClient(pool, async (client) => {
+        const stream = client.query(new pg.Query("SELECT current_setting('app.organisation_id') AS org"));
+        return await new Promise<unknown[]>((resolve, reject) => {
+          const seen: unknown[] = [];
+          stream.on('row', (row: unknown) => seen.push(row));
+          stream.on('end', () => resolve(seen));
+          stream.on('error', reject);
+        });
+      }),
+    );
+    expect(rows).toEqual([{ org: orgB }]);
+  });
+
+  it('opens an independent unit on request: it commits even when the surrounding unit rolls back', async () => {
+    const attempt = runWithTenant({ organisationId: orgA }, () =>
+      withTenantClient(pool, async (outer) => {
+        await outer.query("INSERT INTO crm.companies (name) VALUES ('a-outer-undone')");
+        await withTenantClient(
+          pool,
+          (progress) => progress.query("INSERT INTO crm.companies (name) VALUES ('a-progress-kept')"),
+          { independent: true },
+        );
+        throw new Error('import failed');
+      }),
+    );
+    await expect(attempt).rejects.toThrow('import failed');
+    const names = await adminCompanies(orgA);
+    expect(names).toContain('a-progress-kept');
+    expect(names).not.toContain('a-outer-undone');
+    const otherOrg = runWithTenant({ organisationId: orgA }, () =>
+      withTenantClient(pool, () =>
+        runWithTenant({ organisationId: orgB }, () =>
+          withTenantClient(pool, companyNames, { independent: true }),
+        ),
+      ),
+    );
+    await expect(otherOrg).rejects.toBeInstanceOf(TenantMismatchError);
+  });
+
   it('reports a transaction aborted by a swallowed error instead of pretending to commit', async () => {
     const attempt = runWithTenant({ organisationId: orgA }, () =>
       withTenantClient(pool, async (client) => {
