@@ -24,7 +24,9 @@ import pg from 'pg';
 
 const require = createRequire(import.meta.url);
 // autocannon ships no types; the part used here is typed below.
-const autocannon = require('autocannon') as (options: Record<string, unknown>) => Promise<AutocannonResult> & {
+const autocannon = require('autocannon') as (
+  options: Record<string, unknown>,
+) => Promise<AutocannonResult> & {
   on(event: string, listener: (...args: unknown[]) => void): void;
 };
 interface Histogram {
@@ -64,7 +66,9 @@ const output = env.LOAD_OUTPUT ?? path.join(repo, 'docs/operations/load-results.
 const DEMO_ORGANISATION = '00000000-0000-4000-8000-000000000001';
 
 function log(event: string, fields: Record<string, unknown> = {}): void {
-  process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), script: 'load', event, ...fields })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ ts: new Date().toISOString(), script: 'load', event, ...fields })}\n`,
+  );
 }
 
 async function freePort(): Promise<number> {
@@ -138,7 +142,10 @@ async function startPgBouncer(target: URL): Promise<{ port: number; child: Child
     () =>
       new Promise((resolve) => {
         const socket = net.connect(port, '127.0.0.1');
-        socket.once('connect', () => (socket.destroy(), resolve(true)));
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve(true);
+        });
         socket.once('error', () => resolve(false));
       }),
     'pgbouncer',
@@ -147,11 +154,15 @@ async function startPgBouncer(target: URL): Promise<{ port: number; child: Child
 }
 
 function mintToken(keyDir: string): string {
-  const out = execFileSync('pnpm', ['--silent', 'token', '--email', 'dev@prospectflow.local', '--expires', '1h'], {
-    cwd: repo,
-    env: { ...env, AUTH_MODE: 'dev', AUTH_DEV_KEY_DIR: keyDir, NODE_ENV: 'development' },
-    encoding: 'utf8',
-  });
+  const out = execFileSync(
+    'pnpm',
+    ['--silent', 'token', '--email', 'dev@prospectflow.local', '--expires', '1h'],
+    {
+      cwd: repo,
+      env: { ...env, AUTH_MODE: 'dev', AUTH_DEV_KEY_DIR: keyDir, NODE_ENV: 'development' },
+      encoding: 'utf8',
+    },
+  );
   return out.trim().split('\n').pop()!.trim();
 }
 
@@ -165,7 +176,8 @@ function stopChild(child: ChildProcess | undefined): Promise<void> {
 
 async function main(): Promise<void> {
   const server = path.join(repo, 'apps/ingest-api/dist/server.js');
-  if (!fs.existsSync(server)) throw new Error(`${server} is missing: run pnpm turbo run build --filter=@prospectflow/ingest-api...`);
+  if (!fs.existsSync(server))
+    throw new Error(`${server} is missing: run pnpm turbo run build --filter=@prospectflow/ingest-api...`);
   const database = `pf_load_${Date.now().toString(36)}`;
   const dbAdmin = withDatabase(adminUrl, database);
   let pgbouncer: Awaited<ReturnType<typeof startPgBouncer>> | undefined;
@@ -182,7 +194,9 @@ async function main(): Promise<void> {
       `INSERT INTO crm.companies (organisation_id, name, domain)
        SELECT '${DEMO_ORGANISATION}', 'Load company ' || g, 'load' || g || '.example' FROM generate_series(1, 2000) g`,
     );
-    const serverVersion = (await query<{ v: string }>(adminUrl, `SELECT current_setting('server_version') AS v`))[0]!.v;
+    const serverVersion = (
+      await query<{ v: string }>(adminUrl, `SELECT current_setting('server_version') AS v`)
+    )[0]!.v;
 
     pgbouncer = await startPgBouncer(new URL(adminUrl));
     const appUrl = `postgres://prospectflow_app:${encodeURIComponent(env.PROSPECTFLOW_APP_PASSWORD ?? 'prospectflow_app')}@127.0.0.1:${pgbouncer.port}/${database}`;
@@ -364,8 +378,11 @@ LOAD_CONNECTIONS=50 LOAD_DURATION=10 LOAD_OUTPUT=- pnpm --dir infra load   # qui
 
 function pgbouncerVersion(): string {
   try {
-    const bin = env.PGBOUNCER_BIN ?? (fs.existsSync('/usr/sbin/pgbouncer') ? '/usr/sbin/pgbouncer' : 'pgbouncer');
-    return execFileSync(bin, ['--version'], { encoding: 'utf8' }).split('\n')[0]!.replace(/^PgBouncer\s*/i, '');
+    const bin =
+      env.PGBOUNCER_BIN ?? (fs.existsSync('/usr/sbin/pgbouncer') ? '/usr/sbin/pgbouncer' : 'pgbouncer');
+    return execFileSync(bin, ['--version'], { encoding: 'utf8' })
+      .split('\n')[0]!
+      .replace(/^PgBouncer\s*/i, '');
   } catch {
     return '(version unknown)';
   }

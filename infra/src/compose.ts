@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Ajv2019, { type ValidateFunction } from 'ajv/dist/2019.js';
+import ajv2019, { type ValidateFunction } from 'ajv/dist/2019.js';
 import YAML from 'yaml';
 
 export const INFRA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -39,7 +39,11 @@ const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}/g;
 
 /** Every `${NAME…}` the compose file uses. */
 export function variablesUsed(text: string): VariableUse[] {
-  return [...text.matchAll(VARIABLE)].map((m) => ({ name: m[1]!, operator: m[2] ?? '', argument: m[3] ?? '' }));
+  return [...text.matchAll(VARIABLE)].map((m) => ({
+    name: m[1]!,
+    operator: m[2] ?? '',
+    argument: m[3] ?? '',
+  }));
 }
 
 /**
@@ -85,14 +89,17 @@ function normaliseSchema(node: unknown): unknown {
   return out;
 }
 
+// ajv is CommonJS: its class is both module.exports and .default; .default is what the types describe.
+const Ajv2019 = ajv2019.default;
 let validator: ValidateFunction | undefined;
 function compiledValidator(): ValidateFunction {
   if (validator) return validator;
   const ajv = new Ajv2019({ strict: false, allErrors: true });
   // Compose durations are Go-style ("1m30s", "500ms"), not ISO 8601.
   ajv.addFormat('duration', /^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$/);
-  validator = ajv.compile(normaliseSchema(composeSpecSchema()) as object);
-  return validator;
+  const compiled = ajv.compile(normaliseSchema(composeSpecSchema()) as object);
+  validator = compiled;
+  return compiled;
 }
 
 export interface ComposeValidation {
@@ -106,7 +113,9 @@ export function validateCompose(text: string, env: Record<string, string | undef
   const document = YAML.parse(interpolate(text, env), { merge: true }) as Record<string, any>;
   const validate = compiledValidator();
   const valid = validate(document) as boolean;
-  const errors = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`);
+  const errors = (validate.errors ?? []).map(
+    (e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`,
+  );
   return { valid, errors, document };
 }
 

@@ -30,7 +30,11 @@ beforeAll(async () => {
   source = `${prefix}_src`;
   sourceUrl = await createMigratedDatabase(cluster, source);
   await seedTwoOrganisations(sourceUrl);
-  backupUrl = withUser(sourceUrl, 'prospectflow_backup', process.env.PROSPECTFLOW_BACKUP_PASSWORD ?? 'prospectflow_backup');
+  backupUrl = withUser(
+    sourceUrl,
+    'prospectflow_backup',
+    process.env.PROSPECTFLOW_BACKUP_PASSWORD ?? 'prospectflow_backup',
+  );
   dir = tempDir('backups');
   env = {
     BACKUP_DATABASE_URL: backupUrl,
@@ -82,7 +86,9 @@ describe('backup.sh', () => {
       const [schema, name] = table.split('.');
       expect(toc).toMatch(new RegExp(` TABLE DATA ${schema} ${name} `));
     }
-    expect(result.stderr).toMatch(new RegExp(`event=progress step=dump done=${tables.length} total=${tables.length}`));
+    expect(result.stderr).toMatch(
+      new RegExp(`event=progress step=dump done=${tables.length} total=${tables.length}`),
+    );
   });
 
   it('schema: structure only, no table data', async () => {
@@ -110,7 +116,11 @@ describe('backup.sh', () => {
   });
 
   it('refuses to run as any role but prospectflow_backup', async () => {
-    const asApp = withUser(sourceUrl, 'prospectflow_app', process.env.PROSPECTFLOW_APP_PASSWORD ?? 'prospectflow_app');
+    const asApp = withUser(
+      sourceUrl,
+      'prospectflow_app',
+      process.env.PROSPECTFLOW_APP_PASSWORD ?? 'prospectflow_app',
+    );
     const result = await runScript('backup.sh', ['full'], { ...env, BACKUP_DATABASE_URL: asApp });
     expect(result.code).toBe(4);
     expect(result.stderr).toContain('role=prospectflow_app');
@@ -129,11 +139,15 @@ describe('backup.sh', () => {
     try {
       const old = path.join(retentionDir, 'x_full_20200101T000000Z.dump.gz');
       const recent = path.join(retentionDir, 'x_full_20200201T000000Z.dump.gz');
-      for (const file of [old, `${old}.sha256`, old.replace('.dump.gz', '.toc'), recent]) fs.writeFileSync(file, 'x');
+      for (const file of [old, `${old}.sha256`, old.replace('.dump.gz', '.toc'), recent])
+        fs.writeFileSync(file, 'x');
       const days = (n: number) => new Date(Date.now() - n * 86_400_000);
       fs.utimesSync(old, days(31), days(31));
       fs.utimesSync(recent, days(29), days(29));
-      const result = await runScript('backup.sh', ['schema', '--retention-days', '30'], { ...env, BACKUP_DIR: retentionDir });
+      const result = await runScript('backup.sh', ['schema', '--retention-days', '30'], {
+        ...env,
+        BACKUP_DIR: retentionDir,
+      });
       expect(result.code).toBe(0);
       const left = fs.readdirSync(retentionDir);
       expect(left).not.toContain(path.basename(old));
@@ -160,7 +174,11 @@ describe('restore.sh', () => {
     expect(after).toEqual(before);
     expect(before['crm.companies']!.rows).toBe(900);
     // Policies, grants and the runtime role survived: the app role sees one organisation at a time.
-    const appUrl = withUser(targetUrl, 'prospectflow_app', process.env.PROSPECTFLOW_APP_PASSWORD ?? 'prospectflow_app');
+    const appUrl = withUser(
+      targetUrl,
+      'prospectflow_app',
+      process.env.PROSPECTFLOW_APP_PASSWORD ?? 'prospectflow_app',
+    );
     expect(await countAs(appUrl, ORG_A, 'crm.companies')).toBe(300);
     expect(await countAs(appUrl, ORG_B, 'crm.companies')).toBe(600);
   });
@@ -170,7 +188,8 @@ describe('restore.sh', () => {
     try {
       const copy = path.join(damagedDir, path.basename(fullArchive));
       const bytes = fs.readFileSync(fullArchive);
-      bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+      const middle = Math.floor(bytes.length / 2);
+      bytes[middle] = bytes[middle]! ^ 0xff;
       fs.writeFileSync(copy, bytes);
       fs.copyFileSync(`${fullArchive}.sha256`, `${copy}.sha256`);
       const target = `${prefix}_damaged`;
@@ -197,7 +216,10 @@ describe('restore.sh', () => {
 
   it('restores one schema in place after a safety backup, leaving the others as they are', async () => {
     const target = `${prefix}_onesch`;
-    expect((await runScript('restore.sh', [fullArchive, '--target-db', target, '--yes', '--no-validate'], env)).code).toBe(0);
+    expect(
+      (await runScript('restore.sh', [fullArchive, '--target-db', target, '--yes', '--no-validate'], env))
+        .code,
+    ).toBe(0);
     const targetUrl = withDatabase(cluster, target);
     const original = await tableFingerprints(targetUrl);
     // Damage crm and tracking; restore only crm.
@@ -208,7 +230,11 @@ describe('restore.sh', () => {
     });
     const damaged = await tableFingerprints(targetUrl);
     const safetyBefore = safetyArchives(target).length;
-    const result = await runScript('restore.sh', [fullArchive, '--target-db', target, '--schema', 'crm', '--yes'], env);
+    const result = await runScript(
+      'restore.sh',
+      [fullArchive, '--target-db', target, '--schema', 'crm', '--yes'],
+      env,
+    );
     expect(result.stderr).not.toMatch(/level=error/);
     expect(result.code).toBe(0);
     const after = await tableFingerprints(targetUrl);
@@ -222,7 +248,10 @@ describe('restore.sh', () => {
 
   it('rolls a schema restore back when it would orphan rows of another schema', async () => {
     const target = `${prefix}_orphan`;
-    expect((await runScript('restore.sh', [fullArchive, '--target-db', target, '--yes', '--no-validate'], env)).code).toBe(0);
+    expect(
+      (await runScript('restore.sh', [fullArchive, '--target-db', target, '--yes', '--no-validate'], env))
+        .code,
+    ).toBe(0);
     const targetUrl = withDatabase(cluster, target);
     // A position created after the backup, enrolled in a campaign (outreach → crm foreign key).
     await withClient(targetUrl, async (c) => {
@@ -242,7 +271,11 @@ describe('restore.sh', () => {
       );
     });
     const before = await tableFingerprints(targetUrl);
-    const result = await runScript('restore.sh', [fullArchive, '--target-db', target, '--schema', 'crm', '--yes'], env);
+    const result = await runScript(
+      'restore.sh',
+      [fullArchive, '--target-db', target, '--schema', 'crm', '--yes'],
+      env,
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('rolled back');
     expect(result.stderr).toMatch(/restore would break foreign key \S+ of outreach\.campaign_enrollments/);

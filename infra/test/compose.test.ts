@@ -67,7 +67,9 @@ describe('infra/compose.yaml', () => {
   });
 
   it('apps reach the database through pgbouncer as their runtime roles, after migrate and healthy services', () => {
-    expect(services['ingest-api'].environment.DATABASE_URL).toMatch(/^postgres:\/\/prospectflow_app:[^@]+@pgbouncer:6432\//);
+    expect(services['ingest-api'].environment.DATABASE_URL).toMatch(
+      /^postgres:\/\/prospectflow_app:[^@]+@pgbouncer:6432\//,
+    );
     expect(services.worker.environment.WORKER_DATABASE_URL).toMatch(
       /^postgres:\/\/prospectflow_worker:[^@]+@pgbouncer:6432\//,
     );
@@ -91,8 +93,18 @@ describe('infra/compose.yaml', () => {
 
   it('pgAdmin only starts under the optional tools profile', () => {
     expect(services.pgadmin.profiles).toEqual(['tools']);
-    const always = Object.entries(services).filter(([, s]) => !s.profiles).map(([name]) => name);
-    expect(always.sort()).toEqual(['db-init', 'ingest-api', 'migrate', 'pgbouncer', 'postgres', 'redis', 'worker']);
+    const always = Object.entries(services)
+      .filter(([, s]) => !s.profiles)
+      .map(([name]) => name);
+    expect(always.sort()).toEqual([
+      'db-init',
+      'ingest-api',
+      'migrate',
+      'pgbouncer',
+      'postgres',
+      'redis',
+      'worker',
+    ]);
   });
 
   it('builds name existing Dockerfiles and stages, from the repository root', () => {

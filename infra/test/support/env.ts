@@ -21,9 +21,11 @@ const MACHINE_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
 export async function backupClusterUrl(): Promise<string> {
   const pgDump = process.env.PG_BIN_DIR ? path.join(process.env.PG_BIN_DIR, 'pg_dump') : 'pg_dump';
   const client = toolMajor(pgDump);
-  const candidates = [process.env.INFRA_TEST_DATABASE_URL, process.env.TEST_DATABASE_URL, MACHINE_POSTGRES].filter(
-    (c): c is string => Boolean(c),
-  );
+  const candidates = [
+    process.env.INFRA_TEST_DATABASE_URL,
+    process.env.TEST_DATABASE_URL,
+    MACHINE_POSTGRES,
+  ].filter((c): c is string => Boolean(c));
   const tried: string[] = [];
   for (const url of candidates) {
     try {
@@ -77,7 +79,11 @@ export interface ScriptResult {
 }
 
 /** Runs one of infra/scripts/*.sh with bash, no terminal on stdin; never throws on a non-zero exit. */
-export async function runScript(script: string, args: string[], env: Record<string, string>): Promise<ScriptResult> {
+export async function runScript(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<ScriptResult> {
   try {
     const { stdout, stderr } = await run('bash', [path.join(INFRA_DIR, 'scripts', script), ...args], {
       env: { ...process.env, ...env },
