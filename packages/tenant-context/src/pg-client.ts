@@ -37,11 +37,22 @@ export class ScopedClient implements TenantClient {
   }
 
   query<R extends QueryResultRow = QueryResultRow>(
-    textOrConfig: string | QueryConfig,
+    text: string,
+    values?: readonly unknown[],
+  ): Promise<QueryResult<R>>;
+  query<R extends QueryResultRow = QueryResultRow>(config: QueryConfig): Promise<QueryResult<R>>;
+  query<S extends Submittable>(stream: S): S;
+  query<R extends QueryResultRow = QueryResultRow>(
+    textOrConfig: string | QueryConfig | Submittable,
     values?: readonly unknown[],
     ...rest: unknown[]
-  ): Promise<QueryResult<R>> {
+  ): Promise<QueryResult<R>> | Submittable {
     const client = this.#client;
+    if (isSubmittable(textOrConfig)) {
+      // Streams are explicit objects (COPY, cursors); they run on the unit's connection and transaction.
+      if (!client) throw new UnsafeQueryError('This client belongs to a unit of work that has ended');
+      return client.query(textOrConfig);
+    }
     if (!client)
       return Promise.reject(new UnsafeQueryError('This client belongs to a unit of work that has ended'));
     if (typeof values === 'function' || rest.length > 0) {

@@ -184,6 +184,13 @@ describe('withTenantClient (raw pg)', () => {
       }),
     );
     expect(rows).toEqual([{ org: orgB }]);
+    let leaked: TenantClient | undefined;
+    await runWithTenant({ organisationId: orgB }, () =>
+      withTenantClient(pool, async (client) => {
+        leaked = client;
+      }),
+    );
+    expect(() => leaked!.query(new pg.Query('SELECT 1'))).toThrow(UnsafeQueryError);
   });
 
   it('opens an independent unit on request: it commits even when the surrounding unit rolls back', async () => {
