@@ -78,25 +78,42 @@ async function seed(adminDbUrl: string): Promise<string[]> {
 
 type Variant = { label: string; url: string; sql: string; explicit: boolean };
 
-async function measure(variant: Variant, orgs: string[], iterations: number): Promise<number[]> {
-  const client = new pg.Client({ connectionString: variant.url });
-  await client.connect();
-  const times: number[] = [];
+/** One list call: a transaction that sets the tenant and reads a 50-row page. */
+async function call(client: PgModule.Client, variant: Variant, org: string): Promise<number> {
+  const started = performance.now();
+  await client.query('BEGIN');
+  await client.query(`SELECT set_config('app.organisation_id', $1, true)`, [org]);
+  const { rowCount } = await client.query(variant.sql, variant.explicit ? [org] : []);
+  await client.query('COMMIT');
+  if (rowCount !== 50) throw new Error(`${variant.label}: expected 50 rows, got ${rowCount}`);
+  return performance.now() - started;
+}
+
+/**
+ * Paired measurement: every iteration runs each variant once (rotating the order) on its own
+ * connection, so machine noise hits all variants alike.
+ */
+async function measure(variants: Variant[], orgs: string[], iterations: number): Promise<number[][]> {
+  const clients = await Promise.all(
+    variants.map(async (v) => {
+      const client = new pg.Client({ connectionString: v.url });
+      await client.connect();
+      return client;
+    }),
+  );
+  const samples: number[][] = variants.map(() => []);
   try {
     for (let i = 0; i < iterations; i++) {
       const org = orgs[(i * 7919) % orgs.length]!;
-      const started = performance.now();
-      await client.query('BEGIN');
-      await client.query(`SELECT set_config('app.organisation_id', $1, true)`, [org]);
-      const { rowCount } = await client.query(variant.sql, variant.explicit ? [org] : []);
-      await client.query('COMMIT');
-      times.push(performance.now() - started);
-      if (rowCount !== 50) throw new Error(`${variant.label}: expected 50 rows, got ${rowCount}`);
+      for (let k = 0; k < variants.length; k++) {
+        const j = (i + k) % variants.length;
+        samples[j]!.push(await call(clients[j]!, variants[j]!, org));
+      }
     }
   } finally {
-    await client.end();
+    await Promise.all(clients.map((c) => c.end()));
   }
-  return times;
+  return samples;
 }
 
 const percentile = (values: number[], p: number) => {
@@ -138,19 +155,14 @@ async function main(): Promise<void> {
       { label: 'prospectflow_app, RLS policy only', url: app, sql: LIST_RLS_ONLY, explicit: false },
       { label: 'prospectflow_app, RLS + explicit filter', url: app, sql: LIST_EXPLICIT, explicit: true },
     ];
-    for (const v of variants) await measure(v, orgs, 200); // warm-up
-    // Interleave rounds so drift (cache, CPU frequency) hits every variant alike.
-    const samples = new Map<string, number[]>(variants.map((v) => [v.label, []]));
-    const rounds = 5;
-    for (let r = 0; r < rounds; r++) {
-      for (const v of variants) samples.get(v.label)!.push(...(await measure(v, orgs, ITERATIONS / rounds)));
-    }
-    const base = percentile(samples.get(variants[0]!.label)!, 50);
+    await measure(variants, orgs, 300); // warm-up: caches, catalogue, plans of the guard function
+    const samples = await measure(variants, orgs, ITERATIONS);
+    const base = percentile(samples[0]!, 50);
     console.log(
       `\n${ITERATIONS} list calls per variant (BEGIN + set_config + 50-row page + COMMIT), server ${server?.serverVersion ?? 'external'}`,
     );
-    for (const v of variants) {
-      const s = samples.get(v.label)!;
+    for (const [i, v] of variants.entries()) {
+      const s = samples[i]!;
       const median = percentile(s, 50);
       console.log(
         `${v.label.padEnd(42)} median ${median.toFixed(3)} ms  p95 ${percentile(s, 95).toFixed(3)} ms  ratio ${(median / base).toFixed(3)}`,

@@ -1,4 +1,5 @@
 export { type CatalogTable, isTenantTable, readCatalog } from './catalog.js';
+export { renderErd } from './erd.js';
 export {
   type AppliedMigration,
   MIGRATIONS_DIR,
@@ -25,3 +26,11 @@ export { DEMO_IDS, DEMO_ORGANISATION, DEMO_OWNER_EMAIL, type SeedResult, seedDem
 export { type SetupOptions, type SetupResult, setupDatabase } from './setup.js';
 export { prepareTestTemplate } from './test-template.js';
 export { databaseOf, redactUrl, withDatabase } from './urls.js';
+export {
+  CHECKS,
+  type CheckResult,
+  citusProblems,
+  runValidation,
+  type ValidationOptions,
+  validationContext,
+} from './validation/index.js';
