@@ -15,7 +15,7 @@ import { type TestWorker, testWorker } from './support/worker.js';
 // Tuesday 3 March 2026, 10:00 in Paris (CET): inside a 09:00–17:00 weekday window.
 const INSIDE = '2026-03-03T09:00:00Z';
 
-describe('sequence rules', () => {
+describe('sequence rules', { timeout: 60_000 }, () => {
   let t: TestDb;
   let smtp: SmtpSink;
   let w: TestWorker;

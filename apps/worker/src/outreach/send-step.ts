@@ -61,7 +61,7 @@ function unsubscribeHeaders(base: string, token: string, fromAddress: string): R
   const domain = fromAddress.split('@')[1];
   return {
     // RFC 2369 + RFC 8058: mailto for old clients, https for one-click POST.
-    'List-Unsubscribe': `<mailto:unsubscribe@${domain}?subject=unsubscribe%20${token}>, <${base}/u/${token}>`,
+    'List-Unsubscribe': `<mailto:unsubscribe@${domain}?subject=unsubscribe%20${token}>, <${base}/public/u/${token}>`,
     'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
   };
 }
@@ -273,21 +273,6 @@ async function prepare(
   // A reservation from an earlier attempt: resend it as it was (same Message-ID); the cap already counts it.
   if (existing) return reservedFrom(existing, existing.variant_id);
 
-  const { start, end } = localDayBounds(now, mailbox.time_zone);
-  const usage = (
-    await client.query<{ n: number; last: Date | null }>(
-      `SELECT count(*) FILTER (WHERE created_at >= $2 AND created_at < $3)::int AS n, max(created_at) AS last
-       FROM outreach.messages WHERE mailbox_id = $1 AND direction = 'outbound' AND status IN ('queued', 'sent', 'bounced')`,
-      [mailbox.id, start, end],
-    )
-  ).rows[0]!;
-  if (usage.n >= mailbox.daily_limit)
-    throw new SnoozeError(nextDayWindowStart(now, window), `daily cap of ${mailbox.daily_limit} reached`);
-  if (mailbox.min_gap_seconds > 0 && usage.last) {
-    const earliest = new Date(new Date(usage.last).getTime() + mailbox.min_gap_seconds * 1000);
-    if (earliest > now) throw new SnoozeError(nextWindowStart(earliest, window), 'minimum gap between sends');
-  }
-
   const variant = await chooseVariant(client, deps.variantSeed, step.id, enrollmentId);
   const subjectTemplate: string | null = variant?.subject_template ?? step.subject_template;
   const bodyTemplate: string | null = variant?.body_template ?? step.body_template;
@@ -342,12 +327,30 @@ async function prepare(
     return { kind: 'fail', reason: `template of step ${step.step_order}: ${error.message}` };
   }
 
+  // Cap check and reservation under the mailbox row lock: it serialises the count across slots
+  // and workers, and is taken as late as possible so it is held only for these few statements.
+  await client.query('SELECT 1 FROM outreach.mailboxes WHERE id = $1 FOR UPDATE', [mailbox.id]);
+  const { start, end } = localDayBounds(now, mailbox.time_zone);
+  const usage = (
+    await client.query<{ n: number; last: Date | null }>(
+      `SELECT count(*) FILTER (WHERE created_at >= $2 AND created_at < $3)::int AS n, max(created_at) AS last
+       FROM outreach.messages WHERE mailbox_id = $1 AND direction = 'outbound' AND status IN ('queued', 'sent', 'bounced')`,
+      [mailbox.id, start, end],
+    )
+  ).rows[0]!;
+  if (usage.n >= mailbox.daily_limit)
+    throw new SnoozeError(nextDayWindowStart(now, window), `daily cap of ${mailbox.daily_limit} reached`);
+  if (mailbox.min_gap_seconds > 0 && usage.last) {
+    const earliest = new Date(new Date(usage.last).getTime() + mailbox.min_gap_seconds * 1000);
+    if (earliest > now) throw new SnoozeError(nextWindowStart(earliest, window), 'minimum gap between sends');
+  }
+
   const unsubscribeToken = randomToken();
   const messageIdHeader = messageIdFor(task.organisation_id, enrollmentId, stepId, mailbox.from_address);
   const pixelToken = enrollment.tracking_enabled ? randomToken() : null;
   let html = `<div>${escapeHtml(text).replace(/\r?\n/g, '<br>\n')}</div>`;
   if (pixelToken)
-    html += `\n<img src="${base}/t/${pixelToken}.gif" width="1" height="1" alt="" style="display:none">`;
+    html += `\n<img src="${base}/public/t/${pixelToken}.gif" width="1" height="1" alt="" style="display:none">`;
   const references = previous ? [...(previous.references_headers ?? []), previous.message_id_header] : [];
   const row = (
     await client.query<MessageRow>(

@@ -29,6 +29,7 @@ export interface SmtpSink {
 export async function startSmtpSink(options: SinkOptions = {}): Promise<SmtpSink> {
   const mails: CapturedMail[] = [];
   let rcpt = options.rcpt;
+  const closed = new Set<string>();
   const config: SMTPServerOptions = {
     logger: false,
     disabledCommands: options.auth ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
@@ -48,12 +49,17 @@ export async function startSmtpSink(options: SinkOptions = {}): Promise<SmtpSink
       error.responseCode = answer.code;
       callback(error);
     },
+    onClose(session) {
+      closed.add(session.id);
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', async () => {
         const raw = Buffer.concat(chunks).toString('utf8');
         if (options.dataDelayMs) await new Promise((r) => setTimeout(r, options.dataDelayMs));
+        // Like a real MTA, a transaction whose client vanished before our 250 is not delivered.
+        if (closed.has(session.id)) return callback(new Error('client gone'));
         mails.push({
           envelopeTo: session.envelope.rcptTo.map((r) => r.address),
           raw,
@@ -64,6 +70,8 @@ export async function startSmtpSink(options: SinkOptions = {}): Promise<SmtpSink
     },
   };
   const server = new SMTPServer(config);
+  // Killed clients reset their connections; that is expected here.
+  server.on('error', () => {});
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.server.address() as AddressInfo).port;
   const credentials = options.auth ? `${encodeURIComponent(options.auth.user)}:wrong-password@` : '';

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { classifySmtpError } from '../src/outreach/mailer.js';
+import { followUpAt, nextWindowStart } from '../src/outreach/schedule.js';
+import { render, TemplateError, unknownVariables } from '../src/outreach/template.js';
+import { pickVariant } from '../src/outreach/variant.js';
+import { backoffDelayMs } from '../src/queue/backoff.js';
+
+const PARIS = { timeZone: 'Europe/Paris', start: '09:00', end: '17:00', days: [1, 2, 3, 4, 5] };
+
+describe('templates', () => {
+  it('renders known variables and fallbacks', () => {
+    expect(
+      render('Hi {{ person.first_name }} at {{company.name}}, {{position.title | "friend"}}', {
+        'person.first_name': 'Ada',
+        'company.name': 'Acme',
+      }),
+    ).toBe('Hi Ada at Acme, friend');
+  });
+  it('refuses a missing value instead of rendering "Hello ,"', () => {
+    expect(() => render('Hello {{person.first_name}},', { 'person.first_name': '  ' })).toThrow(
+      TemplateError,
+    );
+    expect(() => render('Hello {{person.first_name}},', {})).toThrow(
+      /missing values for template variables: person.first_name/,
+    );
+  });
+  it('lists unknown and malformed variables (rejected at save)', () => {
+    expect(unknownVariables('{{person.first_name}} {{person.age}} {{ company.nme }}')).toEqual([
+      'person.age',
+      'company.nme',
+    ]);
+    expect(unknownVariables('Hi {{person.first_name')).toEqual(['(malformed tag)']);
+    expect(unknownVariables('Plain text')).toEqual([]);
+  });
+});
+
+describe('sending windows', () => {
+  it('keeps an instant inside the window and moves others to the next opening', () => {
+    expect(nextWindowStart(new Date('2026-03-03T10:00:00Z'), PARIS).toISOString()).toBe(
+      '2026-03-03T10:00:00.000Z',
+    );
+    expect(nextWindowStart(new Date('2026-03-03T16:30:00Z'), PARIS).toISOString()).toBe(
+      '2026-03-04T08:00:00.000Z',
+    );
+    expect(nextWindowStart(new Date('2026-03-06T17:00:00Z'), PARIS).toISOString()).toBe(
+      '2026-03-09T08:00:00.000Z',
+    );
+  });
+  it('opens at 09:00 local on both sides of the European DST change (29 March 2026)', () => {
+    expect(nextWindowStart(new Date('2026-03-27T17:00:00Z'), PARIS).toISOString()).toBe(
+      '2026-03-30T07:00:00.000Z',
+    );
+    expect(followUpAt(new Date('2026-03-27T08:00:00Z'), 3, PARIS).toISOString()).toBe(
+      '2026-03-30T07:00:00.000Z',
+    );
+  });
+});
+
+describe('A/B assignment', () => {
+  const variants = [
+    { id: 'a', label: 'A', weight: 3 },
+    { id: 'b', label: 'B', weight: 1 },
+  ];
+  it('is stable for an enrollment and follows the weights over many', () => {
+    const ids = Array.from(
+      { length: 4000 },
+      (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    );
+    const first = ids.map((id) => pickVariant('seed', 'exp', id, variants).id);
+    expect(ids.map((id) => pickVariant('seed', 'exp', id, [...variants].reverse()).id)).toEqual(first);
+    const share = first.filter((v) => v === 'a').length / ids.length;
+    expect(share).toBeGreaterThan(0.72);
+    expect(share).toBeLessThan(0.78);
+  });
+});
+
+describe('retries and SMTP errors', () => {
+  it('backs off exponentially with full jitter under a cap', () => {
+    const options = { baseMs: 1000, capMs: 10_000 };
+    expect(backoffDelayMs(1, options, () => 0.999)).toBe(999);
+    expect(backoffDelayMs(3, options, () => 0.999)).toBe(3996);
+    expect(backoffDelayMs(20, options, () => 0.999)).toBe(9990);
+    expect(backoffDelayMs(5, options, () => 0)).toBe(0);
+  });
+  it('maps nodemailer errors to retry, bounce or mailbox pause', () => {
+    expect(
+      classifySmtpError({ code: 'EENVELOPE', responseCode: 550, response: '550 5.1.1 unknown' }).kind,
+    ).toBe('bounce');
+    expect(classifySmtpError({ code: 'EENVELOPE', responseCode: 451, response: '451 later' }).kind).toBe(
+      'retry',
+    );
+    expect(classifySmtpError({ code: 'EAUTH', responseCode: 535 }).kind).toBe('auth');
+    expect(classifySmtpError({ code: 'ECONNECTION', message: 'refused' }).kind).toBe('retry');
+    expect(classifySmtpError({ code: 'ETIMEDOUT' }).kind).toBe('retry');
+  });
+});
