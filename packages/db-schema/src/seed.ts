@@ -31,7 +31,8 @@ export const DEMO_IDS = {
 
 export const DEMO_ORGANISATION = { slug: 'demo', name: 'Demo Org' } as const;
 export const DEMO_OWNER_EMAIL = 'dev@prospectflow.local';
-export const DEMO_OWNER_COGNITO_SUB = 'dev-owner';
+/** = auth-core's devSubForEmail(DEMO_OWNER_EMAIL): `pnpm token --email dev@prospectflow.local` signs in as this owner. */
+export const DEMO_OWNER_COGNITO_SUB = 'fc56047b-38fd-4ead-89ab-c9abab3beaf3';
 
 const COMPANIES = [
   { name: 'Acme Industrie', domain: 'acme-industrie.example', siren: '732829320', naf: '28.29B' },
