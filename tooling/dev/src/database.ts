@@ -13,7 +13,10 @@ export interface DevDatabase {
 const DATABASE = 'prospectflow';
 
 /** Creates roles and the database, applies migrations and seeds the demo organisation (all idempotent). */
-async function prepare(adminUrl: string, env: NodeJS.ProcessEnv): Promise<{ appUrl: string; workerUrl: string }> {
+async function prepare(
+  adminUrl: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ appUrl: string; workerUrl: string }> {
   await setupDatabase(adminUrl, { database: DATABASE, env });
   const databaseUrl = withDatabase(adminUrl, DATABASE);
   const applied = await migrate(roleUrl(databaseUrl, 'migrator', env));
@@ -39,7 +42,10 @@ export async function startDevDatabase(options: {
   }
   if (env.DATABASE_URL) {
     say('using DATABASE_URL as it is (run `pnpm db:setup && pnpm db:migrate` against it first)');
-    return { appUrl: env.DATABASE_URL, workerUrl: env.WORKER_DATABASE_URL ?? roleUrl(env.DATABASE_URL, 'worker', env) };
+    return {
+      appUrl: env.DATABASE_URL,
+      workerUrl: env.WORKER_DATABASE_URL ?? roleUrl(env.DATABASE_URL, 'worker', env),
+    };
   }
   const port = Number(env.DEV_POSTGRES_PORT ?? 54329);
   say(`starting embedded PostgreSQL 18 on 127.0.0.1:${port} (data in ${options.dataDir}/postgres)`);

@@ -14,7 +14,8 @@ export interface DevOptions {
 
 function requireBuilt(relative: string): string {
   const file = path.join(repoRoot, relative);
-  if (!fs.existsSync(file)) throw new Error(`${relative} is missing: run \`pnpm build\` first (pnpm dev does)`);
+  if (!fs.existsSync(file))
+    throw new Error(`${relative} is missing: run \`pnpm build\` first (pnpm dev does)`);
   return file;
 }
 
@@ -53,12 +54,25 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
       await assertPortFree(smtpPort, 'SMTP sink', 'DEV_SMTP_PORT');
       const sink = requireBuilt('apps/worker/dist/dev-smtp-sink.js');
       const mailDir = path.join(data, 'mail');
-      children.push(startNodeChild('smtp', sink, { ...env, SMTP_SINK_PORT: String(smtpPort), SMTP_SINK_DIR: mailDir }, repoRoot));
+      children.push(
+        startNodeChild(
+          'smtp',
+          sink,
+          { ...env, SMTP_SINK_PORT: String(smtpPort), SMTP_SINK_DIR: mailDir },
+          repoRoot,
+        ),
+      );
       smtpUrl = `smtp://127.0.0.1:${smtpPort}`;
       say(`captured mail is written to ${mailDir} (one .eml per message)`);
     }
 
-    const shared = { ...env, PUBLIC_BASE_URL: env.PUBLIC_BASE_URL ?? baseUrl, AUTH_MODE: env.AUTH_MODE ?? 'dev' };
+    const keyDir = env.AUTH_DEV_KEY_DIR ?? path.join(data, 'dev-auth');
+    const shared = {
+      ...env,
+      PUBLIC_BASE_URL: env.PUBLIC_BASE_URL ?? baseUrl,
+      AUTH_MODE: env.AUTH_MODE ?? 'dev',
+      AUTH_DEV_KEY_DIR: keyDir,
+    };
     children.push(
       startNodeChild(
         'api',
@@ -90,6 +104,7 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
       }),
     ]);
     const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
+    const tokenCommand = `${env.DEV_DATA_DIR ? `AUTH_DEV_KEY_DIR=${keyDir} ` : ''}pnpm -s token --email dev@prospectflow.local`;
     say(`ready in ${seconds} s`);
     process.stdout.write(
       [
@@ -97,14 +112,16 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
         `  API        ${baseUrl}`,
         `  API docs   ${baseUrl}/docs`,
         `  Health     ${baseUrl}/health`,
-        '  Dev token  pnpm token --email dev@prospectflow.local   (owner of the demo organisation)',
-        `  Try        curl -H "Authorization: Bearer $(pnpm -s token --email dev@prospectflow.local)" ${baseUrl}/v1/me`,
+        `  Dev token  ${tokenCommand}   (owner of the demo organisation)`,
+        `  Try        curl -H "Authorization: Bearer $(${tokenCommand})" ${baseUrl}/v1/me`,
         '  Stop       Ctrl-C',
         '',
       ].join('\n'),
     );
 
-    const stopped = new Promise<'signal'>((resolve) => stopping.signal.addEventListener('abort', () => resolve('signal')));
+    const stopped = new Promise<'signal'>((resolve) =>
+      stopping.signal.addEventListener('abort', () => resolve('signal')),
+    );
     const outcome = await Promise.race([stopped, firstExit]);
     if (outcome !== 'signal') {
       warn(`${outcome.child.name} exited unexpectedly (code ${outcome.code}): stopping everything`);

@@ -3,11 +3,23 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { DEMO_IDS } from '@prospectflow/db-schema';
 import { freePort } from '@prospectflow/testing/ports';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const cli = path.resolve(import.meta.dirname, '..', 'src', 'cli.ts');
+// The built CLI, exactly what `pnpm dev` runs (turbo builds it before this test).
+const cli = path.resolve(import.meta.dirname, '..', 'dist', 'cli.js');
 const tsx = path.resolve(import.meta.dirname, '..', 'node_modules', '.bin', 'tsx');
+const tokenCli = path.resolve(
+  import.meta.dirname,
+  '..',
+  '..',
+  '..',
+  'packages',
+  'auth-core',
+  'src',
+  'token-cli.ts',
+);
 
 interface Run {
   child: ChildProcess;
@@ -18,8 +30,12 @@ interface Run {
 function startDev(env: Record<string, string>, args: string[] = []): Run {
   let output = '';
   const clean = { ...process.env };
-  for (const key of ['DATABASE_URL', 'DATABASE_ADMIN_URL', 'REDIS_URL', 'SMTP_URL', 'PORT']) delete clean[key];
-  const child = spawn(tsx, [cli, ...args], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const key of ['DATABASE_URL', 'DATABASE_ADMIN_URL', 'REDIS_URL', 'SMTP_URL', 'PORT'])
+    delete clean[key];
+  const child = spawn(process.execPath, [cli, ...args], {
+    env: { ...clean, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -55,7 +71,11 @@ describe('pnpm dev', () => {
   it('starts everything, answers /health, keeps its data and stops cleanly on SIGINT and SIGTERM', async () => {
     const dataDir = tempDataDir();
     dirs.push(dataDir);
-    const ports = { DEV_API_PORT: String(await freePort()), DEV_POSTGRES_PORT: String(await freePort()), DEV_SMTP_PORT: String(await freePort()) };
+    const ports = {
+      DEV_API_PORT: String(await freePort()),
+      DEV_POSTGRES_PORT: String(await freePort()),
+      DEV_SMTP_PORT: String(await freePort()),
+    };
     const env = { DEV_DATA_DIR: dataDir, ...ports };
 
     const first = startDev(env);
@@ -63,7 +83,20 @@ describe('pnpm dev', () => {
     const health = await fetch(`http://127.0.0.1:${ports.DEV_API_PORT}/health`);
     expect(health.status).toBe(200);
     expect(first.output()).toContain(`/docs`);
-    expect(first.output()).toContain('pnpm token --email');
+    expect(first.output()).toContain('pnpm -s token --email');
+    // The dev token signs in as the seeded owner of the demo organisation.
+    const token = execFileSync(tsx, [tokenCli, '--email', 'dev@prospectflow.local'], {
+      env: { ...process.env, AUTH_DEV_KEY_DIR: path.join(dataDir, 'dev-auth') },
+      encoding: 'utf8',
+    }).trim();
+    const me = await fetch(`http://127.0.0.1:${ports.DEV_API_PORT}/v1/me`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(me.status).toBe(200);
+    const body = (await me.json()) as { memberships: { id: string; role: string }[] };
+    expect(body.memberships).toContainEqual(
+      expect.objectContaining({ id: DEMO_IDS.organisation, role: 'owner' }),
+    );
     expect(postgresProcessesFor(dataDir).length).toBeGreaterThan(0);
     first.child.kill('SIGINT');
     expect(await first.exit).toBe(0);
@@ -103,7 +136,11 @@ describe('pnpm dev', () => {
     dirs.push(dataDir);
     fs.mkdirSync(path.join(dataDir, 'postgres'));
     fs.writeFileSync(path.join(dataDir, 'postgres', 'garbage'), 'not postgres');
-    const run = startDev({ DEV_DATA_DIR: dataDir, DEV_API_PORT: String(await freePort()), DEV_POSTGRES_PORT: String(await freePort()) });
+    const run = startDev({
+      DEV_DATA_DIR: dataDir,
+      DEV_API_PORT: String(await freePort()),
+      DEV_POSTGRES_PORT: String(await freePort()),
+    });
     expect(await run.exit).toBe(1);
     expect(run.output()).toContain('pnpm dev --reset');
   });
