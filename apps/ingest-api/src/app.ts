@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyAutoload from '@fastify/autoload';
 import Fastify, { type FastifyInstance, type FastifyPluginOptions, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
+import type { DestinationStream } from 'pino';
 import type { AppConfig } from './config.js';
 import { registerProblemHandlers } from './lib/problem-handler.js';
 import routePolicy from './plugins/route-policy.js';
@@ -15,6 +16,8 @@ export interface AppOptions extends FastifyPluginOptions {
   config: AppConfig;
   /** Key namespace of auth-core's session cache (tests isolate files sharing a Redis). */
   authKeyPrefix?: string;
+  /** Where pino writes (tests capture logs); stdout by default. */
+  logStream?: DestinationStream;
 }
 
 // Helper modules may sit beside plugins (a folder with index.ts loads only index.ts);
@@ -50,8 +53,9 @@ export default async function serviceApp(fastify: FastifyInstance, opts: AppOpti
 }
 
 /** Fastify's own options for this service: logger, request ids, body limit, validation. */
-export function serverOptions(config: AppConfig): FastifyServerOptions {
-  const pretty = process.stdout.isTTY && config.nodeEnv !== 'production' && config.logLevel !== 'silent';
+export function serverOptions(config: AppConfig, logStream?: DestinationStream): FastifyServerOptions {
+  const pretty =
+    !logStream && process.stdout.isTTY && config.nodeEnv !== 'production' && config.logLevel !== 'silent';
   return {
     logger: {
       level: config.logLevel,
@@ -66,6 +70,7 @@ export function serverOptions(config: AppConfig): FastifyServerOptions {
         ],
         censor: '[redacted]',
       },
+      ...(logStream ? { stream: logStream } : {}),
       ...(pretty
         ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } }
         : {}),
@@ -88,7 +93,7 @@ export async function buildApp(
   options: Omit<AppOptions, 'config'> = {},
   server: Partial<FastifyServerOptions> = {},
 ): Promise<FastifyInstance> {
-  const app = Fastify({ ...serverOptions(config), ...server });
+  const app = Fastify({ ...serverOptions(config, options.logStream), ...server });
   await app.register(fp(serviceApp, { name: 'ingest-api' }), { ...options, config });
   return app;
 }

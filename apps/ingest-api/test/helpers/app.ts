@@ -7,7 +7,7 @@ import { ROLES, roleUrl } from '@prospectflow/db-schema';
 import { createTestDatabase, type TestDatabase, testEnvironment } from '@prospectflow/testing';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
-import { buildApp } from '../../src/app.js';
+import { type AppOptions, buildApp } from '../../src/app.js';
 import { type Env, loadConfig } from '../../src/config.js';
 
 /** One dev signing key per test process (the issuer creates it on first use). */
@@ -47,6 +47,8 @@ export interface BuildTestAppOptions {
   env?: Env;
   /** Database name label (shows in pg_stat_activity). */
   label?: string;
+  /** Capture pino output (set LOG_LEVEL in `env` too). */
+  logStream?: AppOptions['logStream'];
 }
 
 let counter = 0;
@@ -73,7 +75,10 @@ export async function buildTestApp(options: BuildTestAppOptions = {}): Promise<T
     INBOUND_WEBHOOK_SECRET: 'test-inbound-secret',
     ...options.env,
   };
-  const app = await buildApp(loadConfig(env), { authKeyPrefix: `pf:test:${unique}:auth` });
+  const app = await buildApp(loadConfig(env), {
+    authKeyPrefix: `pf:test:${unique}:auth`,
+    ...(options.logStream ? { logStream: options.logStream } : {}),
+  });
   await app.ready();
   const admin = new pg.Pool({ connectionString: database.adminUrl, max: 3 });
   const issuer = app.authServices.devIssuer;

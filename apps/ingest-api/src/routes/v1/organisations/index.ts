@@ -5,6 +5,7 @@ import { runWithTenant } from '@prospectflow/tenant-context';
 import { Type } from 'typebox';
 import { isUniqueViolation } from '../../../lib/db-errors.js';
 import { ProblemError } from '../../../lib/problem.js';
+import { invalidateSessions } from '../../../lib/sessions.js';
 import members from './members.js';
 import { listMyOrganisations, MyOrganisation } from './queries.js';
 
@@ -91,7 +92,7 @@ const organisations: FastifyPluginAsyncTypebox = async (fastify) => {
         throw error;
       }
       // After the commit: the cached session must learn the new membership.
-      await fastify.authServices.sessions.invalidate(userId);
+      await invalidateSessions(fastify, request.log, userId);
       reply.code(201).header('location', `/v1/organisations/${id}`);
       return { id, name, slug, status: 'active', role: 'owner' as const, membershipStatus: 'active' };
     },

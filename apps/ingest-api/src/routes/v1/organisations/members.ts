@@ -5,6 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { badRequest, conflict, notFound, ProblemError, unprocessable } from '../../../lib/problem.js';
 import { Role, TenantHeaders, Uuid } from '../../../lib/schemas.js';
+import { invalidateSessions } from '../../../lib/sessions.js';
 
 const Member = Type.Object({
   userId: Uuid,
@@ -165,7 +166,7 @@ const members: FastifyPluginAsyncTypebox = async (fastify) => {
           throw conflict('already_a_member', 'This user is already a member.', userId);
         return (await findMember(client, userId))!;
       });
-      await fastify.authServices.sessions.invalidate(member.user_id);
+      await invalidateSessions(fastify, request.log, member.user_id);
       reply.code(201);
       return toMember(member);
     },
@@ -206,7 +207,7 @@ const members: FastifyPluginAsyncTypebox = async (fastify) => {
         );
         return (await findMember(client, userId))!;
       });
-      await fastify.authServices.sessions.invalidate(userId);
+      await invalidateSessions(fastify, request.log, userId);
       return toMember(member);
     },
   );
@@ -232,7 +233,7 @@ const members: FastifyPluginAsyncTypebox = async (fastify) => {
         if (current.role === 'owner') await assertOwnerRemains(client, userId);
         await client.query('DELETE FROM iam.organisation_users WHERE user_id = $1', [userId]);
       });
-      await fastify.authServices.sessions.invalidate(userId);
+      await invalidateSessions(fastify, request.log, userId);
       return reply.code(204).send(null);
     },
   );

@@ -1,0 +1,121 @@
+import { Writable } from 'node:stream';
+import { freePort } from '@prospectflow/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type TestApp } from '../helpers/app.js';
+
+const apps: TestApp[] = [];
+afterAll(async () => {
+  for (const app of apps) await app.close();
+});
+
+async function testApp(env: Record<string, string>, extra: Parameters<typeof buildTestApp>[0] = {}) {
+  const t = await buildTestApp({ label: 'limits', env, ...extra });
+  apps.push(t);
+  return t;
+}
+
+describe('rate limits', () => {
+  it.each([
+    ['Redis store', {}],
+    ['in-process store (no REDIS_URL)', { REDIS_URL: '' }],
+  ])('limit per user and organisation with the %s', async (_label, env) => {
+    const t = await testApp({ RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000', ...env });
+    const alice = await t.signUp();
+    const bob = await t.signUp();
+    const codes: number[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      codes.push((await t.request(alice, { method: 'GET', url: '/v1/companies' })).statusCode);
+    }
+    expect(codes).toEqual([200, 200, 200, 429]);
+    const limited = await t.request(alice, { method: 'GET', url: '/v1/companies' });
+    expect(limited.headers['content-type']).toContain('application/problem+json');
+    expect(limited.json()).toMatchObject({ status: 429, code: 'rate_limited' });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    // Another user (and organisation) has a budget of their own; probes are never limited.
+    expect((await t.request(bob, { method: 'GET', url: '/v1/companies' })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+  });
+});
+
+describe('body limits', () => {
+  it('refuses a JSON body over BODY_LIMIT_BYTES with 413 body_too_large', async () => {
+    const t = await testApp({ BODY_LIMIT_BYTES: '2048' });
+    const user = await t.signUp();
+    const res = await t.request(user, {
+      method: 'POST',
+      url: '/v1/companies',
+      payload: { name: 'Big', description: 'x'.repeat(4096) },
+    });
+    expect(res.statusCode).toBe(413);
+    expect(res.json()).toMatchObject({ code: 'body_too_large' });
+  });
+});
+
+describe('readiness', () => {
+  it('answers 503 naming Redis when Redis is down, and still serves authenticated requests', async () => {
+    const deadPort = await freePort();
+    const t = await testApp({ REDIS_URL: `redis://127.0.0.1:${deadPort}` });
+    const res = await t.app.inject({ method: 'GET', url: '/ready' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ code: 'not_ready', failed: ['redis'] });
+    expect(res.json().checks.database.ok).toBe(true);
+    // Rate limiter fails open, sessions fall back to PostgreSQL.
+    const user = await t.signUp();
+    expect((await t.request(user, { method: 'GET', url: '/v1/companies' })).statusCode).toBe(200);
+  });
+
+  it('answers 503 naming the database when PostgreSQL is unreachable', async () => {
+    const deadPort = await freePort();
+    const t = await testApp({ DATABASE_URL: `postgres://prospectflow_app:x@127.0.0.1:${deadPort}/nowhere` });
+    const res = await t.app.inject({ method: 'GET', url: '/ready' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ code: 'not_ready', failed: ['database'] });
+    expect(res.headers['retry-after']).toBe('5');
+  });
+});
+
+describe('metrics', () => {
+  it('exposes pool gauges and per-route request durations', async () => {
+    const t = await testApp({});
+    const user = await t.signUp();
+    await t.request(user, { method: 'GET', url: '/v1/companies' });
+    const res = await t.app.inject({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toContain('text/plain');
+    for (const name of ['pg_pool_size', 'pg_pool_idle', 'pg_pool_waiting', 'pg_pool_max']) {
+      expect(res.body).toMatch(new RegExp(`^${name} \\d+`, 'm'));
+    }
+    expect(res.body).toMatch(
+      /http_request_duration_seconds_count\{method="GET",route="\/v1\/companies",status_code="200"\} 1/,
+    );
+  });
+});
+
+describe('logs and request ids', () => {
+  it('logs each request with its id and never the bearer token', async () => {
+    const lines: string[] = [];
+    const logStream = new Writable({
+      write(chunk, _encoding, callback) {
+        lines.push(chunk.toString());
+        callback();
+      },
+    });
+    const t = await testApp({ LOG_LEVEL: 'debug' }, { logStream });
+    const user = await t.signUp();
+    const res = await t.request(user, { method: 'GET', url: '/v1/companies/not-a-uuid' });
+    expect(res.statusCode).toBe(400);
+    const requestId = res.headers['x-request-id'] as string;
+    expect(res.json().instance).toBe(requestId);
+    const mine = lines.map((line) => JSON.parse(line)).filter((entry) => entry.reqId === requestId);
+    expect(mine.length).toBeGreaterThanOrEqual(2);
+    const bad = await t.app.inject({
+      method: 'GET',
+      url: '/v1/me',
+      headers: { authorization: `Bearer ${user.token}x` },
+    });
+    expect(bad.statusCode).toBe(401);
+    const all = lines.join('\n');
+    expect(all).not.toContain(user.token.split('.')[2]!);
+    expect(all).not.toContain(user.token.slice(0, 40));
+  });
+});
