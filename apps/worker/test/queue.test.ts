@@ -70,10 +70,8 @@ describe('task queue', { timeout: 90_000 }, () => {
     await Promise.all([a.stop(), b.stop()]);
     expect(claims.size).toBe(600);
     expect([...claims.values()].filter((by) => by.length > 1)).toEqual([]);
-    const byWorker = [...claims.values()].reduce<Record<string, number>>(
-      (acc, [w]) => ({ ...acc, [w!]: (acc[w!] ?? 0) + 1 }),
-      {},
-    );
+    const byWorker: Record<string, number> = {};
+    for (const [w] of claims.values()) byWorker[w!] = (byWorker[w!] ?? 0) + 1;
     expect(Object.keys(byWorker).sort()).toEqual(['worker-a', 'worker-b']);
     const attempts = await t.admin.query(`SELECT DISTINCT attempts FROM outreach.tasks`);
     expect(attempts.rows).toEqual([{ attempts: 1 }]);
@@ -166,7 +164,12 @@ describe('task queue', { timeout: 90_000 }, () => {
       pollIntervalMs: 50,
       pollOnly: true,
       workerId: 'slow',
-      handlers: { noop: () => ((runsOfSlow += 1), held) },
+      handlers: {
+        noop: () => {
+          runsOfSlow += 1;
+          return held;
+        },
+      },
     });
     const reclaimed: string[] = [];
     const rescuer = new Worker({

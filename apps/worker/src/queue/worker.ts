@@ -219,8 +219,7 @@ export class Worker {
           completed = true;
         },
       });
-      if (!completed)
-        await inTenant(pool, task.organisation_id, (c) => markSucceeded(c, task, this.id, clock.now()));
+      if (!completed) await this.#completeBatched(task);
       this.metrics.succeeded.inc({ type: task.type });
       log.debug('task succeeded');
     } catch (error) {
