@@ -82,9 +82,10 @@ build() {
   local image=$1 dockerfile=$2
   shift 2
   local started=$SECONDS
-  log info build_start "image=$image" "dockerfile=$dockerfile" "$@"
+  log info build_start "image=$image" "dockerfile=$dockerfile" "args=$*"
   # shellcheck disable=SC2086 # IMAGES_BUILD_ARGS is a list of words on purpose
-  podman build --pull=never --layers -f "$dockerfile" -t "$image" ${IMAGES_BUILD_ARGS:-} "$@" . >&2 ||
+  # docker format: OCI images drop HEALTHCHECK.
+  podman build --pull=never --layers --format docker -f "$dockerfile" -t "$image" ${IMAGES_BUILD_ARGS:-} "$@" . >&2 ||
     die "image build failed" "image=$image"
   log info build_done "image=$image" "seconds=$((SECONDS - started))"
 }
