@@ -73,8 +73,10 @@ export async function runCli(
         for (const m of status.applied)
           out(`applied  ${m.version} ${m.name}${m.changed ? '  CHANGED SINCE APPLIED' : ''}`);
         for (const m of status.pending) out(`pending  ${m.version} ${m.name}`);
+        for (const m of status.outOfOrder)
+          out(`SKIPPED  ${m.version} ${m.name}  older than current, never applied: rename it`);
         out(`current ${status.currentVersion}, latest ${status.latestVersion}`);
-        return status.applied.some((m) => m.changed) ? 1 : 0;
+        return status.applied.some((m) => m.changed) || status.outOfOrder.length > 0 ? 1 : 0;
       }
       case 'seed': {
         const result = await seedDemo(required('MIGRATION_DATABASE_URL', env));

@@ -32,6 +32,11 @@ export interface MigrationStatus {
   latestVersion: number;
   applied: { version: number; name: string; md5: string; runAt: Date; file?: string; changed: boolean }[];
   pending: { version: number; name: string; file: string }[];
+  /**
+   * Files older than the current version that were never applied (e.g. merged from a branch).
+   * postgrator would skip them silently; `migrate` refuses instead.
+   */
+  outOfOrder: { version: number; name: string; file: string }[];
 }
 
 /** Raised when an applied migration's file no longer matches the checksum recorded when it ran. */
@@ -154,13 +159,37 @@ async function explainChecksumFailure(postgrator: Postgrator, error: unknown): P
 
 /** Applies every pending migration, each in its own transaction. Returns what it applied. */
 export async function migrate(url: string, options: MigrationOptions = {}): Promise<AppliedMigration[]> {
-  return await withSession(url, options, async (postgrator) => {
+  return await withSession(url, options, async (postgrator, session) => {
+    const skipped = await outOfOrderFiles(postgrator, session);
+    if (skipped.length > 0) {
+      throw new Error(
+        `Migration ${skipped.map((m) => path.basename(m.filename)).join(', ')} is older than the database's current version ` +
+          'and was never applied: give it a new timestamp (rename both do and undo files) so it runs after the others.',
+      );
+    }
     try {
       return describe(await postgrator.migrate('max'));
     } catch (error) {
       return await explainChecksumFailure(postgrator, error);
     }
   });
+}
+
+async function appliedVersions(session: Session): Promise<Set<number>> {
+  const { rows: exists } = await session.client.query('SELECT to_regclass($1) AS t', [SCHEMA_VERSION_TABLE]);
+  if (!exists[0]?.t) return new Set();
+  const { rows } = await session.client.query<{ version: string }>(
+    `SELECT version FROM ${SCHEMA_VERSION_TABLE}`,
+  );
+  return new Set(rows.map((r) => Number(r.version)));
+}
+
+async function outOfOrderFiles(postgrator: Postgrator, session: Session): Promise<Postgrator.Migration[]> {
+  const applied = await appliedVersions(session);
+  const current = Math.max(0, ...applied);
+  return (await postgrator.getMigrations()).filter(
+    (m) => m.action === 'do' && m.version < current && !applied.has(m.version),
+  );
 }
 
 /** Runs the undo script of the most recently applied migration. Returns it, or [] when none. */
@@ -216,6 +245,11 @@ export async function migrationStatus(url: string, options: MigrationOptions = {
       pending: files
         .filter((m) => m.version > currentVersion)
         .map((m) => ({ version: m.version, name: m.name, file: m.filename })),
+      outOfOrder: (await outOfOrderFiles(postgrator, session)).map((m) => ({
+        version: m.version,
+        name: m.name,
+        file: m.filename,
+      })),
     };
   });
 }

@@ -73,6 +73,25 @@ describe('postgrator runner', () => {
     }
   });
 
+  it('refuses a migration file older than the current version that was never applied', async () => {
+    const url = await migratorUrl('late');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-migrations-'));
+    for (const file of fs.readdirSync(good)) fs.copyFileSync(path.join(good, file), path.join(dir, file));
+    try {
+      await migrate(url, { migrationsDir: dir });
+      fs.writeFileSync(path.join(dir, '20250101120000.do.late.sql'), 'CREATE TABLE fixture.late (id int);\n');
+      fs.writeFileSync(path.join(dir, '20250101120000.undo.late.sql'), 'DROP TABLE fixture.late;\n');
+      await expect(migrate(url, { migrationsDir: dir })).rejects.toThrow(
+        /20250101120000\.do\.late\.sql is older than/,
+      );
+      const status = await migrationStatus(url, { migrationsDir: dir });
+      expect(status.outOfOrder.map((m) => m.name)).toEqual(['late']);
+      expect(status.pending).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rolls a failing migration back entirely, history included, and names its file', async () => {
     const url = await migratorUrl('fail');
     const error = await migrate(url, { migrationsDir: broken }).catch((e: unknown) => e);

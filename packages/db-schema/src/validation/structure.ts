@@ -114,6 +114,9 @@ export const structureChecks: Check[] = [
       return (
         failIfAny([
           ...status.pending.map((m) => `migration ${m.version} ${m.name} is not applied`),
+          ...status.outOfOrder.map(
+            (m) => `migration ${m.version} ${m.name} is older than the current version and was never applied`,
+          ),
           ...status.applied
             .filter((m) => m.changed)
             .map((m) => `migration ${m.version} ${m.name} changed after it ran`),
