@@ -1,0 +1,33 @@
+import type { TenantClient } from '@prospectflow/tenant-context';
+
+export type StatColumn = 'sent' | 'opened' | 'machine_opened' | 'replied' | 'bounced' | 'unsubscribed';
+
+/** +1 on a campaign's counter for the UTC day of `at` and the message's variant (same rule as the worker). */
+export async function bumpDailyStat(
+  client: TenantClient,
+  campaignId: string,
+  variantId: string | null,
+  column: StatColumn,
+  at: Date,
+): Promise<void> {
+  await client.query(
+    `INSERT INTO tracking.campaign_daily_stats (campaign_id, day, variant_id, ${column})
+     VALUES ($1, ($3::timestamptz AT TIME ZONE 'UTC')::date, $2, 1)
+     ON CONFLICT ON CONSTRAINT campaign_daily_stats_key DO UPDATE SET ${column} = campaign_daily_stats.${column} + 1`,
+    [campaignId, variantId, at],
+  );
+}
+
+/** The campaign and variant an outbound message belongs to. */
+export async function messageCampaign(
+  client: TenantClient,
+  messageId: string,
+): Promise<{ campaign_id: string; variant_id: string | null } | undefined> {
+  const { rows } = await client.query<{ campaign_id: string; variant_id: string | null }>(
+    `SELECT e.campaign_id, m.variant_id FROM outreach.messages m
+     JOIN outreach.campaign_enrollments e ON e.organisation_id = m.organisation_id AND e.id = m.enrollment_id
+     WHERE m.id = $1`,
+    [messageId],
+  );
+  return rows[0];
+}
