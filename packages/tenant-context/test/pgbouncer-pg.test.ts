@@ -106,21 +106,25 @@ describe.each([1, 5])('raw pg through pgBouncer (transaction mode, default_pool_
     await bouncer?.stop();
   });
 
-  it('10,000 interleaved operations from 50 organisations never touch another organisation', async () => {
-    const pool = new pg.Pool({ connectionString: url, max: 20, connectionTimeoutMillis: 20_000 });
-    const report = await runStress(pgBackend(pool), fixture.organisations, { seed: 100 + poolSize });
-    await pool.end();
-    expect(report.operations).toBe(10_000);
-    expect(report.wrongRows).toEqual([]);
-    await checkStoredRows();
-    const admin = new pg.Client({ connectionString: bouncer.adminUrl() });
-    await admin.connect();
-    const servers = await admin.query<{ database: string }>('SHOW SERVERS');
-    await admin.end();
-    expect(servers.rows.filter((s) => s.database === fixture.database.name).length).toBeLessThanOrEqual(
-      poolSize,
-    );
-  });
+  it(
+    '10,000 interleaved operations from 50 organisations never touch another organisation',
+    async () => {
+      const pool = new pg.Pool({ connectionString: url, max: 20, connectionTimeoutMillis: 20_000 });
+      const report = await runStress(pgBackend(pool), fixture.organisations, { seed: 100 + poolSize });
+      await pool.end();
+      expect(report.operations).toBe(10_000);
+      expect(report.wrongRows).toEqual([]);
+      await checkStoredRows();
+      const admin = new pg.Client({ connectionString: bouncer.adminUrl() });
+      await admin.connect();
+      const servers = await admin.query<{ database: string }>('SHOW SERVERS');
+      await admin.end();
+      expect(servers.rows.filter((s) => s.database === fixture.database.name).length).toBeLessThanOrEqual(
+        poolSize,
+      );
+    },
+    STRESS_TIMEOUT_MS,
+  );
 
   it('an error inside a unit releases its connection, and exhaustion times out clearly', async () => {
     const [orgA] = fixture.organisations as [string];

@@ -4,7 +4,7 @@ import type { StressBackend } from './stress.js';
 
 const row = { id: true, organisationId: true } as const;
 
-/** Stress operations through Prisma: half on the unit's `tx`, half on the guarded client (joined via the async context). */
+/** Stress operations through Prisma: most on the unit's `tx`, every fourth on the guarded client (joined via the async context). */
 export function prismaBackend(db: TenantDb<PrismaClient>): StressBackend {
   let flip = 0;
   return {
@@ -12,7 +12,7 @@ export function prismaBackend(db: TenantDb<PrismaClient>): StressBackend {
       db.forTenant(
         { organisationId },
         (tx) => {
-          const pick = () => (flip++ % 2 === 0 ? tx : db.client);
+          const pick = () => (flip++ % 4 === 0 ? db.client : tx);
           return body({
             insert: (name) => pick().company.create({ data: { name }, select: row }),
             recent: () =>

@@ -36,17 +36,14 @@ const MISSING =
   'pgbouncer is not installed. Fix: apt-get install -y pgbouncer (Debian/Ubuntu), or set PGBOUNCER_BIN to its path.';
 
 function pgBouncerBinary(): string {
-  const candidates = [
-    process.env.PGBOUNCER_BIN,
-    'pgbouncer',
-    '/usr/sbin/pgbouncer',
-    '/usr/bin/pgbouncer',
-  ].filter((c): c is string => Boolean(c));
+  // An explicit PGBOUNCER_BIN is the only candidate: a wrong path should fail, not be papered over.
+  const explicit = process.env.PGBOUNCER_BIN;
+  const candidates = explicit ? [explicit] : ['pgbouncer', '/usr/sbin/pgbouncer', '/usr/bin/pgbouncer'];
   for (const candidate of candidates) {
     const probe = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
     if (probe.status === 0) return candidate;
   }
-  throw new Error(MISSING);
+  throw new Error(explicit ? `PGBOUNCER_BIN=${explicit} does not run. ${MISSING}` : MISSING);
 }
 
 /** pgBouncer refuses to run as root: run it as the `postgres` OS user then. */
