@@ -76,6 +76,8 @@ export class StagingWriter {
     await this.flush();
     this.#stream.end();
     await this.#done;
+    // 'finish' comes with CommandComplete; let pg see ReadyForQuery before the next query.
+    await new Promise((resolve) => setImmediate(resolve));
   }
 
   /** On failure: stop the COPY; the enclosing transaction is rolled back by the caller. */
