@@ -75,10 +75,15 @@ export async function buildTestApp(options: BuildTestAppOptions = {}): Promise<T
     INBOUND_WEBHOOK_SECRET: 'test-inbound-secret',
     ...options.env,
   };
-  const app = await buildApp(loadConfig(env), {
-    authKeyPrefix: `pf:test:${unique}:auth`,
-    ...(options.logStream ? { logStream: options.logStream } : {}),
-  });
+  const app = await buildApp(
+    loadConfig(env),
+    {
+      authKeyPrefix: `pf:test:${unique}:auth`,
+      ...(options.logStream ? { logStream: options.logStream } : {}),
+    },
+    // Loading every route module through vitest's transform is slow on a busy machine.
+    { pluginTimeout: 120_000 },
+  );
   await app.ready();
   const admin = new pg.Pool({ connectionString: database.adminUrl, max: 3 });
   const issuer = app.authServices.devIssuer;
