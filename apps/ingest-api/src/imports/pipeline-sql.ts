@@ -425,6 +425,12 @@ SELECT o.*, k.existing_id AS company_existing_id, coalesce(k.existing_id, k.new_
   LEFT JOIN pf_import_positions p USING (row_number)
  WHERE NOT EXISTS (SELECT 1 FROM pf_import_errs e WHERE e.row_number = o.row_number)`;
 
+/**
+ * The organisation for inserted rows, read once per row from the setting (a cheap builtin): the
+ * column DEFAULT would call the plpgsql app.current_organisation_id() per row. RLS still checks it.
+ */
+const ORG = `current_setting('app.organisation_id')::uuid`;
+
 /** 6. Upserts: only non-null incoming values replace stored ones. */
 const UPDATE_COMPANIES = `
 UPDATE crm.companies c SET
@@ -438,9 +444,9 @@ FROM pf_import_companies k
 WHERE c.id = k.existing_id AND k.company_key IN (SELECT company_key FROM pf_import_accepted)`;
 
 const INSERT_COMPANIES = `
-INSERT INTO crm.companies (id, name, siren, siret, naf_code, website_url, domain, linkedin_url, phone, address_line1,
+INSERT INTO crm.companies (organisation_id, id, name, siren, siret, naf_code, website_url, domain, linkedin_url, phone, address_line1,
                            postal_code, city, country_code, employee_range, industry)
-SELECT new_id, company_name, siren, siret, naf_code, website_url, domain, company_linkedin, company_phone, company_address,
+SELECT ${ORG}, new_id, company_name, siren, siret, naf_code, website_url, domain, company_linkedin, company_phone, company_address,
        company_postal_code, company_city, country_code, company_employee_range, company_industry
   FROM pf_import_companies
  WHERE existing_id IS NULL AND company_key IN (SELECT company_key FROM pf_import_accepted)`;
@@ -454,8 +460,8 @@ FROM pf_import_accepted a
 WHERE p.id = a.existing_person_id`;
 
 const INSERT_PEOPLE = `
-INSERT INTO crm.people (id, first_name, last_name, linkedin_url, phone, location)
-SELECT new_person_id, first_name, last_name, person_linkedin, person_phone, person_location
+INSERT INTO crm.people (organisation_id, id, first_name, last_name, linkedin_url, phone, location)
+SELECT ${ORG}, new_person_id, first_name, last_name, person_linkedin, person_phone, person_location
   FROM pf_import_accepted WHERE email IS NOT NULL AND position_id IS NULL`;
 
 const UPDATE_POSITIONS = `
@@ -467,8 +473,8 @@ FROM pf_import_accepted a
 WHERE p.id = a.position_id`;
 
 const INSERT_POSITIONS = `
-INSERT INTO crm.positions (person_id, company_id, title, email, email_status, phone, list_name)
-SELECT new_person_id, company_id, job_title, email, email_status, position_phone, list_name
+INSERT INTO crm.positions (organisation_id, person_id, company_id, title, email, email_status, phone, list_name)
+SELECT ${ORG}, new_person_id, company_id, job_title, email, email_status, position_phone, list_name
   FROM pf_import_accepted WHERE email IS NOT NULL AND position_id IS NULL`;
 
 export const PIPELINE: ReadonlyArray<readonly [name: string, sql: string]> = [
