@@ -8,7 +8,7 @@ import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { createLogger } from './logger.js';
 
-const log = createLogger().child({ name: 'dev-smtp-sink' });
+const log = createLogger(undefined, 'dev-smtp-sink');
 const port = Number(process.env.SMTP_SINK_PORT ?? 1025);
 const dir = path.resolve(process.env.SMTP_SINK_DIR ?? '.data/mail');
 fs.mkdirSync(dir, { recursive: true });

@@ -247,3 +247,51 @@ describe('task queue', { timeout: 90_000 }, () => {
     await t.admin.query('DELETE FROM outreach.tasks');
   });
 });
+
+describe('ops endpoints', () => {
+  it('/metrics reports claimed/succeeded counters and queue depth; /health follows the worker state', async () => {
+    const t = await openTestDb('ops');
+    const org = await createOrg(t.admin, 'ops');
+    const p = new pg.Pool({ connectionString: t.workerUrl, max: 4 });
+    const { startOpsServer } = await import('../src/http.js');
+    const { WorkerMetrics } = await import('../src/metrics.js');
+    const { queueStats } = await import('../src/queue/sql.js');
+    const worker = new Worker({
+      pool: p,
+      clock: systemClock,
+      log: silent,
+      slots: 2,
+      leaseSeconds: 30,
+      pollIntervalMs: 50,
+      pollOnly: true,
+      handlers: { noop: async () => {} },
+      metrics: new WorkerMetrics(() => queueStats(p, new Date())),
+    });
+    const ops = await startOpsServer(worker, 0, '127.0.0.1');
+    try {
+      expect((await fetch(`http://127.0.0.1:${ops.port}/health`)).status).toBe(503);
+      await t.admin.query(
+        `INSERT INTO outreach.tasks (organisation_id, type, run_at) VALUES ($1, 'noop', now() - interval '1 s'), ($1, 'noop', now() + interval '1 day')`,
+        [org],
+      );
+      await worker.start();
+      expect((await fetch(`http://127.0.0.1:${ops.port}/health`)).status).toBe(200);
+      await waitUntil(
+        async () =>
+          (await t.admin.query(`SELECT count(*)::int AS n FROM outreach.tasks WHERE status = 'succeeded'`))
+            .rows[0].n === 1,
+        'the due task',
+      );
+      const body = await (await fetch(`http://127.0.0.1:${ops.port}/metrics`)).text();
+      expect(body).toMatch(/prospectflow_worker_tasks_claimed_total\{type="noop"\} 1/);
+      expect(body).toMatch(/prospectflow_worker_tasks_succeeded_total\{type="noop"\} 1/);
+      expect(body).toMatch(/prospectflow_worker_queue_deferred 1/);
+      expect(body).toMatch(/prospectflow_worker_queue_lag_seconds_count 1/);
+    } finally {
+      await worker.stop();
+      await ops.close();
+      await p.end();
+      await t.close();
+    }
+  });
+});
