@@ -31,6 +31,26 @@ describe('operations', () => {
     const spec = res.json();
     expect(spec.openapi).toBe('3.1.0');
     expect(Object.keys(spec.paths)).toContain('/v1/me');
+    // Every route but the Swagger UI's own assets is described, with its method.
+    const missing = t.app
+      .routeCatalog()
+      .filter((route) => !route.url.startsWith('/docs') && route.method !== 'HEAD')
+      .filter((route) => {
+        const path = route.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+        return !spec.paths[path]?.[route.method.toLowerCase()];
+      })
+      .map((route) => `${route.method} ${route.url}`);
+    expect(missing).toEqual([]);
+  });
+
+  it('serves the dev issuer keys and the Swagger UI without a token', async () => {
+    const jwks = await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
+    expect(jwks.statusCode).toBe(200);
+    const kid = JSON.parse(Buffer.from(t.token('k@example.test').split('.')[0]!, 'base64url').toString()).kid;
+    expect(jwks.json().keys.map((key: { kid: string }) => key.kid)).toContain(kid);
+    const docs = await t.app.inject({ method: 'GET', url: '/docs/' });
+    expect(docs.statusCode).toBe(200);
+    expect(docs.headers['content-type']).toContain('text/html');
   });
 
   it('unknown routes answer problem+json 404', async () => {
