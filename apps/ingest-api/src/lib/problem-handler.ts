@@ -88,7 +88,12 @@ export function registerProblemHandlers(fastify: FastifyInstance): void {
     return sendProblem(request, reply, problem);
   });
 
-  fastify.setNotFoundHandler((request, reply) => {
+  // Unknown routes still need a token (no route map for anonymous callers) but no organisation,
+  // so an authenticated caller gets a plain 404. Fastify reads `config` here though its types omit it.
+  const notFoundOptions = { config: { organisation: false } } as Parameters<
+    typeof fastify.setNotFoundHandler
+  >[0];
+  fastify.setNotFoundHandler(notFoundOptions, (request, reply) => {
     return sendProblem(
       request,
       reply,
