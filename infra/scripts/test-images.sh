@@ -138,7 +138,7 @@ else
   failures=$((failures + 1))
 fi
 check api_runs_as_node test "$(podman inspect --format '{{.Config.User}}' "$api_image")" = node
-check api_has_healthcheck test -n "$(podman inspect --format '{{.Config.Healthcheck}}' "$api_image")"
+check api_has_healthcheck grep -q /health <<<"$(podman image inspect --format '{{json .HealthCheck}}' "$api_image")"
 check api_prod_deps_only podman run --rm --entrypoint sh "$api_image" -c \
   'test ! -e src && test ! -e node_modules/typescript && test ! -e node_modules/vitest && test ! -e node_modules/.pnpm/typescript@* && test -d node_modules/fastify'
 check api_healthcheck_command podman healthcheck run "$api_name"
@@ -166,6 +166,7 @@ else
   log error worker_health_unreachable "port=$worker_port"
   failures=$((failures + 1))
 fi
+check worker_has_healthcheck grep -q /health <<<"$(podman image inspect --format '{{json .HealthCheck}}' "$worker_image")"
 check worker_runs_as_node test "$(podman inspect --format '{{.Config.User}}' "$worker_image")" = node
 
 # --- sizes
