@@ -329,7 +329,8 @@ async function prepare(
 
   // Cap check and reservation under the mailbox row lock: it serialises the count across slots
   // and workers, and is taken as late as possible so it is held only for these few statements.
-  await client.query('SELECT 1 FROM outreach.mailboxes WHERE id = $1 FOR UPDATE', [mailbox.id]);
+  // NO KEY UPDATE: serialises cap checkers without blocking FK checks (messages → mailboxes).
+  await client.query('SELECT 1 FROM outreach.mailboxes WHERE id = $1 FOR NO KEY UPDATE', [mailbox.id]);
   const { start, end } = localDayBounds(now, mailbox.time_zone);
   const usage = (
     await client.query<{ n: number; last: Date | null }>(
