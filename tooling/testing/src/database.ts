@@ -6,7 +6,8 @@ import { withDatabase } from './urls.js';
 
 export function testEnvironment(): TestEnvironment {
   const environment = inject('prospectflowTest');
-  if (!environment) throw new Error('No test environment: add @prospectflow/testing global setup to vitest.config.ts');
+  if (!environment)
+    throw new Error('No test environment: add @prospectflow/testing global setup to vitest.config.ts');
   return environment;
 }
 
@@ -23,7 +24,10 @@ export interface TestDatabase {
  */
 export async function createTestDatabase(label = 'db'): Promise<TestDatabase> {
   const environment = testEnvironment();
-  const safeLabel = label.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 20);
+  const safeLabel = label
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 20);
   const name = `${environment.runPrefix}_${safeLabel}_${randomBytes(3).toString('hex')}`;
   const admin = new pg.Client({ connectionString: environment.adminUrl });
   await admin.connect();
@@ -42,6 +46,16 @@ export async function createTestDatabase(label = 'db'): Promise<TestDatabase> {
       const client = new pg.Client({ connectionString: environment.adminUrl });
       await client.connect();
       try {
+        // Give clients that are closing a moment to go: forcing them out mid-close makes their
+        // driver raise "terminating connection" errors in the test process.
+        for (let waited = 0; waited < 3_000; waited += 50) {
+          const { rows } = await client.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1',
+            [name],
+          );
+          if (rows[0]!.n === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
         await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       } finally {
         await client.end();
