@@ -115,8 +115,11 @@ export async function seedDemo(url: string): Promise<SeedResult> {
       );
     }
     await run(
-      `INSERT INTO outreach.mailboxes (organisation_id, id, from_name, from_address, daily_limit, time_zone)
-       VALUES ($1, $2, 'Dev Owner', 'dev@prospectflow.local', 50, 'Europe/Paris') ON CONFLICT DO NOTHING`,
+      // Sends around the clock so the demo campaign is visible at any hour of a dev session.
+      `INSERT INTO outreach.mailboxes
+         (organisation_id, id, from_name, from_address, daily_limit, time_zone, window_start, window_end, window_days)
+       VALUES ($1, $2, 'Dev Owner', 'dev@prospectflow.local', 50, 'Europe/Paris', '00:00', '23:59', '{1,2,3,4,5,6,7}')
+       ON CONFLICT DO NOTHING`,
       [org, DEMO_IDS.mailbox],
     );
     await run(

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Child, startNodeChild } from './children.js';
 import { type DevDatabase, startDevDatabase } from './database.js';
+import { startDemoCampaign } from './demo.js';
 import { waitForHealthy } from './health.js';
 import { say, warn } from './logs.js';
 import { dataDir, repoRoot } from './paths.js';
@@ -103,6 +104,9 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
         throw new Error(`${child.name} exited during start-up (code ${code}); see its log above`);
       }),
     ]);
+    await startDemoCampaign(baseUrl, shared).catch((error: Error) =>
+      warn(`demo campaign not started: ${error.message}`),
+    );
     const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
     const tokenCommand = `${env.DEV_DATA_DIR ? `AUTH_DEV_KEY_DIR=${keyDir} ` : ''}pnpm -s token --email dev@prospectflow.local`;
     say(`ready in ${seconds} s`);

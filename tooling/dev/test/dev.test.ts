@@ -98,6 +98,17 @@ describe('pnpm dev', () => {
       expect.objectContaining({ id: DEMO_IDS.organisation, role: 'owner' }),
     );
     expect(postgresProcessesFor(dataDir).length).toBeGreaterThan(0);
+    // The demo campaign was activated and its first step reaches the SMTP sink.
+    expect(first.output()).toContain('demo campaign activated');
+    const mailDir = path.join(dataDir, 'mail');
+    const mails = () =>
+      fs.existsSync(mailDir) ? fs.readdirSync(mailDir).filter((f) => f.endsWith('.eml')) : [];
+    for (let waited = 0; waited < 60_000 && mails().length < 3; waited += 250) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(mails()).toHaveLength(3);
+    const firstMail = fs.readFileSync(path.join(mailDir, mails()[0]!), 'utf8');
+    expect(firstMail).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click/m);
     first.child.kill('SIGINT');
     expect(await first.exit).toBe(0);
     expect(postgresProcessesFor(dataDir)).toEqual([]);
