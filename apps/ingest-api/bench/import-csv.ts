@@ -136,17 +136,15 @@ async function prismaCreateMany(): Promise<number> {
     async (tx) => {
       await tx.$queryRaw`SELECT set_config('app.organisation_id', ${tenant.organisationId}, true)`;
       await tx.company.createMany({
-        data: data.companies
-          .map(split)
-          .map(([id, name, s, naf, url, domain, city]) => ({
-            id: id!,
-            name: name!,
-            siren: s!,
-            nafCode: naf!,
-            websiteUrl: url!,
-            domain: domain!,
-            city: city!,
-          })),
+        data: data.companies.map(split).map(([id, name, s, naf, url, domain, city]) => ({
+          id: id!,
+          name: name!,
+          siren: s!,
+          nafCode: naf!,
+          websiteUrl: url!,
+          domain: domain!,
+          city: city!,
+        })),
       });
       await tx.person.createMany({
         data: data.people
@@ -154,15 +152,13 @@ async function prismaCreateMany(): Promise<number> {
           .map(([id, firstName, lastName]) => ({ id: id!, firstName: firstName!, lastName: lastName! })),
       });
       await tx.position.createMany({
-        data: data.positions
-          .map(split)
-          .map(([personId, companyId, title, email, phone]) => ({
-            personId: personId!,
-            companyId: companyId!,
-            title: title!,
-            email: email!,
-            phone: phone!,
-          })),
+        data: data.positions.map(split).map(([personId, companyId, title, email, phone]) => ({
+          personId: personId!,
+          companyId: companyId!,
+          title: title!,
+          email: email!,
+          phone: phone!,
+        })),
       });
     },
     { timeout: 600_000, maxWait: 10_000 },

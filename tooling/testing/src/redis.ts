@@ -27,7 +27,18 @@ export async function startRedisServer(port?: number): Promise<RunningRedis> {
   const chosen = port ?? (await freePort());
   const child: ChildProcess = spawn(
     binary,
-    ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+    [
+      '--port',
+      String(chosen),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+    ],
     { stdio: 'ignore' },
   );
   await waitForPort(chosen);
