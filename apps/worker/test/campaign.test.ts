@@ -140,10 +140,10 @@ describe('a 3-step campaign with an A/B test on step 1, two organisations', { ti
       const row = byTo.get(mail.envelopeTo[0]!)!;
       expect(mail.parsed.messageId).toBe(row.message_id_header);
       const unsubscribe = header(mail.raw, 'List-Unsubscribe');
-      expect(unsubscribe).toContain(`<${PUBLIC_BASE_URL}/public/u/${row.unsubscribe_token}>`);
+      expect(unsubscribe).toContain(`<${PUBLIC_BASE_URL}/u/${row.unsubscribe_token}>`);
       expect(unsubscribe).toMatch(/<mailto:unsubscribe@[a-z]+\.test\?subject=unsubscribe%20/);
       expect(header(mail.raw, 'List-Unsubscribe-Post')).toBe('List-Unsubscribe=One-Click');
-      expect(mail.parsed.html).toContain(`${PUBLIC_BASE_URL}/public/t/${row.pixel}.gif`);
+      expect(mail.parsed.html).toContain(`${PUBLIC_BASE_URL}/t/${row.pixel}.gif`);
       expect(row.pixel).toMatch(/^[A-Za-z0-9_-]{22}$/);
       expect(row.unsubscribe_token).toMatch(/^[A-Za-z0-9_-]{22}$/);
     }

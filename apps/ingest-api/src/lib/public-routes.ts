@@ -17,7 +17,8 @@ export const PUBLIC_ROUTES: readonly PublicRoute[] = [
   { method: 'GET', url: '/openapi.json', why: 'API description' },
   { method: '*', url: '/docs*', why: 'Swagger UI' },
   { method: 'GET', url: '/.well-known/jwks.json', why: 'dev issuer keys (AUTH_MODE=dev only)' },
-  { method: '*', url: '/public/*', why: 'tracking pixel, click and unsubscribe links (token in the URL)' },
+  { method: 'GET', url: '/t/*', why: 'tracking pixel (token in the URL)' },
+  { method: '*', url: '/u/*', why: 'unsubscribe page and RFC 8058 one-click POST (token in the URL)' },
   { method: 'POST', url: '/v1/inbound', why: 'mail provider webhook, authenticated by HMAC signature' },
   { method: 'POST', url: '/v1/inbound/*', why: 'mail provider webhooks, authenticated by HMAC signature' },
 ];

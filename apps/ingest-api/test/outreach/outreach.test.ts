@@ -358,12 +358,12 @@ describe('replies, bounces, opens and unsubscribes', () => {
   it('the pixel answers the same GIF for known and unknown tokens and records the open', async () => {
     const known = await t.app.inject({
       method: 'GET',
-      url: `/public/t/${messages[2]!.pixel}.gif`,
+      url: `/t/${messages[2]!.pixel}.gif`,
       headers: { 'user-agent': 'Mozilla/5.0 (Macintosh)' },
     });
     const unknown = await t.app.inject({
       method: 'GET',
-      url: '/public/t/AAAAAAAAAAAAAAAAAAAAAA.gif',
+      url: '/t/AAAAAAAAAAAAAAAAAAAAAA.gif',
       headers: { 'user-agent': 'Mozilla/5.0 (Macintosh)' },
     });
     for (const res of [known, unknown]) {
@@ -383,7 +383,7 @@ describe('replies, bounces, opens and unsubscribes', () => {
     expect(await opened()).toBe(1);
     await t.app.inject({
       method: 'GET',
-      url: `/public/t/${messages[2]!.pixel}.gif`,
+      url: `/t/${messages[2]!.pixel}.gif`,
       headers: { 'user-agent': 'GoogleImageProxy' },
     });
     const machine = async () =>
@@ -397,8 +397,8 @@ describe('replies, bounces, opens and unsubscribes', () => {
     expect(await machine()).toBe(1);
   });
 
-  it('GET /public/u/{token} shows a confirmation page and does not unsubscribe', async () => {
-    const res = await t.app.inject({ method: 'GET', url: `/public/u/${messages[2]!.unsub}` });
+  it('GET /u/{token} shows a confirmation page and does not unsubscribe', async () => {
+    const res = await t.app.inject({ method: 'GET', url: `/u/${messages[2]!.unsub}` });
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('<form method="post"');
     expect(await enrollmentStatus(enrollments[2]!)).toBe('active');
@@ -407,7 +407,7 @@ describe('replies, bounces, opens and unsubscribes', () => {
   it('a cookie-less one-click POST unsubscribes; unknown tokens get the same answer', async () => {
     const res = await t.app.inject({
       method: 'POST',
-      url: `/public/u/${messages[2]!.unsub}`,
+      url: `/u/${messages[2]!.unsub}`,
       payload: 'List-Unsubscribe=One-Click',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
@@ -420,7 +420,7 @@ describe('replies, bounces, opens and unsubscribes', () => {
     expect(sup.rows[0].reason).toBe('unsubscribed');
     const unknown = await t.app.inject({
       method: 'POST',
-      url: '/public/u/CCCCCCCCCCCCCCCCCCCCCC',
+      url: '/u/CCCCCCCCCCCCCCCCCCCCCC',
       payload: 'List-Unsubscribe=One-Click',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });

@@ -61,7 +61,7 @@ function unsubscribeHeaders(base: string, token: string, fromAddress: string): R
   const domain = fromAddress.split('@')[1];
   return {
     // RFC 2369 + RFC 8058: mailto for old clients, https for one-click POST.
-    'List-Unsubscribe': `<mailto:unsubscribe@${domain}?subject=unsubscribe%20${token}>, <${base}/public/u/${token}>`,
+    'List-Unsubscribe': `<mailto:unsubscribe@${domain}?subject=unsubscribe%20${token}>, <${base}/u/${token}>`,
     'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
   };
 }
@@ -351,7 +351,7 @@ async function prepare(
   const pixelToken = enrollment.tracking_enabled ? randomToken() : null;
   let html = `<div>${escapeHtml(text).replace(/\r?\n/g, '<br>\n')}</div>`;
   if (pixelToken)
-    html += `\n<img src="${base}/public/t/${pixelToken}.gif" width="1" height="1" alt="" style="display:none">`;
+    html += `\n<img src="${base}/t/${pixelToken}.gif" width="1" height="1" alt="" style="display:none">`;
   const references = previous ? [...(previous.references_headers ?? []), previous.message_id_header] : [];
   const row = (
     await client.query<MessageRow>(

@@ -5,6 +5,8 @@ import { recordOpen, unsubscribe } from '../../outreach/public-events.js';
 // 1×1 transparent GIF. Same bytes for every token, known or not.
 const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
 const publicRoute = { auth: false } as const;
+// The links in every email are short: /t/{token}.gif and /u/{token} at the root.
+export const prefixOverride = '';
 const TokenParams = Type.Object({ token: Type.String({ minLength: 1, maxLength: 128 }) });
 
 function page(title: string, body: string): string {
@@ -63,7 +65,7 @@ const publicOutreach: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request, reply) => {
-      const action = `/public/u/${encodeURIComponent(request.params.token)}`;
+      const action = `/u/${encodeURIComponent(request.params.token)}`;
       return reply
         .header('cache-control', 'no-store')
         .type('text/html; charset=utf-8')
