@@ -30,6 +30,10 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
   const children: Child[] = [];
   let database: DevDatabase | undefined;
   const stopping = new AbortController();
+  // Created up front: a signal that arrives during start-up must still end the run.
+  const stopped = new Promise<'signal'>((resolve) =>
+    stopping.signal.addEventListener('abort', () => resolve('signal'), { once: true }),
+  );
 
   const shutdown = async () => {
     stopping.abort();
@@ -40,8 +44,8 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
     say(`${signal}: stopping`);
     stopping.abort();
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   try {
     await assertPortFree(apiPort, 'ingest-api', 'DEV_API_PORT');
@@ -98,12 +102,18 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
     );
 
     const firstExit = Promise.race(children.map((child) => child.exited.then((code) => ({ child, code }))));
-    await Promise.race([
-      waitForHealthy(`${baseUrl}/health`, 30_000, stopping.signal),
-      firstExit.then(({ child, code }) => {
-        throw new Error(`${child.name} exited during start-up (code ${code}); see its log above`);
-      }),
-    ]);
+    try {
+      await Promise.race([
+        waitForHealthy(`${baseUrl}/health`, 30_000, stopping.signal),
+        firstExit.then(({ child, code }) => {
+          throw new Error(`${child.name} exited during start-up (code ${code}); see its log above`);
+        }),
+      ]);
+    } catch (error) {
+      if (stopping.signal.aborted) return 130;
+      throw error;
+    }
+    if (stopping.signal.aborted) return 130;
     await startDemoCampaign(baseUrl, shared).catch((error: Error) =>
       warn(`demo campaign not started: ${error.message}`),
     );
@@ -123,9 +133,6 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
       ].join('\n'),
     );
 
-    const stopped = new Promise<'signal'>((resolve) =>
-      stopping.signal.addEventListener('abort', () => resolve('signal')),
-    );
     const outcome = await Promise.race([stopped, firstExit]);
     if (outcome !== 'signal') {
       warn(`${outcome.child.name} exited unexpectedly (code ${outcome.code}): stopping everything`);

@@ -122,6 +122,21 @@ describe('pnpm dev', () => {
     expect(postgresProcessesFor(dataDir)).toEqual([]);
   }, 240_000);
 
+  it('stops cleanly when interrupted during start-up', async () => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    const run = startDev({
+      DEV_DATA_DIR: dataDir,
+      DEV_API_PORT: String(await freePort()),
+      DEV_POSTGRES_PORT: String(await freePort()),
+      DEV_SMTP_PORT: String(await freePort()),
+    });
+    await waitFor(run, /demo data seeded/);
+    run.child.kill('SIGINT');
+    expect(await run.exit).toBe(130);
+    expect(postgresProcessesFor(dataDir)).toEqual([]);
+  }, 120_000);
+
   it('names the cause and the fix when the API port is taken', async () => {
     const blocker = net.createServer().listen(0, '127.0.0.1');
     await new Promise((r) => blocker.once('listening', r));
