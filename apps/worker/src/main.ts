@@ -21,7 +21,10 @@ const pool = new pg.Pool({
 });
 pool.on('error', (error) => log.warn({ err: error }, 'idle database connection failed'));
 const mailer = createSmtpMailer({ url: config.smtpUrl, maxConnections: config.smtpMaxConnections });
-const metrics = new WorkerMetrics(() => queueStats(pool, systemClock.now()));
+const metrics = new WorkerMetrics(
+  () => queueStats(pool, systemClock.now()),
+  () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+);
 const worker = new Worker({
   pool,
   handlers: outreachHandlers({

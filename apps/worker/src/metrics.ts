@@ -1,6 +1,13 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { QueueStats } from './queue/sql.js';
 
+/** Connection pool figures, read at scrape time (pg.Pool's totalCount, idleCount, waitingCount). */
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
 /** One registry per worker instance, so several workers (tests, benches) never share counters. */
 export class WorkerMetrics {
   readonly registry = new Registry();
@@ -14,7 +21,7 @@ export class WorkerMetrics {
   readonly lag: Histogram;
   readonly duration: Histogram<'type'>;
 
-  constructor(queueStats?: () => Promise<QueueStats>) {
+  constructor(queueStats?: () => Promise<QueueStats>, poolStats?: () => PoolStats) {
     const registers = [this.registry];
     const counter = (name: string, help: string) =>
       new Counter({ name, help, labelNames: ['type'] as const, registers });
@@ -71,6 +78,20 @@ export class WorkerMetrics {
         'Age of the oldest due task (queue lag)',
         (s) => s.oldestReadySeconds,
       );
+    }
+    if (poolStats) {
+      const poolGauge = (name: string, help: string, pick: (s: PoolStats) => number) =>
+        new Gauge({
+          name,
+          help,
+          registers,
+          collect() {
+            this.set(pick(poolStats()));
+          },
+        });
+      poolGauge('pg_pool_size', 'Open connections of the worker pool (idle + in use)', (s) => s.total);
+      poolGauge('pg_pool_idle', 'Idle connections of the worker pool', (s) => s.idle);
+      poolGauge('pg_pool_waiting', 'Tasks waiting for a connection', (s) => s.waiting);
     }
   }
 }

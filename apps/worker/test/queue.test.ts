@@ -265,7 +265,10 @@ describe('ops endpoints', () => {
       pollIntervalMs: 50,
       pollOnly: true,
       handlers: { noop: async () => {} },
-      metrics: new WorkerMetrics(() => queueStats(p, new Date())),
+      metrics: new WorkerMetrics(
+        () => queueStats(p, new Date()),
+        () => ({ total: p.totalCount, idle: p.idleCount, waiting: p.waitingCount }),
+      ),
     });
     const ops = await startOpsServer(worker, 0, '127.0.0.1');
     try {
@@ -287,6 +290,9 @@ describe('ops endpoints', () => {
       expect(body).toMatch(/prospectflow_worker_tasks_succeeded_total\{type="noop"\} 1/);
       expect(body).toMatch(/prospectflow_worker_queue_deferred 1/);
       expect(body).toMatch(/prospectflow_worker_queue_lag_seconds_count 1/);
+      expect(body).toMatch(/^pg_pool_size [1-9]/m);
+      expect(body).toMatch(/^pg_pool_waiting \d+$/m);
+      expect(body).toMatch(/^pg_pool_idle \d+$/m);
     } finally {
       await worker.stop();
       await ops.close();
