@@ -1,4 +1,4 @@
-/** Deterministic Pharow-style rows for benches (streamed, never built whole in memory). */
+/** Deterministic Pharow-style rows for benches and import tests (streamed, never built whole in memory). */
 import { Readable } from 'node:stream';
 
 export const HEADER = "Nom de l'entreprise;SIREN;Code NAF;Site web;Prénom;Nom;Poste;Email;Téléphone;Ville\n";

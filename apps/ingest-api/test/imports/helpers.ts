@@ -5,29 +5,14 @@ import { join } from 'node:path';
 import { roleUrl } from '@prospectflow/db-schema';
 import { createTestDatabase, type TestDatabase } from '@prospectflow/testing';
 import pg from 'pg';
+// Valid SIRENs (Luhn check digit appended): the same generator the import benches use.
+import { siren } from '../../bench/import-data.js';
 import type { CustomMapping } from '../../src/imports/mapping.js';
 import { prepareCsvFile } from '../../src/imports/prepare.js';
 import { createImport, getImport, type Tenant } from '../../src/imports/repository.js';
 import { type ImportOutcome, runImport } from '../../src/imports/run-import.js';
 
-/** Appends the Luhn check digit to an 8-digit prefix: a valid SIREN. */
-export function siren(prefix: number): string {
-  const base = String(prefix).padStart(8, '0').slice(-8);
-  for (let check = 0; check <= 9; check++) {
-    const candidate = base + check;
-    let sum = 0;
-    for (let i = 0; i < 9; i++) {
-      let d = Number(candidate[i]);
-      if (i % 2 === 1) {
-        d *= 2;
-        if (d > 9) d -= 9;
-      }
-      sum += d;
-    }
-    if (sum % 10 === 0) return candidate;
-  }
-  throw new Error('unreachable');
-}
+export { siren };
 
 export const PHAROW_HEADER = [
   "Nom de l'entreprise",
