@@ -9,15 +9,28 @@ export interface TenantFixtureContext {
   owner: TestUser;
 }
 
+/** What a fixture file says about organisation A's objects. */
+export interface TenantFixtureResult {
+  /**
+   * Route params by route pattern prefix: `{ '/v1/campaigns/:id': { id } }` covers
+   * `/v1/campaigns/:id` and everything below it. The prefix `/` holds ids that bodies reference
+   * by property name (e.g. `mailboxId`).
+   */
+  params: Record<string, Record<string, string>>;
+  /**
+   * Request bodies by `METHOD /pattern`, for routes whose generated sample body would fail
+   * validation before the tenant check (patterns, cross-field rules): a body valid for A's owner.
+   */
+  bodies?: Record<string, object>;
+}
+
 /**
- * Creates objects in organisation A and says which route params they fill, keyed by a route
- * pattern prefix: `{ '/v1/campaigns/:id': { id } }` covers `/v1/campaigns/:id` and everything
- * below it. Route owners export one as the default of `test/<area>/tenant-fixtures.ts`; the
- * cross-tenant matrix (test/core/cross-tenant.test.ts) discovers and runs every such file.
+ * Creates objects in organisation A (as its owner, through the API) and says which routes they
+ * cover. Route owners export one as the default of `test/<area>/tenant-fixtures.ts`; the
+ * cross-tenant matrix (test/core/cross-tenant.test.ts) discovers and runs every such file, and
+ * fails for any tenant route whose path params no fixture fills.
  */
-export type TenantFixture = (
-  context: TenantFixtureContext,
-) => Promise<Record<string, Record<string, string>>>;
+export type TenantFixture = (context: TenantFixtureContext) => Promise<TenantFixtureResult>;
 
 const testRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
