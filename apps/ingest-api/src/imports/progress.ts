@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { inTenantTransaction } from './tenant-tx.js';
+import { inTenantUnit, type Tenant } from './repository.js';
 
 /**
  * Publishes rows_processed from its own short transactions, so GET /v1/imports/{id} sees progress
@@ -16,7 +16,7 @@ export class ProgressReporter {
 
   constructor(
     private readonly pool: Pool,
-    private readonly tenant: { organisationId: string; userId?: string | null },
+    private readonly tenant: Tenant,
     private readonly importId: string,
     private readonly options: {
       intervalMs?: number;
@@ -40,13 +40,19 @@ export class ProgressReporter {
     const value = this.#processed;
     this.#lastWrite = Date.now();
     this.#inFlight = this.#inFlight.then(() =>
-      inTenantTransaction(this.pool, this.tenant, async (client) => {
-        await client.query(
-          `UPDATE crm.imports SET rows_processed = greatest(rows_processed, $2) WHERE id = $1 AND status = 'running'`,
-          [this.importId, value],
-        );
-        this.#written = value;
-      }).catch((error) => this.options.onError?.(error)),
+      // Independent: the import's data transaction is open on another connection meanwhile.
+      inTenantUnit(
+        this.pool,
+        this.tenant,
+        async (client) => {
+          await client.query(
+            `UPDATE crm.imports SET rows_processed = greatest(rows_processed, $2) WHERE id = $1 AND status = 'running'`,
+            [this.importId, value],
+          );
+          this.#written = value;
+        },
+        { independent: true },
+      ).catch((error) => this.options.onError?.(error)),
     );
   }
 

@@ -1,11 +1,30 @@
-import type { Pool, PoolClient } from 'pg';
+import { runWithTenant, type TenantClient, withTenantClient } from '@prospectflow/tenant-context';
+import type { Pool } from 'pg';
 import { formatStoredError, parseStoredError } from './errors.js';
 import { SKIP_CODES } from './pipeline-sql.js';
-import { inTenantTransaction } from './tenant-tx.js';
 
 export interface Tenant {
   organisationId: string;
   userId?: string | null;
+}
+
+/**
+ * One @prospectflow/tenant-context unit of work for `tenant`. The import engine is handed its
+ * tenant explicitly (background runner, CLI), so it enters the async context here. Inside an open
+ * unit on the same pool this becomes a savepoint, unless `independent`: its own transaction on
+ * another connection that commits whatever the surrounding unit does (progress, failure records).
+ */
+export function inTenantUnit<T>(
+  pool: Pool,
+  tenant: Tenant,
+  fn: (client: TenantClient) => Promise<T>,
+  options: { independent?: boolean } = {},
+): Promise<T> {
+  const context = {
+    organisationId: tenant.organisationId,
+    ...(tenant.userId ? { userId: tenant.userId } : {}),
+  };
+  return runWithTenant(context, () => withTenantClient(pool, fn, options));
 }
 
 export type ImportStatus = 'pending' | 'running' | 'succeeded' | 'failed';
@@ -88,7 +107,7 @@ export interface NewImport {
   mapping?: Record<string, unknown>;
 }
 
-export async function insertImport(client: PoolClient, values: NewImport): Promise<ImportRecord> {
+export async function insertImport(client: TenantClient, values: NewImport): Promise<ImportRecord> {
   const { rows } = await client.query<Row>(
     `INSERT INTO crm.imports (source_kind, status, file_name, content_sha256, idempotency_key, mapping, created_by, started_at)
      VALUES ($1, $2, $3, $4, $5, $6, app.current_user_id(), CASE WHEN $2 = 'running' THEN now() END)
@@ -106,11 +125,11 @@ export async function insertImport(client: PoolClient, values: NewImport): Promi
 }
 
 export async function createImport(pool: Pool, tenant: Tenant, values: NewImport): Promise<ImportRecord> {
-  return await inTenantTransaction(pool, tenant, (client) => insertImport(client, values));
+  return await inTenantUnit(pool, tenant, (client) => insertImport(client, values));
 }
 
 /** Marks dead imports (heartbeat lost: the process crashed mid-import) as failed; nothing of them was committed. */
-async function failStale(client: PoolClient, where: string, values: unknown[]): Promise<void> {
+async function failStale(client: TenantClient, where: string, values: unknown[]): Promise<void> {
   await client.query(
     `UPDATE crm.imports SET status = 'failed', finished_at = now(),
             error = ${literalError('import_interrupted', 'The import stopped without finishing (process restarted); nothing was imported')}
@@ -124,14 +143,14 @@ function literalError(code: string, message: string): string {
 }
 
 export async function getImport(pool: Pool, tenant: Tenant, id: string): Promise<ImportRecord | null> {
-  return await inTenantTransaction(pool, tenant, async (client) => {
+  return await inTenantUnit(pool, tenant, async (client) => {
     await failStale(client, 'id = $1', [id]);
     const { rows } = await client.query<Row>(`SELECT ${COLUMNS} FROM crm.imports WHERE id = $1`, [id]);
     return rows[0] ? toRecord(rows[0]) : null;
   });
 }
 
-export async function findByIdempotencyKey(client: PoolClient, key: string): Promise<ImportRecord | null> {
+export async function findByIdempotencyKey(client: TenantClient, key: string): Promise<ImportRecord | null> {
   // A reservation whose upload died with its process frees the key.
   await client.query(
     `DELETE FROM crm.imports WHERE idempotency_key = $1 AND status = 'pending'
@@ -152,7 +171,7 @@ export async function findByContent(
   sha256: string,
   requestMapping: unknown,
 ): Promise<ImportRecord | null> {
-  return await inTenantTransaction(pool, tenant, async (client) => {
+  return await inTenantUnit(pool, tenant, async (client) => {
     await failStale(client, 'content_sha256 = $1', [sha256]);
     const { rows } = await client.query<Row>(
       `SELECT ${COLUMNS} FROM crm.imports
@@ -170,7 +189,7 @@ export async function markRunning(
   id: string,
   values: { contentSha256?: string | null; mapping?: Record<string, unknown> } = {},
 ): Promise<void> {
-  await inTenantTransaction(pool, tenant, async (client) => {
+  await inTenantUnit(pool, tenant, async (client) => {
     await client.query(
       `UPDATE crm.imports SET status = 'running', started_at = coalesce(started_at, now()),
               content_sha256 = coalesce($2, content_sha256), mapping = coalesce($3::jsonb, mapping)
@@ -187,25 +206,37 @@ export async function markFailed(
   code: string,
   message: string,
 ): Promise<void> {
-  await inTenantTransaction(pool, tenant, async (client) => {
-    await client.query(
-      `UPDATE crm.imports SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1`,
-      [id, formatStoredError(code, message)],
-    );
-  });
+  // Recorded after the import's own transaction rolled back: commits on its own.
+  await inTenantUnit(
+    pool,
+    tenant,
+    async (client) => {
+      await client.query(
+        `UPDATE crm.imports SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1`,
+        [id, formatStoredError(code, message)],
+      );
+    },
+    { independent: true },
+  );
 }
 
 /** Releases an idempotency key whose request never got its upload through. */
 export async function deletePendingImport(pool: Pool, tenant: Tenant, id: string): Promise<void> {
-  await inTenantTransaction(pool, tenant, async (client) => {
+  await inTenantUnit(pool, tenant, async (client) => {
     await client.query(`DELETE FROM crm.imports WHERE id = $1 AND status = 'pending'`, [id]);
   });
 }
 
+/** The heartbeat of an import whose upload is still arriving: commits on its own. */
 export async function touchImport(pool: Pool, tenant: Tenant, id: string): Promise<void> {
-  await inTenantTransaction(pool, tenant, async (client) => {
-    await client.query(`UPDATE crm.imports SET updated_at = now() WHERE id = $1`, [id]);
-  });
+  await inTenantUnit(
+    pool,
+    tenant,
+    async (client) => {
+      await client.query(`UPDATE crm.imports SET updated_at = now() WHERE id = $1`, [id]);
+    },
+    { independent: true },
+  );
 }
 
 /** Keyset page of per-row errors ordered by row number; the cursor is opaque to clients. */
@@ -225,7 +256,7 @@ export async function listImportErrors(
       afterId = match[2]!;
     }
   }
-  const { rows } = await inTenantTransaction(pool, tenant, (client) =>
+  const { rows } = await inTenantUnit(pool, tenant, (client) =>
     client.query<{
       id: string;
       row_number: number;

@@ -7,9 +7,8 @@ import { readJsonRows } from './json-source.js';
 import type { CustomMapping, ResolvedMapping } from './mapping.js';
 import { COUNTS_SQL, PIPELINE, SAVE_ERRORS_SQL } from './pipeline-sql.js';
 import { ProgressReporter } from './progress.js';
-import { markFailed, markRunning, type Tenant } from './repository.js';
+import { inTenantUnit, markFailed, markRunning, type Tenant } from './repository.js';
 import { createStageSql, StagingWriter } from './staging.js';
-import { inTenantTransaction } from './tenant-tx.js';
 
 export type ImportSource =
   | { kind: 'csv'; open: () => Readable; encoding: DetectedEncoding; delimiter: Delimiter }
@@ -82,7 +81,7 @@ export async function runImport(pool: Pool, job: ImportJob, logger: Logger = sil
   try {
     if (job.signal?.aborted) throw Object.assign(new Error('aborted'), { name: 'AbortError' });
     const startedAt = Date.now();
-    const outcome = await inTenantTransaction(pool, tenant, async (client) => {
+    const outcome = await inTenantUnit(pool, tenant, async (client) => {
       let mapping: ResolvedMapping;
       let rows: AsyncIterable<SourceRow> | Iterable<SourceRow>;
       if (job.source.kind === 'csv') {

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { PoolClient } from 'pg';
+import type { TenantClient } from '@prospectflow/tenant-context';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copyValue } from './copy-text.js';
 import { IMPORT_FIELDS } from './fields.js';
@@ -33,7 +33,7 @@ export class StagingWriter {
   #done: Promise<void>;
   rows = 0;
 
-  constructor(client: PoolClient) {
+  constructor(client: TenantClient) {
     const columns = ['row_number', 'err_code', 'err_field', 'err_message', 'err_raw', ...IMPORT_FIELDS].join(
       ', ',
     );

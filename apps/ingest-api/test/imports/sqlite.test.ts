@@ -180,6 +180,55 @@ describe('legacy SQLite import', () => {
     expect(after.map((r) => r.n)).toEqual([0, 2]);
   });
 
+  it('skips a row the database refuses alone, and rolls everything back on any other error', async () => {
+    const companiesDb = (rows: Array<[string, string, string | null, number | null]>) => {
+      const file = join(dir, `checks-${Math.random().toString(16).slice(2)}.db`);
+      const db = new Database(file);
+      db.exec('CREATE TABLE companies (id TEXT PRIMARY KEY, name TEXT, naf TEXT, employees INTEGER)');
+      const insert = db.prepare('INSERT INTO companies VALUES (?, ?, ?, ?)');
+      for (const row of rows) insert.run(...row);
+      db.close();
+      return file;
+    };
+    const mapping = {
+      source: 'checks',
+      tables: {
+        companies: {
+          target: 'companies',
+          key: 'id',
+          columns: { name: 'name', naf_code: 'naf', employee_count: 'employees' },
+        },
+      },
+    };
+    const tenant = await ctx.newOrganisation();
+    const refused = companiesDb([
+      ['k1', 'Alpha', '62.01Z', 10],
+      ['k2', 'Beta', 'bogus', 5], // fails the naf_code CHECK: skipped, its savepoint undone
+      ['k3', 'Gamma', null, 20],
+    ]);
+    const first = await importSqlite(ctx.pool, { file: refused, tenant, mapping });
+    expect(first.tables.map((t) => [t.inserted, t.skipped, t.skippedReasons])).toEqual([
+      [2, 1, { 'rejected_by_database:companies_naf_code_check': 1 }],
+    ]);
+    expect(await ctx.count(tenant, 'crm.companies')).toBe(2);
+    expect(await ctx.count(tenant, 'crm.import_source_keys')).toBe(2);
+
+    // 3e9 overflows the integer column (SQLSTATE 22003): not a row problem, so nothing is kept.
+    const overflow = companiesDb([
+      ['k4', 'Delta', null, 1],
+      ['k5', 'Epsilon', null, 3_000_000_000],
+    ]);
+    const second = await importSqlite(ctx.pool, { file: overflow, tenant, mapping });
+    expect(second.status).toBe('failed');
+    expect(await ctx.count(tenant, 'crm.companies')).toBe(2);
+    expect(await ctx.count(tenant, 'crm.import_source_keys')).toBe(2);
+    const statuses = await ctx.query<{ status: string }>(
+      tenant,
+      `SELECT status FROM crm.imports WHERE source_kind = 'sqlite' ORDER BY created_at`,
+    );
+    expect(statuses.map((r) => r.status)).toEqual(['succeeded', 'failed']);
+  });
+
   it('runs as a CLI: summary printed, JSON report written, custom mapping honoured', async () => {
     const tenant = await ctx.newOrganisation();
     const file = prospectsDb();

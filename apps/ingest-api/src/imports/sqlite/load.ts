@@ -1,5 +1,6 @@
+import { type TenantClient, withTenantClient } from '@prospectflow/tenant-context';
 import type Database from 'better-sqlite3';
-import type { PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { toBoolean, toInteger, toJson, toText, toTimestamp, toUuid } from './convert.js';
 import { quoteSqliteName } from './discover.js';
 import { type SqliteMapping, type SqliteTarget, TARGET_ORDER, type TableMapping } from './presets.js';
@@ -92,13 +93,24 @@ export interface LoadOptions {
 }
 
 /**
- * Loads every mapped table in dependency order on `client` (inside the caller's single tenant
- * transaction). Rows already imported under the same source keys are updated, not duplicated;
- * a row the database refuses is skipped with the constraint as its reason (per-row savepoint).
+ * Loads every mapped table in dependency order, as one tenant unit of work on `pool` (a savepoint
+ * of the caller's transaction when one is open, so the whole import stays all-or-nothing). Rows
+ * already imported under the same source keys are updated, not duplicated; a row the database
+ * refuses is skipped with the constraint as its reason: each row is a nested unit (a savepoint).
  */
 export async function loadSqlite(
   db: Database.Database,
-  client: PoolClient,
+  pool: Pool,
+  mapping: SqliteMapping,
+  options: LoadOptions,
+): Promise<TableSummary[]> {
+  return await withTenantClient(pool, (client) => loadTables(db, pool, client, mapping, options));
+}
+
+async function loadTables(
+  db: Database.Database,
+  pool: Pool,
+  client: TenantClient,
   mapping: SqliteMapping,
   options: LoadOptions,
 ): Promise<TableSummary[]> {
@@ -110,9 +122,14 @@ export async function loadSqlite(
   for (const k of known) keys.set(`${k.source_table}\u0000${k.source_key}`, k.target_id);
   const tablesOf = (target: SqliteTarget) =>
     Object.entries(mapping.tables).filter(([, t]) => t.target === target);
-  const remember = async (table: string, key: string, target: SqliteTarget, id: string) => {
-    keys.set(`${table}\u0000${key}`, id);
-    await client.query(
+  const remember = async (
+    rowClient: TenantClient,
+    table: string,
+    key: string,
+    target: SqliteTarget,
+    id: string,
+  ) => {
+    await rowClient.query(
       `INSERT INTO crm.import_source_keys (source, source_table, source_key, target_table, target_id)
        VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (organisation_id, source, source_table, source_key) DO UPDATE SET target_id = EXCLUDED.target_id`,
@@ -149,34 +166,42 @@ export async function loadSqlite(
         options.onRow?.();
         const key = toText(spec.key === 'rowid' ? row.__rowid : row[spec.key]);
         const f = new Fields(row, spec.columns);
-        await client.query('SAVEPOINT pf_sqlite_row');
         try {
-          if (key === null) skip('missing_key');
-          const existing = keys.get(`${table}\u0000${key}`);
-          let result: { id: string; inserted: boolean };
-          if (target === 'companies') result = await company(client, f, existing, key!);
-          else if (target === 'contacts')
-            result = await contact(client, f, existing, lookup(tablesOf('companies'), f.raw('company_key')));
-          else if (target === 'prompts') result = await prompt(client, f, existing, key!);
-          else {
-            const promptId = lookup(tablesOf('prompts'), f.raw('prompt_key')) ?? skip('prompt_not_found');
-            const list = testCases.get(promptId) ?? [];
-            list.push({
-              legacyId: key,
-              name: f.text('name'),
-              input: f.jsonOrText('input'),
-              expected: f.jsonOrText('expected'),
-              createdAt: f.timestamp('created_at')?.toISOString() ?? null,
-            });
-            testCases.set(promptId, list);
-            result = { id: promptId, inserted: existing === undefined };
-          }
-          await remember(table, key!, target, result.id);
-          await client.query('RELEASE SAVEPOINT pf_sqlite_row');
+          // A nested unit is a savepoint: a refused row is undone alone.
+          const result = await withTenantClient(pool, async (rowClient) => {
+            if (key === null) skip('missing_key');
+            const existing = keys.get(`${table}\u0000${key}`);
+            let loaded: { id: string; inserted: boolean };
+            if (target === 'companies') loaded = await company(rowClient, f, existing, key!);
+            else if (target === 'contacts')
+              loaded = await contact(
+                rowClient,
+                f,
+                existing,
+                lookup(tablesOf('companies'), f.raw('company_key')),
+              );
+            else if (target === 'prompts') loaded = await prompt(rowClient, f, existing, key!);
+            else {
+              const promptId = lookup(tablesOf('prompts'), f.raw('prompt_key')) ?? skip('prompt_not_found');
+              const list = testCases.get(promptId) ?? [];
+              list.push({
+                legacyId: key,
+                name: f.text('name'),
+                input: f.jsonOrText('input'),
+                expected: f.jsonOrText('expected'),
+                createdAt: f.timestamp('created_at')?.toISOString() ?? null,
+              });
+              testCases.set(promptId, list);
+              loaded = { id: promptId, inserted: existing === undefined };
+            }
+            await remember(rowClient, table, key!, target, loaded.id);
+            return loaded;
+          });
+          // Remembered only once the row's savepoint is released.
+          keys.set(`${table}\u0000${key}`, result.id);
           if (result.inserted) summary.inserted++;
           else summary.updated++;
         } catch (error) {
-          await client.query('ROLLBACK TO SAVEPOINT pf_sqlite_row');
           let reason: string;
           if (error instanceof Skip) reason = error.message;
           else if (
@@ -203,7 +228,7 @@ export async function loadSqlite(
 }
 
 async function upsert(
-  client: PoolClient,
+  client: TenantClient,
   table: string,
   existing: string | undefined,
   values: Record<string, unknown>,
@@ -224,7 +249,7 @@ async function upsert(
   return { id: rows[0]!.id, inserted: true };
 }
 
-async function company(client: PoolClient, f: Fields, existing: string | undefined, key: string) {
+async function company(client: TenantClient, f: Fields, existing: string | undefined, key: string) {
   const name = f.text('name') ?? skip('missing_name');
   const siren = f.text('siren')?.replace(/[\s.]/g, '') ?? null;
   if (siren && !(/^\d{9}$/.test(siren) && luhn(siren))) skip('invalid_siren');
@@ -264,7 +289,7 @@ async function company(client: PoolClient, f: Fields, existing: string | undefin
 }
 
 async function contact(
-  client: PoolClient,
+  client: TenantClient,
   f: Fields,
   existing: string | undefined,
   companyId: string | undefined,
@@ -311,7 +336,7 @@ async function contact(
   });
 }
 
-async function prompt(client: PoolClient, f: Fields, existing: string | undefined, key: string) {
+async function prompt(client: TenantClient, f: Fields, existing: string | undefined, key: string) {
   const name = f.text('name') ?? skip('missing_name');
   const content = f.text('content') ?? skip('missing_content');
   const version = f.integer('version') ?? 1;

@@ -1,8 +1,7 @@
 import { basename } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Pool } from 'pg';
-import { createImport, markFailed, type Tenant } from '../repository.js';
-import { inTenantTransaction } from '../tenant-tx.js';
+import { createImport, inTenantUnit, markFailed, type Tenant } from '../repository.js';
 import { type DiscoveredTable, discover } from './discover.js';
 import { loadSqlite, type TableSummary } from './load.js';
 import { proposeMapping, type SqliteMapping, validateMapping } from './presets.js';
@@ -75,8 +74,8 @@ export async function importSqlite(pool: Pool, options: SqliteImportOptions): Pr
     }
     options.onStart?.(total);
     try {
-      await inTenantTransaction(pool, options.tenant, async (client) => {
-        report.tables = await loadSqlite(db, client, mapping, { source, onRow: options.onRow });
+      await inTenantUnit(pool, options.tenant, async (client) => {
+        report.tables = await loadSqlite(db, pool, mapping, { source, onRow: options.onRow });
         if (options.dryRun) throw new DryRunRollback();
         const sum = (k: 'read' | 'inserted' | 'updated' | 'skipped') =>
           report.tables.reduce((n, t) => n + t[k], 0);

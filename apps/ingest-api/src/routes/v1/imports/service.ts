@@ -10,12 +10,12 @@ import {
   findByContent,
   findByIdempotencyKey,
   type ImportRecord,
+  inTenantUnit,
   insertImport,
   markRunning,
   type Tenant,
 } from '../../../imports/repository.js';
 import { type ImportSource, runImport } from '../../../imports/run-import.js';
-import { inTenantTransaction } from '../../../imports/tenant-tx.js';
 import { ProblemError } from '../../../lib/problem.js';
 
 export type Upload =
@@ -103,7 +103,7 @@ export async function reserveKey(
   sourceKind: 'csv' | 'json',
 ): Promise<{ reserved: ImportRecord } | { existing: ImportRecord }> {
   try {
-    return await inTenantTransaction(pool, tenant, async (client) => {
+    return await inTenantUnit(pool, tenant, async (client) => {
       const existing = await findByIdempotencyKey(client, key);
       if (existing?.status === 'pending') throw inUse();
       if (existing) return { existing };
@@ -169,7 +169,7 @@ export async function acceptImport(
         contentSha256: sha256,
         mapping: mappingInfo,
       });
-      await inTenantTransaction(pool, tenant, (client) =>
+      await inTenantUnit(pool, tenant, (client) =>
         client.query('UPDATE crm.imports SET file_name = $2, source_kind = $3 WHERE id = $1', [
           reservation.reserved.id,
           upload.fileName,
@@ -185,7 +185,7 @@ export async function acceptImport(
         sourceKind: upload.kind,
       };
     } else {
-      record = await inTenantTransaction(pool, tenant, (client) =>
+      record = await inTenantUnit(pool, tenant, (client) =>
         insertImport(client, {
           sourceKind: upload.kind,
           status: 'running',
