@@ -10,8 +10,8 @@ import {
   findByContent,
   findByIdempotencyKey,
   type ImportRecord,
-  inTenantUnit,
   insertImport,
+  inTenantUnit,
   markRunning,
   type Tenant,
 } from '../../../imports/repository.js';
