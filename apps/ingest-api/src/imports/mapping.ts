@@ -85,6 +85,30 @@ alias(
   'Company size',
 );
 alias('company_industry', "Secteur d'activité", 'Secteur', 'Libellé NAF', 'Industry');
+// Pharow's own identifiers: stored as the company's / person's external id (crm.companies.pharow_company_id,
+// crm.people.pharow_person_id, unique per organisation), which re-imports match on first.
+alias(
+  'company_pharow_id',
+  'ID entreprise',
+  'ID entreprise Pharow',
+  'ID Pharow entreprise',
+  'Identifiant entreprise',
+  'Identifiant entreprise Pharow',
+  'Pharow company ID',
+  'Company Pharow ID',
+);
+alias(
+  'person_pharow_id',
+  'ID contact',
+  'ID contact Pharow',
+  'ID Pharow contact',
+  'ID personne',
+  'ID personne Pharow',
+  'Identifiant contact',
+  'Pharow person ID',
+  'Pharow contact ID',
+  'Person Pharow ID',
+);
 alias('first_name', 'Prénom', 'First name', 'Firstname', 'Given name');
 alias('last_name', 'Nom', 'Nom de famille', 'Last name', 'Lastname', 'Surname', 'Family name');
 alias(
@@ -121,6 +145,15 @@ alias('job_title', 'Poste', 'Intitulé de poste', 'Fonction', 'Titre', 'Job titl
 alias('position_phone', 'Téléphone', 'Téléphone direct', 'Ligne directe', 'Direct phone', 'Work phone');
 alias('list_name', 'Liste', 'Nom de la liste', 'List', 'List name');
 
+/**
+ * Pharow ids that do not say whose they are ("ID Pharow"): the row's entity — the person in an
+ * export of people (the file has an email or name column), the company otherwise.
+ */
+const GENERIC_PHAROW_ID = new Set(
+  ['ID Pharow', 'Pharow ID', 'Identifiant Pharow', 'Pharow'].map(normaliseHeader),
+);
+const PERSON_FIELDS: readonly ImportField[] = ['email', 'first_name', 'last_name'];
+
 /** Validates a custom mapping from the request: every target must be a canonical field or null. */
 export function parseCustomMapping(value: unknown): CustomMapping {
   if (value === undefined || value === null || value === '') return {};
@@ -155,20 +188,25 @@ export function parseCustomMapping(value: unknown): CustomMapping {
 
 /**
  * Resolves a header row: the custom mapping first (exact or normalised header match), then the
- * built-in aliases. A field is taken by its first column only.
+ * built-in aliases, then a bare "ID Pharow" (see GENERIC_PHAROW_ID). A field is taken by its first
+ * column only.
  */
 export function resolveMapping(header: readonly string[], custom: CustomMapping = {}): ResolvedMapping {
   const customByNormalised = new Map<string, string | null>();
   for (const [source, target] of Object.entries(custom))
     customByNormalised.set(normaliseHeader(source), target);
   const resolved: ResolvedMapping = { columns: {}, headers: {}, ignored: [] };
+  const genericPharow: number[] = [];
   header.forEach((raw, index) => {
     const name = raw.trim();
     const key = normaliseHeader(name);
     let target: string | null | undefined;
     if (Object.hasOwn(custom, name)) target = custom[name];
     else if (customByNormalised.has(key)) target = customByNormalised.get(key);
-    else target = ALIASES[key];
+    else if (GENERIC_PHAROW_ID.has(key)) {
+      genericPharow.push(index); // resolved once every other column is known
+      return;
+    } else target = ALIASES[key];
     if (target && isImportField(target) && resolved.columns[target] === undefined) {
       resolved.columns[target] = index;
       resolved.headers[target] = name;
@@ -176,11 +214,28 @@ export function resolveMapping(header: readonly string[], custom: CustomMapping 
       resolved.ignored.push(name);
     }
   });
+  const personFile = PERSON_FIELDS.some((field) => resolved.columns[field] !== undefined);
+  for (const index of genericPharow) {
+    const target: ImportField = personFile ? 'person_pharow_id' : 'company_pharow_id';
+    const name = header[index]!.trim();
+    if (resolved.columns[target] === undefined) {
+      resolved.columns[target] = index;
+      resolved.headers[target] = name;
+    } else {
+      resolved.ignored.push(name);
+    }
+  }
   return resolved;
 }
 
 /** Fields that identify something: without one of them no row can be imported. */
-const KEY_FIELDS: readonly ImportField[] = ['email', 'company_siren', 'company_domain', 'company_website'];
+const KEY_FIELDS: readonly ImportField[] = [
+  'email',
+  'company_siren',
+  'company_domain',
+  'company_website',
+  'company_pharow_id',
+];
 
 /** Refuses a file whose columns can never produce a row (wrong delimiter, wrong file, no mapping). */
 export function assertUsable(mapping: ResolvedMapping): void {

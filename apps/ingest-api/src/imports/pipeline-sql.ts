@@ -154,11 +154,13 @@ FROM (
       ${t('company_country')} AS country_raw,
       ${t('company_employee_range')} AS company_employee_range,
       ${t('company_industry')} AS company_industry,
+      ${t('company_pharow_id')} AS company_pharow_id,
       ${t('first_name')} AS first_name,
       ${t('last_name')} AS last_name,
       ${withScheme(t('person_linkedin'))} AS person_linkedin,
       ${t('person_phone')} AS person_phone_t,
       ${t('person_location')} AS person_location,
+      ${t('person_pharow_id')} AS person_pharow_id,
       lower(${t('email')}) AS email,
       ${t('email_status')} AS email_status_raw,
       ${t('job_title')} AS job_title,
@@ -183,10 +185,12 @@ const FORMULA_FIELDS: Array<[string, string]> = [
   ['company_country', 'country_raw'],
   ['company_employee_range', 'company_employee_range'],
   ['company_industry', 'company_industry'],
+  ['company_pharow_id', 'company_pharow_id'],
   ['first_name', 'first_name'],
   ['last_name', 'last_name'],
   ['person_linkedin', 'person_linkedin'],
   ['person_location', 'person_location'],
+  ['person_pharow_id', 'person_pharow_id'],
   ['email', 'email'],
   ['email_status', 'email_status_raw'],
   ['job_title', 'job_title'],
@@ -308,24 +312,38 @@ const CHECKS: Check[] = [
     'left(company_name, 200)',
   ],
   [
-    `email IS NULL AND coalesce(first_name, last_name, job_title, person_phone_t, person_linkedin, position_phone_t) IS NOT NULL`,
+    `length(company_pharow_id) > 200`,
+    'company_pharow_id',
+    'value_too_long',
+    'Pharow company id is longer than 200 characters',
+    'left(company_pharow_id, 200)',
+  ],
+  [
+    `length(person_pharow_id) > 200`,
+    'person_pharow_id',
+    'value_too_long',
+    'Pharow person id is longer than 200 characters',
+    'left(person_pharow_id, 200)',
+  ],
+  [
+    `email IS NULL AND coalesce(first_name, last_name, job_title, person_phone_t, person_linkedin, position_phone_t, person_pharow_id) IS NOT NULL`,
     'email',
     'missing_email',
     'A person needs an email address to be imported',
     'NULL',
   ],
   [
-    `siren IS NULL AND domain IS NULL AND email IS NOT NULL AND email ~ ${EMAIL_RE}`,
+    `siren IS NULL AND domain IS NULL AND company_pharow_id IS NULL AND email IS NOT NULL AND email ~ ${EMAIL_RE}`,
     'company_siren',
     'missing_company_key',
-    'The company needs a SIREN, a website or a domain (the email is from a free mail provider)',
+    'The company needs a SIREN, a website, a domain or a Pharow id (the email is from a free mail provider)',
     'NULL',
   ],
   [
-    `siren IS NULL AND domain IS NULL AND email IS NULL`,
+    `siren IS NULL AND domain IS NULL AND company_pharow_id IS NULL AND email IS NULL`,
     null,
     'missing_key',
-    'The row has no email, SIREN, website or domain',
+    'The row has no email, SIREN, website, domain or Pharow company id',
     'NULL',
   ],
 ];
@@ -354,32 +372,50 @@ SELECT r.row_number, c.field, c.code, c.message, c.raw
   CROSS JOIN LATERAL (VALUES ${checkValues(CHECKS)}) AS c(failed, field, code, message, raw)
  WHERE r.err_code IS NULL AND c.failed`;
 
-/** 3. Error-free rows with their company key; one company per key, matched by SIREN else domain. */
+/**
+ * 3. Error-free rows with their company key (one company per key in the file: SIREN, else Pharow
+ * id, else domain); existing companies are matched by Pharow id, else SIREN, else domain.
+ */
 const CANDIDATES = `
 CREATE TEMP TABLE pf_import_ok ON COMMIT DROP AS
-SELECT r.*, CASE WHEN r.siren IS NOT NULL THEN 'siren:' || r.siren ELSE 'domain:' || r.domain END AS company_key,
+SELECT r.*, coalesce('siren:' || r.siren, 'pharow:' || r.company_pharow_id, 'domain:' || r.domain) AS company_key,
   CASE WHEN r.naf_raw IS NULL THEN NULL ELSE substr(replace(r.naf_raw, '.', ''), 1, 2) || '.' || substr(replace(r.naf_raw, '.', ''), 3) END AS naf_code
   FROM pf_import_rows r
  WHERE NOT EXISTS (SELECT 1 FROM pf_import_errs e WHERE e.row_number = r.row_number)`;
 
 const COMPANIES = `
 CREATE TEMP TABLE pf_import_companies ON COMMIT DROP AS
-SELECT k.*, coalesce(bys.id, byd.id) AS existing_id, gen_random_uuid() AS new_id
+SELECT k.*, coalesce(byp.id, bys.id, byd.id) AS existing_id, gen_random_uuid() AS new_id
   FROM (SELECT DISTINCT ON (company_key) company_key, row_number AS first_row, company_name, siren, siret, naf_code,
                website_url, domain, company_linkedin, company_phone, company_address, company_postal_code,
-               company_city, country_code, company_employee_range, company_industry
+               company_city, country_code, company_employee_range, company_industry, company_pharow_id
           FROM pf_import_ok ORDER BY company_key, row_number) k
+  LEFT JOIN crm.companies byp ON k.company_pharow_id IS NOT NULL AND byp.pharow_company_id = k.company_pharow_id
   LEFT JOIN crm.companies bys ON k.siren IS NOT NULL AND bys.siren = k.siren
   LEFT JOIN LATERAL (
     SELECT c.id FROM crm.companies c
      WHERE k.siren IS NULL AND c.domain = k.domain::citext
      ORDER BY c.created_at, c.id LIMIT 1) byd ON true`;
 
+/**
+ * Rows whose position or person exists: the position by email; otherwise the person by Pharow id
+ * (with their position at the row's company, if any, whose email the row then updates).
+ */
 const POSITIONS_MATCH = `
 CREATE TEMP TABLE pf_import_positions ON COMMIT DROP AS
 SELECT o.row_number, p.id AS position_id, p.person_id
   FROM pf_import_ok o JOIN crm.positions p ON p.email = o.email::citext
- WHERE o.email IS NOT NULL`;
+ WHERE o.email IS NOT NULL
+UNION ALL
+SELECT o.row_number, at_company.id, pe.id
+  FROM pf_import_ok o
+  JOIN crm.people pe ON pe.pharow_person_id = o.person_pharow_id
+  JOIN pf_import_companies k USING (company_key)
+  LEFT JOIN LATERAL (
+    SELECT p.id FROM crm.positions p WHERE p.person_id = pe.id AND p.company_id = k.existing_id
+     ORDER BY p.created_at, p.id LIMIT 1) at_company ON true
+ WHERE o.person_pharow_id IS NOT NULL AND o.email IS NOT NULL
+   AND NOT EXISTS (SELECT 1 FROM crm.positions p WHERE p.email = o.email::citext)`;
 
 /** 4. Checks that depend on what exists already: a new company needs a name, a new person a name. */
 const DB_ERRORS = `
@@ -391,16 +427,26 @@ UNION ALL
 SELECT o.row_number, 'last_name', 'missing_name', 'A new person needs a first or last name', NULL
   FROM pf_import_ok o
  WHERE o.email IS NOT NULL AND o.first_name IS NULL AND o.last_name IS NULL
-   AND NOT EXISTS (SELECT 1 FROM pf_import_positions p WHERE p.row_number = o.row_number)`;
+   AND NOT EXISTS (SELECT 1 FROM pf_import_positions p WHERE p.row_number = o.row_number)
+UNION ALL
+SELECT o.row_number, 'company_pharow_id', 'pharow_id_conflict',
+       'Another company of the file (row ' || other.first_row || ') has this Pharow id', o.company_pharow_id
+  FROM pf_import_ok o JOIN pf_import_companies k USING (company_key)
+  JOIN LATERAL (
+    SELECT min(c.first_row) AS first_row FROM pf_import_companies c
+     WHERE c.company_pharow_id = k.company_pharow_id AND c.first_row < k.first_row) other ON other.first_row IS NOT NULL`;
 
-/** 5. Suppressed rows, then in-file duplicates (first row wins), are skipped and recorded. */
+/**
+ * 5. Suppressed rows, then in-file duplicates (same email, or same company for rows without
+ * email, or same Pharow person id; the first row wins), are skipped and recorded.
+ */
 const SKIPS = `
 INSERT INTO pf_import_errs (row_number, field, code, message, raw)
 WITH live AS (
   SELECT o.* FROM pf_import_ok o
    WHERE NOT EXISTS (SELECT 1 FROM pf_import_errs e WHERE e.row_number = o.row_number)
 ), flagged AS (
-  SELECT l.row_number, l.email, l.domain, l.company_key,
+  SELECT l.row_number, l.email, l.domain, l.company_key, l.person_pharow_id,
     (l.email IS NOT NULL AND l.email::citext IN (SELECT email FROM outreach.suppressions WHERE email IS NOT NULL))
       OR l.email_domain::citext IN (SELECT domain FROM outreach.suppressions WHERE domain IS NOT NULL)
       OR l.domain::citext IN (SELECT domain FROM outreach.suppressions WHERE domain IS NOT NULL) AS suppressed
@@ -409,12 +455,19 @@ WITH live AS (
   SELECT f.*, row_number() OVER (PARTITION BY coalesce('email:' || f.email, f.company_key) ORDER BY f.row_number) AS rank,
          min(f.row_number) OVER (PARTITION BY coalesce('email:' || f.email, f.company_key)) AS first_row
     FROM flagged f WHERE NOT f.suppressed
+), first_of_person AS (
+  SELECT person_pharow_id, min(row_number) AS first_row
+    FROM flagged WHERE NOT suppressed AND person_pharow_id IS NOT NULL GROUP BY person_pharow_id
 )
 SELECT row_number, CASE WHEN email IS NOT NULL THEN 'email' END, 'suppressed', 'The email or its domain is on the suppression list', email
   FROM flagged WHERE suppressed
 UNION ALL
 SELECT row_number, CASE WHEN email IS NOT NULL THEN 'email' END, 'duplicate_in_file', 'Same ' || CASE WHEN email IS NOT NULL THEN 'email' ELSE 'company' END || ' as row ' || first_row, coalesce(email, company_key)
-  FROM ranked WHERE rank > 1`;
+  FROM ranked WHERE rank > 1
+UNION ALL
+SELECT r.row_number, 'person_pharow_id', 'duplicate_in_file', 'Same Pharow person id as row ' || p.first_row, r.person_pharow_id
+  FROM ranked r JOIN first_of_person p USING (person_pharow_id)
+ WHERE r.rank = 1 AND r.row_number > p.first_row`;
 
 const ACCEPTED = `
 CREATE TEMP TABLE pf_import_accepted ON COMMIT DROP AS
@@ -439,15 +492,16 @@ UPDATE crm.companies c SET
   linkedin_url = coalesce(k.company_linkedin, c.linkedin_url), phone = coalesce(k.company_phone, c.phone),
   address_line1 = coalesce(k.company_address, c.address_line1), postal_code = coalesce(k.company_postal_code, c.postal_code),
   city = coalesce(k.company_city, c.city), country_code = coalesce(k.country_code, c.country_code),
-  employee_range = coalesce(k.company_employee_range, c.employee_range), industry = coalesce(k.company_industry, c.industry)
+  employee_range = coalesce(k.company_employee_range, c.employee_range), industry = coalesce(k.company_industry, c.industry),
+  pharow_company_id = coalesce(c.pharow_company_id, k.company_pharow_id)
 FROM pf_import_companies k
 WHERE c.id = k.existing_id AND k.company_key IN (SELECT company_key FROM pf_import_accepted)`;
 
 const INSERT_COMPANIES = `
 INSERT INTO crm.companies (organisation_id, id, name, siren, siret, naf_code, website_url, domain, linkedin_url, phone, address_line1,
-                           postal_code, city, country_code, employee_range, industry)
+                           postal_code, city, country_code, employee_range, industry, pharow_company_id)
 SELECT ${ORG}, new_id, company_name, siren, siret, naf_code, website_url, domain, company_linkedin, company_phone, company_address,
-       company_postal_code, company_city, country_code, company_employee_range, company_industry
+       company_postal_code, company_city, country_code, company_employee_range, company_industry, company_pharow_id
   FROM pf_import_companies
  WHERE existing_id IS NULL AND company_key IN (SELECT company_key FROM pf_import_accepted)`;
 
@@ -455,18 +509,23 @@ const UPDATE_PEOPLE = `
 UPDATE crm.people p SET
   first_name = coalesce(a.first_name, p.first_name), last_name = coalesce(a.last_name, p.last_name),
   linkedin_url = coalesce(a.person_linkedin, p.linkedin_url), phone = coalesce(a.person_phone, p.phone),
-  location = coalesce(a.person_location, p.location)
+  location = coalesce(a.person_location, p.location),
+  -- A stored Pharow id is kept; a new one is taken unless another person already holds it.
+  pharow_person_id = CASE
+    WHEN p.pharow_person_id IS NULL
+     AND NOT EXISTS (SELECT 1 FROM crm.people other WHERE other.pharow_person_id = a.person_pharow_id)
+    THEN a.person_pharow_id ELSE p.pharow_person_id END
 FROM pf_import_accepted a
 WHERE p.id = a.existing_person_id`;
 
 const INSERT_PEOPLE = `
-INSERT INTO crm.people (organisation_id, id, first_name, last_name, linkedin_url, phone, location)
-SELECT ${ORG}, new_person_id, first_name, last_name, person_linkedin, person_phone, person_location
-  FROM pf_import_accepted WHERE email IS NOT NULL AND position_id IS NULL`;
+INSERT INTO crm.people (organisation_id, id, first_name, last_name, linkedin_url, phone, location, pharow_person_id)
+SELECT ${ORG}, new_person_id, first_name, last_name, person_linkedin, person_phone, person_location, person_pharow_id
+  FROM pf_import_accepted WHERE email IS NOT NULL AND existing_person_id IS NULL`;
 
 const UPDATE_POSITIONS = `
 UPDATE crm.positions p SET
-  company_id = a.company_id, title = coalesce(a.job_title, p.title), phone = coalesce(a.position_phone, p.phone),
+  company_id = a.company_id, email = a.email::citext, title = coalesce(a.job_title, p.title), phone = coalesce(a.position_phone, p.phone),
   email_status = CASE WHEN a.email_status = 'unknown' THEN p.email_status ELSE a.email_status END,
   list_name = coalesce(a.list_name, p.list_name)
 FROM pf_import_accepted a
@@ -474,7 +533,7 @@ WHERE p.id = a.position_id`;
 
 const INSERT_POSITIONS = `
 INSERT INTO crm.positions (organisation_id, person_id, company_id, title, email, email_status, phone, list_name)
-SELECT ${ORG}, new_person_id, company_id, job_title, email, email_status, position_phone, list_name
+SELECT ${ORG}, coalesce(existing_person_id, new_person_id), company_id, job_title, email, email_status, position_phone, list_name
   FROM pf_import_accepted WHERE email IS NOT NULL AND position_id IS NULL`;
 
 export const PIPELINE: ReadonlyArray<readonly [name: string, sql: string]> = [
