@@ -35,6 +35,7 @@ const worker = new Worker({
   clock: systemClock,
   log,
   slots: config.slots,
+  prefetch: config.prefetch,
   leaseSeconds: config.leaseSeconds,
   pollIntervalMs: config.pollIntervalMs,
   pollOnly: config.pollOnly,

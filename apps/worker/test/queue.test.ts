@@ -148,6 +148,40 @@ describe('task queue', { timeout: 90_000 }, () => {
     await t.admin.query('DELETE FROM outreach.tasks');
   });
 
+  it('claim-ahead: tasks claimed but not started are handed back at shutdown, attempt refunded', async () => {
+    await addNoops(t.admin, orgs, 6);
+    let started = 0;
+    let claimed = 0;
+    const worker = new Worker({
+      pool: pool(4),
+      clock: systemClock,
+      log: silent,
+      slots: 1,
+      prefetch: 4,
+      leaseSeconds: 30,
+      pollIntervalMs: 50,
+      pollOnly: true,
+      onClaim: (tasks) => {
+        claimed += tasks.length;
+      },
+      handlers: {
+        noop: ({ signal }) =>
+          new Promise((_, reject) => {
+            started += 1;
+            signal.addEventListener('abort', () => reject(new ReleasedError('shutdown')));
+          }),
+      },
+    });
+    await worker.start();
+    await waitUntil(() => started === 1 && claimed === 5, 'one task running, four waiting for the slot');
+    expect((await counts()).running).toBe(5);
+    await worker.stop(100);
+    expect(started).toBe(1);
+    const { rows } = await t.admin.query(`SELECT DISTINCT status, attempts, locked_by FROM outreach.tasks`);
+    expect(rows).toEqual([{ status: 'pending', attempts: 0, locked_by: null }]);
+    await t.admin.query('DELETE FROM outreach.tasks');
+  });
+
   it('leases: a heartbeating worker keeps its task; once it stops heartbeating another worker reclaims it', async () => {
     await addNoops(t.admin, orgs.slice(0, 1), 1);
     let release!: () => void;

@@ -76,6 +76,29 @@ export async function completeTasks(
   return rows[0]?.n ?? 0;
 }
 
+/**
+ * Hands back claimed tasks that never started (shutdown): pending again, attempt refunded. One
+ * tenant unit per organisation; only tasks still leased by this worker change.
+ */
+export async function releaseTasks(pool: Pool, workerId: string, tasks: ClaimedTask[]): Promise<number> {
+  const byOrganisation = new Map<string, string[]>();
+  for (const t of tasks)
+    byOrganisation.set(t.organisation_id, [...(byOrganisation.get(t.organisation_id) ?? []), t.id]);
+  let released = 0;
+  for (const [organisationId, ids] of byOrganisation) {
+    released += await inTenant(pool, organisationId, async (client) => {
+      const { rowCount } = await client.query(
+        `UPDATE outreach.tasks SET status = 'pending', locked_by = NULL, locked_until = NULL,
+           attempts = greatest(attempts - 1, 0)
+         WHERE organisation_id = $1 AND id = ANY ($2::uuid[]) AND status = 'running' AND locked_by = $3`,
+        [organisationId, ids, workerId],
+      );
+      return rowCount ?? 0;
+    });
+  }
+  return released;
+}
+
 export interface QueueStats {
   ready: number;
   deferred: number;

@@ -31,6 +31,13 @@ export interface TaskContext {
    * task's completion commit together (or not at all).
    */
   complete(client: TenantClient, note?: string): Promise<void>;
+  /**
+   * For handlers that complete the task with their own statement inside their tenant transaction
+   * (the same lease check as complete(): organisation, id, status running, locked_by workerId):
+   * pass whether that statement updated the row. Throws when it did not (lease lost), so the
+   * transaction rolls back.
+   */
+  completedInTransaction(updated: boolean): void;
 }
 
 export type TaskHandler = (ctx: TaskContext) => Promise<void>;

@@ -15,6 +15,7 @@ import {
   markFailed,
   markPending,
   markSucceeded,
+  releaseTasks,
   requeueExpiredTasks,
 } from './sql.js';
 import type { ClaimedTask, TaskHandlers } from './types.js';
@@ -26,6 +27,13 @@ export interface WorkerOptions {
   log: Logger;
   /** Concurrent tasks. */
   slots: number;
+  /**
+   * Claimed tasks held ready for the next free slot (claim-ahead), so a claim round trip is paid
+   * once per batch and overlaps running tasks. They are leased and heartbeated like running ones
+   * and handed back (attempt refunded) at shutdown. Default max(slots, 16); 0 claims only for
+   * free slots.
+   */
+  prefetch?: number;
   /** Lease length; a dead worker's tasks come back after it. */
   leaseSeconds: number;
   /** Polling backstop (and the only wake-up in poll-only mode). */
@@ -60,6 +68,11 @@ export class Worker {
   readonly metrics: WorkerMetrics;
   readonly #o: WorkerOptions;
   readonly #inFlight = new Map<string, InFlight>();
+  /** Claimed, not started yet (claim-ahead). */
+  #ready: ClaimedTask[] = [];
+  /** Handler done, completion statement not yet confirmed: still leased, no longer in a slot. */
+  readonly #completing = new Map<string, Promise<void>>();
+  readonly #prefetch: number;
   #state: State = 'idle';
   #wakeResolve: (() => void) | undefined;
   #woken = false;
@@ -74,6 +87,7 @@ export class Worker {
     this.#o = options;
     this.id = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.metrics = options.metrics ?? new WorkerMetrics();
+    this.#prefetch = Math.max(0, options.prefetch ?? Math.max(options.slots, 16));
   }
 
   get state(): State {
@@ -113,7 +127,16 @@ export class Worker {
     this.#wake();
     await this.#listener?.stop();
     await this.#loop;
-    const settled = () => Promise.allSettled([...this.#inFlight.values()].map((f) => f.done));
+    // Claimed but never started: hand them straight back, attempt refunded.
+    const unstarted = this.#ready;
+    this.#ready = [];
+    if (unstarted.length > 0) {
+      await releaseTasks(this.#o.pool, this.id, unstarted).catch((error) =>
+        this.#o.log.error({ err: error }, 'could not release unstarted tasks; their leases will expire'),
+      );
+    }
+    const settled = () =>
+      Promise.allSettled([...[...this.#inFlight.values()].map((f) => f.done), ...this.#completing.values()]);
     if (this.#inFlight.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([settled(), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
@@ -124,6 +147,7 @@ export class Worker {
         await settled();
       }
     }
+    await settled();
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     this.#state = 'stopped';
@@ -150,21 +174,38 @@ export class Worker {
 
   async #runLoop(): Promise<void> {
     const { slots, log } = this.#o;
+    // Claim again once the ready queue is down to half the prefetch: the next batch arrives while
+    // the current one still runs.
+    const lowWater = Math.floor(this.#prefetch / 2);
     while (this.#state === 'running') {
-      const free = slots - this.#inFlight.size;
+      this.#fill();
       this.#woken = false;
+      const room = slots + this.#prefetch - this.#inFlight.size - this.#ready.length;
       let claimed = 0;
-      if (free > 0) {
+      if (room > 0 && (this.#ready.length <= lowWater || this.#inFlight.size < slots)) {
         try {
-          const tasks = await this.#claim(free);
+          const tasks = await this.#claim(room);
           claimed = tasks.length;
-          for (const task of tasks) this.#dispatch(task);
+          if (this.#state !== 'running') {
+            // stop() began while claiming: these go back with the rest of the ready queue.
+            this.#ready.push(...tasks);
+            break;
+          }
+          this.#ready.push(...tasks);
+          this.#fill();
         } catch (error) {
           log.error({ err: error }, 'claim failed; retrying after the poll interval');
         }
+        if (claimed === room) continue; // more may be due right now
       }
-      if (free > 0 && claimed === free) continue; // more may be due right now
       await this.#waitForWake();
+    }
+  }
+
+  /** Starts ready tasks while slots are free. */
+  #fill(): void {
+    while (this.#inFlight.size < this.#o.slots && this.#ready.length > 0 && this.#state === 'running') {
+      this.#dispatch(this.#ready.shift()!);
     }
   }
 
@@ -184,12 +225,16 @@ export class Worker {
     const entry = { task, controller } as InFlight;
     this.#inFlight.set(task.id, entry);
     this.metrics.inFlight.set(this.#inFlight.size);
-    entry.done = this.#execute(task, controller.signal).finally(() => {
-      this.#inFlight.delete(task.id);
-      this.metrics.inFlight.set(this.#inFlight.size);
-      this.#wake();
-    });
+    entry.done = this.#execute(task, controller.signal).finally(() => this.#freeSlot(task.id));
     return entry;
+  }
+
+  /** The task no longer occupies a slot (its handler is done); start the next ready one. */
+  #freeSlot(id: string): void {
+    if (!this.#inFlight.delete(id)) return;
+    this.metrics.inFlight.set(this.#inFlight.size);
+    this.#fill();
+    this.#wake();
   }
 
   async #execute(task: ClaimedTask, signal: AbortSignal): Promise<void> {
@@ -218,8 +263,26 @@ export class Worker {
           }
           completed = true;
         },
+        completedInTransaction: (updated) => {
+          if (!updated) throw new Error('lease lost: another worker owns this task now');
+          completed = true;
+        },
       });
-      if (!completed) await this.#completeBatched(task);
+      if (!completed) {
+        // The slot is free as soon as the handler is done; the completion joins the next batch
+        // statement and the task stays leased (and heartbeated) until it is recorded.
+        const completion = this.#completeBatched(task);
+        this.#completing.set(
+          task.id,
+          completion.catch(() => {}),
+        );
+        this.#freeSlot(task.id);
+        try {
+          await completion;
+        } finally {
+          this.#completing.delete(task.id);
+        }
+      }
       this.metrics.succeeded.inc({ type: task.type });
       log.debug('task succeeded');
     } catch (error) {
@@ -235,30 +298,42 @@ export class Worker {
   }
 
   #batch: { task: ClaimedTask; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  #flushing = false;
 
-  /** Completions that carry no writes of their own are grouped into one statement per tick. */
+  /**
+   * Completions that carry no writes of their own are grouped into one statement: whatever
+   * accumulates while the previous statement is on the wire goes out in the next one.
+   */
   #completeBatched(task: ClaimedTask): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#batch.push({ task, resolve, reject });
-      if (this.#batch.length > 1) return;
-      setImmediate(() => {
-        const batch = this.#batch;
-        this.#batch = [];
-        completeTasks(
-          this.#o.pool,
-          this.id,
-          batch.map((b) => b.task),
-          this.#o.clock.now(),
-        ).then(
-          () => {
-            for (const b of batch) b.resolve();
-          },
-          (error: unknown) => {
-            for (const b of batch) b.reject(error);
-          },
-        );
-      });
+      if (this.#batch.length === 1 && !this.#flushing) setImmediate(() => this.#flush());
     });
+  }
+
+  #flush(): void {
+    const batch = this.#batch;
+    if (batch.length === 0 || this.#flushing) return;
+    this.#batch = [];
+    this.#flushing = true;
+    completeTasks(
+      this.#o.pool,
+      this.id,
+      batch.map((b) => b.task),
+      this.#o.clock.now(),
+    )
+      .then(
+        () => {
+          for (const b of batch) b.resolve();
+        },
+        (error: unknown) => {
+          for (const b of batch) b.reject(error);
+        },
+      )
+      .finally(() => {
+        this.#flushing = false;
+        this.#flush();
+      });
   }
 
   async #settleFailure(task: ClaimedTask, error: unknown, log: Logger): Promise<void> {
@@ -294,11 +369,13 @@ export class Worker {
   }
 
   async #heartbeat(): Promise<void> {
-    const ids = [...this.#inFlight.keys()];
+    const holds = (id: string) =>
+      this.#inFlight.has(id) || this.#completing.has(id) || this.#ready.some((t) => t.id === id);
+    const ids = [...this.#inFlight.keys(), ...this.#completing.keys(), ...this.#ready.map((t) => t.id)];
     if (ids.length === 0) return;
     const renewed = await heartbeatTasks(this.#o.pool, this.id, ids, this.#o.leaseSeconds);
     // Tasks that finished while the heartbeat waited for a connection are not lost leases.
-    const held = ids.filter((id) => this.#inFlight.has(id)).length;
+    const held = ids.filter(holds).length;
     if (renewed < held)
       this.#o.log.warn({ renewed, held }, 'some leases could not be renewed (taken over after expiry?)');
   }
