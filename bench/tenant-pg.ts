@@ -1,7 +1,9 @@
 /**
- * Raw pg: the same primary-key SELECT as a tenant unit of work (BEGIN + set_config in one round
- * trip, query, COMMIT) vs a plain pool.query as the superuser (no RLS, no transaction), and vs the
- * same transaction shape without RLS (isolates what the tenant itself costs). Target ≤ 1.1. Prints per-operation medians and ratios, all measured in this run.
+ * Raw pg: the same primary-key SELECT as the superuser's plain pool.query (no RLS, no transaction)
+ * vs the tenant paths — `tenantQuery` (settings + statement in one round trip, one implicit
+ * transaction) and `withTenantClient` units (BEGIN + settings ride with the first statement, then
+ * COMMIT) — and vs the same BEGIN/query/COMMIT without RLS. Target ≤ 1.1. Prints per-operation
+ * medians and ratios, all measured in this run.
  */
 import { compare, importFromPackage, prepareBenchDatabase, printRatio } from './tenant-bench-support.js';
 
@@ -10,7 +12,7 @@ type TenantContext = typeof import('@prospectflow/tenant-context');
 
 const pgModule = await importFromPackage<{ default?: Pg } & Pg>('pg');
 const pg = (pgModule.default ?? pgModule) as Pg;
-const { runWithTenant, withTenantClient } = (await import(
+const { runWithTenant, tenantQuery, withTenantClient } = (await import(
   '../packages/tenant-context/src/index.js'
 )) as TenantContext;
 
@@ -41,6 +43,10 @@ try {
         client.release();
       }
     },
+    oneShot: (i) => {
+      const { organisationId, id } = target(i);
+      return runWithTenant({ organisationId }, () => tenantQuery(tenantPool, sql, [organisationId, id]));
+    },
     tenant: (i) => {
       const { organisationId, id } = target(i);
       return runWithTenant({ organisationId }, () =>
@@ -70,7 +76,8 @@ try {
     { iterations: 60 },
   );
   console.log(`PostgreSQL ${db.serverVersion}, one connection each, medians of 7 rounds`);
-  printRatio('1 query per unit of work (tenant tx vs plain query)', single.tenant!, single.plain!, 1.1);
+  printRatio('1 query: tenantQuery (one round trip) vs plain query', single.oneShot!, single.plain!, 1.1);
+  printRatio('1 query per unit of work (withTenantClient vs plain query)', single.tenant!, single.plain!, 1.1);
   printRatio('10 queries per unit of work (tenant tx vs 10 plain queries)', batch.tenant!, batch.plain!, 1.1);
   printRatio(
     '1 query, tenant tx vs the same BEGIN/query/COMMIT without RLS',

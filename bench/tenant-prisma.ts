@@ -1,7 +1,8 @@
 /**
  * Prisma: the same findUnique as a tenant unit of work (one interactive transaction, organisation
- * set first) vs Prisma as the superuser without RLS and without a transaction, and vs the superuser
- * in the same interactive-transaction shape (isolates what the tenant itself costs). Target ≤ 1.2.
+ * set first; the client is on createPrismaPool, so BEGIN + settings ride with the first statement)
+ * vs Prisma as the superuser without RLS and without a transaction, and vs the superuser in the
+ * same interactive-transaction shape (isolates what the tenant itself costs). Target ≤ 1.2.
  */
 import { compare, importFromPackage, prepareBenchDatabase, printRatio } from './tenant-bench-support.js';
 
@@ -9,11 +10,12 @@ type DbSchema = typeof import('@prospectflow/db-schema');
 type TenantContext = typeof import('@prospectflow/tenant-context');
 
 const { createPrismaClient } = await importFromPackage<DbSchema>('@prospectflow/db-schema');
-const { createTenantDb } = (await import('../packages/tenant-context/src/index.js')) as TenantContext;
+const { createPrismaPool, createTenantDb } = (await import('../packages/tenant-context/src/index.js')) as TenantContext;
 
 const db = await prepareBenchDatabase();
 const owner = createPrismaClient(db.adminUrl);
-const app = createPrismaClient(db.appUrl);
+const appPool = createPrismaPool({ connectionString: db.appUrl });
+const app = createPrismaClient(appPool);
 const tenantDb = createTenantDb(app);
 const target = (i: number) => {
   const organisationId = db.organisations[i % db.organisations.length]!;
@@ -80,5 +82,6 @@ try {
 } finally {
   await owner.$disconnect();
   await app.$disconnect();
+  await appPool.end();
   await db.stop();
 }

@@ -17,6 +17,27 @@ export interface Scope {
   readonly system?: { readonly reason: string };
   /** Open units of work, keyed by the pg pool or Prisma client they run on. */
   readonly units?: ReadonlyMap<object, unknown>;
+  /** A Prisma unit whose interactive transaction is being opened (see prisma-pool.ts). */
+  readonly opening?: TransactionOpening;
+}
+
+/** Handed from a Prisma unit to the pool client that runs its BEGIN; claimed at most once. */
+export interface TransactionOpening {
+  readonly settings: { readonly organisationId: string; readonly userId: string };
+  claimed: boolean;
+}
+
+/** Runs `fn` (which opens one interactive transaction) with `opening` for the pool to claim. */
+export function runOpening<T>(opening: TransactionOpening, fn: () => T): T {
+  return storage.run({ ...currentScope(), opening }, fn);
+}
+
+/** The opening of this async context, if one is waiting; marks it claimed. */
+export function claimOpening(): TransactionOpening | undefined {
+  const opening = storage.getStore()?.opening;
+  if (!opening || opening.claimed) return undefined;
+  opening.claimed = true;
+  return opening;
 }
 
 // One store per process even if both the ESM and the CJS build get loaded (dual-package hazard):

@@ -21,7 +21,7 @@ export {
   UnsafeQueryError,
 } from './errors.js';
 export type { TenantLogger } from './logger.js';
-export { type PgUnitOptions, withSystemClient, withTenantClient } from './pg.js';
+export { type PgUnitOptions, tenantQuery, withSystemClient, withTenantClient } from './pg.js';
 export type { TenantClient } from './pg-client.js';
 export {
   createTenantDb,
@@ -31,5 +31,6 @@ export {
   type TenantTransactionOptions,
   type TransactionClient,
 } from './prisma.js';
+export { createPrismaPool } from './prisma-pool.js';
 export { runAsSystem, type SystemOptions } from './system.js';
 export { isUuid } from './uuid.js';

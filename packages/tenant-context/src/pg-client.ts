@@ -1,5 +1,6 @@
-import type { PoolClient, QueryConfig, QueryResult, QueryResultRow, Submittable } from 'pg';
+import type { QueryConfig, QueryResult, QueryResultRow, Submittable } from 'pg';
 import { UnsafeQueryError } from './errors.js';
+import type { UnitConnection } from './unit-connection.js';
 
 /**
  * The only handle tenant code gets: a checked-out connection inside the unit's transaction. It
@@ -26,14 +27,18 @@ function isSubmittable(value: unknown): value is Submittable {
 const TRANSACTION_CONTROL =
   /^\s*(begin|start\s+transaction|commit|end|rollback|abort|savepoint|release|prepare\s+transaction)\b/i;
 
+export function isTransactionControl(text: unknown): boolean {
+  return typeof text === 'string' && TRANSACTION_CONTROL.test(text);
+}
+
 export class ScopedClient implements TenantClient {
-  #client: PoolClient | undefined;
+  #connection: UnitConnection | undefined;
 
   constructor(
-    client: PoolClient,
+    connection: UnitConnection,
     readonly organisationId: string,
   ) {
-    this.#client = client;
+    this.#connection = connection;
   }
 
   query<R extends QueryResultRow = QueryResultRow>(
@@ -47,13 +52,13 @@ export class ScopedClient implements TenantClient {
     values?: readonly unknown[],
     ...rest: unknown[]
   ): Promise<QueryResult<R>> | Submittable {
-    const client = this.#client;
+    const connection = this.#connection;
     if (isSubmittable(textOrConfig)) {
       // Streams are explicit objects (COPY, cursors); they run on the unit's connection and transaction.
-      if (!client) throw new UnsafeQueryError('This client belongs to a unit of work that has ended');
-      return client.query(textOrConfig);
+      if (!connection) throw new UnsafeQueryError('This client belongs to a unit of work that has ended');
+      return connection.submit(textOrConfig);
     }
-    if (!client)
+    if (!connection)
       return Promise.reject(new UnsafeQueryError('This client belongs to a unit of work that has ended'));
     if (typeof values === 'function' || rest.length > 0) {
       // Callbacks lose the async context (node-postgres#2533); only the promise form is allowed.
@@ -73,19 +78,21 @@ export class ScopedClient implements TenantClient {
         new UnsafeQueryError('Named prepared statements are not allowed (pgBouncer transaction mode)'),
       );
     }
-    if (typeof text === 'string' && TRANSACTION_CONTROL.test(text)) {
+    if (isTransactionControl(text)) {
       return Promise.reject(
         new UnsafeQueryError(
           'Transaction control belongs to the unit of work; nest withTenantClient for a savepoint',
         ),
       );
     }
-    return typeof textOrConfig === 'string'
-      ? client.query<R>(textOrConfig, values as unknown[] | undefined)
-      : client.query<R>(textOrConfig as QueryConfig);
+    return connection.query<R>(
+      typeof textOrConfig === 'string'
+        ? { text: textOrConfig, values: values as unknown[] | undefined }
+        : (textOrConfig as QueryConfig),
+    );
   }
 
   close(): void {
-    this.#client = undefined;
+    this.#connection = undefined;
   }
 }

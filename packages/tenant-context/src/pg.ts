@@ -1,14 +1,17 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { activeUnit, currentScope, currentTenant, runInUnit } from './context.js';
 import {
   PoolTimeoutError,
   SystemScopeError,
   TenantMismatchError,
   TransactionAbortedError,
+  UnsafeQueryError,
 } from './errors.js';
 import { Mutex } from './mutex.js';
-import { ScopedClient, type TenantClient } from './pg-client.js';
-import { beginWithSettingsSql, type UnitSettings } from './settings.js';
+import { isTransactionControl, ScopedClient, type TenantClient } from './pg-client.js';
+import { queryWithPrelude } from './pipelined-query.js';
+import { settingsSql, type UnitSettings, unitPrelude } from './settings.js';
+import { UnitConnection } from './unit-connection.js';
 
 export interface PgUnitOptions {
   /**
@@ -25,7 +28,7 @@ export interface PgUnitOptions {
 }
 
 interface PgUnit {
-  readonly client: PoolClient;
+  readonly connection: UnitConnection;
   readonly organisationId: string;
   readonly depth: number;
   /** Serialises this unit's direct children so their savepoints never interleave. */
@@ -84,23 +87,23 @@ async function runNested<T>(
   return await parent.children.run(async () => {
     const depth = parent.depth + 1;
     const savepoint = `pf_unit_${depth}`;
-    const scoped = new ScopedClient(parent.client, parent.organisationId);
+    const scoped = new ScopedClient(parent.connection, parent.organisationId);
     const unit: PgUnit = {
-      client: parent.client,
+      connection: parent.connection,
       organisationId: parent.organisationId,
       depth,
       children: new Mutex(),
     };
-    await parent.client.query(`SAVEPOINT ${savepoint}`);
+    await parent.connection.query({ text: `SAVEPOINT ${savepoint}` });
     try {
       const result = await runInUnit(pool, unit, () => fn(scoped));
       scoped.close();
-      await parent.client.query(`RELEASE SAVEPOINT ${savepoint}`);
+      await parent.connection.query({ text: `RELEASE SAVEPOINT ${savepoint}` });
       return result;
     } catch (error) {
       scoped.close();
       // Undo only this level; the outer unit decides whether the whole transaction survives.
-      await parent.client.query(`ROLLBACK TO SAVEPOINT ${savepoint}`).catch(() => {});
+      await parent.connection.query({ text: `ROLLBACK TO SAVEPOINT ${savepoint}` }).catch(() => {});
       throw error;
     }
   });
@@ -113,24 +116,33 @@ async function runTopLevel<T>(
   options: PgUnitOptions,
 ): Promise<T> {
   const client = await checkout(pool, options);
-  const scoped = new ScopedClient(client, settings.organisationId);
+  const connection = new UnitConnection(client, unitPrelude(settings));
+  const scoped = new ScopedClient(connection, settings.organisationId);
   try {
-    await client.query(beginWithSettingsSql(settings));
-    const unit: PgUnit = { client, organisationId: settings.organisationId, depth: 0, children: new Mutex() };
+    const unit: PgUnit = {
+      connection,
+      organisationId: settings.organisationId,
+      depth: 0,
+      children: new Mutex(),
+    };
     const result = await runInUnit(pool, unit, () => fn(scoped));
     scoped.close();
-    const commit = await client.query('COMMIT');
-    // COMMIT of a transaction an earlier error aborted answers ROLLBACK instead of failing.
-    if (commit.command === 'ROLLBACK') {
-      throw new TransactionAbortedError(
-        'The transaction had failed earlier (an error was caught inside it), so nothing was committed',
-      );
+    await connection.settled();
+    // A unit that never queried never opened a transaction: nothing to commit.
+    if (connection.begun) {
+      const commit = await client.query('COMMIT');
+      // COMMIT of a transaction an earlier error aborted answers ROLLBACK instead of failing.
+      if (commit.command === 'ROLLBACK') {
+        throw new TransactionAbortedError(
+          'The transaction had failed earlier (an error was caught inside it), so nothing was committed',
+        );
+      }
     }
     client.release();
     return result;
   } catch (error) {
     scoped.close();
-    await client.query('ROLLBACK').catch(() => {});
+    if (connection.begun) await client.query('ROLLBACK').catch(() => {});
     // Destroy rather than reuse a connection whose state we no longer vouch for.
     client.release(asError(error));
     throw error;
@@ -188,4 +200,36 @@ export async function withSystemClient<T>(
   if (!currentScope().system)
     throw new SystemScopeError('withSystemClient must run inside runAsSystem(reason, …)');
   return await runUnit(pool, { organisationId: '', userId: '' }, fn, options);
+}
+
+/**
+ * One statement as its own unit of work, in ONE round trip: the tenant settings and the statement
+ * travel in a single extended-protocol batch that PostgreSQL runs as one implicit transaction, so
+ * the organisation is set for exactly this statement. Inside an open unit on the same pool it joins
+ * that unit's transaction instead. Throws NoTenantError before touching the pool without a tenant.
+ */
+export async function tenantQuery<R extends QueryResultRow = QueryResultRow>(
+  pool: Pool,
+  text: string,
+  values?: readonly unknown[],
+  options: PgUnitOptions = {},
+): Promise<QueryResult<R>> {
+  const tenant = currentTenant();
+  if (isTransactionControl(text))
+    throw new UnsafeQueryError('Transaction control is not allowed in tenantQuery; use withTenantClient');
+  const config = { text, values: values as unknown[] | undefined };
+  const unit = activeUnit<PgUnit>(pool);
+  // runWithTenant refuses another organisation inside a unit, so an open unit is this tenant's.
+  if (unit) return await unit.connection.query<R>(config);
+  const client = await checkout(pool, options);
+  try {
+    const settings = { organisationId: tenant.organisationId, userId: tenant.userId ?? '' };
+    const result = await queryWithPrelude<R>(client, [settingsSql(settings)], config);
+    client.release();
+    return result;
+  } catch (error) {
+    // PostgreSQL already rolled the implicit transaction back; the connection itself is not vouched for.
+    client.release(asError(error));
+    throw error;
+  }
 }

@@ -3,8 +3,10 @@ import {
   currentScope,
   currentTenant,
   runInUnit,
+  runOpening,
   runWithTenant,
   type TenantContext,
+  type TransactionOpening,
 } from './context.js';
 import {
   NoTenantError,
@@ -185,24 +187,34 @@ export function createTenantDb<C extends PrismaClientLike>(
       return await runNested(parent, fn);
     }
     const effective = { ...defaults, ...overrides };
+    // A createPrismaPool client claims this and sends the settings with BEGIN; any other pool
+    // leaves it unclaimed and the settings go first as a statement of their own.
+    const opening: TransactionOpening = { settings, claimed: false };
     try {
-      return await base.$transaction(
-        // biome-ignore lint/suspicious/noExplicitAny: see PrismaUnit.tx
-        async (tx: any) => {
-          await tx.$executeRawUnsafe(SETTINGS_SQL_PARAMETERISED, settings.organisationId, settings.userId);
-          const unit: PrismaUnit = {
-            tx,
-            organisationId: settings.organisationId,
-            depth: 0,
-            children: new Mutex(),
-          };
-          return await runInUnit(prisma, unit, () => fn(tx));
-        },
-        {
-          maxWait: effective.maxWait,
-          timeout: effective.timeout,
-          ...(effective.isolationLevel ? { isolationLevel: effective.isolationLevel } : {}),
-        },
+      return await runOpening(opening, () =>
+        base.$transaction(
+          // biome-ignore lint/suspicious/noExplicitAny: see PrismaUnit.tx
+          async (tx: any) => {
+            if (!opening.claimed)
+              await tx.$executeRawUnsafe(
+                SETTINGS_SQL_PARAMETERISED,
+                settings.organisationId,
+                settings.userId,
+              );
+            const unit: PrismaUnit = {
+              tx,
+              organisationId: settings.organisationId,
+              depth: 0,
+              children: new Mutex(),
+            };
+            return await runInUnit(prisma, unit, () => fn(tx));
+          },
+          {
+            maxWait: effective.maxWait,
+            timeout: effective.timeout,
+            ...(effective.isolationLevel ? { isolationLevel: effective.isolationLevel } : {}),
+          },
+        ),
       );
     } catch (error) {
       throw mapTimeout(error, effective);

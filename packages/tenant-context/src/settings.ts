@@ -23,13 +23,17 @@ export const SETTINGS_SQL_PARAMETERISED =
   "SELECT set_config('app.organisation_id', '', false), set_config('app.organisation_id', $1, true), " +
   "set_config('app.user_id', '', false), set_config('app.user_id', $2, true)";
 
-/** BEGIN and the settings in one simple-protocol round trip (values are validated uuids, inlined). */
-export function beginWithSettingsSql(settings: UnitSettings): string {
+/** SETTINGS_SQL_PARAMETERISED with the values inlined (validated uuids), for pipelined preludes. */
+export function settingsSql(settings: UnitSettings): string {
   const organisation = literal(settings.organisationId);
   const user = literal(settings.userId);
   return (
-    'BEGIN; ' +
     `SELECT set_config('app.organisation_id', '', false), set_config('app.organisation_id', ${organisation}, true), ` +
     `set_config('app.user_id', '', false), set_config('app.user_id', ${user}, true)`
   );
+}
+
+/** What opens a unit's transaction: BEGIN, then the settings (sent with the unit's first statement). */
+export function unitPrelude(settings: UnitSettings): readonly string[] {
+  return ['BEGIN', settingsSql(settings)];
 }

@@ -2,9 +2,15 @@ import { ROLES, rolePassword } from '@prospectflow/db-schema';
 import { type RunningPgBouncer, startPgBouncer } from '@prospectflow/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isDbNoOrganisationError, NoTenantError, runWithTenant, withTenantClient } from '../src/index.js';
+import {
+  isDbNoOrganisationError,
+  NoTenantError,
+  runWithTenant,
+  tenantQuery,
+  withTenantClient,
+} from '../src/index.js';
 import { adminQuery, createTenantFixture, type TenantFixture, watchPool } from './helpers.js';
-import { runStress, type StressBackend } from './stress.js';
+import { runStress, type StressBackend, type StressOps } from './stress.js';
 
 let fixture: TenantFixture;
 
@@ -16,41 +22,53 @@ afterAll(async () => {
   await fixture?.drop();
 });
 
+type Run = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => Promise<pg.QueryResult<R>>;
+
+function stressOps(run: Run): StressOps {
+  return {
+    async insert(name) {
+      const { rows } = await run<{ id: string; organisation_id: string }>(
+        'INSERT INTO crm.companies (name) VALUES ($1) RETURNING id, organisation_id',
+        [name],
+      );
+      return { id: rows[0]!.id, organisationId: rows[0]!.organisation_id };
+    },
+    async recent() {
+      const { rows } = await run<{ id: string; organisation_id: string; name: string }>(
+        'SELECT id, organisation_id, name FROM crm.companies ORDER BY created_at DESC LIMIT 10',
+      );
+      return rows.map((r) => ({ id: r.id, organisationId: r.organisation_id, name: r.name }));
+    },
+    async byId(id) {
+      const { rows } = await run<{ id: string; organisation_id: string }>(
+        'SELECT id, organisation_id FROM crm.companies WHERE id = $1',
+        [id],
+      );
+      return rows.map((r) => ({ id: r.id, organisationId: r.organisation_id }));
+    },
+    async rename(id, name) {
+      const result = await run('UPDATE crm.companies SET description = $2 WHERE id = $1', [id, name]);
+      return result.rowCount ?? 0;
+    },
+  };
+}
+
+/** Each unit is one withTenantClient transaction. */
 function pgBackend(pool: pg.Pool): StressBackend {
   return {
     unit: (organisationId, body) =>
       runWithTenant({ organisationId }, () =>
-        withTenantClient(pool, (client) =>
-          body({
-            async insert(name) {
-              const { rows } = await client.query<{ id: string; organisation_id: string }>(
-                'INSERT INTO crm.companies (name) VALUES ($1) RETURNING id, organisation_id',
-                [name],
-              );
-              return { id: rows[0]!.id, organisationId: rows[0]!.organisation_id };
-            },
-            async recent() {
-              const { rows } = await client.query<{ id: string; organisation_id: string; name: string }>(
-                'SELECT id, organisation_id, name FROM crm.companies ORDER BY created_at DESC LIMIT 10',
-              );
-              return rows.map((r) => ({ id: r.id, organisationId: r.organisation_id, name: r.name }));
-            },
-            async byId(id) {
-              const { rows } = await client.query<{ id: string; organisation_id: string }>(
-                'SELECT id, organisation_id FROM crm.companies WHERE id = $1',
-                [id],
-              );
-              return rows.map((r) => ({ id: r.id, organisationId: r.organisation_id }));
-            },
-            async rename(id, name) {
-              const result = await client.query('UPDATE crm.companies SET description = $2 WHERE id = $1', [
-                id,
-                name,
-              ]);
-              return result.rowCount ?? 0;
-            },
-          }),
-        ),
+        withTenantClient(pool, (client) => body(stressOps((text, values) => client.query(text, values)))),
+      ),
+  };
+}
+
+/** No unit at all: every operation is its own one-round-trip tenantQuery. */
+function oneShotBackend(pool: pg.Pool): StressBackend {
+  return {
+    unit: (organisationId, body) =>
+      runWithTenant({ organisationId }, () =>
+        body(stressOps((text, values) => tenantQuery(pool, text, values))),
       ),
   };
 }
@@ -106,11 +124,14 @@ describe.each([1, 5])('raw pg through pgBouncer (transaction mode, default_pool_
     await bouncer?.stop();
   });
 
-  it(
-    '10,000 interleaved operations from 50 organisations never touch another organisation',
-    async () => {
+  it.each([
+    ['withTenantClient units', pgBackend],
+    ['one-shot tenantQuery', oneShotBackend],
+  ])(
+    '10,000 interleaved operations from 50 organisations never touch another organisation (%s)',
+    async (_label, backend) => {
       const pool = new pg.Pool({ connectionString: url, max: 20, connectionTimeoutMillis: 20_000 });
-      const report = await runStress(pgBackend(pool), fixture.organisations, { seed: 100 + poolSize });
+      const report = await runStress(backend(pool), fixture.organisations, { seed: 100 + poolSize });
       await pool.end();
       expect(report.operations).toBe(10_000);
       expect(report.wrongRows).toEqual([]);
@@ -216,6 +237,19 @@ describe('a stray session-level SET through pgBouncer (default_pool_size=1)', ()
       expect(after.rows[0]!.org).toBe('');
       const refused = await raw.query('SELECT count(*) FROM crm.companies').catch((e: unknown) => e);
       expect(isDbNoOrganisationError(refused)).toBe(true);
+
+      // A one-shot tenantQuery scrubs a stray value just the same.
+      await raw.query(`SET app.organisation_id = '${orgA}'`);
+      const oneShot = await runWithTenant({ organisationId: orgB }, async () => {
+        await tenantQuery(pool, "INSERT INTO crm.companies (name) VALUES ($1 || ':one-shot')", [orgB]);
+        return await tenantQuery<{ organisation_id: string }>(
+          pool,
+          'SELECT DISTINCT organisation_id FROM crm.companies',
+        );
+      });
+      expect(oneShot.rows.map((r) => r.organisation_id)).toEqual([orgB]);
+      const scrubbed = await raw.query('SELECT count(*) FROM crm.companies').catch((e: unknown) => e);
+      expect(isDbNoOrganisationError(scrubbed)).toBe(true);
 
       // And a library call without an organisation never even borrows a connection.
       const watched = watchPool(pool);

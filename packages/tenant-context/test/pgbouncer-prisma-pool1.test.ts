@@ -2,7 +2,7 @@ import { createPrismaClient, ROLES, rolePassword } from '@prospectflow/db-schema
 import { type RunningPgBouncer, startPgBouncer } from '@prospectflow/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTenantDb, isDbNoOrganisationError, NoTenantError } from '../src/index.js';
+import { createPrismaPool, createTenantDb, isDbNoOrganisationError, NoTenantError } from '../src/index.js';
 import { adminQuery, createTenantFixture, type TenantFixture, watchPool } from './helpers.js';
 import { prismaBackend } from './prisma-backend.js';
 import { runStress } from './stress.js';
@@ -28,7 +28,7 @@ async function expectEveryStoredRowInItsOrganisation(): Promise<void> {
 }
 
 async function stressThrough(url: string, seed: number, operations = 10_000): Promise<void> {
-  const pool = new pg.Pool({ connectionString: url, max: 20 });
+  const pool = createPrismaPool({ connectionString: url, max: 20 });
   const prisma = createPrismaClient(pool);
   try {
     const report = await runStress(prismaBackend(createTenantDb(prisma)), fixture.organisations, {
@@ -80,7 +80,7 @@ describe('Prisma and a stray session-level SET through pgBouncer (default_pool_s
     const { bouncer, url } = await bouncerFor(1);
     const raw = new pg.Client({ connectionString: url });
     await raw.connect();
-    const pool = new pg.Pool({ connectionString: url, max: 3 });
+    const pool = createPrismaPool({ connectionString: url, max: 3 });
     const watched = watchPool(pool);
     const prisma = createPrismaClient(pool);
     const db = createTenantDb(prisma);

@@ -3,6 +3,7 @@ import { createPrismaClient, type PrismaClient } from '@prospectflow/db-schema';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  createPrismaPool,
   createTenantDb,
   isDbNoOrganisationError,
   NoTenantError,
@@ -24,21 +25,6 @@ let db: TenantDb<PrismaClient>;
 let orgA: string;
 let orgB: string;
 
-beforeAll(async () => {
-  fixture = await createTenantFixture('prisma', 2);
-  [orgA, orgB] = fixture.organisations as [string, string];
-  pool = new pg.Pool({ connectionString: fixture.appUrl, max: 4, connectionTimeoutMillis: 10_000 });
-  watched = watchPool(pool);
-  prisma = createPrismaClient(pool);
-  db = createTenantDb(prisma);
-});
-
-afterAll(async () => {
-  await prisma?.$disconnect();
-  await pool?.end();
-  await fixture?.drop();
-});
-
 async function adminCompanies(organisationId: string): Promise<string[]> {
   const rows = await adminQuery<{ name: string }>(
     fixture.database.adminUrl,
@@ -48,7 +34,29 @@ async function adminCompanies(organisationId: string): Promise<string[]> {
   return rows.map((r) => r.name);
 }
 
-describe('createTenantDb (Prisma)', () => {
+// Every behaviour holds on a plain pool (settings as their own statement) and on createPrismaPool
+// (settings sent with BEGIN and the first statement).
+const makePool = {
+  plain: (config: pg.PoolConfig) => new pg.Pool(config),
+  pipelined: (config: pg.PoolConfig) => createPrismaPool(config),
+};
+
+describe.each(['plain', 'pipelined'] as const)('createTenantDb (Prisma) on a %s pool', (kind) => {
+  beforeAll(async () => {
+    fixture = await createTenantFixture(`prisma_${kind}`, 2);
+    [orgA, orgB] = fixture.organisations as [string, string];
+    pool = makePool[kind]({ connectionString: fixture.appUrl, max: 4, connectionTimeoutMillis: 10_000 });
+    watched = watchPool(pool);
+    prisma = createPrismaClient(pool);
+    db = createTenantDb(prisma);
+  });
+
+  afterAll(async () => {
+    await prisma?.$disconnect();
+    await pool?.end();
+    await fixture?.drop();
+  });
+
   it('throws before any query when a tenant model is used outside a unit of work', async () => {
     const before = watched.acquired();
     await expect(db.client.company.findMany()).rejects.toBeInstanceOf(NoTenantError);
@@ -145,7 +153,7 @@ describe('createTenantDb (Prisma)', () => {
   });
 
   it('gives a clear error when no connection frees up within maxWait, then recovers', async () => {
-    const small = new pg.Pool({ connectionString: fixture.appUrl, max: 1 });
+    const small = makePool[kind]({ connectionString: fixture.appUrl, max: 1 });
     const smallPrisma = createPrismaClient(small);
     const smallDb = createTenantDb(smallPrisma, { maxWait: 200, timeout: 10_000 });
     let letGo!: () => void;
