@@ -77,7 +77,12 @@ try {
   );
   console.log(`PostgreSQL ${db.serverVersion}, one connection each, medians of 7 rounds`);
   printRatio('1 query: tenantQuery (one round trip) vs plain query', single.oneShot!, single.plain!, 1.1);
-  printRatio('1 query per unit of work (withTenantClient vs plain query)', single.tenant!, single.plain!, 1.1);
+  printRatio(
+    '1 query per unit of work (withTenantClient vs plain query)',
+    single.tenant!,
+    single.plain!,
+    1.1,
+  );
   printRatio('10 queries per unit of work (tenant tx vs 10 plain queries)', batch.tenant!, batch.plain!, 1.1);
   printRatio(
     '1 query, tenant tx vs the same BEGIN/query/COMMIT without RLS',

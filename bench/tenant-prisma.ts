@@ -10,7 +10,9 @@ type DbSchema = typeof import('@prospectflow/db-schema');
 type TenantContext = typeof import('@prospectflow/tenant-context');
 
 const { createPrismaClient } = await importFromPackage<DbSchema>('@prospectflow/db-schema');
-const { createPrismaPool, createTenantDb } = (await import('../packages/tenant-context/src/index.js')) as TenantContext;
+const { createPrismaPool, createTenantDb } = (await import(
+  '../packages/tenant-context/src/index.js'
+)) as TenantContext;
 
 const db = await prepareBenchDatabase();
 const owner = createPrismaClient(db.adminUrl);

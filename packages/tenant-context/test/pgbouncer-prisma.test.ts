@@ -1,6 +1,5 @@
 import { createPrismaClient, ROLES, rolePassword } from '@prospectflow/db-schema';
 import { type RunningPgBouncer, startPgBouncer } from '@prospectflow/testing';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrismaPool, createTenantDb } from '../src/index.js';
 import { adminQuery, createTenantFixture, type TenantFixture } from './helpers.js';
