@@ -17,20 +17,20 @@ let fixture: TenantFixture;
 let pool: pg.Pool;
 let orgA: string;
 let orgB: string;
-/** client.query calls per checked-out connection: each is one round trip (one Sync). */
+/** Round trips, counted as the server's ReadyForQuery messages: exactly one per round trip. */
 let roundTrips: number;
+
+function countRoundTrips(target: pg.Pool, count: () => void): void {
+  target.on('connect', (client) => {
+    (client as unknown as { connection: NodeJS.EventEmitter }).connection.on('readyForQuery', count);
+  });
+}
 
 beforeAll(async () => {
   fixture = await createTenantFixture('pipelining', 2);
   [orgA, orgB] = fixture.organisations as [string, string];
   pool = new pg.Pool({ connectionString: fixture.appUrl, max: 2, connectionTimeoutMillis: 5000 });
-  pool.on('connect', (client) => {
-    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-    (client as { query: unknown }).query = (...args: unknown[]) => {
-      roundTrips++;
-      return query(...args);
-    };
-  });
+  countRoundTrips(pool, () => roundTrips++);
 });
 
 afterAll(async () => {
@@ -176,7 +176,6 @@ describe('tenantQuery: one statement, one round trip', () => {
 });
 
 describe('createPrismaPool: a Prisma unit opens in the round trip of its first statement', () => {
-  /** Round trips counted as the server's ReadyForQuery messages: exactly one per round trip. */
   async function roundTripsOf(makePool: (config: pg.PoolConfig) => pg.Pool, organisationId: string) {
     const prismaPool = makePool({ connectionString: fixture.appUrl, max: 1 });
     let ready = 0;
