@@ -432,9 +432,9 @@ UNION ALL
 SELECT o.row_number, 'company_pharow_id', 'pharow_id_conflict',
        'Another company of the file (row ' || other.first_row || ') has this Pharow id', o.company_pharow_id
   FROM pf_import_ok o JOIN pf_import_companies k USING (company_key)
-  JOIN LATERAL (
-    SELECT min(c.first_row) AS first_row FROM pf_import_companies c
-     WHERE c.company_pharow_id = k.company_pharow_id AND c.first_row < k.first_row) other ON other.first_row IS NOT NULL`;
+  JOIN (SELECT company_pharow_id, min(first_row) AS first_row FROM pf_import_companies
+         WHERE company_pharow_id IS NOT NULL GROUP BY company_pharow_id) other
+    ON other.company_pharow_id = k.company_pharow_id AND other.first_row < k.first_row`;
 
 /**
  * 5. Suppressed rows, then in-file duplicates (same email, or same company for rows without
