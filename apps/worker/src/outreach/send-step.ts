@@ -2,7 +2,7 @@ import type { TenantClient } from '@prospectflow/tenant-context';
 import { PermanentError, ReleasedError, RetryableError, SnoozeError } from '../queue/errors.js';
 import { inTenant } from '../queue/sql.js';
 import type { TaskContext, TaskHandler } from '../queue/types.js';
-import { enqueueTask, PRIORITY, sendStepKey } from './enqueue.js';
+import { PRIORITY, sendStepKey } from './enqueue.js';
 import { classifySmtpError, type Mailer, type OutgoingMail, type SmtpFailure } from './mailer.js';
 import { followUpAt, localDayBounds, nextDayWindowStart, nextWindowStart } from './schedule.js';
 import { bumpDailyStat } from './stats.js';
@@ -42,6 +42,8 @@ interface Reserved {
   variantId: string | null;
   stepOrder: number;
   mailbox: MailboxRow;
+  /** The step after this one, read with the rest (null: this is the last). */
+  nextStep: NextStep | null;
   mail: OutgoingMail;
 }
 type Prepared = Reserved | { kind: 'done' } | { kind: 'fail'; reason: string };
@@ -73,7 +75,17 @@ export function sendStep(deps: SendStepDeps): TaskHandler {
     const { task, pool, clock, signal } = ctx;
     if (!task.enrollment_id || !task.step_id)
       throw new PermanentError('send_step needs enrollment_id and step_id');
-    const prepared = await inTenant(pool, task.organisation_id, (client) => prepare(ctx, client, deps, base));
+    let prepared: Prepared;
+    try {
+      prepared = await inTenant(pool, task.organisation_id, (client) =>
+        prepare(ctx, client, deps, base, false),
+      );
+    } catch (error) {
+      if (!(error instanceof StaleRead)) throw error;
+      prepared = await inTenant(pool, task.organisation_id, (client) =>
+        prepare(ctx, client, deps, base, true),
+      );
+    }
     if (prepared.kind === 'done') return;
     if (prepared.kind === 'fail') throw new PermanentError(prepared.reason);
     // Last safe point: after this the mail may be out, so shutdown waits for the outcome.
@@ -131,76 +143,127 @@ export function sendStep(deps: SendStepDeps): TaskHandler {
   };
 }
 
+interface NextStep {
+  id: string;
+  step_order: number;
+  delay_days: number;
+}
+
+interface VariantRow {
+  id: string;
+  label: string;
+  weight: number;
+  subject_template: string | null;
+  body_template: string;
+}
+
+/** Everything a send needs, read in one statement (see STATE_SQL). */
+interface SendState {
+  id: string;
+  status: string;
+  position_id: string;
+  campaign_id: string;
+  campaign_status: string;
+  mailbox_id: string | null;
+  tracking_enabled: boolean;
+  step: {
+    id: string;
+    step_order: number;
+    exit_on_reply: boolean;
+    subject_template: string | null;
+    body_template: string | null;
+  } | null;
+  existing: MessageRow | null;
+  replied: boolean;
+  mailbox: MailboxRow | null;
+  target: Record<string, string | null> | null;
+  suppression: string | null;
+  experiment: {
+    id: string;
+    status: string;
+    winner_variant_id: string | null;
+    assigned: VariantRow | null;
+    variants: VariantRow[];
+  } | null;
+  previous: Pick<MessageRow, 'subject' | 'message_id_header' | 'references_headers'> | null;
+  next_step: NextStep | null;
+}
+
+/**
+ * One round trip for every read of a send, and the enrollment row lock (app.send_step_state,
+ * migration 0730). Subqueries read the statement's snapshot: what a lock wait could have made
+ * stale is read again by the reservation (fresh snapshots under the mailbox lock).
+ */
+const STATE_SQL = 'SELECT * FROM app.send_step_state($1, $2)';
+
+/**
+ * The reservation (app.reserve_outbound_message): mailbox row lock, daily-cap count, minimum gap,
+ * and a fresh look at mailbox status, exit on reply and suppression; the message row, its pixel
+ * and the variant assignment are written only when all pass.
+ */
+const RESERVE_SQL =
+  'SELECT * FROM app.reserve_outbound_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)';
+
+/** Thrown inside the prepare transaction when a lock wait made its first read stale: read again. */
+class StaleRead extends Error {}
+
 async function prepare(
   ctx: TaskContext,
   client: TenantClient,
   deps: SendStepDeps,
   base: string,
+  fresh: boolean,
 ): Promise<Prepared> {
   const { task, clock } = ctx;
   const enrollmentId = task.enrollment_id!;
   const stepId = task.step_id!;
   const now = clock.now();
-  // The enrollment row lock serialises this with inbound replies/unsubscribes for the same enrollment.
-  const enrollment = (
-    await client.query(
-      `SELECT e.id, e.status, e.position_id, e.campaign_id, c.status AS campaign_status, c.mailbox_id, c.tracking_enabled
-       FROM outreach.campaign_enrollments e JOIN outreach.campaigns c ON c.organisation_id = e.organisation_id AND c.id = e.campaign_id
-       WHERE e.id = $1 FOR UPDATE OF e`,
-      [enrollmentId],
-    )
-  ).rows[0];
+  const state = (await client.query<SendState>(STATE_SQL, [enrollmentId, stepId])).rows[0];
   const done = async (note: string): Promise<Prepared> => {
     await ctx.complete(client, note);
     return { kind: 'done' };
   };
-  if (!enrollment) return await done('enrollment no longer exists');
-  const step = (await client.query('SELECT * FROM outreach.workflow_steps WHERE id = $1', [stepId])).rows[0];
+  const stopEnrollment = (status: string) =>
+    client.query(`UPDATE outreach.campaign_enrollments SET status = $2, next_run_at = NULL WHERE id = $1`, [
+      enrollmentId,
+      status,
+    ]);
+  if (!state) return await done('enrollment no longer exists');
+  const step = state.step;
   if (!step) return await done('step no longer exists');
-  const existing = (
-    await client.query<MessageRow>(
-      `SELECT * FROM outreach.messages WHERE enrollment_id = $1 AND step_id = $2 AND direction = 'outbound'`,
-      [enrollmentId, stepId],
-    )
-  ).rows[0];
+  const existing = state.existing;
   if (existing && existing.status !== 'queued') return await done(`message already ${existing.status}`);
 
-  const replied = (
-    await client.query(
-      `SELECT 1 FROM outreach.messages WHERE enrollment_id = $1 AND direction = 'inbound' AND inbound_kind = 'reply' LIMIT 1`,
-      [enrollmentId],
-    )
-  ).rowCount;
-  const stopForReply = step.exit_on_reply && (replied || enrollment.status === 'replied');
-  if (
-    stopForReply ||
-    (enrollment.status !== 'active' && !(enrollment.status === 'replied' && !step.exit_on_reply))
-  ) {
-    if (stopForReply && enrollment.status === 'active') {
-      await client.query(
-        `UPDATE outreach.campaign_enrollments SET status = 'replied', next_run_at = NULL WHERE id = $1`,
-        [enrollmentId],
-      );
-    }
+  let replied = state.replied;
+  let suppressionReason = state.suppression;
+  if (existing && !fresh) {
+    // A reservation from an earlier attempt skips the reservation statement: re-check what a
+    // lock wait could have made stale with a fresh snapshot here instead.
+    const recheck = (
+      await client.query<{ replied: boolean; suppression: string | null }>(
+        `SELECT EXISTS (SELECT 1 FROM outreach.messages r WHERE r.enrollment_id = $1 AND r.direction = 'inbound' AND r.inbound_kind = 'reply') AS replied,
+           (SELECT su.reason FROM outreach.suppressions su WHERE su.email = $2 OR su.domain = split_part($2::text, '@', 2)::citext LIMIT 1) AS suppression`,
+        [enrollmentId, existing.to_address],
+      )
+    ).rows[0]!;
+    replied = recheck.replied;
+    suppressionReason = recheck.suppression;
+  }
+  const stopForReply = step.exit_on_reply && (replied || state.status === 'replied');
+  if (stopForReply || (state.status !== 'active' && !(state.status === 'replied' && !step.exit_on_reply))) {
+    if (stopForReply && state.status === 'active') await stopEnrollment('replied');
     if (existing) {
       await client.query(
         `UPDATE outreach.messages SET status = 'failed', error = 'not sent: enrollment stopped' WHERE id = $1`,
         [existing.id],
       );
     }
-    return await done(`enrollment ${stopForReply ? 'replied' : enrollment.status}: not sent`);
+    return await done(`enrollment ${stopForReply ? 'replied' : state.status}: not sent`);
   }
   // Re-activation enqueues a fresh schedule task for this enrollment.
-  if (enrollment.campaign_status !== 'active')
-    return await done(`campaign ${enrollment.campaign_status}: not sent`);
-  if (!enrollment.mailbox_id) return { kind: 'fail', reason: 'campaign has no mailbox' };
-
-  // Locking the mailbox row serialises the daily-cap count across slots and workers.
-  const mailbox = (
-    await client.query<MailboxRow>('SELECT * FROM outreach.mailboxes WHERE id = $1 FOR UPDATE', [
-      enrollment.mailbox_id,
-    ])
-  ).rows[0];
+  if (state.campaign_status !== 'active') return await done(`campaign ${state.campaign_status}: not sent`);
+  if (!state.mailbox_id) return { kind: 'fail', reason: 'campaign has no mailbox' };
+  const mailbox = state.mailbox;
   if (!mailbox) return { kind: 'fail', reason: 'mailbox not found' };
   if (mailbox.status !== 'active') {
     throw new SnoozeError(
@@ -212,49 +275,30 @@ async function prepare(
   const opens = nextWindowStart(now, window);
   if (opens.getTime() > now.getTime()) throw new SnoozeError(opens, 'outside the sending window');
 
-  const target = (
-    await client.query(
-      `SELECT p.email, p.title, pe.first_name, pe.last_name, co.name AS company_name, co.domain, co.city, co.industry, co.website_url
-       FROM crm.positions p
-       JOIN crm.people pe ON pe.organisation_id = p.organisation_id AND pe.id = p.person_id
-       JOIN crm.companies co ON co.organisation_id = p.organisation_id AND co.id = p.company_id
-       WHERE p.id = $1`,
-      [enrollment.position_id],
-    )
-  ).rows[0];
+  const target = state.target;
   if (!target?.email) {
-    await client.query(
-      `UPDATE outreach.campaign_enrollments SET status = 'paused', next_run_at = NULL WHERE id = $1`,
-      [enrollmentId],
-    );
+    await stopEnrollment('paused');
     return { kind: 'fail', reason: 'the position has no email address' };
   }
-  const suppression = (
-    await client.query(`SELECT reason FROM outreach.suppressions WHERE email = $1 OR domain = $2 LIMIT 1`, [
-      target.email,
-      String(target.email).split('@')[1],
-    ])
-  ).rows[0];
-  if (suppression) {
-    await client.query(
-      `UPDATE outreach.campaign_enrollments SET status = $2, next_run_at = NULL WHERE id = $1`,
-      [enrollmentId, TERMINAL_ENROLLMENT[suppression.reason] ?? 'unsubscribed'],
-    );
+  const suppressed = async (reason: string): Promise<Prepared> => {
+    await stopEnrollment(TERMINAL_ENROLLMENT[reason] ?? 'unsubscribed');
     if (existing)
       await client.query(
         `UPDATE outreach.messages SET status = 'failed', error = 'not sent: suppressed' WHERE id = $1`,
         [existing.id],
       );
-    return await done(`suppressed (${suppression.reason}): not sent`);
-  }
+    return await done(`suppressed (${reason}): not sent`);
+  };
+  if (suppressionReason) return await suppressed(suppressionReason);
 
   const reservedFrom = (row: MessageRow, variantId: string | null): Reserved => ({
     kind: 'send',
     messageRowId: row.id,
-    campaignId: enrollment.campaign_id,
+    campaignId: state.campaign_id,
     variantId,
     stepOrder: step.step_order,
     mailbox,
+    nextStep: state.next_step,
     mail: {
       from: { name: mailbox.from_name, address: mailbox.from_address },
       to: row.to_address,
@@ -273,29 +317,15 @@ async function prepare(
   // A reservation from an earlier attempt: resend it as it was (same Message-ID); the cap already counts it.
   if (existing) return reservedFrom(existing, existing.variant_id);
 
-  const variant = await chooseVariant(client, deps.variantSeed, step.id, enrollmentId);
+  const { variant, store } = chooseVariant(state, deps.variantSeed, enrollmentId);
   const subjectTemplate: string | null = variant?.subject_template ?? step.subject_template;
   const bodyTemplate: string | null = variant?.body_template ?? step.body_template;
   if (!bodyTemplate) return { kind: 'fail', reason: 'step has no body template' };
-  let previous: Pick<MessageRow, 'subject' | 'message_id_header' | 'references_headers'> | undefined;
-  if (!subjectTemplate) {
+  const previous = subjectTemplate ? null : state.previous;
+  if (!subjectTemplate && !previous) {
     // No subject: a follow-up in the same thread as the previous step's message.
-    previous = (
-      await client.query<MessageRow>(
-        `SELECT m.subject, m.message_id_header, m.references_headers FROM outreach.messages m
-         JOIN outreach.workflow_steps s ON s.organisation_id = m.organisation_id AND s.id = m.step_id
-         WHERE m.enrollment_id = $1 AND m.direction = 'outbound' AND m.status = 'sent' AND s.step_order < $2
-         ORDER BY s.step_order DESC LIMIT 1`,
-        [enrollmentId, step.step_order],
-      )
-    ).rows[0];
-    if (!previous) {
-      await client.query(
-        `UPDATE outreach.campaign_enrollments SET status = 'paused', next_run_at = NULL WHERE id = $1`,
-        [enrollmentId],
-      );
-      return { kind: 'fail', reason: 'step has no subject template and no earlier message to reply to' };
-    }
+    await stopEnrollment('paused');
+    return { kind: 'fail', reason: 'step has no subject template and no earlier message to reply to' };
   }
   const values: TemplateValues = {
     'person.first_name': target.first_name,
@@ -320,119 +350,115 @@ async function prepare(
     text = render(bodyTemplate, values);
   } catch (error) {
     if (!(error instanceof TemplateError)) throw error;
-    await client.query(
-      `UPDATE outreach.campaign_enrollments SET status = 'paused', next_run_at = NULL WHERE id = $1`,
-      [enrollmentId],
-    );
+    await stopEnrollment('paused');
     return { kind: 'fail', reason: `template of step ${step.step_order}: ${error.message}` };
-  }
-
-  // Cap check and reservation under the mailbox row lock: it serialises the count across slots
-  // and workers, and is taken as late as possible so it is held only for these few statements.
-  // NO KEY UPDATE: serialises cap checkers without blocking FK checks (messages → mailboxes).
-  await client.query('SELECT 1 FROM outreach.mailboxes WHERE id = $1 FOR NO KEY UPDATE', [mailbox.id]);
-  const { start, end } = localDayBounds(now, mailbox.time_zone);
-  const usage = (
-    await client.query<{ n: number; last: Date | null }>(
-      `SELECT count(*) FILTER (WHERE created_at >= $2 AND created_at < $3)::int AS n, max(created_at) AS last
-       FROM outreach.messages WHERE mailbox_id = $1 AND direction = 'outbound' AND status IN ('queued', 'sent', 'bounced')`,
-      [mailbox.id, start, end],
-    )
-  ).rows[0]!;
-  if (usage.n >= mailbox.daily_limit)
-    throw new SnoozeError(nextDayWindowStart(now, window), `daily cap of ${mailbox.daily_limit} reached`);
-  if (mailbox.min_gap_seconds > 0 && usage.last) {
-    const earliest = new Date(new Date(usage.last).getTime() + mailbox.min_gap_seconds * 1000);
-    if (earliest > now) throw new SnoozeError(nextWindowStart(earliest, window), 'minimum gap between sends');
   }
 
   const unsubscribeToken = randomToken();
   const messageIdHeader = messageIdFor(task.organisation_id, enrollmentId, stepId, mailbox.from_address);
-  const pixelToken = enrollment.tracking_enabled ? randomToken() : null;
+  const pixelToken = state.tracking_enabled ? randomToken() : null;
   let html = `<div>${escapeHtml(text).replace(/\r?\n/g, '<br>\n')}</div>`;
   if (pixelToken)
     html += `\n<img src="${base}/t/${pixelToken}.gif" width="1" height="1" alt="" style="display:none">`;
   const references = previous ? [...(previous.references_headers ?? []), previous.message_id_header] : [];
-  const row = (
-    await client.query<MessageRow>(
-      `INSERT INTO outreach.messages (enrollment_id, step_id, variant_id, mailbox_id, direction, status, message_id_header,
-         in_reply_to, references_headers, from_address, to_address, subject, body_text, body_html, unsubscribe_token, created_at)
-       VALUES ($1, $2, $3, $4, 'outbound', 'queued', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *`,
-      [
-        enrollmentId,
-        stepId,
-        variant?.id ?? null,
-        mailbox.id,
-        messageIdHeader,
-        previous?.message_id_header ?? null,
-        references,
-        mailbox.from_address,
-        target.email,
-        subject,
-        text,
-        html,
-        unsubscribeToken,
-        now,
-      ],
-    )
-  ).rows[0]!;
-  if (pixelToken)
-    await client.query('INSERT INTO tracking.pixels (message_id, token) VALUES ($1, $2)', [
-      row.id,
+  const { start, end } = localDayBounds(now, mailbox.time_zone);
+  const reserved = (
+    await client.query<{
+      mailbox_status: string | null;
+      daily_limit: number;
+      n: number;
+      last: Date | null;
+      replied: boolean;
+      suppression: string | null;
+      message_row_id: string | null;
+    }>(RESERVE_SQL, [
+      enrollmentId,
+      stepId,
+      variant?.id ?? null,
+      mailbox.id,
+      messageIdHeader,
+      previous?.message_id_header ?? null,
+      references,
+      mailbox.from_address,
+      target.email,
+      subject,
+      text,
+      html,
+      unsubscribeToken,
+      now,
       pixelToken,
-    ]);
-  return reservedFrom(row, variant?.id ?? null);
+      start,
+      end,
+      step.exit_on_reply,
+      store,
+    ])
+  ).rows[0]!;
+  if (!reserved.message_row_id) {
+    if (reserved.mailbox_status !== 'active' || reserved.replied || reserved.suppression) {
+      // Changed while this transaction waited for its locks: decide again on a fresh read.
+      if (!fresh) throw new StaleRead('the mailbox, a reply or a suppression changed during the lock wait');
+      if (reserved.suppression) return await suppressed(reserved.suppression);
+      throw new SnoozeError(
+        new Date(now.getTime() + (deps.pausedMailboxSnoozeMs ?? 600_000)),
+        `mailbox ${reserved.mailbox_status ?? 'not found'}`,
+      );
+    }
+    if (reserved.n >= reserved.daily_limit)
+      throw new SnoozeError(nextDayWindowStart(now, window), `daily cap of ${reserved.daily_limit} reached`);
+    if (mailbox.min_gap_seconds > 0 && reserved.last) {
+      const earliest = new Date(new Date(reserved.last).getTime() + mailbox.min_gap_seconds * 1000);
+      if (earliest > now)
+        throw new SnoozeError(nextWindowStart(earliest, window), 'minimum gap between sends');
+    }
+    // The message row exists after all (reserved by an attempt this read did not see).
+    throw new StaleRead('the message was reserved concurrently');
+  }
+  return reservedFrom(
+    {
+      id: reserved.message_row_id,
+      status: 'queued',
+      variant_id: variant?.id ?? null,
+      to_address: target.email,
+      subject,
+      body_text: text,
+      body_html: html,
+      message_id_header: messageIdHeader,
+      unsubscribe_token: unsubscribeToken,
+      in_reply_to: previous?.message_id_header ?? null,
+      references_headers: references,
+    },
+    variant?.id ?? null,
+  );
 }
 
-interface VariantRow {
-  id: string;
-  label: string;
-  weight: number;
-  subject_template: string | null;
-  body_template: string;
-}
-
-/** The enrollment's variant for this step: stored assignment, else the chosen winner, else a stable weighted pick (stored). */
-async function chooseVariant(
-  client: TenantClient,
+/**
+ * The enrollment's variant for this step: stored assignment, else the chosen winner, else a
+ * stable weighted pick (`store`: the reservation statement records it with the message).
+ */
+function chooseVariant(
+  state: SendState,
   seed: string,
-  stepId: string,
   enrollmentId: string,
-): Promise<VariantRow | undefined> {
-  const experiment = (
-    await client.query(
-      'SELECT id, status, winner_variant_id FROM outreach.step_experiments WHERE step_id = $1',
-      [stepId],
-    )
-  ).rows[0];
-  if (!experiment) return undefined;
-  const assigned = (
-    await client.query<VariantRow>(
-      `SELECT v.* FROM outreach.enrollment_step_variant_assignments a
-       JOIN outreach.step_experiment_variants v ON v.organisation_id = a.organisation_id AND v.id = a.variant_id
-       WHERE a.enrollment_id = $1 AND a.step_id = $2`,
-      [enrollmentId, stepId],
-    )
-  ).rows[0];
-  if (assigned) return assigned;
-  const variants = (
-    await client.query<VariantRow>(
-      'SELECT * FROM outreach.step_experiment_variants WHERE experiment_id = $1',
-      [experiment.id],
-    )
-  ).rows;
-  if (variants.length === 0) return undefined;
+): { variant: VariantRow | undefined; store: boolean } {
+  const experiment = state.experiment;
+  if (!experiment) return { variant: undefined, store: false };
+  if (experiment.assigned) return { variant: experiment.assigned, store: false };
+  const variants = experiment.variants;
+  if (variants.length === 0) return { variant: undefined, store: false };
   const chosen =
     experiment.status === 'winner_chosen' && experiment.winner_variant_id
       ? variants.find((v) => v.id === experiment.winner_variant_id)!
       : pickVariant(seed, experiment.id, enrollmentId, variants);
-  await client.query(
-    `INSERT INTO outreach.enrollment_step_variant_assignments (enrollment_id, step_id, variant_id) VALUES ($1, $2, $3)
-     ON CONFLICT (organisation_id, enrollment_id, step_id) DO NOTHING`,
-    [enrollmentId, stepId, chosen.id],
-  );
-  return chosen;
+  return { variant: chosen, store: true };
 }
+
+/**
+ * Sent (app.record_sent): task completed with the lease check of complete(), message marked sent,
+ * daily stat bumped, enrollment advanced and — unless a reply or unsubscribe stopped it while
+ * SMTP was busy — the next step enqueued or the enrollment completed. One call.
+ */
+const RECORD_SENT_SQL =
+  'SELECT app.record_sent($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS completed';
 
 async function recordSent(
   ctx: TaskContext,
@@ -442,50 +468,25 @@ async function recordSent(
   now: Date,
 ): Promise<void> {
   const { task } = ctx;
-  await ctx.complete(client);
-  await client.query(
-    `UPDATE outreach.messages SET status = 'sent', sent_at = $2, smtp_response = $3 WHERE id = $1`,
-    [sent.messageRowId, now, response.slice(0, 500)],
-  );
-  await bumpDailyStat(client, sent.campaignId, sent.variantId, 'sent', now);
-  const enrollment = (
-    await client.query('SELECT status FROM outreach.campaign_enrollments WHERE id = $1 FOR UPDATE', [
-      task.enrollment_id,
-    ])
-  ).rows[0];
-  await client.query(
-    'UPDATE outreach.campaign_enrollments SET current_step_order = greatest(current_step_order, $2), last_sent_at = $3 WHERE id = $1',
-    [task.enrollment_id, sent.stepOrder, now],
-  );
-  // A reply or unsubscribe that landed while SMTP was busy stopped the sequence: schedule nothing.
-  if (enrollment?.status !== 'active') return;
-  const next = (
-    await client.query(
-      `SELECT id, step_order, delay_days FROM outreach.workflow_steps
-       WHERE campaign_id = $1 AND step_order > $2 ORDER BY step_order LIMIT 1`,
-      [sent.campaignId, sent.stepOrder],
-    )
-  ).rows[0];
-  if (!next) {
-    await client.query(
-      `UPDATE outreach.campaign_enrollments SET status = 'completed', completed_at = $2, next_run_at = NULL WHERE id = $1`,
-      [task.enrollment_id, now],
-    );
-    return;
-  }
-  const runAt = followUpAt(now, next.delay_days, windowOf(sent.mailbox));
-  await enqueueTask(client, {
-    type: 'send_step',
-    runAt,
-    enrollmentId: task.enrollment_id,
-    stepId: next.id,
-    priority: PRIORITY.followUp,
-    dedupeKey: sendStepKey(task.enrollment_id!, next.id),
-  });
-  await client.query('UPDATE outreach.campaign_enrollments SET next_run_at = $2 WHERE id = $1', [
+  const next = sent.nextStep;
+  const runAt = next ? followUpAt(now, next.delay_days, windowOf(sent.mailbox)) : null;
+  const { rows } = await client.query<{ completed: number }>(RECORD_SENT_SQL, [
+    task.organisation_id,
+    task.id,
+    ctx.workerId,
+    now,
+    sent.messageRowId,
+    response.slice(0, 500),
+    sent.campaignId,
+    sent.variantId,
     task.enrollment_id,
+    sent.stepOrder,
+    next?.id ?? null,
     runAt,
+    PRIORITY.followUp,
+    next ? sendStepKey(task.enrollment_id!, next.id) : null,
   ]);
+  ctx.completedInTransaction(rows[0]?.completed === 1);
 }
 
 async function recordBounce(
