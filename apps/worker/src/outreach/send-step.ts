@@ -1,4 +1,4 @@
-import type { TenantClient } from '@prospectflow/tenant-context';
+import { runWithTenant, type TenantClient, tenantQuery } from '@prospectflow/tenant-context';
 import { PermanentError, ReleasedError, RetryableError, SnoozeError } from '../queue/errors.js';
 import { inTenant } from '../queue/sql.js';
 import type { TaskContext, TaskHandler } from '../queue/types.js';
@@ -99,9 +99,7 @@ export function sendStep(deps: SendStepDeps): TaskHandler {
     }
     const now = clock.now();
     if (!failure) {
-      await inTenant(pool, task.organisation_id, (client) =>
-        recordSent(ctx, client, prepared, response, now),
-      );
+      await recordSent(ctx, prepared, response, now);
       return;
     }
     if (failure.kind === 'bounce') {
@@ -460,32 +458,30 @@ function chooseVariant(
 const RECORD_SENT_SQL =
   'SELECT app.record_sent($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS completed';
 
-async function recordSent(
-  ctx: TaskContext,
-  client: TenantClient,
-  sent: Reserved,
-  response: string,
-  now: Date,
-): Promise<void> {
+async function recordSent(ctx: TaskContext, sent: Reserved, response: string, now: Date): Promise<void> {
   const { task } = ctx;
   const next = sent.nextStep;
   const runAt = next ? followUpAt(now, next.delay_days, windowOf(sent.mailbox)) : null;
-  const { rows } = await client.query<{ completed: number }>(RECORD_SENT_SQL, [
-    task.organisation_id,
-    task.id,
-    ctx.workerId,
-    now,
-    sent.messageRowId,
-    response.slice(0, 500),
-    sent.campaignId,
-    sent.variantId,
-    task.enrollment_id,
-    sent.stepOrder,
-    next?.id ?? null,
-    runAt,
-    PRIORITY.followUp,
-    next ? sendStepKey(task.enrollment_id!, next.id) : null,
-  ]);
+  // One statement, one round trip: its own implicit transaction (tenantQuery). record_sent writes
+  // nothing when the lease is lost (0), so there is nothing to roll back then.
+  const { rows } = await runWithTenant({ organisationId: task.organisation_id }, () =>
+    tenantQuery<{ completed: number }>(ctx.pool, RECORD_SENT_SQL, [
+      task.organisation_id,
+      task.id,
+      ctx.workerId,
+      now,
+      sent.messageRowId,
+      response.slice(0, 500),
+      sent.campaignId,
+      sent.variantId,
+      task.enrollment_id,
+      sent.stepOrder,
+      next?.id ?? null,
+      runAt,
+      PRIORITY.followUp,
+      next ? sendStepKey(task.enrollment_id!, next.id) : null,
+    ]),
+  );
   ctx.completedInTransaction(rows[0]?.completed === 1);
 }
 
