@@ -33,6 +33,10 @@ await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
 const smtpUrl = `smtp://127.0.0.1:${(sink.server.address() as AddressInfo).port}`;
 const db = await prepareWorkerBenchDatabase('smtp', ORGS);
 const admin = new pg.Pool({ connectionString: db.adminUrl, max: 4 });
+// pool.end() resolves before the server has closed every connection; the teardown's DROP DATABASE
+// … WITH (FORCE) may then terminate one, which an idle client reports as an 'error' event.
+const ignoreTeardownErrors = (p: InstanceType<typeof pg.Pool>) => p.on('error', () => {});
+ignoreTeardownErrors(admin);
 
 try {
   // One mailbox and a one-step campaign per organisation, window open all week.
@@ -64,6 +68,7 @@ try {
   );
   const total = Number((await admin.query(`SELECT count(*) AS n FROM outreach.tasks`)).rows[0].n);
   const pool = new pg.Pool({ connectionString: db.workerUrl, max: SLOTS + 3 });
+  ignoreTeardownErrors(pool);
   const mailer = createSmtpMailer({ url: smtpUrl, maxConnections: 10 });
   const worker = new Worker({
     pool,

@@ -14,6 +14,10 @@ const SLOTS = [1, 4, 16];
 const gw = await importFromWorker<typeof import('graphile-worker')>('graphile-worker');
 const db = await prepareWorkerBenchDatabase('throughput');
 const admin = new pg.Pool({ connectionString: db.adminUrl, max: 4 });
+// pool.end() resolves before the server has closed every connection; the teardown's DROP DATABASE
+// … WITH (FORCE) may then terminate one, which an idle client reports as an 'error' event.
+const ignoreTeardownErrors = (p: InstanceType<typeof pg.Pool>) => p.on('error', () => {});
+ignoreTeardownErrors(admin);
 const log = createLogger('warn');
 
 async function ours(slots: number): Promise<number> {
@@ -23,6 +27,7 @@ async function ours(slots: number): Promise<number> {
     [db.organisations, JOBS],
   );
   const pool = new pg.Pool({ connectionString: db.workerUrl, max: slots + 3 });
+  ignoreTeardownErrors(pool);
   let done = 0;
   let finish!: () => void;
   const finished = new Promise<void>((r) => (finish = r));
@@ -55,6 +60,7 @@ async function graphile(slots: number): Promise<number> {
   let finish!: () => void;
   const finished = new Promise<void>((r) => (finish = r));
   const pgPool = new pg.Pool({ connectionString: db.adminUrl, max: slots + 3 });
+  ignoreTeardownErrors(pgPool);
   const runner = await gw.run({
     pgPool,
     concurrency: slots,

@@ -55,24 +55,28 @@ BEGIN
 END;
 $$;
 
--- The reservation, under the mailbox row lock (FOR NO KEY UPDATE: serialises daily-cap checkers
--- of one mailbox without blocking FK checks of messages → mailboxes). Every statement after the
--- lock reads a fresh snapshot, so the cap count sees every reservation committed before it, and
--- the stop conditions a concurrent reply or unsubscribe may have changed while the caller waited
--- for its locks (mailbox status, exit on reply, suppression) are read again. The message row
--- (unique per enrollment and step: ON CONFLICT DO NOTHING reserves nothing), its pixel and the
--- variant assignment are written only when everything passes. message_row_id NULL: nothing reserved.
+-- The reservation, under the enrollment row lock (FOR UPDATE: serialises it with inbound replies,
+-- unsubscribes and status changes of the enrollment) and the mailbox row lock (FOR NO KEY UPDATE:
+-- serialises daily-cap checkers of one mailbox without blocking FK checks of messages →
+-- mailboxes). Every statement after the locks reads a fresh snapshot, so the cap count sees every
+-- reservation committed before it, and every stop condition is read again: enrollment and campaign
+-- status, mailbox status, exit on reply, suppression. It is one statement, so it may run as its own
+-- implicit transaction. The message row (unique per enrollment and step: ON CONFLICT DO NOTHING
+-- reserves nothing), its pixel and the variant assignment are written only when everything passes.
+-- message_row_id NULL: nothing reserved (the returned values say why).
 CREATE FUNCTION app.reserve_outbound_message(
     p_enrollment uuid, p_step uuid, p_variant uuid, p_mailbox uuid, p_message_id_header text, p_in_reply_to text,
     p_references text[], p_from citext, p_to citext, p_subject text, p_body_text text, p_body_html text,
     p_unsubscribe_token text, p_now timestamptz, p_pixel_token text, p_day_start timestamptz, p_day_end timestamptz,
     p_exit_on_reply boolean, p_store_assignment boolean)
-  RETURNS TABLE (mailbox_status text, daily_limit integer, n integer, last timestamptz, replied boolean,
-                 suppression text, message_row_id uuid)
+  RETURNS TABLE (enrollment_status text, campaign_status text, mailbox_status text, daily_limit integer, n integer,
+                 last timestamptz, replied boolean, suppression text, message_row_id uuid)
   LANGUAGE plpgsql VOLATILE SECURITY INVOKER
   SET search_path = pg_catalog, public
 AS $$
 DECLARE
+  v_enrollment_status text;
+  v_campaign_status text;
   v_status text;
   v_limit integer;
   v_gap integer;
@@ -82,6 +86,11 @@ DECLARE
   v_suppression text;
   v_id uuid;
 BEGIN
+  SELECT e.status, c.status INTO v_enrollment_status, v_campaign_status
+  FROM outreach.campaign_enrollments e
+  JOIN outreach.campaigns c ON c.organisation_id = e.organisation_id AND c.id = e.campaign_id
+  WHERE e.id = p_enrollment
+  FOR UPDATE OF e;
   SELECT mb.status, mb.daily_limit, mb.min_gap_seconds INTO v_status, v_limit, v_gap
   FROM outreach.mailboxes mb WHERE mb.id = p_mailbox FOR NO KEY UPDATE;
   SELECT count(*) FILTER (WHERE m.created_at >= p_day_start AND m.created_at < p_day_end)::int, max(m.created_at)
@@ -92,7 +101,8 @@ BEGIN
     SELECT 1 FROM outreach.messages r WHERE r.enrollment_id = p_enrollment AND r.direction = 'inbound' AND r.inbound_kind = 'reply');
   SELECT su.reason INTO v_suppression FROM outreach.suppressions su
   WHERE su.email = p_to OR su.domain = split_part(p_to::text, '@', 2)::citext LIMIT 1;
-  IF v_status = 'active' AND NOT v_replied AND v_suppression IS NULL AND v_n < v_limit
+  IF (v_enrollment_status = 'active' OR (v_enrollment_status = 'replied' AND NOT p_exit_on_reply))
+     AND v_campaign_status = 'active' AND v_status = 'active' AND NOT v_replied AND v_suppression IS NULL AND v_n < v_limit
      AND (v_gap = 0 OR v_last IS NULL OR v_last + make_interval(secs => v_gap) <= p_now) THEN
     INSERT INTO outreach.messages (enrollment_id, step_id, variant_id, mailbox_id, direction, status, message_id_header,
       in_reply_to, references_headers, from_address, to_address, subject, body_text, body_html, unsubscribe_token, created_at)
@@ -109,7 +119,7 @@ BEGIN
       ON CONFLICT (organisation_id, enrollment_id, step_id) DO NOTHING;
     END IF;
   END IF;
-  RETURN QUERY SELECT v_status, v_limit, v_n, v_last, v_replied, v_suppression, v_id;
+  RETURN QUERY SELECT v_enrollment_status, v_campaign_status, v_status, v_limit, v_n, v_last, v_replied, v_suppression, v_id;
 END;
 $$;
 

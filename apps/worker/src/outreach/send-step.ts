@@ -1,4 +1,5 @@
 import { runWithTenant, type TenantClient, tenantQuery } from '@prospectflow/tenant-context';
+import type { QueryResultRow } from 'pg';
 import { PermanentError, ReleasedError, RetryableError, SnoozeError } from '../queue/errors.js';
 import { inTenant } from '../queue/sql.js';
 import type { TaskContext, TaskHandler } from '../queue/types.js';
@@ -75,16 +76,25 @@ export function sendStep(deps: SendStepDeps): TaskHandler {
     const { task, pool, clock, signal } = ctx;
     if (!task.enrollment_id || !task.step_id)
       throw new PermanentError('send_step needs enrollment_id and step_id');
+    // Fast path: read, then reserve, each one statement in its own implicit transaction (the
+    // reservation locks and re-checks everything itself). Anything else — a write to make, an
+    // earlier reservation to resend, a stop condition that changed — falls back to a transaction
+    // that holds the enrollment lock from the read on, and then to a fresh one.
     let prepared: Prepared;
     try {
-      prepared = await inTenant(pool, task.organisation_id, (client) =>
-        prepare(ctx, client, deps, base, false),
-      );
+      prepared = await prepare(ctx, undefined, deps, base, false);
     } catch (error) {
       if (!(error instanceof StaleRead)) throw error;
-      prepared = await inTenant(pool, task.organisation_id, (client) =>
-        prepare(ctx, client, deps, base, true),
-      );
+      try {
+        prepared = await inTenant(pool, task.organisation_id, (client) =>
+          prepare(ctx, client, deps, base, false),
+        );
+      } catch (error) {
+        if (!(error instanceof StaleRead)) throw error;
+        prepared = await inTenant(pool, task.organisation_id, (client) =>
+          prepare(ctx, client, deps, base, true),
+        );
+      }
     }
     if (prepared.kind === 'done') return;
     if (prepared.kind === 'fail') throw new PermanentError(prepared.reason);
@@ -205,9 +215,14 @@ const RESERVE_SQL =
 /** Thrown inside the prepare transaction when a lock wait made its first read stale: read again. */
 class StaleRead extends Error {}
 
+/**
+ * `client`: inside a tenant transaction (holds the enrollment lock from the read on). Without one
+ * (fast path) each statement is its own implicit transaction, and whatever needs a write of its own
+ * or a decision the reservation cannot re-check throws StaleRead, to run again in a transaction.
+ */
 async function prepare(
   ctx: TaskContext,
-  client: TenantClient,
+  client: TenantClient | undefined,
   deps: SendStepDeps,
   base: string,
   fresh: boolean,
@@ -216,25 +231,34 @@ async function prepare(
   const enrollmentId = task.enrollment_id!;
   const stepId = task.step_id!;
   const now = clock.now();
-  const state = (await client.query<SendState>(STATE_SQL, [enrollmentId, stepId])).rows[0];
+  const needTransaction = (why: string): TenantClient => {
+    if (!client) throw new StaleRead(`${why}: needs a transaction`);
+    return client;
+  };
+  const query = <R extends QueryResultRow>(text: string, values: unknown[]) =>
+    client
+      ? client.query<R>(text, values)
+      : runWithTenant({ organisationId: task.organisation_id }, () => tenantQuery<R>(ctx.pool, text, values));
+  const state = (await query<SendState>(STATE_SQL, [enrollmentId, stepId])).rows[0];
   const done = async (note: string): Promise<Prepared> => {
-    await ctx.complete(client, note);
+    await ctx.complete(needTransaction(note), note);
     return { kind: 'done' };
   };
   const stopEnrollment = (status: string) =>
-    client.query(`UPDATE outreach.campaign_enrollments SET status = $2, next_run_at = NULL WHERE id = $1`, [
-      enrollmentId,
-      status,
-    ]);
+    needTransaction(`enrollment ${status}`).query(
+      `UPDATE outreach.campaign_enrollments SET status = $2, next_run_at = NULL WHERE id = $1`,
+      [enrollmentId, status],
+    );
   if (!state) return await done('enrollment no longer exists');
   const step = state.step;
   if (!step) return await done('step no longer exists');
   const existing = state.existing;
   if (existing && existing.status !== 'queued') return await done(`message already ${existing.status}`);
 
+  if (existing) needTransaction('resend of an earlier reservation');
   let replied = state.replied;
   let suppressionReason = state.suppression;
-  if (existing && !fresh) {
+  if (existing && client && !fresh) {
     // A reservation from an earlier attempt skips the reservation statement: re-check what a
     // lock wait could have made stale with a fresh snapshot here instead.
     const recheck = (
@@ -251,7 +275,7 @@ async function prepare(
   if (stopForReply || (state.status !== 'active' && !(state.status === 'replied' && !step.exit_on_reply))) {
     if (stopForReply && state.status === 'active') await stopEnrollment('replied');
     if (existing) {
-      await client.query(
+      await needTransaction('stopped').query(
         `UPDATE outreach.messages SET status = 'failed', error = 'not sent: enrollment stopped' WHERE id = $1`,
         [existing.id],
       );
@@ -281,7 +305,7 @@ async function prepare(
   const suppressed = async (reason: string): Promise<Prepared> => {
     await stopEnrollment(TERMINAL_ENROLLMENT[reason] ?? 'unsubscribed');
     if (existing)
-      await client.query(
+      await needTransaction('suppressed').query(
         `UPDATE outreach.messages SET status = 'failed', error = 'not sent: suppressed' WHERE id = $1`,
         [existing.id],
       );
@@ -361,7 +385,9 @@ async function prepare(
   const references = previous ? [...(previous.references_headers ?? []), previous.message_id_header] : [];
   const { start, end } = localDayBounds(now, mailbox.time_zone);
   const reserved = (
-    await client.query<{
+    await query<{
+      enrollment_status: string | null;
+      campaign_status: string | null;
       mailbox_status: string | null;
       daily_limit: number;
       n: number;
@@ -392,14 +418,29 @@ async function prepare(
     ])
   ).rows[0]!;
   if (!reserved.message_row_id) {
-    if (reserved.mailbox_status !== 'active' || reserved.replied || reserved.suppression) {
-      // Changed while this transaction waited for its locks: decide again on a fresh read.
-      if (!fresh) throw new StaleRead('the mailbox, a reply or a suppression changed during the lock wait');
+    const enrollmentGoes =
+      reserved.enrollment_status === 'active' ||
+      (reserved.enrollment_status === 'replied' && !step.exit_on_reply);
+    if (
+      !enrollmentGoes ||
+      reserved.campaign_status !== 'active' ||
+      reserved.mailbox_status !== 'active' ||
+      reserved.replied ||
+      reserved.suppression
+    ) {
+      // Changed since the read (or while waiting for the locks): decide again on a fresh read.
+      if (!fresh) throw new StaleRead('enrollment, campaign, mailbox, reply or suppression changed');
+      if (reserved.campaign_status !== 'active')
+        return await done(`campaign ${reserved.campaign_status}: not sent`);
       if (reserved.suppression) return await suppressed(reserved.suppression);
-      throw new SnoozeError(
-        new Date(now.getTime() + (deps.pausedMailboxSnoozeMs ?? 600_000)),
-        `mailbox ${reserved.mailbox_status ?? 'not found'}`,
-      );
+      if (reserved.mailbox_status !== 'active')
+        throw new SnoozeError(
+          new Date(now.getTime() + (deps.pausedMailboxSnoozeMs ?? 600_000)),
+          `mailbox ${reserved.mailbox_status ?? 'not found'}`,
+        );
+      // A reply or status change committed while even the fresh read waited for the lock: the
+      // next run decides on what is committed now.
+      throw new SnoozeError(now, 'enrollment changed while waiting for its lock');
     }
     if (reserved.n >= reserved.daily_limit)
       throw new SnoozeError(nextDayWindowStart(now, window), `daily cap of ${reserved.daily_limit} reached`);
