@@ -3,11 +3,12 @@
 -- cost). SECURITY INVOKER: they run as the calling role inside its tenant transaction, so RLS
 -- applies to every statement exactly as before. public is on the search path for citext's operators.
 
--- Everything a send_step task reads, in one call: the enrollment row lock (serialises the send
--- with inbound replies and unsubscribes of the same enrollment), campaign, step, existing
--- outbound message for the step, reply seen, mailbox, recipient, suppression, experiment with
--- stored assignment and variants, previous sent message (threading) and the next step.
-CREATE FUNCTION app.send_step_state(p_enrollment uuid, p_step uuid)
+-- Everything a send_step task reads, in one call: enrollment, campaign, step, existing outbound
+-- message for the step, reply seen, mailbox, recipient, suppression, experiment with stored
+-- assignment and variants, previous sent message (threading) and the next step. p_lock: take the
+-- enrollment row lock first (serialises the caller's transaction with inbound replies and
+-- unsubscribes of the same enrollment); the read after it then sees what they committed.
+CREATE FUNCTION app.send_step_state(p_enrollment uuid, p_step uuid, p_lock boolean)
   RETURNS TABLE (id uuid, status text, position_id uuid, campaign_id uuid, campaign_status text, mailbox_id uuid,
                  tracking_enabled boolean, step jsonb, existing jsonb, replied boolean, mailbox jsonb, target jsonb,
                  suppression text, experiment jsonb, previous jsonb, next_step jsonb)
@@ -16,6 +17,9 @@ CREATE FUNCTION app.send_step_state(p_enrollment uuid, p_step uuid)
 AS $$
 #variable_conflict use_column
 BEGIN
+  IF p_lock THEN
+    PERFORM 1 FROM outreach.campaign_enrollments AS le WHERE le.id = p_enrollment FOR UPDATE;
+  END IF;
   RETURN QUERY
   SELECT e.id, e.status, e.position_id, e.campaign_id, c.status, c.mailbox_id, c.tracking_enabled,
     (SELECT to_jsonb(x) FROM (SELECT s.id, s.step_order, s.exit_on_reply, s.subject_template, s.body_template) x WHERE s.id IS NOT NULL),
@@ -50,8 +54,7 @@ BEGIN
   JOIN outreach.campaigns c ON c.organisation_id = e.organisation_id AND c.id = e.campaign_id
   LEFT JOIN outreach.workflow_steps s ON s.organisation_id = e.organisation_id AND s.id = p_step
   LEFT JOIN outreach.mailboxes mb ON mb.organisation_id = c.organisation_id AND mb.id = c.mailbox_id
-  WHERE e.id = p_enrollment
-  FOR UPDATE OF e;
+  WHERE e.id = p_enrollment;
 END;
 $$;
 
@@ -164,12 +167,12 @@ BEGIN
 END;
 $$;
 
-REVOKE ALL ON FUNCTION app.send_step_state(uuid, uuid),
+REVOKE ALL ON FUNCTION app.send_step_state(uuid, uuid, boolean),
   app.reserve_outbound_message(uuid, uuid, uuid, uuid, text, text, text[], citext, citext, text, text, text, text,
     timestamptz, text, timestamptz, timestamptz, boolean, boolean),
   app.record_sent(uuid, uuid, text, timestamptz, uuid, text, uuid, uuid, uuid, integer, uuid, timestamptz, smallint, text)
   FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION app.send_step_state(uuid, uuid),
+GRANT EXECUTE ON FUNCTION app.send_step_state(uuid, uuid, boolean),
   app.reserve_outbound_message(uuid, uuid, uuid, uuid, text, text, text[], citext, citext, text, text, text, text,
     timestamptz, text, timestamptz, timestamptz, boolean, boolean),
   app.record_sent(uuid, uuid, text, timestamptz, uuid, text, uuid, uuid, uuid, integer, uuid, timestamptz, smallint, text)

@@ -198,11 +198,11 @@ interface SendState {
 }
 
 /**
- * One round trip for every read of a send, and the enrollment row lock (app.send_step_state,
- * migration 0730). Subqueries read the statement's snapshot: what a lock wait could have made
- * stale is read again by the reservation (fresh snapshots under the mailbox lock).
+ * One round trip for every read of a send (app.send_step_state, migration 0730). In a transaction
+ * ($3) it takes the enrollment row lock first and reads after it; on the fast path it only reads,
+ * and the reservation takes the locks and reads everything that matters again.
  */
-const STATE_SQL = 'SELECT * FROM app.send_step_state($1, $2)';
+const STATE_SQL = 'SELECT * FROM app.send_step_state($1, $2, $3)';
 
 /**
  * The reservation (app.reserve_outbound_message): mailbox row lock, daily-cap count, minimum gap,
@@ -239,7 +239,7 @@ async function prepare(
     client
       ? client.query<R>(text, values)
       : runWithTenant({ organisationId: task.organisation_id }, () => tenantQuery<R>(ctx.pool, text, values));
-  const state = (await query<SendState>(STATE_SQL, [enrollmentId, stepId])).rows[0];
+  const state = (await query<SendState>(STATE_SQL, [enrollmentId, stepId, client !== undefined])).rows[0];
   const done = async (note: string): Promise<Prepared> => {
     await ctx.complete(needTransaction(note), note);
     return { kind: 'done' };
@@ -256,21 +256,8 @@ async function prepare(
   if (existing && existing.status !== 'queued') return await done(`message already ${existing.status}`);
 
   if (existing) needTransaction('resend of an earlier reservation');
-  let replied = state.replied;
-  let suppressionReason = state.suppression;
-  if (existing && client && !fresh) {
-    // A reservation from an earlier attempt skips the reservation statement: re-check what a
-    // lock wait could have made stale with a fresh snapshot here instead.
-    const recheck = (
-      await client.query<{ replied: boolean; suppression: string | null }>(
-        `SELECT EXISTS (SELECT 1 FROM outreach.messages r WHERE r.enrollment_id = $1 AND r.direction = 'inbound' AND r.inbound_kind = 'reply') AS replied,
-           (SELECT su.reason FROM outreach.suppressions su WHERE su.email = $2 OR su.domain = split_part($2::text, '@', 2)::citext LIMIT 1) AS suppression`,
-        [enrollmentId, existing.to_address],
-      )
-    ).rows[0]!;
-    replied = recheck.replied;
-    suppressionReason = recheck.suppression;
-  }
+  const replied = state.replied;
+  const suppressionReason = state.suppression;
   const stopForReply = step.exit_on_reply && (replied || state.status === 'replied');
   if (stopForReply || (state.status !== 'active' && !(state.status === 'replied' && !step.exit_on_reply))) {
     if (stopForReply && state.status === 'active') await stopEnrollment('replied');
