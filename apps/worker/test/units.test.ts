@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { OrgBatcher } from '../src/outreach/batcher.js';
 import { classifySmtpError } from '../src/outreach/mailer.js';
 import { followUpAt, nextWindowStart } from '../src/outreach/schedule.js';
 import { render, TemplateError, unknownVariables } from '../src/outreach/template.js';
@@ -92,5 +93,30 @@ describe('retries and SMTP errors', () => {
     expect(classifySmtpError({ code: 'EAUTH', responseCode: 535 }).kind).toBe('auth');
     expect(classifySmtpError({ code: 'ECONNECTION', message: 'refused' }).kind).toBe('retry');
     expect(classifySmtpError({ code: 'ETIMEDOUT' }).kind).toBe('retry');
+  });
+});
+
+describe('OrgBatcher', () => {
+  it('groups the calls of one organisation made meanwhile into one statement, never across organisations', async () => {
+    const runs: string[] = [];
+    const b = new OrgBatcher<number, number>(async (org, items) => {
+      runs.push(`${org}:${items.join(',')}`);
+      return items.map((n) => n * 10);
+    });
+    const results = await Promise.all([b.call('a', 1), b.call('b', 2), b.call('a', 3), b.call('a', 4)]);
+    expect(results).toEqual([10, 20, 30, 40]);
+    expect(runs.sort()).toEqual(['a:1,3,4', 'b:2']);
+  });
+
+  it('retries a failed batch call by call, so only the bad call fails', async () => {
+    const runs: number[][] = [];
+    const b = new OrgBatcher<number, number>(async (_org, items) => {
+      runs.push(items);
+      if (items.includes(2)) throw new Error('bad item 2');
+      return items;
+    });
+    const results = await Promise.allSettled([b.call('a', 1), b.call('a', 2), b.call('a', 3)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(runs).toEqual([[1, 2, 3], [1], [2], [3]]);
   });
 });

@@ -1,8 +1,9 @@
 import { runWithTenant, type TenantClient, tenantQuery } from '@prospectflow/tenant-context';
-import type { QueryResultRow } from 'pg';
+import type { Pool, QueryResultRow } from 'pg';
 import { PermanentError, ReleasedError, RetryableError, SnoozeError } from '../queue/errors.js';
 import { inTenant } from '../queue/sql.js';
 import type { TaskContext, TaskHandler } from '../queue/types.js';
+import { OrgBatcher } from './batcher.js';
 import { PRIORITY, sendStepKey } from './enqueue.js';
 import { classifySmtpError, type Mailer, type OutgoingMail, type SmtpFailure } from './mailer.js';
 import { followUpAt, localDayBounds, nextDayWindowStart, nextWindowStart } from './schedule.js';
@@ -165,6 +166,18 @@ interface VariantRow {
   body_template: string;
 }
 
+interface ReserveResult {
+  enrollment_status: string | null;
+  campaign_status: string | null;
+  mailbox_status: string | null;
+  daily_limit: number;
+  n: number;
+  last: Date | null;
+  replied: boolean;
+  suppression: string | null;
+  message_row_id: string | null;
+}
+
 /** Everything a send needs, read in one statement (see STATE_SQL). */
 interface SendState {
   id: string;
@@ -235,11 +248,9 @@ async function prepare(
     if (!client) throw new StaleRead(`${why}: needs a transaction`);
     return client;
   };
-  const query = <R extends QueryResultRow>(text: string, values: unknown[]) =>
-    client
-      ? client.query<R>(text, values)
-      : runWithTenant({ organisationId: task.organisation_id }, () => tenantQuery<R>(ctx.pool, text, values));
-  const state = (await query<SendState>(STATE_SQL, [enrollmentId, stepId, client !== undefined])).rows[0];
+  const state = client
+    ? (await client.query<SendState>(STATE_SQL, [enrollmentId, stepId, true])).rows[0]
+    : await batchers(ctx.pool).state.call(task.organisation_id, { enrollment: enrollmentId, step: stepId });
   const done = async (note: string): Promise<Prepared> => {
     await ctx.complete(needTransaction(note), note);
     return { kind: 'done' };
@@ -371,39 +382,35 @@ async function prepare(
     html += `\n<img src="${base}/t/${pixelToken}.gif" width="1" height="1" alt="" style="display:none">`;
   const references = previous ? [...(previous.references_headers ?? []), previous.message_id_header] : [];
   const { start, end } = localDayBounds(now, mailbox.time_zone);
-  const reserved = (
-    await query<{
-      enrollment_status: string | null;
-      campaign_status: string | null;
-      mailbox_status: string | null;
-      daily_limit: number;
-      n: number;
-      last: Date | null;
-      replied: boolean;
-      suppression: string | null;
-      message_row_id: string | null;
-    }>(RESERVE_SQL, [
-      enrollmentId,
-      stepId,
-      variant?.id ?? null,
-      mailbox.id,
-      messageIdHeader,
-      previous?.message_id_header ?? null,
-      references,
-      mailbox.from_address,
-      target.email,
-      subject,
-      text,
-      html,
-      unsubscribeToken,
-      now,
-      pixelToken,
-      start,
-      end,
-      step.exit_on_reply,
-      store,
-    ])
-  ).rows[0]!;
+  const reserveArgs: ReserveArgs = {
+    enrollment: enrollmentId,
+    step: stepId,
+    variant: variant?.id ?? null,
+    mailbox: mailbox.id,
+    message_id_header: messageIdHeader,
+    in_reply_to: previous?.message_id_header ?? null,
+    refs: references,
+    from_address: mailbox.from_address,
+    to_address: target.email,
+    subject,
+    body_text: text,
+    body_html: html,
+    unsubscribe_token: unsubscribeToken,
+    now,
+    pixel_token: pixelToken,
+    day_start: start,
+    day_end: end,
+    exit_on_reply: step.exit_on_reply,
+    store,
+  };
+  const reserved = client
+    ? (
+        await client.query<ReserveResult>(
+          RESERVE_SQL,
+          RESERVE_KEYS.map((k) => reserveArgs[k]),
+        )
+      ).rows[0]!
+    : await batchers(ctx.pool).reserve.call(task.organisation_id, reserveArgs);
   if (!reserved.message_row_id) {
     const enrollmentGoes =
       reserved.enrollment_status === 'active' ||
@@ -478,39 +485,161 @@ function chooseVariant(
   return { variant: chosen, store: true };
 }
 
+// Fast-path statements batched per organisation (OrgBatcher): one statement, one round trip and
+// one implicit transaction for every call that arrives while the previous one is on the wire.
+// Rows are handed to the functions sorted by the rows they lock in common (mailbox; campaign
+// and variant for the daily stat), so concurrent batches take those locks in the same order.
+const STATE_BATCH_SQL = `SELECT k.i AS batch_index, st.*
+FROM jsonb_to_recordset($1::jsonb) AS k(i int, enrollment uuid, step uuid)
+LEFT JOIN LATERAL app.send_step_state(k.enrollment, k.step, false) AS st ON true`;
+
+interface ReserveArgs {
+  enrollment: string;
+  step: string;
+  variant: string | null;
+  mailbox: string;
+  message_id_header: string;
+  in_reply_to: string | null;
+  refs: string[];
+  from_address: string;
+  to_address: string;
+  subject: string;
+  body_text: string;
+  body_html: string;
+  unsubscribe_token: string;
+  now: Date;
+  pixel_token: string | null;
+  day_start: Date;
+  day_end: Date;
+  exit_on_reply: boolean;
+  store: boolean;
+}
+const RESERVE_KEYS: (keyof ReserveArgs)[] = [
+  'enrollment',
+  'step',
+  'variant',
+  'mailbox',
+  'message_id_header',
+  'in_reply_to',
+  'refs',
+  'from_address',
+  'to_address',
+  'subject',
+  'body_text',
+  'body_html',
+  'unsubscribe_token',
+  'now',
+  'pixel_token',
+  'day_start',
+  'day_end',
+  'exit_on_reply',
+  'store',
+];
+const RESERVE_BATCH_SQL = `SELECT k.i AS batch_index, r.*
+FROM (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(i int, enrollment uuid, step uuid, variant uuid, mailbox uuid,
+        message_id_header text, in_reply_to text, refs text[], from_address citext, to_address citext, subject text,
+        body_text text, body_html text, unsubscribe_token text, now timestamptz, pixel_token text,
+        day_start timestamptz, day_end timestamptz, exit_on_reply boolean, store boolean)
+      ORDER BY mailbox, enrollment) AS k
+CROSS JOIN LATERAL app.reserve_outbound_message(k.enrollment, k.step, k.variant, k.mailbox, k.message_id_header,
+  k.in_reply_to, k.refs, k.from_address, k.to_address, k.subject, k.body_text, k.body_html, k.unsubscribe_token,
+  k.now, k.pixel_token, k.day_start, k.day_end, k.exit_on_reply, k.store) AS r`;
+
+interface RecordArgs {
+  organisation: string;
+  task: string;
+  worker: string;
+  now: Date;
+  message: string;
+  response: string;
+  campaign: string;
+  variant: string | null;
+  enrollment: string;
+  step_order: number;
+  next_step: string | null;
+  run_at: Date | null;
+  priority: number;
+  dedupe_key: string | null;
+}
 /**
  * Sent (app.record_sent): task completed with the lease check of complete(), message marked sent,
  * daily stat bumped, enrollment advanced and — unless a reply or unsubscribe stopped it while
- * SMTP was busy — the next step enqueued or the enrollment completed. One call.
+ * SMTP was busy — the next step enqueued or the enrollment completed.
  */
-const RECORD_SENT_SQL =
-  'SELECT app.record_sent($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS completed';
+const RECORD_BATCH_SQL = `SELECT k.i AS batch_index, app.record_sent(k.organisation, k.task, k.worker, k.now, k.message,
+  k.response, k.campaign, k.variant, k.enrollment, k.step_order, k.next_step, k.run_at, k.priority::smallint,
+  k.dedupe_key) AS completed
+FROM (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(i int, organisation uuid, task uuid, worker text, now timestamptz,
+        message uuid, response text, campaign uuid, variant uuid, enrollment uuid, step_order int, next_step uuid,
+        run_at timestamptz, priority int, dedupe_key text)
+      ORDER BY campaign, variant NULLS FIRST, enrollment) AS k`;
+
+interface Batchers {
+  state: OrgBatcher<{ enrollment: string; step: string }, SendState | undefined>;
+  reserve: OrgBatcher<ReserveArgs, ReserveResult>;
+  record: OrgBatcher<RecordArgs, number>;
+}
+const batchersByPool = new WeakMap<Pool, Batchers>();
+
+function batchers(pool: Pool): Batchers {
+  let b = batchersByPool.get(pool);
+  if (b) return b;
+  const run =
+    <A, R extends QueryResultRow>(text: string) =>
+    async (organisationId: string, items: A[]): Promise<(R | undefined)[]> => {
+      const { rows } = await runWithTenant({ organisationId }, () =>
+        tenantQuery<R & { batch_index: number }>(pool, text, [
+          JSON.stringify(items.map((item, i) => ({ ...item, i }))),
+        ]),
+      );
+      const out: (R | undefined)[] = new Array(items.length).fill(undefined);
+      for (const row of rows) out[row.batch_index] = row;
+      return out;
+    };
+  const state = run<{ enrollment: string; step: string }, SendState>(STATE_BATCH_SQL);
+  const reserve = run<ReserveArgs, ReserveResult>(RESERVE_BATCH_SQL);
+  const record = run<RecordArgs, { completed: number }>(RECORD_BATCH_SQL);
+  b = {
+    state: new OrgBatcher(async (org, items) =>
+      (await state(org, items)).map((row) => (row?.id ? row : undefined)),
+    ),
+    reserve: new OrgBatcher(async (org, items) =>
+      (await reserve(org, items)).map((row) => {
+        if (!row) throw new Error('reservation returned no row');
+        return row;
+      }),
+    ),
+    record: new OrgBatcher(async (org, items) =>
+      (await record(org, items)).map((row) => row?.completed ?? 0),
+    ),
+  };
+  batchersByPool.set(pool, b);
+  return b;
+}
 
 async function recordSent(ctx: TaskContext, sent: Reserved, response: string, now: Date): Promise<void> {
   const { task } = ctx;
   const next = sent.nextStep;
   const runAt = next ? followUpAt(now, next.delay_days, windowOf(sent.mailbox)) : null;
-  // One statement, one round trip: its own implicit transaction (tenantQuery). record_sent writes
-  // nothing when the lease is lost (0), so there is nothing to roll back then.
-  const { rows } = await runWithTenant({ organisationId: task.organisation_id }, () =>
-    tenantQuery<{ completed: number }>(ctx.pool, RECORD_SENT_SQL, [
-      task.organisation_id,
-      task.id,
-      ctx.workerId,
-      now,
-      sent.messageRowId,
-      response.slice(0, 500),
-      sent.campaignId,
-      sent.variantId,
-      task.enrollment_id,
-      sent.stepOrder,
-      next?.id ?? null,
-      runAt,
-      PRIORITY.followUp,
-      next ? sendStepKey(task.enrollment_id!, next.id) : null,
-    ]),
-  );
-  ctx.completedInTransaction(rows[0]?.completed === 1);
+  // One statement, one round trip, its own implicit transaction, shared with the organisation's
+  // other sends recorded meanwhile. record_sent writes nothing when the lease is lost (0).
+  const completed = await batchers(ctx.pool).record.call(task.organisation_id, {
+    organisation: task.organisation_id,
+    task: task.id,
+    worker: ctx.workerId,
+    now,
+    message: sent.messageRowId,
+    response: response.slice(0, 500),
+    campaign: sent.campaignId,
+    variant: sent.variantId,
+    enrollment: task.enrollment_id!,
+    step_order: sent.stepOrder,
+    next_step: next?.id ?? null,
+    run_at: runAt,
+    priority: PRIORITY.followUp,
+    dedupe_key: next ? sendStepKey(task.enrollment_id!, next.id) : null,
+  });
+  ctx.completedInTransaction(completed === 1);
 }
 
 async function recordBounce(

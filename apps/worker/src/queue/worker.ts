@@ -193,6 +193,11 @@ export class Worker {
             break;
           }
           this.#ready.push(...tasks);
+          // Neighbours of one organisation start together, so their statements can share a round
+          // trip (handlers batch per organisation); every ready task still starts within this batch.
+          this.#ready.sort((a, b) =>
+            a.organisation_id < b.organisation_id ? -1 : a.organisation_id > b.organisation_id ? 1 : 0,
+          );
           this.#fill();
         } catch (error) {
           log.error({ err: error }, 'claim failed; retrying after the poll interval');
