@@ -3,6 +3,21 @@
  * graphile-worker 0.16.6 at the same concurrency, on the same database, in the same run.
  * Target: ratio ≥ 1.0 (ours / graphile-worker, unbatched). Run:
  *   pnpm --filter @prospectflow/worker exec tsx ../../bench/worker-throughput.ts [jobs]
+ *
+ * How the comparison is kept fair:
+ * - same PostgreSQL server and database, same process, alternating runs at each slot count;
+ * - same concurrency: our `slots` = graphile-worker's `concurrency`; each side gets a pool of
+ *   slots + 3 connections;
+ * - same no-op: an async handler that only counts; jobs are spread over the organisations for
+ *   us (graphile-worker has none) and all due when the clock starts;
+ * - graphile-worker runs with its defaults, which is what "unbatched" means here: one get_job
+ *   per job and one complete_job per job (no localQueue, no completeJobBatchDelay). It connects
+ *   as the superuser (no RLS); we connect as prospectflow_worker, claim through the SECURITY
+ *   DEFINER system path and run each task inside its organisation's tenant context;
+ * - ours runs with its defaults too (prefetch = slots): it claims free slots plus as many again
+ *   ahead, in one statement, and completes every task that finished while the previous
+ *   completion statement was on the wire in one statement — that batching is the design being
+ *   measured, not a bench setting.
  */
 import { ManualClock } from '../apps/worker/src/clock.js';
 import { createLogger } from '../apps/worker/src/logger.js';

@@ -42,7 +42,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     publicBaseUrl: env.PUBLIC_BASE_URL ?? 'http://localhost:3000',
     variantSeed,
     slots: int(env, 'WORKER_SLOTS', 8, 1),
-    prefetch: int(env, 'WORKER_PREFETCH', int(env, 'WORKER_SLOTS', 8, 1), 0),
+    prefetch: int(env, 'WORKER_PREFETCH', Math.max(int(env, 'WORKER_SLOTS', 8, 1), 4), 0),
     leaseSeconds: int(env, 'WORKER_LEASE_SECONDS', 120, 1),
     pollIntervalMs: int(env, 'WORKER_POLL_INTERVAL_MS', 1000, 10),
     pollOnly: env.WORKER_POLL_ONLY === '1' || env.WORKER_POLL_ONLY === 'true',

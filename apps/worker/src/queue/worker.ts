@@ -31,8 +31,8 @@ export interface WorkerOptions {
    * Claimed tasks held ready for the next free slot (claim-ahead), so a claim round trip is paid
    * once per batch and overlaps running tasks. They are leased and heartbeated like running ones
    * and handed back (attempt refunded) at shutdown. A crash costs each of them an attempt, as it
-   * does running ones (the claim counts it), so it stays small: default = slots; 0 claims only
-   * for free slots.
+   * does running ones (the claim counts it), so it stays small: default max(slots, 4); 0 claims
+   * only for free slots.
    */
   prefetch?: number;
   /** Lease length; a dead worker's tasks come back after it. */
@@ -88,7 +88,7 @@ export class Worker {
     this.#o = options;
     this.id = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.metrics = options.metrics ?? new WorkerMetrics();
-    this.#prefetch = Math.max(0, options.prefetch ?? options.slots);
+    this.#prefetch = Math.max(0, options.prefetch ?? Math.max(options.slots, 4));
   }
 
   get state(): State {
