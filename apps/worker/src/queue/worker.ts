@@ -192,12 +192,13 @@ export class Worker {
             this.#ready.push(...tasks);
             break;
           }
-          this.#ready.push(...tasks);
-          // Neighbours of one organisation start together, so their statements can share a round
-          // trip (handlers batch per organisation); every ready task still starts within this batch.
-          this.#ready.sort((a, b) =>
+          // Within the new batch, neighbours of one organisation start together, so their statements
+          // can share a round trip (handlers batch per organisation). Only the new batch is sorted:
+          // tasks already waiting keep their place ahead of it, so none is passed over forever.
+          const byOrganisation = [...tasks].sort((a, b) =>
             a.organisation_id < b.organisation_id ? -1 : a.organisation_id > b.organisation_id ? 1 : 0,
           );
+          this.#ready.push(...byOrganisation);
           this.#fill();
         } catch (error) {
           log.error({ err: error }, 'claim failed; retrying after the poll interval');
