@@ -169,6 +169,27 @@ describe('sequence rules', { timeout: 60_000 }, () => {
     clock.set(INSIDE);
   });
 
+  it('minimum gap: the next send of the mailbox waits for the gap without spending an attempt', async () => {
+    const people = Array.from({ length: 2 }, (_, i) => ({ email: `gap${i}@x.test` }));
+    const s = await scenario(people);
+    await t.admin.query('UPDATE outreach.mailboxes SET min_gap_seconds = 600 WHERE id = $1', [s.mailboxId]);
+    await w.worker.drain();
+    const sent = () => smtp.mails.filter((m) => m.envelopeTo[0]!.startsWith('gap')).length;
+    expect(sent()).toBe(1);
+    const { rows } = await t.admin.query(
+      `SELECT attempts, run_at, last_error FROM outreach.tasks WHERE organisation_id = $1 AND type = 'send_step' AND status = 'pending'`,
+      [s.org],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0].attempts).toBe(0);
+    expect(rows[0].run_at.toISOString()).toBe(new Date(clock.now().getTime() + 600_000).toISOString());
+    expect(rows[0].last_error).toMatch(/minimum gap/);
+    clock.set(new Date(clock.now().getTime() + 600_000).toISOString());
+    await w.worker.drain();
+    expect(sent()).toBe(2);
+    clock.set(INSIDE);
+  });
+
   it('window snooze across a time-zone boundary and a DST change lands at 09:00 local', async () => {
     // Friday 6 March 2026, 17:30 in New York (EST, UTC-5): after the window closes.
     clock.set('2026-03-06T22:30:00Z');

@@ -96,10 +96,17 @@ BEGIN
   FOR UPDATE OF e;
   SELECT mb.status, mb.daily_limit, mb.min_gap_seconds INTO v_status, v_limit, v_gap
   FROM outreach.mailboxes mb WHERE mb.id = p_mailbox FOR NO KEY UPDATE;
+  -- The sent_at condition only bounds the scan to the mailbox's recent messages (index on
+  -- organisation_id, mailbox_id, sent_at) instead of its whole history: a queued message has no
+  -- sent_at, and a sent or bounced one was sent after it was created, so every message created
+  -- since the start of the day or within the minimum gap passes it (a day of margin for clock
+  -- differences between workers).
   SELECT count(*) FILTER (WHERE m.created_at >= p_day_start AND m.created_at < p_day_end)::int, max(m.created_at)
     INTO v_n, v_last
   FROM outreach.messages m
-  WHERE m.mailbox_id = p_mailbox AND m.direction = 'outbound' AND m.status IN ('queued', 'sent', 'bounced');
+  WHERE m.mailbox_id = p_mailbox AND m.direction = 'outbound' AND m.status IN ('queued', 'sent', 'bounced')
+    AND (m.sent_at IS NULL
+         OR m.sent_at >= least(p_day_start, p_now - make_interval(secs => v_gap)) - interval '1 day');
   v_replied := p_exit_on_reply AND EXISTS (
     SELECT 1 FROM outreach.messages r WHERE r.enrollment_id = p_enrollment AND r.direction = 'inbound' AND r.inbound_kind = 'reply');
   SELECT su.reason INTO v_suppression FROM outreach.suppressions su
