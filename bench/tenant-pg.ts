@@ -20,6 +20,9 @@ const db = await prepareBenchDatabase();
 const plainPool = new pg.Pool({ connectionString: db.adminUrl, max: 1 });
 const tenantPool = new pg.Pool({ connectionString: db.appUrl, max: 1, connectionTimeoutMillis: 10_000 });
 const sql = 'SELECT id, name, domain FROM crm.companies WHERE organisation_id = $1 AND id = $2';
+// A list page as the API serves it: 50 rows of one organisation, by name.
+const listSql =
+  'SELECT id, name, domain FROM crm.companies WHERE organisation_id = $1 ORDER BY name, id LIMIT 50';
 const target = (i: number) => {
   const organisationId = db.organisations[i % db.organisations.length]!;
   const ids = db.companiesByOrganisation.get(organisationId)!;
@@ -57,11 +60,9 @@ try {
   const batch = await compare(
     {
       plain: async (i) => {
-        for (let k = 0; k < 10; k++) {
-          const { organisationId, id } = target(i * 10 + k);
-          await plainPool.query(sql, [target(i).organisationId, id]);
-          void organisationId;
-        }
+        const { organisationId } = target(i);
+        const ids = db.companiesByOrganisation.get(organisationId)!;
+        for (let k = 0; k < 10; k++) await plainPool.query(sql, [organisationId, ids[(i + k) % ids.length]]);
       },
       tenant: (i) => {
         const { organisationId } = target(i);
@@ -75,8 +76,16 @@ try {
     },
     { iterations: 60 },
   );
+  const page = await compare({
+    plain: (i) => plainPool.query(listSql, [target(i).organisationId]),
+    oneShot: (i) => {
+      const { organisationId } = target(i);
+      return runWithTenant({ organisationId }, () => tenantQuery(tenantPool, listSql, [organisationId]));
+    },
+  });
   console.log(`PostgreSQL ${db.serverVersion}, one connection each, medians of 7 rounds`);
   printRatio('1 query: tenantQuery (one round trip) vs plain query', single.oneShot!, single.plain!, 1.1);
+  printRatio('list page of 50 rows: tenantQuery vs plain query', page.oneShot!, page.plain!, 1.1);
   printRatio(
     '1 query per unit of work (withTenantClient vs plain query)',
     single.tenant!,
