@@ -6,7 +6,6 @@ export { WorkerMetrics } from './metrics.js';
 export { enqueueTask, PRIORITY, sendStepKey } from './outreach/enqueue.js';
 export { classifySmtpError, createSmtpMailer, type Mailer } from './outreach/mailer.js';
 export { followUpAt, nextWindowStart, type SendingWindow } from './outreach/schedule.js';
-export { render, TEMPLATE_VARIABLES, TemplateError, unknownVariables } from './outreach/template.js';
 export { pickVariant } from './outreach/variant.js';
 export { backoffDelayMs } from './queue/backoff.js';
 export { PermanentError, ReleasedError, RetryableError, SnoozeError } from './queue/errors.js';

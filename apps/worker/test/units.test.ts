@@ -2,38 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { OrgBatcher } from '../src/outreach/batcher.js';
 import { classifySmtpError } from '../src/outreach/mailer.js';
 import { followUpAt, nextWindowStart } from '../src/outreach/schedule.js';
-import { render, TemplateError, unknownVariables } from '../src/outreach/template.js';
 import { pickVariant } from '../src/outreach/variant.js';
 import { backoffDelayMs } from '../src/queue/backoff.js';
 
 const PARIS = { timeZone: 'Europe/Paris', start: '09:00', end: '17:00', days: [1, 2, 3, 4, 5] };
-
-describe('templates', () => {
-  it('renders known variables and fallbacks', () => {
-    expect(
-      render('Hi {{ person.first_name }} at {{company.name}}, {{position.title | "friend"}}', {
-        'person.first_name': 'Ada',
-        'company.name': 'Acme',
-      }),
-    ).toBe('Hi Ada at Acme, friend');
-  });
-  it('refuses a missing value instead of rendering "Hello ,"', () => {
-    expect(() => render('Hello {{person.first_name}},', { 'person.first_name': '  ' })).toThrow(
-      TemplateError,
-    );
-    expect(() => render('Hello {{person.first_name}},', {})).toThrow(
-      /missing values for template variables: person.first_name/,
-    );
-  });
-  it('lists unknown and malformed variables (rejected at save)', () => {
-    expect(unknownVariables('{{person.first_name}} {{person.age}} {{ company.nme }}')).toEqual([
-      'person.age',
-      'company.nme',
-    ]);
-    expect(unknownVariables('Hi {{person.first_name')).toEqual(['(malformed tag)']);
-    expect(unknownVariables('Plain text')).toEqual([]);
-  });
-});
 
 describe('sending windows', () => {
   it('keeps an instant inside the window and moves others to the next opening', () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { bumpDailyStat } from '@prospectflow/outreach-core';
 import { runWithTenant, withTenantClient } from '@prospectflow/tenant-context';
 import type pg from 'pg';
-import { bumpDailyStat } from './stats.js';
 import { cancelPendingTasks } from './tasks.js';
 
 /** What a mail provider's inbound webhook posts (already parsed MIME). */

@@ -1,6 +1,6 @@
+import { bumpDailyStat, messageCampaign } from '@prospectflow/outreach-core';
 import { runWithTenant, type TenantClient, withTenantClient } from '@prospectflow/tenant-context';
 import type pg from 'pg';
-import { bumpDailyStat, messageCampaign } from './stats.js';
 import { cancelPendingTasks } from './tasks.js';
 
 const TOKEN = /^[A-Za-z0-9_-]{22,64}$/;

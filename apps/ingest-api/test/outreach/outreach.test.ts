@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEMPLATE_VARIABLES as WORKER_VARIABLES } from '../../../worker/src/outreach/template.js';
-import { TEMPLATE_VARIABLES } from '../../src/outreach/template.js';
 import { signInbound } from '../../src/routes/v1/inbound/index.js';
 import { buildTestApp, type TestApp, type TestUser } from '../helpers/app.js';
 
@@ -70,12 +68,6 @@ const STEPS = [
   { delayDays: 2, subject: null, body: 'Following up, {{person.first_name}}' },
   { delayDays: 3, subject: 'Last note', body: 'Bye {{person.first_name | "there"}}' },
 ];
-
-describe('template variables', () => {
-  it('the API accepts exactly the variables the worker renders', () => {
-    expect([...TEMPLATE_VARIABLES]).toEqual([...WORKER_VARIABLES]);
-  });
-});
 
 describe('mailboxes and campaigns', () => {
   let mailboxId: string;

@@ -1,3 +1,4 @@
+import { bumpDailyStat, render, TemplateError, type TemplateValues } from '@prospectflow/outreach-core';
 import { runWithTenant, type TenantClient, tenantQuery } from '@prospectflow/tenant-context';
 import type { Pool, QueryResultRow } from 'pg';
 import { PermanentError, ReleasedError, RetryableError, SnoozeError } from '../queue/errors.js';
@@ -7,8 +8,6 @@ import { OrgBatcher } from './batcher.js';
 import { PRIORITY, sendStepKey } from './enqueue.js';
 import { classifySmtpError, type Mailer, type OutgoingMail, type SmtpFailure } from './mailer.js';
 import { followUpAt, localDayBounds, nextDayWindowStart, nextWindowStart } from './schedule.js';
-import { bumpDailyStat } from './stats.js';
-import { render, TemplateError, type TemplateValues } from './template.js';
 import { messageIdFor, randomToken } from './tokens.js';
 import { pickVariant } from './variant.js';
 import { type MailboxRow, windowOf } from './window.js';

@@ -1,7 +1,7 @@
+import { unknownVariables } from '@prospectflow/outreach-core';
 import type { TenantClient } from '@prospectflow/tenant-context';
 import type { Static } from 'typebox';
 import { unprocessable } from '../../../lib/problem.js';
-import { unknownVariables } from '../../../outreach/template.js';
 import type { Campaign, StepInput } from './schema.js';
 
 type Step = Static<typeof StepInput>;

@@ -1,8 +1,8 @@
 /**
- * `{{person.first_name}}`-style templates. The variable list is closed: saving a template with an
- * unknown variable is refused (apps/ingest-api keeps an identical list, checked by a test), and
- * rendering a known variable without a value fails unless the template gives a fallback:
- * `{{person.first_name | "there"}}`. Never "Hello ,".
+ * `{{person.first_name}}`-style templates. The variable list is closed: the API refuses to save a
+ * template with an unknown variable, and the worker's rendering of a known variable without a
+ * value fails unless the template gives a fallback: `{{person.first_name | "there"}}`. Never
+ * "Hello ,". One list for both, so what is accepted is exactly what can be rendered.
  */
 export const TEMPLATE_VARIABLES = [
   'person.first_name',

@@ -1,15 +1,19 @@
-import type { TenantClient } from '@prospectflow/tenant-context';
+/** What the counters need of a connection: @prospectflow/tenant-context's TenantClient fits. */
+export interface Queryable {
+  query<R extends object = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
+}
 
 export type StatColumn = 'sent' | 'opened' | 'machine_opened' | 'replied' | 'bounced' | 'unsubscribed';
 
-/** +1 on a campaign's counter for the UTC day of `at` and the message's variant (same rule as the worker). */
+/** Adds 1 to a campaign's counter for the UTC day of `at` and the message's variant (NULL: no experiment). */
 export async function bumpDailyStat(
-  client: TenantClient,
+  client: Queryable,
   campaignId: string,
   variantId: string | null,
   column: StatColumn,
   at: Date,
 ): Promise<void> {
+  // Column names come from the StatColumn union, never from input.
   await client.query(
     `INSERT INTO tracking.campaign_daily_stats (campaign_id, day, variant_id, ${column})
      VALUES ($1, ($3::timestamptz AT TIME ZONE 'UTC')::date, $2, 1)
@@ -20,7 +24,7 @@ export async function bumpDailyStat(
 
 /** The campaign and variant an outbound message belongs to. */
 export async function messageCampaign(
-  client: TenantClient,
+  client: Queryable,
   messageId: string,
 ): Promise<{ campaign_id: string; variant_id: string | null } | undefined> {
   const { rows } = await client.query<{ campaign_id: string; variant_id: string | null }>(
