@@ -19,7 +19,7 @@ export interface TenantClient {
   query<S extends Submittable>(stream: S): S;
 }
 
-function isSubmittable(value: unknown): value is Submittable {
+export function isSubmittable(value: unknown): value is Submittable {
   return typeof value === 'object' && value !== null && typeof (value as Submittable).submit === 'function';
 }
 

@@ -1,15 +1,10 @@
 import pg, { type PoolConfig, type QueryConfig, type QueryResult } from 'pg';
 import { claimOpening } from './context.js';
+import { isSubmittable } from './pg-client.js';
 import { queryWithPrelude } from './pipelined-query.js';
 import { settingsSql } from './settings.js';
 
 type Callback = (error: Error | null, result?: QueryResult) => void;
-
-function isSubmittable(value: unknown): value is pg.Submittable {
-  return (
-    typeof value === 'object' && value !== null && typeof (value as pg.Submittable).submit === 'function'
-  );
-}
 
 function emptyResult(command: string): QueryResult {
   return { command, rowCount: null, oid: 0, rows: [], fields: [] };
