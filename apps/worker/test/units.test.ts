@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { OrgBatcher } from '../src/outreach/batcher.js';
 import { classifySmtpError } from '../src/outreach/mailer.js';
 import { followUpAt, nextWindowStart } from '../src/outreach/schedule.js';
 import { pickVariant } from '../src/outreach/variant.js';
 import { backoffDelayMs } from '../src/queue/backoff.js';
+import { KeyedBatcher } from '../src/queue/batcher.js';
 
 const PARIS = { timeZone: 'Europe/Paris', start: '09:00', end: '17:00', days: [1, 2, 3, 4, 5] };
 
@@ -68,10 +68,10 @@ describe('retries and SMTP errors', () => {
   });
 });
 
-describe('OrgBatcher', () => {
+describe('KeyedBatcher', () => {
   it('groups the calls of one organisation made meanwhile into one statement, never across organisations', async () => {
     const runs: string[] = [];
-    const b = new OrgBatcher<number, number>(async (org, items) => {
+    const b = new KeyedBatcher<number, number>(async (org, items) => {
       runs.push(`${org}:${items.join(',')}`);
       return items.map((n) => n * 10);
     });
@@ -82,7 +82,7 @@ describe('OrgBatcher', () => {
 
   it('retries a failed batch call by call, so only the bad call fails', async () => {
     const runs: number[][] = [];
-    const b = new OrgBatcher<number, number>(async (_org, items) => {
+    const b = new KeyedBatcher<number, number>(async (_org, items) => {
       runs.push(items);
       if (items.includes(2)) throw new Error('bad item 2');
       return items;

@@ -1,10 +1,10 @@
 import { bumpDailyStat, render, TemplateError, type TemplateValues } from '@prospectflow/outreach-core';
 import { runWithTenant, type TenantClient, tenantQuery } from '@prospectflow/tenant-context';
 import type { Pool, QueryResultRow } from 'pg';
+import { KeyedBatcher } from '../queue/batcher.js';
 import { PermanentError, ReleasedError, RetryableError, SnoozeError } from '../queue/errors.js';
 import { inTenant } from '../queue/sql.js';
 import type { TaskContext, TaskHandler } from '../queue/types.js';
-import { OrgBatcher } from './batcher.js';
 import { PRIORITY, sendStepKey } from './enqueue.js';
 import { classifySmtpError, type Mailer, type OutgoingMail, type SmtpFailure } from './mailer.js';
 import { followUpAt, localDayBounds, nextDayWindowStart, nextWindowStart } from './schedule.js';
@@ -484,7 +484,7 @@ function chooseVariant(
   return { variant: chosen, store: true };
 }
 
-// Fast-path statements batched per organisation (OrgBatcher): one statement, one round trip and
+// Fast-path statements batched per organisation (KeyedBatcher): one statement, one round trip and
 // one implicit transaction for every call that arrives while the previous one is on the wire.
 // Rows are handed to the functions sorted by the rows they lock in common (mailbox; campaign
 // and variant for the daily stat), so concurrent batches take those locks in the same order.
@@ -592,9 +592,9 @@ FROM (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(i int, organisation uuid,
       ORDER BY campaign, variant NULLS FIRST, enrollment) AS k`;
 
 interface Batchers {
-  state: OrgBatcher<{ enrollment: string; step: string }, SendState | undefined>;
-  reserve: OrgBatcher<ReserveArgs, ReserveResult>;
-  record: OrgBatcher<RecordArgs, number>;
+  state: KeyedBatcher<{ enrollment: string; step: string }, SendState | undefined>;
+  reserve: KeyedBatcher<ReserveArgs, ReserveResult>;
+  record: KeyedBatcher<RecordArgs, number>;
 }
 const batchersByPool = new WeakMap<Pool, Batchers>();
 
@@ -633,16 +633,16 @@ function batchers(pool: Pool): Batchers {
     RECORD_KEYS.map((k) => a[k]),
   );
   b = {
-    state: new OrgBatcher(async (org, items) =>
+    state: new KeyedBatcher(async (org, items) =>
       (await state(org, items)).map((row) => (row?.id ? row : undefined)),
     ),
-    reserve: new OrgBatcher(async (org, items) =>
+    reserve: new KeyedBatcher(async (org, items) =>
       (await reserve(org, items)).map((row) => {
         if (!row) throw new Error('reservation returned no row');
         return row;
       }),
     ),
-    record: new OrgBatcher(async (org, items) =>
+    record: new KeyedBatcher(async (org, items) =>
       (await record(org, items)).map((row) => row?.completed ?? 0),
     ),
   };

@@ -5,6 +5,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { WorkerMetrics } from '../metrics.js';
 import { type BackoffOptions, backoffDelayMs, DEFAULT_BACKOFF } from './backoff.js';
+import { KeyedBatcher } from './batcher.js';
 import { PermanentError, ReleasedError, SnoozeError } from './errors.js';
 import { TaskListener } from './listener.js';
 import {
@@ -304,43 +305,17 @@ export class Worker {
     }
   }
 
-  #batch: { task: ClaimedTask; resolve: () => void; reject: (e: unknown) => void }[] = [];
-  #flushing = false;
-
   /**
    * Completions that carry no writes of their own are grouped into one statement: whatever
    * accumulates while the previous statement is on the wire goes out in the next one.
    */
-  #completeBatched(task: ClaimedTask): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#batch.push({ task, resolve, reject });
-      if (this.#batch.length === 1 && !this.#flushing) setImmediate(() => this.#flush());
-    });
-  }
+  readonly #completions = new KeyedBatcher<ClaimedTask, void>(async (_all, tasks) => {
+    await completeTasks(this.#o.pool, this.id, tasks, this.#o.clock.now());
+    return tasks.map(() => undefined);
+  });
 
-  #flush(): void {
-    const batch = this.#batch;
-    if (batch.length === 0 || this.#flushing) return;
-    this.#batch = [];
-    this.#flushing = true;
-    completeTasks(
-      this.#o.pool,
-      this.id,
-      batch.map((b) => b.task),
-      this.#o.clock.now(),
-    )
-      .then(
-        () => {
-          for (const b of batch) b.resolve();
-        },
-        (error: unknown) => {
-          for (const b of batch) b.reject(error);
-        },
-      )
-      .finally(() => {
-        this.#flushing = false;
-        this.#flush();
-      });
+  #completeBatched(task: ClaimedTask): Promise<void> {
+    return this.#completions.call('all', task);
   }
 
   async #settleFailure(task: ClaimedTask, error: unknown, log: Logger): Promise<void> {
