@@ -1,5 +1,6 @@
 import { createPrismaClient, ROLES, rolePassword } from '@prospectflow/db-schema';
 import { type RunningPgBouncer, startPgBouncer } from '@prospectflow/testing';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrismaPool, createTenantDb } from '../src/index.js';
 import { adminQuery, createTenantFixture, type TenantFixture } from './helpers.js';
@@ -26,8 +27,19 @@ async function expectEveryStoredRowInItsOrganisation(): Promise<void> {
   expect(misplaced[0]!.n).toBe(0);
 }
 
-async function stressThrough(url: string, seed: number, operations = 10_000): Promise<void> {
-  const pool = createPrismaPool({ connectionString: url, max: 20 });
+// A plain pool (settings as the unit's first statement) and createPrismaPool (settings pipelined with BEGIN).
+const makePool = {
+  plain: (config: pg.PoolConfig) => new pg.Pool(config),
+  pipelined: (config: pg.PoolConfig) => createPrismaPool(config),
+};
+
+async function stressThrough(
+  url: string,
+  seed: number,
+  kind: keyof typeof makePool,
+  operations = 10_000,
+): Promise<void> {
+  const pool = makePool[kind]({ connectionString: url, max: 20 });
   const prisma = createPrismaClient(pool);
   try {
     const report = await runStress(prismaBackend(createTenantDb(prisma)), fixture.organisations, {
@@ -62,19 +74,19 @@ describe('Prisma, direct to PostgreSQL', () => {
   it(
     '2,000 interleaved operations from 50 organisations never touch another organisation',
     async () => {
-      await stressThrough(fixture.appUrl, 7, 2_000);
+      await stressThrough(fixture.appUrl, 7, 'plain', 2_000);
     },
     STRESS_TIMEOUT_MS,
   );
 });
 
 describe.each([5])('Prisma through pgBouncer (transaction mode, default_pool_size=%i)', (poolSize) => {
-  it(
-    '10,000 interleaved operations from 50 organisations never touch another organisation',
-    async () => {
+  it.each(['plain', 'pipelined'] as const)(
+    '10,000 interleaved operations from 50 organisations never touch another organisation (%s pool)',
+    async (kind) => {
       const { bouncer, url } = await bouncerFor(poolSize);
       try {
-        await stressThrough(url, 200 + poolSize);
+        await stressThrough(url, 200 + poolSize, kind);
       } finally {
         await bouncer.stop();
       }
