@@ -1,6 +1,6 @@
 /**
  * Shared set-up for bench/tenant-*.ts: a migrated database with 50 organisations × 200 companies,
- * and a timing loop that alternates the contenders in rounds so machine noise hits both alike.
+ * and a timing loop that interleaves the contenders operation by operation so machine noise hits all alike.
  * Run from the root: `pnpm --filter @prospectflow/tenant-context exec tsx ../../bench/tenant-pg.ts`.
  * PostgreSQL: TEST_DATABASE_URL (superuser) or an embedded PostgreSQL 18.
  */
@@ -95,24 +95,27 @@ export async function prepareBenchDatabase(): Promise<BenchDatabase> {
 export type Contender = (iteration: number) => Promise<unknown>;
 
 /**
- * Runs every contender `iterations` times per round, contenders alternating, for `rounds` rounds
- * after one warm-up round; returns each contender's median per-operation time in ms.
+ * Times every contender one operation at a time, interleaved (the order rotates each iteration),
+ * so machine drift hits all contenders alike; returns each contender's median operation time in ms.
+ * One warm-up pass of `warmup` operations each is discarded.
  */
 export async function compare(
   contenders: Record<string, Contender>,
-  { rounds = 7, iterations = 300 } = {},
+  { samples = 3000, warmup = 200 } = {},
 ): Promise<Record<string, number>> {
-  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
-  for (let round = -1; round < rounds; round++) {
-    for (const [name, run] of Object.entries(contenders)) {
+  const names = Object.keys(contenders);
+  const times: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
+  for (let i = 0; i < warmup; i++) for (const name of names) await contenders[name]!(i);
+  for (let i = 0; i < samples; i++) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(i + k) % names.length]!;
       const started = performance.now();
-      for (let i = 0; i < iterations; i++) await run(i);
-      const perOp = (performance.now() - started) / iterations;
-      if (round >= 0) samples[name]!.push(perOp);
+      await contenders[name]!(i);
+      times[name]!.push(performance.now() - started);
     }
   }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+  return Object.fromEntries(names.map((name) => [name, median(times[name]!)]));
 }
 
 export function printRatio(label: string, candidate: number, baseline: number, target: number): void {

@@ -1,10 +1,16 @@
 /**
- * Raw pg: the same primary-key SELECT as the superuser's plain pool.query (no RLS, no transaction)
- * vs the tenant paths — `tenantQuery` (settings + statement in one round trip, one implicit
- * transaction) and `withTenantClient` units (BEGIN + settings ride with the first statement, then
- * COMMIT) — and vs the same BEGIN/query/COMMIT without RLS. Target ≤ 1.1. Prints per-operation
- * medians and ratios, all measured in this run.
+ * Raw pg: what the tenant costs a query, three ways, all measured in this run (target ≤ 1.1).
+ * 1. Against a plain autocommit query as the superuser (no RLS, no transaction): `tenantQuery`
+ *    (settings + statement in one round trip) and `withTenantClient` units.
+ * 2. Against the same transaction without the tenant: BEGIN/query/COMMIT as node-postgres users
+ *    write it (three round trips), and the same transaction pipelined like ours (BEGIN rides with
+ *    the query), which isolates the tenant's own cost.
+ * 3. Where the overhead goes, each step on ONE connection so backend placement cannot skew it: an
+ *    extra trivial statement in the batch, the settings statement, then RLS (the same query on a
+ *    copy of the table without RLS, as the app role with the settings sent).
+ * Each side rotates over several connections in 1 and 2, for the same reason.
  */
+import type { PoolClient } from 'pg';
 import { compare, importFromPackage, prepareBenchDatabase, printRatio } from './tenant-bench-support.js';
 
 type Pg = typeof import('pg');
@@ -15,10 +21,16 @@ const pg = (pgModule.default ?? pgModule) as Pg;
 const { runWithTenant, tenantQuery, withTenantClient } = (await import(
   '../packages/tenant-context/src/index.js'
 )) as TenantContext;
+// Internal, for the breakdown only: the same batching tenantQuery uses, with any prelude.
+const { queryWithPrelude } = await import('../packages/tenant-context/src/pipelined-query.js');
+const { settingsSql } = await import('../packages/tenant-context/src/settings.js');
 
+const CONNECTIONS = 4;
 const db = await prepareBenchDatabase();
-const plainPool = new pg.Pool({ connectionString: db.adminUrl, max: 1 });
-const tenantPool = new pg.Pool({ connectionString: db.appUrl, max: 1, connectionTimeoutMillis: 10_000 });
+const pools = (url: string) =>
+  Array.from({ length: CONNECTIONS }, () => new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 10_000 }));
+const plainPools = pools(db.adminUrl);
+const tenantPools = pools(db.appUrl);
 const sql = 'SELECT id, name, domain FROM crm.companies WHERE organisation_id = $1 AND id = $2';
 // A list page as the API serves it: 50 rows of one organisation, by name.
 const listSql =
@@ -28,32 +40,48 @@ const target = (i: number) => {
   const ids = db.companiesByOrganisation.get(organisationId)!;
   return { organisationId, id: ids[(i * 7) % ids.length]! };
 };
+const plainPool = (i: number) => plainPools[i % CONNECTIONS]!;
+const tenantPool = (i: number) => tenantPools[i % CONNECTIONS]!;
+const settings = (organisationId: string) => settingsSql({ organisationId, userId: '' });
+
+async function inTransaction(client: PoolClient, run: () => Promise<unknown>): Promise<void> {
+  try {
+    await run();
+    await client.query('COMMIT');
+  } finally {
+    client.release();
+  }
+}
 
 try {
   const single = await compare({
     plain: (i) => {
       const { organisationId, id } = target(i);
-      return plainPool.query(sql, [organisationId, id]);
+      return plainPool(i).query(sql, [organisationId, id]);
     },
     plainTransaction: async (i) => {
       const { organisationId, id } = target(i);
-      const client = await plainPool.connect();
-      try {
+      const client = await plainPool(i).connect();
+      await inTransaction(client, async () => {
         await client.query('BEGIN');
         await client.query(sql, [organisationId, id]);
-        await client.query('COMMIT');
-      } finally {
-        client.release();
-      }
+      });
+    },
+    plainPipelinedTransaction: async (i) => {
+      const { organisationId, id } = target(i);
+      const client = await plainPool(i).connect();
+      await inTransaction(client, () =>
+        queryWithPrelude(client, ['BEGIN'], { text: sql, values: [organisationId, id] }),
+      );
     },
     oneShot: (i) => {
       const { organisationId, id } = target(i);
-      return runWithTenant({ organisationId }, () => tenantQuery(tenantPool, sql, [organisationId, id]));
+      return runWithTenant({ organisationId }, () => tenantQuery(tenantPool(i), sql, [organisationId, id]));
     },
     tenant: (i) => {
       const { organisationId, id } = target(i);
       return runWithTenant({ organisationId }, () =>
-        withTenantClient(tenantPool, (c) => c.query(sql, [organisationId, id])),
+        withTenantClient(tenantPool(i), (c) => c.query(sql, [organisationId, id])),
       );
     },
   });
@@ -62,45 +90,81 @@ try {
       plain: async (i) => {
         const { organisationId } = target(i);
         const ids = db.companiesByOrganisation.get(organisationId)!;
-        for (let k = 0; k < 10; k++) await plainPool.query(sql, [organisationId, ids[(i + k) % ids.length]]);
+        for (let k = 0; k < 10; k++) await plainPool(i).query(sql, [organisationId, ids[(i + k) % ids.length]]);
       },
       tenant: (i) => {
         const { organisationId } = target(i);
         const ids = db.companiesByOrganisation.get(organisationId)!;
         return runWithTenant({ organisationId }, () =>
-          withTenantClient(tenantPool, async (c) => {
+          withTenantClient(tenantPool(i), async (c) => {
             for (let k = 0; k < 10; k++) await c.query(sql, [organisationId, ids[(i + k) % ids.length]]);
           }),
         );
       },
     },
-    { iterations: 60 },
+    { samples: 400 },
   );
   const page = await compare({
-    plain: (i) => plainPool.query(listSql, [target(i).organisationId]),
+    plain: (i) => plainPool(i).query(listSql, [target(i).organisationId]),
     oneShot: (i) => {
       const { organisationId } = target(i);
-      return runWithTenant({ organisationId }, () => tenantQuery(tenantPool, listSql, [organisationId]));
+      return runWithTenant({ organisationId }, () => tenantQuery(tenantPool(i), listSql, [organisationId]));
     },
   });
-  console.log(`PostgreSQL ${db.serverVersion}, one connection each, medians of 7 rounds`);
+
+  // The breakdown: one superuser connection and one app-role connection, held for the whole section.
+  const admin = await plainPools[0]!.connect();
+  await admin.query(`CREATE TABLE crm.bench_companies_no_rls (LIKE crm.companies INCLUDING ALL);
+    INSERT INTO crm.bench_companies_no_rls SELECT * FROM crm.companies;
+    GRANT SELECT ON crm.bench_companies_no_rls TO ${new URL(db.appUrl).username};
+    ANALYZE crm.bench_companies_no_rls`);
+  const app = await tenantPools[0]!.connect();
+  const withPrelude =
+    (client: PoolClient, prelude: (organisationId: string) => string[], table = 'crm.companies') =>
+    (i: number) => {
+      const { organisationId, id } = target(i);
+      return queryWithPrelude(client, prelude(organisationId), {
+        text: sql.replace('crm.companies', table),
+        values: [organisationId, id],
+      });
+    };
+  const steps = await compare({
+    bare: withPrelude(admin, () => []),
+    extraStatement: withPrelude(admin, () => ['SELECT 1']),
+    settings: withPrelude(admin, (o) => [settings(o)]),
+    appWithoutRls: withPrelude(app, (o) => [settings(o)], 'crm.bench_companies_no_rls'),
+    appWithRls: withPrelude(app, (o) => [settings(o)]),
+  });
+  admin.release();
+  app.release();
+
+  const ms = (value: number) => `${(value * 1000).toFixed(0)} µs`;
+  const share = (candidate: number, baseline: number) =>
+    `${ms(candidate - baseline)} (${(((candidate - baseline) / steps.bare!) * 100).toFixed(0)}% of the bare query)`;
+  console.log(`PostgreSQL ${db.serverVersion}; medians of interleaved single operations`);
+  console.log('\n1. Against a plain autocommit query (superuser, no RLS, no transaction):');
   printRatio('1 query: tenantQuery (one round trip) vs plain query', single.oneShot!, single.plain!, 1.1);
   printRatio('list page of 50 rows: tenantQuery vs plain query', page.oneShot!, page.plain!, 1.1);
-  printRatio(
-    '1 query per unit of work (withTenantClient vs plain query)',
-    single.tenant!,
-    single.plain!,
-    1.1,
-  );
+  printRatio('1 query per unit of work (withTenantClient vs plain query)', single.tenant!, single.plain!, 1.1);
   printRatio('10 queries per unit of work (tenant tx vs 10 plain queries)', batch.tenant!, batch.plain!, 1.1);
+  console.log('\n2. Against the same transaction without the tenant:');
   printRatio(
-    '1 query, tenant tx vs the same BEGIN/query/COMMIT without RLS',
+    '1 query per unit vs BEGIN/query/COMMIT as node-postgres runs it (3 round trips)',
     single.tenant!,
     single.plainTransaction!,
     1.1,
   );
+  printRatio(
+    '1 query per unit vs the same transaction pipelined like ours (2 round trips)',
+    single.tenant!,
+    single.plainPipelinedTransaction!,
+    1.1,
+  );
+  console.log(`\n3. Where the overhead goes (one connection per role; bare query ${ms(steps.bare!)}):`);
+  console.log(`   any extra statement in the batch (SELECT 1): +${share(steps.extraStatement!, steps.bare!)}`);
+  console.log(`   the settings statement instead:              +${share(steps.settings!, steps.bare!)}`);
+  console.log(`   RLS on the table (app role, settings sent):  +${share(steps.appWithRls!, steps.appWithoutRls!)}`);
 } finally {
-  await plainPool.end();
-  await tenantPool.end();
+  for (const pool of [...plainPools, ...tenantPools]) await pool.end();
   await db.stop();
 }

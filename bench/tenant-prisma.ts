@@ -60,9 +60,9 @@ try {
         });
       },
     },
-    { iterations: 40 },
+    { samples: 300 },
   );
-  console.log(`PostgreSQL ${db.serverVersion}, Prisma 7 + adapter-pg, medians of 7 rounds`);
+  console.log(`PostgreSQL ${db.serverVersion}, Prisma 7 + adapter-pg; medians of interleaved single operations`);
   printRatio(
     '1 findUnique per unit of work (tenant tx vs owner, no RLS)',
     single.tenant!,
