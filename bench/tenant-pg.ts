@@ -28,7 +28,10 @@ const { settingsSql } = await import('../packages/tenant-context/src/settings.js
 const CONNECTIONS = 4;
 const db = await prepareBenchDatabase();
 const pools = (url: string) =>
-  Array.from({ length: CONNECTIONS }, () => new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 10_000 }));
+  Array.from(
+    { length: CONNECTIONS },
+    () => new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 10_000 }),
+  );
 const plainPools = pools(db.adminUrl);
 const tenantPools = pools(db.appUrl);
 const sql = 'SELECT id, name, domain FROM crm.companies WHERE organisation_id = $1 AND id = $2';
@@ -90,7 +93,8 @@ try {
       plain: async (i) => {
         const { organisationId } = target(i);
         const ids = db.companiesByOrganisation.get(organisationId)!;
-        for (let k = 0; k < 10; k++) await plainPool(i).query(sql, [organisationId, ids[(i + k) % ids.length]]);
+        for (let k = 0; k < 10; k++)
+          await plainPool(i).query(sql, [organisationId, ids[(i + k) % ids.length]]);
       },
       tenant: (i) => {
         const { organisationId } = target(i);
@@ -145,7 +149,12 @@ try {
   console.log('\n1. Against a plain autocommit query (superuser, no RLS, no transaction):');
   printRatio('1 query: tenantQuery (one round trip) vs plain query', single.oneShot!, single.plain!, 1.1);
   printRatio('list page of 50 rows: tenantQuery vs plain query', page.oneShot!, page.plain!, 1.1);
-  printRatio('1 query per unit of work (withTenantClient vs plain query)', single.tenant!, single.plain!, 1.1);
+  printRatio(
+    '1 query per unit of work (withTenantClient vs plain query)',
+    single.tenant!,
+    single.plain!,
+    1.1,
+  );
   printRatio('10 queries per unit of work (tenant tx vs 10 plain queries)', batch.tenant!, batch.plain!, 1.1);
   console.log('\n2. Against the same transaction without the tenant:');
   printRatio(
@@ -161,9 +170,13 @@ try {
     1.1,
   );
   console.log(`\n3. Where the overhead goes (one connection per role; bare query ${ms(steps.bare!)}):`);
-  console.log(`   any extra statement in the batch (SELECT 1): +${share(steps.extraStatement!, steps.bare!)}`);
+  console.log(
+    `   any extra statement in the batch (SELECT 1): +${share(steps.extraStatement!, steps.bare!)}`,
+  );
   console.log(`   the settings statement instead:              +${share(steps.settings!, steps.bare!)}`);
-  console.log(`   RLS on the table (app role, settings sent):  +${share(steps.appWithRls!, steps.appWithoutRls!)}`);
+  console.log(
+    `   RLS on the table (app role, settings sent):  +${share(steps.appWithRls!, steps.appWithoutRls!)}`,
+  );
 } finally {
   for (const pool of [...plainPools, ...tenantPools]) await pool.end();
   await db.stop();

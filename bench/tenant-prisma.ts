@@ -62,7 +62,9 @@ try {
     },
     { samples: 300 },
   );
-  console.log(`PostgreSQL ${db.serverVersion}, Prisma 7 + adapter-pg; medians of interleaved single operations`);
+  console.log(
+    `PostgreSQL ${db.serverVersion}, Prisma 7 + adapter-pg; medians of interleaved single operations`,
+  );
   printRatio(
     '1 findUnique per unit of work (tenant tx vs owner, no RLS)',
     single.tenant!,

@@ -1,0 +1,108 @@
+/**
+ * What RLS costs a primary-key lookup with our guard `app.current_organisation_id()` and with the
+ * alternatives one might try, each policy on its own copy of crm.companies, all on ONE app-role
+ * connection with the tenant settings sent, interleaved; the baseline is a copy without RLS.
+ * Run: pnpm --filter @prospectflow/tenant-context exec tsx ../../bench/tenant-guard-variants.ts
+ */
+import { compare, importFromPackage, prepareBenchDatabase } from './tenant-bench-support.js';
+
+type Pg = typeof import('pg');
+const pgModule = await importFromPackage<{ default?: Pg } & Pg>('pg');
+const pg = (pgModule.default ?? pgModule) as Pg;
+const { queryWithPrelude } = await import('../packages/tenant-context/src/pipelined-query.js');
+const { settingsSql } = await import('../packages/tenant-context/src/settings.js');
+
+const VARIANTS: Record<string, string | undefined> = {
+  withoutRls: undefined,
+  currentGuard: 'app.current_organisation_id()',
+  // plpgsql, no SET search_path and no exception block (drops the pinned search_path and PF002).
+  plainPlpgsql: 'bench.guard_plain()',
+  // Each half of plainPlpgsql: pinned search_path with a regex check instead of the exception
+  // block, and the exception block without the pinned search_path.
+  pinnedNoException: 'bench.guard_pinned_regex()',
+  unpinnedException: 'bench.guard_unpinned_exception()',
+  // Inlinable SQL function: the planner sees the CASE expression.
+  inlinableSql: 'bench.guard_sql()',
+  // No function: the missing/empty setting fails as a cast or "unrecognized parameter", not PF001.
+  noFunction: "current_setting('app.organisation_id')::uuid",
+};
+
+const db = await prepareBenchDatabase();
+const admin = new pg.Client({ connectionString: db.adminUrl });
+await admin.connect();
+const appRole = new URL(db.appUrl).username;
+await admin.query(`
+  CREATE SCHEMA bench;
+  CREATE FUNCTION bench.guard_plain() RETURNS uuid LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+    DECLARE raw text := current_setting('app.organisation_id', true);
+    BEGIN
+      IF raw IS NULL OR raw = '' THEN RAISE EXCEPTION 'no organisation' USING ERRCODE = 'PF001'; END IF;
+      RETURN raw::uuid;
+    END $$;
+  CREATE FUNCTION bench.guard_pinned_regex() RETURNS uuid
+    LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
+    DECLARE raw text := current_setting('app.organisation_id', true);
+    BEGIN
+      IF raw IS NULL OR raw = '' THEN RAISE EXCEPTION 'no organisation' USING ERRCODE = 'PF001'; END IF;
+      IF raw !~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' THEN
+        RAISE EXCEPTION 'not a uuid' USING ERRCODE = 'PF002';
+      END IF;
+      RETURN raw::uuid;
+    END $$;
+  CREATE FUNCTION bench.guard_unpinned_exception() RETURNS uuid LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+    DECLARE raw text := current_setting('app.organisation_id', true);
+    BEGIN
+      IF raw IS NULL OR raw = '' THEN RAISE EXCEPTION 'no organisation' USING ERRCODE = 'PF001'; END IF;
+      BEGIN
+        RETURN raw::uuid;
+      EXCEPTION WHEN invalid_text_representation THEN
+        RAISE EXCEPTION 'not a uuid' USING ERRCODE = 'PF002';
+      END;
+    END $$;
+  CREATE FUNCTION bench.missing() RETURNS uuid LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+    BEGIN RAISE EXCEPTION 'no organisation' USING ERRCODE = 'PF001'; END $$;
+  CREATE FUNCTION bench.guard_sql() RETURNS uuid LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN NULLIF(current_setting('app.organisation_id', true), '') IS NULL THEN bench.missing()
+                ELSE current_setting('app.organisation_id', true)::uuid END $$;
+  GRANT USAGE ON SCHEMA bench TO ${appRole};
+  GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA bench TO ${appRole}`);
+for (const [name, guard] of Object.entries(VARIANTS)) {
+  await admin.query(`CREATE TABLE bench.${name} (LIKE crm.companies INCLUDING ALL);
+    INSERT INTO bench.${name} SELECT * FROM crm.companies;
+    GRANT SELECT ON bench.${name} TO ${appRole};
+    ANALYZE bench.${name}`);
+  if (guard)
+    await admin.query(`ALTER TABLE bench.${name} ENABLE ROW LEVEL SECURITY;
+      ALTER TABLE bench.${name} FORCE ROW LEVEL SECURITY;
+      CREATE POLICY tenant_isolation ON bench.${name} USING (organisation_id = ${guard})`);
+}
+await admin.end();
+
+const app = new pg.Client({ connectionString: db.appUrl });
+await app.connect();
+try {
+  const target = (i: number) => {
+    const organisationId = db.organisations[i % db.organisations.length]!;
+    const ids = db.companiesByOrganisation.get(organisationId)!;
+    return { organisationId, id: ids[(i * 7) % ids.length]! };
+  };
+  const lookup = (table: string) => (i: number) => {
+    const { organisationId, id } = target(i);
+    return queryWithPrelude(app, [settingsSql({ organisationId, userId: '' })], {
+      text: `SELECT id, name, domain FROM bench.${table} WHERE organisation_id = $1 AND id = $2`,
+      values: [organisationId, id],
+    });
+  };
+  const times = await compare(Object.fromEntries(Object.keys(VARIANTS).map((name) => [name, lookup(name)])));
+  const baseline = times.withoutRls!;
+  console.log(`PostgreSQL ${db.serverVersion}; PK lookup without RLS ${(baseline * 1000).toFixed(0)} µs`);
+  for (const name of Object.keys(VARIANTS).slice(1)) {
+    const added = ((times[name]! / baseline - 1) * 100).toFixed(1);
+    console.log(
+      `${name.padEnd(18)} ${(times[name]! * 1000).toFixed(0)} µs  (+${added}% over the copy without RLS)`,
+    );
+  }
+} finally {
+  await app.end();
+  await db.stop();
+}
