@@ -1,7 +1,9 @@
 /**
- * What RLS costs a primary-key lookup with our guard `app.current_organisation_id()` and with the
- * alternatives one might try, each policy on its own copy of crm.companies, all on ONE app-role
- * connection with the tenant settings sent, interleaved; the baseline is a copy without RLS.
+ * What RLS costs with our guard `app.current_organisation_id()` and with the alternatives one might
+ * try, each policy on its own copy of crm.companies, all on ONE app-role connection with the tenant
+ * settings sent; the baseline is a copy without RLS. Two shapes: a primary-key lookup (interleaved
+ * single operations: the guard runs once per scan, planning counts) and a 100,000-row INSERT …
+ * SELECT (median of 5 rounds, rolled back: WITH CHECK runs the guard once per row).
  * Run: pnpm --filter @prospectflow/tenant-context exec tsx ../../bench/tenant-guard-variants.ts
  */
 import { compare, importFromPackage, prepareBenchDatabase } from './tenant-bench-support.js';
@@ -21,8 +23,9 @@ const VARIANTS: Record<string, string | undefined> = {
   // block, and the exception block without the pinned search_path.
   pinnedNoException: 'bench.guard_pinned_regex()',
   unpinnedException: 'bench.guard_unpinned_exception()',
-  // Inlinable SQL function: the planner sees the CASE expression.
+  // Inlinable SQL functions (no SET clause): the planner sees the expression; PF001 kept.
   inlinableSql: 'bench.guard_sql()',
+  inlinableCoalesce: 'bench.guard_coalesce()',
   // No function: the missing/empty setting fails as a cast or "unrecognized parameter", not PF001.
   noFunction: "current_setting('app.organisation_id')::uuid",
 };
@@ -61,6 +64,8 @@ await admin.query(`
     END $$;
   CREATE FUNCTION bench.missing() RETURNS uuid LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
     BEGIN RAISE EXCEPTION 'no organisation' USING ERRCODE = 'PF001'; END $$;
+  CREATE FUNCTION bench.guard_coalesce() RETURNS uuid LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT COALESCE(NULLIF(pg_catalog.current_setting('app.organisation_id', true), ''), bench.missing()::text)::pg_catalog.uuid $$;
   CREATE FUNCTION bench.guard_sql() RETURNS uuid LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN NULLIF(current_setting('app.organisation_id', true), '') IS NULL THEN bench.missing()
                 ELSE current_setting('app.organisation_id', true)::uuid END $$;
@@ -69,7 +74,7 @@ await admin.query(`
 for (const [name, guard] of Object.entries(VARIANTS)) {
   await admin.query(`CREATE TABLE bench.${name} (LIKE crm.companies INCLUDING ALL);
     INSERT INTO bench.${name} SELECT * FROM crm.companies;
-    GRANT SELECT ON bench.${name} TO ${appRole};
+    GRANT SELECT, INSERT ON bench.${name} TO ${appRole};
     ANALYZE bench.${name}`);
   if (guard)
     await admin.query(`ALTER TABLE bench.${name} ENABLE ROW LEVEL SECURITY;
@@ -94,12 +99,36 @@ try {
     });
   };
   const times = await compare(Object.fromEntries(Object.keys(VARIANTS).map((name) => [name, lookup(name)])));
-  const baseline = times.withoutRls!;
-  console.log(`PostgreSQL ${db.serverVersion}; PK lookup without RLS ${(baseline * 1000).toFixed(0)} µs`);
+  const inserts: Record<string, number[]> = Object.fromEntries(
+    Object.keys(VARIANTS).map((name) => [name, []]),
+  );
+  const organisationId = db.organisations[0]!;
+  for (let round = 0; round < 5; round++) {
+    for (const name of Object.keys(VARIANTS)) {
+      await app.query('BEGIN');
+      await app.query(settingsSql({ organisationId, userId: '' }));
+      const started = performance.now();
+      await app.query(
+        `INSERT INTO bench.${name} (organisation_id, name) SELECT $1, 'Bulk ' || n FROM generate_series(1, 100000) n`,
+        [organisationId],
+      );
+      inserts[name]!.push(performance.now() - started);
+      await app.query('ROLLBACK');
+    }
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+  const lookupBase = times.withoutRls!;
+  const insertBase = median(inserts.withoutRls!);
+  const added = (value: number, base: number) => `+${((value / base - 1) * 100).toFixed(1)}%`.padStart(7);
+  console.log(
+    `PostgreSQL ${db.serverVersion}; without RLS: PK lookup ${(lookupBase * 1000).toFixed(0)} µs, ` +
+      `100k-row INSERT ${insertBase.toFixed(0)} ms. Added by each policy:`,
+  );
   for (const name of Object.keys(VARIANTS).slice(1)) {
-    const added = ((times[name]! / baseline - 1) * 100).toFixed(1);
+    const insert = median(inserts[name]!);
     console.log(
-      `${name.padEnd(18)} ${(times[name]! * 1000).toFixed(0)} µs  (+${added}% over the copy without RLS)`,
+      `${name.padEnd(18)} lookup ${added(times[name]!, lookupBase)}   insert ${added(insert, insertBase)}` +
+        ` (${(((insert - insertBase) * 1000) / 100_000).toFixed(1)} µs per row)`,
     );
   }
 } finally {

@@ -76,4 +76,25 @@ describe('validation suite catches a sabotaged database', () => {
       await broken.drop();
     }
   }, 120_000);
+
+  it('guard-ignores-search-path fails for a guard whose names follow the search_path', async () => {
+    const broken = await createTestDatabase('sabotage_guard');
+    try {
+      const admin = new (await import('pg')).default.Client({ connectionString: broken.adminUrl });
+      await admin.connect();
+      try {
+        // The pre-0740 body without its pinned search_path: `uuid` can then be a temp table's type.
+        await admin.query(`CREATE OR REPLACE FUNCTION app.current_user_id() RETURNS uuid LANGUAGE sql STABLE
+          AS $$ SELECT NULLIF(current_setting('app.user_id', true), '')::uuid $$`);
+      } finally {
+        await admin.end();
+      }
+      const check = CHECKS.find((c) => c.name === 'guard-ignores-search-path')!;
+      await expect(check.run(validationContext(roleUrl(broken.adminUrl, ROLES.migrator)))).rejects.toThrow(
+        /guards under a hostile search_path failed/,
+      );
+    } finally {
+      await broken.drop();
+    }
+  }, 60_000);
 });

@@ -295,6 +295,57 @@ export const isolationChecks: Check[] = [
     },
   },
   {
+    name: 'guard-ignores-search-path',
+    description:
+      'the guards resolve the same under a hostile search_path (pg_temp first, temp tables named text and uuid) and keep PF001/PF002',
+    async run(ctx) {
+      return failIfAny(
+        await inRolledBackTransaction(ctx.appUrl, async (client) => {
+          const { a } = await twoOrganisations(client);
+          const user = randomUUID();
+          // A temp table is also a type in pg_temp: with pg_temp first, an unqualified `text` or
+          // `uuid` in a guard would resolve to these.
+          await client.query('CREATE TEMP TABLE text (x int); CREATE TEMP TABLE uuid (x int)');
+          await client.query('SET LOCAL search_path = pg_temp, public, pg_catalog');
+          await client.query(
+            `SELECT set_config('app.organisation_id', $1, true), set_config('app.user_id', $2, true)`,
+            [a, user],
+          );
+          const problems: string[] = [];
+          const read = await attempt(
+            client,
+            `SELECT 1 FROM app.current_organisation_id() o, app.current_user_id() u WHERE o = $1 AND u = $2`,
+            [a, user],
+          );
+          if (!read.ok || read.rows !== 1)
+            problems.push(`guards under a hostile search_path ${describeOutcome(read)}`);
+          const id = await insertCompany(client);
+          const update = await attempt(client, `UPDATE crm.companies SET name = 'Renamed' WHERE id = $1`, [
+            id,
+          ]);
+          if (!update.ok || update.rows !== 1) problems.push(`tenant UPDATE ${describeOutcome(update)}`);
+          await client.query(`SELECT set_config('app.organisation_id', '', true)`);
+          problems.push(
+            ...expectCode(
+              'empty organisation',
+              await attempt(client, 'SELECT app.current_organisation_id()'),
+              NO_TENANT,
+            ),
+          );
+          await client.query(`SELECT set_config('app.organisation_id', 'not-a-uuid', true)`);
+          problems.push(
+            ...expectCode(
+              'malformed organisation',
+              await attempt(client, 'SELECT app.current_organisation_id()'),
+              'PF002',
+            ),
+          );
+          return problems;
+        }),
+      );
+    },
+  },
+  {
     name: 'updated-at-moves',
     description: 'an UPDATE moves updated_at forward',
     async run(ctx) {
