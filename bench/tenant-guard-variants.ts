@@ -16,13 +16,12 @@ const { settingsSql } = await import('../packages/tenant-context/src/settings.js
 
 const VARIANTS: Record<string, string | undefined> = {
   withoutRls: undefined,
+  // Since migration 0740: schema-qualified names, no per-call search_path switch.
   currentGuard: 'app.current_organisation_id()',
-  // plpgsql, no SET search_path and no exception block (drops the pinned search_path and PF002).
-  plainPlpgsql: 'bench.guard_plain()',
-  // Each half of plainPlpgsql: pinned search_path with a regex check instead of the exception
-  // block, and the exception block without the pinned search_path.
-  pinnedNoException: 'bench.guard_pinned_regex()',
-  unpinnedException: 'bench.guard_unpinned_exception()',
+  // The guard before 0740: the same body with `SET search_path = pg_catalog`.
+  pinnedGuard: 'bench.guard_pinned()',
+  // Also without the exception block (a malformed setting then raises 22P02, not PF002).
+  noExceptionBlock: 'bench.guard_plain()',
   // Inlinable SQL functions (no SET clause): the planner sees the expression; PF001 kept.
   inlinableSql: 'bench.guard_sql()',
   inlinableCoalesce: 'bench.guard_coalesce()',
@@ -42,17 +41,8 @@ await admin.query(`
       IF raw IS NULL OR raw = '' THEN RAISE EXCEPTION 'no organisation' USING ERRCODE = 'PF001'; END IF;
       RETURN raw::uuid;
     END $$;
-  CREATE FUNCTION bench.guard_pinned_regex() RETURNS uuid
+  CREATE FUNCTION bench.guard_pinned() RETURNS uuid
     LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
-    DECLARE raw text := current_setting('app.organisation_id', true);
-    BEGIN
-      IF raw IS NULL OR raw = '' THEN RAISE EXCEPTION 'no organisation' USING ERRCODE = 'PF001'; END IF;
-      IF raw !~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' THEN
-        RAISE EXCEPTION 'not a uuid' USING ERRCODE = 'PF002';
-      END IF;
-      RETURN raw::uuid;
-    END $$;
-  CREATE FUNCTION bench.guard_unpinned_exception() RETURNS uuid LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
     DECLARE raw text := current_setting('app.organisation_id', true);
     BEGIN
       IF raw IS NULL OR raw = '' THEN RAISE EXCEPTION 'no organisation' USING ERRCODE = 'PF001'; END IF;
