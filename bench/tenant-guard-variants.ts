@@ -16,12 +16,12 @@ const { settingsSql } = await import('../packages/tenant-context/src/settings.js
 
 const VARIANTS: Record<string, string | undefined> = {
   withoutRls: undefined,
-  // Since migration 0740: schema-qualified names, no per-call search_path switch.
+  // Since migration 0740: schema-qualified names, no per-call search_path switch, no exception block.
   currentGuard: 'app.current_organisation_id()',
-  // The guard before 0740: the same body with `SET search_path = pg_catalog`.
+  // The guard before 0740: `SET search_path = pg_catalog`, and an exception block for PF002.
   pinnedGuard: 'bench.guard_pinned()',
-  // Also without the exception block (a malformed setting then raises 22P02, not PF002).
-  noExceptionBlock: 'bench.guard_plain()',
+  // The exception block alone (a subtransaction per call).
+  exceptionBlock: 'bench.guard_exception_block()',
   // Inlinable SQL functions (no SET clause): the planner sees the expression; PF001 kept.
   inlinableSql: 'bench.guard_sql()',
   inlinableCoalesce: 'bench.guard_coalesce()',
@@ -35,11 +35,15 @@ await admin.connect();
 const appRole = new URL(db.appUrl).username;
 await admin.query(`
   CREATE SCHEMA bench;
-  CREATE FUNCTION bench.guard_plain() RETURNS uuid LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+  CREATE FUNCTION bench.guard_exception_block() RETURNS uuid LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
     DECLARE raw text := current_setting('app.organisation_id', true);
     BEGIN
       IF raw IS NULL OR raw = '' THEN RAISE EXCEPTION 'no organisation' USING ERRCODE = 'PF001'; END IF;
-      RETURN raw::uuid;
+      BEGIN
+        RETURN raw::uuid;
+      EXCEPTION WHEN invalid_text_representation THEN
+        RAISE EXCEPTION 'not a uuid' USING ERRCODE = 'PF002';
+      END;
     END $$;
   CREATE FUNCTION bench.guard_pinned() RETURNS uuid
     LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog AS $$

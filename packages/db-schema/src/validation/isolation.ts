@@ -297,7 +297,7 @@ export const isolationChecks: Check[] = [
   {
     name: 'guard-ignores-search-path',
     description:
-      'the guards resolve the same under a hostile search_path (pg_temp first, temp tables named text and uuid) and keep PF001/PF002',
+      'the guards resolve the same under a hostile search_path (pg_temp first, temp tables named text and uuid); empty raises PF001, malformed 22P02',
     async run(ctx) {
       return failIfAny(
         await inRolledBackTransaction(ctx.appUrl, async (client) => {
@@ -337,7 +337,7 @@ export const isolationChecks: Check[] = [
             ...expectCode(
               'malformed organisation',
               await attempt(client, 'SELECT app.current_organisation_id()'),
-              'PF002',
+              '22P02',
             ),
           );
           return problems;
