@@ -43,6 +43,8 @@ export interface BenchDatabase {
   organisations: string[];
   companiesByOrganisation: Map<string, string[]>;
   serverVersion: string;
+  /** The i-th company looked up by the benches: organisations in turn, spread over their companies. */
+  target(i: number): { organisationId: string; id: string };
   stop(): Promise<void>;
 }
 
@@ -76,12 +78,18 @@ export async function prepareBenchDatabase(): Promise<BenchDatabase> {
     list.push(row.id);
     companiesByOrganisation.set(row.organisation_id, list);
   }
+  const organisations = orgRows.map((r) => r.id);
   return {
     adminUrl,
     appUrl: dbSchema.roleUrl(adminUrl, dbSchema.ROLES.app),
-    organisations: orgRows.map((r) => r.id),
+    organisations,
     companiesByOrganisation,
     serverVersion: server.serverVersion,
+    target(i) {
+      const organisationId = organisations[i % organisations.length]!;
+      const ids = companiesByOrganisation.get(organisationId)!;
+      return { organisationId, id: ids[(i * 7) % ids.length]! };
+    },
     async stop() {
       const cleanup = new pg.Client({ connectionString: server.adminUrl });
       await cleanup.connect();

@@ -80,11 +80,7 @@ await admin.end();
 const app = new pg.Client({ connectionString: db.appUrl });
 await app.connect();
 try {
-  const target = (i: number) => {
-    const organisationId = db.organisations[i % db.organisations.length]!;
-    const ids = db.companiesByOrganisation.get(organisationId)!;
-    return { organisationId, id: ids[(i * 7) % ids.length]! };
-  };
+  const target = db.target;
   const lookup = (table: string) => (i: number) => {
     const { organisationId, id } = target(i);
     return queryWithPrelude(app, [settingsSql({ organisationId, userId: '' })], {

@@ -38,11 +38,7 @@ const sql = 'SELECT id, name, domain FROM crm.companies WHERE organisation_id = 
 // A list page as the API serves it: 50 rows of one organisation, by name.
 const listSql =
   'SELECT id, name, domain FROM crm.companies WHERE organisation_id = $1 ORDER BY name, id LIMIT 50';
-const target = (i: number) => {
-  const organisationId = db.organisations[i % db.organisations.length]!;
-  const ids = db.companiesByOrganisation.get(organisationId)!;
-  return { organisationId, id: ids[(i * 7) % ids.length]! };
-};
+const target = db.target;
 const plainPool = (i: number) => plainPools[i % CONNECTIONS]!;
 const tenantPool = (i: number) => tenantPools[i % CONNECTIONS]!;
 const settings = (organisationId: string) => settingsSql({ organisationId, userId: '' });

@@ -19,11 +19,7 @@ const owner = createPrismaClient(db.adminUrl);
 const appPool = createPrismaPool({ connectionString: db.appUrl });
 const app = createPrismaClient(appPool);
 const tenantDb = createTenantDb(app);
-const target = (i: number) => {
-  const organisationId = db.organisations[i % db.organisations.length]!;
-  const ids = db.companiesByOrganisation.get(organisationId)!;
-  return { organisationId, id: ids[(i * 7) % ids.length]! };
-};
+const target = db.target;
 const where = (organisationId: string, id: string) => ({ organisationId_id: { organisationId, id } });
 
 try {
