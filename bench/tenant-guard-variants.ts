@@ -29,33 +29,28 @@ const VARIANTS: Record<string, string | undefined> = {
   noFunction: "current_setting('app.organisation_id')::uuid",
 };
 
+// The guard body before migration 0740 (its exception block re-raised a malformed value as PF002).
+const PRE_0740_GUARD_BODY = `$$
+    DECLARE raw text := current_setting('app.organisation_id', true);
+    BEGIN
+      IF raw IS NULL OR raw = '' THEN RAISE EXCEPTION 'no organisation' USING ERRCODE = 'PF001'; END IF;
+      BEGIN
+        RETURN raw::uuid;
+      EXCEPTION WHEN invalid_text_representation THEN
+        RAISE EXCEPTION 'not a uuid' USING ERRCODE = 'PF002';
+      END;
+    END $$`;
+
 const db = await prepareBenchDatabase();
 const admin = new pg.Client({ connectionString: db.adminUrl });
 await admin.connect();
 const appRole = new URL(db.appUrl).username;
 await admin.query(`
   CREATE SCHEMA bench;
-  CREATE FUNCTION bench.guard_exception_block() RETURNS uuid LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-    DECLARE raw text := current_setting('app.organisation_id', true);
-    BEGIN
-      IF raw IS NULL OR raw = '' THEN RAISE EXCEPTION 'no organisation' USING ERRCODE = 'PF001'; END IF;
-      BEGIN
-        RETURN raw::uuid;
-      EXCEPTION WHEN invalid_text_representation THEN
-        RAISE EXCEPTION 'not a uuid' USING ERRCODE = 'PF002';
-      END;
-    END $$;
-  CREATE FUNCTION bench.guard_pinned() RETURNS uuid
-    LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
-    DECLARE raw text := current_setting('app.organisation_id', true);
-    BEGIN
-      IF raw IS NULL OR raw = '' THEN RAISE EXCEPTION 'no organisation' USING ERRCODE = 'PF001'; END IF;
-      BEGIN
-        RETURN raw::uuid;
-      EXCEPTION WHEN invalid_text_representation THEN
-        RAISE EXCEPTION 'not a uuid' USING ERRCODE = 'PF002';
-      END;
-    END $$;
+  CREATE FUNCTION bench.guard_exception_block() RETURNS uuid LANGUAGE plpgsql STABLE PARALLEL SAFE
+    AS ${PRE_0740_GUARD_BODY};
+  CREATE FUNCTION bench.guard_pinned() RETURNS uuid LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog AS ${PRE_0740_GUARD_BODY};
   CREATE FUNCTION bench.missing() RETURNS uuid LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
     BEGIN RAISE EXCEPTION 'no organisation' USING ERRCODE = 'PF001'; END $$;
   CREATE FUNCTION bench.guard_coalesce() RETURNS uuid LANGUAGE sql STABLE PARALLEL SAFE AS $$

@@ -1,4 +1,5 @@
 import { createTestDatabase, type TestDatabase } from '@prospectflow/testing';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLES, roleUrl } from '../src/roles.js';
 import { seedDemo } from '../src/seed.js';
@@ -26,28 +27,42 @@ describe('validation suite against a freshly migrated database', () => {
   }
 });
 
+/** A freshly migrated database broken by `sabotage` (run as superuser); dropped after `check`. */
+async function withSabotagedDatabase(
+  label: string,
+  sabotage: string,
+  check: (migratorUrl: string) => Promise<void>,
+): Promise<void> {
+  const broken = await createTestDatabase(label);
+  try {
+    const admin = new pg.Client({ connectionString: broken.adminUrl });
+    await admin.connect();
+    try {
+      await admin.query(sabotage);
+    } finally {
+      await admin.end();
+    }
+    await check(roleUrl(broken.adminUrl, ROLES.migrator));
+  } finally {
+    await broken.drop();
+  }
+}
+
 describe('validation suite catches a sabotaged database', () => {
   it('reports FAIL for each broken rule and PASS for the rest', async () => {
-    const broken = await createTestDatabase('sabotage');
-    try {
-      const admin = new (await import('pg')).default.Client({ connectionString: broken.adminUrl });
-      await admin.connect();
-      try {
-        await admin.query(`
-          ALTER TABLE crm.people NO FORCE ROW LEVEL SECURITY;
-          CREATE POLICY bypass ON crm.companies FOR SELECT USING (current_setting('app.bypass', true) = 'on' OR organisation_id = app.current_organisation_id());
-          CREATE INDEX companies_name_idx ON crm.companies (name);
-          GRANT TRUNCATE ON crm.companies TO prospectflow_app;
-          ALTER TABLE outreach.mailboxes ADD CONSTRAINT mailboxes_id_key UNIQUE (id);
-          ALTER TABLE outreach.campaigns ADD CONSTRAINT campaigns_mailbox_single_fkey FOREIGN KEY (mailbox_id) REFERENCES outreach.mailboxes (id);
-          ALTER TABLE outreach.campaigns DROP CONSTRAINT campaigns_status_check;
-          ALTER TABLE crm.companies DROP CONSTRAINT companies_pkey CASCADE;
-          ALTER TABLE crm.companies ADD PRIMARY KEY (id);
-        `);
-      } finally {
-        await admin.end();
-      }
-      const results = await runValidation(roleUrl(broken.adminUrl, ROLES.migrator));
+    const sabotage = `
+      ALTER TABLE crm.people NO FORCE ROW LEVEL SECURITY;
+      CREATE POLICY bypass ON crm.companies FOR SELECT USING (current_setting('app.bypass', true) = 'on' OR organisation_id = app.current_organisation_id());
+      CREATE INDEX companies_name_idx ON crm.companies (name);
+      GRANT TRUNCATE ON crm.companies TO prospectflow_app;
+      ALTER TABLE outreach.mailboxes ADD CONSTRAINT mailboxes_id_key UNIQUE (id);
+      ALTER TABLE outreach.campaigns ADD CONSTRAINT campaigns_mailbox_single_fkey FOREIGN KEY (mailbox_id) REFERENCES outreach.mailboxes (id);
+      ALTER TABLE outreach.campaigns DROP CONSTRAINT campaigns_status_check;
+      ALTER TABLE crm.companies DROP CONSTRAINT companies_pkey CASCADE;
+      ALTER TABLE crm.companies ADD PRIMARY KEY (id);
+    `;
+    await withSabotagedDatabase('sabotage', sabotage, async (migratorUrl) => {
+      const results = await runValidation(migratorUrl);
       const failed = Object.fromEntries(results.filter((r) => !r.ok).map((r) => [r.name, r.detail]));
       expect(Object.keys(failed).sort()).toEqual(
         [
@@ -72,29 +87,18 @@ describe('validation suite catches a sabotaged database', () => {
       expect(failed['app-role-cannot-escalate']).toContain('TRUNCATE crm.companies');
       expect(failed['enum-checks']).toContain('outreach.campaigns.status');
       expect(failed['tenant-primary-keys']).toContain('crm.companies primary key is (id)');
-    } finally {
-      await broken.drop();
-    }
+    });
   }, 120_000);
 
   it('guard-ignores-search-path fails for a guard whose names follow the search_path', async () => {
-    const broken = await createTestDatabase('sabotage_guard');
-    try {
-      const admin = new (await import('pg')).default.Client({ connectionString: broken.adminUrl });
-      await admin.connect();
-      try {
-        // The pre-0740 body without its pinned search_path: `uuid` can then be a temp table's type.
-        await admin.query(`CREATE OR REPLACE FUNCTION app.current_user_id() RETURNS uuid LANGUAGE sql STABLE
-          AS $$ SELECT NULLIF(current_setting('app.user_id', true), '')::uuid $$`);
-      } finally {
-        await admin.end();
-      }
+    // The pre-0740 body without its pinned search_path: `uuid` can then be a temp table's type.
+    const sabotage = `CREATE OR REPLACE FUNCTION app.current_user_id() RETURNS uuid LANGUAGE sql STABLE
+      AS $$ SELECT NULLIF(current_setting('app.user_id', true), '')::uuid $$`;
+    await withSabotagedDatabase('sabotage_guard', sabotage, async (migratorUrl) => {
       const check = CHECKS.find((c) => c.name === 'guard-ignores-search-path')!;
-      await expect(check.run(validationContext(roleUrl(broken.adminUrl, ROLES.migrator)))).rejects.toThrow(
+      await expect(check.run(validationContext(migratorUrl))).rejects.toThrow(
         /guards under a hostile search_path failed/,
       );
-    } finally {
-      await broken.drop();
-    }
+    });
   }, 60_000);
 });
