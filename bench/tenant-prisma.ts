@@ -1,8 +1,9 @@
 /**
- * Prisma: the same findUnique as a tenant unit of work (one interactive transaction, organisation
+ * Prisma: the same lookup as a tenant unit of work (one interactive transaction, organisation
  * set first; the client is on createPrismaPool, so BEGIN + settings ride with the first statement)
- * vs Prisma as the superuser without RLS and without a transaction, and vs the superuser in the
- * same interactive-transaction shape (isolates what the tenant itself costs). Target ≤ 1.2.
+ * and as a single call on the guarded client outside a unit (settings + statement in one round
+ * trip) vs Prisma as the superuser without RLS and without a transaction, and vs the superuser in
+ * the same interactive-transaction shape (isolates what the tenant itself costs). Target ≤ 1.2.
  */
 import { compare, importFromPackage, prepareBenchDatabase, printRatio } from './tenant-bench-support.js';
 
@@ -10,7 +11,7 @@ type DbSchema = typeof import('@prospectflow/db-schema');
 type TenantContext = typeof import('@prospectflow/tenant-context');
 
 const { createPrismaClient } = await importFromPackage<DbSchema>('@prospectflow/db-schema');
-const { createPrismaPool, createTenantDb } = (await import(
+const { createPrismaPool, createTenantDb, runWithTenant } = (await import(
   '../packages/tenant-context/src/index.js'
 )) as TenantContext;
 
@@ -38,6 +39,19 @@ try {
         tx.company.findUnique({ where: where(organisationId, id) }),
       );
     },
+    // findFirst on the key: the same SQL as findUnique, but never batched by Prisma, so a single
+    // call needs no transaction (a single findUnique runs as a unit, as `tenant` above).
+    ownerFirst: (i) => {
+      const { organisationId, id } = target(i);
+      return owner.company.findFirst({ where: { organisationId, id } });
+    },
+    singleCall: (i) => {
+      const { organisationId, id } = target(i);
+      return runWithTenant(
+        { organisationId },
+        async () => await tenantDb.client.company.findFirst({ where: { organisationId, id } }),
+      );
+    },
   });
   const batch = await compare(
     {
@@ -60,6 +74,12 @@ try {
   );
   console.log(
     `PostgreSQL ${db.serverVersion}, Prisma 7 + adapter-pg; medians of interleaved single operations`,
+  );
+  printRatio(
+    '1 findFirst by key as a single call outside a unit (one round trip) vs owner',
+    single.singleCall!,
+    single.ownerFirst!,
+    1.2,
   );
   printRatio(
     '1 findUnique per unit of work (tenant tx vs owner, no RLS)',

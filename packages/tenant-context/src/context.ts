@@ -19,6 +19,8 @@ export interface Scope {
   readonly units?: ReadonlyMap<object, unknown>;
   /** A Prisma unit whose interactive transaction is being opened (see prisma-pool.ts). */
   readonly opening?: TransactionOpening;
+  /** A single Prisma call outside any unit, whose statements carry the settings (see prisma-pool.ts). */
+  readonly singleCall?: SingleCall;
 }
 
 /** Handed from a Prisma unit to the pool client that runs its BEGIN; claimed at most once. */
@@ -27,9 +29,30 @@ export interface TransactionOpening {
   claimed: boolean;
 }
 
+/**
+ * One Prisma call made outside a unit of work: each statement it sends outside a transaction gets
+ * the settings in its own round trip; a transaction it opens claims `opening`. `carried` records
+ * that a createPrismaPool pool did either, so a plain pool can be told apart.
+ */
+export interface SingleCall {
+  readonly settings: TransactionOpening['settings'];
+  readonly opening: TransactionOpening;
+  carried: boolean;
+}
+
+/** Runs `fn` (one Prisma call) with `call` for the pool to pick up. */
+export function runSingleCall<T>(call: SingleCall, fn: () => T): T {
+  return storage.run({ ...currentScope(), singleCall: call, opening: call.opening }, fn);
+}
+
+/** The single call of this async context, if any. */
+export function currentSingleCall(): SingleCall | undefined {
+  return storage.getStore()?.singleCall;
+}
+
 /** Runs `fn` (which opens one interactive transaction) with `opening` for the pool to claim. */
 export function runOpening<T>(opening: TransactionOpening, fn: () => T): T {
-  return storage.run({ ...currentScope(), opening }, fn);
+  return storage.run({ ...currentScope(), opening, singleCall: undefined }, fn);
 }
 
 /** The opening of this async context, if one is waiting; marks it claimed. */

@@ -1,5 +1,5 @@
 import pg, { type PoolConfig, type QueryConfig, type QueryResult } from 'pg';
-import { claimOpening } from './context.js';
+import { claimOpening, currentSingleCall } from './context.js';
 import { isSubmittable } from './pg-client.js';
 import { queryWithPrelude } from './pipelined-query.js';
 import { settingsSql } from './settings.js';
@@ -71,12 +71,46 @@ class TenantPipeliningClient extends pg.Client {
 }
 
 /**
+ * The pool behind Prisma's adapter, which sends every statement outside a transaction through
+ * `query`. During a single tenant call (createTenantDb's guarded client outside a unit) such a
+ * statement goes out with the settings ahead of it in the same round trip: one implicit
+ * transaction that ends with the statement. The call is read when `query` is entered, in the
+ * caller's async context — Prisma's adapter calls it directly from the operation.
+ */
+class TenantPrismaPool extends pg.Pool {
+  // biome-ignore lint/suspicious/noExplicitAny: see TenantPipeliningClient.query
+  override query(config: any, values?: any, callback?: any): any {
+    const call = currentSingleCall();
+    if (!call || isSubmittable(config) || typeof values === 'function' || typeof callback === 'function')
+      return super.query(config, values, callback);
+    call.carried = true;
+    const query: QueryConfig =
+      typeof config === 'string' ? { text: config, values } : values ? { ...config, values } : config;
+    return this.#withSettings(settingsSql(call.settings), query);
+  }
+
+  async #withSettings(settings: string, query: QueryConfig): Promise<QueryResult> {
+    const client = await this.connect();
+    try {
+      const result = await queryWithPrelude(client, [settings], query);
+      client.release();
+      return result;
+    } catch (error) {
+      // As pg.Pool.query does: a connection that failed a query is not reused.
+      client.release(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
+  }
+}
+
+/**
  * A pg pool for `createPrismaClient(pool)` whose tenant units cost one round trip to open
- * (BEGIN + settings + first statement) instead of three. Any pool works with createTenantDb; this
- * one is faster. Raw SQL and streams on it behave exactly like a plain pg.Pool.
+ * (BEGIN + settings + first statement) instead of three, and whose single calls outside a unit
+ * cost one round trip in all. Any pool works with createTenantDb; this one is faster. Raw SQL and
+ * streams on it behave exactly like a plain pg.Pool.
  */
 export function createPrismaPool(config: PoolConfig = {}): pg.Pool {
-  const pool = new pg.Pool({ ...config, Client: TenantPipeliningClient });
+  const pool = new TenantPrismaPool({ ...config, Client: TenantPipeliningClient });
   // Belt and braces: a connection never reaches its next user with a held-back BEGIN.
   pool.on('acquire', (client) => (client as unknown as TenantPipeliningClient).discardPrelude?.());
   return pool;

@@ -4,11 +4,15 @@ import {
   currentTenant,
   runInUnit,
   runOpening,
+  runSingleCall,
   runWithTenant,
+  type SingleCall,
   type TenantContext,
   type TransactionOpening,
+  tryCurrentTenant,
 } from './context.js';
 import {
+  isDbNoOrganisationError,
   NoTenantError,
   SystemScopeError,
   TenantMismatchError,
@@ -49,8 +53,10 @@ export interface TenantDbOptions extends TenantTransactionOptions {
 export interface TenantDb<C extends PrismaClientLike> {
   /**
    * The guarded client: inside a unit of work every model call joins the unit's transaction;
-   * outside one, tenant models throw NoTenantError before any query, global models run as usual,
-   * raw SQL is refused (use the unit's `tx`).
+   * outside one but inside runWithTenant, a tenant model call is a unit of its own (on
+   * createPrismaPool a single statement costs one round trip); with no organisation, tenant
+   * models throw NoTenantError before any query. Global models run as usual; raw SQL is refused
+   * (use the unit's `tx`).
    */
   readonly client: C;
   /** One interactive transaction for the current tenant (from runWithTenant); nested calls become savepoints. */
@@ -85,6 +91,12 @@ interface PrismaUnit {
 type AnyFunction = (...args: any[]) => any;
 
 const DEFAULT_GLOBAL_MODELS = ['Organisation', 'User'];
+/**
+ * Operations Prisma batches across callers: same-tick requests are merged and run from the first
+ * caller's async context, so their statements could pick up another tenant's single call. They
+ * always get a transaction of their own, which Prisma never batches with anyone else's.
+ */
+const BATCHED_OPERATIONS = new Set(['findUnique', 'findUniqueOrThrow']);
 const DEFAULT_MAX_WAIT_MS = 2000;
 const DEFAULT_TIMEOUT_MS = 5000;
 
@@ -122,6 +134,31 @@ export function createTenantDb<C extends PrismaClientLike>(
   };
   const base = prisma as unknown as { $transaction: AnyFunction; $extends: AnyFunction };
 
+  // Learned from the first single call: false once a call's statements reached the database
+  // without the settings (a pool other than createPrismaPool); such calls then run as units.
+  let singleCallsCarried = true;
+
+  async function singleCall(
+    settings: UnitSettings,
+    model: string,
+    operation: string,
+    args: unknown,
+    query: (args: unknown) => Promise<unknown>,
+  ): Promise<unknown> {
+    // biome-ignore lint/suspicious/noExplicitAny: see PrismaUnit.tx
+    const asUnit = () => runUnit(settings, (tx: any) => tx[delegateKey(model)][operation](args));
+    if (BATCHED_OPERATIONS.has(operation) || !singleCallsCarried) return await asUnit();
+    const call: SingleCall = { settings, opening: { settings, claimed: false }, carried: false };
+    try {
+      return await runSingleCall(call, async () => await query(args));
+    } catch (error) {
+      // Without the settings the database refused the call (PF001) before touching any row.
+      if (call.carried || call.opening.claimed || !isDbNoOrganisationError(error)) throw error;
+      singleCallsCarried = false;
+      return await asUnit();
+    }
+  }
+
   const client = base.$extends({
     name: '@prospectflow/tenant-context guard',
     query: {
@@ -130,21 +167,33 @@ export function createTenantDb<C extends PrismaClientLike>(
         operation,
         args,
         query,
+        __internalParams: internal,
       }: {
         model?: string;
         operation: string;
         args: unknown;
         query: (args: unknown) => Promise<unknown>;
+        __internalParams?: { transaction?: unknown };
       }) {
         if (!model) {
           throw new UnsafeQueryError(
             `${operation} on the guarded client is refused: run raw SQL on the unit's tx (db.transaction(tx => tx.${operation}…))`,
           );
         }
+        // Prisma starts the transactions of `$transaction` from a shared tick, outside the caller's
+        // async context, so they cannot be given the right organisation: units are the only way.
+        if (internal?.transaction) {
+          throw new UnsafeQueryError(
+            `${model}.${operation} in $transaction on the guarded client is refused: use db.transaction(tx => …)`,
+          );
+        }
         const unit = activeUnit<PrismaUnit>(prisma);
         if (unit) return unit.tx[delegateKey(model)][operation](args);
         if (globalModels.has(model)) return query(args);
-        throw new NoTenantError(`${model}.${operation}`);
+        const tenant = tryCurrentTenant();
+        if (!tenant) throw new NoTenantError(`${model}.${operation}`);
+        const settings = { organisationId: tenant.organisationId, userId: tenant.userId ?? '' };
+        return singleCall(settings, model, operation, args, query);
       },
     },
   }) as C;

@@ -175,7 +175,7 @@ describe('tenantQuery: one statement, one round trip', () => {
   });
 });
 
-describe('createPrismaPool: a Prisma unit opens in the round trip of its first statement', () => {
+describe('createPrismaPool: a Prisma unit opens in the round trip of its first statement, a single call is one round trip', () => {
   async function roundTripsOf(makePool: (config: pg.PoolConfig) => pg.Pool, organisationId: string) {
     const prismaPool = makePool({ connectionString: fixture.appUrl, max: 1 });
     let ready = 0;
@@ -196,7 +196,14 @@ describe('createPrismaPool: a Prisma unit opens in the round trip of its first s
       const oneUnit = ready;
       ready = 0;
       await db.forTenant({ organisationId }, () => Promise.resolve('no statement'));
-      return { oneUnit, emptyUnit: ready, names };
+      const emptyUnit = ready;
+      // A single call outside a unit: the first on a plain pool learns that the pool cannot carry
+      // the settings (one refused round trip), so it is counted from the second call on.
+      const singleCall = () => runWithTenant({ organisationId }, async () => await db.client.company.count());
+      await singleCall();
+      ready = 0;
+      const count = await singleCall();
+      return { oneUnit, emptyUnit, singleCall: ready, count, names };
     } finally {
       await prisma.$disconnect();
       await prismaPool.end();
@@ -209,6 +216,11 @@ describe('createPrismaPool: a Prisma unit opens in the round trip of its first s
     expect(pipelined.oneUnit).toBe(2);
     expect(plain.oneUnit).toBe(4);
     expect(pipelined.emptyUnit).toBe(0);
+    // A single call is one statement with the settings ahead of it: one round trip (a unit on a plain pool).
+    expect(pipelined.singleCall).toBe(1);
+    expect(plain.singleCall).toBe(4);
+    expect(pipelined.count).toBe(pipelined.names.length);
+    expect(plain.count).toBe(pipelined.names.length);
     expect(pipelined.names.length).toBeGreaterThan(0);
     expect(pipelined.names.every((c) => c.organisationId === orgA)).toBe(true);
     expect(pipelined.names).toEqual(plain.names);

@@ -152,6 +152,98 @@ describe.each(['plain', 'pipelined'] as const)('createTenantDb (Prisma) on a %s 
     }
   });
 
+  it('runs a tenant model call outside a unit as a transaction of its own, under the organisation', async () => {
+    const other = await db.forTenant({ organisationId: orgB }, (tx) =>
+      tx.company.create({ data: { name: 'b-single' }, select: { id: true } }),
+    );
+    const seen = await runWithTenant({ organisationId: orgA }, async () => {
+      const created = await db.client.company.create({ data: { name: 'a-single' } });
+      // Two statements (INSERT, then the relation's SELECT): Prisma opens a transaction for them.
+      const withPositions = await db.client.company.create({
+        data: { name: 'a-single-include' },
+        include: { positions: true },
+      });
+      return {
+        organisations: [created.organisationId, withPositions.organisationId],
+        positions: withPositions.positions,
+        names: (
+          await db.client.company.findMany({
+            where: { name: { startsWith: 'a-single' } },
+            orderBy: { name: 'asc' },
+          })
+        ).map((c) => c.name),
+        otherByFirst: await db.client.company.findFirst({ where: { id: other.id } }),
+        otherByUnique: await db.client.company.findUnique({
+          where: { organisationId_id: { organisationId: orgB, id: other.id } },
+        }),
+        otherUpdated: (
+          await db.client.company.updateMany({ where: { id: other.id }, data: { description: 'x' } })
+        ).count,
+      };
+    });
+    expect(seen).toEqual({
+      organisations: [orgA, orgA],
+      positions: [],
+      names: ['a-single', 'a-single-include'],
+      otherByFirst: null,
+      otherByUnique: null,
+      otherUpdated: 0,
+    });
+    expect(await adminCompanies(orgA)).toEqual(expect.arrayContaining(['a-single', 'a-single-include']));
+  });
+
+  it('undoes the whole of a single call that fails halfway', async () => {
+    // INSERT company, then INSERT position: the position names a person that does not exist.
+    const attempt = runWithTenant({ organisationId: orgA }, async () =>
+      db.client.company.create({
+        data: { name: 'a-half-written', positions: { create: { personId: randomUUID() } } },
+      }),
+    );
+    await expect(attempt).rejects.toThrow(/positions_organisation_id_person_id_fkey/);
+    expect(await adminCompanies(orgA)).not.toContain('a-half-written');
+  });
+
+  it("refuses Prisma's own $transaction on the guarded client: units are the only transactions", async () => {
+    await runWithTenant({ organisationId: orgA }, async () => {
+      await expect(db.client.$transaction([db.client.company.count()])).rejects.toBeInstanceOf(
+        UnsafeQueryError,
+      );
+      await expect(
+        db.client.$transaction(async (tx) => await tx.company.create({ data: { name: 'a-own-tx' } })),
+      ).rejects.toBeInstanceOf(UnsafeQueryError);
+    });
+    expect(await adminCompanies(orgA)).not.toContain('a-own-tx');
+  });
+
+  it('never lets same-tick single calls of two organisations see each other (prisma/prisma#23343)', async () => {
+    const ids = await Promise.all(
+      [orgA, orgB].map((organisationId) =>
+        db.forTenant({ organisationId }, (tx) =>
+          tx.company.create({ data: { name: `${organisationId}-tick` }, select: { id: true } }),
+        ),
+      ),
+    );
+    const lookups = (id: string, organisationId: string) => [
+      db.client.company.findUnique({ where: { organisationId_id: { organisationId, id } } }),
+      db.client.company.findFirst({ where: { id } }),
+      db.client.company.findMany({ where: { id } }).then((rows) => rows[0] ?? null),
+    ];
+    for (let round = 0; round < 20; round++) {
+      const results = await Promise.all(
+        [orgA, orgB, orgA, orgB].map((organisationId) =>
+          runWithTenant({ organisationId }, async () => {
+            const found = await Promise.all([...lookups(ids[0]!.id, orgA), ...lookups(ids[1]!.id, orgB)]);
+            return { organisationId, names: found.map((row) => row?.name ?? null) };
+          }),
+        ),
+      );
+      for (const { organisationId, names } of results) {
+        const own = (org: string) => (organisationId === org ? `${org}-tick` : null);
+        expect(names).toEqual([own(orgA), own(orgA), own(orgA), own(orgB), own(orgB), own(orgB)]);
+      }
+    }
+  });
+
   it('gives a clear error when no connection frees up within maxWait, then recovers', async () => {
     const small = makePool[kind]({ connectionString: fixture.appUrl, max: 1 });
     const smallPrisma = createPrismaClient(small);
