@@ -9,14 +9,20 @@ import { compare, importFromPackage, prepareBenchDatabase, printRatio } from './
 
 type DbSchema = typeof import('@prospectflow/db-schema');
 type TenantContext = typeof import('@prospectflow/tenant-context');
+type Pg = typeof import('pg');
 
+const pgModule = await importFromPackage<{ default?: Pg } & Pg>('pg');
+const pg = (pgModule.default ?? pgModule) as Pg;
 const { createPrismaClient } = await importFromPackage<DbSchema>('@prospectflow/db-schema');
 const { createPrismaPool, createTenantDb, runWithTenant } = (await import(
   '../packages/tenant-context/src/index.js'
 )) as TenantContext;
 
 const db = await prepareBenchDatabase();
-const owner = createPrismaClient(db.adminUrl);
+// The owner's pool is ours, so it is surely closed before DROP DATABASE … FORCE ends the run (a
+// connection still open then fails with 57P01, which an idle pg pool throws as an uncaught error).
+const ownerPool = new pg.Pool({ connectionString: db.adminUrl });
+const owner = createPrismaClient(ownerPool);
 const appPool = createPrismaPool({ connectionString: db.appUrl });
 const app = createPrismaClient(appPool);
 const tenantDb = createTenantDb(app);
@@ -102,6 +108,7 @@ try {
 } finally {
   await owner.$disconnect();
   await app.$disconnect();
+  await ownerPool.end();
   await appPool.end();
   await db.stop();
 }
