@@ -180,8 +180,8 @@ export function createTenantDb<C extends PrismaClientLike>(
             `${operation} on the guarded client is refused: run raw SQL on the unit's tx (db.transaction(tx => tx.${operation}…))`,
           );
         }
-        // Prisma starts the transactions of `$transaction` from a shared tick, outside the caller's
-        // async context, so they cannot be given the right organisation: units are the only way.
+        // Prisma's own $transaction carries no organisation (its batch form even starts from a
+        // shared tick, outside the caller's async context): units are the only transactions.
         if (internal?.transaction) {
           throw new UnsafeQueryError(
             `${model}.${operation} in $transaction on the guarded client is refused: use db.transaction(tx => …)`,
