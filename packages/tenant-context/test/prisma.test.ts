@@ -192,6 +192,20 @@ describe.each(['plain', 'pipelined'] as const)('createTenantDb (Prisma) on a %s 
     expect(await adminCompanies(orgA)).toEqual(expect.arrayContaining(['a-single', 'a-single-include']));
   });
 
+  it('gives a single call the user id too, for audit', async () => {
+    const actor = randomUUID();
+    const membership = await runWithTenant({ organisationId: orgA, userId: actor }, async () => {
+      const user = await db.client.user.create({ data: { cognitoSub: `single-${actor}` } }); // global model
+      return await db.client.organisationUser.create({ data: { userId: user.id } });
+    });
+    const audit = await adminQuery<{ organisation_id: string; actor_user_id: string }>(
+      fixture.database.adminUrl,
+      'SELECT organisation_id, actor_user_id FROM iam.audit_log WHERE row_id = $1',
+      [membership.id],
+    );
+    expect(audit).toEqual([{ organisation_id: orgA, actor_user_id: actor }]);
+  });
+
   it('undoes the whole of a single call that fails halfway', async () => {
     // INSERT company, then INSERT position: the position names a person that does not exist.
     const attempt = runWithTenant({ organisationId: orgA }, async () =>
