@@ -34,6 +34,12 @@ export const importFromPackage = async <T>(name: string): Promise<T> =>
   (await import(pathToFileURL(esmEntry(name)).href)) as T;
 
 type Pg = typeof import('pg');
+
+/** node-postgres as tenant-context resolves it (its ESM entry wraps the CommonJS module). */
+export async function importPg(): Promise<Pg> {
+  const pgModule = await importFromPackage<{ default?: Pg } & Pg>('pg');
+  return (pgModule.default ?? pgModule) as Pg;
+}
 type DbSchema = typeof import('@prospectflow/db-schema');
 type Testing = typeof import('@prospectflow/testing');
 
@@ -49,8 +55,7 @@ export interface BenchDatabase {
 }
 
 export async function prepareBenchDatabase(): Promise<BenchDatabase> {
-  const pgModule = await importFromPackage<{ default?: Pg } & Pg>('pg');
-  const pg = (pgModule.default ?? pgModule) as Pg;
+  const pg = await importPg();
   const dbSchema = await importFromPackage<DbSchema>('@prospectflow/db-schema');
   const testing = await importFromPackage<Testing>('@prospectflow/testing');
   const server = await testing.startTestPostgres();

@@ -6,11 +6,9 @@
  * SELECT (median of 5 rounds, rolled back: WITH CHECK runs the guard once per row).
  * Run: pnpm --filter @prospectflow/tenant-context exec tsx ../../bench/tenant-guard-variants.ts
  */
-import { compare, importFromPackage, prepareBenchDatabase } from './tenant-bench-support.js';
+import { compare, importPg, prepareBenchDatabase } from './tenant-bench-support.js';
 
-type Pg = typeof import('pg');
-const pgModule = await importFromPackage<{ default?: Pg } & Pg>('pg');
-const pg = (pgModule.default ?? pgModule) as Pg;
+const pg = await importPg();
 const { queryWithPrelude } = await import('../packages/tenant-context/src/pipelined-query.js');
 const { settingsSql } = await import('../packages/tenant-context/src/settings.js');
 

@@ -11,13 +11,11 @@
  * Each side rotates over several connections in 1 and 2, for the same reason.
  */
 import type { PoolClient } from 'pg';
-import { compare, importFromPackage, prepareBenchDatabase, printRatio } from './tenant-bench-support.js';
+import { compare, importPg, prepareBenchDatabase, printRatio } from './tenant-bench-support.js';
 
-type Pg = typeof import('pg');
 type TenantContext = typeof import('@prospectflow/tenant-context');
 
-const pgModule = await importFromPackage<{ default?: Pg } & Pg>('pg');
-const pg = (pgModule.default ?? pgModule) as Pg;
+const pg = await importPg();
 const { runWithTenant, tenantQuery, withTenantClient } = (await import(
   '../packages/tenant-context/src/index.js'
 )) as TenantContext;

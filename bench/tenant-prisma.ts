@@ -5,14 +5,18 @@
  * trip) vs Prisma as the superuser without RLS and without a transaction, and vs the superuser in
  * the same interactive-transaction shape (isolates what the tenant itself costs). Target ≤ 1.2.
  */
-import { compare, importFromPackage, prepareBenchDatabase, printRatio } from './tenant-bench-support.js';
+import {
+  compare,
+  importFromPackage,
+  importPg,
+  prepareBenchDatabase,
+  printRatio,
+} from './tenant-bench-support.js';
 
 type DbSchema = typeof import('@prospectflow/db-schema');
 type TenantContext = typeof import('@prospectflow/tenant-context');
-type Pg = typeof import('pg');
 
-const pgModule = await importFromPackage<{ default?: Pg } & Pg>('pg');
-const pg = (pgModule.default ?? pgModule) as Pg;
+const pg = await importPg();
 const { createPrismaClient } = await importFromPackage<DbSchema>('@prospectflow/db-schema');
 const { createPrismaPool, createTenantDb, runWithTenant } = (await import(
   '../packages/tenant-context/src/index.js'
