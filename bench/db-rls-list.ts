@@ -1,8 +1,8 @@
 /**
  * RLS cost on the tenant-scoped list query, 1,000 organisations.
  *
- *   pnpm --filter @prospectflow/db-schema bench:rls            # 200k positions (about a minute)
- *   pnpm --filter @prospectflow/db-schema bench:rls -- --full  # 1M positions (a few minutes)
+ *   pnpm --filter bench rls                # 200k positions (about a minute)
+ *   pnpm --filter bench rls --full     # 1M positions (a few minutes)
  *
  * Uses BENCH_DATABASE_URL or TEST_DATABASE_URL (superuser), else an embedded PostgreSQL 18.
  * Compares, in the same run and on the same data, the indexed list query
@@ -12,15 +12,9 @@
  * (target ≤ 1.1) and the EXPLAIN showing organisation_id as an Index Cond.
  */
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
-import type PgModule from 'pg';
-import { migrate, ROLES, roleUrl, setupDatabase, withDatabase } from '../packages/db-schema/src/index.js';
-import { startTestPostgres } from '../tooling/testing/src/postgres.js';
-
-// bench/ has no node_modules of its own: resolve pg from the db-schema package.
-const pg = createRequire(new URL('../packages/db-schema/package.json', import.meta.url))(
-  'pg',
-) as typeof PgModule;
+import { migrate, ROLES, roleUrl, setupDatabase, withDatabase } from '@prospectflow/db-schema';
+import { startTestPostgres } from '@prospectflow/testing/postgres';
+import pg from 'pg';
 
 const full = process.argv.includes('--full');
 const ORGS = 1000;
@@ -79,7 +73,7 @@ async function seed(adminDbUrl: string): Promise<string[]> {
 type Variant = { label: string; url: string; sql: string; explicit: boolean };
 
 /** One list call: a transaction that sets the tenant and reads a 50-row page. */
-async function call(client: PgModule.Client, variant: Variant, org: string): Promise<number> {
+async function call(client: pg.Client, variant: Variant, org: string): Promise<number> {
   const started = performance.now();
   await client.query('BEGIN');
   await client.query(`SELECT set_config('app.organisation_id', $1, true)`, [org]);

@@ -1,44 +1,15 @@
 /**
  * Shared set-up for bench/tenant-*.ts: a migrated database with 50 organisations × 200 companies,
  * and a timing loop that interleaves the contenders operation by operation so machine noise hits all alike.
- * Run from the root: `pnpm --filter @prospectflow/tenant-context exec tsx ../../bench/tenant-pg.ts`.
+ * Run from the root: `pnpm --filter bench tenant-pg`.
  * PostgreSQL: TEST_DATABASE_URL (superuser) or an embedded PostgreSQL 18.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import pg from 'pg';
 
-// bench/ has no package.json: resolve dependencies the way @prospectflow/tenant-context does,
-// preferring each package's ESM entry (its "import" export).
-const packageRequire = createRequire(new URL('../packages/tenant-context/package.json', import.meta.url));
-
-function esmEntry(name: string): string {
-  try {
-    const manifestPath = packageRequire.resolve(`${name}/package.json`);
-    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
-    const root = manifest.exports?.['.'];
-    const relative =
-      typeof root === 'string'
-        ? root
-        : (root?.import?.default ?? root?.import ?? root?.default ?? manifest.module ?? manifest.main);
-    if (typeof relative === 'string') return path.join(path.dirname(manifestPath), relative);
-  } catch {
-    // No ./package.json export: fall back to plain resolution.
-  }
-  return packageRequire.resolve(name);
-}
-
-export const importFromPackage = async <T>(name: string): Promise<T> =>
-  (await import(pathToFileURL(esmEntry(name)).href)) as T;
-
-type Pg = typeof import('pg');
-
-/** node-postgres as tenant-context resolves it (its ESM entry wraps the CommonJS module). */
-export async function importPg(): Promise<Pg> {
-  const pgModule = await importFromPackage<{ default?: Pg } & Pg>('pg');
-  return (pgModule.default ?? pgModule) as Pg;
+/** node-postgres (kept async for the benches that await it). */
+export async function importPg(): Promise<typeof pg> {
+  return pg;
 }
 type DbSchema = typeof import('@prospectflow/db-schema');
 type Testing = typeof import('@prospectflow/testing');
@@ -56,8 +27,8 @@ export interface BenchDatabase {
 
 export async function prepareBenchDatabase(): Promise<BenchDatabase> {
   const pg = await importPg();
-  const dbSchema = await importFromPackage<DbSchema>('@prospectflow/db-schema');
-  const testing = await importFromPackage<Testing>('@prospectflow/testing');
+  const dbSchema = (await import('@prospectflow/db-schema')) as unknown as DbSchema;
+  const testing = (await import('@prospectflow/testing')) as unknown as Testing;
   const server = await testing.startTestPostgres();
   const database = `pf_bench_tenant_${randomBytes(3).toString('hex')}`;
   const adminUrl = dbSchema.withDatabase(server.adminUrl, database);

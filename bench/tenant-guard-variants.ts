@@ -4,13 +4,13 @@
  * settings sent; the baseline is a copy without RLS. Two shapes: a primary-key lookup (interleaved
  * single operations: the guard runs once per scan, planning counts) and a 100,000-row INSERT …
  * SELECT (median of 5 rounds, rolled back: WITH CHECK runs the guard once per row).
- * Run: pnpm --filter @prospectflow/tenant-context exec tsx ../../bench/tenant-guard-variants.ts
+ * Run: pnpm --filter bench tenant-guard-variants
  */
 import { compare, importPg, prepareBenchDatabase } from './tenant-bench-support.js';
 
 const pg = await importPg();
-const { queryWithPrelude } = await import('../packages/tenant-context/src/pipelined-query.js');
-const { settingsSql } = await import('../packages/tenant-context/src/settings.js');
+const { queryWithPrelude } = await import('@prospectflow/tenant-context');
+const { settingsSql } = await import('@prospectflow/tenant-context');
 
 const VARIANTS: Record<string, string | undefined> = {
   withoutRls: undefined,

@@ -17,11 +17,11 @@ type TenantContext = typeof import('@prospectflow/tenant-context');
 
 const pg = await importPg();
 const { runWithTenant, tenantQuery, withTenantClient } = (await import(
-  '../packages/tenant-context/src/index.js'
+  '@prospectflow/tenant-context'
 )) as TenantContext;
 // Internal, for the breakdown only: the same batching tenantQuery uses, with any prelude.
-const { queryWithPrelude } = await import('../packages/tenant-context/src/pipelined-query.js');
-const { settingsSql } = await import('../packages/tenant-context/src/settings.js');
+const { queryWithPrelude } = await import('@prospectflow/tenant-context');
+const { settingsSql } = await import('@prospectflow/tenant-context');
 
 const CONNECTIONS = 4;
 const db = await prepareBenchDatabase();

@@ -5,22 +5,18 @@
  * trip) vs Prisma as the superuser without RLS and without a transaction, and vs the superuser in
  * the same interactive-transaction shape (isolates what the tenant itself costs). Target ≤ 1.2.
  */
-import {
-  compare,
-  importFromPackage,
-  importPg,
-  prepareBenchDatabase,
-  printRatio,
-} from './tenant-bench-support.js';
+import { compare, importPg, prepareBenchDatabase, printRatio } from './tenant-bench-support.js';
 
-type DbSchema = typeof import('@prospectflow/db-schema');
+type DbSchemaPrisma = typeof import('@prospectflow/db-schema/prisma');
 type TenantContext = typeof import('@prospectflow/tenant-context');
+type TenantContextPrisma = typeof import('@prospectflow/tenant-context/prisma');
 
 const pg = await importPg();
-const { createPrismaClient } = await importFromPackage<DbSchema>('@prospectflow/db-schema');
-const { createPrismaPool, createTenantDb, runWithTenant } = (await import(
-  '../packages/tenant-context/src/index.js'
-)) as TenantContext;
+const { createPrismaClient } = (await import('@prospectflow/db-schema/prisma')) as unknown as DbSchemaPrisma;
+const { runWithTenant } = (await import('@prospectflow/tenant-context')) as TenantContext;
+const { createPrismaPool, createTenantDb } = (await import(
+  '@prospectflow/tenant-context/prisma'
+)) as TenantContextPrisma;
 
 const db = await prepareBenchDatabase();
 // The owner's pool is ours, so it is surely closed before DROP DATABASE … FORCE ends the run (a

@@ -1,33 +1,54 @@
 /**
- * End-to-end sends: send_step tasks → checks, reservation, render, pooled SMTP to a local sink,
- * outcome recorded. Target ≥ 500 messages/s. Run:
- *   pnpm --filter @prospectflow/worker exec tsx ../../bench/worker-smtp.ts [messages] [slots]
+ * End-to-end sends through connected mailboxes vs nodemailer alone, same run, same SMTP server.
+ * Target: ratio ≥ 0.5 (ours / nodemailer alone). Run:
+ *   pnpm --filter bench worker-smtp [messages] [slots] [rounds]
  *
- * The sink (smtp-server) runs in this process, so its CPU counts against the worker's. The clock
- * starts before worker.start() (connection set-up included) and stops when the sink has every
- * message; the count of messages recorded as sent is checked after the worker stopped.
- * Round trips per send on the fast path: one state read, one reservation, one record (each one
- * statement, shared with other sends of the same organisation in flight) plus a share of the
- * batched claim.
+ * - The SMTP server: smtp-server in this process, AUTH PLAIN required (like a provider's
+ *   submission port), counting accepted messages. Its CPU counts against both sides equally.
+ * - Ours: send_step tasks → read, decide, compose, reserve, send through each mailbox's own pooled
+ *   transport (credentials opened from their sealed form once per pool, 2 connections per
+ *   mailbox), outcome recorded. One verified smtp_imap mailbox per organisation.
+ * - Baseline: nodemailer alone — the same number of messages with the same headers and bodies,
+ *   one pooled transport per mailbox with the same options (2 connections), `slots` sends in flight.
+ * - Interleaved: `rounds` rounds of baseline then ours (default 5). The ratio printed is the median
+ *   of the per-round ratios (each round's two runs saw about the same load on the shared machine),
+ *   beside the ratio of the two sides' medians. The clock stops when the server has every message;
+ *   the count recorded as sent is checked after the worker stopped.
  */
+
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { systemClock } from '../apps/worker/src/clock.js';
-import { outreachHandlers } from '../apps/worker/src/handlers.js';
-import { createLogger } from '../apps/worker/src/logger.js';
-import { createSmtpMailer } from '../apps/worker/src/outreach/mailer.js';
-import { Worker } from '../apps/worker/src/queue/worker.js';
-import { importFromWorker, pg, prepareWorkerBenchDatabase } from './worker-support.js';
+import * as secrets from '@prospectflow/secrets';
+import {
+  createLogger,
+  createMailServices,
+  createSmtpMailer,
+  mailboxSecretBinding,
+  outreachHandlers,
+  systemClock,
+  Worker,
+} from '@prospectflow/worker/bench';
+import nodemailer from 'nodemailer';
+import { SMTPServer } from 'smtp-server';
+import { median, pg, prepareWorkerBenchDatabase } from './worker-support.js';
 
 const MESSAGES = Number(process.argv[2] ?? 2000);
-const SLOTS = Number(process.argv[3] ?? 32);
-const ORGS = 20;
-const { SMTPServer } = await importFromWorker<typeof import('smtp-server')>('smtp-server');
+const SLOTS = Number(process.argv[3] ?? 16);
+const ROUNDS = Number(process.argv[4] ?? 5);
+const ORGS = 10;
+const CONNECTIONS_PER_MAILBOX = 2;
 
 let received = 0;
-const sink = new SMTPServer({
+const server = new SMTPServer({
   logger: false,
-  authOptional: true,
-  disabledCommands: ['STARTTLS', 'AUTH'],
+  disableReverseLookup: true,
+  disabledCommands: ['STARTTLS'],
+  allowInsecureAuth: true,
+  authMethods: ['PLAIN', 'LOGIN'],
+  onAuth(auth, _session, callback) {
+    if (auth.password === 'bench-pw') return callback(null, { user: auth.username });
+    callback(Object.assign(new Error('5.7.8 bad credentials'), { responseCode: 535 }));
+  },
   onData(stream, _session, callback) {
     stream.on('data', () => {});
     stream.on('end', () => {
@@ -36,8 +57,12 @@ const sink = new SMTPServer({
     });
   },
 });
-await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
-const smtpUrl = `smtp://127.0.0.1:${(sink.server.address() as AddressInfo).port}`;
+await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+const port = (server.server.address() as AddressInfo).port;
+
+const KEY = randomBytes(32);
+const env = { SECRETS_LOCAL_KEYS: `bench:${KEY.toString('base64')}` };
+const box = new secrets.SecretBox(new secrets.LocalKeyProvider({ active: 'bench', keys: { bench: KEY } }));
 const db = await prepareWorkerBenchDatabase('smtp', ORGS);
 const admin = new pg.Pool({ connectionString: db.adminUrl, max: 4 });
 // pool.end() resolves before the server has closed every connection; the teardown's DROP DATABASE
@@ -45,14 +70,37 @@ const admin = new pg.Pool({ connectionString: db.adminUrl, max: 4 });
 const ignoreTeardownErrors = (p: InstanceType<typeof pg.Pool>) => p.on('error', () => {});
 ignoreTeardownErrors(admin);
 
-try {
-  // One mailbox and a one-step campaign per organisation, window open all week.
+/** One verified connected mailbox, a one-step campaign and `perOrg` due send tasks per organisation. */
+async function seed(perOrg: number): Promise<number> {
+  await admin.query(`DELETE FROM outreach.tasks`);
+  await admin.query(`DELETE FROM outreach.messages`);
+  await admin.query(`DELETE FROM outreach.campaign_enrollments`);
+  await admin.query(`DELETE FROM crm.positions`);
+  await admin.query(`DELETE FROM crm.people`);
+  await admin.query(`DELETE FROM outreach.campaigns`);
+  await admin.query(`DELETE FROM outreach.mailboxes`);
+  for (const org of db.organisations) {
+    const id = crypto.randomUUID();
+    const sealed = await box.sealJson(
+      { smtpPassword: 'bench-pw', imapPassword: 'bench-pw' },
+      mailboxSecretBinding(org, id),
+    );
+    await admin.query(
+      `INSERT INTO outreach.mailboxes (organisation_id, id, from_name, from_address, provider, daily_limit,
+         window_start, window_end, window_days, time_zone,
+         smtp_host, smtp_port, smtp_security, smtp_user, imap_host, imap_port, imap_security, imap_user,
+         secret_ciphertext, secret_wrapped_key, secret_key_id, verification_status, verified_at)
+       SELECT $1, $2, 'Bench', 'sales@' || slug || '.test', 'smtp_imap', 10000, '00:00', '23:59:59', '{1,2,3,4,5,6,7}', 'UTC',
+         '127.0.0.1', $3, 'none', 'sales@' || slug || '.test', '127.0.0.1', 1, 'none', 'sales@' || slug || '.test',
+         $4, $5, $6, 'verified', now()
+       FROM iam.organisations WHERE id = $1`,
+      [org, id, port, sealed.ciphertext, sealed.wrappedKey, sealed.keyId],
+    );
+  }
   await admin.query(
-    `WITH mb AS (
-       INSERT INTO outreach.mailboxes (organisation_id, from_name, from_address, daily_limit, window_start, window_end, window_days, time_zone)
-       SELECT id, 'Bench', 'sales@' || slug || '.test', 10000, '00:00', '23:59:59', '{1,2,3,4,5,6,7}', 'UTC' FROM iam.organisations RETURNING organisation_id, id
-     ), c AS (
-       INSERT INTO outreach.campaigns (organisation_id, name, status, mailbox_id) SELECT organisation_id, 'Bench', 'active', id FROM mb RETURNING organisation_id, id
+    `WITH c AS (
+       INSERT INTO outreach.campaigns (organisation_id, name, status, mailbox_id)
+       SELECT organisation_id, 'Bench', 'active', id FROM outreach.mailboxes RETURNING organisation_id, id
      ), s AS (
        INSERT INTO outreach.workflow_steps (organisation_id, campaign_id, step_order, delay_days, subject_template, body_template)
        SELECT organisation_id, id, 1, 0, 'Hello {{person.first_name}}', 'Hi {{person.first_name}} at {{company.name}}, a short note.' FROM c RETURNING organisation_id, id, campaign_id
@@ -71,12 +119,28 @@ try {
      )
      INSERT INTO outreach.tasks (organisation_id, type, run_at, enrollment_id, step_id, priority)
      SELECT en.organisation_id, 'send_step', now() - interval '1 second', en.id, s.id, 100 FROM en JOIN s USING (campaign_id)`,
-    [Math.ceil(MESSAGES / ORGS)],
+    [perOrg],
   );
-  const total = Number((await admin.query(`SELECT count(*) AS n FROM outreach.tasks`)).rows[0].n);
+  return Number((await admin.query(`SELECT count(*) AS n FROM outreach.tasks`)).rows[0].n);
+}
+
+async function ours(): Promise<{ rate: number; total: number; sent: number }> {
+  const total = await seed(Math.ceil(MESSAGES / ORGS));
+  received = 0;
   const pool = new pg.Pool({ connectionString: db.workerUrl, max: SLOTS + 3 });
   ignoreTeardownErrors(pool);
-  const mailer = createSmtpMailer({ url: smtpUrl, maxConnections: 10 });
+  const mail = createMailServices(
+    {
+      hostAllowList: ['127.0.0.1'],
+      dnsServers: [],
+      oauthClients: {},
+      verifyTimeoutMs: 10_000,
+      imapPollIntervalMs: 0,
+      imapPollConcurrency: 4,
+    },
+    env,
+  );
+  const relay = createSmtpMailer({ url: 'smtp://127.0.0.1:1' });
   const worker = new Worker({
     pool,
     clock: systemClock,
@@ -85,24 +149,96 @@ try {
     leaseSeconds: 60,
     pollIntervalMs: 200,
     pollOnly: true,
-    handlers: outreachHandlers({ mailer, publicBaseUrl: 'https://pf.example.test', variantSeed: 'bench' }),
+    handlers: outreachHandlers({
+      mailer: relay,
+      mail,
+      publicBaseUrl: 'https://pf.example.test',
+      variantSeed: 'b',
+    }),
   });
   const started = performance.now();
   await worker.start();
-  while (received < total) await new Promise((r) => setTimeout(r, 20));
+  while (received < total) await new Promise((r) => setTimeout(r, 10));
   const seconds = (performance.now() - started) / 1000;
   await worker.stop(10_000);
-  mailer.close();
+  mail.transports.closeAll();
+  relay.close();
   await pool.end();
   const sent = Number(
     (await admin.query(`SELECT count(*) AS n FROM outreach.messages WHERE status = 'sent'`)).rows[0].n,
   );
-  const rate = total / seconds;
-  console.log(
-    `PostgreSQL ${db.serverVersion}: ${total} messages (${ORGS} organisations/mailboxes, ${SLOTS} slots, 10 SMTP connections) in ${seconds.toFixed(2)} s → ${rate.toFixed(0)} messages/s (target ≥ 500: ${rate >= 500 ? 'met' : 'NOT met'}); ${sent} recorded as sent`,
+  return { rate: total / seconds, total, sent };
+}
+
+/** nodemailer alone: the same messages (headers, bodies) from the same mailboxes, `SLOTS` in flight. */
+async function baseline(): Promise<number> {
+  const perOrg = Math.ceil(MESSAGES / ORGS);
+  const transports = db.organisations.map((_, i) =>
+    nodemailer.createTransport({
+      pool: true,
+      maxConnections: CONNECTIONS_PER_MAILBOX,
+      maxMessages: 100,
+      host: '127.0.0.1',
+      port,
+      secure: false,
+      ignoreTLS: true,
+      auth: { user: `sales@bench-${i + 1}.test`, pass: 'bench-pw' },
+    }),
   );
+  const jobs = Array.from({ length: perOrg * ORGS }, (_, n) => ({ org: n % ORGS, n }));
+  received = 0;
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: SLOTS }, async () => {
+      for (let job = jobs[next++]; job; job = jobs[next++]) {
+        const from = `sales@bench-${job.org + 1}.test`;
+        const token = randomBytes(16).toString('base64url');
+        const text = `Hi P${job.n} at Acme bench-${job.org + 1}, a short note.`;
+        await transports[job.org]!.sendMail({
+          from: { name: 'Bench', address: from },
+          to: `p${job.n}@${db.organisations[job.org]}.test`,
+          subject: `Hello P${job.n}`,
+          text,
+          html: `<div>${text}</div>\n<img src="https://pf.example.test/t/${token}.gif" width="1" height="1" alt="" style="display:none">`,
+          messageId: `<${randomBytes(12).toString('hex')}@bench-${job.org + 1}.test>`,
+          headers: {
+            'List-Unsubscribe': `<mailto:unsubscribe@bench-${job.org + 1}.test?subject=unsubscribe%20${token}>, <https://pf.example.test/u/${token}>`,
+            'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+          },
+        });
+      }
+    }),
+  );
+  while (received < jobs.length) await new Promise((r) => setTimeout(r, 5));
+  const seconds = (performance.now() - started) / 1000;
+  for (const t of transports) t.close();
+  return jobs.length / seconds;
+}
+
+try {
+  const runs: { ours: number[]; alone: number[]; sent: string[] } = { ours: [], alone: [], sent: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    runs.alone.push(await baseline());
+    const r = await ours();
+    runs.ours.push(r.rate);
+    runs.sent.push(`${r.sent}/${r.total}`);
+  }
+  const ratio = median(runs.ours.map((x, i) => x / runs.alone[i]!));
+  const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(' / ');
+  console.log(
+    `PostgreSQL ${db.serverVersion}, ${ORGS} connected mailboxes (${CONNECTIONS_PER_MAILBOX} SMTP connections each), ${SLOTS} slots, ${MESSAGES} messages a run`,
+  );
+  console.log(
+    `  nodemailer alone: ${fmt(runs.alone)} msg/s; ProspectFlow end to end: ${fmt(runs.ours)} msg/s (recorded sent: ${runs.sent.join(', ')})`,
+  );
+  console.log(
+    `  per-round ratios ${runs.ours.map((x, i) => (x / runs.alone[i]!).toFixed(2)).join(' / ')}; ` +
+      `ratio of medians ${(median(runs.ours) / median(runs.alone)).toFixed(2)}`,
+  );
+  console.log(`  median ratio ${ratio.toFixed(2)} (target ≥ 0.5: ${ratio >= 0.5 ? 'met' : 'NOT met'})`);
 } finally {
   await admin.end();
   await db.stop();
-  sink.close();
+  server.close();
 }

@@ -1,36 +1,13 @@
 /**
  * Shared set-up of the worker benches: a fresh migrated database on TEST_DATABASE_URL or an
- * embedded PostgreSQL 18, with packages resolved from apps/worker (bench/ has no node_modules).
+ * embedded PostgreSQL 18.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import * as dbSchema from '@prospectflow/db-schema';
+import * as testing from '@prospectflow/testing';
+import pgModule from 'pg';
 
-const workerRequire = createRequire(new URL('../apps/worker/package.json', import.meta.url));
-
-function esmEntry(name: string): string {
-  try {
-    const manifestPath = workerRequire.resolve(`${name}/package.json`);
-    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
-    const root = manifest.exports?.['.'];
-    const entry =
-      typeof root === 'string'
-        ? root
-        : (root?.import?.default ?? root?.import ?? root?.default ?? manifest.module ?? manifest.main);
-    if (entry) return path.join(path.dirname(manifestPath), entry);
-  } catch {
-    // No ./package.json export: plain resolution.
-  }
-  return workerRequire.resolve(name);
-}
-
-export const importFromWorker = async <T>(name: string): Promise<T> =>
-  (await import(pathToFileURL(esmEntry(name)).href)) as T;
-
-type Pg = typeof import('pg');
-export const pg: Pg = await importFromWorker<{ default?: Pg } & Pg>('pg').then((m) => (m.default ?? m) as Pg);
+export const pg = pgModule;
 
 export interface BenchDatabase {
   adminUrl: string;
@@ -41,13 +18,6 @@ export interface BenchDatabase {
 }
 
 export async function prepareWorkerBenchDatabase(label: string, organisations = 10): Promise<BenchDatabase> {
-  const dbSchema =
-    await importFromWorker<typeof import('@prospectflow/db-schema')>('@prospectflow/db-schema');
-  const testingEntry = path.resolve(
-    path.dirname(new URL(import.meta.url).pathname),
-    '../tooling/testing/src/index.ts',
-  );
-  const testing = (await import(pathToFileURL(testingEntry).href)) as typeof import('@prospectflow/testing');
   const server = await testing.startTestPostgres();
   const database = `pf_bench_${label}_${randomBytes(3).toString('hex')}`;
   const adminUrl = dbSchema.withDatabase(server.adminUrl, database);
@@ -73,4 +43,11 @@ export async function prepareWorkerBenchDatabase(label: string, organisations = 
       await server.stop();
     },
   };
+}
+
+/** Median of a non-empty list (the benches report medians of interleaved rounds). */
+export function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }

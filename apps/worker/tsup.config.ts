@@ -1,7 +1,10 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/main.ts', 'src/dev-smtp-sink.ts'],
+  entry: {
+    main: 'src/main.ts',
+    'rotate-keys': 'src/cli/rotate-keys.ts',
+  },
   format: ['esm'],
   clean: true,
   sourcemap: true,

@@ -9,6 +9,9 @@
 #      PGBOUNCER_ADMIN_PASSWORD (user pgbouncer_admin, known only to pgBouncer: SHOW POOLS/STATS),
 #      PGBOUNCER_CONFIG_DIR (/tmp/pgbouncer),
 #      PROSPECTFLOW_APP_PASSWORD, PROSPECTFLOW_WORKER_PASSWORD (default: the role name).
+#      TLS, each written only when set: PGBOUNCER_CLIENT_TLS_SSLMODE / _CERT_FILE / _KEY_FILE / _CA_FILE
+#      (apps → pgBouncer) and PGBOUNCER_SERVER_TLS_SSLMODE / _CA_FILE / _CERT_FILE / _KEY_FILE
+#      (pgBouncer → PostgreSQL; verify-full in production). docs/operations/tls.md.
 #      PGBOUNCER_DRY_RUN=1 prints the ini and exits.
 set -eu
 
@@ -49,11 +52,17 @@ max_db_connections = ${PGBOUNCER_MAX_DB_CONNECTIONS:-50}
 server_reset_query =
 server_check_delay = 30
 query_wait_timeout = ${PGBOUNCER_QUERY_WAIT_TIMEOUT:-30}
-ignore_startup_parameters = extra_float_digits,options,statement_timeout,idle_in_transaction_session_timeout
+ignore_startup_parameters = extra_float_digits
 log_connections = 0
 log_disconnections = 0
 stats_period = 60
 INI
+
+for setting in client_tls_sslmode client_tls_cert_file client_tls_key_file client_tls_ca_file \
+  server_tls_sslmode server_tls_ca_file server_tls_cert_file server_tls_key_file; do
+  eval "value=\${PGBOUNCER_$(printf '%s' "$setting" | tr '[:lower:]' '[:upper:]'):-}"
+  if [ -n "$value" ]; then printf '%s = %s\n' "$setting" "$value" >> "$dir/pgbouncer.ini"; fi
+done
 
 if [ "${PGBOUNCER_DRY_RUN:-0}" = "1" ]; then
   cat "$dir/pgbouncer.ini"

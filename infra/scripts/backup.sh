@@ -10,6 +10,8 @@
 #        BACKUP_DIR (./backups), BACKUP_RETENTION_DAYS (30), BACKUP_MIN_FREE_MB (100: head room
 #        on top of the database size), BACKUP_GZIP_LEVEL (6), PG_BIN_DIR (pg_dump/psql location)
 # output: the path of each archive on stdout; logfmt logs on stderr and in $BACKUP_DIR/backup.log.
+# BACKUP_ENCRYPT=age|gpg encrypts each verified archive to BACKUP_AGE_RECIPIENT / BACKUP_GPG_RECIPIENT
+# (NAME.dump.gz.age / .gpg; the plaintext is deleted). Files are created 0600 (umask 077).
 # Each archive NAME.dump.gz (pg_dump custom format, gzip) comes with NAME.dump.gz.sha256 and
 # NAME.toc (the archive listing), and is checked (gzip -t, pg_restore --list, table count) before
 # it is kept. Exit codes: 1 failure, 2 usage, 3 not enough disk space, 4 wrong role.
@@ -19,7 +21,7 @@ export SCRIPT_NAME=backup
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 mode=full
 schemas=()
@@ -39,8 +41,16 @@ while (($#)); do
   shift
 done
 [[ $retention_days =~ ^[1-9][0-9]*$ ]] || EXIT_CODE=2 die "--retention-days must be a whole number >= 1"
-url=${BACKUP_DATABASE_URL:-}
-[[ -n $url ]] || EXIT_CODE=2 die "BACKUP_DATABASE_URL is not set (postgres://prospectflow_backup:…@host:port/database)"
+[[ -n ${BACKUP_DATABASE_URL:-} ]] || EXIT_CODE=2 die "BACKUP_DATABASE_URL is not set (postgres://prospectflow_backup:…@host:port/database)"
+# No password in any process's arguments (every local user can read them with ps): node reads the
+# URL from the environment, the password goes to PGPASSWORD (libpq's env) and every command line
+# below gets the URL without it.
+export BACKUP_DATABASE_URL
+PGPASSWORD=$(node -e 'process.stdout.write(decodeURIComponent(new URL(process.env.BACKUP_DATABASE_URL).password))')
+export PGPASSWORD
+url=$(node -e 'const u = new URL(process.env.BACKUP_DATABASE_URL); u.password = ""; process.stdout.write(u.toString())')
+# Archives, checksums, listings and the log are the whole database: owner-only (0600/0700).
+umask 077
 
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
@@ -123,8 +133,30 @@ dump_one() {
     rm -f "$partial" "$dir/$name.toc"
     die "archive lists $data_entries tables with data, expected $expected" "archive=$archive"
   fi
+  # --- encryption at rest (optional): the verified plaintext never outlives this step
+  case ${BACKUP_ENCRYPT:-} in
+    "") ;;
+    age)
+      [[ -n ${BACKUP_AGE_RECIPIENT:-} ]] || { rm -f "$partial"; EXIT_CODE=2 die "BACKUP_ENCRYPT=age needs BACKUP_AGE_RECIPIENT"; }
+      age --encrypt --recipient "$BACKUP_AGE_RECIPIENT" --output "$partial.enc" "$partial" ||
+        { rm -f "$partial" "$partial.enc"; die "age encryption failed" "archive=$archive"; }
+      archive="$archive.age"
+      ;;
+    gpg)
+      [[ -n ${BACKUP_GPG_RECIPIENT:-} ]] || { rm -f "$partial"; EXIT_CODE=2 die "BACKUP_ENCRYPT=gpg needs BACKUP_GPG_RECIPIENT"; }
+      gpg --batch --yes --quiet --trust-model always --recipient "$BACKUP_GPG_RECIPIENT" \
+        --output "$partial.enc" --encrypt "$partial" ||
+        { rm -f "$partial" "$partial.enc"; die "gpg encryption failed" "archive=$archive"; }
+      archive="$archive.gpg"
+      ;;
+    *) rm -f "$partial"; EXIT_CODE=2 die "BACKUP_ENCRYPT must be age or gpg" "value=${BACKUP_ENCRYPT}" ;;
+  esac
+  if [[ -n ${BACKUP_ENCRYPT:-} ]]; then
+    rm -f "$partial"
+    partial="$partial.enc"
+  fi
   mv "$partial" "$archive"
-  (cd "$dir" && sha256sum "$name.dump.gz" >"$name.dump.gz.sha256")
+  (cd "$dir" && sha256sum "$(basename "$archive")" >"$archive.sha256")
   log info dump_done "archive=$archive" "bytes=$(stat -c %s "$archive")" "table_data_entries=$data_entries" \
     "sha256=$(cut -d' ' -f1 "$archive.sha256")" "seconds=$((SECONDS - started))"
   printf '%s\n' "$archive"
@@ -152,8 +184,8 @@ esac
 # --- retention: archives (and their checksum and listing) older than N days are removed
 removed=0
 while IFS= read -r -d '' old; do
-  rm -f "$old" "$old.sha256" "${old%.dump.gz}.toc"
+  rm -f "$old" "$old.sha256" "${old%.dump.gz*}.toc"
   removed=$((removed + 1))
   log info retention_removed "archive=$old"
-done < <(find "$dir" -maxdepth 1 -type f -name '*.dump.gz' -mtime "+$((retention_days - 1))" -print0)
+done < <(find "$dir" -maxdepth 1 -type f \( -name '*.dump.gz' -o -name '*.dump.gz.age' -o -name '*.dump.gz.gpg' \) -mtime "+$((retention_days - 1))" -print0)
 log info finished "mode=$mode" "retention_days=$retention_days" "removed=$removed"

@@ -22,6 +22,13 @@ import { fileURLToPath } from 'node:url';
 import { migrate, roleUrl, seedDemo, setupDatabase } from '@prospectflow/db-schema';
 import pg from 'pg';
 
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  // The header comment above is the usage.
+  const header = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0] ?? '';
+  process.stdout.write(`${header.replace(/^\/\*\*\n?|^ \* ?/gm, '').trim()}\n`);
+  process.exit(0);
+}
+
 const require = createRequire(import.meta.url);
 // autocannon ships no types; the part used here is typed below.
 const autocannon = require('autocannon') as (

@@ -3,7 +3,7 @@
 # (--yes skips it, for automation; without a terminal and without --yes it refuses), then runs the
 # validation suite (db:validate) against the restored database.
 #
-# usage: restore.sh ARCHIVE.dump.gz [--target-db NAME] [--schema NAME] [--yes] [--no-validate]
+# usage: restore.sh ARCHIVE.dump.gz[.gpg|.age] [--target-db NAME] [--schema NAME] [--yes] [--no-validate]
 #   (default)      full restore: the target database is dropped, re-created by db-schema's
 #                  setupDatabase (owner, grants, extensions) and the archive restored in one transaction
 #   --schema NAME  restore the DATA of one schema from a full or data archive into the existing
@@ -59,10 +59,25 @@ checksum_file="$archive.sha256"
 [[ -f $checksum_file ]] || EXIT_CODE=5 die "checksum file missing" "expected=$checksum_file"
 (cd "$(dirname "$archive")" && sha256sum --check --status "$(basename "$checksum_file")") ||
   EXIT_CODE=5 die "checksum mismatch: the archive is damaged or was changed" "archive=$archive"
-gzip -t "$archive" || EXIT_CODE=5 die "gzip stream is damaged" "archive=$archive"
+umask 077 # the decrypted and unpacked dump in $work is the whole database
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-gzip -dc "$archive" >"$work/archive.dump"
+# Encrypted by backup.sh (BACKUP_ENCRYPT): decrypt into the private work directory first.
+gz=$archive
+case $archive in
+  *.gpg)
+    gz="$work/archive.dump.gz"
+    gpg --batch --quiet --output "$gz" --decrypt "$archive" || EXIT_CODE=5 die "gpg could not decrypt the archive" "archive=$archive"
+    ;;
+  *.age)
+    [[ -n ${BACKUP_AGE_IDENTITY:-} ]] || EXIT_CODE=2 die "BACKUP_AGE_IDENTITY is needed to decrypt an .age archive"
+    gz="$work/archive.dump.gz"
+    age --decrypt --identity "$BACKUP_AGE_IDENTITY" --output "$gz" "$archive" ||
+      EXIT_CODE=5 die "age could not decrypt the archive" "archive=$archive"
+    ;;
+esac
+gzip -t "$gz" || EXIT_CODE=5 die "gzip stream is damaged" "archive=$archive"
+gzip -dc "$gz" >"$work/archive.dump"
 "$PG_RESTORE" --list "$work/archive.dump" >"$work/archive.toc" || EXIT_CODE=5 die "archive listing failed" "archive=$archive"
 data_entries=$(grep -c ' TABLE DATA ' "$work/archive.toc" || true)
 source_db=$(sed -n 's/^;[[:space:]]*dbname: //p' "$work/archive.toc" | head -1)

@@ -1,20 +1,31 @@
 #!/usr/bin/env bash
-# Builds the ingest-api, migrate and worker images from the repository root with podman and runs
-# them with --network=host against this machine's PostgreSQL and Redis:
+# Builds the ingest-api, migrate, worker and legacy-import images from the repository root with
+# podman and runs them with --network=host against this machine's PostgreSQL and Redis:
 #   migrate image: db setup (roles, fresh database) + migrations as a one-shot job
 #   ingest-api:    /health and /ready answer 200, an authenticated request (dev token) answers 200,
 #                  runs as node, only production dependencies
 #   worker:        a noop task inserted in the database reaches "succeeded"
-# and prints each image's size.
+#   legacy-import: --help; consolidates generated copies of the three legacy SQLite stores
+#                  (stores:example) into a new organisation: import succeeded, rows archived,
+#                  prompts typed; runs as node; its one native addon is better-sqlite3's
+#   every image:   no Prisma, no compiler toolchain, no native addon (legacy-import: only
+#                  better-sqlite3's), no test/dev server (smtp-server, s3rver, embedded-postgres)
+# and prints each image's size above the node base image, failing above the budget.
 #
 # usage: infra/scripts/test-images.sh      (from anywhere; pnpm test:images in infra)
 # env:   IMAGES_ADMIN_URL (postgres://postgres@127.0.0.1:5432/postgres), IMAGES_REDIS_URL
 #        (redis://127.0.0.1:6379), CONTAINER_ENV_SCRIPT (../shared/tools/container-env.sh beside the
 #        repository), IMAGES_KEEP=1 keeps containers and the database for inspection,
-#        IMAGES_BUILD_ARGS (extra podman build arguments)
+#        IMAGES_BUILD_ARGS (extra podman build arguments), IMAGES_PREBUILT=1 runs the checks on
+#        prospectflow/{ingest-api,migrate,worker,legacy-import}:test already in podman's store
+#        (CI builds them with docker buildx and its layer cache, then loads them),
+#        IMAGES_BUDGET_MB (80): most MB an image may add above node:22-bookworm-slim
 # Exit codes: 0 all checks passed, 1 a check failed, 77 podman cannot be set up on this machine.
 set -euo pipefail
 export SCRIPT_NAME=test-images
+case ${1:-} in
+  -h | --help) sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+esac
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh
@@ -29,9 +40,12 @@ database=pf_images_$(date -u +%Y%m%d%H%M%S)_$$
 api_image=prospectflow/ingest-api:$tag
 migrate_image=prospectflow/migrate:$tag
 worker_image=prospectflow/worker:$tag
+legacy_image=prospectflow/legacy-import:$tag
+budget_mb=${IMAGES_BUDGET_MB:-80}
 api_name=pf-images-api-$$
 worker_name=pf-images-worker-$$
 keys=$(mktemp -d)
+stores=$(mktemp -d)
 failures=0
 
 cannot_setup() {
@@ -61,7 +75,7 @@ cleanup() {
   fi
   podman rm -f "$api_name" "$worker_name" >/dev/null 2>&1 || true
   psql_value "$admin" "DROP DATABASE IF EXISTS \"$database\" WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$keys"
+  rm -rf "$keys" "$stores"
   exit "$code"
 }
 trap cleanup EXIT
@@ -82,6 +96,11 @@ build() {
   local image=$1 dockerfile=$2
   shift 2
   local started=$SECONDS
+  if [[ ${IMAGES_PREBUILT:-0} == 1 ]]; then
+    podman image exists "$image" || die "IMAGES_PREBUILT=1 but $image is not in podman's store" "image=$image"
+    log info build_skipped "image=$image" "reason=IMAGES_PREBUILT"
+    return
+  fi
   log info build_start "image=$image" "dockerfile=$dockerfile" "args=$*"
   # shellcheck disable=SC2086 # IMAGES_BUILD_ARGS is a list of words on purpose
   # docker format: OCI images drop HEALTHCHECK.
@@ -93,6 +112,7 @@ build() {
 build "$api_image" apps/ingest-api/Dockerfile --target runner
 build "$migrate_image" apps/ingest-api/Dockerfile --target migrate
 build "$worker_image" apps/worker/Dockerfile --target runner
+build "$legacy_image" apps/legacy-import/Dockerfile --target runner
 
 # --- migrate image: roles + fresh database, then migrations (one-shot jobs)
 db_admin=$(url_with "$admin" "db=$database")
@@ -169,14 +189,69 @@ fi
 check worker_has_healthcheck grep -q /health <<<"$(podman image inspect --format '{{json .HealthCheck}}' "$worker_image")"
 check worker_runs_as_node test "$(podman inspect --format '{{.Config.User}}' "$worker_image")" = node
 
-# --- sizes
-printf '\n%-40s %10s\n' IMAGE SIZE
-for image in "$api_image" "$migrate_image" "$worker_image"; do
-  bytes=$(podman image inspect --format '{{.Size}}' "$image")
-  printf '%-40s %7s MB\n' "${image%%:*}" "$((bytes / 1000000))"
-  log info image_size "image=${image%%:*}" "bytes=$bytes"
-done
+# --- legacy-import: the operator CLI consolidates real SQLite files into a new organisation
+check legacy_help grep -q 'Usage:' <<<"$(podman run --rm "$legacy_image" --help 2>&1)"
+check legacy_runs_as_node test "$(podman inspect --format '{{.Config.User}}' "$legacy_image")" = node
+# Generated on the host (tsx + the workspace's better-sqlite3); the container's node user writes
+# the report beside them, in the mounted /data.
+pnpm --silent --filter @prospectflow/legacy-import stores:example "$stores" >&2
+chmod -R a+rwX "$stores"
+legacy_org=$(psql_value "$db_admin" "INSERT INTO iam.organisations (name, slug) VALUES ('Legacy', 'legacy-$$') RETURNING id" | head -1)
+# NODE_ENV=production (the image's): erased people are keyed with PRIVACY_HMAC_KEYS, required there.
+hmac_key=$(node -e 'console.log(require("crypto").randomBytes(32).toString("base64"))')
+legacy_import() {
+  podman run --rm --network=host -e "DATABASE_URL=$app_url" -e "PRIVACY_HMAC_KEYS=1:$hmac_key" \
+    -v "$stores:/data" "$legacy_image" data --organisation "$legacy_org" >&2
+}
+check legacy_import_ran legacy_import
+legacy_count() { psql_value "$db_admin" "SELECT count(*) FROM $1 WHERE organisation_id = '$legacy_org'${2:-}"; }
+check legacy_import_succeeded test "$(legacy_count crm.imports " AND source_kind = 'sqlite' AND status = 'succeeded'")" = 1
+# Every row of every table that is data (not a view or SQLite bookkeeping) is archived: the
+# report's rows read, against what PostgreSQL holds for the organisation.
+legacy_read=$(node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(r.databases.flatMap((d) => d.tables).filter((t) => t.fate !== "rejected").reduce((n, t) => n + t.read, 0));
+' "$(compgen -G "$stores/consolidation-*.json" | head -1)" || echo none)
+check legacy_rows_archived test "$(legacy_count legacy.archive_rows)" = "$legacy_read"
+# The example prompts store holds two prompts the preset types (as consolidate.test.ts expects).
+check legacy_prompts_typed test "$(legacy_count outreach.prompts)" = 2
+
+# --- what no runtime image may contain
+lean() {
+  # lean IMAGE [APP_DIR] [NATIVE]: no Prisma, compiler toolchain, dev/test server or native addon,
+  # apart from NATIVE's (a package folder pattern in node_modules/.pnpm, e.g. better-sqlite3@*)
+  podman run --rm --entrypoint sh -e "APP_DIR=${2:-}" -e "NATIVE=${3:-}" "$1" -c '
+    bad=""
+    for tool in gcc cc g++ make python3 node-gyp; do command -v "$tool" >/dev/null && bad="$bad $tool"; done
+    cd "${APP_DIR:-$(pwd)}/node_modules/.pnpm" || exit 1
+    for dir in prisma@* @prisma+* typescript@* better-sqlite3@* node-gyp@* prebuild-install@* smtp-server@* s3rver@* embedded-postgres@* @embedded-postgres+* @prospectflow+testing@* @prospectflow+dev@*; do
+      case "$dir" in $NATIVE) continue ;; esac
+      if [ -e "$dir" ]; then bad="$bad $dir"; fi
+    done
+    [ -n "$(find .. -name "prisma.*" -path "*/db-schema/dist/*")" ] && bad="$bad db-schema/dist/prisma"
+    addons=$(find .. -name "*.node" -type f | while read -r addon; do
+      case "$addon" in ../.pnpm/$NATIVE/*) ;; *) echo "$addon" ;; esac
+    done)
+    [ -n "$addons" ] && bad="$bad $addons"
+    [ -z "$bad" ] || { echo "not lean:$bad" >&2; exit 1; }'
+}
+check api_lean lean "$api_image"
+check worker_lean lean "$worker_image"
+check migrate_lean lean "$migrate_image"
+check legacy_lean lean "$legacy_image" /app 'better-sqlite3@*'
+check legacy_one_addon test "$(podman run --rm --entrypoint sh "$legacy_image" -c 'find /app/node_modules -name "*.node" -type f' | wc -l)" = 1
+
+# --- sizes: what each image adds above the base image, against the budget
 base_bytes=$(podman image inspect --format '{{.Size}}' docker.io/library/node:22-bookworm-slim)
+printf '\n%-40s %10s %14s\n' IMAGE SIZE 'ABOVE BASE'
+for image in "$api_image" "$migrate_image" "$worker_image" "$legacy_image"; do
+  bytes=$(podman image inspect --format '{{.Size}}' "$image")
+  above=$(((bytes - base_bytes) / 1000000))
+  printf '%-40s %7s MB %11s MB\n' "${image%%:*}" "$((bytes / 1000000))" "$above"
+  log info image_size "image=${image%%:*}" "bytes=$bytes" "above_base_mb=$above" "budget_mb=$budget_mb"
+  name=${image%%:*}
+  check "size_budget_${name##*/}" test "$above" -le "$budget_mb"
+done
 printf '%-40s %7s MB\n' "(base node:22-bookworm-slim stand-in)" "$((base_bytes / 1000000))"
 
 if ((failures > 0)); then

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 
 export async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -48,20 +47,5 @@ export async function tableFingerprints(adminUrl: string): Promise<Record<string
       result[name] = { rows: Number(rows[0]!.rows), checksum: rows[0]!.checksum };
     }
     return result;
-  });
-}
-
-/** Major version of a PostgreSQL client tool (pg_dump --version → 15). */
-export function toolMajor(tool: string): number {
-  const out = execFileSync(tool, ['--version'], { encoding: 'utf8' });
-  const match = /(\d+)(?:\.\d+)?/.exec(out.replace(/^[^0-9]*/, ''));
-  if (!match) throw new Error(`cannot read the version of ${tool}: ${out}`);
-  return Number(match[1]);
-}
-
-export async function serverMajor(url: string): Promise<number> {
-  return withClient(url, async (client) => {
-    const { rows } = await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
-    return Math.floor(Number(rows[0]!.v) / 10000);
   });
 }

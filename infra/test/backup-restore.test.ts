@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +24,9 @@ let backupUrl: string;
 let dir: string;
 let env: Record<string, string>;
 let fullArchive: string;
+/** Kept by the BACKUP_ENCRYPT=gpg test for restore.sh: the encrypted archive and its keyring. */
+let gpgArchive: string | undefined;
+let gnupgHome: string | undefined;
 
 beforeAll(async () => {
   cluster = await backupClusterUrl();
@@ -48,6 +52,8 @@ beforeAll(async () => {
 afterAll(async () => {
   if (cluster && prefix) await dropDatabases(cluster, prefix);
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  if (gpgArchive) fs.rmSync(path.dirname(gpgArchive), { recursive: true, force: true });
+  if (gnupgHome) fs.rmSync(gnupgHome, { recursive: true, force: true });
 });
 
 function listing(archive: string): string {
@@ -89,6 +95,94 @@ describe('backup.sh', () => {
     expect(result.stderr).toMatch(
       new RegExp(`event=progress step=dump done=${tables.length} total=${tables.length}`),
     );
+  });
+
+  it('writes owner-only files (umask) and never puts the password on a command line', async () => {
+    // Shims in front of every program backup.sh runs with the URL record their arguments.
+    const shims = tempDir('shims');
+    const argsLog = path.join(shims, 'args.log');
+    const which = (tool: string) =>
+      process.env.PG_BIN_DIR
+        ? path.join(process.env.PG_BIN_DIR, tool)
+        : execFileSync('bash', ['-c', `command -v ${tool}`])
+            .toString()
+            .trim();
+    const real: Record<string, string> = {
+      node: process.execPath,
+      pg_dump: which('pg_dump'),
+      pg_restore: which('pg_restore'),
+      psql: which('psql'),
+    };
+    for (const [tool, target] of Object.entries(real)) {
+      const shim = path.join(shims, tool);
+      fs.writeFileSync(
+        shim,
+        `#!/bin/sh\nprintf '%s\\n' "${tool} $*" >> '${argsLog}'\nexec '${target}' "$@"\n`,
+      );
+      fs.chmodSync(shim, 0o755);
+    }
+    const ownDir = tempDir('backups-umask');
+    const result = await runScript('backup.sh', ['full'], {
+      ...env,
+      BACKUP_DIR: ownDir,
+      PATH: `${shims}:${process.env.PATH}`,
+      PG_BIN_DIR: shims,
+    });
+    expect(result.stderr).not.toMatch(/level=error/);
+    expect(result.code).toBe(0);
+    const archive = result.stdout.trim();
+    for (const file of [archive, `${archive}.sha256`, archive.replace(/\.dump\.gz$/, '.toc')])
+      expect((fs.statSync(file).mode & 0o777).toString(8)).toBe('600');
+    const args = fs.readFileSync(argsLog, 'utf8');
+    expect(args).toContain('pg_dump ');
+    const password = decodeURIComponent(new URL(backupUrl).password);
+    expect(password.length).toBeGreaterThan(0);
+    expect(args).not.toContain(`:${password}@`);
+    expect(args).not.toContain(`:${encodeURIComponent(password)}@`);
+    fs.rmSync(shims, { recursive: true, force: true });
+    fs.rmSync(ownDir, { recursive: true, force: true });
+  });
+
+  it('BACKUP_ENCRYPT=gpg: only the encrypted archive is kept (0600), and it decrypts to the verified dump', async () => {
+    const home = tempDir('gnupg');
+    gnupgHome = home;
+    fs.chmodSync(home, 0o700);
+    const gpg = (args: string[], input?: Buffer) =>
+      execFileSync('gpg', ['--batch', '--quiet', '--homedir', home, ...args], {
+        ...(input ? { input } : {}),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+    gpg([
+      '--passphrase',
+      '',
+      '--quick-gen-key',
+      'Backups <backups@prospectflow.test>',
+      'future-default',
+      'default',
+      'never',
+    ]);
+    const ownDir = tempDir('backups-gpg');
+    const encrypted = { ...env, BACKUP_DIR: ownDir, GNUPGHOME: home, BACKUP_ENCRYPT: 'gpg' };
+    const refused = await runScript('backup.sh', ['full'], encrypted);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('BACKUP_GPG_RECIPIENT');
+    const result = await runScript('backup.sh', ['full'], {
+      ...encrypted,
+      BACKUP_GPG_RECIPIENT: 'backups@prospectflow.test',
+    });
+    expect(result.stderr).not.toMatch(/level=error/);
+    expect(result.code).toBe(0);
+    const archive = result.stdout.trim();
+    expect(archive).toMatch(/\.dump\.gz\.gpg$/);
+    expect(fs.readdirSync(ownDir).filter((f) => f.endsWith('.dump.gz') || f.includes('partial'))).toEqual([]);
+    expect((fs.statSync(archive).mode & 0o777).toString(8)).toBe('600');
+    const bytes = fs.readFileSync(archive);
+    expect(bytes.subarray(0, 2)).not.toEqual(Buffer.from([0x1f, 0x8b]));
+    const checksum = fs.readFileSync(`${archive}.sha256`, 'utf8');
+    expect(checksum).toContain(path.basename(archive));
+    const plain = gpg(['--decrypt'], bytes);
+    expect(plain.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    gpgArchive = archive; // restore.sh reads it below; afterAll removes the directories
   });
 
   it('schema: structure only, no table data', async () => {
@@ -181,6 +275,70 @@ describe('restore.sh', () => {
     );
     expect(await countAs(appUrl, ORG_A, 'crm.companies')).toBe(300);
     expect(await countAs(appUrl, ORG_B, 'crm.companies')).toBe(600);
+  });
+
+  it('restores a gpg-encrypted archive (decrypted in a private work directory)', async () => {
+    expect(gpgArchive, 'the BACKUP_ENCRYPT=gpg test runs first').toBeDefined();
+    const target = `${prefix}_restored_gpg`;
+    const result = await runScript(
+      'restore.sh',
+      [gpgArchive!, '--target-db', target, '--yes', '--no-validate'],
+      {
+        ...env,
+        GNUPGHOME: gnupgHome!,
+      },
+    );
+    expect(result.stderr).not.toMatch(/level=error/);
+    expect(result.code).toBe(0);
+    const [before, after] = await Promise.all([
+      tableFingerprints(sourceUrl),
+      tableFingerprints(withDatabase(cluster, target)),
+    ]);
+    expect(after).toEqual(before);
+  });
+
+  it('BACKUP_ENCRYPT=age: only the encrypted archive is kept (0600), and restore.sh restores it with the identity', async () => {
+    const keys = tempDir('age');
+    const identity = path.join(keys, 'backups.key');
+    execFileSync('age-keygen', ['-o', identity], { stdio: 'pipe' });
+    const recipient = execFileSync('age-keygen', ['-y', identity], { encoding: 'utf8' }).trim();
+    const ownDir = tempDir('backups-age');
+    try {
+      const encrypted = { ...env, BACKUP_DIR: ownDir, BACKUP_ENCRYPT: 'age' };
+      const refused = await runScript('backup.sh', ['full'], encrypted);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('BACKUP_AGE_RECIPIENT');
+      const result = await runScript('backup.sh', ['full'], {
+        ...encrypted,
+        BACKUP_AGE_RECIPIENT: recipient,
+      });
+      expect(result.stderr).not.toMatch(/level=error/);
+      expect(result.code).toBe(0);
+      const archive = result.stdout.trim();
+      expect(archive).toMatch(/\.dump\.gz\.age$/);
+      expect(fs.readdirSync(ownDir).filter((f) => f.endsWith('.dump.gz') || f.includes('partial'))).toEqual(
+        [],
+      );
+      expect((fs.statSync(archive).mode & 0o777).toString(8)).toBe('600');
+      expect(fs.readFileSync(archive).subarray(0, 21).toString()).toBe('age-encryption.org/v1');
+
+      const target = `${prefix}_restored_age`;
+      const args = [archive, '--target-db', target, '--yes', '--no-validate'];
+      const withoutKey = await runScript('restore.sh', args, env);
+      expect(withoutKey.code).toBe(2);
+      expect(withoutKey.stderr).toContain('BACKUP_AGE_IDENTITY');
+      const restored = await runScript('restore.sh', args, { ...env, BACKUP_AGE_IDENTITY: identity });
+      expect(restored.stderr).not.toMatch(/level=error/);
+      expect(restored.code).toBe(0);
+      const [before, after] = await Promise.all([
+        tableFingerprints(sourceUrl),
+        tableFingerprints(withDatabase(cluster, target)),
+      ]);
+      expect(after).toEqual(before);
+    } finally {
+      fs.rmSync(ownDir, { recursive: true, force: true });
+      fs.rmSync(keys, { recursive: true, force: true });
+    }
   });
 
   it('refuses a damaged archive before touching anything', async () => {

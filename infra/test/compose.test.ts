@@ -91,12 +91,41 @@ describe('infra/compose.yaml', () => {
     }
   });
 
+  it('backs up off-host on a schedule: backup role direct to PostgreSQL, a bucket required, metrics on localhost', () => {
+    const backups = services.backups;
+    expect(backups.command).toEqual(['node', 'dist/cli.js', 'serve']);
+    expect(backups.environment.BACKUP_DATABASE_URL).toMatch(
+      /^postgres:\/\/prospectflow_backup:[^@]+@postgres:5432\//,
+    );
+    expect(backups.environment).toMatchObject({
+      BACKUP_SCHEDULE: '0 2 * * *',
+      RESTORE_CHECK_SCHEDULE: '30 3 * * *',
+      BACKUP_STORAGE_DRIVER: 's3',
+    });
+    const { BACKUP_STORAGE_S3_BUCKET: _, ...noBucket } = envExample;
+    expect(() => interpolate(composeText, noBucket)).toThrow(/BACKUP_STORAGE_S3_BUCKET/);
+    expect(backups.ports).toEqual(['127.0.0.1:9465:9465']);
+  });
+
+  it('database, pgBouncer and pgAdmin listen on 127.0.0.1 by default; pgAdmin requires a login', () => {
+    const { BIND_ADDRESS: _, ...noBind } = envExample;
+    const defaults = validateCompose(composeText, noBind).document.services as Record<string, any>;
+    expect(defaults.postgres.ports).toEqual(['127.0.0.1:5432:5432']);
+    expect(defaults.pgbouncer.ports).toEqual(['127.0.0.1:6432:6432']);
+    expect(defaults.pgadmin.ports).toEqual(['127.0.0.1:5050:80']);
+    expect(services.pgadmin.environment).toMatchObject({
+      PGADMIN_CONFIG_SERVER_MODE: 'True',
+      PGADMIN_CONFIG_MASTER_PASSWORD_REQUIRED: 'True',
+    });
+  });
+
   it('pgAdmin only starts under the optional tools profile', () => {
     expect(services.pgadmin.profiles).toEqual(['tools']);
     const always = Object.entries(services)
       .filter(([, s]) => !s.profiles)
       .map(([name]) => name);
     expect(always.sort()).toEqual([
+      'backups',
       'db-init',
       'ingest-api',
       'migrate',

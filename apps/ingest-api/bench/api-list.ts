@@ -15,16 +15,16 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { prepareTestTemplate, ROLES, roleUrl } from '@prospectflow/db-schema';
+import { ROLES, roleUrl } from '@prospectflow/db-schema';
+import { prepareTestTemplate } from '@prospectflow/db-schema/testing';
 import { startTestPostgres, startTestRedis, withDatabase } from '@prospectflow/testing';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { Resource } from '../src/lib/resource.js';
 import type { Database } from '../src/plugins/app/db.js';
-import { companySpec } from '../src/routes/v1/companies/schema.js';
+import { companiesRepository } from '../src/repositories/companies.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -72,7 +72,7 @@ await seed.query(
 await seed.end();
 
 // The bare endpoint: the same SQL text and values the API's list runs.
-const listSql = new Resource(companySpec, {} as Database).listSql({ limit: 50, where: [], values: [] });
+const listSql = companiesRepository({} as Database).listSql({ limit: 50 });
 const barePool = new pg.Pool({ connectionString: appUrl, max: POOL });
 // The teardown's DROP DATABASE … WITH (FORCE) may reach a straggling idle client first.
 barePool.on('error', () => {});

@@ -5,6 +5,8 @@ import { startTestPostgres } from '@prospectflow/testing';
 import pg from 'pg';
 
 export interface BenchDb {
+  /** The database's name (its backends show it in their process titles). */
+  name: string;
   adminUrl: string;
   appUrl: string;
   organisationId: string;
@@ -31,6 +33,7 @@ export async function benchDatabase(): Promise<BenchDb> {
   ]);
   await client.end();
   return {
+    name,
     adminUrl,
     appUrl: roleUrl(adminUrl, ROLES.app),
     organisationId,

@@ -1,11 +1,9 @@
 /** Step timings of one import (pino debug to stdout). `tsx bench/import-profile.ts [rows]` */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import { createImport, prepareCsvFile, runImport } from '@prospectflow/import-engine';
 import pg from 'pg';
 import pino from 'pino';
-import { prepareCsvFile } from '../src/imports/prepare.js';
-import { createImport } from '../src/imports/repository.js';
-import { runImport } from '../src/imports/run-import.js';
 import { csvStream } from './import-data.js';
 import { benchDatabase } from './import-db.js';
 

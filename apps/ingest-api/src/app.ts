@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyPluginOptions, type FastifyS
 import fp from 'fastify-plugin';
 import type { DestinationStream } from 'pino';
 import type { AppConfig } from './config.js';
+import { requestSerializer } from './lib/log-redaction.js';
 import { registerProblemHandlers } from './lib/problem-handler.js';
 import routePolicy from './plugins/route-policy.js';
 
@@ -70,6 +71,8 @@ export function serverOptions(config: AppConfig, logStream?: DestinationStream):
         ],
         censor: '[redacted]',
       },
+      // Path tokens (/u/…, /t/…) and query strings never reach the logs.
+      serializers: { req: requestSerializer as never },
       ...(logStream ? { stream: logStream } : {}),
       ...(pretty
         ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } }
@@ -78,7 +81,14 @@ export function serverOptions(config: AppConfig, logStream?: DestinationStream):
     // An incoming x-request-id is only trusted behind our own proxy; otherwise we mint one.
     requestIdHeader: config.trustProxy ? 'x-request-id' : false,
     genReqId: () => randomUUID(),
-    trustProxy: config.trustProxy,
+    // A hop count trusts that many proxies in front of us (fastify's number form, typed as a function).
+    trustProxy:
+      typeof config.trustProxy === 'number'
+        ? (
+            (hops: number) => (_address: string, hop: number) =>
+              hop < hops
+          )(config.trustProxy)
+        : config.trustProxy,
     bodyLimit: config.bodyLimitBytes,
     return503OnClosing: true,
     ajv: {

@@ -1,9 +1,158 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadAuthConfig } from '@prospectflow/auth-core';
+import {
+  ConfigError,
+  type Env,
+  EnvObject,
+  Flag,
+  Integer,
+  loadEnv,
+  OneOf,
+  Optional,
+  Origins,
+  parseOrigins,
+  type Rule,
+  Secret,
+  type Static,
+  Text,
+  Url,
+} from '@prospectflow/config';
+import { parseAllowList } from '@prospectflow/mailboxes';
+import {
+  type StorageConfig,
+  storageConfigFromEnv,
+  storageEnv,
+  storageProblems,
+} from '@prospectflow/object-storage';
+import { loadSubjectKeys, type SubjectKeys } from '@prospectflow/outreach-core';
+import { parseTrustProxy, type TrustProxy } from './lib/trust-proxy.js';
+
+function trustProxyValue(raw: string): TrustProxy {
+  const parsed = parseTrustProxy(raw);
+  return 'value' in parsed ? parsed.value : false;
+}
+
 /**
- * Process configuration, read once from the environment and validated at start: every problem
- * is reported together so a bad deployment fails at boot with the full list.
- * Auth settings (AUTH_MODE, COGNITO_*, AUTH_JWKS_URL…) are validated by auth-core from `env`.
+ * Process configuration, read once from the environment and validated at start with the shared
+ * approach of @prospectflow/config: every problem (this app's and auth-core's) is reported together,
+ * so a bad deployment fails at boot with the full list. To add a variable: declare it in ApiEnv, map
+ * it in loadConfig, document it in the README table.
  */
-export type Env = Record<string, string | undefined>;
+export const ApiEnv = EnvObject({
+  NODE_ENV: Text({ default: 'development' }),
+  HOST: Text({ default: '0.0.0.0' }),
+  PORT: Integer({ default: 3000, minimum: 0, maximum: 65_535 }),
+  LOG_LEVEL: Optional(
+    OneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      description: 'pino level (default info, silent when NODE_ENV=test)',
+    }),
+  ),
+  DATABASE_URL: Url(['postgres', 'postgresql'], { description: 'runtime URL, role prospectflow_app' }),
+  DATABASE_POOL_MAX: Integer({ default: 10, minimum: 1, maximum: 500 }),
+  DATABASE_READ_URL: Optional(
+    Url(['postgres', 'postgresql'], {
+      description:
+        'read replica for campaign statistics (role prospectflow_app; same pool size); unset: the primary serves them',
+    }),
+  ),
+  DATABASE_STATEMENT_TIMEOUT_MS: Integer({
+    default: 30_000,
+    minimum: 0,
+    maximum: 3_600_000,
+    description: 'per-statement cap, set inside each tenant transaction (survives any pooler)',
+  }),
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: Integer({
+    default: 60_000,
+    minimum: 0,
+    maximum: 3_600_000,
+    description: 'cap on a tenant transaction left idle by the app, set inside the transaction',
+  }),
+  REDIS_URL: Optional(
+    Url(['redis', 'rediss'], { description: 'rate limits and sessions (required in production)' }),
+  ),
+  BODY_LIMIT_BYTES: Integer({
+    default: 1_048_576,
+    minimum: 1024,
+    maximum: 104_857_600,
+    description: 'largest JSON body accepted',
+  }),
+  RATE_LIMIT_MAX: Integer({ default: 600, minimum: 1, maximum: 1_000_000 }),
+  RATE_LIMIT_WINDOW_MS: Integer({ default: 60_000, minimum: 1000, maximum: 86_400_000 }),
+  RATE_LIMIT_NAMESPACE: Text({ default: 'pf:rl:', description: 'Redis key namespace of the rate limiter' }),
+  TRUST_PROXY: Text({
+    default: 'false',
+    description:
+      'proxies whose X-Forwarded-* (and x-request-id) are honoured: false, a hop count (1) or addresses/CIDRs (10.0.0.0/8,::1); never "true"',
+  }),
+  PUBLIC_BASE_URL: Optional(Url(['http', 'https'])),
+  INBOUND_WEBHOOK_SECRET: Optional(Secret({ description: 'shared secret of the inbound webhook' })),
+  DOCS_ENABLED: Flag({ default: true, description: 'Swagger UI at /docs' }),
+  CORS_ORIGINS: Optional(
+    Origins({
+      description:
+        'browser origins allowed to call the API with credentials (comma-separated); none by default',
+    }),
+  ),
+  MAIL_HOST_ALLOWLIST: Optional(
+    Text({ description: 'connected mailboxes: hosts allowed although private (comma-separated)' }),
+  ),
+  DNS_SERVERS: Optional(Text({ description: 'resolve mailbox hosts there ("127.0.0.1:5353,…")' })),
+  CLOSE_GRACE_DELAY_MS: Integer({
+    default: 10_000,
+    minimum: 0,
+    maximum: 600_000,
+    description: 'time allowed to finish requests on SIGTERM',
+  }),
+  IMPORT_MAX_ATTEMPTS: Integer({
+    default: 3,
+    minimum: 1,
+    maximum: 20,
+    description: 'attempts a worker makes at an import (from the stored file) before it fails',
+  }),
+  INVITATION_TTL_DAYS: Integer({
+    default: 7,
+    minimum: 1,
+    maximum: 90,
+    description: 'days an invitation to an organisation stays acceptable',
+  }),
+  IMPORT_MAX_BYTES: Optional(
+    Integer({
+      minimum: 1,
+      maximum: 2 ** 40,
+      description: 'the one byte limit of every import body, any content type (default 100 MiB)',
+    }),
+  ),
+  IMPORT_MAX_FILE_BYTES: Optional(
+    Integer({
+      minimum: 1,
+      maximum: 2 ** 40,
+      description: 'old name of IMPORT_MAX_BYTES, read when it is unset',
+    }),
+  ),
+  IMPORT_SPOOL_DIR: Optional(
+    Text({
+      description: 'where uploads are written while they arrive (default $TMPDIR/prospectflow-imports)',
+    }),
+  ),
+  // Uploads are stored there until a worker has imported them (shared with the workers).
+  ...storageEnv(),
+});
+export type ApiEnvValues = Static<typeof ApiEnv>;
+export type { Env };
+export { ConfigError };
+
+const rules: Rule<ApiEnvValues>[] = [
+  (values) => {
+    const parsed = parseTrustProxy(values.TRUST_PROXY);
+    return 'problem' in parsed ? parsed.problem : undefined;
+  },
+  (values) =>
+    values.NODE_ENV === 'production' && !values.REDIS_URL
+      ? 'REDIS_URL is required when NODE_ENV=production'
+      : undefined,
+  (_values, env) => storageProblems(env),
+];
 
 export interface AppConfig {
   nodeEnv: string;
@@ -13,8 +162,12 @@ export interface AppConfig {
   /** Runtime URL, role prospectflow_app. */
   databaseUrl: string;
   databasePoolMax: number;
+  /** Streaming replica that serves the lag-tolerant reads (campaign statistics); undefined: the primary. */
+  databaseReadUrl: string | undefined;
   /** Per-statement cap on the app's connections. */
   databaseStatementTimeoutMs: number;
+  /** Idle-in-transaction cap of the same units (0 = the server's). */
+  databaseIdleInTransactionTimeoutMs: number;
   /** Optional: rate limits and sessions fall back to in-process stores without it (dev only). */
   redisUrl: string | undefined;
   /** Largest JSON body accepted (multipart uploads have their own limits). */
@@ -24,94 +177,85 @@ export interface AppConfig {
   /** Redis key namespace of the rate limiter. */
   rateLimitNamespace: string;
   /** Only behind a trusted proxy: honour X-Forwarded-* and an incoming x-request-id. */
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   publicBaseUrl: string | undefined;
   inboundWebhookSecret: string | undefined;
   /** Swagger UI at /docs (the spec at /openapi.json is always served). */
   docsEnabled: boolean;
+  closeGraceDelayMs: number;
+  /** CORS_ORIGINS: browser origins allowed to call the API (credentials included); empty = no CORS. */
+  corsOrigins: string[];
+  /** PRIVACY_HMAC_KEYS: keys of the subject hashes (suppression list, erasure ledger). */
+  subjectKeys: SubjectKeys;
+  /** Connected mailboxes: hosts allowed although private (MAIL_HOST_ALLOWLIST) and DNS servers (DNS_SERVERS). */
+  mail: { hostAllowList: string[]; dnsServers: string[] };
+  /**
+   * Imports: where uploads are stored (STORAGE_*) for the workers, their attempts, the one byte
+   * limit of every import body and the folder uploads are spooled to while they arrive.
+   */
+  imports: { storage: StorageConfig; maxAttempts: number; maxBytes: number; spoolDir: string };
+  /** Days an invitation stays acceptable (INVITATION_TTL_DAYS). */
+  invitationTtlDays: number;
   /** The raw environment, handed to auth-core's own config loader. */
   env: Env;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'ConfigError';
-  }
-}
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-function text(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value === undefined || value === '' ? undefined : value;
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number, problems: string[]) {
-  const raw = text(env, name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
-    return fallback;
-  }
-  return value;
-}
-
-function boolean(env: Env, name: string, fallback: boolean, problems: string[]): boolean {
-  const raw = text(env, name)?.toLowerCase();
-  if (raw === undefined) return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  problems.push(`${name} must be true or false (got "${raw}")`);
-  return fallback;
-}
-
-function url(env: Env, name: string, protocols: string[], problems: string[]): string | undefined {
-  const raw = text(env, name);
-  if (raw === undefined) return undefined;
-  try {
-    const parsed = new URL(raw);
-    if (!protocols.includes(parsed.protocol)) {
-      problems.push(`${name} must use ${protocols.join(' or ')} (got "${parsed.protocol}")`);
-    }
-  } catch {
-    problems.push(`${name} is not a URL`);
-  }
-  return raw;
-}
-
+/** Reads this app's variables and auth-core's, and throws one ConfigError listing every problem. */
 export function loadConfig(env: Env = process.env): AppConfig {
   const problems: string[] = [];
-  const nodeEnv = text(env, 'NODE_ENV') ?? 'development';
-  const production = nodeEnv === 'production';
-  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], problems);
-  if (!databaseUrl) problems.push('DATABASE_URL is required (role prospectflow_app)');
-  const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:'], problems);
-  if (!redisUrl && production) problems.push('REDIS_URL is required when NODE_ENV=production');
-  const logLevel = text(env, 'LOG_LEVEL') ?? (nodeEnv === 'test' ? 'silent' : 'info');
-  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
-  const publicBaseUrl = url(env, 'PUBLIC_BASE_URL', ['http:', 'https:'], problems);
-
-  const config: AppConfig = {
-    nodeEnv,
-    host: text(env, 'HOST') ?? '0.0.0.0',
-    port: integer(env, 'PORT', 3000, 0, 65_535, problems),
-    logLevel,
-    databaseUrl: databaseUrl ?? '',
-    databasePoolMax: integer(env, 'DATABASE_POOL_MAX', 10, 1, 500, problems),
-    databaseStatementTimeoutMs: integer(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 30_000, 0, 3_600_000, problems),
-    redisUrl,
-    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 104_857_600, problems),
-    rateLimitMax: integer(env, 'RATE_LIMIT_MAX', 600, 1, 1_000_000, problems),
-    rateLimitWindowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000, problems),
-    rateLimitNamespace: text(env, 'RATE_LIMIT_NAMESPACE') ?? 'pf:rl:',
-    trustProxy: boolean(env, 'TRUST_PROXY', false, problems),
-    publicBaseUrl,
-    inboundWebhookSecret: text(env, 'INBOUND_WEBHOOK_SECRET'),
-    docsEnabled: boolean(env, 'DOCS_ENABLED', true, problems),
+  let values: ApiEnvValues | undefined;
+  try {
+    values = loadEnv(ApiEnv, env, rules);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
+  try {
+    loadAuthConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
+  let subjectKeys: SubjectKeys | undefined;
+  try {
+    subjectKeys = loadSubjectKeys({ ...env, NODE_ENV: values?.NODE_ENV ?? env.NODE_ENV ?? 'development' });
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  if (!values || !subjectKeys || problems.length > 0) throw new ConfigError(problems);
+  return {
+    nodeEnv: values.NODE_ENV,
+    host: values.HOST,
+    port: values.PORT,
+    logLevel: values.LOG_LEVEL ?? (values.NODE_ENV === 'test' ? 'silent' : 'info'),
+    databaseUrl: values.DATABASE_URL,
+    databasePoolMax: values.DATABASE_POOL_MAX,
+    databaseReadUrl: values.DATABASE_READ_URL,
+    databaseStatementTimeoutMs: values.DATABASE_STATEMENT_TIMEOUT_MS,
+    databaseIdleInTransactionTimeoutMs: values.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    redisUrl: values.REDIS_URL,
+    bodyLimitBytes: values.BODY_LIMIT_BYTES,
+    rateLimitMax: values.RATE_LIMIT_MAX,
+    rateLimitWindowMs: values.RATE_LIMIT_WINDOW_MS,
+    rateLimitNamespace: values.RATE_LIMIT_NAMESPACE,
+    trustProxy: trustProxyValue(values.TRUST_PROXY),
+    publicBaseUrl: values.PUBLIC_BASE_URL,
+    inboundWebhookSecret: values.INBOUND_WEBHOOK_SECRET,
+    docsEnabled: values.DOCS_ENABLED,
+    closeGraceDelayMs: values.CLOSE_GRACE_DELAY_MS,
+    corsOrigins: parseOrigins(values.CORS_ORIGINS),
+    subjectKeys,
+    mail: {
+      hostAllowList: parseAllowList(values.MAIL_HOST_ALLOWLIST),
+      dnsServers: parseAllowList(values.DNS_SERVERS),
+    },
+    imports: {
+      storage: storageConfigFromEnv(env),
+      maxAttempts: values.IMPORT_MAX_ATTEMPTS,
+      maxBytes: values.IMPORT_MAX_BYTES ?? values.IMPORT_MAX_FILE_BYTES ?? 100 * 1024 * 1024,
+      spoolDir: values.IMPORT_SPOOL_DIR || join(tmpdir(), 'prospectflow-imports'),
+    },
+    invitationTtlDays: values.INVITATION_TTL_DAYS,
     env,
   };
-  if (problems.length > 0) throw new ConfigError(problems);
-  return config;
 }

@@ -1,9 +1,17 @@
+import { AuthEnv } from '@prospectflow/auth-core';
+import { envUsage } from '@prospectflow/config';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ApiEnv, ConfigError, loadConfig } from './config.js';
 
 /** Runs the process: config, app, graceful close on SIGTERM/SIGINT, listen. */
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(
+      `Usage: node dist/server.js   (ingest-api: the HTTP API; no arguments, settings from the environment)\n\n${envUsage(ApiEnv)}\n\nAuthentication (auth-core):\n${envUsage(AuthEnv)}\n`,
+    );
+    return;
+  }
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig();
@@ -16,7 +24,7 @@ async function main(): Promise<void> {
   }
   const app = await buildApp(config);
 
-  closeWithGrace({ delay: Number(process.env.CLOSE_GRACE_DELAY_MS ?? 10_000) }, async ({ signal, err }) => {
+  closeWithGrace({ delay: config.closeGraceDelayMs }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'closing after an uncaught error');
     else app.log.info({ signal }, 'closing');
     await app.close();

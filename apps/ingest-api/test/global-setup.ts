@@ -1,4 +1,4 @@
-import { prepareTestTemplate } from '@prospectflow/db-schema';
+import { prepareTestTemplate } from '@prospectflow/db-schema/testing';
 import { createGlobalSetup } from '@prospectflow/testing/global-setup';
 
 // One real PostgreSQL (TEST_DATABASE_URL or embedded 18) and Redis per run; a migrated template

@@ -1,5 +1,111 @@
+import {
+  ConfigError,
+  type Env,
+  EnvObject,
+  Flag,
+  Integer,
+  loadEnv,
+  OneOf,
+  Optional,
+  type Rule,
+  Secret,
+  type Static,
+  Text,
+  Url,
+} from '@prospectflow/config';
+import { oauthClientsFromEnv, parseAllowList } from '@prospectflow/mailboxes';
+import {
+  type StorageConfig,
+  storageConfigFromEnv,
+  storageEnv,
+  storageProblems,
+} from '@prospectflow/object-storage';
+import { loadSubjectKeys, type SubjectKeys } from '@prospectflow/outreach-core';
+
+/**
+ * Worker settings from the environment, validated with @prospectflow/config: every problem is
+ * reported at once. To add a variable: declare it in WorkerEnv, map it in loadConfig, add it to
+ * the README table.
+ */
+export const WorkerEnv = EnvObject({
+  NODE_ENV: Text({ default: 'development' }),
+  LOG_LEVEL: OneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  WORKER_DATABASE_URL: Url(['postgres', 'postgresql'], { description: 'role prospectflow_worker' }),
+  WORKER_LISTEN_DATABASE_URL: Optional(
+    Url(['postgres', 'postgresql'], { description: 'direct URL for LISTEN when the main one is pooled' }),
+  ),
+  SMTP_URL: Url(['smtp', 'smtps'], { default: 'smtp://127.0.0.1:1025' }),
+  PUBLIC_BASE_URL: Url(['http', 'https'], { default: 'http://localhost:3000' }),
+  VARIANT_SEED: Optional(Secret({ description: 'HMAC key of A/B assignment (required in production)' })),
+  WORKER_SLOTS: Integer({ default: 8, minimum: 1, maximum: 1000, description: 'concurrent tasks' }),
+  WORKER_PREFETCH: Optional(
+    Integer({ minimum: 0, maximum: 10_000, description: 'claimed tasks held ready (default max(slots, 4))' }),
+  ),
+  WORKER_LEASE_SECONDS: Integer({ default: 120, minimum: 1, maximum: 86_400 }),
+  WORKER_POLL_INTERVAL_MS: Integer({ default: 1000, minimum: 10, maximum: 3_600_000 }),
+  WORKER_POLL_ONLY: Flag({ default: false, description: 'no LISTEN (pgBouncer transaction pooling)' }),
+  WORKER_SHUTDOWN_GRACE_MS: Integer({ default: 20_000, minimum: 0, maximum: 3_600_000 }),
+  WORKER_METRICS_PORT: Integer({ default: 9464, minimum: 0, maximum: 65_535 }),
+  WORKER_METRICS_HOST: Text({ default: '127.0.0.1' }),
+  SMTP_MAX_CONNECTIONS: Integer({ default: 5, minimum: 1, maximum: 1000 }),
+  WORKER_RETRY_BASE_MS: Integer({ default: 30_000, minimum: 1, maximum: 86_400_000 }),
+  MAIL_HOST_ALLOWLIST: Optional(
+    Text({ description: 'connected mailboxes: hosts allowed although private (comma-separated)' }),
+  ),
+  DNS_SERVERS: Optional(Text({ description: 'resolve mailbox hosts there ("127.0.0.1:5353,…")' })),
+  MAILBOX_VERIFY_TIMEOUT_MS: Integer({ default: 120_000, minimum: 1000, maximum: 3_600_000 }),
+  IMAP_POLL_INTERVAL_MS: Integer({
+    default: 60_000,
+    minimum: 0,
+    maximum: 86_400_000,
+    description: 'how often verified mailboxes INBOX are read for replies and bounces (0: never)',
+  }),
+  IMAP_POLL_CONCURRENCY: Integer({ default: 4, minimum: 1, maximum: 64 }),
+  WORKER_RETENTION_INTERVAL_MS: Integer({
+    default: 3600_000,
+    minimum: 0,
+    maximum: 7 * 86_400_000,
+    description: 'how often apply_retention tasks are enqueued per organisation (0: never)',
+  }),
+  WORKER_RETENTION_BATCH: Integer({ default: 1000, minimum: 1, maximum: 1_000_000 }),
+  WORKER_RETRY_MAX_MS: Integer({ default: 6 * 3600_000, minimum: 1, maximum: 7 * 86_400_000 }),
+  IMPORT_SLOTS: Integer({
+    default: 2,
+    minimum: 0,
+    maximum: 64,
+    description: 'imports this process runs at once (0: none); each holds one connection',
+  }),
+  IMPORT_ORG_CONCURRENCY: Integer({
+    default: 2,
+    minimum: 1,
+    maximum: 64,
+    description: 'imports of one organisation running at once across all workers (the rest queue)',
+  }),
+  IMPORT_LEASE_SECONDS: Integer({
+    default: 60,
+    minimum: 1,
+    maximum: 3600,
+    description: 'an import whose worker stopped heartbeating is retried after this',
+  }),
+  IMPORT_RETRY_BASE_MS: Integer({ default: 5000, minimum: 1, maximum: 3_600_000 }),
+  IMPORT_MAX_ROWS: Integer({ default: 2_000_000, minimum: 1, maximum: 100_000_000 }),
+  // Where the API stores uploads (same settings as the API's).
+  ...storageEnv(),
+});
+export type WorkerEnvValues = Static<typeof WorkerEnv>;
+export { ConfigError };
+
+const rules: Rule<WorkerEnvValues>[] = [
+  (values) =>
+    values.NODE_ENV === 'production' && !values.VARIANT_SEED
+      ? 'VARIANT_SEED is required in production (HMAC key of A/B assignment)'
+      : undefined,
+  (_values, env) => storageProblems(env),
+];
+
 /** Worker settings from the environment (see README for the table). */
 export interface WorkerConfig {
+  logLevel: string;
   databaseUrl: string;
   /** Direct URL for LISTEN when WORKER_DATABASE_URL goes through pgBouncer; defaults to databaseUrl. */
   listenUrl: string;
@@ -18,39 +124,91 @@ export interface WorkerConfig {
   smtpMaxConnections: number;
   maxBackoffMs: number;
   baseBackoffMs: number;
+  /** Connected mailboxes: SSRF allow-list, DNS servers, OAuth clients, verification timeout. */
+  mail: MailSettings;
+  /** How often apply_retention tasks are enqueued per organisation (0: never, e.g. a second worker pool). */
+  retentionIntervalMs: number;
+  retentionBatchSize: number;
+  /** PRIVACY_HMAC_KEYS: keys of the hashed suppression list (same as the API's). */
+  subjectKeys: SubjectKeys;
+  imports: ImportSettings;
 }
 
-function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min)
-    throw new Error(`${name} must be an integer ≥ ${min} (got "${raw}")`);
-  return value;
+export interface ImportSettings {
+  /** Imports this process runs at once (0: this process runs none). */
+  slots: number;
+  /** Imports of one organisation running at once across every worker. */
+  perOrganisation: number;
+  leaseSeconds: number;
+  retryBaseMs: number;
+  maxRows: number;
+  storage: StorageConfig;
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
-  const databaseUrl = env.WORKER_DATABASE_URL;
-  if (!databaseUrl) throw new Error('WORKER_DATABASE_URL is required (role prospectflow_worker)');
-  const production = env.NODE_ENV === 'production';
-  const variantSeed = env.VARIANT_SEED ?? (production ? '' : 'dev-variant-seed');
-  if (!variantSeed) throw new Error('VARIANT_SEED is required in production (HMAC key of A/B assignment)');
+export interface MailSettings {
+  /** MAIL_HOST_ALLOWLIST: hosts/addresses a mailbox may use although they are private (tests, pnpm dev). */
+  hostAllowList: string[];
+  /** DNS_SERVERS ("127.0.0.1:5353,…"): resolve mailbox hosts there instead of the system resolver. */
+  dnsServers: string[];
+  oauthClients: ReturnType<typeof oauthClientsFromEnv>;
+  verifyTimeoutMs: number;
+  /** IMAP_POLL_INTERVAL_MS: between two reads of every verified mailbox's INBOX (0: the poller is off). */
+  imapPollIntervalMs: number;
+  imapPollConcurrency: number;
+}
+
+export function loadConfig(env: Env = process.env): WorkerConfig {
+  let subjectKeys: SubjectKeys | undefined;
+  const rulesWithKeys: Rule<WorkerEnvValues>[] = [
+    ...rules,
+    // PRIVACY_HMAC_KEYS is read by outreach-core; its problems join the same list.
+    () => {
+      try {
+        subjectKeys = loadSubjectKeys(env);
+        return undefined;
+      } catch (error) {
+        return (error as Error).message;
+      }
+    },
+  ];
+  const values = loadEnv(WorkerEnv, env, rulesWithKeys, 'worker configuration');
   return {
-    databaseUrl,
-    listenUrl: env.WORKER_LISTEN_DATABASE_URL || databaseUrl,
-    smtpUrl: env.SMTP_URL ?? 'smtp://127.0.0.1:1025',
-    publicBaseUrl: env.PUBLIC_BASE_URL ?? 'http://localhost:3000',
-    variantSeed,
-    slots: int(env, 'WORKER_SLOTS', 8, 1),
-    prefetch: int(env, 'WORKER_PREFETCH', Math.max(int(env, 'WORKER_SLOTS', 8, 1), 4), 0),
-    leaseSeconds: int(env, 'WORKER_LEASE_SECONDS', 120, 1),
-    pollIntervalMs: int(env, 'WORKER_POLL_INTERVAL_MS', 1000, 10),
-    pollOnly: env.WORKER_POLL_ONLY === '1' || env.WORKER_POLL_ONLY === 'true',
-    shutdownGraceMs: int(env, 'WORKER_SHUTDOWN_GRACE_MS', 20_000, 0),
-    metricsPort: int(env, 'WORKER_METRICS_PORT', 9464, 0),
-    metricsHost: env.WORKER_METRICS_HOST ?? '127.0.0.1',
-    smtpMaxConnections: int(env, 'SMTP_MAX_CONNECTIONS', 5, 1),
-    baseBackoffMs: int(env, 'WORKER_RETRY_BASE_MS', 30_000, 1),
-    maxBackoffMs: int(env, 'WORKER_RETRY_MAX_MS', 6 * 3600_000, 1),
+    logLevel: values.LOG_LEVEL,
+    databaseUrl: values.WORKER_DATABASE_URL,
+    listenUrl: values.WORKER_LISTEN_DATABASE_URL ?? values.WORKER_DATABASE_URL,
+    smtpUrl: values.SMTP_URL,
+    publicBaseUrl: values.PUBLIC_BASE_URL,
+    variantSeed: values.VARIANT_SEED ?? 'dev-variant-seed',
+    slots: values.WORKER_SLOTS,
+    prefetch: values.WORKER_PREFETCH ?? Math.max(values.WORKER_SLOTS, 4),
+    leaseSeconds: values.WORKER_LEASE_SECONDS,
+    pollIntervalMs: values.WORKER_POLL_INTERVAL_MS,
+    pollOnly: values.WORKER_POLL_ONLY,
+    shutdownGraceMs: values.WORKER_SHUTDOWN_GRACE_MS,
+    metricsPort: values.WORKER_METRICS_PORT,
+    metricsHost: values.WORKER_METRICS_HOST,
+    smtpMaxConnections: values.SMTP_MAX_CONNECTIONS,
+    baseBackoffMs: values.WORKER_RETRY_BASE_MS,
+    maxBackoffMs: values.WORKER_RETRY_MAX_MS,
+    retentionIntervalMs: values.WORKER_RETENTION_INTERVAL_MS,
+    retentionBatchSize: values.WORKER_RETENTION_BATCH,
+    subjectKeys: subjectKeys!,
+    imports: {
+      slots: values.IMPORT_SLOTS,
+      perOrganisation: values.IMPORT_ORG_CONCURRENCY,
+      leaseSeconds: values.IMPORT_LEASE_SECONDS,
+      retryBaseMs: values.IMPORT_RETRY_BASE_MS,
+      maxRows: values.IMPORT_MAX_ROWS,
+      storage: storageConfigFromEnv(env),
+    },
+    mail: {
+      hostAllowList: parseAllowList(values.MAIL_HOST_ALLOWLIST),
+      dnsServers: parseAllowList(values.DNS_SERVERS),
+      // OAuth client settings (OAUTH_GOOGLE_*, OAUTH_MICROSOFT_*) are read by @prospectflow/mailboxes.
+      oauthClients: oauthClientsFromEnv(env),
+      verifyTimeoutMs: values.MAILBOX_VERIFY_TIMEOUT_MS,
+      imapPollIntervalMs: values.IMAP_POLL_INTERVAL_MS,
+      imapPollConcurrency: values.IMAP_POLL_CONCURRENCY,
+    },
   };
 }

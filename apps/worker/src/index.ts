@@ -1,9 +1,9 @@
+export { enqueue, PRIORITY, TASKS } from '@prospectflow/outreach-core';
 export { type Clock, ManualClock, systemClock } from './clock.js';
 export { loadConfig, type WorkerConfig } from './config.js';
 export { outreachHandlers } from './handlers.js';
 export { createLogger, type Logger } from './logger.js';
 export { WorkerMetrics } from './metrics.js';
-export { enqueueTask, PRIORITY, sendStepKey } from './outreach/enqueue.js';
 export { classifySmtpError, createSmtpMailer, type Mailer } from './outreach/mailer.js';
 export { followUpAt, nextWindowStart, type SendingWindow } from './outreach/schedule.js';
 export { pickVariant } from './outreach/variant.js';

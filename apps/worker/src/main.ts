@@ -1,17 +1,41 @@
+import { envUsage } from '@prospectflow/config';
 import closeWithGrace from 'close-with-grace';
 import pg from 'pg';
 import { systemClock } from './clock.js';
-import { loadConfig } from './config.js';
+import { ConfigError, loadConfig, type WorkerConfig, WorkerEnv } from './config.js';
 import { outreachHandlers } from './handlers.js';
 import { startOpsServer } from './http.js';
+import { ImportMetrics } from './imports/import-metrics.js';
+import { createImportWorker } from './imports/import-worker.js';
 import { createLogger } from './logger.js';
+import { MailboxPoller } from './mailboxes/poller.js';
+import { createMailServices } from './mailboxes/services.js';
 import { WorkerMetrics } from './metrics.js';
+import { inboundSink } from './outreach/inbound.js';
 import { createSmtpMailer } from './outreach/mailer.js';
 import { queueStats } from './queue/sql.js';
 import { Worker } from './queue/worker.js';
+import { startRetentionSchedule } from './retention/schedule.js';
 
-const log = createLogger();
-const config = loadConfig();
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(
+    `Usage: node dist/main.js   (the worker: outreach tasks and imports; no arguments, settings from the environment)\n\n${envUsage(WorkerEnv)}\n`,
+  );
+  process.exit(0);
+}
+
+function configOrExit(): WorkerConfig {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+}
+
+const config = configOrExit();
+const log = createLogger(config.logLevel);
 const pool = new pg.Pool({
   connectionString: config.databaseUrl,
   // Slots, heartbeat, sweeper and claim each need a connection at times.
@@ -20,6 +44,8 @@ const pool = new pg.Pool({
   application_name: 'prospectflow-worker',
 });
 pool.on('error', (error) => log.warn({ err: error }, 'idle database connection failed'));
+const mail = createMailServices(config.mail);
+if (!mail.box) log.warn('no key provider (SECRETS_*): connected mailboxes cannot be verified or used');
 const mailer = createSmtpMailer({ url: config.smtpUrl, maxConnections: config.smtpMaxConnections });
 const metrics = new WorkerMetrics(
   () => queueStats(pool, systemClock.now()),
@@ -31,6 +57,13 @@ const worker = new Worker({
     mailer,
     publicBaseUrl: config.publicBaseUrl,
     variantSeed: config.variantSeed,
+    subjectKeys: config.subjectKeys,
+    retention: {
+      batchSize: config.retentionBatchSize,
+      maxBatches: 100,
+      onRemoved: (rule, rows) => metrics.retentionRemoved.inc({ rule }, rows),
+    },
+    mail,
   }),
   clock: systemClock,
   log,
@@ -44,7 +77,38 @@ const worker = new Worker({
   metrics,
 });
 
+// Imports run beside the outreach queue with their own slots and connections (IMPORT_SLOTS).
+const imports = createImportWorker({
+  databaseUrl: config.databaseUrl,
+  listenUrl: config.listenUrl,
+  pollOnly: config.pollOnly,
+  pollIntervalMs: config.pollIntervalMs,
+  settings: config.imports,
+  subjectKeys: config.subjectKeys,
+  clock: systemClock,
+  log,
+  metrics: new ImportMetrics(metrics.registry),
+});
+
 await worker.start();
+await imports?.worker.start();
+const stopRetention =
+  config.retentionIntervalMs > 0
+    ? startRetentionSchedule(pool, systemClock, config.retentionIntervalMs, log)
+    : () => {};
+// Replies and bounces that reach connected mailboxes (the provider webhook is the other door).
+const poller =
+  mail.box && config.mail.imapPollIntervalMs > 0
+    ? new MailboxPoller({
+        pool,
+        mail,
+        log,
+        apply: inboundSink(systemClock),
+        intervalMs: config.mail.imapPollIntervalMs,
+        concurrency: config.mail.imapPollConcurrency,
+      })
+    : undefined;
+poller?.start();
 const ops = await startOpsServer(worker, config.metricsPort, config.metricsHost);
 log.info({ port: ops.port }, 'metrics on /metrics, health on /health');
 
@@ -52,8 +116,12 @@ log.info({ port: ops.port }, 'metrics on /metrics, health on /health');
 closeWithGrace({ delay: config.shutdownGraceMs + 5_000, logger: log }, async ({ signal, err }) => {
   if (err) log.error({ err }, 'fatal error: shutting down');
   log.info({ signal }, 'shutting down');
-  await worker.stop(config.shutdownGraceMs);
+  stopRetention();
+  await poller?.stop();
+  await Promise.all([worker.stop(config.shutdownGraceMs), imports?.worker.stop(config.shutdownGraceMs)]);
+  await imports?.close();
   await ops.close();
   mailer.close();
+  mail.transports.closeAll();
   await pool.end();
 });

@@ -20,6 +20,7 @@ export class WorkerMetrics {
   readonly inFlight: Gauge;
   readonly lag: Histogram;
   readonly duration: Histogram<'type'>;
+  readonly retentionRemoved: Counter<'rule'>;
 
   constructor(queueStats?: () => Promise<QueueStats>, poolStats?: () => PoolStats) {
     const registers = [this.registry];
@@ -50,6 +51,12 @@ export class WorkerMetrics {
       help: 'Handler run time',
       labelNames: ['type'] as const,
       buckets: [0.005, 0.02, 0.1, 0.5, 1, 5, 30],
+      registers,
+    });
+    this.retentionRemoved = new Counter({
+      name: 'prospectflow_worker_retention_rows_total',
+      help: 'Rows removed (or values cleared) by retention, per rule',
+      labelNames: ['rule'] as const,
       registers,
     });
     if (queueStats) {

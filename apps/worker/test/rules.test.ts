@@ -264,7 +264,7 @@ describe('SMTP authentication failure', () => {
     await t?.close();
   });
 
-  it('pauses the mailbox and hands the task back without spending an attempt', async () => {
+  it('puts the mailbox in error and hands the task back without spending an attempt', async () => {
     const org = await createOrg(t.admin, 'eauth');
     const mailbox = await createMailbox(t.admin, org, { address: 'sales@eauth.test' });
     const campaign = await createCampaign(t.admin, org, mailbox, [
@@ -278,10 +278,11 @@ describe('SMTP authentication failure', () => {
       clock.now(),
     );
     await w.worker.drain();
-    const mb = await t.admin.query('SELECT status, paused_reason FROM outreach.mailboxes WHERE id = $1', [
-      mailbox,
-    ]);
-    expect(mb.rows[0].status).toBe('paused');
+    const mb = await t.admin.query(
+      'SELECT status, paused_reason, last_error_code FROM outreach.mailboxes WHERE id = $1',
+      [mailbox],
+    );
+    expect(mb.rows[0]).toMatchObject({ status: 'error', last_error_code: 'smtp:auth' });
     expect(mb.rows[0].paused_reason).toMatch(/authentication/i);
     const { rows } = await t.admin.query(
       `SELECT status, attempts, run_at FROM outreach.tasks WHERE enrollment_id = $1 AND type = 'send_step'`,

@@ -5,42 +5,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { migrate, roleUrl, setupDatabase } from '@prospectflow/db-schema';
-import { serverMajor, toolMajor, withClient, withDatabase } from '../../src/pg.js';
+import { dumpableClusterUrl } from '@prospectflow/testing';
+import { withClient, withDatabase } from '../../src/pg.js';
 
 export const INFRA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const run = promisify(execFile);
 
-const MACHINE_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
-
 /**
- * The cluster the backup tests run against. pg_dump refuses servers newer than itself, and the
- * machine's client is PostgreSQL 15 while the default test cluster is an embedded PostgreSQL 18
- * (which ships no pg_dump). So: INFRA_TEST_DATABASE_URL, else TEST_DATABASE_URL when pg_dump can
- * dump it, else the machine's PostgreSQL on 127.0.0.1:5432. Fails (never skips) when none fits.
+ * The cluster the backup tests run against: one pg_dump can back up (see dumpableClusterUrl in
+ * @prospectflow/testing).
  */
-export async function backupClusterUrl(): Promise<string> {
-  const pgDump = process.env.PG_BIN_DIR ? path.join(process.env.PG_BIN_DIR, 'pg_dump') : 'pg_dump';
-  const client = toolMajor(pgDump);
-  const candidates = [
-    process.env.INFRA_TEST_DATABASE_URL,
-    process.env.TEST_DATABASE_URL,
-    MACHINE_POSTGRES,
-  ].filter((c): c is string => Boolean(c));
-  const tried: string[] = [];
-  for (const url of candidates) {
-    try {
-      const server = await serverMajor(url);
-      if (server <= client) return url;
-      tried.push(`${new URL(url).host}: PostgreSQL ${server} is newer than pg_dump ${client}`);
-    } catch (error) {
-      tried.push(`${new URL(url).host}: ${(error as Error).message}`);
-    }
-  }
-  throw new Error(
-    `No PostgreSQL that pg_dump ${client} can back up. Tried: ${tried.join('; ')}. ` +
-      'Set INFRA_TEST_DATABASE_URL to a superuser URL of a server no newer than pg_dump, or PG_BIN_DIR to a newer client.',
-  );
-}
+export const backupClusterUrl = dumpableClusterUrl;
 
 export function uniqueName(label: string): string {
   return `pf_infra_${label}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;

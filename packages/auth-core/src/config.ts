@@ -1,4 +1,17 @@
 import path from 'node:path';
+import {
+  ConfigError,
+  type Env,
+  EnvObject,
+  Integer,
+  loadEnv,
+  OneOf,
+  Optional,
+  type Rule,
+  type Static,
+  Text,
+  Url,
+} from '@prospectflow/config';
 import { findRepositoryRoot } from './dev/repository-root.js';
 
 export type AuthMode = 'cognito' | 'dev';
@@ -31,12 +44,8 @@ export interface AuthConfig {
   devKeyDir: string;
 }
 
-export class AuthConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid auth configuration:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'AuthConfigError';
-  }
-}
+/** Problems with the auth settings (the shared ConfigError; the name is kept for callers). */
+export { ConfigError as AuthConfigError };
 
 /** Same shape aws-jwt-verify accepts: `<region>_<id>`. */
 const USER_POOL_ID = /^(?:eusc-[a-z]{2}|[a-z]{2})-(?:gov-)?[a-z]+-\d_[a-zA-Z0-9]+$/;
@@ -45,7 +54,27 @@ const CLIENT_ID = /^[\w+]{1,128}$/;
 export const DEV_USER_POOL_ID = 'eu-west-1_DevPool01';
 export const DEV_CLIENT_ID = 'prospectflowdevclient';
 
-type Env = Record<string, string | undefined>;
+/** The variables auth-core reads (the services' `--help` lists them with @prospectflow/config's envUsage). */
+export const AuthEnv = EnvObject({
+  NODE_ENV: Optional(Text()),
+  AUTH_MODE: OneOf(['cognito', 'dev'], {
+    default: 'cognito',
+    description: 'dev: tokens signed by a local key',
+  }),
+  COGNITO_USER_POOL_ID: Optional(Text({ description: 'one pool id or several, comma-separated' })),
+  COGNITO_CLIENT_ID: Optional(Text({ description: 'one app client id or several, comma-separated' })),
+  COGNITO_TOKEN_USE: OneOf(['id', 'access', 'both'], { default: 'access' }),
+  AUTH_JWKS_URL: Optional(Url(['http', 'https'], { description: 'fetch keys here instead of Cognito' })),
+  AUTH_CLOCK_TOLERANCE_SECONDS: Integer({ default: 5, minimum: 0, maximum: 300 }),
+  AUTH_MAX_TOKEN_LENGTH: Integer({ default: 8192, minimum: 512, maximum: 16_384 }),
+  AUTH_JWKS_TIMEOUT_MS: Integer({ default: 5000, minimum: 100, maximum: 60_000 }),
+  AUTH_JWKS_PENALTY_SECONDS: Integer({ default: 10, minimum: 0, maximum: 3600 }),
+  AUTH_REALM: Text({ default: 'prospectflow', description: 'RFC 6750 realm in WWW-Authenticate' }),
+  REDIS_URL: Optional(Url(['redis', 'rediss'], { description: 'session cache (required in production)' })),
+  AUTH_SESSION_TTL_SECONDS: Integer({ default: 600, minimum: 1, maximum: 3600 }),
+  AUTH_DEV_KEY_DIR: Optional(Text({ description: 'dev issuer key folder (default .data/dev-auth)' })),
+});
+type AuthEnvValues = Static<typeof AuthEnv>;
 
 function list(value: string | undefined): string[] {
   return (value ?? '')
@@ -54,22 +83,44 @@ function list(value: string | undefined): string[] {
     .filter((item) => item !== '');
 }
 
-function integer(
-  env: Env,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-  problems: string[],
-): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
-    return fallback;
-  }
-  return value;
+function poolIds(values: AuthEnvValues): string[] {
+  const ids = list(values.COGNITO_USER_POOL_ID);
+  return ids.length === 0 && values.AUTH_MODE === 'dev' ? [DEV_USER_POOL_ID] : ids;
+}
+
+function clientIds(values: AuthEnvValues): string[] {
+  const ids = list(values.COGNITO_CLIENT_ID);
+  return ids.length === 0 && values.AUTH_MODE === 'dev' ? [DEV_CLIENT_ID] : ids;
+}
+
+function rules(overrides: Partial<AuthConfig>): Rule<AuthEnvValues>[] {
+  const production = (values: AuthEnvValues) => values.NODE_ENV === 'production';
+  return [
+    (values) =>
+      values.AUTH_MODE === 'dev' && production(values)
+        ? 'AUTH_MODE=dev is refused when NODE_ENV=production: dev tokens are signed by a local key'
+        : undefined,
+    (values) =>
+      poolIds(values).length === 0
+        ? 'COGNITO_USER_POOL_ID is required (one pool id or several, comma-separated)'
+        : poolIds(values)
+            .filter((id) => !USER_POOL_ID.test(id))
+            .map((id) => `COGNITO_USER_POOL_ID: "${id}" is not a Cognito user pool id (<region>_<id>)`),
+    (values) =>
+      clientIds(values).length === 0
+        ? 'COGNITO_CLIENT_ID is required (one app client id or several, comma-separated)'
+        : clientIds(values)
+            .filter((id) => !CLIENT_ID.test(id))
+            .map((id) => `COGNITO_CLIENT_ID: "${id}" is not an app client id`),
+    (values) =>
+      values.AUTH_JWKS_URL?.startsWith('http:') && production(values)
+        ? 'AUTH_JWKS_URL must use https when NODE_ENV=production'
+        : undefined,
+    (values) =>
+      production(values) && !values.REDIS_URL && !overrides.redisUrl
+        ? 'REDIS_URL is required when NODE_ENV=production (the in-process session cache is per process)'
+        : undefined,
+  ];
 }
 
 /**
@@ -77,78 +128,21 @@ function integer(
  * deployment fails at boot with the full list rather than one token at a time.
  */
 export function loadAuthConfig(env: Env = process.env, overrides: Partial<AuthConfig> = {}): AuthConfig {
-  const problems: string[] = [];
-  const modeRaw = (env.AUTH_MODE ?? 'cognito').trim() || 'cognito';
-  if (modeRaw !== 'cognito' && modeRaw !== 'dev')
-    problems.push(`AUTH_MODE must be "cognito" or "dev" (got "${modeRaw}")`);
-  const mode: AuthMode = modeRaw === 'dev' ? 'dev' : 'cognito';
-  if (mode === 'dev' && env.NODE_ENV === 'production') {
-    problems.push('AUTH_MODE=dev is refused when NODE_ENV=production: dev tokens are signed by a local key');
-  }
-
-  let userPoolIds = list(env.COGNITO_USER_POOL_ID);
-  let clientIds = list(env.COGNITO_CLIENT_ID);
-  if (mode === 'dev') {
-    if (userPoolIds.length === 0) userPoolIds = [DEV_USER_POOL_ID];
-    if (clientIds.length === 0) clientIds = [DEV_CLIENT_ID];
-  }
-  if (userPoolIds.length === 0)
-    problems.push('COGNITO_USER_POOL_ID is required (one pool id or several, comma-separated)');
-  for (const id of userPoolIds) {
-    if (!USER_POOL_ID.test(id))
-      problems.push(`COGNITO_USER_POOL_ID: "${id}" is not a Cognito user pool id (<region>_<id>)`);
-  }
-  if (clientIds.length === 0)
-    problems.push('COGNITO_CLIENT_ID is required (one app client id or several, comma-separated)');
-  for (const id of clientIds) {
-    if (!CLIENT_ID.test(id)) problems.push(`COGNITO_CLIENT_ID: "${id}" is not an app client id`);
-  }
-
-  const tokenUseRaw = (env.COGNITO_TOKEN_USE ?? 'access').trim() || 'access';
-  if (!['id', 'access', 'both'].includes(tokenUseRaw)) {
-    problems.push(`COGNITO_TOKEN_USE must be "id", "access" or "both" (got "${tokenUseRaw}")`);
-  }
-
-  const jwksUrl = env.AUTH_JWKS_URL?.trim() || undefined;
-  if (jwksUrl !== undefined) {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(jwksUrl);
-    } catch {
-      problems.push(`AUTH_JWKS_URL is not a URL (got "${jwksUrl}")`);
-    }
-    if (parsed && parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-      problems.push('AUTH_JWKS_URL must be http(s)');
-    }
-    if (parsed?.protocol === 'http:' && env.NODE_ENV === 'production') {
-      problems.push('AUTH_JWKS_URL must use https when NODE_ENV=production');
-    }
-  }
-
-  const redisUrl = env.REDIS_URL?.trim() || undefined;
-  const config: AuthConfig = {
-    mode,
-    userPoolIds,
-    clientIds,
-    tokenUse: tokenUseRaw as TokenUse,
-    jwksUrl,
-    clockToleranceSeconds: integer(env, 'AUTH_CLOCK_TOLERANCE_SECONDS', 5, 0, 300, problems),
-    maxTokenLength: integer(env, 'AUTH_MAX_TOKEN_LENGTH', 8192, 512, 16_384, problems),
-    jwksTimeoutMs: integer(env, 'AUTH_JWKS_TIMEOUT_MS', 5000, 100, 60_000, problems),
-    jwksPenaltySeconds: integer(env, 'AUTH_JWKS_PENALTY_SECONDS', 10, 0, 3600, problems),
-    realm: env.AUTH_REALM?.trim() || 'prospectflow',
-    redisUrl,
-    sessionTtlSeconds: integer(env, 'AUTH_SESSION_TTL_SECONDS', 600, 1, 3600, problems),
-    devKeyDir: path.resolve(
-      env.AUTH_DEV_KEY_DIR?.trim() || path.join(findRepositoryRoot(), '.data', 'dev-auth'),
-    ),
+  const values = loadEnv(AuthEnv, env, rules(overrides), 'auth configuration');
+  return {
+    mode: values.AUTH_MODE,
+    userPoolIds: poolIds(values),
+    clientIds: clientIds(values),
+    tokenUse: values.COGNITO_TOKEN_USE,
+    jwksUrl: values.AUTH_JWKS_URL,
+    clockToleranceSeconds: values.AUTH_CLOCK_TOLERANCE_SECONDS,
+    maxTokenLength: values.AUTH_MAX_TOKEN_LENGTH,
+    jwksTimeoutMs: values.AUTH_JWKS_TIMEOUT_MS,
+    jwksPenaltySeconds: values.AUTH_JWKS_PENALTY_SECONDS,
+    realm: values.AUTH_REALM,
+    redisUrl: values.REDIS_URL,
+    sessionTtlSeconds: values.AUTH_SESSION_TTL_SECONDS,
+    devKeyDir: path.resolve(values.AUTH_DEV_KEY_DIR ?? path.join(findRepositoryRoot(), '.data', 'dev-auth')),
     ...overrides,
   };
-  if (!config.redisUrl && env.NODE_ENV === 'production') {
-    problems.push(
-      'REDIS_URL is required when NODE_ENV=production (the in-process session cache is per process)',
-    );
-  }
-  if (problems.length > 0) throw new AuthConfigError(problems);
-  return config;
 }

@@ -59,6 +59,8 @@ export interface CreateAuthOptions {
   verifierOptions?: TokenVerifierOptions;
   store?: SessionStore;
   keyPrefix?: string;
+  /** See SessionServiceOptions.onUserSynced. */
+  onUserSynced?: (userId: string) => Promise<void>;
 }
 
 /** Everything the Fastify plugins need, from the environment (see README for every variable). */
@@ -77,6 +79,7 @@ export function createAuthServices(options: CreateAuthOptions): AuthServices {
     ttlSeconds: config.sessionTtlSeconds,
     logger,
     ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}),
+    ...(options.onUserSynced ? { onUserSynced: options.onUserSynced } : {}),
   });
   return {
     config,

@@ -1,17 +1,19 @@
 /**
- * `@prospectflow/auth-core/frontend`: the session, membership, role and error-code shapes for
- * browser code. Re-exports pure modules only (checked by test/frontend-bundle.test.ts).
+ * `@prospectflow/auth-core/frontend`, kept for compatibility.
+ *
+ * @deprecated Import from `@prospectflow/contracts` instead: it has no runtime dependencies, while
+ * installing auth-core brings its whole server stack. This entry will be removed in a future major.
  */
 export {
   AUTH_ERROR_CODES,
   type AuthErrorCode,
   type AuthProblem,
   type AuthSession,
+  hasRole,
   type Membership,
   type MembershipStatus,
   type OrganisationScope,
   type OrganisationStatus,
   ROLES_BY_RANK,
   type Role,
-} from './contracts.js';
-export { hasRole } from './roles.js';
+} from '@prospectflow/contracts';

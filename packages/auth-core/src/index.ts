@@ -2,6 +2,7 @@ export { authorizationValues, readBearerToken } from './bearer.js';
 export {
   type AuthConfig,
   AuthConfigError,
+  AuthEnv,
   type AuthMode,
   DEV_CLIENT_ID,
   DEV_USER_POOL_ID,
@@ -37,10 +38,9 @@ export {
   resolveOrganisation,
 } from './plugins/organisation-scope.js';
 export { type RequestAuth, requireAuth, sendAuthProblem } from './plugins/request-auth.js';
-export { requireRole } from './plugins/require-role.js';
+export { roleRefusal } from './plugins/require-role.js';
 export { SESSION_PLUGIN, type SessionPluginOptions, sessionPlugin } from './plugins/session.js';
 export { createSessionRedis } from './redis.js';
-export { hasRole, isRole } from './roles.js';
 export { SessionService, type SessionServiceOptions } from './session-service.js';
 export {
   type CachedEntry,

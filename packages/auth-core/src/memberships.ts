@@ -1,6 +1,5 @@
-import type { Membership } from './contracts.js';
+import { isRole, type Membership } from './contracts.js';
 import type { Queryable } from './database.js';
-import { isRole } from './roles.js';
 
 interface MembershipRow {
   organisation_id: string;

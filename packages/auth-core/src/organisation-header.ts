@@ -1,7 +1,9 @@
+import { ORGANISATION_HEADER } from '@prospectflow/contracts';
 import { AuthError } from './errors.js';
 
+export { ORGANISATION_HEADER };
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const ORGANISATION_HEADER = 'x-organisation-id';
 
 /**
  * The organisation a request asks for: exactly one `x-organisation-id` header holding one uuid.

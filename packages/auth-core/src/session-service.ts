@@ -20,6 +20,12 @@ export interface SessionServiceOptions {
   logger?: AuthLogger;
   /** Injectable for deterministic tests; returns 0..1. */
   random?: () => number;
+  /**
+   * Runs on every load from PostgreSQL, after the user row is synced and before the memberships
+   * are read (e.g. the API accepts invitations addressed to the user's verified email there). A
+   * failure fails the load (503 `session_unavailable`), like a failed read.
+   */
+  onUserSynced?: (userId: string) => Promise<void>;
 }
 
 interface CachedSession extends AuthSession {
@@ -106,6 +112,7 @@ export class SessionService {
   private async loadFromDatabase(token: VerifiedToken, logger: AuthLogger): Promise<AuthSession> {
     try {
       const user = await this.options.userSync.sync(token);
+      await this.options.onUserSynced?.(user.id);
       const memberships = await loadMemberships(this.options.db, user.id);
       return {
         userId: user.id,

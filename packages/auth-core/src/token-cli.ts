@@ -10,6 +10,14 @@ import { DevIssuer } from './dev/dev-issuer.js';
 const USAGE =
   'usage: pnpm token --email <email> [--sub <uuid>] [--type id|access] [--groups a,b] [--expires 3600|15m|1h|1d]';
 
+const HELP = `${USAGE} [--given-name <name>] [--family-name <name>]
+
+Prints a dev token (AUTH_MODE=dev) for the API, signed by the local key under AUTH_DEV_KEY_DIR
+(default <repo>/.data/dev-auth, created on first use). Refused when NODE_ENV=production.
+  --type      id (carries the email, default access)   --expires  lifetime, at most 1d (default 3600)
+  --groups    Cognito groups, comma-separated          --sub      fixed subject (default derived from the email)
+(pnpm answers \`pnpm token --help\` itself with npm's token help: use \`pnpm run token --help\`.)`;
+
 /** "3600", "90s", "15m", "1h", "1d" → seconds. */
 export function parseDuration(value: string): number {
   const match = /^(\d+)([smhd]?)$/.exec(value.trim());
@@ -32,9 +40,11 @@ export function runTokenCli(argv: string[], env: Record<string, string | undefin
       expires: { type: 'string', default: '3600' },
       'given-name': { type: 'string' },
       'family-name': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
+  if (values.help) return HELP;
   if (!values.email) throw new Error(USAGE);
   if (values.type !== 'id' && values.type !== 'access')
     throw new Error(`--type must be id or access\n${USAGE}`);

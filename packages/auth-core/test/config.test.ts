@@ -69,7 +69,7 @@ describe('loadAuthConfig', () => {
     expect(problems.join('\n')).toMatch(/COGNITO_USER_POOL_ID: "not-a-pool"/);
     expect(problems.join('\n')).toMatch(/COGNITO_CLIENT_ID is required/);
     expect(problems.join('\n')).toMatch(/COGNITO_TOKEN_USE/);
-    expect(problems.join('\n')).toMatch(/AUTH_JWKS_URL must be http/);
+    expect(problems.join('\n')).toMatch(/AUTH_JWKS_URL must be a URL using http: or https:/);
     expect(problems.join('\n')).toMatch(/AUTH_CLOCK_TOLERANCE_SECONDS/);
     expect(problems.join('\n')).toMatch(/AUTH_MAX_TOKEN_LENGTH/);
     expect(problems).toHaveLength(6);

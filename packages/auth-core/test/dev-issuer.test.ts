@@ -78,6 +78,14 @@ describe('dev issuer', () => {
 
   it('validates CLI arguments', () => {
     expect(() => runTokenCli([], env)).toThrow(/usage/);
+    // --help answers before anything is read or created (no key folder, no config check).
+    const noKeys = {
+      AUTH_DEV_KEY_DIR: path.join(os.tmpdir(), `pf-no-keys-${process.pid}`),
+      NODE_ENV: 'production',
+    };
+    expect(runTokenCli(['--help'], noKeys)).toMatch(/^usage: pnpm token --email/);
+    expect(runTokenCli(['-h'], noKeys)).toContain('--expires');
+    expect(fs.existsSync(noKeys.AUTH_DEV_KEY_DIR)).toBe(false);
     expect(() => runTokenCli(['--email', 'a@b.c', '--type', 'refresh'], env)).toThrow(/--type/);
     expect(() => runTokenCli(['--email', 'a@b.c', '--bogus'], env)).toThrow();
     expect(parseDuration('90s')).toBe(90);

@@ -142,7 +142,7 @@ describe('organisation scope', () => {
   });
 });
 
-describe('requireRole', () => {
+describe('config.role', () => {
   it.each([
     ['owner', people.owner],
     ['admin', people.admin],
@@ -158,6 +158,7 @@ describe('requireRole', () => {
   ])('refuses a %s with 403 insufficient_role', async (_role, person) => {
     const response = await app.inject({ method: 'POST', url: '/org/settings', headers: as(person, orgA) });
     expectProblem(response, 403, 'insufficient_role');
+    expect(response.json().requiredRole).toBe('admin');
     expect(response.headers['www-authenticate']).toContain('error="insufficient_scope"');
   });
 });

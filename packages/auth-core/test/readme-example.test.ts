@@ -11,7 +11,6 @@ import {
   createAuthServices,
   devJwksPlugin,
   organisationScopePlugin,
-  requireRole,
   sessionPlugin,
 } from '../src/index.js';
 import {
@@ -56,7 +55,7 @@ beforeAll(async () => {
             (await client.query('SELECT user_id, role FROM iam.organisation_users ORDER BY role')).rows,
         ),
       );
-      tenant.delete('/members/:userId', { preHandler: requireRole('admin') }, async (request) => {
+      tenant.delete('/members/:userId', { config: { role: 'admin' } }, async (request) => {
         const { userId } = request.params as { userId: string };
         await withTenantClient(db.app, (client) =>
           client.query('DELETE FROM iam.organisation_users WHERE user_id = $1', [userId]),

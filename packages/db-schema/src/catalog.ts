@@ -107,7 +107,9 @@ export async function readCatalog(
   }>(
     `SELECT a.attrelid AS oid, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
             COALESCE(et.typname, t.typname) AS base_type, et.oid IS NOT NULL AS is_array,
-            NOT a.attnotnull AS nullable, pg_get_expr(d.adbin, d.adrelid) AS default, a.attnum AS position
+            NOT a.attnotnull AS nullable, pg_get_expr(d.adbin, d.adrelid) AS default,
+            -- ordinal among live columns: a column dropped and added again (undo + migrate) keeps its place
+            row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum)::int AS position
        FROM pg_attribute a
        JOIN pg_type t ON t.oid = a.atttypid
        LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { readCatalog } from './catalog.js';
 import { renderErdDocument } from './erd.js';
 import { migrate, migrationStatus, undoLastMigration } from './migrations.js';
+import { writeSchemaFile } from './schema-file.js';
 import { seedDemo } from './seed.js';
 import { setupDatabase } from './setup.js';
 import { databaseOf, redactUrl } from './urls.js';
@@ -25,14 +26,29 @@ function required(name: keyof typeof VARIABLES, env: NodeJS.ProcessEnv): string 
   return value;
 }
 
-const usage = `Usage: prospectflow-db <command>
-  setup     roles, database, extensions, grants (DATABASE_ADMIN_URL; database name from MIGRATION_DATABASE_URL)
-  migrate   apply pending migrations              (MIGRATION_DATABASE_URL)
-  undo      undo the last applied migration       (MIGRATION_DATABASE_URL)
-  status    applied and pending migrations        (MIGRATION_DATABASE_URL)
-  seed      idempotent demo data                  (MIGRATION_DATABASE_URL)
-  validate  PASS/FAIL per check, non-zero on FAIL (MIGRATION_DATABASE_URL; role passwords from env)
-  erd       write docs/database/erd.md            (MIGRATION_DATABASE_URL) [--out file]`;
+/** One line per command: what it does and the variables it reads. */
+const COMMANDS: Record<string, string> = {
+  setup:
+    'roles, database, extensions, grants (DATABASE_ADMIN_URL; database name from MIGRATION_DATABASE_URL)',
+  migrate: 'apply pending migrations              (MIGRATION_DATABASE_URL)',
+  undo: 'undo the last applied migration       (MIGRATION_DATABASE_URL)',
+  status: 'applied and pending migrations        (MIGRATION_DATABASE_URL)',
+  seed: 'idempotent demo data                  (MIGRATION_DATABASE_URL)',
+  validate: 'PASS/FAIL per check, non-zero on FAIL (MIGRATION_DATABASE_URL; role passwords from env)',
+  erd: 'write docs/database/erd.md            (MIGRATION_DATABASE_URL) [--out file]',
+  schema: 'write schema.sql from a scratch database migrated from zero (DATABASE_ADMIN_URL) [--out file]',
+};
+
+const usage = `Usage: prospectflow-db <command> [--help]
+${Object.entries(COMMANDS)
+  .map(([name, line]) => `  ${name.padEnd(8)}  ${line}`)
+  .join('\n')}
+Variables:
+${Object.entries(VARIABLES)
+  .map(([name, line]) => `  ${name}  ${line}`)
+  .join('\n')}`;
+
+const HELP = ['--help', '-h', 'help'];
 
 /** Runs one command; returns the exit code. Output goes to `out` (stdout by default). */
 export async function runCli(
@@ -41,6 +57,11 @@ export async function runCli(
   out = (line: string) => console.log(line),
 ): Promise<number> {
   const [command, ...rest] = argv;
+  // --help anywhere answers with the usage and touches nothing (db:migrate --help must not migrate).
+  if (command === undefined || argv.some((arg) => HELP.includes(arg))) {
+    out(command && COMMANDS[command] ? `Usage: prospectflow-db ${command}\n  ${COMMANDS[command]}` : usage);
+    return 0;
+  }
   try {
     switch (command) {
       case 'setup': {
@@ -118,9 +139,15 @@ export async function runCli(
         out(`wrote ${file}`);
         return 0;
       }
+      case 'schema': {
+        const outIndex = rest.indexOf('--out');
+        const file = outIndex >= 0 && rest[outIndex + 1] ? path.resolve(rest[outIndex + 1]!) : undefined;
+        out(`wrote ${await writeSchemaFile(required('DATABASE_ADMIN_URL', env), file)}`);
+        return 0;
+      }
       default:
-        out(usage);
-        return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+        console.error(`prospectflow-db: unknown command "${command}"\n${usage}`);
+        return 2;
     }
   } catch (error) {
     console.error(`db ${command}: ${(error as Error).message}`);

@@ -1,5 +1,8 @@
-export { type CatalogTable, isTenantTable, readCatalog } from './catalog.js';
-export { renderErd } from './erd.js';
+/**
+ * `@prospectflow/db-schema`: what deploys and operations need — the migrations runner, roles and
+ * their URLs, database setup and the demo seed. pg and postgrator only: the Prisma client is
+ * `./prisma`, test support `./testing`, the validation suite and catalogue tools `./validation`.
+ */
 export {
   type AppliedMigration,
   MIGRATIONS_DIR,
@@ -11,7 +14,6 @@ export {
   SCHEMA_VERSION_TABLE,
   undoLastMigration,
 } from './migrations.js';
-export * from './prisma.js';
 export {
   LOGIN_ROLES,
   type LoginRoleName,
@@ -24,13 +26,4 @@ export {
 } from './roles.js';
 export { DEMO_IDS, DEMO_ORGANISATION, DEMO_OWNER_EMAIL, type SeedResult, seedDemo } from './seed.js';
 export { type SetupOptions, type SetupResult, setupDatabase } from './setup.js';
-export { prepareTestTemplate } from './test-template.js';
 export { databaseOf, redactUrl, withDatabase } from './urls.js';
-export {
-  CHECKS,
-  type CheckResult,
-  citusProblems,
-  runValidation,
-  type ValidationOptions,
-  validationContext,
-} from './validation/index.js';

@@ -40,6 +40,7 @@ export type {
   MessageOpenStat,
   OpenEvent,
   Organisation,
+  OrganisationInvitation,
   OrganisationUser,
   Person,
   Pixel,

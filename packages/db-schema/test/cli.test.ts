@@ -47,3 +47,34 @@ it('setup, migrate, status, seed and validate on a new database print what they 
     await db.drop();
   }
 }, 120_000);
+
+it('answers --help for every command with its usage, exit 0, and touches no database', async () => {
+  // An unreachable URL: any attempt to connect would fail the command.
+  const env = {
+    MIGRATION_DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+    DATABASE_ADMIN_URL: 'postgres://x@127.0.0.1:1/x',
+  };
+  for (const argv of [
+    ['--help'],
+    ['-h'],
+    ['help'],
+    [],
+    ['migrate', '--help'],
+    ['setup', '-h'],
+    ['erd', '--out', 'x', '--help'],
+  ]) {
+    const lines: string[] = [];
+    expect(await runCli(argv, env, (line) => lines.push(line))).toBe(0);
+    expect(lines.join('\n')).toMatch(/^Usage: prospectflow-db/);
+  }
+  const lines: string[] = [];
+  await runCli(['undo', '--help'], env, (line) => lines.push(line));
+  expect(lines.join('\n')).toContain('undo the last applied migration');
+  const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+  try {
+    expect(await runCli(['migrat'], env, () => {})).toBe(2);
+    expect(errors.mock.calls.at(-1)?.[0]).toContain('unknown command "migrat"');
+  } finally {
+    errors.mockRestore();
+  }
+});

@@ -1,11 +1,27 @@
 /** What the counters need of a connection: @prospectflow/tenant-context's TenantClient fits. */
 export interface Queryable {
-  query<R extends object = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
+  query<R extends object = Record<string, unknown>>(
+    text: string,
+    values?: unknown[],
+  ): Promise<{ rows: R[]; rowCount?: number | null }>;
 }
 
-export type StatColumn = 'sent' | 'opened' | 'machine_opened' | 'replied' | 'bounced' | 'unsubscribed';
+/** The counters of tracking.campaign_daily_stats (a test compares them with the table's columns). */
+export const STAT_COLUMNS = [
+  'sent',
+  'opened',
+  'machine_opened',
+  'replied',
+  'bounced',
+  'unsubscribed',
+] as const;
+export type StatColumn = (typeof STAT_COLUMNS)[number];
 
-/** Adds 1 to a campaign's counter for the UTC day of `at` and the message's variant (NULL: no experiment). */
+/**
+ * Adds 1 to a campaign's counter for the UTC day of `at` and the message's variant (NULL: no
+ * experiment). The one way counters move; app.record_sent bumps `sent` in SQL with the same
+ * statement (apps/worker/test/outreach-domain.test.ts checks they land in the same row).
+ */
 export async function bumpDailyStat(
   client: Queryable,
   campaignId: string,

@@ -17,7 +17,16 @@ export const TEMPLATE_VARIABLES = [
   'position.email',
   'sender.name',
   'sender.email',
+  // Art. 14 GDPR: the organisation's notice (set in its privacy settings), where the record came
+  // from, and the link to the full privacy notice. A message that renders privacy.notice records
+  // that the person was informed (crm.positions.art14_notified_at).
+  'privacy.notice',
+  'privacy.source',
+  'privacy.notice_url',
 ] as const;
+
+/** The variables a notice text may itself use (it is rendered before it is put in a message). */
+export const NOTICE_VARIABLES = TEMPLATE_VARIABLES.filter((name) => name !== 'privacy.notice');
 
 export type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
 export type TemplateValues = Partial<Record<TemplateVariable, string | null | undefined>>;
@@ -37,8 +46,23 @@ export class TemplateError extends Error {
 
 /** Variables a template uses that are not in TEMPLATE_VARIABLES, plus malformed tags. */
 export function unknownVariables(template: string): string[] {
+  return unknownAmong(template, KNOWN);
+}
+
+/** Same for an Art. 14 notice text, which may not embed itself. */
+export function unknownNoticeVariables(notice: string): string[] {
+  return unknownAmong(notice, new Set(NOTICE_VARIABLES));
+}
+
+/** Whether a template uses `variable` (e.g. to fetch what only some templates need). */
+export function usesVariable(template: string, variable: TemplateVariable): boolean {
+  for (const match of template.matchAll(TAG)) if (match[1] === variable) return true;
+  return false;
+}
+
+function unknownAmong(template: string, known: ReadonlySet<string>): string[] {
   const unknown = new Set<string>();
-  for (const match of template.matchAll(TAG)) if (!KNOWN.has(match[1]!)) unknown.add(match[1]!);
+  for (const match of template.matchAll(TAG)) if (!known.has(match[1]!)) unknown.add(match[1]!);
   // A "{{" left after removing valid tags is a malformed tag.
   const leftovers = template.replace(TAG, '');
   if (leftovers.includes('{{') || leftovers.includes('}}')) unknown.add('(malformed tag)');

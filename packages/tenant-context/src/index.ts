@@ -21,16 +21,11 @@ export {
   UnsafeQueryError,
 } from './errors.js';
 export type { TenantLogger } from './logger.js';
-export { type PgUnitOptions, tenantQuery, withSystemClient, withTenantClient } from './pg.js';
+export { type PgUnitOptions, tenantQuery, withSystemClient, withTenant, withTenantClient } from './pg.js';
 export type { TenantClient } from './pg-client.js';
-export {
-  createTenantDb,
-  type PrismaClientLike,
-  type TenantDb,
-  type TenantDbOptions,
-  type TenantTransactionOptions,
-  type TransactionClient,
-} from './prisma.js';
-export { createPrismaPool } from './prisma-pool.js';
+/** Building blocks of the one-round-trip tenant path (bench/ measures them one by one). */
+export { queryWithPrelude } from './pipelined-query.js';
+export { settingsSql } from './settings.js';
 export { runAsSystem, type SystemOptions } from './system.js';
+export { setUnitTimeouts, type UnitTimeouts, unitTimeouts } from './timeouts.js';
 export { isUuid } from './uuid.js';

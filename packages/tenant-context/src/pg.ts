@@ -1,5 +1,12 @@
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
-import { activeUnit, currentScope, currentTenant, runInUnit } from './context.js';
+import {
+  activeUnit,
+  currentScope,
+  currentTenant,
+  runInUnit,
+  runWithTenant,
+  type TenantContext,
+} from './context.js';
 import {
   PoolTimeoutError,
   SystemScopeError,
@@ -11,6 +18,7 @@ import { Mutex } from './mutex.js';
 import { isTransactionControl, ScopedClient, type TenantClient } from './pg-client.js';
 import { queryWithPrelude } from './pipelined-query.js';
 import { settingsSql, type UnitSettings, unitPrelude } from './settings.js';
+import { unitTimeouts } from './timeouts.js';
 import { UnitConnection } from './unit-connection.js';
 
 export interface PgUnitOptions {
@@ -45,7 +53,28 @@ function poolTimeout(ms: number, cause?: unknown): PoolTimeoutError {
   );
 }
 
+/**
+ * While a client is checked out, pg emits a server-side termination (idle-in-transaction timeout,
+ * admin kill, pooler restart) as an 'error' event on the client, which crashes the process when
+ * nobody listens. The unit's next query rejects anyway, so the event is only swallowed here.
+ */
+function ignoreTermination(): void {}
+
+function hold(client: PoolClient): PoolClient {
+  client.on('error', ignoreTermination);
+  const release = client.release.bind(client);
+  client.release = (error?: Error | boolean) => {
+    client.removeListener('error', ignoreTermination);
+    return release(error);
+  };
+  return client;
+}
+
 async function checkout(pool: Pool, options: PgUnitOptions): Promise<PoolClient> {
+  return hold(await acquire(pool, options));
+}
+
+async function acquire(pool: Pool, options: PgUnitOptions): Promise<PoolClient> {
   const configured = (pool as { options?: { connectionTimeoutMillis?: number } }).options
     ?.connectionTimeoutMillis;
   if (configured && configured > 0) {
@@ -116,7 +145,8 @@ async function runTopLevel<T>(
   options: PgUnitOptions,
 ): Promise<T> {
   const client = await checkout(pool, options);
-  const connection = new UnitConnection(client, unitPrelude(settings));
+  const timeouts = unitTimeouts(pool);
+  const connection = new UnitConnection(client, unitPrelude(timeouts ? { ...settings, timeouts } : settings));
   const scoped = new ScopedClient(connection, settings.organisationId);
   try {
     const unit: PgUnit = {
@@ -189,6 +219,21 @@ export async function withTenantClient<T>(
 }
 
 /**
+ * `withTenantClient` for an organisation named explicitly rather than taken from the async
+ * context: `runWithTenant(context, () => withTenantClient(pool, fn, options))` in one call, for code
+ * that learns its organisation itself (a token's owner, a task, a new organisation). Inside a
+ * context of another organisation it throws TenantMismatchError like runWithTenant.
+ */
+export async function withTenant<T>(
+  pool: Pool,
+  context: TenantContext,
+  fn: (client: TenantClient) => Promise<T>,
+  options: PgUnitOptions = {},
+): Promise<T> {
+  return await runWithTenant(context, () => withTenantClient(pool, fn, options));
+}
+
+/**
  * The system path's transaction: no organisation at all (tenant tables raise PF001), for calling
  * the worker role's SECURITY DEFINER functions such as `app.claim_tasks`. Only inside runAsSystem.
  */
@@ -223,7 +268,11 @@ export async function tenantQuery<R extends QueryResultRow = QueryResultRow>(
   if (unit) return await unit.connection.query<R>(config);
   const client = await checkout(pool, options);
   try {
-    const settings = { organisationId: tenant.organisationId, userId: tenant.userId ?? '' };
+    const settings = {
+      organisationId: tenant.organisationId,
+      userId: tenant.userId ?? '',
+      timeouts: unitTimeouts(pool),
+    };
     const result = await queryWithPrelude<R>(client, [settingsSql(settings)], config);
     client.release();
     return result;

@@ -38,8 +38,12 @@ class TenantPipeliningClient extends pg.Client {
   override query(config: any, values?: any, callback?: any): any {
     if (isSubmittable(config)) {
       const prelude = this.#take();
-      if (prelude) super.query(prelude.join('; ')).catch(() => {}); // a failure fails the stream's transaction too
-      return super.query(config as never, values, callback);
+      if (!prelude) return super.query(config as never, values, callback);
+      // The stream goes to pg once the prelude is done, never queued behind it (deprecated in pg 8);
+      // a prelude failure fails the stream's transaction too.
+      const send = () => super.query(config as never);
+      super.query(prelude.join('; ')).then(send, send);
+      return config;
     }
     const cb: Callback | undefined = typeof values === 'function' ? values : callback;
     const params = typeof values === 'function' ? undefined : values;

@@ -1,3 +1,4 @@
+import { timeoutsSql, type UnitTimeouts } from './timeouts.js';
 import { isUuid } from './uuid.js';
 
 /** What a unit of work tells the database: an organisation (or none, on the system path) and a user. */
@@ -5,6 +6,8 @@ export interface UnitSettings {
   /** '' on the system path: the database then refuses every tenant table (PF001). */
   readonly organisationId: string;
   readonly userId: string;
+  /** Applied inside the transaction too (see timeouts.ts): they survive any pooler. */
+  readonly timeouts?: UnitTimeouts;
 }
 
 function literal(value: string): string {
@@ -29,7 +32,8 @@ export function settingsSql(settings: UnitSettings): string {
   const user = literal(settings.userId);
   return (
     `SELECT set_config('app.organisation_id', '', false), set_config('app.organisation_id', ${organisation}, true), ` +
-    `set_config('app.user_id', '', false), set_config('app.user_id', ${user}, true)`
+    `set_config('app.user_id', '', false), set_config('app.user_id', ${user}, true)` +
+    timeoutsSql(settings.timeouts)
   );
 }
 

@@ -1,4 +1,4 @@
-import { prepareTestTemplate } from '@prospectflow/db-schema';
+import { prepareTestTemplate } from '@prospectflow/db-schema/testing';
 import { createGlobalSetup } from '@prospectflow/testing/global-setup';
 
 export default createGlobalSetup({ prepareTemplate: prepareTestTemplate, redis: false });

@@ -11,6 +11,7 @@ import {
   TenantMismatchError,
   TransactionAbortedError,
   UnsafeQueryError,
+  withTenant,
   withTenantClient,
 } from '../src/index.js';
 import { adminQuery, createTenantFixture, type TenantFixture, watchPool } from './helpers.js';
@@ -95,6 +96,25 @@ describe('withTenantClient (raw pg)', () => {
     const fromB = await runWithTenant({ organisationId: orgB }, () => withTenantClient(pool, companyNames));
     expect(fromB).toEqual([]);
     expect(await adminCompanies(orgA)).toEqual(['a-1']);
+  });
+
+  it('withTenant names the organisation itself and refuses another one inside a tenant context', async () => {
+    const userId = randomUUID();
+    const seen = await withTenant(pool, { organisationId: orgB, userId }, async (client) => {
+      const { rows } = await client.query<{ org: string; user: string }>(
+        "SELECT current_setting('app.organisation_id') AS org, current_setting('app.user_id') AS user",
+      );
+      return rows[0];
+    });
+    expect(seen).toEqual({ org: orgB, user: userId });
+    await expect(
+      runWithTenant({ organisationId: orgA }, () =>
+        withTenant(pool, { organisationId: orgB }, async (client) => client.query('SELECT 1')),
+      ),
+    ).rejects.toBeInstanceOf(TenantMismatchError);
+    await expect(withTenant(pool, { organisationId: 'acme' }, async () => 1)).rejects.toBeInstanceOf(
+      InvalidTenantError,
+    );
   });
 
   it('rolls back everything when the unit fails, and releases (destroys) the connection', async () => {

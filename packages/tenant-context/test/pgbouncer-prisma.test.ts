@@ -1,8 +1,9 @@
-import { createPrismaClient, ROLES, rolePassword } from '@prospectflow/db-schema';
+import { ROLES, rolePassword } from '@prospectflow/db-schema';
+import { createPrismaClient } from '@prospectflow/db-schema/prisma';
 import { type RunningPgBouncer, startPgBouncer } from '@prospectflow/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPrismaPool, createTenantDb } from '../src/index.js';
+import { createPrismaPool, createTenantDb } from '../src/prisma-entry.js';
 import { adminQuery, createTenantFixture, type TenantFixture } from './helpers.js';
 import { prismaBackend } from './prisma-backend.js';
 import { runStress } from './stress.js';

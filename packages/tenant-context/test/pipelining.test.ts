@@ -1,16 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { createPrismaClient } from '@prospectflow/db-schema';
+import { createPrismaClient } from '@prospectflow/db-schema/prisma';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  createPrismaPool,
-  createTenantDb,
   NoTenantError,
   runWithTenant,
   tenantQuery,
   UnsafeQueryError,
   withTenantClient,
 } from '../src/index.js';
+import { createPrismaPool, createTenantDb } from '../src/prisma-entry.js';
 import { adminQuery, createTenantFixture, type TenantFixture, watchPool } from './helpers.js';
 
 let fixture: TenantFixture;

@@ -1,5 +1,6 @@
-import type { PrismaClient } from '@prospectflow/db-schema';
-import { runWithTenant, type TenantDb } from '../src/index.js';
+import type { PrismaClient } from '@prospectflow/db-schema/prisma';
+import { runWithTenant } from '../src/index.js';
+import type { TenantDb } from '../src/prisma-entry.js';
 import type { StressBackend, StressOps } from './stress.js';
 
 const row = { id: true, organisationId: true } as const;

@@ -1,20 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { createPrismaClient, type PrismaClient } from '@prospectflow/db-schema';
+import { createPrismaClient, type PrismaClient } from '@prospectflow/db-schema/prisma';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  createPrismaPool,
-  createTenantDb,
   isDbNoOrganisationError,
   NoTenantError,
   runAsSystem,
   runWithTenant,
   SystemScopeError,
-  type TenantDb,
   TenantMismatchError,
   TransactionTimeoutError,
   UnsafeQueryError,
 } from '../src/index.js';
+import { createPrismaPool, createTenantDb, type TenantDb } from '../src/prisma-entry.js';
 import { adminQuery, createTenantFixture, type TenantFixture, watchPool } from './helpers.js';
 
 let fixture: TenantFixture;

@@ -58,7 +58,7 @@ describe('runAsSystem', () => {
         expect(isDbNoOrganisationError(direct)).toBe(true);
         return await withSystemClient(workerPool, async (client) => {
           const { rows } = await client.query<{ organisation_id: string; id: string }>(
-            'SELECT organisation_id, id FROM app.claim_tasks($1, $2, $3)',
+            'SELECT organisation_id, id FROM app.claim_tasks($1, $2, $3, NULL)',
             ['worker-test', 10, 30],
           );
           return rows;

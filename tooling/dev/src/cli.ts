@@ -1,18 +1,12 @@
 #!/usr/bin/env node
+import { USAGE } from '../usage.mjs';
 import { say } from './logs.js';
 import { DevStartError } from './problems.js';
 import { runDevSystem } from './system.js';
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
-  process.stdout.write(`Usage: pnpm dev [--reset]
-
-Starts the whole ProspectFlow system locally: an embedded PostgreSQL 18 (data in .data/postgres,
-kept between runs) unless DATABASE_ADMIN_URL or DATABASE_URL is set, roles, migrations, demo
-data, an SMTP sink (unless SMTP_URL is set), ingest-api and worker.
-
-  --reset   delete .data/postgres first (local dev data is lost)
-`);
+  process.stdout.write(USAGE);
   process.exit(0);
 }
 const unknown = args.filter((a) => a !== '--reset');

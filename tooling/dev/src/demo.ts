@@ -3,19 +3,67 @@ import { DEMO_IDS, DEMO_OWNER_EMAIL } from '@prospectflow/db-schema';
 import { say, warn } from './logs.js';
 
 /**
- * First start only: enrol the demo list in the demo campaign and activate it through the API,
- * as a user would, so the worker sends its first step to the SMTP sink straight away.
+ * Connects the demo mailbox to the local mail system through the API, as a user would (SMTP +
+ * IMAP with a password), and waits for the worker's verification: login to both, a message to
+ * itself found in its inbox. Resolves with the verification status.
  */
-export async function startDemoCampaign(baseUrl: string, env: NodeJS.ProcessEnv): Promise<void> {
+export async function connectDemoMailbox(
+  baseUrl: string,
+  env: NodeJS.ProcessEnv,
+  mail: { host: string; smtpPort: number; imapPort: number },
+  password: string,
+): Promise<string> {
+  const headers = demoHeaders(env);
+  const url = `${baseUrl}/v1/mailboxes/${DEMO_IDS.mailbox}`;
+  const patched = await fetch(url, {
+    method: 'PATCH',
+    headers,
+    body: JSON.stringify({
+      smtp: { host: mail.host, port: mail.smtpPort, security: 'none', password },
+      imap: { host: mail.host, port: mail.imapPort, security: 'none', password },
+    }),
+  });
+  if (!patched.ok) {
+    warn(`demo mailbox not connected: PATCH ${url} answered ${patched.status} ${await patched.text()}`);
+    return 'unverified';
+  }
+  say('demo mailbox connected to the local mail system: the worker is verifying it (SMTP, IMAP, round trip)');
+  for (let waited = 0; waited < 60_000; waited += 500) {
+    const current = (await (await fetch(url, { headers })).json()) as {
+      verification: { status: string; failure: string | null };
+    };
+    if (current.verification.status === 'verified') {
+      say('demo mailbox verified: it logged in to SMTP and IMAP and found its own message in its inbox');
+      return 'verified';
+    }
+    if (current.verification.status === 'failed') {
+      warn(`demo mailbox verification failed (${current.verification.failure}): GET ${url} shows each step`);
+      return 'failed';
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  warn('demo mailbox still not verified after 60 s');
+  return 'unverified';
+}
+
+function demoHeaders(env: NodeJS.ProcessEnv): Record<string, string> {
   const token = DevIssuer.fromConfig(loadAuthConfig({ ...env, AUTH_MODE: 'dev' }), env).mint({
     email: DEMO_OWNER_EMAIL,
     type: 'access',
   });
-  const headers = {
+  return {
     authorization: `Bearer ${token}`,
     'x-organisation-id': DEMO_IDS.organisation,
     'content-type': 'application/json',
   };
+}
+
+/**
+ * First start only: enrol the demo list in the demo campaign and activate it through the API,
+ * as a user would, so the worker sends its first step to the SMTP sink straight away.
+ */
+export async function startDemoCampaign(baseUrl: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const headers = demoHeaders(env);
   const campaignUrl = `${baseUrl}/v1/campaigns/${DEMO_IDS.campaign}`;
   const campaign = await fetch(campaignUrl, { headers });
   if (!campaign.ok) {
@@ -34,5 +82,7 @@ export async function startDemoCampaign(baseUrl: string, env: NodeJS.ProcessEnv)
     warn(`demo campaign not started: enrol ${enrolled.status}, activate ${activated.status}`);
     return;
   }
-  say('demo campaign activated: its first emails go to the SMTP sink within seconds');
+  say(
+    'demo campaign activated: its first emails leave through the demo mailbox within seconds (copies in its Sent folder)',
+  );
 }

@@ -1,6 +1,14 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { type RunningPostgres, startEmbeddedPostgres } from '@prospectflow/testing/postgres';
+import {
+  PostgresStartError,
+  postgresOwner,
+  type RunningPostgres,
+  rootCacheDir,
+  startEmbeddedPostgres,
+  userCan,
+} from '@prospectflow/testing/postgres';
 import { assertPortFree } from './ports.js';
 import { DevStartError } from './problems.js';
 
@@ -26,12 +34,34 @@ function assertWritable(dir: string): void {
   }
 }
 
+/**
+ * Where the cluster lives: <dataDir>/postgres, unless we are root and the `postgres` OS user
+ * (PostgreSQL runs as that user) cannot reach it, e.g. a clone in root's 0700 home. Then it lives
+ * in a root-owned directory under /var/tmp named after <dataDir>, so it still survives restarts.
+ */
+function clusterDir(dataDir: string, log: (line: string) => void): string {
+  const owner = postgresOwner();
+  if (!owner) return path.join(dataDir, 'postgres');
+  // Running as root, PostgreSQL runs as the `postgres` user, which must be able to reach its data.
+  fs.chmodSync(dataDir, fs.statSync(dataDir).mode | 0o111);
+  if (userCan(owner, 'x', dataDir)) return path.join(dataDir, 'postgres');
+  const key = createHash('sha256').update(dataDir).digest('hex').slice(0, 16);
+  const outside = path.join(rootCacheDir('prospectflow-dev'), key);
+  fs.mkdirSync(outside, { recursive: true, mode: 0o755 });
+  log(`PostgreSQL data: ${outside}/postgres (the postgres user cannot reach ${dataDir})`);
+  return path.join(outside, 'postgres');
+}
+
 /** An embedded PostgreSQL 18 whose data lives in <dataDir>/postgres and survives restarts. */
 export async function startDevPostgres(options: DevPostgresOptions): Promise<RunningPostgres> {
   assertWritable(options.dataDir);
-  // Running as root, PostgreSQL runs as the `postgres` user, which must be able to reach its data.
-  if (process.getuid?.() === 0) fs.chmodSync(options.dataDir, fs.statSync(options.dataDir).mode | 0o111);
-  const pgData = path.join(options.dataDir, 'postgres');
+  let pgData: string;
+  try {
+    pgData = clusterDir(options.dataDir, options.log);
+  } catch (error) {
+    if (error instanceof PostgresStartError) throw new DevStartError(error.reason, error.fix);
+    throw error;
+  }
   if (options.reset) fs.rmSync(pgData, { recursive: true, force: true });
   const existing = fs.existsSync(pgData) && fs.readdirSync(pgData).length > 0;
   if (existing && !fs.existsSync(path.join(pgData, 'PG_VERSION'))) {
@@ -62,6 +92,7 @@ export async function startDevPostgres(options: DevPostgresOptions): Promise<Run
       },
     });
   } catch (error) {
+    if (error instanceof PostgresStartError) throw new DevStartError(error.reason, error.fix);
     const detail = recent.filter((l) => /FATAL|PANIC|invalid|corrupt|could not/i.test(l)).join(' | ');
     throw new DevStartError(
       `the embedded PostgreSQL did not start (${detail || (error as Error).message})`,

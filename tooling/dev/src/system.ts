@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Child, startNodeChild } from './children.js';
 import { type DevDatabase, startDevDatabase } from './database.js';
-import { startDemoCampaign } from './demo.js';
+import { connectDemoMailbox, startDemoCampaign } from './demo.js';
 import { waitForHealthy } from './health.js';
 import { say, warn } from './logs.js';
+import { DEMO_MAILBOX, devSecretsEnv, startDevMail } from './mail.js';
 import { dataDir, repoRoot } from './paths.js';
 import { assertPortFree } from './ports.js';
 
@@ -29,6 +30,7 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
   const baseUrl = `http://127.0.0.1:${apiPort}`;
   const children: Child[] = [];
   let database: DevDatabase | undefined;
+  let mail: Awaited<ReturnType<typeof startDevMail>> | undefined;
   const stopping = new AbortController();
   // Created up front: a signal that arrives during start-up must still end the run.
   const stopped = new Promise<'signal'>((resolve) =>
@@ -39,6 +41,7 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
     stopping.abort();
     await Promise.all(children.map((child) => child.stop()));
     await database?.embedded?.stop();
+    await mail?.stop();
   };
   const onSignal = (signal: NodeJS.Signals) => {
     say(`${signal}: stopping`);
@@ -57,7 +60,7 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
     let smtpUrl = env.SMTP_URL;
     if (!smtpUrl) {
       await assertPortFree(smtpPort, 'SMTP sink', 'DEV_SMTP_PORT');
-      const sink = requireBuilt('apps/worker/dist/dev-smtp-sink.js');
+      const sink = requireBuilt('tooling/dev/dist/smtp-sink.js');
       const mailDir = path.join(data, 'mail');
       children.push(
         startNodeChild(
@@ -71,9 +74,18 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
       say(`captured mail is written to ${mailDir} (one .eml per message)`);
     }
 
+    // The demo mailbox's own servers: Dovecot (IMAP) and an SMTP server delivering into it.
+    mail = await startDevMail();
+    say(
+      `local mail system: SMTP 127.0.0.1:${mail.smtpPort}, IMAP 127.0.0.1:${mail.imapPort} (${DEMO_MAILBOX.address} / ${DEMO_MAILBOX.password})`,
+    );
+    if (stopping.signal.aborted) return 130;
+
     const keyDir = env.AUTH_DEV_KEY_DIR ?? path.join(data, 'dev-auth');
     const shared = {
       ...env,
+      ...devSecretsEnv(data, env),
+      MAIL_HOST_ALLOWLIST: env.MAIL_HOST_ALLOWLIST ?? '127.0.0.1',
       PUBLIC_BASE_URL: env.PUBLIC_BASE_URL ?? baseUrl,
       AUTH_MODE: env.AUTH_MODE ?? 'dev',
       AUTH_DEV_KEY_DIR: keyDir,
@@ -114,6 +126,9 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
       throw error;
     }
     if (stopping.signal.aborted) return 130;
+    await connectDemoMailbox(baseUrl, shared, mail, DEMO_MAILBOX.password).catch((error: Error) =>
+      warn(`demo mailbox not connected: ${error.message}`),
+    );
     await startDemoCampaign(baseUrl, shared).catch((error: Error) =>
       warn(`demo campaign not started: ${error.message}`),
     );

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
+import type { TestMailEnvironment } from './mail/index.js';
 import type { TestEnvironment } from './types.js';
 import { withDatabase } from './urls.js';
 
@@ -9,6 +10,14 @@ export function testEnvironment(): TestEnvironment {
   if (!environment)
     throw new Error('No test environment: add @prospectflow/testing global setup to vitest.config.ts');
   return environment;
+}
+
+/** The run's mail system (needs `createGlobalSetup({ mail: true })`). */
+export function testMail(): TestMailEnvironment {
+  const mail = testEnvironment().mail;
+  if (!mail)
+    throw new Error('No test mail system: pass { mail: true } to createGlobalSetup in vitest global setup');
+  return mail;
 }
 
 export interface TestDatabase {
@@ -34,7 +43,14 @@ export async function createTestDatabase(label = 'db'): Promise<TestDatabase> {
   try {
     // Cloning needs the template free of other sessions; serialise clones within the cluster.
     await admin.query('SELECT pg_advisory_lock(727274)');
-    await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${environment.templateDatabase}"`);
+    // Owned like the template (the migrator, as in production): migrations that create a schema
+    // need CREATE on the database, which the owner has.
+    const { rows } = await admin.query<{ owner: string }>(
+      'SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1',
+      [environment.templateDatabase],
+    );
+    const owner = rows[0]?.owner ? ` OWNER "${rows[0].owner.replace(/"/g, '""')}"` : '';
+    await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${environment.templateDatabase}"${owner}`);
   } finally {
     await admin.query('SELECT pg_advisory_unlock(727274)').catch(() => {});
     await admin.end();

@@ -1,4 +1,16 @@
-export { createTestDatabase, type TestDatabase, testEnvironment } from './database.js';
+export { createTestDatabase, type TestDatabase, testEnvironment, testMail } from './database.js';
+export { startTestDns, type TestDns } from './dns.js';
+export {
+  issueRefreshToken,
+  type MailAccounts,
+  mailPassword,
+  type RunningTestMail,
+  revokeRefreshToken,
+  setMailPassword,
+  startTestMail,
+  type TestMailEnvironment,
+} from './mail/index.js';
+export { dumpableClusterUrl, toolMajor } from './pg-dump.js';
 export {
   type PgBouncerOptions,
   type PgBouncerUser,
@@ -13,6 +25,9 @@ export {
   startEmbeddedPostgres,
   startTestPostgres,
 } from './postgres.js';
+export { PostgresStartError } from './postgres-access.js';
 export { type RunningRedis, startRedisServer, startTestRedis } from './redis.js';
+export { type RunningS3, type S3rverOptions, startS3rver, startTestS3, type TestS3 } from './s3.js';
+export { serviceUser } from './system-service.js';
 export type { TestEnvironment } from './types.js';
 export { withDatabase } from './urls.js';

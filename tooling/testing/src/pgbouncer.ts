@@ -1,8 +1,9 @@
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, waitForPort } from './ports.js';
+import { findBinary, serviceUser } from './system-service.js';
 
 export interface PgBouncerUser {
   user: string;
@@ -35,30 +36,10 @@ export interface RunningPgBouncer {
 const MISSING =
   'pgbouncer is not installed. Fix: apt-get install -y pgbouncer (Debian/Ubuntu), or set PGBOUNCER_BIN to its path.';
 
-function pgBouncerBinary(): string {
-  // An explicit PGBOUNCER_BIN is the only candidate: a wrong path should fail, not be papered over.
-  const explicit = process.env.PGBOUNCER_BIN;
-  const candidates = explicit ? [explicit] : ['pgbouncer', '/usr/sbin/pgbouncer', '/usr/bin/pgbouncer'];
-  for (const candidate of candidates) {
-    const probe = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
-    if (probe.status === 0) return candidate;
-  }
-  throw new Error(explicit ? `PGBOUNCER_BIN=${explicit} does not run. ${MISSING}` : MISSING);
-}
-
 /** pgBouncer refuses to run as root: run it as the `postgres` OS user then. */
 function runAs(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  try {
-    return {
-      uid: Number(execFileSync('id', ['-u', 'postgres']).toString().trim()),
-      gid: Number(execFileSync('id', ['-g', 'postgres']).toString().trim()),
-    };
-  } catch {
-    throw new Error(
-      'Running as root, pgBouncer needs an OS user named "postgres" to run as (useradd postgres).',
-    );
-  }
+  const owner = serviceUser('pgBouncer');
+  return owner.root ? { uid: owner.uid, gid: owner.gid } : undefined;
 }
 
 function quoteAuth(value: string): string {
@@ -68,7 +49,11 @@ function quoteAuth(value: string): string {
 /** Starts Debian's pgBouncer on a free port in front of `targetUrl`, with a generated ini and auth_file. */
 export async function startPgBouncer(options: PgBouncerOptions): Promise<RunningPgBouncer> {
   if (options.users.length === 0) throw new Error('startPgBouncer needs at least one user');
-  const binary = pgBouncerBinary();
+  const binary = findBinary(
+    'PGBOUNCER_BIN',
+    ['pgbouncer', '/usr/sbin/pgbouncer', '/usr/bin/pgbouncer'],
+    MISSING,
+  );
   const owner = runAs();
   const target = new URL(options.targetUrl);
   const defaultDatabase = decodeURIComponent(target.pathname.replace(/^\//, '')) || 'postgres';
@@ -96,9 +81,9 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<Running
     reserve_pool_size: 0,
     max_client_conn: 1000,
     max_db_connections: 0,
-    // node-postgres and Prisma may send these; pgBouncer would otherwise reject the login.
-    ignore_startup_parameters:
-      'extra_float_digits,options,statement_timeout,idle_in_transaction_session_timeout',
+    // Stock setting: the apps send no timeout or `options` at startup (timeouts travel inside each
+    // transaction), so tests through this pgBouncer prove they need nothing dropped.
+    ignore_startup_parameters: 'extra_float_digits',
     server_check_delay: 0,
     log_connections: 0,
     log_disconnections: 0,

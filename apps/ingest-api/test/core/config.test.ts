@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
@@ -5,38 +7,89 @@ describe('config', () => {
   it('reports every problem at once', () => {
     let error: unknown;
     try {
-      loadConfig({ NODE_ENV: 'production', PORT: 'eighty', REDIS_URL: 'http://x', LOG_LEVEL: 'loud' });
+      loadConfig({
+        NODE_ENV: 'production',
+        PORT: 'eighty',
+        REDIS_URL: 'http://x',
+        LOG_LEVEL: 'loud',
+        AUTH_MODE: 'dev',
+        INBOUND_WEBHOOK_SECRET: 'change-me-inbound-secret',
+        IMPORT_MAX_BYTES: '10MB',
+      });
     } catch (caught) {
       error = caught;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
     expect(problems).toContain('DATABASE_URL is required');
-    expect(problems).toContain('REDIS_URL must use redis: or rediss:');
+    expect(problems).toContain('REDIS_URL must be a URL using redis: or rediss:');
     expect(problems).toContain('PORT must be an integer');
     expect(problems).toContain('LOG_LEVEL must be one of');
+    expect(problems).toContain('IMPORT_MAX_BYTES must be an integer');
+    expect(problems).toContain('INBOUND_WEBHOOK_SECRET is a published example value');
+    // auth-core's settings are checked in the same pass.
+    expect(problems).toContain('AUTH_MODE=dev is refused when NODE_ENV=production');
+    expect(problems).not.toContain('change-me-inbound-secret');
+  });
+
+  it('TRUST_PROXY is a hop count or CIDRs, never "trust all"', () => {
+    const base = { DATABASE_URL: 'postgres://prospectflow_app:x@db/prospectflow', AUTH_MODE: 'dev' };
+    expect(loadConfig(base).trustProxy).toBe(false);
+    expect(loadConfig({ ...base, TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ ...base, TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,::1' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '192.168.1.7',
+      '::1',
+    ]);
+    expect(() => loadConfig({ ...base, TRUST_PROXY: 'true' })).toThrow(/would trust every hop/);
+    expect(() => loadConfig({ ...base, TRUST_PROXY: '10.0.0.0/33' })).toThrow(/addresses\/CIDRs/);
+    expect(() => loadConfig({ ...base, TRUST_PROXY: 'proxy.local' })).toThrow(/addresses\/CIDRs/);
   });
 
   it('applies defaults and parses values', () => {
     const config = loadConfig({
       DATABASE_URL: 'postgres://prospectflow_app:x@db/prospectflow',
-      TRUST_PROXY: 'true',
+      AUTH_MODE: 'dev',
+      TRUST_PROXY: '1',
       BODY_LIMIT_BYTES: '2048',
     });
     expect(config).toMatchObject({
       nodeEnv: 'development',
       host: '0.0.0.0',
       port: 3000,
-      trustProxy: true,
+      trustProxy: 1,
       bodyLimitBytes: 2048,
       redisUrl: undefined,
       rateLimitMax: 600,
     });
+    expect(config.imports).toMatchObject({ maxBytes: 100 * 1024 * 1024, maxAttempts: 3 });
+    // The old name is read while the new one is unset.
+    expect(loadConfig({ ...config.env, IMPORT_MAX_FILE_BYTES: '4096' }).imports.maxBytes).toBe(4096);
   });
 
   it('requires REDIS_URL in production', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://a@b/c' })).toThrow(
-      /REDIS_URL is required/,
-    );
+    expect(() =>
+      loadConfig({
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://a@b/c',
+        COGNITO_USER_POOL_ID: 'eu-west-1_A1',
+        COGNITO_CLIENT_ID: 'c',
+      }),
+    ).toThrow(/REDIS_URL is required/);
+  });
+});
+
+describe('node dist/server.js --help', () => {
+  it("lists this app's and auth-core's variables and exits 0 without listening", () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts', '--help'], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: { ...process.env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', PORT: '1' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^Usage: node dist\/server\.js/);
+    expect(run.stdout).toMatch(/DATABASE_URL\s+runtime URL, role prospectflow_app \(required\)/);
+    expect(run.stdout).toMatch(/COGNITO_USER_POOL_ID/);
   });
 });

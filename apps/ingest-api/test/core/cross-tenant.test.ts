@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RegisteredRoute } from '../../src/plugins/route-policy.js';
 import { buildTestApp, type TestApp, type TestUser } from '../helpers/app.js';
-import { validSiren } from '../helpers/fixtures.js';
-import { fillPath, pathParams, sampleBody } from '../helpers/route-requests.js';
+import { buildRouteMatrix, type RouteMatrix } from '../helpers/route-matrix.js';
+import { pathParams } from '../helpers/route-requests.js';
 import { organisationFingerprint } from '../helpers/snapshot.js';
-import { discoverTenantFixtures, paramsFor, type TenantFixtureResult } from '../helpers/tenant-fixtures.js';
 
 /**
  * Generated from the app's own route table, so routes added by any folder are attacked too:
@@ -15,78 +14,21 @@ import { discoverTenantFixtures, paramsFor, type TenantFixtureResult } from '../
 let t: TestApp;
 let a: TestUser;
 let b: TestUser;
+let matrix: RouteMatrix;
 let tenantRoutes: RegisteredRoute[];
-const fixtures: Record<string, Record<string, string>> = {};
-/** Request bodies by `METHOD /pattern` from the fixture files (others are generated). */
-const bodies: Record<string, object> = {};
-const fixtureFiles: string[] = [];
-
-/** Adds a fixture file's params (merged per route prefix) and bodies. */
-function addFixtures({ params: more, bodies: moreBodies = {} }: TenantFixtureResult): void {
-  Object.assign(bodies, moreBodies);
-  for (const [prefix, params] of Object.entries(more)) {
-    const clash = Object.keys(params).filter((name) => fixtures[prefix]?.[name] !== undefined);
-    if (clash.length > 0) throw new Error(`fixtures for ${prefix} define ${clash.join(', ')} twice`);
-    fixtures[prefix] = { ...fixtures[prefix], ...params };
-  }
-}
+let requestFor: RouteMatrix['requestFor'];
 
 beforeAll(async () => {
   t = await buildTestApp({ label: 'matrix' });
   a = await t.signUp('a-owner@matrix.test', 'Org A');
   b = await t.signUp('b-owner@matrix.test', 'Org B');
-
-  const create = async (url: string, payload: object) => {
-    const res = await t.request(a, { method: 'POST', url, payload });
-    if (res.statusCode !== 201) throw new Error(`fixture ${url}: ${res.statusCode} ${res.body}`);
-    return res.json().id as string;
-  };
-  const companyId = await create('/v1/companies', { name: 'A Corp', siren: validSiren(777) });
-  const personId = await create('/v1/people', { firstName: 'Alice', lastName: 'A' });
-  const positionId = await create('/v1/positions', { personId, companyId, email: 'alice@a.test' });
-  addFixtures({
-    params: {
-      '/v1/companies/:id': { id: companyId },
-      '/v1/people/:id': { id: personId },
-      '/v1/positions/:id': { id: positionId },
-      '/v1/organisations/:organisationId': { organisationId: a.organisationId, userId: a.userId },
-      // Body references by property name (e.g. POST /v1/positions with A's person and company).
-      '/': { personId, companyId },
-    },
-  });
-  for (const { file, fixture } of await discoverTenantFixtures()) {
-    addFixtures(await fixture({ t, owner: a }));
-    fixtureFiles.push(file);
-  }
-
-  tenantRoutes = t.app
-    .routeCatalog()
-    .filter(
-      (route) => route.auth && route.organisation && route.method !== 'HEAD' && route.method !== 'OPTIONS',
-    );
+  matrix = await buildRouteMatrix(t, a);
+  tenantRoutes = matrix.routes;
+  requestFor = matrix.requestFor;
 });
 afterAll(async () => {
   await t?.close();
 });
-
-function requestFor(route: RegisteredRoute) {
-  const params = { ...fixtures['/'], ...paramsFor(route.url, fixtures) };
-  const body =
-    bodies[`${route.method} ${route.url}`] ??
-    (route.schema?.body ? sampleBody(route.schema.body, params) : undefined);
-  return {
-    params,
-    url: fillPath(route.url, params),
-    covered: pathParams(route.url).every((name) => params[name] !== undefined),
-    inject: {
-      method: route.method as 'GET',
-      url: fillPath(route.url, params),
-      ...(body !== undefined && route.method !== 'GET' && route.method !== 'DELETE'
-        ? { payload: body as object }
-        : {}),
-    },
-  };
-}
 
 describe('cross-tenant matrix', () => {
   it('covers every tenant route, each with real ids of A for its path params', () => {
@@ -104,7 +46,7 @@ describe('cross-tenant matrix', () => {
         '/v1/positions',
       ]),
     );
-    expect(fixtureFiles).toEqual(
+    expect(matrix.fixtureFiles).toEqual(
       expect.arrayContaining(['imports/tenant-fixtures.ts', 'outreach/tenant-fixtures.ts']),
     );
     const uncovered = tenantRoutes
@@ -157,7 +99,7 @@ describe('cross-tenant matrix', () => {
     const res = await t.request(b, {
       method: 'POST',
       url: '/v1/positions',
-      payload: { ...fixtures['/'], email: 'steal@b.test' },
+      payload: { ...matrix.fixtures['/'], email: 'steal@b.test' },
     });
     expect(res.statusCode).toBe(422);
     expect(res.json().code).toBe('unknown_person');
@@ -165,7 +107,7 @@ describe('cross-tenant matrix', () => {
 
   it("B's member cannot send from A's mailbox nor enroll A's positions", async () => {
     const before = await organisationFingerprint(t.admin, a.organisationId);
-    const { mailboxId, positionId } = fixtures['/']!;
+    const { mailboxId, positionId } = matrix.fixtures['/']!;
     const steps = [{ delayDays: 0, subject: 'Hi', body: 'Hello' }];
     const campaign = await t.request(b, {
       method: 'POST',

@@ -25,7 +25,14 @@ describe('deny by default', () => {
       .map((route) => `${route.method} ${route.url}`)
       .filter((line) => !/ \/(t|u)\//.test(line) && !line.includes(' /v1/inbound'));
     expect(publicNonDocs.sort()).toEqual(
-      ['GET /.well-known/jwks.json', 'GET /health', 'GET /metrics', 'GET /openapi.json', 'GET /ready'].sort(),
+      [
+        'GET /.well-known/jwks.json',
+        'GET /health',
+        'GET /metrics',
+        'GET /openapi.json',
+        'GET /ready',
+        'OPTIONS *',
+      ].sort(),
     );
   });
 

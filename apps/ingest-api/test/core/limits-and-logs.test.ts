@@ -52,13 +52,14 @@ describe('body limits', () => {
 });
 
 describe('readiness', () => {
-  it('answers 503 naming Redis when Redis is down, and still serves authenticated requests', async () => {
+  it('answers 200 "degraded" naming Redis when Redis is down, and still serves authenticated requests', async () => {
     const deadPort = await freePort();
     const t = await testApp({ REDIS_URL: `redis://127.0.0.1:${deadPort}` });
     const res = await t.app.inject({ method: 'GET', url: '/ready' });
-    expect(res.statusCode).toBe(503);
-    expect(res.json()).toMatchObject({ code: 'not_ready', failed: ['redis'] });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ status: 'degraded', degraded: ['redis'] });
     expect(res.json().checks.database.ok).toBe(true);
+    expect(res.json().checks.redis.ok).toBe(false);
     // Rate limiter fails open, sessions fall back to PostgreSQL.
     const user = await t.signUp();
     expect((await t.request(user, { method: 'GET', url: '/v1/companies' })).statusCode).toBe(200);
@@ -117,5 +118,56 @@ describe('logs and request ids', () => {
     const all = lines.join('\n');
     expect(all).not.toContain(user.token.split('.')[2]!);
     expect(all).not.toContain(user.token.slice(0, 40));
+  });
+});
+
+function captureLogs(): { lines: string[]; logStream: Writable } {
+  const lines: string[] = [];
+  const logStream = new Writable({
+    write(chunk, _encoding, callback) {
+      lines.push(chunk.toString());
+      callback();
+    },
+  });
+  return { lines, logStream };
+}
+
+describe('request log redaction', () => {
+  it('never logs path tokens (/u/…, /t/…) nor query strings', async () => {
+    const { lines, logStream } = captureLogs();
+    const t = await testApp({ LOG_LEVEL: 'info' }, { logStream });
+    const secret = 'Zq8secretTokenValue0123456789';
+    await t.app.inject({ method: 'GET', url: `/u/${secret}` });
+    await t.app.inject({ method: 'GET', url: `/u/${secret}/erasure?lang=fr` });
+    await t.app.inject({ method: 'GET', url: `/t/${secret}.gif` });
+    await t.app.inject({ method: 'GET', url: `/health?email=${secret}%40example.com` });
+    const all = lines.join('\n');
+    expect(all).not.toContain(secret);
+    const urls = lines.map((line) => JSON.parse(line).req?.url).filter(Boolean);
+    expect(urls).toEqual(
+      expect.arrayContaining([
+        '/u/[redacted]',
+        '/u/[redacted]/erasure?[redacted]',
+        '/t/[redacted]',
+        '/health?[redacted]',
+      ]),
+    );
+  });
+});
+
+describe('trusted proxies', () => {
+  const forwardedIp = async (env: Record<string, string>) => {
+    const { lines, logStream } = captureLogs();
+    const t = await testApp({ LOG_LEVEL: 'info', ...env }, { logStream });
+    await t.app.inject({ method: 'GET', url: '/health', headers: { 'x-forwarded-for': '203.0.113.9' } });
+    return lines.map((line) => JSON.parse(line).req?.remoteAddress).find(Boolean);
+  };
+
+  it('honours X-Forwarded-For only from a trusted hop count or CIDR', async () => {
+    expect(await forwardedIp({})).toBe('127.0.0.1');
+    expect(await forwardedIp({ TRUST_PROXY: '1' })).toBe('203.0.113.9');
+    expect(await forwardedIp({ TRUST_PROXY: '127.0.0.1/32' })).toBe('203.0.113.9');
+    // The direct peer (127.0.0.1) is not one of the trusted proxies: the header is ignored.
+    expect(await forwardedIp({ TRUST_PROXY: '10.0.0.0/8' })).toBe('127.0.0.1');
   });
 });

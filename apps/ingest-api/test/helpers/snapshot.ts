@@ -1,8 +1,9 @@
 import type pg from 'pg';
 
 /**
- * A fingerprint of everything one organisation owns: for every table with an organisation_id
- * column, the md5 of its rows (as text, sorted). Read as superuser, so RLS does not hide rows.
+ * A fingerprint of everything one organisation owns: its iam.organisations row and, for every
+ * table with an organisation_id column, the md5 of its rows (as text, sorted). Read as superuser,
+ * so RLS does not hide rows.
  */
 export async function organisationFingerprint(
   admin: pg.Pool,
@@ -16,7 +17,11 @@ export async function organisationFingerprint(
         AND c.table_schema NOT IN ('pg_catalog', 'information_schema')
       ORDER BY 1`,
   );
-  const fingerprint: Record<string, string> = {};
+  const own = await admin.query<{ row: string }>(
+    'SELECT o::text AS row FROM iam.organisations AS o WHERE id = $1',
+    [organisationId],
+  );
+  const fingerprint: Record<string, string> = { 'iam.organisations': own.rows[0]?.row ?? '-' };
   for (const { name } of tables) {
     const { rows } = await admin.query<{ digest: string | null; n: number }>(
       `SELECT md5(string_agg(t::text, E'\\n' ORDER BY t::text)) AS digest, count(*)::int AS n

@@ -1,8 +1,7 @@
 import { Readable } from 'node:stream';
+import { createImport, getImport, listImportErrors, runImport } from '@prospectflow/import-engine';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createImport, getImport, listImportErrors } from '../../src/imports/repository.js';
-import { runImport } from '../../src/imports/run-import.js';
 import { PHAROW_HEADER, pharowRow, setupImportDb, siren, toCsv } from './helpers.js';
 
 let ctx: Awaited<ReturnType<typeof setupImportDb>>;

@@ -3,14 +3,19 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { roleUrl } from '@prospectflow/db-schema';
+import {
+  type CustomMapping,
+  createImport,
+  getImport,
+  type ImportOutcome,
+  prepareCsvFile,
+  runImport,
+  type Tenant,
+} from '@prospectflow/import-engine';
 import { createTestDatabase, type TestDatabase } from '@prospectflow/testing';
 import pg from 'pg';
 // Valid SIRENs (Luhn check digit appended): the same generator the import benches use.
 import { siren } from '../../bench/import-data.js';
-import type { CustomMapping } from '../../src/imports/mapping.js';
-import { prepareCsvFile } from '../../src/imports/prepare.js';
-import { createImport, getImport, type Tenant } from '../../src/imports/repository.js';
-import { type ImportOutcome, runImport } from '../../src/imports/run-import.js';
 
 export { siren };
 

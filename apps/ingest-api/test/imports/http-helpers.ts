@@ -1,4 +1,5 @@
 import type { TestApp, TestUser } from '../helpers/app.js';
+import { ensureImportWorker } from './worker-process.js';
 
 export function multipart(
   file: Buffer | string,
@@ -31,14 +32,21 @@ export interface ImportBody {
   counts: { inserted: number; updated: number; skipped: number; failed: number };
   progress: { rowsProcessed: number; rowsTotal: number | null };
   error: { code: string; message: string } | null;
+  execution: {
+    attempts: number;
+    maxAttempts: number;
+    runningInOrganisation: number;
+    queuedAhead: number;
+  } | null;
   errors: {
     items: Array<{ rowNumber: number; column: string | null; code: string; kind: string }>;
     nextCursor: string | null;
   };
 }
 
-/** Polls GET /v1/imports/{id} until the import has finished. */
+/** Polls GET /v1/imports/{id} until the import has finished (a worker process runs it). */
 export async function waitForImport(t: TestApp, user: TestUser, id: string, query = ''): Promise<ImportBody> {
+  ensureImportWorker(t);
   for (;;) {
     const response = await t.request(user, { method: 'GET', url: `/v1/imports/${id}${query}` });
     if (response.statusCode !== 200) throw new Error(`GET import: ${response.statusCode} ${response.body}`);

@@ -4,9 +4,8 @@
  * reflects what the import holds, not how much garbage V8 lets pile up before collecting.
  */
 import { Readable } from 'node:stream';
+import { createImport, runImport } from '@prospectflow/import-engine';
 import pg from 'pg';
-import { createImport } from '../../src/imports/repository.js';
-import { runImport } from '../../src/imports/run-import.js';
 import { PHAROW_HEADER, pharowRow, toCsv } from './helpers.js';
 
 const [url, organisationId, rowsArg, paddingArg] = process.argv.slice(2);

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { listImportErrors, resolveMapping } from '@prospectflow/import-engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveMapping } from '../../src/imports/mapping.js';
-import { listImportErrors } from '../../src/imports/repository.js';
 import { PHAROW_HEADER, pharowRow, setupImportDb, toCsv } from './helpers.js';
 
 let ctx: Awaited<ReturnType<typeof setupImportDb>>;

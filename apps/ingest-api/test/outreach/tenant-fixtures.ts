@@ -1,3 +1,4 @@
+import { markMailboxVerified } from '../helpers/fixtures.js';
 import type { TenantFixture } from '../helpers/tenant-fixtures.js';
 
 /**
@@ -12,6 +13,7 @@ const outreachFixtures: TenantFixture = async ({ t, owner }) => {
     return res.json() as { id: string };
   };
   const mailbox = await create('/v1/mailboxes', { fromName: 'A Sales', fromAddress: 'sales@a.test' });
+  await markMailboxVerified(t.admin, mailbox.id);
   const company = await create('/v1/companies', { name: 'A Outreach Target' });
   const person = await create('/v1/people', { firstName: 'Olga', lastName: 'Target' });
   const position = await create('/v1/positions', {
@@ -41,11 +43,13 @@ const outreachFixtures: TenantFixture = async ({ t, owner }) => {
   if (enrollment.json().enrolled?.length !== 1)
     throw new Error(`fixture enrollment: ${enrollment.statusCode} ${enrollment.body}`);
   await create(`/v1/campaigns/${campaign.id}/activate`, {}, 200);
+  const domain = await create('/v1/sending-domains', { domain: 'mail-a.test' });
 
   return {
     params: {
       '/v1/mailboxes/:id': { id: mailbox.id },
-      '/v1/campaigns/:id': { id: campaign.id },
+      '/v1/campaigns/:id': { id: campaign.id, enrollmentId: enrollment.json().enrolled[0].enrollmentId },
+      '/v1/sending-domains/:id': { id: domain.id },
       // Ids that request bodies reference by property name.
       '/': { mailboxId: mailbox.id, positionId: position.id },
     },

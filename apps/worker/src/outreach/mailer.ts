@@ -8,6 +8,8 @@ export interface OutgoingMail {
   html?: string;
   messageId: string;
   headers: Record<string, string>;
+  /** DKIM signing (relay mail: the sending domain's key). */
+  dkim?: { domainName: string; keySelector: string; privateKey: string };
 }
 
 export interface SendResult {
@@ -19,24 +21,8 @@ export interface Mailer {
   close(): void;
 }
 
-export type SmtpFailure =
-  | { kind: 'retry'; detail: string }
-  | { kind: 'bounce'; detail: string; responseCode: number }
-  | { kind: 'auth'; detail: string };
-
-/**
- * Maps nodemailer errors: authentication → pause the mailbox; a 5xx answer → hard bounce;
- * 4xx answers, timeouts and connection problems → retry later.
- */
-export function classifySmtpError(error: unknown): SmtpFailure {
-  const e = error as { code?: string; responseCode?: number; response?: string; message?: string };
-  const detail = e.response ?? e.message ?? String(error);
-  if (e.code === 'EAUTH' || e.responseCode === 535 || e.responseCode === 534) return { kind: 'auth', detail };
-  if (typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600) {
-    return { kind: 'bounce', detail, responseCode: e.responseCode };
-  }
-  return { kind: 'retry', detail };
-}
+// One classification of SMTP failures for every path (see mailboxes/smtp-errors.ts).
+export { classifySmtpError, type SmtpFailure } from '../mailboxes/smtp-errors.js';
 
 export interface SmtpMailerOptions {
   /** smtp://user:pass@host:port or smtps://… */
@@ -65,6 +51,7 @@ export function createSmtpMailer(options: SmtpMailerOptions): Mailer {
         html: mail.html,
         messageId: mail.messageId,
         headers: mail.headers,
+        ...(mail.dkim ? { dkim: { ...mail.dkim, cacheTreshold: 1024 * 1024 } } : {}),
       });
       return { response: String(info.response ?? '') };
     },

@@ -1,7 +1,7 @@
+import { enqueue, TASKS } from '@prospectflow/outreach-core';
 import { PermanentError } from '../queue/errors.js';
 import { inTenant } from '../queue/sql.js';
 import type { TaskHandler } from '../queue/types.js';
-import { enqueueTask, PRIORITY, sendStepKey } from './enqueue.js';
 import { followUpAt, nextWindowStart } from './schedule.js';
 import { type MailboxRow, windowOf } from './window.js';
 
@@ -27,7 +27,7 @@ export const scheduleEnrollment: TaskHandler = async (ctx) => {
     }
     if (!enrollment.mailbox_id) throw new PermanentError('campaign has no mailbox');
     const now = clock.now();
-    const next = await client.query(
+    const next = await client.query<{ id: string; step_order: number; delay_days: number }>(
       `SELECT id, step_order, delay_days FROM outreach.workflow_steps
        WHERE campaign_id = $1 AND step_order > $2 ORDER BY step_order LIMIT 1`,
       [enrollment.campaign_id, enrollment.current_step_order],
@@ -51,14 +51,7 @@ export const scheduleEnrollment: TaskHandler = async (ctx) => {
       ? followUpAt(enrollment.last_sent_at, step.delay_days, window)
       : nextWindowStart(now, window);
     if (runAt < now) runAt = nextWindowStart(now, window);
-    await enqueueTask(client, {
-      type: 'send_step',
-      runAt,
-      enrollmentId,
-      stepId: step.id,
-      priority: step.step_order === 1 ? PRIORITY.firstStep : PRIORITY.followUp,
-      dedupeKey: sendStepKey(enrollmentId, step.id),
-    });
+    await enqueue(client, TASKS.sendStep(enrollmentId, step, runAt));
     await client.query('UPDATE outreach.campaign_enrollments SET next_run_at = $2 WHERE id = $1', [
       enrollmentId,
       runAt,

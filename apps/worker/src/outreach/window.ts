@@ -1,3 +1,5 @@
+import type { MailboxStatus } from '@prospectflow/contracts';
+import type { MailboxProvider } from '@prospectflow/mailboxes';
 import type { SendingWindow } from './schedule.js';
 
 export interface MailboxRow {
@@ -10,7 +12,12 @@ export interface MailboxRow {
   window_days: number[];
   time_zone: string;
   min_gap_seconds: number;
-  status: string;
+  status: MailboxStatus;
+  /** How the mailbox sends and whether it is proved (mailboxes/sender.ts). */
+  organisation_id: string;
+  provider: MailboxProvider;
+  verification_status: string;
+  credentials_version: number;
 }
 
 export function windowOf(mailbox: MailboxRow): SendingWindow {

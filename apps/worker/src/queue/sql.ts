@@ -1,9 +1,4 @@
-import {
-  runAsSystem,
-  runWithTenant,
-  type TenantClient,
-  withTenantClient,
-} from '@prospectflow/tenant-context';
+import { runAsSystem, type TenantClient, withTenant } from '@prospectflow/tenant-context';
 import type { Pool, QueryResultRow } from 'pg';
 import type { ClaimedTask } from './types.js';
 
@@ -36,6 +31,28 @@ export async function claimTasks(
     workerId,
     limit,
     leaseSeconds,
+    now,
+  ]);
+}
+
+/**
+ * Claims due run_import tasks (which app.claim_tasks leaves alone): at most `perOrganisation`
+ * running per organisation across every worker; the others stay queued.
+ */
+export async function claimImportTasks(
+  pool: Pool,
+  workerId: string,
+  limit: number,
+  leaseSeconds: number,
+  perOrganisation: number,
+  now: Date,
+): Promise<ClaimedTask[]> {
+  if (limit <= 0) return [];
+  return await system<ClaimedTask>(pool, 'SELECT * FROM app.claim_import_tasks($1, $2, $3, $4, $5)', [
+    workerId,
+    limit,
+    leaseSeconds,
+    perOrganisation,
     now,
   ]);
 }
@@ -122,7 +139,7 @@ export async function inTenant<T>(
   organisationId: string,
   fn: (client: TenantClient) => Promise<T>,
 ): Promise<T> {
-  return await runWithTenant({ organisationId }, () => withTenantClient(pool, fn));
+  return await withTenant(pool, { organisationId }, fn);
 }
 
 // Every transition below matches locked_by: a worker whose lease was taken over changes nothing.

@@ -3,7 +3,13 @@ import type { Pool } from 'pg';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 
-export type TaskType = 'schedule_enrollment' | 'send_step' | 'noop';
+export type TaskType =
+  | 'schedule_enrollment'
+  | 'send_step'
+  | 'noop'
+  | 'verify_mailbox'
+  | 'apply_retention'
+  | 'run_import';
 
 /** A task as app.claim_tasks hands it over; `attempts` already counts this run. */
 export interface ClaimedTask {
@@ -16,6 +22,8 @@ export interface ClaimedTask {
   enrollment_id: string | null;
   step_id: string | null;
   run_at: Date;
+  /** W3C trace context of whatever enqueued the task (null when tracing was off). */
+  trace_context: Record<string, string> | null;
 }
 
 export interface TaskContext {
@@ -40,5 +48,11 @@ export interface TaskContext {
   completedInTransaction(updated: boolean): void;
 }
 
-export type TaskHandler = (ctx: TaskContext) => Promise<void>;
+export type TaskHandler = ((ctx: TaskContext) => Promise<void>) & {
+  /**
+   * Called with this type's tasks of each claimed batch before any of them runs (claim-ahead):
+   * lets a handler start the reads those tasks will need, batched, while slots are still busy.
+   */
+  onClaimed?: (tasks: ClaimedTask[], pool: Pool) => void;
+};
 export type TaskHandlers = Partial<Record<TaskType, TaskHandler>>;

@@ -1,57 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Pool } from 'pg';
-import type { Clock } from '../clock.js';
-import type { Logger } from '../logger.js';
+import { ATTR, continueTrace } from '@prospectflow/telemetry';
 import { WorkerMetrics } from '../metrics.js';
-import { type BackoffOptions, backoffDelayMs, DEFAULT_BACKOFF } from './backoff.js';
 import { KeyedBatcher } from './batcher.js';
-import { PermanentError, ReleasedError, SnoozeError } from './errors.js';
+import { PermanentError } from './errors.js';
+import { settleFailure } from './failure.js';
 import { TaskListener } from './listener.js';
+import type { WorkerOptions } from './options.js';
 import {
   claimTasks,
   completeTasks,
   heartbeatTasks,
-  inTenant,
-  markFailed,
-  markPending,
   markSucceeded,
   releaseTasks,
   requeueExpiredTasks,
 } from './sql.js';
-import type { ClaimedTask, TaskHandlers } from './types.js';
+import type { ClaimedTask, TaskType } from './types.js';
+import { every, Wakeup } from './wakeup.js';
 
-export interface WorkerOptions {
-  pool: Pool;
-  handlers: TaskHandlers;
-  clock: Clock;
-  log: Logger;
-  /** Concurrent tasks. */
-  slots: number;
-  /**
-   * Claimed tasks held ready for the next free slot (claim-ahead), so a claim round trip is paid
-   * once per batch and overlaps running tasks. They are leased and heartbeated like running ones
-   * and handed back (attempt refunded) at shutdown. A crash costs each of them an attempt, as it
-   * does running ones (the claim counts it), so it stays small: default max(slots, 4); 0 claims
-   * only for free slots.
-   */
-  prefetch?: number;
-  /** Lease length; a dead worker's tasks come back after it. */
-  leaseSeconds: number;
-  /** Polling backstop (and the only wake-up in poll-only mode). */
-  pollIntervalMs: number;
-  /** Skip LISTEN (pgBouncer transaction pooling). */
-  pollOnly: boolean;
-  /** Direct URL for the LISTEN connection; required unless pollOnly. */
-  listenUrl?: string;
-  workerId?: string;
-  heartbeatIntervalMs?: number;
-  sweepIntervalMs?: number;
-  backoff?: BackoffOptions;
-  metrics?: WorkerMetrics;
-  /** Observes every claimed batch (tests, benches). */
-  onClaim?: (tasks: ClaimedTask[]) => void;
-}
+export type { ClaimFn, WorkerOptions } from './options.js';
 
 interface InFlight {
   task: ClaimedTask;
@@ -70,14 +37,20 @@ export class Worker {
   readonly metrics: WorkerMetrics;
   readonly #o: WorkerOptions;
   readonly #inFlight = new Map<string, InFlight>();
+  /** Tasks in the slots per organisation. */
+  readonly #perOrganisation = new Map<string, number>();
   /** Claimed, not started yet (claim-ahead). */
   #ready: ClaimedTask[] = [];
   /** Handler done, completion statement not yet confirmed: still leased, no longer in a slot. */
   readonly #completing = new Map<string, Promise<void>>();
+  /**
+   * Tasks whose handler completed them inside its own transaction (an import): their row is
+   * locked until that commits and then no longer running, so the heartbeat leaves them alone.
+   */
+  readonly #completedInHandler = new Set<string>();
   readonly #prefetch: number;
   #state: State = 'idle';
-  #wakeResolve: (() => void) | undefined;
-  #woken = false;
+  readonly #wakeup = new Wakeup();
   #listener: TaskListener | undefined;
   #timers: NodeJS.Timeout[] = [];
   #loop: Promise<void> | undefined;
@@ -109,8 +82,15 @@ export class Worker {
       this.#listener = new TaskListener(this.#o.listenUrl!, () => this.#wake(), log);
       await this.#listener.start();
     }
-    this.#every(this.#o.heartbeatIntervalMs ?? (leaseSeconds * 1000) / 3, () => this.#heartbeat());
-    this.#every(this.#o.sweepIntervalMs ?? Math.max(500, (leaseSeconds * 1000) / 2), () => this.#sweep());
+    const onError = (error: unknown) => log.error({ err: error }, 'periodic queue job failed');
+    this.#timers.push(
+      every(this.#o.heartbeatIntervalMs ?? (leaseSeconds * 1000) / 3, () => this.#heartbeat(), onError),
+      every(
+        this.#o.sweepIntervalMs ?? Math.max(500, (leaseSeconds * 1000) / 2),
+        () => this.#sweep(),
+        onError,
+      ),
+    );
     this.#loop = this.#runLoop();
     log.info(
       { workerId: this.id, slots: this.#o.slots, leaseSeconds, pollOnly: this.#o.pollOnly },
@@ -181,7 +161,7 @@ export class Worker {
     const lowWater = Math.floor(this.#prefetch / 2);
     while (this.#state === 'running') {
       this.#fill();
-      this.#woken = false;
+      this.#wakeup.clear();
       const room = slots + this.#prefetch - this.#inFlight.size - this.#ready.length;
       let claimed = 0;
       if (room > 0 && (this.#ready.length <= lowWater || this.#inFlight.size < slots)) {
@@ -193,45 +173,90 @@ export class Worker {
             this.#ready.push(...tasks);
             break;
           }
-          // Within the new batch, neighbours of one organisation start together, so their statements
-          // can share a round trip (handlers batch per organisation). Only the new batch is sorted:
-          // tasks already waiting keep their place ahead of it, so none is passed over forever.
-          const byOrganisation = [...tasks].sort((a, b) =>
-            a.organisation_id < b.organisation_id ? -1 : a.organisation_id > b.organisation_id ? 1 : 0,
-          );
-          this.#ready.push(...byOrganisation);
+          this.#ready.push(...tasks);
           this.#fill();
         } catch (error) {
           log.error({ err: error }, 'claim failed; retrying after the poll interval');
         }
         if (claimed === room) continue; // more may be due right now
       }
-      await this.#waitForWake();
+      if (this.#state === 'running') await this.#wakeup.wait(this.#o.pollIntervalMs);
     }
   }
 
   /** Starts ready tasks while slots are free. */
   #fill(): void {
     while (this.#inFlight.size < this.#o.slots && this.#ready.length > 0 && this.#state === 'running') {
-      this.#dispatch(this.#ready.shift()!);
+      this.#dispatch(this.#takeNext());
     }
+  }
+
+  /**
+   * The first ready task of the organisation with the fewest tasks in the slots: the slots spread
+   * over organisations (and so over their mailboxes' SMTP connections) instead of queueing behind
+   * one. On a tie the oldest wins, so a task is passed over only while its organisation is busier.
+   */
+  #takeNext(): ClaimedTask {
+    let pick = 0;
+    let least = Number.POSITIVE_INFINITY;
+    // Looks at the head of the queue only: a large prefetch (hundreds) costs no more per dispatch.
+    const scan = Math.min(this.#ready.length, 64);
+    for (let i = 0; i < scan && least > 0; i++) {
+      const load = this.#perOrganisation.get(this.#ready[i]!.organisation_id) ?? 0;
+      if (load < least) {
+        pick = i;
+        least = load;
+      }
+    }
+    return this.#ready.splice(pick, 1)[0]!;
   }
 
   async #claim(limit: number): Promise<ClaimedTask[]> {
     const now = this.#o.clock.now();
-    const tasks = await claimTasks(this.#o.pool, this.id, limit, this.#o.leaseSeconds, now);
+    const tasks = await (this.#o.claim ?? claimTasks)(
+      this.#o.pool,
+      this.id,
+      limit,
+      this.#o.leaseSeconds,
+      now,
+    );
     for (const task of tasks) {
       this.metrics.claimed.inc({ type: task.type });
       this.metrics.lag.observe(Math.max(0, (now.getTime() - new Date(task.run_at).getTime()) / 1000));
     }
-    if (tasks.length > 0) this.#o.onClaim?.(tasks);
+    if (tasks.length > 0) {
+      this.#o.onClaim?.(tasks);
+      this.#announce(tasks);
+    }
     return tasks;
+  }
+
+  /** Hands each handler with an onClaimed hook its tasks of the batch (it may start their reads). */
+  #announce(tasks: ClaimedTask[]): void {
+    const byType = new Map<TaskType, ClaimedTask[]>();
+    for (const t of tasks) {
+      if (!this.#o.handlers[t.type]?.onClaimed) continue;
+      const ofType = byType.get(t.type);
+      if (ofType) ofType.push(t);
+      else byType.set(t.type, [t]);
+    }
+    for (const [type, ofType] of byType) {
+      try {
+        this.#o.handlers[type]!.onClaimed!(ofType, this.#o.pool);
+      } catch (error) {
+        this.#o.log.warn({ err: error, type }, 'onClaimed hook failed; the tasks read when they run');
+      }
+    }
   }
 
   #dispatch(task: ClaimedTask): InFlight {
     const controller = new AbortController();
     const entry = { task, controller } as InFlight;
     this.#inFlight.set(task.id, entry);
+    this.#perOrganisation.set(
+      task.organisation_id,
+      (this.#perOrganisation.get(task.organisation_id) ?? 0) + 1,
+    );
     this.metrics.inFlight.set(this.#inFlight.size);
     entry.done = this.#execute(task, controller.signal).finally(() => this.#freeSlot(task.id));
     return entry;
@@ -239,7 +264,13 @@ export class Worker {
 
   /** The task no longer occupies a slot (its handler is done); start the next ready one. */
   #freeSlot(id: string): void {
-    if (!this.#inFlight.delete(id)) return;
+    const entry = this.#inFlight.get(id);
+    if (!entry) return;
+    this.#inFlight.delete(id);
+    const org = entry.task.organisation_id;
+    const load = (this.#perOrganisation.get(org) ?? 1) - 1;
+    if (load > 0) this.#perOrganisation.set(org, load);
+    else this.#perOrganisation.delete(org);
     this.metrics.inFlight.set(this.#inFlight.size);
     this.#fill();
     this.#wake();
@@ -258,28 +289,39 @@ export class Worker {
     try {
       const handler = handlers[task.type];
       if (!handler) throw new PermanentError(`no handler for task type ${task.type}`);
-      await handler({
-        task,
-        pool,
-        clock,
-        log,
-        workerId: this.id,
-        signal,
-        complete: async (client, note) => {
-          if (!(await markSucceeded(client, task, this.id, clock.now(), note))) {
-            throw new Error('lease lost: another worker owns this task now');
-          }
-          completed = true;
-        },
-        completedInTransaction: (updated) => {
-          if (!updated) throw new Error('lease lost: another worker owns this task now');
-          completed = true;
-        },
-      });
+      // One trace from the request (or task) that enqueued this one, through the handler's sends.
+      const spanAttributes = {
+        [ATTR.organisationId]: task.organisation_id,
+        [ATTR.taskId]: task.id,
+        [ATTR.taskType]: task.type,
+        [ATTR.taskAttempt]: task.attempts,
+      };
+      await continueTrace(task.trace_context, `task ${task.type}`, spanAttributes, () =>
+        handler({
+          task,
+          pool,
+          clock,
+          log,
+          workerId: this.id,
+          signal,
+          complete: async (client, note) => {
+            if (!(await markSucceeded(client, task, this.id, clock.now(), note))) {
+              throw new Error('lease lost: another worker owns this task now');
+            }
+            completed = true;
+            this.#completedInHandler.add(task.id);
+          },
+          completedInTransaction: (updated) => {
+            if (!updated) throw new Error('lease lost: another worker owns this task now');
+            completed = true;
+            this.#completedInHandler.add(task.id);
+          },
+        }),
+      );
       if (!completed) {
         // The slot is free as soon as the handler is done; the completion joins the next batch
         // statement and the task stays leased (and heartbeated) until it is recorded.
-        const completion = this.#completeBatched(task);
+        const completion = this.#completions.call('all', task);
         this.#completing.set(
           task.id,
           completion.catch(() => {}),
@@ -294,13 +336,23 @@ export class Worker {
       this.metrics.succeeded.inc({ type: task.type });
       log.debug('task succeeded');
     } catch (error) {
-      await this.#settleFailure(task, error, log).catch((e) =>
+      const failure = {
+        pool,
+        workerId: this.id,
+        now: clock.now(),
+        stopping: this.#state === 'stopping',
+        backoff: this.#o.backoff,
+        metrics: this.metrics,
+        log,
+      };
+      await settleFailure(task, error, failure).catch((e) =>
         log.error(
           { err: e },
           'could not record the task outcome; its lease will expire and it will run again',
         ),
       );
     } finally {
+      this.#completedInHandler.delete(task.id);
       endTimer();
     }
   }
@@ -314,46 +366,17 @@ export class Worker {
     return tasks.map(() => undefined);
   });
 
-  #completeBatched(task: ClaimedTask): Promise<void> {
-    return this.#completions.call('all', task);
-  }
-
-  async #settleFailure(task: ClaimedTask, error: unknown, log: Logger): Promise<void> {
-    const { pool, clock } = this.#o;
-    const now = clock.now();
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    await inTenant(pool, task.organisation_id, async (client) => {
-      if (error instanceof SnoozeError) {
-        await markPending(client, task, this.id, error.until, {
-          refund: true,
-          error: `snoozed: ${error.reason}`,
-        });
-        this.metrics.snoozed.inc({ type: task.type });
-        log.info({ until: error.until.toISOString(), reason: error.reason }, 'task snoozed');
-      } else if (error instanceof ReleasedError || (this.#state === 'stopping' && isAbort(error))) {
-        await markPending(client, task, this.id, now, { refund: true });
-        this.metrics.released.inc({ type: task.type });
-        log.info('task released at shutdown');
-      } else if (error instanceof PermanentError || task.attempts >= task.max_attempts) {
-        await markFailed(client, task, this.id, now, message);
-        this.metrics.failed.inc({ type: task.type });
-        log.error({ err: error }, 'task failed');
-      } else {
-        const delay = backoffDelayMs(task.attempts, this.#o.backoff ?? DEFAULT_BACKOFF);
-        await markPending(client, task, this.id, new Date(now.getTime() + delay), {
-          refund: false,
-          error: message,
-        });
-        this.metrics.retried.inc({ type: task.type });
-        log.warn({ err: error, retryInMs: delay }, 'task will be retried');
-      }
-    });
-  }
-
   async #heartbeat(): Promise<void> {
     const holds = (id: string) =>
-      this.#inFlight.has(id) || this.#completing.has(id) || this.#ready.some((t) => t.id === id);
-    const ids = [...this.#inFlight.keys(), ...this.#completing.keys(), ...this.#ready.map((t) => t.id)];
+      !this.#completedInHandler.has(id) &&
+      (this.#inFlight.has(id) || this.#completing.has(id) || this.#ready.some((t) => t.id === id));
+    // A task its handler completed in its own transaction is done once that commits: renewing it
+    // would wait for the commit and then find it finished (the old "leases could not be renewed").
+    const ids = [
+      ...this.#inFlight.keys(),
+      ...this.#completing.keys(),
+      ...this.#ready.map((t) => t.id),
+    ].filter((id) => !this.#completedInHandler.has(id));
     if (ids.length === 0) return;
     const renewed = await heartbeatTasks(this.#o.pool, this.id, ids, this.#o.leaseSeconds);
     // Tasks that finished while the heartbeat waited for a connection are not lost leases.
@@ -370,44 +393,7 @@ export class Worker {
     }
   }
 
-  #every(ms: number, fn: () => Promise<void>): void {
-    let busy = false;
-    const timer = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      fn()
-        .catch((error) => this.#o.log.error({ err: error }, 'periodic queue job failed'))
-        .finally(() => {
-          busy = false;
-        });
-    }, ms);
-    timer.unref();
-    this.#timers.push(timer);
-  }
-
   #wake(): void {
-    const resolve = this.#wakeResolve;
-    this.#wakeResolve = undefined;
-    // Remember a wake-up that arrives while the loop is busy, so it is never lost.
-    if (resolve) resolve();
-    else this.#woken = true;
+    this.#wakeup.wake();
   }
-
-  async #waitForWake(): Promise<void> {
-    if (this.#state !== 'running') return;
-    if (this.#woken) {
-      this.#woken = false;
-      return;
-    }
-    let timer: NodeJS.Timeout | undefined;
-    await new Promise<void>((resolve) => {
-      this.#wakeResolve = resolve;
-      timer = setTimeout(resolve, this.#o.pollIntervalMs);
-    });
-    clearTimeout(timer);
-  }
-}
-
-function isAbort(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'AbortError' || error instanceof ReleasedError);
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { roleUrl } from '@prospectflow/db-schema';
 import { createTestDatabase, type TestDatabase } from '@prospectflow/testing';
 import pg from 'pg';
+import { proveSendingDomain } from './mailboxes.js';
 
 export interface TestDb {
   db: TestDatabase;
@@ -49,12 +50,19 @@ export interface MailboxSeed {
   windowEnd?: string;
   days?: number[];
   timeZone?: string;
+  /** Default: a relay mailbox of a domain the organisation proved (DNS TXT, DKIM key), verified. */
+  proved?: boolean;
 }
 
+/** A platform-relay mailbox; proved by default, as only those may send. */
 export async function createMailbox(admin: pg.Pool, org: string, m: MailboxSeed): Promise<string> {
+  const proved = m.proved ?? true;
+  if (proved) await proveSendingDomain(admin, org, m.address.split('@')[1]!);
   const { rows } = await admin.query(
-    `INSERT INTO outreach.mailboxes (organisation_id, from_name, from_address, daily_limit, window_start, window_end, window_days, time_zone)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+    `INSERT INTO outreach.mailboxes (organisation_id, from_name, from_address, daily_limit, window_start, window_end, window_days, time_zone,
+       verification_status, verified_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $9 THEN 'verified' ELSE 'unverified' END, CASE WHEN $9 THEN now() END)
+     RETURNING id`,
     [
       org,
       m.name ?? 'Sales Team',
@@ -64,6 +72,7 @@ export async function createMailbox(admin: pg.Pool, org: string, m: MailboxSeed)
       m.windowEnd ?? '17:00',
       m.days ?? [1, 2, 3, 4, 5],
       m.timeZone ?? 'Europe/Paris',
+      proved,
     ],
   );
   return rows[0].id;

@@ -5,6 +5,7 @@ import { outreachHandlers } from '../../src/handlers.js';
 import { createSmtpMailer, type Mailer } from '../../src/outreach/mailer.js';
 import type { TaskHandlers } from '../../src/queue/types.js';
 import { Worker, type WorkerOptions } from '../../src/queue/worker.js';
+import { testMailServices } from './mailboxes.js';
 
 export const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -35,7 +36,12 @@ export function testWorker(
     leaseSeconds: 30,
     pollIntervalMs: 200,
     pollOnly: true,
-    handlers: outreachHandlers({ mailer, publicBaseUrl: PUBLIC_BASE_URL, variantSeed: 'test-seed' }),
+    handlers: outreachHandlers({
+      mailer,
+      mail: testMailServices(),
+      publicBaseUrl: PUBLIC_BASE_URL,
+      variantSeed: 'test-seed',
+    }),
     ...options,
   });
   return {

@@ -22,6 +22,8 @@ export interface MintOptions {
   expiresInSeconds?: number;
   givenName?: string;
   familyName?: string;
+  /** `email_verified` of an ID token (default true, as after Cognito's verification step). */
+  emailVerified?: boolean;
   userPoolId?: string;
   clientId?: string;
   /** Seconds since epoch used as `iat`; defaults to now. */
@@ -104,7 +106,7 @@ export class DevIssuer {
       options.type === 'id'
         ? {
             ...common,
-            email_verified: true,
+            email_verified: options.emailVerified ?? true,
             'cognito:username': username,
             aud: clientId,
             token_use: 'id',

@@ -5,6 +5,7 @@ import type { Membership, OrganisationScope } from '../contracts.js';
 import { AuthError, isAuthError } from '../errors.js';
 import { readOrganisationId } from '../organisation-header.js';
 import { isPreflight, isPublicRoute, sendAuthProblem } from './request-auth.js';
+import { roleRefusal } from './require-role.js';
 import { SESSION_PLUGIN } from './session.js';
 
 export const ORGANISATION_SCOPE_PLUGIN = '@prospectflow/auth-core/organisation-scope';
@@ -41,9 +42,9 @@ function isScoped(request: FastifyRequest): boolean {
 
 /**
  * Every route of the context it is registered in runs for one organisation: the
- * `x-organisation-id` header must name an active membership (checked in `onRequest`, before the
- * body is parsed), and the handler runs inside tenant-context's `runWithTenant`. Routes opt out
- * with `config: { organisation: false }`.
+ * `x-organisation-id` header must name an active membership whose role reaches the route's
+ * `config.role` (both checked in `onRequest`, before the body is parsed), and the handler runs
+ * inside tenant-context's `runWithTenant`. Routes opt out with `config: { organisation: false }`.
  */
 async function organisationScope(fastify: FastifyInstance, options: OrganisationScopePluginOptions) {
   const runInTenant = options.runInTenant ?? ((context, fn) => runWithTenant(context, fn));
@@ -58,6 +59,8 @@ async function organisationScope(fastify: FastifyInstance, options: Organisation
         auth.session.memberships,
         readOrganisationId(request.raw.rawHeaders),
       );
+      const refusal = roleRefusal(auth.organisation.role, request.routeOptions.config?.role);
+      if (refusal) throw refusal;
     } catch (error) {
       if (!isAuthError(error)) throw error;
       request.log.info({ code: error.code }, 'organisation scope refused');

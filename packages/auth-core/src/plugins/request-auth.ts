@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AuthSession, OrganisationScope } from '../contracts.js';
+import type { AuthSession, OrganisationScope, Role } from '../contracts.js';
 import type { AuthError } from '../errors.js';
 import type { VerifiedToken } from '../verified-token.js';
 
@@ -26,6 +26,11 @@ declare module 'fastify' {
     auth?: false;
     /** `false` exempts an authenticated route from the organisation scope of its context. */
     organisation?: false;
+    /**
+     * Lowest organisation role that may call the route (viewer < member < admin < owner). The
+     * organisation scope refuses lower roles with 403 `insufficient_role` before the body is read.
+     */
+    role?: Role;
   }
 }
 

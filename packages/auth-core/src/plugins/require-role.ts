@@ -1,20 +1,13 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Role } from '../contracts.js';
+import { hasRole, type Role } from '../contracts.js';
 import { AuthError } from '../errors.js';
-import { hasRole } from '../roles.js';
-import { sendAuthProblem } from './request-auth.js';
 
 /**
- * Route guard: `{ preHandler: requireRole('admin') }` (or `onRequest`, after the scope hooks).
- * Needs the organisation scope; a route without one is refused rather than allowed.
+ * The one role check: `undefined` when `actual` may call a route that needs `required`, else the
+ * 403 `insufficient_role` naming the required role (viewer < member < admin < owner).
  */
-export function requireRole(minimum: Role) {
-  return async function roleGuard(request: FastifyRequest, reply: FastifyReply) {
-    const scope = request.auth?.organisation;
-    if (scope && hasRole(scope.role, minimum)) return;
-    const error = scope
-      ? new AuthError('insufficient_role', `This action needs the ${minimum} role or higher.`)
-      : new AuthError('organisation_required', 'Choose an organisation with the x-organisation-id header.');
-    return sendAuthProblem(reply, error, request.server.tokenVerifier?.config.realm ?? 'prospectflow');
-  };
+export function roleRefusal(actual: Role, required: Role | undefined): AuthError | undefined {
+  if (required === undefined || hasRole(actual, required)) return undefined;
+  return new AuthError('insufficient_role', `This action needs the ${required} role or higher.`, {
+    extensions: { requiredRole: required },
+  });
 }

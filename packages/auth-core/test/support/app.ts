@@ -2,7 +2,6 @@ import { tryCurrentTenant } from '@prospectflow/tenant-context';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { authenticatePlugin } from '../../src/plugins/authenticate.js';
 import { organisationScopePlugin } from '../../src/plugins/organisation-scope.js';
-import { requireRole } from '../../src/plugins/require-role.js';
 import { sessionPlugin } from '../../src/plugins/session.js';
 import type { SessionService } from '../../src/session-service.js';
 import type { TokenVerifier } from '../../src/verifier.js';
@@ -43,7 +42,7 @@ export async function buildTestApp(options: TestAppOptions): Promise<FastifyInst
         options.onHandler?.();
         return { organisation: request.auth?.organisation, tenant: tryCurrentTenant() ?? null };
       });
-      tenantRoutes.post('/org/settings', { preHandler: requireRole('admin') }, async () => ({
+      tenantRoutes.post('/org/settings', { config: { role: 'admin' } }, async () => ({
         saved: true,
         tenant: tryCurrentTenant() ?? null,
       }));

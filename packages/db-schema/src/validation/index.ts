@@ -7,6 +7,10 @@ import { migrationChecks } from './migration-checks.js';
 import { structureChecks } from './structure.js';
 import type { Check, ValidationContext } from './types.js';
 
+// `@prospectflow/db-schema/validation`: the checks `db:validate` runs, and the catalogue reader
+// they (and the ERD) are built on.
+export { type CatalogTable, isTenantTable, readCatalog } from '../catalog.js';
+export { renderErd } from '../erd.js';
 export { citusProblems } from './citus.js';
 export { REQUIRED_TABLES } from './structure.js';
 export type { Check, ValidationContext } from './types.js';

@@ -303,14 +303,16 @@ export const isolationChecks: Check[] = [
         await inRolledBackTransaction(ctx.appUrl, async (client) => {
           const { a } = await twoOrganisations(client);
           const user = randomUUID();
-          // A temp table is also a type in pg_temp: with pg_temp first, an unqualified `text` or
-          // `uuid` in a guard would resolve to these.
-          await client.query('CREATE TEMP TABLE text (x int); CREATE TEMP TABLE uuid (x int)');
-          await client.query('SET LOCAL search_path = pg_temp, public, pg_catalog');
           await client.query(
             `SELECT set_config('app.organisation_id', $1, true), set_config('app.user_id', $2, true)`,
             [a, user],
           );
+          // Written before the hostile path so the UPDATE below has a row (the INSERT is tried under it).
+          const id = await insertCompany(client);
+          // A temp table is also a type in pg_temp: with pg_temp first, an unqualified `text` or
+          // `uuid` in a guard would resolve to these.
+          await client.query('CREATE TEMP TABLE text (x int); CREATE TEMP TABLE uuid (x int)');
+          await client.query('SET LOCAL search_path = pg_temp, public, pg_catalog');
           const problems: string[] = [];
           const read = await attempt(
             client,
@@ -319,7 +321,8 @@ export const isolationChecks: Check[] = [
           );
           if (!read.ok || read.rows !== 1)
             problems.push(`guards under a hostile search_path ${describeOutcome(read)}`);
-          const id = await insertCompany(client);
+          const insert = await attempt(client, `INSERT INTO crm.companies (name) VALUES ('Validation Co 2')`);
+          if (!insert.ok) problems.push(`tenant INSERT ${describeOutcome(insert)}`);
           const update = await attempt(client, `UPDATE crm.companies SET name = 'Renamed' WHERE id = $1`, [
             id,
           ]);

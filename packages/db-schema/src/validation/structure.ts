@@ -23,6 +23,9 @@ export const REQUIRED_TABLES = [
   'outreach.campaign_enrollments',
   'outreach.enrollment_step_variant_assignments',
   'outreach.suppressions',
+  'outreach.sending_domains',
+  'outreach.mailbox_sync_states',
+  'outreach.campaign_mailboxes',
   'tracking.pixels',
   'tracking.message_open_stats',
   'tracking.campaign_daily_stats',
@@ -42,6 +45,8 @@ export const GLOBAL_LOOKUP_INDEXES = new Set([
   'tracking.pixels_token_lookup_idx', // app.organisation_for_pixel_token
   'outreach.tasks_claim_idx', // app.claim_tasks (the queue is claimed across organisations)
   'outreach.tasks_lease_expiry_idx', // app.requeue_expired_tasks
+  'outreach.tasks_import_claim_idx', // app.claim_import_tasks (imports claimed across organisations)
+  'iam.organisation_invitations_email_lookup_idx', // app.user_invitations (the invitee has no organisation yet)
 ]);
 
 async function one<T extends pg.QueryResultRow>(

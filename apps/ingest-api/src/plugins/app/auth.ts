@@ -9,6 +9,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AppOptions } from '../../app.js';
+import { invitationsRepository } from '../../repositories/organisations/invitations.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,11 +25,18 @@ declare module 'fastify' {
  * `config: { organisation: false }` (authenticated, no organisation).
  */
 async function auth(fastify: FastifyInstance, opts: AppOptions) {
+  const invitations = invitationsRepository(fastify.db, { ttlDays: opts.config.invitationTtlDays });
   const services = createAuthServices({
     db: fastify.db.pool,
     env: opts.config.env,
     logger: fastify.log,
     ...(opts.authKeyPrefix ? { keyPrefix: opts.authKeyPrefix } : {}),
+    // Membership by invitation: whenever a session is read from PostgreSQL (first sign-in
+    // included), open invitations addressed to the user's verified email become memberships,
+    // before the memberships are read. The session being built is fresh, so nothing to invalidate.
+    onUserSynced: async (userId) => {
+      await invitations.acceptAllOpen(userId);
+    },
   });
   fastify.decorate('authServices', services);
   fastify.addHook('onClose', async () => {

@@ -1,4 +1,4 @@
-import { type TenantClient, withTenantClient } from '@prospectflow/tenant-context';
+import { setUnitTimeouts, type TenantClient, withTenantClient } from '@prospectflow/tenant-context';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import pg from 'pg';
@@ -21,6 +21,13 @@ export interface Database {
    * calls become savepoints. Only inside a scoped route (or runWithTenant).
    */
   tenant<T>(fn: (client: TenantClient) => Promise<T>): Promise<T>;
+  /**
+   * The same, on the read replica when DATABASE_READ_URL is set (else the primary): only for reads
+   * that tolerate replication lag (campaign statistics). Never write through it.
+   */
+  readTenant<T>(fn: (client: TenantClient) => Promise<T>): Promise<T>;
+  /** Readiness: one round trip to PostgreSQL. */
+  ping(): Promise<void>;
   stats(): PoolStats;
 }
 
@@ -32,20 +39,34 @@ declare module 'fastify' {
 
 async function database(fastify: FastifyInstance, opts: AppOptions) {
   const { config } = opts;
-  const pool = new pg.Pool({
-    connectionString: config.databaseUrl,
-    max: config.databasePoolMax,
-    connectionTimeoutMillis: 5000,
-    idleTimeoutMillis: 30_000,
-    statement_timeout: config.databaseStatementTimeoutMs || undefined,
-    application_name: 'ingest-api',
-  });
-  // An idle client losing its server connection must not crash the process.
-  pool.on('error', (error) => fastify.log.warn({ err: error }, 'idle database connection failed'));
+  const open = (connectionString: string, applicationName: string) => {
+    const opened = new pg.Pool({
+      connectionString,
+      max: config.databasePoolMax,
+      connectionTimeoutMillis: 5000,
+      idleTimeoutMillis: 30_000,
+      // No timeout as a startup parameter: a stock pgBouncer refuses it (and one told to ignore it
+      // drops it silently). Each unit of work sets its timeouts inside its own transaction instead.
+      application_name: applicationName,
+    });
+    setUnitTimeouts(opened, {
+      statementTimeoutMs: config.databaseStatementTimeoutMs,
+      idleInTransactionTimeoutMs: config.databaseIdleInTransactionTimeoutMs,
+    });
+    // An idle client losing its server connection must not crash the process.
+    opened.on('error', (error) => fastify.log.warn({ err: error }, 'idle database connection failed'));
+    return opened;
+  };
+  const pool = open(config.databaseUrl, 'ingest-api');
+  const readPool = config.databaseReadUrl ? open(config.databaseReadUrl, 'ingest-api-read') : pool;
 
   fastify.decorate('db', {
     pool,
     tenant: (fn) => withTenantClient(pool, fn),
+    readTenant: (fn) => withTenantClient(readPool, fn),
+    ping: async () => {
+      await pool.query('SELECT 1');
+    },
     stats: () => ({
       total: pool.totalCount,
       idle: pool.idleCount,
@@ -56,6 +77,7 @@ async function database(fastify: FastifyInstance, opts: AppOptions) {
 
   fastify.addHook('onClose', async () => {
     await pool.end();
+    if (readPool !== pool) await readPool.end();
   });
 }
 

@@ -1,6 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { recordOpen, unsubscribe } from '../../outreach/public-events.js';
+import type { AppOptions } from '../../app.js';
+import { recordOpen, requestErasure, senderOfToken, unsubscribe } from '../../outreach/public-events.js';
+import {
+  confirmPage,
+  erasureRequestedPage,
+  type Lang,
+  pickLanguage,
+  type Sender,
+  unsubscribedPage,
+} from '../../outreach/recipient-pages.js';
 
 // 1×1 transparent GIF. Same bytes for every token, known or not.
 const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
@@ -9,17 +19,11 @@ const publicRoute = { auth: false } as const;
 export const prefixOverride = '';
 const TokenParams = Type.Object({ token: Type.String({ minLength: 1, maxLength: 128 }) });
 
-function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>${title}</title></head>
-<body style="font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem">${body}</body></html>`;
-}
-
 /**
  * Public tracking and unsubscribe links (tokens in the URL, no cookies, no auth). Unknown tokens
  * get the same status and body as known ones, so a response tells nothing about a token.
  */
-const publicOutreach: FastifyPluginAsyncTypebox = async (fastify) => {
+const publicOutreach: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => {
   // RFC 8058 one-click POSTs `List-Unsubscribe=One-Click` as a form; nothing in it is needed.
   fastify.addContentTypeParser(
     'application/x-www-form-urlencoded',
@@ -54,30 +58,36 @@ const publicOutreach: FastifyPluginAsyncTypebox = async (fastify) => {
     },
   );
 
+  const html = (reply: FastifyReply, body: string) =>
+    reply
+      .header('cache-control', 'no-store')
+      .header('content-language', body.includes('<html lang="fr">') ? 'fr' : 'en')
+      .header('vary', 'Accept-Language')
+      .type('text/html; charset=utf-8')
+      .send(body);
+  /** The page for a link's token: its sender named, in the reader's language, posting back to the link. */
+  const page = async (
+    request: { params: { token: string }; headers: FastifyRequest['headers'] },
+    reply: FastifyReply,
+    render: (lang: Lang, action: string, sender: Sender | undefined) => string,
+  ) => {
+    const { token } = request.params;
+    const sender = await senderOfToken(fastify.db.pool, token);
+    const lang = pickLanguage(request.headers['accept-language']);
+    return html(reply, render(lang, `/u/${encodeURIComponent(token)}`, sender));
+  };
+
   fastify.get(
     '/u/:token',
     {
       config: publicRoute,
       schema: {
         tags: ['tracking'],
-        summary: 'Unsubscribe confirmation page (does NOT unsubscribe; RFC 8058)',
+        summary: 'Unsubscribe page naming the sender, in French or English (does NOT unsubscribe; RFC 8058)',
         params: TokenParams,
       },
     },
-    async (request, reply) => {
-      const action = `/u/${encodeURIComponent(request.params.token)}`;
-      return reply
-        .header('cache-control', 'no-store')
-        .type('text/html; charset=utf-8')
-        .send(
-          page(
-            'Unsubscribe',
-            `<h1>Unsubscribe?</h1><p>You will receive no more emails from this sender.</p>
-<form method="post" action="${action}"><input type="hidden" name="List-Unsubscribe" value="One-Click">
-<button type="submit">Unsubscribe</button></form>`,
-          ),
-        );
-    },
+    async (request, reply) => await page(request, reply, confirmPage),
   );
 
   fastify.post(
@@ -92,15 +102,24 @@ const publicOutreach: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       await unsubscribe(fastify.db.pool, request.params.token);
-      return reply
-        .header('cache-control', 'no-store')
-        .type('text/html; charset=utf-8')
-        .send(
-          page(
-            'Unsubscribed',
-            '<h1>You are unsubscribed</h1><p>You will receive no more emails from this sender.</p>',
-          ),
-        );
+      return await page(request, reply, unsubscribedPage);
+    },
+  );
+
+  fastify.post(
+    '/u/:token/erasure',
+    {
+      config: publicRoute,
+      schema: {
+        tags: ['tracking'],
+        summary:
+          'Erasure request from the recipient (Art. 17/21): objection now, erasure by an admin within a month',
+        params: TokenParams,
+      },
+    },
+    async (request, reply) => {
+      await requestErasure(fastify.db.pool, opts.config.subjectKeys, request.params.token);
+      return await page(request, reply, (lang, _action, sender) => erasureRequestedPage(lang, sender));
     },
   );
 };

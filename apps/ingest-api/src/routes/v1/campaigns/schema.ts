@@ -1,4 +1,6 @@
+import { CAMPAIGN_STATUSES } from '@prospectflow/contracts';
 import { Type } from 'typebox';
+import { OneOf } from '../../../lib/schemas.js';
 
 const Template = Type.String({ minLength: 1, maxLength: 20_000 });
 const Subject = Type.String({ minLength: 1, maxLength: 500 });
@@ -30,12 +32,26 @@ export const StepInput = Type.Object(
   { additionalProperties: false },
 );
 
+/** What a campaign is created with and a change may replace (optional in both). */
+const CampaignSettings = {
+  description: Type.Optional(Type.String({ maxLength: 2000 })),
+  mailboxId: Type.Optional(Type.String({ format: 'uuid' })),
+  additionalMailboxIds: Type.Optional(
+    Type.Array(Type.String({ format: 'uuid' }), {
+      maxItems: 20,
+      uniqueItems: true,
+      description:
+        'Further mailboxes the campaign sends from besides mailboxId (round-robin by remaining daily capacity); each recipient stays on the mailbox that sent its first step. Replaces the list.',
+    }),
+  ),
+  trackingEnabled: Type.Optional(Type.Boolean()),
+};
+const CampaignName = Type.String({ minLength: 1, maxLength: 200 });
+
 export const CampaignCreate = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    description: Type.Optional(Type.String({ maxLength: 2000 })),
-    mailboxId: Type.Optional(Type.String({ format: 'uuid' })),
-    trackingEnabled: Type.Optional(Type.Boolean()),
+    name: CampaignName,
+    ...CampaignSettings,
     steps: Type.Array(StepInput, { minItems: 1, maxItems: 20 }),
   },
   { additionalProperties: false },
@@ -43,10 +59,8 @@ export const CampaignCreate = Type.Object(
 
 export const CampaignPatch = Type.Object(
   {
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    description: Type.Optional(Type.String({ maxLength: 2000 })),
-    mailboxId: Type.Optional(Type.String({ format: 'uuid' })),
-    trackingEnabled: Type.Optional(Type.Boolean()),
+    name: Type.Optional(CampaignName),
+    ...CampaignSettings,
     steps: Type.Optional(
       Type.Array(StepInput, {
         minItems: 1,
@@ -86,8 +100,10 @@ export const Campaign = Type.Object({
   id: Type.String(),
   name: Type.String(),
   description: Type.Union([Type.String(), Type.Null()]),
-  status: Type.String(),
+  status: OneOf(CAMPAIGN_STATUSES),
   mailboxId: Type.Union([Type.String(), Type.Null()]),
+  /** Further mailboxes the campaign rotates across (outreach.campaign_mailboxes). */
+  additionalMailboxIds: Type.Array(Type.String()),
   trackingEnabled: Type.Boolean(),
   activatedAt: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.String(),
@@ -128,6 +144,22 @@ export const SkipReason = Type.Union([
 export const EnrollmentResult = Type.Object({
   enrolled: Type.Array(Type.Object({ positionId: Type.String(), enrollmentId: Type.String() })),
   skipped: Type.Array(Type.Object({ positionId: Type.String(), reason: SkipReason })),
+});
+
+export const EnrollmentStopParams = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  enrollmentId: Type.String({ format: 'uuid' }),
+});
+
+export const EnrollmentStopped = Type.Object({
+  enrollmentId: Type.String({ format: 'uuid' }),
+  status: Type.String({
+    description: 'The enrollment status after the stop (unsubscribed; unchanged if it had already ended)',
+  }),
+  stopped: Type.Boolean({
+    description: 'false: the enrollment had already ended (bounced, unsubscribed, completed…)',
+  }),
+  suppressed: Type.Boolean({ description: 'The address was added to the suppression list (reason manual)' }),
 });
 
 const Counters = {

@@ -1,8 +1,7 @@
 import { unknownVariables } from '@prospectflow/outreach-core';
-import type { TenantClient } from '@prospectflow/tenant-context';
 import type { Static } from 'typebox';
 import { unprocessable } from '../../../lib/problem.js';
-import type { Campaign, StepInput } from './schema.js';
+import type { CampaignStats, StepInput } from './schema.js';
 
 type Step = Static<typeof StepInput>;
 
@@ -50,54 +49,23 @@ export function validateSteps(steps: Step[]): void {
   if (errors.length) throw unprocessable('invalid_campaign_steps', 'Some steps are invalid.', { errors });
 }
 
-export async function insertSteps(client: TenantClient, campaignId: string, steps: Step[]): Promise<void> {
-  for (const [i, step] of steps.entries()) {
-    const { rows } = await client.query<{ id: string }>(
-      `INSERT INTO outreach.workflow_steps (campaign_id, step_order, delay_days, exit_on_reply, subject_template, body_template)
-       VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-      [
-        campaignId,
-        i + 1,
-        step.delayDays,
-        step.exitOnReply ?? true,
-        step.subject ?? null,
-        step.body ?? step.variants?.[0]?.body ?? null,
-      ],
-    );
-    if (!step.variants) continue;
-    const experiment = await client.query<{ id: string }>(
-      'INSERT INTO outreach.step_experiments (step_id) VALUES ($1) RETURNING id',
-      [rows[0]!.id],
-    );
-    for (const v of step.variants) {
-      await client.query(
-        `INSERT INTO outreach.step_experiment_variants (experiment_id, label, weight, subject_template, body_template) VALUES ($1, $2, $3, $4, $5)`,
-        [experiment.rows[0]!.id, v.label, v.weight, v.subject ?? null, v.body],
-      );
-    }
-  }
-}
+type Stats = Static<typeof CampaignStats>;
+const COUNTERS = ['sent', 'opened', 'machineOpened', 'replied', 'bounced', 'unsubscribed'] as const;
+type Counters = Record<(typeof COUNTERS)[number], number>;
 
-/** The campaign with its ordered steps, experiments and variants (undefined when not visible). */
-export async function loadCampaign(
-  client: TenantClient,
-  id: string,
-): Promise<Static<typeof Campaign> | undefined> {
-  const { rows } = await client.query<Static<typeof Campaign>>(
-    `SELECT c.id, c.name, c.description, c.status, c.mailbox_id AS "mailboxId", c.tracking_enabled AS "trackingEnabled",
-       to_json(c.activated_at) #>> '{}' AS "activatedAt", to_json(c.created_at) #>> '{}' AS "createdAt", to_json(c.updated_at) #>> '{}' AS "updatedAt",
-       coalesce((
-         SELECT json_agg(json_build_object(
-           'id', s.id, 'order', s.step_order, 'delayDays', s.delay_days, 'exitOnReply', s.exit_on_reply,
-           'subject', s.subject_template, 'body', s.body_template,
-           'experiment', (SELECT json_build_object('id', e.id, 'status', e.status, 'winnerVariantId', e.winner_variant_id,
-                'variants', (SELECT coalesce(json_agg(json_build_object('id', v.id, 'label', v.label, 'weight', v.weight,
-                   'subject', v.subject_template, 'body', v.body_template) ORDER BY v.label), '[]'::json)
-                 FROM outreach.step_experiment_variants v WHERE v.experiment_id = e.id))
-              FROM outreach.step_experiments e WHERE e.step_id = s.id)
-         ) ORDER BY s.step_order) FROM outreach.workflow_steps s WHERE s.campaign_id = c.id), '[]'::json) AS steps
-     FROM outreach.campaigns c WHERE c.id = $1`,
-    [id],
-  );
-  return rows[0];
+/** The daily rows, plus their sums per variant and overall. */
+export function summariseStats(days: Stats['days']): Stats {
+  const zero = () => Object.fromEntries(COUNTERS.map((k) => [k, 0])) as Counters;
+  const totals = zero();
+  const variants = new Map<string, { variantId: string | null; variantLabel: string | null } & Counters>();
+  for (const r of days) {
+    const key = r.variantId ?? '';
+    const v = variants.get(key) ?? { variantId: r.variantId, variantLabel: r.variantLabel, ...zero() };
+    for (const k of COUNTERS) {
+      v[k] += r[k];
+      totals[k] += r[k];
+    }
+    variants.set(key, v);
+  }
+  return { days, variants: [...variants.values()], totals };
 }

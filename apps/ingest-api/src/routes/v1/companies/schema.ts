@@ -1,6 +1,5 @@
 import { Type } from 'typebox';
-import type { ResourceSpec } from '../../../lib/resource.js';
-import { Nullable, Timestamps, Uuid } from '../../../lib/schemas.js';
+import { Nullable, Provenance, Timestamps, Uuid } from '../../../lib/schemas.js';
 
 const str = (maxLength: number, extra: Record<string, unknown> = {}) => Type.String({ maxLength, ...extra });
 
@@ -19,7 +18,11 @@ const writable = {
   addressLine2: Nullable(str(500)),
   postalCode: Nullable(str(20)),
   city: Nullable(str(200)),
-  countryCode: Nullable(str(2, { pattern: '^[A-Za-z]{2}$' })),
+  countryCode: Nullable(
+    str(100, {
+      description: 'ISO 3166-1 alpha-2 (FR) or an English or French name (Allemagne); stored as the code',
+    }),
+  ),
   employeeRange: Nullable(str(50)),
   employeeCount: Nullable(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
   industry: Nullable(str(500)),
@@ -36,38 +39,4 @@ export const CompanyCreate = Type.Object({
 
 export const CompanyPatch = Type.Partial(Type.Object(writable), { minProperties: 1 });
 
-export const Company = Type.Object({ id: Uuid, ...writable, ...Timestamps });
-
-export const companySpec: ResourceSpec = {
-  table: 'crm.companies',
-  label: 'Company',
-  notFoundCode: 'company_not_found',
-  fields: {
-    name: { column: 'name' },
-    websiteUrl: { column: 'website_url' },
-    domain: { column: 'domain', select: 'domain::text' },
-    siren: { column: 'siren' },
-    siret: { column: 'siret' },
-    nafCode: { column: 'naf_code' },
-    linkedinUrl: { column: 'linkedin_url' },
-    pharowCompanyId: { column: 'pharow_company_id' },
-    phone: { column: 'phone' },
-    addressLine1: { column: 'address_line1' },
-    addressLine2: { column: 'address_line2' },
-    postalCode: { column: 'postal_code' },
-    city: { column: 'city' },
-    countryCode: { column: 'country_code' },
-    employeeRange: { column: 'employee_range' },
-    employeeCount: { column: 'employee_count' },
-    industry: { column: 'industry' },
-    description: { column: 'description' },
-    custom: { column: 'custom' },
-  },
-  uniques: {
-    companies_organisation_id_siren_key: { field: 'siren', code: 'company_siren_taken' },
-    companies_organisation_id_pharow_company_id_key: {
-      field: 'pharowCompanyId',
-      code: 'company_pharow_id_taken',
-    },
-  },
-};
+export const Company = Type.Object({ id: Uuid, ...writable, ...Timestamps, provenance: Provenance });

@@ -1,26 +1,34 @@
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { requireRole } from '@prospectflow/auth-core';
+import {
+  type CustomMapping,
+  getImport,
+  ImportFailure,
+  listImportErrors,
+  parseCustomMapping,
+  type Tenant,
+  touchImport,
+} from '@prospectflow/import-engine';
+import { createObjectStorage } from '@prospectflow/object-storage';
 import { currentTenant } from '@prospectflow/tenant-context';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppOptions } from '../../../app.js';
-import { ImportFailure } from '../../../imports/errors.js';
-import { type CustomMapping, parseCustomMapping } from '../../../imports/mapping.js';
-import { getImport, listImportErrors, type Tenant, touchImport } from '../../../imports/repository.js';
+import {
+  acceptImport,
+  type ImportQueue,
+  releaseReservation,
+  reserveKey,
+  type Upload,
+} from '../../../imports/accept.js';
 import { notFound, ProblemError } from '../../../lib/problem.js';
+import { READ, WRITE } from '../../../lib/role-policy.js';
 import { IdParams, ProblemSchema } from '../../../lib/schemas.js';
+import { bodyTooLarge, declaredOver } from './byte-limit.js';
 import { ErrorsQuery, ImportHeaders, ImportResource, ImportWithErrors, JsonImportBody } from './schema.js';
-import { acceptImport, ImportRunner, releaseReservation, reserveKey, type Upload } from './service.js';
 import { spoolToDisk } from './spool.js';
-
-function limit(env: Record<string, string | undefined>, name: string, fallback: number): number {
-  const value = Number(env[name]);
-  return Number.isInteger(value) && value > 0 ? value : fallback;
-}
+import undoRoutes from './undo.js';
 
 function tenant(): Tenant {
   const { organisationId, userId } = currentTenant();
@@ -36,28 +44,38 @@ function mappingOf(value: unknown): CustomMapping {
   }
 }
 
+/** Raw bodies streamed to the spool as CSV (the same limit as every other import body). */
+const RAW_TYPES = ['text/csv', 'application/csv', 'text/plain', 'application/octet-stream'];
+
 /**
  * Bulk imports. POST accepts multipart/form-data (a `file` part, optional `mapping` JSON part),
- * text/csv as the raw body, or JSON (an array of rows, or { rows, mapping }). Uploads are spooled
- * to disk while they arrive, checked (encoding, delimiter, header, mapping → 4xx) and imported in
- * the background: 202 with the import, then GET it for progress, counts and per-row errors.
+ * text/csv (or any raw type above) as the body, or JSON (an array of rows, or { rows, mapping }). Uploads are spooled
+ * to disk while they arrive, checked (encoding, delimiter, header, mapping → 4xx), stored in object
+ * storage and queued: a worker imports them (202 with the queued import, then GET it for status,
+ * progress, counts and per-row errors).
  */
 const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => {
-  const env = (opts.config?.env ?? process.env) as Record<string, string | undefined>;
-  const maxFileBytes = limit(env, 'IMPORT_MAX_FILE_BYTES', 1024 * 1024 * 1024);
-  const spoolDir = env.IMPORT_SPOOL_DIR || join(tmpdir(), 'prospectflow-imports');
-  const runner = new ImportRunner(fastify.db.pool, fastify.log);
+  // ONE byte limit for every import body, whatever its content type (config: IMPORT_MAX_BYTES).
+  const { maxBytes, spoolDir } = opts.config.imports;
+  // Accepted uploads go to object storage; a worker runs the import (apps/worker, run_import).
+  const queue: ImportQueue = {
+    storage: createObjectStorage(opts.config.imports.storage),
+    maxAttempts: opts.config.imports.maxAttempts,
+  };
   fastify.addHook('onClose', async () => {
-    await runner.close();
+    await queue.storage.close();
   });
 
   await fastify.register(multipart, {
-    limits: { fileSize: maxFileBytes, files: 1, fields: 5, fieldSize: 1024 * 1024, parts: 6 },
+    limits: { fileSize: maxBytes, files: 1, fields: 5, fieldSize: 1024 * 1024, parts: 6 },
   });
-  // Raw CSV bodies stay a stream; the handler spools them.
-  fastify.addContentTypeParser(['text/csv', 'application/csv'], (_request, payload, done) =>
-    done(null, payload),
-  );
+  // Raw bodies stay a stream; the handler spools them through the byte limit. A declared length
+  // over the limit is refused before a byte is read. (This scope's text/plain is raw CSV too.)
+  fastify.removeContentTypeParser('text/plain');
+  fastify.addContentTypeParser(RAW_TYPES, (request, payload, done) => {
+    if (declaredOver(request.headers['content-length'], maxBytes)) done(bodyTooLarge(maxBytes));
+    else done(null, payload);
+  });
 
   async function readUpload(request: FastifyRequest): Promise<Upload> {
     const query = request.query as { mapping?: string; fileName?: string };
@@ -75,11 +93,9 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
                 'Send exactly one file, in the part named "file".',
               );
             }
-            const spooled = await spoolToDisk(part.file, spoolDir);
+            const spooled = await spoolToDisk(part.file, spoolDir, maxBytes);
             file = { ...spooled, fileName: part.filename || null };
-            if (part.file.truncated) {
-              throw new ProblemError(413, 'file_too_large', `The file is larger than ${maxFileBytes} bytes.`);
-            }
+            if (part.file.truncated) throw bodyTooLarge(maxBytes);
           } else {
             fields[part.fieldname] = String(part.value);
           }
@@ -87,9 +103,7 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
       } catch (error) {
         await file?.remove();
         const code = (error as { code?: string }).code;
-        if (code === 'FST_REQ_FILE_TOO_LARGE') {
-          throw new ProblemError(413, 'file_too_large', `The file is larger than ${maxFileBytes} bytes.`);
-        }
+        if (code === 'FST_REQ_FILE_TOO_LARGE') throw bodyTooLarge(maxBytes);
         // Disk errors (ENOSPC…) are ours; anything else from busboy is a malformed body.
         if (error instanceof ProblemError || /^E[A-Z]+$/.test(code ?? '')) throw error;
         throw new ProblemError(
@@ -108,10 +122,19 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
     }
     if (request.body && typeof (request.body as Readable).pipe === 'function') {
       const mapping = mappingOf(query.mapping);
-      const spooled = await spoolToDisk(request.body as Readable, spoolDir);
+      const spooled = await spoolToDisk(request.body as Readable, spoolDir, maxBytes);
       return { kind: 'csv', ...spooled, fileName: query.fileName ?? null, mapping };
     }
-    const body = request.body as unknown[] | { rows: unknown[]; mapping?: unknown; fileName?: string };
+    const body = request.body as
+      | unknown[]
+      | { rows: unknown[]; mapping?: unknown; fileName?: string }
+      | undefined;
+    if (!body || typeof body !== 'object')
+      throw new ProblemError(
+        400,
+        'body_required',
+        'Send the rows as JSON, a text/csv body or a multipart file.',
+      );
     if (Array.isArray(body))
       return { kind: 'json', rows: body, fileName: null, mapping: mappingOf(query.mapping) };
     return {
@@ -125,8 +148,9 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
   fastify.post(
     '',
     {
-      preHandler: requireRole('member'),
-      bodyLimit: limit(env, 'IMPORT_MAX_JSON_BYTES', 20 * 1024 * 1024),
+      config: WRITE,
+      // JSON bodies: Fastify counts while reading and answers 413 body_too_large over the limit.
+      bodyLimit: maxBytes,
       schema: {
         tags: ['imports'],
         summary: 'Start an import (multipart CSV, text/csv body, or JSON rows); 202, then poll GET',
@@ -168,11 +192,13 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
         upload = await readUpload(request);
       } catch (error) {
         await releaseReservation(fastify.db.pool, t, reservation);
+        // The rest of a refused body is never read: end the connection after the answer.
+        if (error instanceof ProblemError && error.status === 413) reply.header('connection', 'close');
         throw error;
       } finally {
         clearInterval(heartbeat);
       }
-      const accepted = await acceptImport(fastify.db.pool, runner, t, upload, reservation);
+      const accepted = await acceptImport(fastify.db.pool, queue, t, upload, reservation);
       reply.header('location', `/v1/imports/${accepted.record.id}`);
       if (accepted.replay) {
         reply.header('idempotent-replayed', 'true');
@@ -185,6 +211,7 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
   fastify.get(
     '/:id',
     {
+      config: READ,
       schema: {
         tags: ['imports'],
         summary: 'An import: status, progress, counts and a page of per-row errors (ordered by row)',
@@ -205,6 +232,9 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
       return { ...record, errors };
     },
   );
+
+  // Not `opts`: its prefix is already this plugin's.
+  await fastify.register(undoRoutes, { config: opts.config });
 };
 
 export default imports;

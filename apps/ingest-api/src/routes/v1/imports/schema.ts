@@ -1,6 +1,7 @@
+import { IMPORT_STATUSES } from '@prospectflow/contracts';
 import type { TSchema } from 'typebox';
 import { Type } from 'typebox';
-import { Uuid } from '../../../lib/schemas.js';
+import { OneOf, Uuid } from '../../../lib/schemas.js';
 
 const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -17,12 +18,7 @@ export const ImportErrorItem = Type.Object({
 
 export const ImportResource = Type.Object({
   id: Uuid,
-  status: Type.Union([
-    Type.Literal('pending'),
-    Type.Literal('running'),
-    Type.Literal('succeeded'),
-    Type.Literal('failed'),
-  ]),
+  status: OneOf(IMPORT_STATUSES),
   sourceKind: Type.Union([Type.Literal('csv'), Type.Literal('json'), Type.Literal('sqlite')]),
   fileName: nullable(Type.String()),
   contentSha256: nullable(Type.String()),
@@ -36,9 +32,30 @@ export const ImportResource = Type.Object({
     failed: Type.Integer(),
   }),
   error: nullable(Type.Object({ code: Type.String(), message: Type.String() })),
+  execution: nullable(
+    Type.Object(
+      {
+        attempts: Type.Integer({
+          description: 'attempts started by workers (a retry reads the stored file again)',
+        }),
+        maxAttempts: Type.Integer(),
+        runningInOrganisation: Type.Integer({ description: "the organisation's imports running now" }),
+        queuedAhead: Type.Integer({
+          description: "while queued: the organisation's imports queued before this one",
+        }),
+      },
+      {
+        description:
+          'Imports run by workers, at most IMPORT_ORG_CONCURRENCY at once per organisation: a queued import waits for a slot.',
+      },
+    ),
+  ),
   createdAt: Type.String({ format: 'date-time' }),
   startedAt: nullable(Type.String({ format: 'date-time' })),
   finishedAt: nullable(Type.String({ format: 'date-time' })),
+  undoneAt: nullable(
+    Type.String({ format: 'date-time', description: 'when DELETE /v1/imports/{id} undid it' }),
+  ),
 });
 
 export const ImportWithErrors = Type.Object({
@@ -70,4 +87,30 @@ export const JsonImportBody = Type.Union([
 export const ErrorsQuery = Type.Object({
   errorsLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
   errorsCursor: Type.Optional(Type.String({ maxLength: 200 })),
+});
+
+const UndoCounts = Type.Object({
+  delete: Type.Integer({ description: 'rows the import created, to delete' }),
+  restore: Type.Integer({ description: 'rows the import updated, to restore to their values before it' }),
+  gone: Type.Integer({ description: 'rows the import created that were deleted since (nothing to do)' }),
+});
+
+export const ImportUndoConflict = Type.Object({
+  table: Type.String(),
+  rowId: Uuid,
+  reason: Type.Union([
+    Type.Literal('changed_since'),
+    Type.Literal('deleted_since'),
+    Type.Literal('referenced_since'),
+  ]),
+});
+
+export const ImportUndo = Type.Object({
+  importId: Uuid,
+  dryRun: Type.Boolean(),
+  applied: Type.Boolean({ description: 'true once deleted/restored (never in a dry run)' }),
+  tables: Type.Record(Type.String(), UndoCounts, { description: 'table → what the undo does there' }),
+  conflicts: Type.Array(ImportUndoConflict, {
+    description: 'rows changed/deleted since the import, or created rows something created since depends on',
+  }),
 });

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ProblemError } from '../../../lib/problem.js';
-import { type InboundMail, processInbound } from '../../../outreach/inbound.js';
+import { InboundMail, processInbound } from '../../../outreach/inbound.js';
 
 const MAX_SKEW_SECONDS = 300;
 
@@ -10,24 +10,6 @@ const MAX_SKEW_SECONDS = 300;
 export function signInbound(secret: string, timestamp: string, rawBody: string | Buffer): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest('hex')}`;
 }
-
-const InboundBody = Type.Object({
-  messageId: Type.Optional(Type.String({ maxLength: 1000 })),
-  inReplyTo: Type.Optional(Type.String({ maxLength: 2000 })),
-  references: Type.Optional(Type.Array(Type.String({ maxLength: 1000 }), { maxItems: 100 })),
-  from: Type.Optional(Type.String({ maxLength: 320 })),
-  to: Type.Optional(Type.String({ maxLength: 320 })),
-  subject: Type.Optional(Type.String({ maxLength: 2000 })),
-  text: Type.Optional(Type.String({ maxLength: 200_000 })),
-  headers: Type.Optional(Type.Record(Type.String(), Type.String())),
-  dsn: Type.Optional(
-    Type.Object({
-      action: Type.Optional(Type.String()),
-      status: Type.Optional(Type.String()),
-      recipient: Type.Optional(Type.String()),
-    }),
-  ),
-});
 
 const inbound: FastifyPluginAsyncTypebox = async (fastify) => {
   // The signature covers the exact bytes, so keep them (this plugin's scope only).
@@ -55,7 +37,7 @@ const inbound: FastifyPluginAsyncTypebox = async (fastify) => {
           'x-prospectflow-timestamp': Type.String({ pattern: '^[0-9]{1,12}$' }),
           'x-prospectflow-signature': Type.String({ pattern: '^sha256=[0-9a-f]{64}$' }),
         }),
-        body: InboundBody,
+        body: InboundMail,
         response: {
           202: Type.Object({
             matched: Type.Boolean(),

@@ -1,71 +1,24 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { type Static, Type } from 'typebox';
+import { type MailboxSecrets, mailboxSecretBinding } from '@prospectflow/mailboxes';
+import { DecryptionError } from '@prospectflow/secrets';
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import { notFound, unprocessable } from '../../../lib/problem.js';
+import { MANAGE, READ } from '../../../lib/role-policy.js';
 import { IdParams, TenantHeaders } from '../../../lib/schemas.js';
-
-const Time = Type.String({
-  pattern: '^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$',
-  description: 'HH:mm local time',
-});
-const Fields = {
-  fromName: Type.String({ minLength: 1, maxLength: 200 }),
-  fromAddress: Type.String({ format: 'email', maxLength: 320 }),
-  dailyLimit: Type.Integer({ minimum: 1, maximum: 10_000 }),
-  windowStart: Time,
-  windowEnd: Time,
-  windowDays: Type.Array(Type.Integer({ minimum: 1, maximum: 7 }), {
-    minItems: 1,
-    maxItems: 7,
-    uniqueItems: true,
-    description: 'ISO weekdays, 1 = Monday',
-  }),
-  timeZone: Type.String({ minLength: 1, maxLength: 64, description: 'IANA zone, e.g. Europe/Paris' }),
-  minGapSeconds: Type.Integer({ minimum: 0, maximum: 86_400 }),
-  status: Type.Union([Type.Literal('active'), Type.Literal('paused'), Type.Literal('disabled')]),
-};
-const Mailbox = Type.Object({
-  id: Type.String(),
-  ...Fields,
-  pausedReason: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Type.String(),
-  updatedAt: Type.String(),
-});
-const MailboxCreate = Type.Object(
-  {
-    fromName: Fields.fromName,
-    fromAddress: Fields.fromAddress,
-    dailyLimit: Type.Optional(Fields.dailyLimit),
-    windowStart: Type.Optional(Fields.windowStart),
-    windowEnd: Type.Optional(Fields.windowEnd),
-    windowDays: Type.Optional(Fields.windowDays),
-    timeZone: Type.Optional(Fields.timeZone),
-    minGapSeconds: Type.Optional(Fields.minGapSeconds),
-    status: Type.Optional(Fields.status),
-  },
-  { additionalProperties: false },
-);
-const MailboxPatch = Type.Partial(Type.Omit(MailboxCreate, []), {
-  additionalProperties: false,
-  minProperties: 1,
-});
-
-type MailboxRow = Static<typeof Mailbox>;
-
-const COLUMNS: Record<string, string> = {
-  fromName: 'from_name',
-  fromAddress: 'from_address',
-  dailyLimit: 'daily_limit',
-  windowStart: 'window_start',
-  windowEnd: 'window_end',
-  windowDays: 'window_days',
-  timeZone: 'time_zone',
-  minGapSeconds: 'min_gap_seconds',
-  status: 'status',
-};
-const SELECT = `SELECT id, from_name AS "fromName", from_address AS "fromAddress", daily_limit AS "dailyLimit",
-  to_char(window_start, 'HH24:MI') AS "windowStart", to_char(window_end, 'HH24:MI') AS "windowEnd", window_days::int[] AS "windowDays",
-  time_zone AS "timeZone", min_gap_seconds AS "minGapSeconds", status, paused_reason AS "pausedReason",
-  to_json(created_at) #>> '{}' AS "createdAt", to_json(updated_at) #>> '{}' AS "updatedAt" FROM outreach.mailboxes`;
+import {
+  type ConnectionInput,
+  changesConnection,
+  checkHosts,
+  mergeConnection,
+  sealSecrets,
+} from '../../../mailboxes/connection.js';
+import {
+  type ConnectionChange,
+  type MailboxWritable,
+  mailboxesRepository,
+} from '../../../repositories/mailboxes.js';
+import { Mailbox, MailboxCreate, MailboxPatch } from './schema.js';
 
 function checkZone(zone: unknown): void {
   if (typeof zone !== 'string') return;
@@ -76,14 +29,70 @@ function checkZone(zone: unknown): void {
   }
 }
 
+const CONNECTION_KEYS = ['provider', 'smtp', 'imap', 'oauth'] as const;
+function split(body: Record<string, unknown>): { values: MailboxWritable; input: ConnectionInput } {
+  const values: Record<string, unknown> = {};
+  const input: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(body))
+    ((CONNECTION_KEYS as readonly string[]).includes(k) ? input : values)[k] = v;
+  return { values: values as MailboxWritable, input: input as ConnectionInput };
+}
+
+/**
+ * A connection change checked and sealed: merged over what is stored, hosts checked against SSRF,
+ * secrets sealed to (organisation, mailbox) when one changed — never stored or logged in clear.
+ */
+async function prepareChange(
+  fastify: FastifyInstance,
+  organisationId: string,
+  id: string,
+  input: ConnectionInput,
+  fromAddress: string,
+  stored?: Awaited<ReturnType<ReturnType<typeof mailboxesRepository>['stored']>>,
+): Promise<ConnectionChange> {
+  const secretGiven = Boolean(input.smtp?.password || input.imap?.password || input.oauth);
+  let current: MailboxSecrets = {};
+  if (stored?.sealed && (secretGiven || input.provider !== undefined)) {
+    try {
+      current = await fastify
+        .secretBox()
+        .openJson<MailboxSecrets>(stored.sealed, mailboxSecretBinding(organisationId, id));
+    } catch (error) {
+      if (!(error instanceof DecryptionError)) throw error;
+      throw unprocessable(
+        'mailbox_secrets_unreadable',
+        'The stored credentials of this mailbox do not open (copied from elsewhere or damaged): give every secret again, with provider.',
+      );
+    }
+  }
+  const { connection, secrets } = mergeConnection(
+    stored?.connection ?? { provider: 'relay', smtp: null, imap: null },
+    current,
+    input,
+    fromAddress,
+  );
+  await checkHosts(connection, fastify.config.mail);
+  const reseal =
+    connection.provider !== 'relay' &&
+    (secretGiven || !stored?.sealed || connection.provider !== stored.connection.provider);
+  return {
+    connection,
+    ...(reseal ? { sealed: await sealSecrets(fastify.secretBox(), organisationId, id, secrets) } : {}),
+  };
+}
+
+/** Sending identities: anyone reads them, admins manage them (mail goes out in the organisation's name). */
 const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {
   const tags = ['outreach'];
+  const repository = mailboxesRepository(fastify.db);
   fastify.post(
     '',
     {
+      config: MANAGE,
       schema: {
         tags,
-        summary: 'Create a sending mailbox (window, zone, daily cap)',
+        summary:
+          'Connect a sending mailbox (SMTP + IMAP with an app password, Google/Microsoft OAuth, or the relay for a proved domain); unverified until the worker has checked it',
         headers: TenantHeaders,
         body: MailboxCreate,
         response: { 201: Mailbox },
@@ -91,15 +100,16 @@ const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       checkZone(request.body.timeZone);
-      const entries = Object.entries(request.body).filter(([, v]) => v !== undefined);
-      const created = await fastify.db.tenant(async (c) => {
-        const { rows } = await c.query<{ id: string }>(
-          `INSERT INTO outreach.mailboxes (${entries.map(([k]) => COLUMNS[k]).join(', ')})
-           VALUES (${entries.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING id`,
-          entries.map(([, v]) => v),
-        );
-        return (await c.query<MailboxRow>(`${SELECT} WHERE id = $1`, [rows[0]!.id])).rows[0]!;
-      });
+      const { values, input } = split(request.body);
+      const id = repository.newId();
+      const change = await prepareChange(
+        fastify,
+        repository.organisationId(),
+        id,
+        input,
+        request.body.fromAddress,
+      );
+      const created = await repository.create(id, values, change);
       reply.code(201).header('location', `/v1/mailboxes/${created.id}`);
       return created;
     },
@@ -107,34 +117,30 @@ const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get(
     '',
     {
+      config: READ,
       schema: {
         tags,
-        summary: 'List mailboxes',
+        summary: 'List mailboxes (secrets never returned, only whether they are configured)',
         headers: TenantHeaders,
         response: { 200: Type.Object({ items: Type.Array(Mailbox) }) },
       },
     },
-    async () => ({
-      items: await fastify.db.tenant(
-        async (c) => (await c.query<MailboxRow>(`${SELECT} ORDER BY created_at, id`)).rows,
-      ),
-    }),
+    async () => ({ items: await repository.list() }),
   );
   fastify.get(
     '/:id',
     {
+      config: READ,
       schema: {
         tags,
-        summary: 'Get a mailbox',
+        summary: 'Get a mailbox with its verification steps',
         headers: TenantHeaders,
         params: IdParams,
         response: { 200: Mailbox },
       },
     },
     async (request) => {
-      const row = await fastify.db.tenant(
-        async (c) => (await c.query<MailboxRow>(`${SELECT} WHERE id = $1`, [request.params.id])).rows[0],
-      );
+      const row = await repository.get(request.params.id);
       if (!row) throw notFound('Mailbox');
       return row;
     },
@@ -142,9 +148,11 @@ const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.patch(
     '/:id',
     {
+      config: MANAGE,
       schema: {
         tags,
-        summary: 'Update a mailbox (status active clears the pause reason)',
+        summary:
+          'Update a mailbox (status active clears the pause reason); a new server, secret, provider or from-address makes it unverified until checked again',
         headers: TenantHeaders,
         params: IdParams,
         body: MailboxPatch,
@@ -154,47 +162,59 @@ const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request) => {
       const body = request.body as Record<string, unknown>;
       checkZone(body.timeZone);
-      const entries = Object.entries(body).filter(([, v]) => v !== undefined);
-      const row = await fastify.db.tenant(async (c) => {
-        const sets = entries.map(([k], i) => `${COLUMNS[k]} = $${i + 2}`);
-        if (body.status === 'active') sets.push('paused_reason = NULL');
-        const { rowCount } = await c.query(`UPDATE outreach.mailboxes SET ${sets.join(', ')} WHERE id = $1`, [
+      const { values, input } = split(body);
+      let change: ConnectionChange | undefined;
+      if (changesConnection({ ...input, fromAddress: values.fromAddress })) {
+        const stored = await repository.stored(request.params.id);
+        if (!stored) throw notFound('Mailbox');
+        const organisationId = repository.organisationId();
+        change = await prepareChange(
+          fastify,
+          organisationId,
           request.params.id,
-          ...entries.map(([, v]) => v),
-        ]);
-        if (!rowCount) return undefined;
-        if (body.status === 'active') {
-          // Tasks snoozed while the mailbox was paused may go now.
-          await c.query(
-            `UPDATE outreach.tasks t SET run_at = now() FROM outreach.campaign_enrollments e JOIN outreach.campaigns ca
-               ON ca.organisation_id = e.organisation_id AND ca.id = e.campaign_id
-             WHERE t.status = 'pending' AND t.type = 'send_step' AND e.organisation_id = t.organisation_id AND e.id = t.enrollment_id
-               AND ca.mailbox_id = $1 AND t.run_at > now() AND t.last_error LIKE 'snoozed: mailbox%'`,
-            [request.params.id],
-          );
-        }
-        return (await c.query<MailboxRow>(`${SELECT} WHERE id = $1`, [request.params.id])).rows[0];
-      });
+          input,
+          values.fromAddress ?? stored.fromAddress,
+          stored,
+        );
+      }
+      const row = await repository.update(request.params.id, values, change);
       if (!row) throw notFound('Mailbox');
       return row;
+    },
+  );
+  fastify.post(
+    '/:id/verify',
+    {
+      config: MANAGE,
+      schema: {
+        tags,
+        summary: 'Check the mailbox again (SMTP and IMAP login, a message to itself found in its inbox)',
+        headers: TenantHeaders,
+        params: IdParams,
+        response: { 202: Mailbox },
+      },
+    },
+    async (request, reply) => {
+      const row = await repository.requestVerification(request.params.id);
+      if (!row) throw notFound('Mailbox');
+      return reply.code(202).send(row);
     },
   );
   fastify.delete(
     '/:id',
     {
+      config: MANAGE,
       schema: {
         tags,
         summary: 'Delete a mailbox (refused with 422 while a campaign or message uses it)',
         headers: TenantHeaders,
         params: IdParams,
+        response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {
-      const { rowCount } = await fastify.db.tenant((c) =>
-        c.query('DELETE FROM outreach.mailboxes WHERE id = $1', [request.params.id]),
-      );
-      if (!rowCount) throw notFound('Mailbox');
-      return reply.code(204).send();
+      if (!(await repository.delete(request.params.id))) throw notFound('Mailbox');
+      return reply.code(204).send(null);
     },
   );
 };

@@ -1,8 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireAuth } from '@prospectflow/auth-core';
 import { Type } from 'typebox';
+import { named } from '../../../lib/openapi/components.js';
 import { notFound } from '../../../lib/problem.js';
-import { listMyOrganisations, MyOrganisation } from '../organisations/queries.js';
+import { organisationsRepository } from '../../../repositories/organisations/index.js';
+import { MyOrganisation } from '../organisations/schema.js';
 
 const Me = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -12,7 +14,10 @@ const Me = Type.Object({
   memberships: Type.Array(MyOrganisation),
 });
 
+named({ Me });
+
 const me: FastifyPluginAsyncTypebox = async (fastify) => {
+  const repository = organisationsRepository(fastify.db);
   fastify.get(
     '',
     {
@@ -24,22 +29,9 @@ const me: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request) => {
-      const auth = requireAuth(request);
-      const { rows } = await fastify.db.pool.query<{
-        id: string;
-        email: string | null;
-        first_name: string | null;
-        last_name: string | null;
-      }>('SELECT id, email, first_name, last_name FROM iam.users WHERE id = $1', [auth.userId]);
-      const user = rows[0];
+      const user = await repository.findUser(requireAuth(request).userId!);
       if (!user) throw notFound('User');
-      return {
-        id: user.id,
-        email: user.email,
-        firstName: user.first_name,
-        lastName: user.last_name,
-        memberships: await listMyOrganisations(fastify.db.pool, user.id),
-      };
+      return { ...user, memberships: await repository.listMine(user.id) };
     },
   );
 };

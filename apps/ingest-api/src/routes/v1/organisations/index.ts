@@ -1,25 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireAuth } from '@prospectflow/auth-core';
-import { runWithTenant } from '@prospectflow/tenant-context';
 import { Type } from 'typebox';
-import { isUniqueViolation } from '../../../lib/db-errors.js';
-import { ProblemError } from '../../../lib/problem.js';
 import { invalidateSessions } from '../../../lib/sessions.js';
+import { organisationsRepository } from '../../../repositories/organisations/index.js';
+import invitations from './invitations.js';
 import members from './members.js';
-import { listMyOrganisations, MyOrganisation } from './queries.js';
-
-const CreateOrganisation = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }),
-  slug: Type.Optional(
-    Type.String({
-      minLength: 1,
-      maxLength: 63,
-      pattern: '^[a-z0-9]+(-[a-z0-9]+)*$',
-      description: 'URL name',
-    }),
-  ),
-});
+import { CreateOrganisation, MyOrganisation } from './schema.js';
+import settings from './settings.js';
 
 /** `Acme Études SAS` → `acme-etudes-sas-3f9a1c`: readable, and unique without a round trip. */
 function slugFor(name: string): string {
@@ -35,7 +23,10 @@ function slugFor(name: string): string {
   return base ? `${base}-${suffix}` : `org-${suffix}`;
 }
 
+/** The caller's organisations (no organisation scope: any signed-in user may create one). */
 const organisations: FastifyPluginAsyncTypebox = async (fastify) => {
+  const repository = organisationsRepository(fastify.db);
+
   fastify.get(
     '',
     {
@@ -46,10 +37,7 @@ const organisations: FastifyPluginAsyncTypebox = async (fastify) => {
         response: { 200: Type.Object({ items: Type.Array(MyOrganisation) }) },
       },
     },
-    async (request) => {
-      const auth = requireAuth(request);
-      return { items: await listMyOrganisations(fastify.db.pool, auth.userId!) };
-    },
+    async (request) => ({ items: await repository.listMine(requireAuth(request).userId!) }),
   );
 
   fastify.post(
@@ -64,33 +52,11 @@ const organisations: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request, reply) => {
-      const auth = requireAuth(request);
-      const userId = auth.userId!;
+      const userId = requireAuth(request).userId!;
       const id = randomUUID();
       const name = request.body.name.trim();
       const slug = request.body.slug ?? slugFor(name);
-      // One transaction for the organisation and the owner membership, run as the new tenant
-      // so RLS accepts the membership row and the audit log records the creator.
-      try {
-        await runWithTenant({ organisationId: id, userId }, () =>
-          fastify.db.tenant(async (client) => {
-            await client.query('INSERT INTO iam.organisations (id, name, slug) VALUES ($1, $2, $3)', [
-              id,
-              name,
-              slug,
-            ]);
-            await client.query(
-              `INSERT INTO iam.organisation_users (user_id, role, status) VALUES ($1, 'owner', 'active')`,
-              [userId],
-            );
-          }),
-        );
-      } catch (error) {
-        if (isUniqueViolation(error, 'organisations_slug_key')) {
-          throw new ProblemError(409, 'slug_taken', 'Another organisation already uses this slug.');
-        }
-        throw error;
-      }
+      await repository.create({ id, name, slug, ownerUserId: userId });
       // After the commit: the cached session must learn the new membership.
       await invalidateSessions(fastify, request.log, userId);
       reply.code(201).header('location', `/v1/organisations/${id}`);
@@ -98,7 +64,9 @@ const organisations: FastifyPluginAsyncTypebox = async (fastify) => {
     },
   );
 
+  await fastify.register(settings);
   await fastify.register(members);
+  await fastify.register(invitations);
 };
 
 export default organisations;

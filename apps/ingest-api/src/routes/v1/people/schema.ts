@@ -1,6 +1,5 @@
 import { Type } from 'typebox';
-import type { ResourceSpec } from '../../../lib/resource.js';
-import { Nullable, Timestamps, Uuid } from '../../../lib/schemas.js';
+import { Nullable, Provenance, Timestamps, Uuid } from '../../../lib/schemas.js';
 
 const nullableString = (maxLength: number, extra: Record<string, unknown> = {}) =>
   Nullable(Type.String({ maxLength, ...extra }));
@@ -18,22 +17,4 @@ const writable = {
 /** A person needs a first or a last name (checked in the route and by the table). */
 export const PersonCreate = Type.Partial(Type.Object(writable));
 export const PersonPatch = Type.Partial(Type.Object(writable), { minProperties: 1 });
-export const Person = Type.Object({ id: Uuid, ...writable, ...Timestamps });
-
-export const personSpec: ResourceSpec = {
-  table: 'crm.people',
-  label: 'Person',
-  notFoundCode: 'person_not_found',
-  fields: {
-    firstName: { column: 'first_name' },
-    lastName: { column: 'last_name' },
-    linkedinUrl: { column: 'linkedin_url' },
-    phone: { column: 'phone' },
-    location: { column: 'location' },
-    pharowPersonId: { column: 'pharow_person_id' },
-    custom: { column: 'custom' },
-  },
-  uniques: {
-    people_organisation_id_pharow_person_id_key: { field: 'pharowPersonId', code: 'person_pharow_id_taken' },
-  },
-};
+export const Person = Type.Object({ id: Uuid, ...writable, ...Timestamps, provenance: Provenance });

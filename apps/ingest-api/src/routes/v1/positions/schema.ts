@@ -1,6 +1,5 @@
 import { Type } from 'typebox';
-import type { ResourceSpec } from '../../../lib/resource.js';
-import { Nullable, Timestamps, Uuid } from '../../../lib/schemas.js';
+import { Nullable, Provenance, Timestamps, Uuid } from '../../../lib/schemas.js';
 
 const nullableString = (maxLength: number, extra: Record<string, unknown> = {}) =>
   Nullable(Type.String({ maxLength, ...extra }));
@@ -36,29 +35,5 @@ export const Position = Type.Object({
   companyId: Uuid,
   ...editable,
   ...Timestamps,
+  provenance: Provenance,
 });
-
-export const positionSpec: ResourceSpec = {
-  table: 'crm.positions',
-  label: 'Position',
-  notFoundCode: 'position_not_found',
-  fields: {
-    personId: { column: 'person_id' },
-    companyId: { column: 'company_id' },
-    title: { column: 'title' },
-    email: { column: 'email', select: 'email::text' },
-    emailStatus: { column: 'email_status' },
-    emailReliability: { column: 'email_reliability' },
-    phone: { column: 'phone' },
-    listName: { column: 'list_name' },
-    status: { column: 'status' },
-    custom: { column: 'custom' },
-  },
-  uniques: {
-    positions_organisation_id_email_key: { field: 'email', code: 'position_email_taken' },
-  },
-  references: {
-    positions_organisation_id_person_id_fkey: { field: 'personId', code: 'unknown_person' },
-    positions_organisation_id_company_id_fkey: { field: 'companyId', code: 'unknown_company' },
-  },
-};

@@ -1,0 +1,185 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import {
+  attachUpload,
+  type CustomMapping,
+  deletePendingImport,
+  enqueueImport,
+  findByContent,
+  findById,
+  findByIdempotencyKey,
+  ImportFailure,
+  type ImportRecord,
+  importStorageKey,
+  insertImport,
+  inTenantUnit,
+  prepareCsvFile,
+  type Tenant,
+} from '@prospectflow/import-engine';
+import type { ObjectStorage } from '@prospectflow/object-storage';
+import { traceCarrier } from '@prospectflow/telemetry';
+import type { Pool } from 'pg';
+import { ProblemError } from '../lib/problem.js';
+
+export type Upload =
+  | {
+      kind: 'csv';
+      path: string;
+      fileName: string | null;
+      mapping: CustomMapping;
+      remove: () => Promise<void>;
+    }
+  | { kind: 'json'; rows: unknown[]; fileName: string | null; mapping: CustomMapping };
+
+export type Accepted = { replay: false; record: ImportRecord } | { replay: true; record: ImportRecord };
+
+/** Where accepted uploads go and how their imports are queued (the worker runs them). */
+export interface ImportQueue {
+  storage: ObjectStorage;
+  /** Attempts a worker makes before the import fails (IMPORT_MAX_ATTEMPTS). */
+  maxAttempts: number;
+}
+
+function asProblem(error: unknown): unknown {
+  return error instanceof ImportFailure ? new ProblemError(error.status, error.code, error.message) : error;
+}
+
+/** sha256 of the upload: the file bytes, or the JSON rows re-serialised. */
+async function fingerprint(upload: Upload): Promise<string> {
+  if (upload.kind === 'json') return createHash('sha256').update(JSON.stringify(upload.rows)).digest('hex');
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(upload.path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function sameRequest(record: ImportRecord, sha256: string, mapping: CustomMapping): boolean {
+  const stored = (record.mapping as { request?: unknown }).request ?? {};
+  return (
+    record.contentSha256 === sha256 && JSON.stringify(sortKeys(stored)) === JSON.stringify(sortKeys(mapping))
+  );
+}
+
+function sortKeys(value: unknown): unknown {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/**
+ * Reserves an Idempotency-Key before the upload is read: a pending row holding the key. A second
+ * request with the key while the first is still uploading gets 409; afterwards the key answers
+ * with its import (same body) or 422 (other body).
+ */
+export async function reserveKey(
+  pool: Pool,
+  tenant: Tenant,
+  key: string,
+  sourceKind: 'csv' | 'json',
+): Promise<{ reserved: ImportRecord } | { existing: ImportRecord }> {
+  try {
+    return await inTenantUnit(pool, tenant, async (client) => {
+      const existing = await findByIdempotencyKey(client, key);
+      if (existing?.status === 'pending') throw inUse();
+      if (existing) return { existing };
+      return { reserved: await insertImport(client, { sourceKind, idempotencyKey: key, status: 'pending' }) };
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code === '23505') throw inUse();
+    throw error;
+  }
+}
+
+function inUse(): ProblemError {
+  return new ProblemError(
+    409,
+    'idempotency_key_in_use',
+    'A request with this Idempotency-Key is still being received; retry when it has finished.',
+    { headers: { 'retry-after': '1' } },
+  );
+}
+
+/**
+ * Accepts an upload: idempotency, content de-duplication, early checks (4xx), then stores the file
+ * in object storage and queues the import for a worker — the import row and its task are written
+ * in one transaction, after the object is complete.
+ */
+export async function acceptImport(
+  pool: Pool,
+  queue: ImportQueue,
+  tenant: Tenant,
+  upload: Upload,
+  reservation: { reserved: ImportRecord } | { existing: ImportRecord } | undefined,
+): Promise<Accepted> {
+  let storedKey: string | undefined;
+  try {
+    const sha256 = await fingerprint(upload);
+    if (reservation && 'existing' in reservation) {
+      if (!sameRequest(reservation.existing, sha256, upload.mapping)) {
+        throw new ProblemError(
+          422,
+          'idempotency_key_reused',
+          'This Idempotency-Key was used for a different request body; use a new key.',
+        );
+      }
+      return { replay: true, record: reservation.existing };
+    }
+    if (!reservation) {
+      const same = await findByContent(pool, tenant, sha256, upload.mapping);
+      if (same) return { replay: true, record: same };
+    }
+    const mappingInfo: Record<string, unknown> = { request: upload.mapping };
+    if (upload.kind === 'csv') {
+      const prepared = await prepareCsvFile(upload.path, upload.mapping);
+      Object.assign(mappingInfo, {
+        encoding: prepared.encoding.encoding,
+        bomLength: prepared.encoding.bomLength,
+        delimiter: prepared.delimiter,
+      });
+    }
+    const id = reservation ? reservation.reserved.id : randomUUID();
+    const key = importStorageKey(tenant.organisationId, id, upload.kind);
+    await queue.storage.put(
+      key,
+      upload.kind === 'csv'
+        ? createReadStream(upload.path, { highWaterMark: 256 * 1024 })
+        : JSON.stringify(upload.rows),
+      { contentType: upload.kind === 'csv' ? 'text/csv' : 'application/json' },
+    );
+    storedKey = key;
+    const record = await inTenantUnit(pool, tenant, async (client) => {
+      const values = {
+        sourceKind: upload.kind,
+        fileName: upload.fileName,
+        contentSha256: sha256,
+        mapping: mappingInfo,
+        storageKey: key,
+      };
+      if (reservation) {
+        await attachUpload(client, id, values);
+      } else {
+        await insertImport(client, { id, status: 'pending', ...values });
+      }
+      await enqueueImport(client, id, { maxAttempts: queue.maxAttempts, traceContext: traceCarrier() });
+      return (await findById(client, id))!;
+    });
+    storedKey = undefined;
+    return { replay: false, record };
+  } catch (error) {
+    if (storedKey) await queue.storage.delete(storedKey).catch(() => {});
+    if (reservation && 'reserved' in reservation) {
+      await deletePendingImport(pool, tenant, reservation.reserved.id).catch(() => {});
+    }
+    throw asProblem(error);
+  } finally {
+    if (upload.kind === 'csv') await upload.remove().catch(() => {});
+  }
+}
+
+export async function releaseReservation(
+  pool: Pool,
+  tenant: Tenant,
+  reservation: { reserved: ImportRecord } | { existing: ImportRecord } | undefined,
+): Promise<void> {
+  if (reservation && 'reserved' in reservation) {
+    await deletePendingImport(pool, tenant, reservation.reserved.id).catch(() => {});
+  }
+}

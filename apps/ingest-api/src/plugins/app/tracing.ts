@@ -1,0 +1,21 @@
+import { ATTR, annotateRequestSpan } from '@prospectflow/telemetry';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+
+/**
+ * Names the request span (created by @fastify/otel when tracing is on) with the request id and
+ * the organisation the request runs for, so a trace can be found from a log line or a tenant.
+ * A no-op when tracing is off.
+ */
+async function tracing(fastify: FastifyInstance) {
+  fastify.addHook('preHandler', (request, _reply, done) => {
+    const organisationId = request.auth?.organisation?.organisationId;
+    annotateRequestSpan(request, {
+      [ATTR.requestId]: request.id,
+      ...(organisationId ? { [ATTR.organisationId]: organisationId } : {}),
+    });
+    done();
+  });
+}
+
+export default fp(tracing, { name: 'tracing', fastify: '5.x' });

@@ -1,0 +1,260 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type MailboxProvider,
+  type ServerColumns,
+  type ServerEndpoint,
+  serverFromColumns,
+} from '@prospectflow/mailboxes';
+import { enqueue, TASKS } from '@prospectflow/outreach-core';
+import type { SealedSecret } from '@prospectflow/secrets';
+import { currentTenant, type TenantClient } from '@prospectflow/tenant-context';
+import type { Connection } from '../mailboxes/connection.js';
+import type { Database } from '../plugins/app/db.js';
+
+/** A server as the API shows it: the password is write-only, only whether one is stored. */
+export interface EndpointView extends ServerEndpoint {
+  password: { configured: boolean };
+}
+
+/** A sending mailbox as the API shows it (never a secret). */
+export interface MailboxRow {
+  id: string;
+  fromName: string;
+  fromAddress: string;
+  dailyLimit: number;
+  windowStart: string;
+  windowEnd: string;
+  windowDays: number[];
+  timeZone: string;
+  minGapSeconds: number;
+  status: 'active' | 'paused' | 'disabled' | 'error';
+  pausedReason: string | null;
+  provider: MailboxProvider;
+  smtp: EndpointView | null;
+  imap: EndpointView | null;
+  oauth: { refreshToken: { configured: boolean } } | null;
+  verification: {
+    status: 'unverified' | 'verifying' | 'verified' | 'failed';
+    verifiedAt: string | null;
+    failure: string | null;
+    steps: Record<string, unknown>;
+  };
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type MailboxWritable = Partial<
+  Pick<
+    MailboxRow,
+    | 'fromName'
+    | 'fromAddress'
+    | 'dailyLimit'
+    | 'windowStart'
+    | 'windowEnd'
+    | 'windowDays'
+    | 'timeZone'
+    | 'minGapSeconds'
+    | 'status'
+  >
+>;
+
+/** A connection change to store: the merged settings and, when a secret changed, the new sealed secret. */
+export interface ConnectionChange {
+  connection: Connection;
+  sealed?: SealedSecret;
+}
+
+const COLUMNS: Record<keyof MailboxWritable, string> = {
+  fromName: 'from_name',
+  fromAddress: 'from_address',
+  dailyLimit: 'daily_limit',
+  windowStart: 'window_start',
+  windowEnd: 'window_end',
+  windowDays: 'window_days',
+  timeZone: 'time_zone',
+  minGapSeconds: 'min_gap_seconds',
+  status: 'status',
+};
+const server = (
+  p: 'smtp' | 'imap',
+) => `CASE WHEN ${p}_host IS NULL THEN NULL ELSE json_build_object('host', ${p}_host,
+  'port', ${p}_port, 'security', ${p}_security, 'user', ${p}_user,
+  'password', json_build_object('configured', provider = 'smtp_imap' AND secret_ciphertext IS NOT NULL)) END`;
+const SELECT = `SELECT id, from_name AS "fromName", from_address AS "fromAddress", daily_limit AS "dailyLimit",
+  to_char(window_start, 'HH24:MI') AS "windowStart", to_char(window_end, 'HH24:MI') AS "windowEnd", window_days::int[] AS "windowDays",
+  time_zone AS "timeZone", min_gap_seconds AS "minGapSeconds", status, paused_reason AS "pausedReason", provider,
+  ${server('smtp')} AS smtp, ${server('imap')} AS imap,
+  CASE WHEN provider IN ('google', 'microsoft') THEN json_build_object('refreshToken', json_build_object('configured', secret_ciphertext IS NOT NULL)) END AS oauth,
+  json_build_object('status', verification_status, 'verifiedAt', to_json(verified_at) #>> '{}', 'failure', last_error_code,
+    'steps', verification) AS verification,
+  to_json(created_at) #>> '{}' AS "createdAt", to_json(updated_at) #>> '{}' AS "updatedAt" FROM outreach.mailboxes`;
+
+function entriesOf(values: MailboxWritable): [string, unknown][] {
+  return Object.entries(values)
+    .filter(([name, value]) => value !== undefined && name in COLUMNS)
+    .map(([name, value]) => [COLUMNS[name as keyof MailboxWritable], value]);
+}
+
+function connectionEntries(change: ConnectionChange): [string, unknown][] {
+  const { provider, smtp, imap } = change.connection;
+  return [
+    ['provider', provider],
+    ['smtp_host', smtp?.host ?? null],
+    ['smtp_port', smtp?.port ?? null],
+    ['smtp_security', smtp?.security ?? null],
+    ['smtp_user', smtp?.user ?? null],
+    ['imap_host', imap?.host ?? null],
+    ['imap_port', imap?.port ?? null],
+    ['imap_security', imap?.security ?? null],
+    ['imap_user', imap?.user ?? null],
+    ...(change.sealed || provider === 'relay'
+      ? ([
+          ['secret_ciphertext', change.sealed?.ciphertext ?? null],
+          ['secret_wrapped_key', change.sealed?.wrappedKey ?? null],
+          ['secret_key_id', change.sealed?.keyId ?? null],
+        ] as [string, unknown][])
+      : []),
+  ];
+}
+
+/** The worker's check of the mailbox at its current credentials version (one live task per version). */
+async function queueVerification(c: TenantClient, id: string): Promise<void> {
+  const { rows } = await c.query<{ id: string; credentials_version: number }>(
+    'SELECT id, credentials_version FROM outreach.mailboxes WHERE id = $1',
+    [id],
+  );
+  await enqueue(
+    c,
+    rows.map((m) => TASKS.verifyMailbox(m.id, m.credentials_version)),
+  );
+}
+
+/** Sending mailboxes of the request's organisation (RLS scopes every statement). */
+export function mailboxesRepository(db: Database) {
+  const get = (c: TenantClient, id: string) =>
+    c.query<MailboxRow>(`${SELECT} WHERE id = $1`, [id]).then((r) => r.rows[0]);
+  return {
+    /** A fresh id, so the secret can be sealed to it before the row exists. */
+    newId: () => randomUUID(),
+    organisationId: () => currentTenant()!.organisationId,
+
+    /** Created unverified; the worker's verification is queued in the same transaction. */
+    async create(id: string, values: MailboxWritable, change: ConnectionChange): Promise<MailboxRow> {
+      const entries: [string, unknown][] = [['id', id], ...entriesOf(values), ...connectionEntries(change)];
+      return await db.tenant(async (c) => {
+        await c.query(
+          `INSERT INTO outreach.mailboxes (${entries.map(([column]) => column).join(', ')})
+           VALUES (${entries.map((_, i) => `$${i + 1}`).join(', ')})`,
+          entries.map(([, value]) => value),
+        );
+        await queueVerification(c, id);
+        return (await get(c, id))!;
+      });
+    },
+
+    async list(): Promise<MailboxRow[]> {
+      return await db.tenant(
+        async (c) => (await c.query<MailboxRow>(`${SELECT} ORDER BY created_at, id`)).rows,
+      );
+    },
+
+    async get(id: string): Promise<MailboxRow | undefined> {
+      return await db.tenant((c) => get(c, id));
+    },
+
+    /** The stored connection and sealed secret (for a change that merges over them). */
+    async stored(
+      id: string,
+    ): Promise<{ fromAddress: string; connection: Connection; sealed?: SealedSecret } | undefined> {
+      return await db.tenant(async (c) => {
+        const { rows } = await c.query<
+          ServerColumns & {
+            from_address: string;
+            provider: MailboxProvider;
+            secret_ciphertext: Buffer | null;
+            secret_wrapped_key: Buffer | null;
+            secret_key_id: string | null;
+          }
+        >(
+          `SELECT from_address, provider, smtp_host, smtp_port, smtp_security, smtp_user, imap_host, imap_port, imap_security,
+             imap_user, secret_ciphertext, secret_wrapped_key, secret_key_id FROM outreach.mailboxes WHERE id = $1`,
+          [id],
+        );
+        const r = rows[0];
+        if (!r) return undefined;
+        return {
+          fromAddress: r.from_address,
+          connection: {
+            provider: r.provider,
+            smtp: serverFromColumns(r, 'smtp'),
+            imap: serverFromColumns(r, 'imap'),
+          },
+          ...(r.secret_ciphertext && r.secret_wrapped_key && r.secret_key_id
+            ? {
+                sealed: {
+                  ciphertext: r.secret_ciphertext,
+                  wrappedKey: r.secret_wrapped_key,
+                  keyId: r.secret_key_id,
+                },
+              }
+            : {}),
+        };
+      });
+    },
+
+    /**
+     * Setting status `active` clears the pause reason and wakes the tasks the pause snoozed. A
+     * connection change (or a new from-address) bumps the credentials version, makes the mailbox
+     * unverified again and queues its verification: nothing is sent from it until that passes.
+     */
+    async update(
+      id: string,
+      values: MailboxWritable,
+      change?: ConnectionChange,
+    ): Promise<MailboxRow | undefined> {
+      const entries = [...entriesOf(values), ...(change ? connectionEntries(change) : [])];
+      const reverify = change !== undefined || values.fromAddress !== undefined;
+      return await db.tenant(async (c) => {
+        const sets = entries.map(([column], i) => `${column} = $${i + 2}`);
+        if (values.status === 'active') sets.push('paused_reason = NULL');
+        if (reverify)
+          sets.push(
+            `credentials_version = credentials_version + 1, verification_status = 'unverified', verified_at = NULL, verification = '{}', last_error_code = NULL`,
+          );
+        const { rowCount } = await c.query(`UPDATE outreach.mailboxes SET ${sets.join(', ')} WHERE id = $1`, [
+          id,
+          ...entries.map(([, value]) => value),
+        ]);
+        if (!rowCount) return undefined;
+        if (reverify) await queueVerification(c, id);
+        if (values.status === 'active') {
+          await c.query(
+            `UPDATE outreach.tasks t SET run_at = now() FROM outreach.campaign_enrollments e JOIN outreach.campaigns ca
+               ON ca.organisation_id = e.organisation_id AND ca.id = e.campaign_id
+             WHERE t.status = 'pending' AND t.type = 'send_step' AND e.organisation_id = t.organisation_id AND e.id = t.enrollment_id
+               AND ca.mailbox_id = $1 AND t.run_at > now() AND t.last_error LIKE 'snoozed: mailbox%'`,
+            [id],
+          );
+        }
+        return await get(c, id);
+      });
+    },
+
+    /** Runs the worker's check again (the "test connection" button); false when no such mailbox. */
+    async requestVerification(id: string): Promise<MailboxRow | undefined> {
+      return await db.tenant(async (c) => {
+        const row = await get(c, id);
+        if (row) await queueVerification(c, id);
+        return row;
+      });
+    },
+
+    /** False when no such mailbox (FK violations while a campaign or message uses it propagate). */
+    async delete(id: string): Promise<boolean> {
+      const { rowCount } = await db.tenant((c) =>
+        c.query('DELETE FROM outreach.mailboxes WHERE id = $1', [id]),
+      );
+      return (rowCount ?? 0) > 0;
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { requireAuth } from '@prospectflow/auth-core';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { named } from '../../../lib/openapi/components.js';
+import { ProblemSchema, Role, Uuid } from '../../../lib/schemas.js';
+import { invalidateSessions } from '../../../lib/sessions.js';
+import { invitationsRepository } from '../../../repositories/organisations/invitations.js';
+
+const ReceivedInvitation = Type.Object({
+  id: Uuid,
+  organisationId: Uuid,
+  organisationName: Type.String(),
+  role: Role,
+  expiresAt: Type.String({ format: 'date-time' }),
+});
+const AcceptedInvitation = Type.Object({ organisationId: Uuid, role: Role });
+
+named({ ReceivedInvitation, AcceptedInvitation });
+
+/**
+ * /v1/invitations — the invitee's side (signed in, no organisation yet): the open invitations
+ * addressed to their verified email, and accepting one. An unverified email sees none and can
+ * accept none.
+ */
+const invitations: FastifyPluginAsyncTypebox = async (fastify) => {
+  const repository = invitationsRepository(fastify.db, { ttlDays: fastify.config.invitationTtlDays });
+  /**
+   * The caller's user id, after copying this request's token into iam.users: the session may be
+   * cached from before the email was verified (or changed), and the check must see the token's
+   * `email_verified`, not the cached one's.
+   */
+  const syncedUser = async (request: FastifyRequest) =>
+    (await fastify.authServices.userSync.sync(requireAuth(request).token)).id;
+
+  fastify.get(
+    '',
+    {
+      config: { organisation: false },
+      schema: {
+        tags: ['identity'],
+        summary: 'Open invitations addressed to my verified email',
+        response: { 200: Type.Object({ items: Type.Array(ReceivedInvitation) }) },
+      },
+    },
+    async (request) => ({ items: await repository.received(await syncedUser(request)) }),
+  );
+
+  fastify.post(
+    '/:invitationId/accept',
+    {
+      config: { organisation: false },
+      schema: {
+        tags: ['identity'],
+        summary: 'Accept an invitation addressed to my verified email; I become a member with its role',
+        description:
+          '404 `invitation_not_found` unless the invitation is addressed to my email; 403 `email_not_verified` ' +
+          'while that email is unverified; 409 `invitation_already_accepted` or `already_a_member`; ' +
+          '410 `invitation_revoked` or `invitation_expired`.',
+        params: Type.Object({ invitationId: Uuid }),
+        response: { 200: AcceptedInvitation, 403: ProblemSchema, 410: ProblemSchema },
+      },
+    },
+    async (request) => {
+      const userId = await syncedUser(request);
+      const accepted = await repository.accept(request.params.invitationId, userId);
+      // After the commit: the cached session must learn the new membership.
+      await invalidateSessions(fastify, request.log, userId);
+      return accepted;
+    },
+  );
+};
+
+export default invitations;

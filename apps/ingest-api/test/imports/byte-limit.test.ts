@@ -1,0 +1,146 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type TestApp, type TestUser } from '../helpers/app.js';
+import { multipart } from './http-helpers.js';
+
+/**
+ * ONE byte limit (IMPORT_MAX_BYTES) for every import body, whatever its content type, enforced
+ * while the body streams in: 413 problem+json `body_too_large`, nothing left in the spool
+ * directory, no import row.
+ */
+const MAX = 4096;
+const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-import-limit-'));
+let t: TestApp;
+let user: TestUser;
+
+beforeAll(async () => {
+  t = await buildTestApp({
+    label: 'import_limit',
+    env: { IMPORT_MAX_BYTES: String(MAX), IMPORT_SPOOL_DIR: spoolDir },
+  });
+  user = await t.signUp();
+});
+afterAll(async () => {
+  await t?.close();
+  fs.rmSync(spoolDir, { recursive: true, force: true });
+});
+
+function csv(bytes: number): Buffer {
+  const header = 'Raison sociale;SIREN\n';
+  const rows: string[] = [];
+  let size = header.length;
+  for (let i = 0; size < bytes; i++) {
+    const row = `Société ${i};\n`;
+    rows.push(row);
+    size += Buffer.byteLength(row);
+  }
+  return Buffer.from(header + rows.join(''));
+}
+
+/** A body stream with no Content-Length: only counting while reading can refuse it. */
+function chunked(body: Buffer): Readable {
+  return Readable.from(
+    (function* () {
+      for (let i = 0; i < body.length; i += 512) yield body.subarray(i, i + 512);
+    })(),
+  );
+}
+
+async function expectRefusedAndNothingKept(response: {
+  statusCode: number;
+  headers: Record<string, unknown>;
+  json: () => unknown;
+  body: string;
+}) {
+  expect(response.statusCode, response.body).toBe(413);
+  expect(String(response.headers['content-type'])).toContain('application/problem+json');
+  expect(response.json()).toMatchObject({ status: 413, code: 'body_too_large' });
+  expect(fs.existsSync(spoolDir) ? fs.readdirSync(spoolDir) : []).toEqual([]);
+  const { rows } = await t.admin.query(
+    'SELECT count(*)::int AS n FROM crm.imports WHERE organisation_id = $1',
+    [user.organisationId],
+  );
+  expect(rows[0].n).toBe(0);
+}
+
+const post = (headers: Record<string, string>, payload: Buffer | Readable | string) =>
+  t.request(user, { method: 'POST', url: '/v1/imports', headers, payload });
+
+describe('IMPORT_MAX_BYTES on every import body', () => {
+  for (const type of ['text/csv', 'application/csv', 'text/plain', 'application/octet-stream']) {
+    it(`${type}: refused by its declared length`, async () => {
+      await expectRefusedAndNothingKept(await post({ 'content-type': type }, csv(MAX * 3)));
+    });
+
+    it(`${type}: refused while streaming (no Content-Length), partial spool deleted`, async () => {
+      await expectRefusedAndNothingKept(await post({ 'content-type': type }, chunked(csv(MAX * 3))));
+    });
+  }
+
+  it('application/json: refused over the same limit', async () => {
+    const rows = Array.from({ length: 400 }, (_, i) => ({ name: `Société ${i}` }));
+    const body = JSON.stringify(rows);
+    expect(body.length).toBeGreaterThan(MAX);
+    await expectRefusedAndNothingKept(await post({ 'content-type': 'application/json' }, body));
+    await expectRefusedAndNothingKept(
+      await post({ 'content-type': 'application/json' }, chunked(Buffer.from(body))),
+    );
+  });
+
+  it('multipart/form-data: a file over the same limit is refused', async () => {
+    const form = multipart(csv(MAX * 3));
+    await expectRefusedAndNothingKept(await post(form.headers, form.payload));
+    await expectRefusedAndNothingKept(await post(form.headers, chunked(form.payload)));
+  });
+
+  it('over real HTTP, the 413 arrives while the client is still sending (the body is not read to its end)', async () => {
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = t.app.server.address() as AddressInfo;
+    const chunk = csv(64 * 1024);
+    let sent = 0;
+    const status = await new Promise<number>((resolve, reject) => {
+      const request = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/v1/imports',
+          headers: {
+            authorization: `Bearer ${user.token}`,
+            'x-organisation-id': user.organisationId,
+            'content-type': 'text/csv',
+          },
+        },
+        (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+          request.destroy();
+        },
+      );
+      request.on('error', () => {}); // the server may close once it answered
+      const write = () => {
+        // Up to 64 MiB, far more than the limit: the answer must come long before the end.
+        while (sent < 64 * 1024 * 1024 && !request.destroyed) {
+          sent += chunk.length;
+          if (!request.write(chunk)) return void request.once('drain', write);
+        }
+        if (!request.destroyed) request.end();
+      };
+      write();
+      setTimeout(() => reject(new Error('no answer within 20 s')), 20_000).unref();
+    });
+    expect(status).toBe(413);
+    expect(sent).toBeLessThan(64 * 1024 * 1024);
+    expect(fs.readdirSync(spoolDir)).toEqual([]);
+  });
+
+  it('a body under the limit is accepted (the limit refuses only what is over it)', async () => {
+    const small = await post({ 'content-type': 'text/csv' }, 'Raison sociale;SIREN\nAcme;\n');
+    expect(small.statusCode, small.body).toBe(202);
+  });
+});

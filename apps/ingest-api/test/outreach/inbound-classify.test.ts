@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { classifyInbound, type InboundMail } from '../../src/outreach/inbound.js';
+
+// The webhook classifies with @prospectflow/mailboxes' classifyInbound, like the worker's IMAP
+// poller: one rule for what is a reply, an automatic message and a bounce, whichever door.
+const CASES: [name: string, mail: InboundMail, kind: 'reply' | 'auto_reply' | 'bounce'][] = [
+  ['a human answer', { subject: 'Re: Hello', text: 'Interested' }, 'reply'],
+  [
+    'DSN fields from the provider, permanent',
+    { dsn: { action: 'failed', status: '5.1.1', recipient: 'a@b.test' } },
+    'bounce',
+  ],
+  [
+    'DSN inside the text, permanent',
+    { text: 'Reporting-MTA: dns; mx\n\nAction: failed\nStatus: 5.1.1\n' },
+    'bounce',
+  ],
+  [
+    'DSN, temporary failure: automatic, not a bounce',
+    { dsn: { action: 'delayed', status: '4.4.1' } },
+    'auto_reply',
+  ],
+  ['Auto-Submitted', { headers: { 'Auto-Submitted': 'auto-replied' }, subject: 'Away' }, 'auto_reply'],
+  ['Auto-Submitted: no is a person', { headers: { 'Auto-Submitted': 'no' }, subject: 'Re: Hi' }, 'reply'],
+  ['out-of-office subject', { subject: 'Automatic reply: away until Monday' }, 'auto_reply'],
+  ['mailing-list mail', { headers: { 'List-Id': '<news.example.test>' } }, 'auto_reply'],
+  ['null return path', { headers: { 'Return-Path': '<>' } }, 'auto_reply'],
+  ['a person writing about an out of office plan', { subject: 'Re: our out of office plan' }, 'reply'],
+];
+
+describe('inbound webhook classification', () => {
+  it.each(CASES)('%s', (_name, mail, kind) => {
+    expect(classifyInbound(mail)).toBe(kind);
+  });
+});

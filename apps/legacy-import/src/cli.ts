@@ -1,0 +1,194 @@
+#!/usr/bin/env node
+/**
+ * Legacy SQLite consolidation (seed 004, issue 18). Commands:
+ *   import:sqlite <file.db | directory>... --organisation <uuid> [options]   consolidate
+ *   import:sqlite export --organisation <uuid> [--database …] [--table …]    the archive as JSON Lines
+ *   import:sqlite undo <import id> --organisation <uuid> [--dry-run]          (also --undo <id>)
+ * Connects with DATABASE_URL (role prospectflow_app: RLS applies with the organisation set per
+ * transaction), falling back to MIGRATION_DATABASE_URL (the owner role is still bound by FORCE ROW
+ * LEVEL SECURITY) for operators who only hold migration credentials.
+ */
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import cliProgress from 'cli-progress';
+import pg from 'pg';
+import { consolidate } from './consolidate.js';
+import { discover } from './discover.js';
+import { exportArchive, toJsonLine } from './export.js';
+import { proposeMapping } from './presets.js';
+import { findDatabases } from './sources.js';
+import { printSummary } from './summary.js';
+import { runUndo } from './undo-cli.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const USAGE = `Usage:
+  import:sqlite <file.db | directory>... --organisation <uuid> [--dry-run] [--report <report.json>]
+                [--mapping <mapping.json>] [--source <name>]      (these two: one database only)
+  import:sqlite <file.db> --propose            print what was discovered and the proposed mapping
+  import:sqlite export --help                  the archive as JSON Lines
+  import:sqlite undo --help                    undo an import (also: --undo <import id>)
+
+Directories are searched recursively for SQLite files (by their header, whatever the extension).
+Every table of every database ends somewhere: the presets (analysis, prompts and governance
+stores; legacy prospects) load some into typed tables, and EVERY row of every table is archived
+as it was in legacy.archive_rows. One import id for the whole run; one transaction.
+Env: DATABASE_URL (role prospectflow_app) or MIGRATION_DATABASE_URL; PRIVACY_HMAC_KEYS (erased
+people are never imported again).
+`;
+
+const EXPORT_USAGE = `Usage: import:sqlite export --organisation <uuid> [--database <name>] [--table <name>]
+                            [--import <import id>] [--out <file.jsonl>]
+Writes the organisation's archived rows as JSON Lines (stdout by default), one object per row:
+{"database", "table", "key", "importId", "row": {column: value}} where a value is a JSON number
+(INTEGER, all 64 bits; REAL always with a fraction), a string (TEXT), {"$blob": base64},
+{"$text": base64} (TEXT that is not valid UTF-8), {"$real": "Infinity"} or null.
+`;
+
+function fail(message: string, usage: string): never {
+  process.stderr.write(`${message}\n\n${usage}`);
+  process.exit(2);
+}
+
+// pnpm runs package scripts in the package directory; INIT_CWD is where the operator typed the command.
+const fromCaller = (path: string) => resolve(process.env.INIT_CWD ?? process.cwd(), path);
+
+export function connect(usage: string): pg.Pool {
+  const url = process.env.DATABASE_URL || process.env.MIGRATION_DATABASE_URL;
+  if (!url) fail('Set DATABASE_URL (role prospectflow_app) or MIGRATION_DATABASE_URL', usage);
+  return new pg.Pool({ connectionString: url, max: 3, application_name: 'import-sqlite' });
+}
+
+export function organisation(value: string | undefined, usage: string): string {
+  if (!value) fail('Missing --organisation <uuid>', usage);
+  if (!UUID.test(value)) fail('--organisation must be a uuid', usage);
+  return value;
+}
+
+async function exportCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      organisation: { type: 'string' },
+      database: { type: 'string' },
+      table: { type: 'string' },
+      import: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(EXPORT_USAGE);
+    return 0;
+  }
+  const organisationId = organisation(values.organisation, EXPORT_USAGE);
+  if (values.import && !UUID.test(values.import)) fail('--import must be a uuid', EXPORT_USAGE);
+  const pool = connect(EXPORT_USAGE);
+  const out: NodeJS.WritableStream = values.out ? createWriteStream(fromCaller(values.out)) : process.stdout;
+  let n = 0;
+  try {
+    for await (const row of exportArchive(
+      pool,
+      { organisationId },
+      {
+        database: values.database,
+        table: values.table,
+        importId: values.import,
+      },
+    )) {
+      if (!out.write(`${toJsonLine(row)}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
+      n++;
+    }
+  } finally {
+    await pool.end();
+    if (out !== process.stdout) await new Promise<void>((r) => out.end(() => r()));
+  }
+  process.stderr.write(`${n} archived row(s) exported\n`);
+  return 0;
+}
+
+async function importCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      organisation: { type: 'string' },
+      mapping: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      propose: { type: 'boolean', default: false },
+      source: { type: 'string' },
+      report: { type: 'string' },
+      undo: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.undo !== undefined) {
+    const rest = args.filter(
+      (a, i) => a !== '--undo' && args[i - 1] !== '--undo' && !a.startsWith('--undo='),
+    );
+    return await runUndo([values.undo, ...rest], connect, organisation);
+  }
+  if (positionals.length === 0) fail('Missing the SQLite file(s) or directory', USAGE);
+  const databases = findDatabases(positionals.map(fromCaller));
+  if (values.propose) {
+    if (databases.length !== 1) fail('--propose takes one SQLite file', USAGE);
+    const db = new Database(databases[0]!.path, { readonly: true, fileMustExist: true });
+    const discovered = discover(db);
+    db.close();
+    process.stdout.write(
+      `${JSON.stringify({ discovered, proposedMapping: proposeMapping(discovered) }, null, 2)}\n`,
+    );
+    return 0;
+  }
+  const organisationId = organisation(values.organisation, USAGE);
+  const mapping = values.mapping ? JSON.parse(readFileSync(fromCaller(values.mapping), 'utf8')) : undefined;
+  const pool = connect(USAGE);
+  const bar = new cliProgress.SingleBar(
+    { format: 'importing [{bar}] {percentage}% | {value}/{total} rows', stream: process.stderr },
+    cliProgress.Presets.shades_classic,
+  );
+  try {
+    const report = await consolidate(pool, {
+      databases,
+      tenant: { organisationId },
+      mapping,
+      dryRun: values['dry-run'],
+      source: values.source,
+      onStart: (total) => bar.start(total, 0),
+      onRow: () => bar.increment(),
+    });
+    bar.stop();
+    printSummary(report, (line) => process.stdout.write(`${line}\n`));
+    const reportPath = values.report
+      ? fromCaller(values.report)
+      : databases.length === 1
+        ? `${databases[0]!.path}.import-report.json`
+        : fromCaller(`consolidation-${report.importId ?? 'dry-run'}.json`);
+    writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`report: ${reportPath}\n`);
+    return report.status === 'failed' ? 1 : 0;
+  } finally {
+    bar.stop();
+    await pool.end();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'export') return await exportCommand(argv.slice(1));
+  if (argv[0] === 'undo') return await runUndo(argv.slice(1), connect, organisation);
+  return await importCommand(argv);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error) => {
+    process.stderr.write(`import:sqlite failed: ${(error as Error).message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,277 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { inTenantUnit, markFailed, SEAL_LEDGER_SQL, type Tenant } from '@prospectflow/import-engine';
+import { loadSubjectKeys, type SubjectKeys } from '@prospectflow/outreach-core';
+import type { TenantClient } from '@prospectflow/tenant-context';
+import Database from 'better-sqlite3';
+import type { Pool } from 'pg';
+import { type ArchiveCounts, archiveTable } from './archive.js';
+import { type DiscoveredTable, describeTable, discover, hasRowid, listSourceObjects } from './discover.js';
+import { loadErasedCheck } from './erased.js';
+import { type ColumnFate, type Fate, tableFate } from './fates.js';
+import { createImportRecord } from './import-record.js';
+import { loadSqlite, type TableSummary } from './load.js';
+import { readPostLoadCounts } from './post-load.js';
+import { proposeMapping, type SqliteMapping, validateMapping } from './presets.js';
+import type { SourceDatabase } from './sources.js';
+import { detectStore } from './stores.js';
+
+export interface ConsolidateOptions {
+  databases: readonly SourceDatabase[];
+  tenant: Tenant;
+  /** A mapping file's content (only with one database); without it the presets apply. */
+  mapping?: unknown;
+  /** Source name for remembered keys (only with one database); default `sqlite:<name>`. */
+  source?: string;
+  dryRun?: boolean;
+  subjectKeys?: SubjectKeys;
+  onStart?: (totalRows: number) => void;
+  onRow?: () => void;
+}
+
+export interface TableReport {
+  table: string;
+  kind: 'table' | 'view' | 'internal';
+  fate: Fate;
+  reason: string;
+  columns: ColumnFate[];
+  /** Rows in the source table. */
+  read: number;
+  /** The typed copy (mapped tables). */
+  typed: TableSummary | null;
+  /** The archive copy (every table). */
+  archive: ArchiveCounts | null;
+  ms: number;
+  /** Read back from PostgreSQL after the commit (null for a dry run or a failed import). */
+  postLoad: { archived: number; typed: number | null } | null;
+}
+
+export interface DatabaseReport {
+  name: string;
+  path: string;
+  sha256: string;
+  /** The legacy store recognised (seed 004), if any. */
+  store: string | null;
+  source: string;
+  discovered: DiscoveredTable[];
+  mapping: SqliteMapping;
+  tables: TableReport[];
+}
+
+export interface ConsolidationReport {
+  organisationId: string;
+  importId: string | null;
+  dryRun: boolean;
+  status: 'succeeded' | 'failed' | 'dry_run';
+  error?: string;
+  ms: number;
+  databases: DatabaseReport[];
+}
+
+class DryRunRollback extends Error {}
+
+function sha256(path: string): string {
+  const hash = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    const chunk = Buffer.alloc(1 << 20);
+    for (let n = readSync(fd, chunk); n > 0; n = readSync(fd, chunk)) hash.update(chunk.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+interface Opened {
+  source: SourceDatabase;
+  db: Database.Database;
+  raw: Database.Database;
+  report: DatabaseReport;
+}
+
+function open(source: SourceDatabase, options: ConsolidateOptions): Opened {
+  const db = new Database(source.path, { readonly: true, fileMustExist: true });
+  const raw = new Database(source.path, { readonly: true, fileMustExist: true });
+  const discovered = discover(db);
+  const mapping = options.mapping ? validateMapping(options.mapping, discovered) : proposeMapping(discovered);
+  const store = detectStore(discovered.map((t) => t.name));
+  return {
+    source,
+    db,
+    raw,
+    report: {
+      name: source.name,
+      path: source.path,
+      sha256: sha256(source.path),
+      store: store?.name ?? null,
+      source: options.source ?? mapping.source ?? `sqlite:${source.name}`,
+      discovered,
+      mapping,
+      tables: [],
+    },
+  };
+}
+
+/**
+ * Consolidates SQLite databases for one organisation in ONE transaction: each database's mapped
+ * tables are loaded into their typed tables, then every table (mapped or not) is archived row by
+ * row, and every table, view and column is listed with its fate in legacy.source_tables and the
+ * report. A dry run does the same work and rolls back. The run is one crm.imports row (source
+ * kind sqlite), the import id `--undo` takes.
+ */
+export async function consolidate(pool: Pool, options: ConsolidateOptions): Promise<ConsolidationReport> {
+  if (options.databases.length === 0) throw new Error('No SQLite database found');
+  if (options.databases.length > 1 && (options.mapping || options.source)) {
+    throw new Error('--mapping and --source apply to a single database');
+  }
+  const started = performance.now();
+  const opened: Opened[] = [];
+  try {
+    for (const source of options.databases) opened.push(open(source, options));
+    const report: ConsolidationReport = {
+      organisationId: options.tenant.organisationId,
+      importId: null,
+      dryRun: Boolean(options.dryRun),
+      status: options.dryRun ? 'dry_run' : 'succeeded',
+      ms: 0,
+      databases: opened.map((o) => o.report),
+    };
+    if (!options.dryRun) {
+      const names = opened.map((o) => o.report.name);
+      report.importId = await createImportRecord(pool, options.tenant, {
+        fileName: (names.length === 1 ? names[0]! : `${names.length} databases: ${names.join(', ')}`).slice(
+          0,
+          1000,
+        ),
+        mapping: {
+          databases: opened.map(({ report: r }) => ({
+            name: r.name,
+            sha256: r.sha256,
+            store: r.store,
+            mapping: r.mapping,
+          })),
+        },
+      });
+    }
+    const total = opened.reduce((n, o) => n + o.report.discovered.reduce((m, t) => m + t.rows, 0), 0);
+    options.onStart?.(total);
+    try {
+      await inTenantUnit(pool, options.tenant, async (client) => {
+        const importId = report.importId ?? randomUUID();
+        // Provenance contract (migration 0870): rows written in this transaction record the import.
+        await client.query(
+          `SELECT set_config('app.import_id', $1::text, true), set_config('app.source_kind', 'sqlite', true)`,
+          [importId],
+        );
+        const erased = await loadErasedCheck(client, options.subjectKeys ?? loadSubjectKeys());
+        for (const o of opened) await consolidateOne(pool, client, o, importId, erased, options);
+        if (options.dryRun) throw new DryRunRollback();
+        // The ledger `--undo` reads (migration 0962): hash of every row this import left.
+        await client.query(SEAL_LEDGER_SQL);
+        await recordCounts(client, report);
+      });
+    } catch (error) {
+      if (!(error instanceof DryRunRollback)) {
+        report.status = 'failed';
+        report.error = (error as Error).message;
+        if (report.importId) {
+          await markFailed(pool, options.tenant, report.importId, 'import_failed', report.error).catch(
+            () => {},
+          );
+        }
+      }
+    }
+    if (report.status === 'succeeded') await readPostLoadCounts(pool, options.tenant, report);
+    report.ms = Math.round(performance.now() - started);
+    return report;
+  } finally {
+    for (const o of opened) {
+      o.db.close();
+      o.raw.close();
+    }
+  }
+}
+
+async function consolidateOne(
+  pool: Pool,
+  client: TenantClient,
+  o: Opened,
+  importId: string,
+  erased: Awaited<ReturnType<typeof loadErasedCheck>>,
+  options: ConsolidateOptions,
+): Promise<void> {
+  const { report } = o;
+  const typed = await loadSqlite(o.db, pool, report.mapping, {
+    source: report.source,
+    erased,
+    onRow: options.onRow,
+  });
+  const store = detectStore(report.discovered.map((t) => t.name));
+  for (const object of listSourceObjects(o.db)) {
+    const started = performance.now();
+    const table = report.discovered.find((t) => t.name === object.name) ?? describeTable(o.db, object.name);
+    const fate = tableFate(object, table, report.mapping, store);
+    const typedSummary = typed.find((t) => t.table === object.name) ?? null;
+    let archive: ArchiveCounts | null = null;
+    if (object.kind === 'table') {
+      archive = await archiveTable(o.db, client, {
+        importId,
+        database: report.name,
+        table: object.name,
+        columns: table.columns.map((c) => c.name),
+        primaryKey: table.columns
+          .filter((c) => c.pkOrder > 0)
+          .sort((a, b) => a.pkOrder - b.pkOrder)
+          .map((c) => c.name),
+        rowid: hasRowid(o.db, object.name),
+        rawReader: o.raw,
+        erased,
+        // Rows of mapped tables were already counted once by the typed load.
+        onRow: typedSummary ? undefined : options.onRow,
+      });
+    }
+    const ms = Math.round(performance.now() - started) + (typedSummary?.ms ?? 0);
+    report.tables.push({
+      table: object.name,
+      kind: object.kind,
+      ...fate,
+      read: table.rows,
+      typed: typedSummary,
+      archive,
+      ms,
+      postLoad: null,
+    });
+    await client.query(
+      `INSERT INTO legacy.source_tables (import_id, source_database, source_table, source_kind, columns, fate, reason, rows_read)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [
+        importId,
+        report.name,
+        object.name,
+        object.kind,
+        JSON.stringify(fate.columns),
+        fate.fate,
+        fate.reason,
+        table.rows,
+      ],
+    );
+  }
+}
+
+/** crm.imports keeps the typed counts (what GET /v1/imports shows) and the archive's in its mapping. */
+async function recordCounts(client: TenantClient, report: ConsolidationReport): Promise<void> {
+  const tables = report.databases.flatMap((d) => d.tables);
+  const typed = tables.flatMap((t) => (t.typed ? [t.typed] : []));
+  const sum = (k: 'read' | 'inserted' | 'updated' | 'skipped') => typed.reduce((n, t) => n + t[k], 0);
+  const archive = { read: 0, inserted: 0, updated: 0, unchanged: 0, rejected: 0 };
+  for (const t of tables) {
+    if (!t.archive) continue;
+    for (const k of Object.keys(archive) as Array<keyof typeof archive>) archive[k] += t.archive[k];
+  }
+  await client.query(
+    `UPDATE crm.imports SET status = 'succeeded', finished_at = now(), rows_total = $2, rows_processed = $2,
+            inserted = $3, updated = $4, skipped = $5, mapping = mapping || jsonb_build_object('archive', $6::jsonb)
+      WHERE id = $1`,
+    [report.importId, sum('read'), sum('inserted'), sum('updated'), sum('skipped'), JSON.stringify(archive)],
+  );
+}

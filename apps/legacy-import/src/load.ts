@@ -1,0 +1,369 @@
+import * as rules from '@prospectflow/field-rules';
+import { type TenantClient, withTenantClient } from '@prospectflow/tenant-context';
+import type Database from 'better-sqlite3';
+import type { Pool } from 'pg';
+import { toBoolean, toInteger, toJson, toText, toTimestamp, toUuid } from './convert.js';
+import { quoteSqliteName } from './discover.js';
+import type { ErasedCheck } from './erased.js';
+import { type SqliteMapping, type SqliteTarget, TARGET_ORDER, type TableMapping } from './presets.js';
+
+export interface TableSummary {
+  table: string;
+  target: SqliteTarget;
+  read: number;
+  inserted: number;
+  updated: number;
+  skipped: number;
+  /** reason → rows */
+  skippedReasons: Record<string, number>;
+  /** Time spent on the table (ms). */
+  ms: number;
+}
+
+type Row = Record<string, unknown>;
+class Skip extends Error {}
+const skip = (reason: string): never => {
+  throw new Skip(reason);
+};
+
+export const TARGET_TABLE: Record<SqliteTarget, string> = {
+  companies: 'crm.companies',
+  contacts: 'crm.positions',
+  prompts: 'outreach.prompts',
+  test_cases: 'outreach.prompts',
+};
+const PURPOSES = new Set(['email_body', 'email_subject', 'personalisation', 'reply_classification', 'other']);
+/** Reads field → converted value; an unconvertible value skips the row with a reason. */
+class Fields {
+  constructor(
+    private readonly row: Row,
+    private readonly columns: Record<string, string>,
+  ) {}
+  raw(field: string): unknown {
+    const column = this.columns[field];
+    return column === undefined ? undefined : this.row[column];
+  }
+  text(field: string): string | null {
+    return toText(this.raw(field));
+  }
+  /** The value through its field rule: the stored form, null when blank; a refusal skips the row. */
+  ruled(field: string, rule: (raw: string) => rules.Outcome): string | null {
+    const value = this.text(field);
+    if (value === null) return null;
+    const outcome = rule(value);
+    return outcome.ok ? outcome.value : skip(outcome.code);
+  }
+  json(field: string): unknown {
+    const value = toJson(this.raw(field));
+    return value === undefined ? skip(`invalid_json:${field}`) : value;
+  }
+  /** Test inputs/outputs: JSON when the text is JSON, else the text itself. */
+  jsonOrText(field: string): unknown {
+    const value = toJson(this.raw(field));
+    return value === undefined ? this.text(field) : value;
+  }
+  object(field: string): Record<string, unknown> {
+    const value = this.json(field);
+    if (value === null) return {};
+    return typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : { value };
+  }
+  timestamp(field: string): Date | null {
+    const value = toTimestamp(this.raw(field));
+    return value === undefined ? skip(`invalid_timestamp:${field}`) : value;
+  }
+  boolean(field: string): boolean | null {
+    const value = toBoolean(this.raw(field));
+    return value === undefined ? skip(`invalid_boolean:${field}`) : value;
+  }
+  integer(field: string): number | null {
+    const value = toInteger(this.raw(field));
+    return value === undefined ? skip(`invalid_integer:${field}`) : value;
+  }
+}
+
+export interface LoadOptions {
+  source: string;
+  /** Addresses on the hashed suppression list are never imported again (Art. 17). */
+  erased?: ErasedCheck | null;
+  onRow?: () => void;
+}
+
+/**
+ * Loads every mapped table in dependency order, as one tenant unit of work on `pool` (a savepoint
+ * of the caller's transaction when one is open, so the whole import stays all-or-nothing). Rows
+ * already imported under the same source keys are updated, not duplicated; a row the database
+ * refuses is skipped with the constraint as its reason: each row is a nested unit (a savepoint).
+ */
+export async function loadSqlite(
+  db: Database.Database,
+  pool: Pool,
+  mapping: SqliteMapping,
+  options: LoadOptions,
+): Promise<TableSummary[]> {
+  return await withTenantClient(pool, (client) => loadTables(db, pool, client, mapping, options));
+}
+
+async function loadTables(
+  db: Database.Database,
+  pool: Pool,
+  client: TenantClient,
+  mapping: SqliteMapping,
+  options: LoadOptions,
+): Promise<TableSummary[]> {
+  const keys = new Map<string, string>();
+  const { rows: known } = await client.query<{ source_table: string; source_key: string; target_id: string }>(
+    'SELECT source_table, source_key, target_id FROM crm.import_source_keys WHERE source = $1',
+    [options.source],
+  );
+  for (const k of known) keys.set(`${k.source_table}\u0000${k.source_key}`, k.target_id);
+  const tablesOf = (target: SqliteTarget) =>
+    Object.entries(mapping.tables).filter(([, t]) => t.target === target);
+  const remember = async (
+    rowClient: TenantClient,
+    table: string,
+    key: string,
+    target: SqliteTarget,
+    id: string,
+  ) => {
+    await rowClient.query(
+      `INSERT INTO crm.import_source_keys (source, source_table, source_key, target_table, target_id)
+       VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (organisation_id, source, source_table, source_key) DO UPDATE SET target_id = EXCLUDED.target_id`,
+      [options.source, table, key, TARGET_TABLE[target], id],
+    );
+  };
+  const lookup = (tables: Array<[string, TableMapping]>, key: unknown): string | undefined => {
+    const text = toText(key);
+    if (text === null) return undefined;
+    for (const [name] of tables) {
+      const id = keys.get(`${name}\u0000${text}`);
+      if (id) return id;
+    }
+    return undefined;
+  };
+
+  const testCases = new Map<string, unknown[]>();
+  const summaries: TableSummary[] = [];
+  for (const target of TARGET_ORDER) {
+    for (const [table, spec] of tablesOf(target)) {
+      const summary: TableSummary = {
+        table,
+        target,
+        read: 0,
+        inserted: 0,
+        updated: 0,
+        skipped: 0,
+        skippedReasons: {},
+        ms: 0,
+      };
+      const started = performance.now();
+      summaries.push(summary);
+      const statement = db.prepare(`SELECT rowid AS "__rowid", * FROM ${quoteSqliteName(table)}`);
+      for (const row of statement.iterate() as Iterable<Row>) {
+        summary.read++;
+        options.onRow?.();
+        const key = toText(spec.key === 'rowid' ? row.__rowid : row[spec.key]);
+        const f = new Fields(row, spec.columns);
+        try {
+          // A nested unit is a savepoint: a refused row is undone alone.
+          const result = await withTenantClient(pool, async (rowClient) => {
+            if (key === null) skip('missing_key');
+            const existing = keys.get(`${table}\u0000${key}`);
+            let loaded: { id: string; inserted: boolean };
+            if (target === 'companies') loaded = await company(rowClient, f, existing, key!);
+            else if (target === 'contacts')
+              loaded = await contact(
+                rowClient,
+                f,
+                existing,
+                lookup(tablesOf('companies'), f.raw('company_key')),
+                options.erased,
+              );
+            else if (target === 'prompts') loaded = await prompt(rowClient, f, existing, key!);
+            else {
+              const promptId = lookup(tablesOf('prompts'), f.raw('prompt_key')) ?? skip('prompt_not_found');
+              const list = testCases.get(promptId) ?? [];
+              list.push({
+                legacyId: key,
+                name: f.text('name'),
+                input: f.jsonOrText('input'),
+                expected: f.jsonOrText('expected'),
+                createdAt: f.timestamp('created_at')?.toISOString() ?? null,
+              });
+              testCases.set(promptId, list);
+              loaded = { id: promptId, inserted: existing === undefined };
+            }
+            await remember(rowClient, table, key!, target, loaded.id);
+            return loaded;
+          });
+          // Remembered only once the row's savepoint is released.
+          keys.set(`${table}\u0000${key}`, result.id);
+          if (result.inserted) summary.inserted++;
+          else summary.updated++;
+        } catch (error) {
+          let reason: string;
+          if (error instanceof Skip) reason = error.message;
+          else if (
+            (error as { code?: string }).code?.startsWith('23') ||
+            (error as { code?: string }).code === '22P02'
+          ) {
+            const e = error as { constraint?: string; code: string };
+            reason = `rejected_by_database:${e.constraint ?? e.code}`;
+          } else throw error;
+          summary.skipped++;
+          summary.skippedReasons[reason] = (summary.skippedReasons[reason] ?? 0) + 1;
+        }
+      }
+      summary.ms = Math.round(performance.now() - started);
+    }
+  }
+  // Test cases are stored on their prompt as a whole array: re-runs replace it, never append twice.
+  for (const [promptId, cases] of testCases) {
+    await client.query('UPDATE outreach.prompts SET test_cases = $2::jsonb WHERE id = $1', [
+      promptId,
+      JSON.stringify(cases),
+    ]);
+  }
+  return summaries;
+}
+
+async function upsert(
+  client: TenantClient,
+  table: string,
+  existing: string | undefined,
+  values: Record<string, unknown>,
+): Promise<{ id: string; inserted: boolean }> {
+  const columns = Object.keys(values);
+  const params = Object.values(values);
+  if (existing) {
+    const { rowCount } = await client.query(
+      `UPDATE ${table} SET ${columns.map((c, i) => `${c} = $${i + 2}`).join(', ')} WHERE id = $1`,
+      [existing, ...params],
+    );
+    if (rowCount === 1) return { id: existing, inserted: false };
+  }
+  const { rows } = await client.query<{ id: string }>(
+    `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING id`,
+    params,
+  );
+  return { id: rows[0]!.id, inserted: true };
+}
+
+async function company(client: TenantClient, f: Fields, existing: string | undefined, key: string) {
+  const name = f.text('name') ?? skip('missing_name');
+  const siren = f.ruled('siren', rules.siren);
+  const website = f.ruled('website_url', rules.url);
+  const domain = f.ruled('domain', rules.domain) ?? (website ? (rules.hostOf(website) ?? null) : null);
+  const createdAt = f.timestamp('created_at');
+  const values: Record<string, unknown> = {
+    name,
+    siren,
+    siret: f.ruled('siret', rules.siret),
+    naf_code: f.ruled('naf_code', rules.naf),
+    website_url: website,
+    domain,
+    phone: f.ruled('phone', rules.phone),
+    city: f.text('city'),
+    postal_code: f.text('postal_code'),
+    country_code: f.ruled('country_code', rules.country),
+    employee_count: f.integer('employee_count'),
+    industry: f.text('industry'),
+    description: f.text('description'),
+    custom: JSON.stringify(f.object('custom')),
+    ...(createdAt ? { created_at: createdAt } : {}),
+  };
+  let target = existing;
+  if (!target && siren) {
+    const { rows } = await client.query<{ id: string }>('SELECT id FROM crm.companies WHERE siren = $1', [
+      siren,
+    ]);
+    target = rows[0]?.id;
+  }
+  const legacyId = toUuid(key);
+  if (!target && legacyId) values.id = legacyId;
+  return await upsert(client, 'crm.companies', target, values);
+}
+
+async function contact(
+  client: TenantClient,
+  f: Fields,
+  existing: string | undefined,
+  companyId: string | undefined,
+  erased: ErasedCheck | null | undefined,
+) {
+  if (!companyId) skip('company_not_found');
+  const email = f.ruled('email', rules.email);
+  if (email && erased?.(email)) skip('erased_subject');
+  const firstName = f.text('first_name');
+  const lastName = f.text('last_name');
+  if (!firstName && !lastName) skip('missing_name');
+  const createdAt = f.timestamp('created_at');
+  const active = f.boolean('is_active');
+  let positionId = existing;
+  if (!positionId && email) {
+    const { rows } = await client.query<{ id: string }>('SELECT id FROM crm.positions WHERE email = $1', [
+      email,
+    ]);
+    positionId = rows[0]?.id;
+  }
+  let personId: string | undefined;
+  if (positionId) {
+    const { rows } = await client.query<{ person_id: string }>(
+      'SELECT person_id FROM crm.positions WHERE id = $1',
+      [positionId],
+    );
+    personId = rows[0]?.person_id;
+    if (!personId) positionId = undefined;
+  }
+  const person = await upsert(client, 'crm.people', personId, {
+    first_name: firstName,
+    last_name: lastName,
+    linkedin_url: f.ruled('linkedin_url', rules.url),
+    custom: JSON.stringify(f.object('custom')),
+    ...(createdAt ? { created_at: createdAt } : {}),
+  });
+  return await upsert(client, 'crm.positions', positionId, {
+    person_id: person.id,
+    company_id: companyId,
+    email,
+    title: f.text('title'),
+    phone: f.ruled('phone', rules.phone),
+    status: active === false ? 'former' : 'active',
+    ...(createdAt ? { created_at: createdAt } : {}),
+  });
+}
+
+async function prompt(client: TenantClient, f: Fields, existing: string | undefined, key: string) {
+  const name = f.text('name') ?? skip('missing_name');
+  const content = f.text('content') ?? skip('missing_content');
+  const version = f.integer('version') ?? 1;
+  const purpose = f.text('purpose')?.toLowerCase();
+  const metadata = f.object('metadata');
+  const description = f.text('description');
+  if (description) metadata.description = description;
+  if (purpose && !PURPOSES.has(purpose)) metadata.legacyCategory = purpose;
+  const createdAt = f.timestamp('created_at');
+  const legacyId = toUuid(key);
+  let target = existing;
+  if (!target) {
+    const { rows } = await client.query<{ id: string }>(
+      'SELECT id FROM outreach.prompts WHERE name = $1 AND version = $2',
+      [name, version],
+    );
+    target = rows[0]?.id;
+  }
+  return await upsert(client, 'outreach.prompts', target, {
+    name,
+    version,
+    content,
+    model: f.text('model'),
+    is_active: f.boolean('is_active') ?? true,
+    purpose: purpose && PURPOSES.has(purpose) ? purpose : 'other',
+    metadata: JSON.stringify(metadata),
+    ...(createdAt ? { created_at: createdAt } : {}),
+    // Keep the legacy UUID as the id when it is one (TEXT → uuid), so references survive.
+    ...(target || !legacyId ? {} : { id: legacyId }),
+  });
+}

@@ -1,0 +1,102 @@
+import { isIP } from 'node:net';
+import {
+  guardHost,
+  type HostGuardOptions,
+  isOAuth,
+  type OAuthTokenCache,
+  type ServerEndpoint,
+} from '@prospectflow/mailboxes';
+import type { ImapFlowOptions } from 'imapflow';
+import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
+import type { MailboxAccount } from './account.js';
+
+/** What connecting to user mailboxes needs: the SSRF guard's settings and the shared OAuth token cache. */
+export interface MailAccess {
+  guard: HostGuardOptions;
+  tokens: OAuthTokenCache;
+  /** Socket timeouts, ms (tests shorten them). */
+  timeoutMs?: number;
+}
+
+/** The OAuth cache key: a new refresh token comes with a new credentials version. */
+export const tokenKey = (account: MailboxAccount) => `${account.id}:${account.credentialsVersion}`;
+
+async function accessToken(account: MailboxAccount, access: MailAccess, renew: boolean): Promise<string> {
+  const { provider } = account;
+  if (!isOAuth(provider)) throw new Error(`mailbox ${account.id} does not authenticate with OAuth`);
+  if (renew) access.tokens.invalidate(tokenKey(account));
+  return await access.tokens.accessToken({
+    provider,
+    key: tokenKey(account),
+    refreshToken: account.secrets.refreshToken ?? '',
+  });
+}
+
+/** Resolved and SSRF-checked: connect to this address, present the name for TLS. */
+async function target(endpoint: ServerEndpoint, access: MailAccess) {
+  const address = await guardHost(endpoint.host, access.guard);
+  return { host: address, servername: isIP(endpoint.host) ? undefined : endpoint.host };
+}
+
+/** nodemailer pool options for a mailbox's own SMTP server (bounded: the pool is per mailbox). */
+export async function smtpOptions(account: MailboxAccount, access: MailAccess): Promise<SMTPPool.Options> {
+  const smtp = account.smtp;
+  if (!smtp) throw new Error(`mailbox ${account.id} has no SMTP settings`);
+  const { host, servername } = await target(smtp, access);
+  const timeout = access.timeoutMs ?? 30_000;
+  return {
+    pool: true,
+    maxConnections: 2,
+    maxMessages: 100,
+    host,
+    port: smtp.port,
+    secure: smtp.security === 'tls',
+    requireTLS: smtp.security === 'starttls',
+    ignoreTLS: smtp.security === 'none',
+    tls: { servername, minVersion: 'TLSv1.2' },
+    connectionTimeout: timeout,
+    greetingTimeout: timeout,
+    socketTimeout: Math.max(timeout, 60_000),
+    auth: isOAuth(account.provider)
+      ? {
+          type: 'OAuth2',
+          user: smtp.user,
+          // nodemailer asks again (renew) when the server refuses a token: one shared cache.
+          provisionCallback: (
+            _user: string,
+            renew: boolean,
+            callback: (e: Error | null, t?: string) => void,
+          ) => {
+            accessToken(account, access, renew).then(
+              (token) => callback(null, token),
+              (error: Error) => callback(error),
+            );
+          },
+        }
+      : { user: smtp.user, pass: account.secrets.smtpPassword ?? '' },
+  } as SMTPPool.Options;
+}
+
+/** imapflow options for a mailbox's IMAP server. */
+export async function imapOptions(account: MailboxAccount, access: MailAccess): Promise<ImapFlowOptions> {
+  const imap = account.imap;
+  if (!imap) throw new Error(`mailbox ${account.id} has no IMAP settings`);
+  const { host, servername } = await target(imap, access);
+  const timeout = access.timeoutMs ?? 30_000;
+  return {
+    host,
+    port: imap.port,
+    secure: imap.security === 'tls',
+    doSTARTTLS: imap.security === 'starttls' ? true : imap.security === 'none' ? false : undefined,
+    servername,
+    tls: { minVersion: 'TLSv1.2' },
+    auth: isOAuth(account.provider)
+      ? { user: imap.user, accessToken: await accessToken(account, access, false) }
+      : { user: imap.user, pass: account.secrets.imapPassword ?? '' },
+    logger: false,
+    connectionTimeout: timeout,
+    greetingTimeout: timeout,
+    socketTimeout: Math.max(timeout, 300_000),
+    disableAutoIdle: true,
+  };
+}

@@ -1,0 +1,53 @@
+import { HostRefusedError, OAuthReauthRequired } from '@prospectflow/mailboxes';
+
+/** Why a connection step failed, as shown on the mailbox (with the server's own answer). */
+export type FailureKind =
+  | 'auth'
+  | 'tls'
+  | 'dns'
+  | 'blocked_host'
+  | 'timeout'
+  | 'connection'
+  | 'sender_refused'
+  | 'not_delivered'
+  | 'domain_not_proved'
+  | 'error';
+
+export interface StepFailure {
+  kind: FailureKind;
+  /** The server's answer or the library's message: never a secret. */
+  answer: string;
+}
+
+const TLS = /certificate|self[- ]signed|SSL|TLS|ERR_SSL|CERT_|handshake/i;
+
+/** Maps an error from nodemailer or imapflow (or our guard and token cache) to a step failure. */
+export function describeFailure(error: unknown): StepFailure {
+  const e = error as {
+    code?: string;
+    command?: string;
+    response?: string;
+    responseText?: string;
+    serverResponseCode?: string;
+    authenticationFailed?: boolean;
+    message?: string;
+  };
+  const answer = String(e.response ?? e.responseText ?? e.message ?? error).slice(0, 500);
+  if (error instanceof HostRefusedError)
+    return { kind: error.reason === 'not_resolvable' ? 'dns' : 'blocked_host', answer: error.message };
+  if (error instanceof OAuthReauthRequired) return { kind: 'auth', answer };
+  if (e.code === 'EAUTH' || e.code === 'EOAUTH2' || e.authenticationFailed || e.command === 'AUTH')
+    return { kind: 'auth', answer };
+  if (e.command === 'MAIL FROM') return { kind: 'sender_refused', answer };
+  if (e.code === 'EDNS' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return { kind: 'dns', answer };
+  if (e.code === 'ETLS' || TLS.test(`${e.code ?? ''} ${answer}`)) return { kind: 'tls', answer };
+  if (/TIMEDOUT|TIMEOUT/i.test(e.code ?? '') || /timed? ?out/i.test(answer))
+    return { kind: 'timeout', answer };
+  if (
+    /ECONNREFUSED|ECONNRESET|ECONNECTION|ESOCKET|EHOSTUNREACH|NoConnection|ClosedAfterConnect/i.test(
+      e.code ?? '',
+    )
+  )
+    return { kind: 'connection', answer };
+  return { kind: 'error', answer };
+}

@@ -1,0 +1,212 @@
+import { randomBytes } from 'node:crypto';
+import type { SecretBox } from '@prospectflow/secrets';
+import { ImapFlow } from 'imapflow';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { Pool } from 'pg';
+import { PermanentError } from '../queue/errors.js';
+import { inTenant } from '../queue/sql.js';
+import type { TaskHandler } from '../queue/types.js';
+import { loadAccount, type MailboxAccount } from './account.js';
+import { imapOptions, type MailAccess, smtpOptions } from './connect.js';
+import { describeFailure, type StepFailure } from './failures.js';
+
+export interface VerifyDeps {
+  box: SecretBox | undefined;
+  access: MailAccess;
+  /** How long the self-addressed message may take to show up in the inbox (default 120 s). */
+  roundTripTimeoutMs?: number;
+  /** Pause between IMAP searches for it (default 1 s). */
+  searchIntervalMs?: number;
+}
+
+type StepName = 'smtp' | 'imap' | 'roundtrip' | 'domain';
+type StepResult =
+  | { ok: true; at: string }
+  | ({ ok: false; at: string } & StepFailure)
+  | { ok: null; skipped: true };
+
+/** The header carrying the verification token; our own poller ignores such messages. */
+export const VERIFICATION_HEADER = 'X-ProspectFlow-Verification';
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+
+/**
+ * verify_mailbox: a new or changed mailbox is used only after the worker logged in to its SMTP and
+ * IMAP servers, sent a message from the mailbox to itself and found it (by its token) in the inbox.
+ * Each step's outcome is stored on the mailbox with the server's answer; a result for credentials
+ * that changed meanwhile is dropped (the newer version has its own task).
+ */
+export function verifyMailbox(deps: VerifyDeps): TaskHandler {
+  return async (ctx) => {
+    const mailboxId = String(ctx.task.payload.mailboxId ?? '');
+    const version = Number(ctx.task.payload.credentialsVersion);
+    if (!mailboxId || !Number.isInteger(version))
+      throw new PermanentError('verify_mailbox needs mailboxId and credentialsVersion');
+    const account = await inTenant(ctx.pool, ctx.task.organisation_id, async (client) => {
+      const found = await loadAccount(client, mailboxId, deps.box);
+      if (found?.credentialsVersion === version)
+        await client.query(`UPDATE outreach.mailboxes SET verification_status = 'verifying' WHERE id = $1`, [
+          mailboxId,
+        ]);
+      return found;
+    });
+    if (!account || account.credentialsVersion !== version) {
+      await inTenant(ctx.pool, ctx.task.organisation_id, (c) =>
+        ctx.complete(c, 'superseded: mailbox gone or changed'),
+      );
+      return;
+    }
+    const steps =
+      account.provider === 'relay'
+        ? { domain: await domainStep(ctx.pool, account) }
+        : await connectionSteps(account, deps, ctx.signal);
+    const ok = Object.values(steps).every((s) => s.ok);
+    await inTenant(ctx.pool, ctx.task.organisation_id, async (client) => {
+      await client.query(
+        `UPDATE outreach.mailboxes SET verification = $3::jsonb,
+           verification_status = CASE WHEN $4 THEN 'verified' ELSE 'failed' END,
+           verified_at = CASE WHEN $4 THEN now() END,
+           last_error_code = CASE WHEN $4 THEN NULL ELSE $5 END,
+           status = CASE WHEN $4 AND status = 'error' THEN 'active' ELSE status END
+         WHERE id = $1 AND credentials_version = $2`,
+        [mailboxId, version, JSON.stringify(steps), ok, firstFailure(steps)],
+      );
+      await ctx.complete(
+        client,
+        ok ? 'mailbox verified' : `mailbox verification failed: ${firstFailure(steps)}`,
+      );
+    });
+    ctx.log.info({ mailboxId, ok, failure: firstFailure(steps) }, 'mailbox verification finished');
+  };
+}
+
+function firstFailure(steps: Partial<Record<StepName, StepResult>>): string | null {
+  for (const [name, step] of Object.entries(steps)) if (step.ok === false) return `${name}:${step.kind}`;
+  return null;
+}
+
+const now = () => new Date().toISOString();
+const failed = (error: unknown): StepResult => ({ ok: false, at: now(), ...describeFailure(error) });
+
+/** Relay mailboxes: their domain must be proved in DNS (and have its DKIM key) — nothing to log in to. */
+async function domainStep(pool: Pool, account: MailboxAccount): Promise<StepResult> {
+  const domain = account.fromAddress.split('@')[1]!;
+  const proved = await inTenant(pool, account.organisationId, async (client) => {
+    const { rows } = await client.query(
+      `SELECT 1 FROM outreach.sending_domains WHERE domain = $1 AND verified_at IS NOT NULL`,
+      [domain],
+    );
+    return rows.length > 0;
+  });
+  return proved
+    ? { ok: true, at: now() }
+    : {
+        ok: false,
+        at: now(),
+        kind: 'domain_not_proved',
+        answer: `${domain} is not proved (DNS TXT _prospectflow.${domain})`,
+      };
+}
+
+async function connectionSteps(
+  account: MailboxAccount,
+  deps: VerifyDeps,
+  signal: AbortSignal,
+): Promise<Record<'smtp' | 'imap' | 'roundtrip', StepResult>> {
+  const skipped = { ok: null, skipped: true } as const;
+  const result: Record<'smtp' | 'imap' | 'roundtrip', StepResult> = {
+    smtp: skipped,
+    imap: skipped,
+    roundtrip: skipped,
+  };
+  // A transport of its own (not the send pool): verification must not reuse a pool built from older settings.
+  let transport: Transporter | undefined;
+  let imap: ImapFlow | undefined;
+  try {
+    try {
+      transport = nodemailer.createTransport({
+        ...(await smtpOptions(account, deps.access)),
+        pool: false,
+      } as never);
+      await transport.verify();
+      result.smtp = { ok: true, at: now() };
+    } catch (error) {
+      result.smtp = failed(error);
+    }
+    try {
+      imap = new ImapFlow(await imapOptions(account, deps.access));
+      imap.on('error', () => {});
+      await imap.connect();
+      result.imap = { ok: true, at: now() };
+    } catch (error) {
+      result.imap = failed(error);
+      imap = undefined;
+    }
+    if (!result.smtp.ok || !result.imap.ok || !transport || !imap) return result;
+    result.roundtrip = await roundTrip(account, transport, imap, deps, signal);
+    return result;
+  } finally {
+    transport?.close();
+    await imap?.logout().catch(() => {});
+  }
+}
+
+async function roundTrip(
+  account: MailboxAccount,
+  transport: Transporter,
+  imap: ImapFlow,
+  deps: VerifyDeps,
+  signal: AbortSignal,
+): Promise<StepResult> {
+  const token = randomBytes(16).toString('hex');
+  try {
+    await transport.sendMail({
+      from: { name: account.fromName, address: account.fromAddress },
+      to: account.fromAddress,
+      subject: `ProspectFlow mailbox check ${token.slice(0, 8)}`,
+      text: `This message checks that ProspectFlow can send from and read ${account.fromAddress}. You can delete it.\n\nToken: ${token}\n`,
+      headers: { [VERIFICATION_HEADER]: token, 'Auto-Submitted': 'auto-generated' },
+    });
+  } catch (error) {
+    return failed(error);
+  }
+  const deadline = Date.now() + (deps.roundTripTimeoutMs ?? 120_000);
+  try {
+    while (!signal.aborted) {
+      const lock = await imap.getMailboxLock('INBOX');
+      try {
+        const uids =
+          (await imap.search({ header: { [VERIFICATION_HEADER.toLowerCase()]: token } }, { uid: true })) ||
+          [];
+        if (uids.length) {
+          // Found: tidy the user's inbox (the Sent copy stays, as any sent message would).
+          await imap.messageDelete(uids, { uid: true }).catch(() => {});
+          return { ok: true, at: now() };
+        }
+      } finally {
+        lock.release();
+      }
+      if (Date.now() >= deadline) break;
+      await sleep(deps.searchIntervalMs ?? 1_000, signal);
+    }
+  } catch (error) {
+    return failed(error);
+  }
+  return {
+    ok: false,
+    at: now(),
+    kind: 'not_delivered',
+    answer: `the message sent to ${account.fromAddress} did not reach its INBOX within ${Math.round((deps.roundTripTimeoutMs ?? 120_000) / 1000)} s`,
+  };
+}

@@ -1,0 +1,237 @@
+import { setMailPassword, testMail } from '@prospectflow/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/clock.js';
+import { outreachHandlers } from '../src/handlers.js';
+import { MailboxSender, type SendingMailbox } from '../src/mailboxes/sender.js';
+import { createSmtpMailer, type OutgoingMail } from '../src/outreach/mailer.js';
+import { sendStep } from '../src/outreach/send-step.js';
+import { createCampaign, createOrg, createPositions, enroll, openTestDb, type TestDb } from './support/db.js';
+import { connectMailbox, messageIdsIn, testMailServices } from './support/mailboxes.js';
+import { PUBLIC_BASE_URL, type TestWorker, testWorker } from './support/worker.js';
+
+const mail = testMail();
+/** A Monday, inside the all-day window of the test mailboxes. */
+const START = new Date('2026-03-02T10:00:00Z');
+
+describe('campaigns sending through connected mailboxes (real SMTP + Dovecot)', () => {
+  let t: TestDb;
+  const workers: TestWorker[] = [];
+
+  beforeAll(async () => {
+    t = await openTestDb('mailbox-campaign');
+  });
+  afterAll(async () => {
+    for (const w of workers) await w.close();
+    await t?.close();
+  });
+
+  const worker = (clock: ManualClock, sender?: MailboxSender) => {
+    const services = testMailServices();
+    const relay = createSmtpMailer({ url: 'smtp://127.0.0.1:1' });
+    const handlers = outreachHandlers({
+      mailer: relay,
+      mail: services,
+      publicBaseUrl: PUBLIC_BASE_URL,
+      variantSeed: 's',
+    });
+    const w = testWorker(t.workerUrl, 'smtp://127.0.0.1:1', clock, {
+      handlers: sender
+        ? { ...handlers, send_step: sendStep({ sender, publicBaseUrl: PUBLIC_BASE_URL, variantSeed: 's' }) }
+        : handlers,
+    });
+    workers.push(w);
+    return w;
+  };
+
+  async function scenario(label: string, emails: string[], steps = 1) {
+    const org = await createOrg(t.admin, label);
+    const boxes: string[] = [];
+    for (const name of ['one', 'two']) {
+      const address = `${label}-${name}@sender.test`;
+      setMailPassword(mail, address, 'pw');
+      boxes.push(
+        await connectMailbox(t.admin, org, {
+          address,
+          secrets: { smtpPassword: 'pw', imapPassword: 'pw' },
+          verified: true,
+        }),
+      );
+    }
+    const campaign = await createCampaign(
+      t.admin,
+      org,
+      boxes[0]!,
+      Array.from({ length: steps }, (_, i) => ({
+        delayDays: i === 0 ? 0 : 1,
+        subject: i === 0 ? 'Hello {{person.first_name}}' : null,
+        body: `Step ${i + 1}`,
+        exitOnReply: true,
+      })),
+    );
+    await t.admin.query(
+      `INSERT INTO outreach.campaign_mailboxes (organisation_id, campaign_id, mailbox_id) VALUES ($1, $2, $3)`,
+      [org, campaign.id, boxes[1]],
+    );
+    // Both mailboxes send all day, every day.
+    await t.admin.query(
+      `UPDATE outreach.mailboxes SET window_start = '00:00', window_end = '23:59:59', window_days = '{1,2,3,4,5,6,7}', time_zone = 'UTC'
+       WHERE id = ANY ($1::uuid[])`,
+      [boxes],
+    );
+    const positions = await createPositions(
+      t.admin,
+      org,
+      emails.map((email) => ({ email })),
+    );
+    const enrollments = await enroll(t.admin, org, campaign.id, positions, START, label);
+    return { org, boxes, campaign, enrollments };
+  }
+
+  const messages = async (org: string) =>
+    (
+      await t.admin.query(
+        `SELECT m.enrollment_id, m.mailbox_id, m.status, m.message_id_header, m.in_reply_to, m.to_address, m.from_address, ws.step_order
+         FROM outreach.messages m JOIN outreach.workflow_steps ws ON ws.id = m.step_id
+         WHERE m.organisation_id = $1 AND m.direction = 'outbound' ORDER BY m.to_address, ws.step_order`,
+        [org],
+      )
+    ).rows;
+
+  it('rotates across the campaign mailboxes and keeps every follow-up on its first mailbox, in thread', async () => {
+    const emails = Array.from({ length: 6 }, (_, i) => `rot${i}@prospect.test`);
+    const s = await scenario('rot', emails, 2);
+    const clock = new ManualClock(START);
+    const w = worker(clock);
+    await w.worker.drain();
+    clock.advance(26 * 3600_000);
+    await w.worker.drain();
+    const rows = await messages(s.org);
+    expect(rows).toHaveLength(12);
+    expect(rows.every((r) => r.status === 'sent')).toBe(true);
+    // Both mailboxes used, evenly (equal caps).
+    const perBox = (id: string) => rows.filter((r) => r.mailbox_id === id && r.step_order === 1).length;
+    expect(perBox(s.boxes[0]!)).toBe(3);
+    expect(perBox(s.boxes[1]!)).toBe(3);
+    for (const email of emails) {
+      const [first, second] = rows.filter((r) => r.to_address === email);
+      expect(second.mailbox_id).toBe(first.mailbox_id);
+      expect(second.from_address).toBe(first.from_address);
+      expect(second.in_reply_to).toBe(first.message_id_header);
+      // Delivered through the mailbox's own account: in the recipient's INBOX and the sender's Sent.
+      const inbox = await messageIdsIn(email);
+      expect(inbox).toEqual(expect.arrayContaining([first.message_id_header, second.message_id_header]));
+      const sent = await messageIdsIn(first.from_address, 'Sent');
+      expect(sent).toEqual(expect.arrayContaining([first.message_id_header, second.message_id_header]));
+    }
+  });
+
+  it('maps provider answers: 550/551 bounce and suppress, 451 retries, 554 after DATA fails without suppressing', async () => {
+    const s = await scenario('codes', [
+      'reject-a@prospect.test',
+      'gone-b@prospect.test',
+      'defer-c@prospect.test',
+      'spam-d@prospect.test',
+    ]);
+    const clock = new ManualClock(START);
+    const w = worker(clock);
+    await w.worker.drain();
+    const rows = await messages(s.org);
+    const status = (email: string) => rows.find((r) => r.to_address === email)?.status;
+    expect(status('reject-a@prospect.test')).toBe('bounced');
+    expect(status('gone-b@prospect.test')).toBe('bounced');
+    expect(status('defer-c@prospect.test')).toBe('queued');
+    expect(status('spam-d@prospect.test')).toBe('failed');
+    const suppressed = (
+      await t.admin.query(
+        `SELECT email FROM outreach.suppressions WHERE organisation_id = $1 ORDER BY email`,
+        [s.org],
+      )
+    ).rows.map((r) => r.email);
+    expect(suppressed).toEqual(['gone-b@prospect.test', 'reject-a@prospect.test']);
+    const tasks = (
+      await t.admin.query(
+        `SELECT p.email, t.status, t.attempts, t.last_error FROM outreach.tasks t
+         JOIN outreach.campaign_enrollments e ON e.id = t.enrollment_id JOIN crm.positions p ON p.id = e.position_id
+         WHERE t.organisation_id = $1 AND t.type = 'send_step'`,
+        [s.org],
+      )
+    ).rows;
+    const task = (email: string) => tasks.find((r) => r.email === email);
+    expect(task('defer-c@prospect.test')).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(task('defer-c@prospect.test')!.last_error).toMatch(/451/);
+    expect(task('spam-d@prospect.test')).toMatchObject({ status: 'failed' });
+    const enrollment = await t.admin.query(
+      `SELECT p.email, e.status FROM outreach.campaign_enrollments e JOIN crm.positions p ON p.id = e.position_id WHERE e.organisation_id = $1`,
+      [s.org],
+    );
+    expect(enrollment.rows.find((r) => r.email === 'spam-d@prospect.test')?.status).toBe('paused');
+  });
+
+  it('a 535 puts the mailbox in error, its sends wait and nothing is sent from it', async () => {
+    const s = await scenario('auth', ['a1@prospect.test', 'a2@prospect.test']);
+    // Both accounts' passwords changed at the provider.
+    setMailPassword(mail, 'auth-one@sender.test', 'changed');
+    setMailPassword(mail, 'auth-two@sender.test', 'changed');
+    const clock = new ManualClock(START);
+    const w = worker(clock);
+    await w.worker.drain();
+    const boxes = await t.admin.query(
+      `SELECT status, last_error_code FROM outreach.mailboxes WHERE id = ANY ($1::uuid[])`,
+      [s.boxes],
+    );
+    expect(boxes.rows).toEqual([
+      { status: 'error', last_error_code: 'smtp:auth' },
+      { status: 'error', last_error_code: 'smtp:auth' },
+    ]);
+    const tasks = await t.admin.query(
+      `SELECT status, attempts, run_at FROM outreach.tasks WHERE organisation_id = $1 AND type = 'send_step'`,
+      [s.org],
+    );
+    expect(tasks.rows).toHaveLength(2);
+    for (const task of tasks.rows) {
+      expect(task).toMatchObject({ status: 'pending', attempts: 0 });
+      expect(task.run_at.getTime()).toBeGreaterThan(clock.now().getTime());
+    }
+    expect(await messageIdsIn('a1@prospect.test')).toEqual([]);
+  });
+
+  it('does not send twice when the earlier attempt reached SMTP: found in the Sent folder, recorded as sent', async () => {
+    const s = await scenario('resend', ['once@prospect.test']);
+    const services = testMailServices();
+    // The first attempt hands the message to SMTP, then dies before recording it.
+    class DyingAfterSmtp extends MailboxSender {
+      died = 0;
+      override async send(
+        pool: Parameters<MailboxSender['send']>[0],
+        mailbox: SendingMailbox,
+        message: OutgoingMail,
+      ) {
+        const result = await super.send(pool, mailbox, message);
+        if (this.died++ === 0)
+          throw Object.assign(new Error('connection lost after 250'), { code: 'ECONNECTION' });
+        return result;
+      }
+    }
+    const sender = new DyingAfterSmtp(services, createSmtpMailer({ url: 'smtp://127.0.0.1:1' }));
+    const clock = new ManualClock(START);
+    const w = worker(clock, sender);
+    await w.worker.drain();
+    expect(sender.died).toBe(1);
+    const [queued] = await messages(s.org);
+    expect(queued.status).toBe('queued');
+    clock.advance(120_000);
+    await w.worker.drain();
+    const [after] = await messages(s.org);
+    expect(after.status).toBe('sent');
+    const smtpResponse = await t.admin.query(
+      `SELECT smtp_response FROM outreach.messages WHERE organisation_id = $1 AND direction = 'outbound'`,
+      [s.org],
+    );
+    expect(smtpResponse.rows[0].smtp_response).toMatch(/found in the mailbox's Sent folder/);
+    // Delivered exactly once: the retry did not resend.
+    const inbox = await messageIdsIn('once@prospect.test');
+    expect(inbox.filter((id) => id === after.message_id_header)).toHaveLength(1);
+    expect(sender.died).toBe(1);
+    sender.close();
+  });
+});

@@ -1,0 +1,350 @@
+import { randomUUID } from 'node:crypto';
+import { setMailPassword, testMail } from '@prospectflow/testing';
+import { ImapFlow } from 'imapflow';
+import nodemailer from 'nodemailer';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertProvenSender, MailboxSender, type SendingMailbox } from '../src/mailboxes/sender.js';
+import { sentFolderOf } from '../src/mailboxes/sent-folder.js';
+import type { MailServices } from '../src/mailboxes/services.js';
+import { classifySmtpError } from '../src/mailboxes/smtp-errors.js';
+import { MailboxTransports } from '../src/mailboxes/transports.js';
+import { createSmtpMailer, type OutgoingMail } from '../src/outreach/mailer.js';
+import { createOrg, openTestDb, type TestDb } from './support/db.js';
+import { connectMailbox, proveSendingDomain, testDkimKey, testMailServices } from './support/mailboxes.js';
+import { type SmtpSink, startSmtpSink } from './support/smtp.js';
+
+const mail = testMail();
+
+const outgoing = (from: string, to: string, tag = randomUUID()): OutgoingMail => ({
+  from: { name: 'Sales', address: from },
+  to,
+  subject: `Hello ${tag}`,
+  text: 'Hello there',
+  messageId: `<${tag}@pf.test>`,
+  headers: {},
+});
+
+/** What nodemailer throws (or rejects per recipient) when the real test SMTP server answers. */
+async function failureFrom(user: string, pass: string, from: string, to: string): Promise<unknown> {
+  const transport = nodemailer.createTransport({
+    host: mail.host,
+    port: mail.smtpPort,
+    secure: false,
+    ignoreTLS: true,
+    auth: { user, pass },
+  });
+  try {
+    await transport.sendMail({ from, to, subject: 's', text: 't' });
+    return undefined;
+  } catch (error) {
+    return error;
+  } finally {
+    transport.close();
+  }
+}
+
+async function mailboxMessageIds(address: string, folder: string): Promise<string[]> {
+  setMailPassword(mail, address, 'pw');
+  const client = new ImapFlow({
+    host: mail.host,
+    port: mail.imapPort,
+    secure: false,
+    auth: { user: address, pass: 'pw' },
+    logger: false,
+  });
+  await client.connect();
+  try {
+    const lock = await client.getMailboxLock(folder);
+    try {
+      const all = await client.fetchAll('1:*', { envelope: true });
+      return all.map((m) => m.envelope?.messageId ?? '');
+    } catch {
+      return [];
+    } finally {
+      lock.release();
+    }
+  } finally {
+    await client.logout();
+  }
+}
+
+describe('SMTP failures classified from the real test server', () => {
+  beforeAll(() => setMailPassword(mail, 'classify@sender.test', 'pw'));
+
+  it.each([
+    ['a 4xx at RCPT (451) → retry', 'defer-x@rcpt.test', 'pw', 'classify@sender.test', 'retry'],
+    ['a 550 at RCPT → bounce', 'reject-x@rcpt.test', 'pw', 'classify@sender.test', 'bounce'],
+    ['a 551 at RCPT → bounce', 'gone-x@rcpt.test', 'pw', 'classify@sender.test', 'bounce'],
+    [
+      'a 554 after DATA → rejected (no suppression)',
+      'spam-x@rcpt.test',
+      'pw',
+      'classify@sender.test',
+      'rejected',
+    ],
+    ['a 535 at AUTH → auth (mailbox error)', 'ok@rcpt.test', 'wrong', 'classify@sender.test', 'auth'],
+    ['a 553 at MAIL FROM (not our address) → auth', 'ok@rcpt.test', 'pw', 'other@sender.test', 'auth'],
+  ])('%s', async (_label, to, pass, from, kind) => {
+    const error = await failureFrom('classify@sender.test', pass, from, to);
+    expect(error).toBeDefined();
+    expect(classifySmtpError(error).kind).toBe(kind);
+  });
+
+  it('keeps the server answer as detail and the code for bounces', async () => {
+    const failure = classifySmtpError(
+      await failureFrom('classify@sender.test', 'pw', 'classify@sender.test', 'reject-y@rcpt.test'),
+    );
+    expect(failure).toMatchObject({ kind: 'bounce', responseCode: 550 });
+    expect(failure.detail).toContain('5.1.1');
+  });
+
+  it('treats connection failures and timeouts as retry, 5.7.x at AUTH as auth', () => {
+    expect(classifySmtpError(Object.assign(new Error('x'), { code: 'ECONNECTION' })).kind).toBe('retry');
+    expect(classifySmtpError(Object.assign(new Error('x'), { code: 'ETIMEDOUT' })).kind).toBe('retry');
+    expect(
+      classifySmtpError({
+        code: 'EENVELOPE',
+        command: 'AUTH LOGIN',
+        responseCode: 550,
+        response: '550 5.7.30 Basic authentication is not supported',
+      }).kind,
+    ).toBe('auth');
+    expect(classifySmtpError({ code: 'EOAUTH2', message: 'invalid_grant' }).kind).toBe('auth');
+  });
+});
+
+describe('MailboxTransports: one pool per mailbox and credentials version', () => {
+  const options = async () => ({
+    pool: true as const,
+    host: mail.host,
+    port: mail.smtpPort,
+    ignoreTLS: true,
+    auth: { user: 'pool@sender.test', pass: 'pw' },
+  });
+
+  it('reuses the pool, rebuilds it on a new credentials version and closes the old one', async () => {
+    const pools = new MailboxTransports();
+    let built = 0;
+    const build = () => {
+      built += 1;
+      return options();
+    };
+    const a = await pools.get('m1', 1, build);
+    expect(await pools.get('m1', 1, build)).toBe(a);
+    expect(built).toBe(1);
+    let closed = false;
+    a.on('idle', () => {});
+    const close = a.close.bind(a);
+    a.close = () => {
+      closed = true;
+      close();
+    };
+    const b = await pools.get('m1', 2, build);
+    expect(b).not.toBe(a);
+    expect(built).toBe(2);
+    await new Promise((r) => setImmediate(r));
+    expect(closed).toBe(true);
+    pools.closeAll();
+  });
+
+  it('is bounded (least recently used closed first) and closes idle pools', async () => {
+    let now = 0;
+    const pools = new MailboxTransports({ maxMailboxes: 2, idleMs: 1000, now: () => now });
+    const m1 = await pools.get('m1', 1, options);
+    await pools.get('m2', 1, options);
+    expect(await pools.get('m1', 1, options)).toBe(m1); // m1 now most recent
+    await pools.get('m3', 1, options); // evicts m2
+    expect(pools.size).toBe(2);
+    let rebuilt = 0;
+    await pools.get('m2', 1, () => {
+      rebuilt += 1;
+      return options();
+    });
+    expect(rebuilt).toBe(1);
+    now = 5000;
+    pools.closeIdle();
+    expect(pools.size).toBe(0);
+    pools.closeAll();
+  });
+
+  it('does not cache a failed build', async () => {
+    const pools = new MailboxTransports();
+    await expect(pools.get('m1', 1, () => Promise.reject(new Error('blocked host')))).rejects.toThrow(
+      'blocked host',
+    );
+    expect(pools.size).toBe(0);
+    pools.closeAll();
+  });
+});
+
+describe('MailboxSender: mail leaves only under a proved address', () => {
+  let t: TestDb;
+  let org: string;
+  let workerPool: pg.Pool;
+  let services: MailServices;
+  let relaySink: SmtpSink;
+  let sender: MailboxSender;
+
+  const row = async (id: string): Promise<SendingMailbox> =>
+    (
+      await t.admin.query<SendingMailbox>(
+        `SELECT id, organisation_id, provider, from_address, verification_status, credentials_version
+         FROM outreach.mailboxes WHERE id = $1`,
+        [id],
+      )
+    ).rows[0]!;
+
+  beforeAll(async () => {
+    t = await openTestDb('sending');
+    org = await createOrg(t.admin, 'sending-org');
+    workerPool = new pg.Pool({ connectionString: t.workerUrl, max: 4 });
+    services = testMailServices();
+    relaySink = await startSmtpSink();
+    sender = new MailboxSender(services, createSmtpMailer({ url: relaySink.url }));
+  });
+  afterAll(async () => {
+    sender?.close();
+    await relaySink?.close();
+    await workerPool?.end();
+    await t?.close();
+  });
+
+  it('sends a verified mailbox through its own SMTP account; the Sent folder shows it', async () => {
+    setMailPassword(mail, 'own@sender.test', 'pw');
+    const id = await connectMailbox(t.admin, org, {
+      address: 'own@sender.test',
+      secrets: { smtpPassword: 'pw', imapPassword: 'pw' },
+      verified: true,
+    });
+    const message = outgoing('own@sender.test', 'prospect1@rcpt.test');
+    const result = await sender.send(workerPool, await row(id), message);
+    expect(result.response).toMatch(/^250/);
+    expect(await mailboxMessageIds('prospect1@rcpt.test', 'INBOX')).toContain(message.messageId);
+    expect(relaySink.mails).toHaveLength(0);
+    const check = await sender.findSent(workerPool, await row(id), message.messageId);
+    expect(check).toMatchObject({ found: true, folder: 'Sent' });
+    expect(check!.roundTrips).toBeGreaterThan(0);
+    expect((await sender.findSent(workerPool, await row(id), `<${randomUUID()}@pf.test>`))?.found).toBe(
+      false,
+    );
+  });
+
+  it('finds nothing in Sent for a provider that does not file submissions there', async () => {
+    setMailPassword(mail, 'nosent-own@sender.test', 'pw');
+    const id = await connectMailbox(t.admin, org, {
+      address: 'nosent-own@sender.test',
+      secrets: { smtpPassword: 'pw', imapPassword: 'pw' },
+      verified: true,
+    });
+    const message = outgoing('nosent-own@sender.test', 'prospect2@rcpt.test');
+    await sender.send(workerPool, await row(id), message);
+    expect((await sender.findSent(workerPool, await row(id), message.messageId))?.found).toBe(false);
+  });
+
+  it('refuses an unverified mailbox and a From that is not the mailbox, before connecting', async () => {
+    setMailPassword(mail, 'unproved@sender.test', 'pw');
+    const id = await connectMailbox(t.admin, org, {
+      address: 'unproved@sender.test',
+      secrets: { smtpPassword: 'pw', imapPassword: 'pw' },
+    });
+    const unverified = outgoing('unproved@sender.test', 'prospect3@rcpt.test');
+    const error = await sender.send(workerPool, await row(id), unverified).catch((e) => e);
+    expect(error).toMatchObject({ code: 'EUNPROVEN' });
+    expect(classifySmtpError(error).kind).toBe('unproven');
+    expect(await mailboxMessageIds('prospect3@rcpt.test', 'INBOX')).not.toContain(unverified.messageId);
+
+    const verified = await row(
+      await connectMailbox(t.admin, org, {
+        address: 'proved@sender.test',
+        secrets: { smtpPassword: 'pw', imapPassword: 'pw' },
+        verified: true,
+      }),
+    );
+    expect(() => assertProvenSender(verified, outgoing('ceo@bank.test', 'x@rcpt.test'))).toThrow(
+      /not the address/,
+    );
+  });
+
+  it('stops using a mailbox whose verification was withdrawn after its pool was built', async () => {
+    setMailPassword(mail, 'withdrawn@sender.test', 'pw');
+    const id = await connectMailbox(t.admin, org, {
+      address: 'withdrawn@sender.test',
+      secrets: { smtpPassword: 'pw', imapPassword: 'pw' },
+      verified: true,
+    });
+    await sender.send(workerPool, await row(id), outgoing('withdrawn@sender.test', 'prospect4@rcpt.test'));
+    // What the API does on a credentials change: a new version, unverified until checked again.
+    await t.admin.query(
+      `UPDATE outreach.mailboxes SET credentials_version = credentials_version + 1, verification_status = 'unverified', verified_at = NULL WHERE id = $1`,
+      [id],
+    );
+    await expect(
+      sender.send(workerPool, await row(id), outgoing('withdrawn@sender.test', 'p5@rcpt.test')),
+    ).rejects.toMatchObject({
+      code: 'EUNPROVEN',
+    });
+  });
+
+  it('uses the new password after a credentials rotation (new pool), the old pool is gone', async () => {
+    setMailPassword(mail, 'rotate@sender.test', 'old-pw');
+    const id = await connectMailbox(t.admin, org, {
+      address: 'rotate@sender.test',
+      secrets: { smtpPassword: 'old-pw', imapPassword: 'old-pw' },
+      verified: true,
+    });
+    await sender.send(workerPool, await row(id), outgoing('rotate@sender.test', 'p6@rcpt.test'));
+    setMailPassword(mail, 'rotate@sender.test', 'new-pw');
+    const { testBox } = await import('./support/mailboxes.js');
+    const { mailboxSecretBinding } = await import('@prospectflow/mailboxes');
+    const sealed = await testBox().sealJson(
+      { smtpPassword: 'new-pw', imapPassword: 'new-pw' },
+      mailboxSecretBinding(org, id),
+    );
+    await t.admin.query(
+      `UPDATE outreach.mailboxes SET secret_ciphertext = $2, secret_wrapped_key = $3, secret_key_id = $4,
+         credentials_version = credentials_version + 1 WHERE id = $1`,
+      [id, sealed.ciphertext, sealed.wrappedKey, sealed.keyId],
+    );
+    const message = outgoing('rotate@sender.test', 'p7@rcpt.test');
+    expect((await sender.send(workerPool, await row(id), message)).response).toMatch(/^250/);
+    expect(await mailboxMessageIds('p7@rcpt.test', 'INBOX')).toContain(message.messageId);
+  });
+
+  it('relays a relay mailbox only for a DNS-proved domain, DKIM-signed with its key', async () => {
+    await proveSendingDomain(t.admin, org, 'proved-domain.test');
+    const relayId = await connectMailbox(t.admin, org, {
+      address: 'team@proved-domain.test',
+      provider: 'relay',
+      verified: true,
+    });
+    const message = outgoing('team@proved-domain.test', 'p8@rcpt.test');
+    await sender.send(workerPool, await row(relayId), message);
+    const captured = relaySink.mails.find((m) => m.parsed.messageId === message.messageId);
+    const signature = captured?.raw.match(/^DKIM-Signature:.*(?:\r?\n[ \t].*)*/im)?.[0] ?? '';
+    expect(signature).toContain('d=proved-domain.test');
+    expect(signature).toContain(`s=${testDkimKey('proved-domain.test').selector}`);
+
+    // Marked verified, but the domain was never proved (or its proof was removed): refused.
+    const unprovedId = await connectMailbox(t.admin, org, {
+      address: 'team@unproved-domain.test',
+      provider: 'relay',
+      verified: true,
+    });
+    const before = relaySink.mails.length;
+    await expect(
+      sender.send(workerPool, await row(unprovedId), outgoing('team@unproved-domain.test', 'p9@rcpt.test')),
+    ).rejects.toMatchObject({ code: 'EUNPROVEN' });
+    expect(relaySink.mails).toHaveLength(before);
+  });
+});
+
+describe('sentFolderOf', () => {
+  it('prefers the \\Sent special-use folder, else a usual name', () => {
+    expect(sentFolderOf([{ path: 'INBOX' }, { path: 'Gesendet', specialUse: '\\Sent' }] as never)).toBe(
+      'Gesendet',
+    );
+    expect(sentFolderOf([{ path: 'INBOX' }, { path: 'Sent Items' }] as never)).toBe('Sent Items');
+    expect(sentFolderOf([{ path: 'INBOX' }] as never)).toBeUndefined();
+  });
+});

@@ -1,0 +1,211 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/clock.js';
+import type { TaskHandler } from '../src/queue/types.js';
+import { Worker } from '../src/queue/worker.js';
+import { applyRetention } from '../src/retention/apply-retention.js';
+import { enqueueRetentionTasks } from '../src/retention/schedule.js';
+import { createOrg, openTestDb, type TestDb } from './support/db.js';
+import { silent } from './support/worker.js';
+
+let t: TestDb;
+let pool: pg.Pool;
+let orgA: string;
+let orgB: string;
+const removed: Record<string, number> = {};
+
+/** One organisation's data at every age that matters (ages relative to the database's now()). */
+async function seed(org: string): Promise<void> {
+  const q = (sql: string, params: unknown[] = []) => t.admin.query(sql, [org, ...params]);
+  const company = (
+    await q(`INSERT INTO crm.companies (organisation_id, name) VALUES ($1, 'Acme') RETURNING id`)
+  ).rows[0].id;
+  const person = async (label: string, collected: string, inbound: string | null) => {
+    const id = (
+      await q(
+        `INSERT INTO crm.people (organisation_id, last_name, collected_at, last_inbound_at)
+         VALUES ($1, $2, now() - $3::interval, now() - $4::interval) RETURNING id`,
+        [label, collected, inbound],
+      )
+    ).rows[0].id;
+    return (
+      await q(
+        `INSERT INTO crm.positions (organisation_id, person_id, company_id, email) VALUES ($1, $2, $3, $4) RETURNING id`,
+        [id, company, `${label}@acme.test`],
+      )
+    ).rows[0].id as string;
+  };
+  await person('stale', '4 years', null);
+  await person('replied-last-year', '4 years', '1 year');
+  await person('recent', '1 year', null);
+  // Opens are not a contact from the person: their clock stays at collection.
+  const opened = await person('opened-only', '4 years', null);
+  const campaign = (
+    await q(`INSERT INTO outreach.campaigns (organisation_id, name) VALUES ($1, 'C') RETURNING id`)
+  ).rows[0].id;
+  const enrollment = (
+    await q(
+      `INSERT INTO outreach.campaign_enrollments (organisation_id, campaign_id, position_id) VALUES ($1, $2, $3) RETURNING id`,
+      [campaign, opened],
+    )
+  ).rows[0].id;
+  const kept = await person('kept-with-events', '1 month', null);
+  const keptEnrollment = (
+    await q(
+      `INSERT INTO outreach.campaign_enrollments (organisation_id, campaign_id, position_id) VALUES ($1, $2, $3) RETURNING id`,
+      [campaign, kept],
+    )
+  ).rows[0].id;
+  for (const [i, e] of [enrollment, keptEnrollment].entries()) {
+    const message = (
+      await q(
+        `INSERT INTO outreach.messages (organisation_id, enrollment_id, direction, status, message_id_header)
+         VALUES ($1, $2, 'outbound', 'sent', $3) RETURNING id`,
+        [e, `<m${i}.${org}@acme.test>`],
+      )
+    ).rows[0].id;
+    for (const age of ['14 months', '1 month'])
+      await q(
+        `INSERT INTO tracking.open_events (organisation_id, message_id, opened_at) VALUES ($1, $2, now() - $3::interval)`,
+        [message, age],
+      );
+  }
+  for (const [status, age] of [
+    ['succeeded', '31 days'],
+    ['failed', '40 days'],
+    ['cancelled', '31 days'],
+    ['succeeded', '29 days'],
+  ])
+    await q(
+      `INSERT INTO outreach.tasks (organisation_id, type, status, completed_at) VALUES ($1, 'noop', $2, now() - $3::interval)`,
+      [status, age],
+    );
+  await q(
+    `INSERT INTO outreach.tasks (organisation_id, type, status, run_at) VALUES ($1, 'noop', 'pending', now() + interval '1 year')`,
+  );
+  const imp = (
+    await q(
+      `INSERT INTO crm.imports (organisation_id, source_kind, status) VALUES ($1, 'csv', 'succeeded') RETURNING id`,
+    )
+  ).rows[0].id;
+  for (const age of ['100 days', '10 days'])
+    await q(
+      `INSERT INTO crm.import_errors (organisation_id, import_id, row_number, code, message, raw_value, created_at)
+       VALUES ($1, $2, 1, 'invalid_email', 'bad', 'someone@@x', now() - $3::interval)`,
+      [imp, age],
+    );
+  for (const age of ['400 days', '400 days', '400 days', '10 days'])
+    await q(
+      `INSERT INTO iam.audit_log (organisation_id, action, table_name, row_id, created_at) VALUES ($1, 'update', 'crm.people', gen_random_uuid(), now() - $2::interval)`,
+      [age],
+    );
+}
+
+async function state(org: string) {
+  const one = async (sql: string) => (await t.admin.query(sql, [org])).rows[0].v;
+  return {
+    people: (
+      await t.admin.query('SELECT last_name FROM crm.people WHERE organisation_id = $1 ORDER BY 1', [org])
+    ).rows.map((r) => r.last_name),
+    openEvents: await one(`SELECT count(*)::int AS v FROM tracking.open_events WHERE organisation_id = $1`),
+    finishedTasks: await one(
+      `SELECT count(*)::int AS v FROM outreach.tasks WHERE organisation_id = $1 AND type = 'noop' AND status <> 'pending'`,
+    ),
+    pendingTasks: await one(
+      `SELECT count(*)::int AS v FROM outreach.tasks WHERE organisation_id = $1 AND type = 'noop' AND status = 'pending'`,
+    ),
+    errorValues: await one(
+      `SELECT count(raw_value)::int AS v FROM crm.import_errors WHERE organisation_id = $1`,
+    ),
+    audit: await one(
+      `SELECT count(*)::int AS v FROM iam.audit_log WHERE organisation_id = $1 AND created_at < now() - interval '300 days'`,
+    ),
+  };
+}
+
+/** A worker that runs only apply_retention tasks, on the real clock. */
+const retentionWorker = (handler: TaskHandler) =>
+  new Worker({
+    pool,
+    clock: new ManualClock(new Date()),
+    log: silent,
+    slots: 2,
+    leaseSeconds: 30,
+    pollIntervalMs: 200,
+    pollOnly: true,
+    handlers: { apply_retention: handler },
+  });
+
+beforeAll(async () => {
+  t = await openTestDb('retention');
+  pool = new pg.Pool({ connectionString: t.workerUrl, max: 6 });
+  orgA = await createOrg(t.admin, 'retention-a');
+  orgB = await createOrg(t.admin, 'retention-b');
+  await seed(orgA);
+  await seed(orgB);
+  await t.admin.query(
+    `INSERT INTO iam.privacy_settings (organisation_id, retention_enabled) VALUES ($1, false)`,
+    [orgB],
+  );
+});
+afterAll(async () => {
+  await pool?.end();
+  await t?.close();
+});
+
+describe('retention', () => {
+  it('enqueues one task per organisation, once while it waits', async () => {
+    const now = new Date();
+    expect(await enqueueRetentionTasks(pool, now)).toBe(2);
+    expect(await enqueueRetentionTasks(pool, now)).toBe(0);
+  });
+
+  it('applies the CNIL defaults in batches: stale people, old opens, finished tasks, error values, audit rows', async () => {
+    const before = await state(orgA);
+    expect(before).toMatchObject({ openEvents: 4, finishedTasks: 4, errorValues: 2, audit: 3 });
+    const worker = retentionWorker(
+      applyRetention({
+        batchSize: 2,
+        maxBatches: 1000,
+        onRemoved: (rule, n) => {
+          removed[rule] = (removed[rule] ?? 0) + n;
+        },
+      }),
+    );
+    await worker.drain();
+    expect(await state(orgA)).toEqual({
+      people: ['kept-with-events', 'recent', 'replied-last-year'],
+      openEvents: 1, // the stale person's events went with them; the kept person's 14-month open too
+      finishedTasks: 1,
+      pendingTasks: 1,
+      errorValues: 1,
+      audit: 0,
+    });
+    // Retention switched off: nothing moved.
+    expect(await state(orgB)).toEqual(before);
+    expect(removed).toEqual({
+      people: 2,
+      open_events: 1,
+      finished_tasks: 3,
+      import_error_values: 1,
+      audit_log: 3,
+    });
+    const { rows } = await t.admin.query(
+      `SELECT organisation_id, status FROM outreach.tasks WHERE type = 'apply_retention' ORDER BY organisation_id = $1`,
+      [orgA],
+    );
+    expect(rows.map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+  });
+
+  it('a batch budget spent mid-run snoozes the task, which finishes on its next run', async () => {
+    await t.admin.query(
+      `INSERT INTO tracking.open_events (organisation_id, message_id, opened_at)
+       SELECT $1, message_id, now() - interval '2 years' FROM tracking.open_events, generate_series(1, 5) WHERE organisation_id = $1`,
+      [orgA],
+    );
+    expect(await enqueueRetentionTasks(pool, new Date())).toBe(2);
+    const worker = retentionWorker(applyRetention({ batchSize: 2, maxBatches: 2 }));
+    await worker.drain();
+    expect((await state(orgA)).openEvents).toBe(1);
+  });
+});

@@ -1,0 +1,6 @@
+export type { Static, TObject } from 'typebox';
+export { ConfigError, type Env, loadEnv, type Rule } from './load.js';
+export { isOrigin, isOriginList, parseOrigins } from './origins.js';
+export { EnvObject, Flag, Integer, OneOf, Optional, Origins, Secret, Text, Url } from './schema.js';
+export { KNOWN_EXAMPLE_SECRETS, MIN_SECRET_LENGTH, secretProblem } from './secrets.js';
+export { envUsage } from './usage.js';

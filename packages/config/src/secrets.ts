@@ -1,0 +1,27 @@
+/**
+ * Production rules for secrets, in one place. A variable declared with `Secret()` is checked by
+ * `loadEnv` when NODE_ENV=production; `secretProblem` is exported for secrets that are not plain
+ * variables (e.g. the password inside a database URL).
+ */
+export const MIN_SECRET_LENGTH = 24;
+
+/** Values published in this repository (infra/.env.example, dev defaults, docs). */
+export const KNOWN_EXAMPLE_SECRETS: readonly string[] = [
+  'dev-variant-seed',
+  'change-me-inbound-secret',
+  'change-me-variant-seed',
+];
+
+/** Any value containing one of these words is a placeholder someone forgot to replace. */
+const PLACEHOLDER = /change-?me|example|placeholder/i;
+
+/** Why `value` is not acceptable as a production secret, or undefined when it is. */
+export function secretProblem(name: string, value: string): string | undefined {
+  if (KNOWN_EXAMPLE_SECRETS.includes(value) || PLACEHOLDER.test(value)) {
+    return `${name} is a published example value: set a secret of your own`;
+  }
+  if (value.length < MIN_SECRET_LENGTH) {
+    return `${name} is too short for production (${MIN_SECRET_LENGTH} characters at least)`;
+  }
+  return undefined;
+}

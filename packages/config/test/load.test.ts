@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ConfigError,
+  type Env,
+  EnvObject,
+  envUsage,
+  Flag,
+  Integer,
+  loadEnv,
+  OneOf,
+  Optional,
+  type Rule,
+  Secret,
+  type Static,
+  Text,
+  Url,
+} from '../src/index.js';
+
+const Schema = EnvObject({
+  NODE_ENV: OneOf(['development', 'test', 'production'], { default: 'development' }),
+  DATABASE_URL: Url(['postgres', 'postgresql'], { description: 'role prospectflow_app' }),
+  REDIS_URL: Optional(Url(['redis', 'rediss'])),
+  PORT: Integer({ default: 3000, minimum: 0, maximum: 65_535 }),
+  TRUST_PROXY: Flag({ default: false }),
+  HOST: Text({ default: '0.0.0.0' }),
+  WEBHOOK_SECRET: Optional(Secret({ description: 'HMAC key' })),
+});
+type Values = Static<typeof Schema>;
+
+const redisInProduction: Rule<Values> = (values) =>
+  values.NODE_ENV === 'production' && !values.REDIS_URL
+    ? 'REDIS_URL is required when NODE_ENV=production'
+    : undefined;
+
+function problemsOf(env: Env, rules: Rule<Values>[] = [redisInProduction]): string[] {
+  try {
+    loadEnv(Schema, env, rules);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('loadEnv', () => {
+  it('types values, applies defaults, treats blanks as unset and ignores undeclared variables', () => {
+    const values = loadEnv(Schema, {
+      DATABASE_URL: 'postgres://app@db/pf',
+      PORT: ' 8080 ',
+      TRUST_PROXY: 'Yes',
+      REDIS_URL: '',
+      UNRELATED: 'x',
+    });
+    expect(values).toEqual({
+      NODE_ENV: 'development',
+      DATABASE_URL: 'postgres://app@db/pf',
+      PORT: 8080,
+      TRUST_PROXY: true,
+      HOST: '0.0.0.0',
+    });
+  });
+
+  it('reports every problem at once, schema and rules together', () => {
+    expect(
+      problemsOf({
+        NODE_ENV: 'production',
+        PORT: 'eighty',
+        TRUST_PROXY: 'maybe',
+        HOST: ' ',
+        REDIS_URL: 'http://r',
+      }),
+    ).toEqual([
+      'DATABASE_URL is required (role prospectflow_app)',
+      'REDIS_URL must be a URL using redis: or rediss: (got "http://r")',
+      'PORT must be an integer (got "eighty")',
+      'TRUST_PROXY must be true or false (got "maybe")',
+    ]);
+    expect(problemsOf({ NODE_ENV: 'staging', DATABASE_URL: 'postgres://a@b/c', PORT: '70000' })).toEqual([
+      'NODE_ENV must be one of development, test, production (got "staging")',
+      'PORT must be an integer between 0 and 65535 (got "70000")',
+    ]);
+  });
+
+  it('runs the rules on the variables that did validate', () => {
+    expect(problemsOf({ NODE_ENV: 'production', PORT: '-1', DATABASE_URL: 'postgres://a@b/c' })).toEqual([
+      'PORT must be an integer between 0 and 65535 (got "-1")',
+      'REDIS_URL is required when NODE_ENV=production',
+    ]);
+  });
+
+  it('refuses short and published secrets in production without echoing them', () => {
+    const base = { DATABASE_URL: 'postgres://a@b/c', REDIS_URL: 'redis://r' };
+    expect(problemsOf({ ...base, WEBHOOK_SECRET: 'short' })).toEqual([]);
+    const problems = problemsOf({ ...base, NODE_ENV: 'production', WEBHOOK_SECRET: 'short' });
+    expect(problems).toEqual(['WEBHOOK_SECRET is too short for production (24 characters at least)']);
+    expect(
+      problemsOf({ ...base, NODE_ENV: 'production', WEBHOOK_SECRET: 'change-me-inbound-secret' }),
+    ).toEqual(['WEBHOOK_SECRET is a published example value: set a secret of your own']);
+    expect(problemsOf({ ...base, NODE_ENV: 'production', WEBHOOK_SECRET: 'k'.repeat(24) })).toEqual([]);
+  });
+
+  it('never prints a secret value in an error', () => {
+    const secretSchema = EnvObject({ TOKEN: Secret(), COUNT: Integer({ minimum: 0, maximum: 9 }) });
+    expect(() => loadEnv(secretSchema, { TOKEN: '', COUNT: 'hunter2-but-not-the-token' })).toThrow(
+      /TOKEN is required/,
+    );
+    try {
+      loadEnv(EnvObject({ TOKEN: Secret({ description: 'x' }) }), {
+        TOKEN: 'sk_live_abc',
+        NODE_ENV: 'production',
+      });
+    } catch (error) {
+      expect((error as Error).message).not.toContain('sk_live_abc');
+    }
+  });
+
+  it('prints the variables for --help', () => {
+    const usage = envUsage(Schema);
+    expect(usage).toContain('DATABASE_URL    role prospectflow_app (required)');
+    expect(usage).toContain('PORT            (default 3000)');
+    expect(usage).toContain('WEBHOOK_SECRET  HMAC key (secret)');
+  });
+});

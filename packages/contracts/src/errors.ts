@@ -1,0 +1,126 @@
+import type { Role } from './roles.js';
+
+/**
+ * The stable `code` of every problem+json body the platform answers with, and its HTTP status.
+ * Clients switch on `code`; `title` and `detail` are for people.
+ */
+export interface ErrorInfo {
+  readonly status: number;
+  readonly title: string;
+}
+
+/** Authentication and organisation-scope failures (answered by auth-core). */
+export const AUTH_ERRORS = {
+  credentials_missing: { status: 401, title: 'Authentication required' },
+  authorization_header_malformed: { status: 400, title: 'Malformed Authorization header' },
+  authorization_header_repeated: { status: 400, title: 'Repeated Authorization header' },
+  token_too_long: { status: 401, title: 'Token too long' },
+  token_malformed: { status: 401, title: 'Malformed token' },
+  token_missing_claim: { status: 401, title: 'Token lacks a required claim' },
+  token_unknown_key: { status: 401, title: 'Token signed by an unknown key' },
+  token_invalid_signature: { status: 401, title: 'Invalid token signature' },
+  token_expired: { status: 401, title: 'Token expired' },
+  token_not_yet_valid: { status: 401, title: 'Token not yet valid' },
+  token_wrong_issuer: { status: 401, title: 'Token from an unexpected issuer' },
+  token_wrong_client: { status: 401, title: 'Token for another client' },
+  token_wrong_use: { status: 401, title: 'Wrong kind of token' },
+  token_invalid: { status: 401, title: 'Invalid token' },
+  jwks_unavailable: { status: 503, title: 'Signing keys unavailable' },
+  session_unavailable: { status: 503, title: 'Session store unavailable' },
+  organisation_required: { status: 400, title: 'Organisation required' },
+  organisation_id_malformed: { status: 400, title: 'Malformed organisation id' },
+  not_a_member: { status: 403, title: 'Not a member of this organisation' },
+  membership_suspended: { status: 403, title: 'Membership suspended' },
+  organisation_suspended: { status: 403, title: 'Organisation suspended' },
+  insufficient_role: { status: 403, title: 'Insufficient role' },
+} as const satisfies Record<string, ErrorInfo>;
+
+/** Failures any API route can answer with, whatever its resource. */
+export const REQUEST_ERRORS = {
+  bad_request: { status: 400, title: 'Bad request' },
+  validation_failed: { status: 400, title: 'Validation failed' },
+  malformed_json: { status: 400, title: 'Malformed JSON body' },
+  empty_body: { status: 400, title: 'Empty body' },
+  invalid_content_length: { status: 400, title: 'Invalid Content-Length' },
+  bad_url: { status: 400, title: 'Bad URL' },
+  invalid_value: { status: 400, title: 'Invalid value' },
+  invalid_cursor: { status: 400, title: 'Invalid cursor' },
+  not_found: { status: 404, title: 'Not found' },
+  route_not_found: { status: 404, title: 'Route not found' },
+  unique_violation: { status: 409, title: 'Conflict' },
+  body_too_large: { status: 413, title: 'Body too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  invalid_reference: { status: 422, title: 'Unknown referenced record' },
+  constraint_violation: { status: 422, title: 'Data rule broken' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  internal_error: { status: 500, title: 'Internal server error' },
+  database_unavailable: { status: 503, title: 'Database unavailable' },
+  database_timeout: { status: 503, title: 'Database timeout' },
+  database_conflict: { status: 503, title: 'Concurrent change' },
+} as const satisfies Record<string, ErrorInfo>;
+
+export const ERRORS = { ...AUTH_ERRORS, ...REQUEST_ERRORS } as const;
+
+export type AuthErrorCode = keyof typeof AUTH_ERRORS;
+export type RequestErrorCode = keyof typeof REQUEST_ERRORS;
+export type ErrorCode = keyof typeof ERRORS;
+
+/** The auth codes as a list (e.g. to switch on them in a client). */
+export const AUTH_ERROR_CODES = Object.keys(AUTH_ERRORS) as AuthErrorCode[];
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERRORS, value);
+}
+
+/** HTTP status a code is answered with. */
+export function errorStatus<C extends ErrorCode>(code: C): (typeof ERRORS)[C]['status'] {
+  return ERRORS[code].status;
+}
+
+/** RFC 9457 problem details: the body of every error answer (`application/problem+json`). */
+export interface Problem<Code extends string = string> {
+  /** URI of the problem type: `problemType(code)`. */
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  /** Stable snake_case code; see ERRORS for the platform-wide ones. */
+  code: Code;
+  /** The request id (also in the `x-request-id` response header). */
+  instance?: string;
+  /** Extension members, e.g. `errors` on validation_failed, `existingId` on a conflict. */
+  [extension: string]: unknown;
+}
+
+/** RFC 9457 body of an auth failure. */
+export interface AuthProblem extends Problem<AuthErrorCode> {
+  status: (typeof AUTH_ERRORS)[AuthErrorCode]['status'];
+  /** On `insufficient_role`: the lowest role the route accepts. */
+  requiredRole?: Role;
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** The `type` URI of a code: one documentation root for every problem. */
+export function problemType(code: string): string {
+  return `https://docs.prospectflow.dev/problems/${code.replaceAll('_', '-')}`;
+}
+
+/**
+ * The body of an error answer. Extensions come first so none can replace a standard member;
+ * `instance` (the request id) only when known.
+ */
+export function problemBody<P extends Problem>(
+  error: Pick<P, 'code' | 'title' | 'status' | 'detail'> & { extensions?: Record<string, unknown> },
+  instance?: string,
+): P {
+  return {
+    ...error.extensions,
+    type: problemType(error.code),
+    title: error.title,
+    status: error.status,
+    detail: error.detail,
+    code: error.code,
+    ...(instance === undefined ? {} : { instance }),
+  } as P;
+}

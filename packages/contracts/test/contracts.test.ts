@@ -1,0 +1,89 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import {
+  AUTH_ERROR_CODES,
+  AUTH_ERRORS,
+  type AuthProblem,
+  ERRORS,
+  type ErrorCode,
+  errorStatus,
+  hasRole,
+  isErrorCode,
+  isRole,
+  problemBody,
+  problemType,
+  ROLES_BY_RANK,
+  type Role,
+} from '../src/index.js';
+
+const packageDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+
+describe('@prospectflow/contracts', () => {
+  it('ranks roles viewer < member < admin < owner', () => {
+    expect(ROLES_BY_RANK).toEqual(['viewer', 'member', 'admin', 'owner']);
+    expect(hasRole('admin', 'member')).toBe(true);
+    expect(hasRole('member', 'admin')).toBe(false);
+    expect(isRole('owner')).toBe(true);
+    expect(isRole('root')).toBe(false);
+    expectTypeOf<Role>().toEqualTypeOf<'viewer' | 'member' | 'admin' | 'owner'>();
+  });
+
+  it('gives every error code one HTTP status, typed per code', () => {
+    expect(errorStatus('not_a_member')).toBe(403);
+    expect(errorStatus('rate_limited')).toBe(429);
+    expectTypeOf(errorStatus('token_expired')).toEqualTypeOf<401>();
+    expect(AUTH_ERROR_CODES).toEqual(Object.keys(AUTH_ERRORS));
+    for (const [code, info] of Object.entries(ERRORS)) {
+      expect(code, code).toMatch(/^[a-z]+(?:_[a-z]+)*$/);
+      expect(info.status, code).toBeGreaterThanOrEqual(400);
+      expect(info.status, code).toBeLessThan(600);
+    }
+    expect(isErrorCode('validation_failed')).toBe(true);
+    expect(isErrorCode('toString')).toBe(false);
+    // @ts-expect-error an unknown code does not type-check
+    expect(() => errorStatus('no_such_code')).toThrow(TypeError);
+    expectTypeOf<'not_a_member'>().toExtend<ErrorCode>();
+    expect(problemType('not_a_member')).toBe('https://docs.prospectflow.dev/problems/not-a-member');
+    expectTypeOf<AuthProblem['status']>().toEqualTypeOf<400 | 401 | 403 | 503>();
+  });
+
+  it('builds a problem body whose extensions never replace a standard member', () => {
+    const error = {
+      code: 'conflict',
+      title: 'Conflict',
+      status: 409,
+      detail: 'Taken.',
+      extensions: { existingId: 'x', status: 200, code: 'ok' },
+    };
+    expect(problemBody(error, 'req-1')).toEqual({
+      existingId: 'x',
+      type: 'https://docs.prospectflow.dev/problems/conflict',
+      title: 'Conflict',
+      status: 409,
+      detail: 'Taken.',
+      code: 'conflict',
+      instance: 'req-1',
+    });
+    expect(problemBody(error)).not.toHaveProperty('instance');
+  });
+
+  it('bundles for the browser from its own modules only (no Node built-ins, no dependencies)', async () => {
+    const result = await build({
+      entryPoints: [path.join(packageDir, 'src/index.ts')],
+      absWorkingDir: packageDir,
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      minify: true,
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    for (const input of Object.keys(result.metafile.inputs)) expect(input).toMatch(/^src\/[a-z-]+\.ts$/);
+    const code = result.outputFiles[0]!.text;
+    expect(code).not.toMatch(/\brequire\(|node:/);
+    expect(code).toContain('not_a_member');
+  });
+});

@@ -1,0 +1,65 @@
+import { createTestDatabase, type TestDatabase } from '@prospectflow/testing';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/** Migration 0880: the worker role keeps only what the worker uses (issue 14.5). */
+let database: TestDatabase;
+let client: pg.Client;
+
+beforeAll(async () => {
+  database = await createTestDatabase('worker_privileges');
+  client = new pg.Client({ connectionString: database.adminUrl });
+  await client.connect();
+});
+afterAll(async () => {
+  await client?.end();
+  await database?.drop();
+});
+
+async function can(role: string, table: string, privilege: string): Promise<boolean> {
+  const { rows } = await client.query<{ ok: boolean }>('SELECT has_table_privilege($1, $2, $3) AS ok', [
+    role,
+    table,
+    privilege,
+  ]);
+  return rows[0]!.ok;
+}
+
+describe('prospectflow_worker privileges', () => {
+  it('reads but never writes accounts, organisations or memberships', async () => {
+    for (const table of ['iam.users', 'iam.organisations', 'iam.organisation_users']) {
+      expect(await can('prospectflow_worker', table, 'SELECT'), table).toBe(true);
+      for (const privilege of ['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE'])
+        expect(await can('prospectflow_worker', table, privilege), `${privilege} ${table}`).toBe(false);
+      // The API keeps what it needs.
+      expect(await can('prospectflow_app', table, 'INSERT'), table).toBe(true);
+    }
+  });
+
+  it('has nothing on invitations; the API may create, read and update (revoke, accept) but never delete them', async () => {
+    const table = 'iam.organisation_invitations';
+    for (const privilege of ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE'])
+      expect(await can('prospectflow_worker', table, privilege), `worker ${privilege}`).toBe(false);
+    for (const privilege of ['SELECT', 'INSERT', 'UPDATE'])
+      expect(await can('prospectflow_app', table, privilege), `app ${privilege}`).toBe(true);
+    for (const privilege of ['DELETE', 'TRUNCATE'])
+      expect(await can('prospectflow_app', table, privilege), `app ${privilege}`).toBe(false);
+  });
+
+  it('keeps what the worker uses (retention settings, audit trail, the queue)', async () => {
+    expect(await can('prospectflow_worker', 'iam.privacy_settings', 'INSERT')).toBe(true);
+    expect(await can('prospectflow_worker', 'iam.audit_log', 'INSERT')).toBe(true);
+    expect(await can('prospectflow_worker', 'outreach.tasks', 'UPDATE')).toBe(true);
+  });
+
+  it('has one claim entry point: the superseded 3-argument app.claim_tasks is gone', async () => {
+    const { rows } = await client.query<{ signature: string }>(
+      `SELECT p.oid::regprocedure::text AS signature FROM pg_proc p
+        JOIN pg_namespace n ON n.oid = p.pronamespace
+       WHERE n.nspname = 'app' AND p.proname = 'claim_tasks'`,
+    );
+    expect(rows.map((r) => r.signature)).toEqual([
+      'app.claim_tasks(text,integer,integer,timestamp with time zone)',
+    ]);
+  });
+});

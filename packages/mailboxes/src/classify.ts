@@ -1,0 +1,143 @@
+/**
+ * Classifies an inbound message: a delivery status notification (RFC 3464), an automatic message
+ * (RFC 3834 Auto-Submitted and the common non-standard markers), or a human reply. Order matters:
+ * a DSN is also automatic, and an out-of-office must never count as a reply.
+ */
+
+export interface DsnRecipient {
+  /** The address that failed (Original-Recipient when given, else Final-Recipient). */
+  address: string;
+  finalRecipient: string;
+  action: string;
+  /** Enhanced status code, e.g. 5.1.1 */
+  status: string;
+  diagnostic?: string;
+}
+
+export interface DeliveryReport {
+  reportingMta?: string;
+  recipients: DsnRecipient[];
+}
+
+export type InboundClass =
+  | { kind: 'bounce'; recipients: DsnRecipient[]; report: DeliveryReport }
+  | { kind: 'auto_reply'; reason: string; report?: DeliveryReport }
+  | { kind: 'reply' };
+
+/** Header lookup, case-insensitive: a Map or record of lower- or mixed-case names. */
+export type Headers = Map<string, string | string[]> | Record<string, string | string[] | undefined>;
+
+function get(headers: Headers, name: string): string {
+  const lower = name.toLowerCase();
+  const entries = headers instanceof Map ? [...headers.entries()] : Object.entries(headers);
+  const found = entries.find(([k]) => k.toLowerCase() === lower)?.[1];
+  return (Array.isArray(found) ? found.join(', ') : (found ?? '')).trim();
+}
+
+/** Unfolds RFC 822-style field blocks ("Name: value" with continuation lines), separated by blank lines. */
+function fieldBlocks(text: string): Record<string, string>[] {
+  const blocks: Record<string, string>[] = [];
+  for (const chunk of text.replace(/\r\n/g, '\n').split(/\n[ \t]*\n/)) {
+    const fields: Record<string, string> = {};
+    let last: string | undefined;
+    for (const line of chunk.split('\n')) {
+      if (/^[ \t]/.test(line) && last) fields[last] += ` ${line.trim()}`;
+      else {
+        const at = line.indexOf(':');
+        if (at <= 0) continue;
+        last = line.slice(0, at).trim().toLowerCase();
+        fields[last] = line.slice(at + 1).trim();
+      }
+    }
+    if (Object.keys(fields).length) blocks.push(fields);
+  }
+  return blocks;
+}
+
+/** "rfc822; alice@example.com" → alice@example.com */
+function addressOf(typed: string | undefined): string | undefined {
+  if (!typed) return undefined;
+  const value = (typed.includes(';') ? typed.slice(typed.indexOf(';') + 1) : typed)
+    .trim()
+    .replace(/^<|>$/g, '');
+  return /^[^@\s]+@[^@\s]+$/.test(value) ? value.toLowerCase() : undefined;
+}
+
+/** Parses the `message/delivery-status` part of a DSN (RFC 3464 §2). */
+export function parseDeliveryStatus(text: string): DeliveryReport {
+  const [perMessage, ...perRecipient] = fieldBlocks(text);
+  const recipients: DsnRecipient[] = [];
+  for (const fields of perRecipient) {
+    const finalRecipient = addressOf(fields['final-recipient']);
+    if (!finalRecipient || !fields.action || !fields.status) continue;
+    recipients.push({
+      address: addressOf(fields['original-recipient']) ?? finalRecipient,
+      finalRecipient,
+      action: fields.action.toLowerCase(),
+      status: fields.status.match(/\d\.\d{1,3}\.\d{1,3}/)?.[0] ?? fields.status,
+      ...(fields['diagnostic-code'] ? { diagnostic: fields['diagnostic-code'] } : {}),
+    });
+  }
+  return { reportingMta: addressOrText(perMessage?.['reporting-mta']), recipients };
+}
+
+function addressOrText(value: string | undefined): string | undefined {
+  return value?.replace(/^[a-z]+;\s*/i, '');
+}
+
+export interface InboundParts {
+  headers: Headers;
+  subject?: string;
+  /** Content type of the whole message, e.g. "multipart/report; report-type=delivery-status". */
+  contentType?: string;
+  /** Text of the message/delivery-status part, when the message has one. */
+  deliveryStatus?: string;
+}
+
+const AUTO_SUBJECT =
+  /^(auto(matic)?[ -]?reply|out of (the )?office|autosvar|abwesenheitsnotiz|r[ée]ponse automatique|absence)\b/i;
+
+export function classifyInbound(parts: InboundParts): InboundClass {
+  const contentType = (parts.contentType || get(parts.headers, 'content-type')).toLowerCase();
+  if (parts.deliveryStatus !== undefined || /report-type\s*=\s*"?delivery-status/.test(contentType)) {
+    const report = parseDeliveryStatus(parts.deliveryStatus ?? '');
+    const failed = report.recipients.filter((r) => r.action === 'failed' && r.status.startsWith('5'));
+    if (failed.length) return { kind: 'bounce', recipients: failed, report };
+    // delayed, delivered, relayed or a 4.x.x failure: automatic, not a bounce and not a reply.
+    return { kind: 'auto_reply', reason: 'delivery status notification without a permanent failure', report };
+  }
+  const autoSubmitted = get(parts.headers, 'auto-submitted').toLowerCase();
+  if (autoSubmitted && !autoSubmitted.startsWith('no'))
+    return { kind: 'auto_reply', reason: `Auto-Submitted: ${autoSubmitted}` };
+  for (const name of ['x-autoreply', 'x-autorespond', 'x-autoresponse']) {
+    if (get(parts.headers, name)) return { kind: 'auto_reply', reason: `${name} present` };
+  }
+  const precedence = (get(parts.headers, 'precedence') || get(parts.headers, 'x-precedence')).toLowerCase();
+  if (/^(auto_reply|bulk|junk|list)$/.test(precedence))
+    return { kind: 'auto_reply', reason: `Precedence: ${precedence}` };
+  if (get(parts.headers, 'list-id') || get(parts.headers, 'list-unsubscribe'))
+    return { kind: 'auto_reply', reason: 'list mail' };
+  if (get(parts.headers, 'return-path') === '<>') return { kind: 'auto_reply', reason: 'null return path' };
+  if (AUTO_SUBJECT.test((parts.subject ?? get(parts.headers, 'subject')).trim()))
+    return { kind: 'auto_reply', reason: 'automatic-reply subject' };
+  return { kind: 'reply' };
+}
+
+const MESSAGE_ID = /<[^<>\s]+>/g;
+
+/** Every <message-id> in In-Reply-To and References (deduplicated, at most 50). */
+export function referencedMessageIds(
+  inReplyTo: string | undefined,
+  references: string | string[] | undefined,
+): string[] {
+  const refs = Array.isArray(references) ? references.join(' ') : (references ?? '');
+  return [
+    ...new Set([...(inReplyTo ?? '').matchAll(MESSAGE_ID), ...refs.matchAll(MESSAGE_ID)].map((m) => m[0])),
+  ].slice(0, 50);
+}
+
+/** The Message-ID of the original message a DSN returns (its text/rfc822-headers or message/rfc822 part). */
+export function returnedMessageId(returnedHeaders: string | undefined): string | undefined {
+  const field = fieldBlocks(returnedHeaders ?? '')[0]?.['message-id'];
+  return field?.match(/<[^<>\s]+>/)?.[0];
+}

@@ -1,0 +1,59 @@
+export {
+  isOAuth,
+  type MailboxProvider,
+  type MailboxSecrets,
+  type ServerColumns,
+  type ServerEndpoint,
+  type ServerSecurity,
+  serverFromColumns,
+} from './account.js';
+export {
+  classifyInbound,
+  type DeliveryReport,
+  type DsnRecipient,
+  type Headers,
+  type InboundClass,
+  type InboundParts,
+  parseDeliveryStatus,
+  referencedMessageIds,
+  returnedMessageId,
+} from './classify.js';
+export {
+  checkDomainProof,
+  type DkimKey,
+  type DnsOptions,
+  generateDkimKey,
+  newProofToken,
+  normaliseDomain,
+  PROOF_PREFIX,
+  PROOF_VALUE_PREFIX,
+  type ProofResult,
+  proofRecord,
+  resolverFor,
+} from './domains.js';
+export {
+  dnsServersResolve,
+  guardHost,
+  type HostGuardOptions,
+  type HostRefusal,
+  HostRefusedError,
+  parseAllowList,
+} from './host-guard.js';
+export {
+  DEFAULT_TOKEN_URLS,
+  type OAuthClient,
+  type OAuthProvider,
+  OAuthReauthRequired,
+  OAuthTokenCache,
+  type OAuthTokenCacheOptions,
+  oauthClientsFromEnv,
+  type TokenRequest,
+  xoauth2,
+} from './oauth-tokens.js';
+export {
+  dkimSecretBinding,
+  mailboxSecretBinding,
+  SECRET_PURPOSE,
+  type SecretPurpose,
+  secretBinding,
+} from './secret-bindings.js';

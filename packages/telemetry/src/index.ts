@@ -1,0 +1,11 @@
+export {
+  ATTR,
+  annotateActiveSpan,
+  annotateRequestSpan,
+  continueTrace,
+  type TraceCarrier,
+  traceCarrier,
+  withSpan,
+} from './context.js';
+export { tracingRequested } from './settings.js';
+export { startTracing, type Tracing, type TracingOptions } from './start.js';

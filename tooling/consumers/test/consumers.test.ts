@@ -1,0 +1,181 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import { builtinModules, createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { testEnvironment } from '@prospectflow/testing';
+import * as esbuild from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type LocalRegistry,
+  type PublicPackage,
+  publishAll,
+  repoRoot,
+  startRegistry,
+} from '../src/registry.js';
+import { installedNames, scratchProject } from '../src/scratch.js';
+
+/** Minified browser bundle of contracts + api-client (openapi-fetch); measured in docs/benchmarks.md. */
+const BROWSER_BUDGET_BYTES = 12_000;
+/** What a browser app must never install: every server-side package of ours and their stacks. */
+const SERVER_PACKAGES = [
+  'pg',
+  'fastify',
+  'ioredis',
+  'pino',
+  'postgrator',
+  'prisma',
+  '@prisma/client',
+  'aws-jwt-verify',
+  '@aws-sdk/client-s3',
+  '@aws-sdk/client-kms',
+  'nodemailer',
+  'imapflow',
+];
+const BROWSER_PACKAGES = new Set(['@prospectflow/contracts', '@prospectflow/api-client']);
+
+// Outside the workspace: no node_modules above these projects can help them resolve anything.
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-consumers-'));
+let registry: LocalRegistry;
+let published: PublicPackage[];
+const exact = (name: string) => published.find((p) => p.name === name)!.version;
+
+beforeAll(async () => {
+  registry = await startRegistry(work);
+  published = publishAll(registry, work);
+});
+
+afterAll(async () => {
+  await registry?.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe('published packages, installed outside the workspace from a local registry', () => {
+  it('publishes every public package, each listed here so turbo builds it first', async () => {
+    const manifest = JSON.parse(
+      fs.readFileSync(path.join(repoRoot, 'tooling/consumers/package.json'), 'utf8'),
+    );
+    for (const pkg of published) {
+      expect(manifest.devDependencies, `${pkg.name} missing from devDependencies`).toHaveProperty(pkg.name);
+      const info = (await fetch(`${registry.url}${pkg.name.replace('/', '%2f')}`).then((r) => r.json())) as {
+        'dist-tags': Record<string, string>;
+      };
+      expect(info['dist-tags'].latest, pkg.name).toBe(pkg.version);
+    }
+    expect(published.map((p) => p.name)).toEqual(
+      expect.arrayContaining([
+        '@prospectflow/auth-core',
+        '@prospectflow/tenant-context',
+        '@prospectflow/contracts',
+      ]),
+    );
+  });
+
+  describe('Node services (auth-core + tenant-context against a real PostgreSQL)', () => {
+    const dependencies = () => ({
+      '@prospectflow/auth-core': exact('@prospectflow/auth-core'),
+      '@prospectflow/tenant-context': exact('@prospectflow/tenant-context'),
+      pg: '^8.23.1',
+    });
+    const run = (dir: string, file: string) => {
+      const organisationId = randomUUID();
+      const out = execFileSync(process.execPath, [file], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH,
+          DATABASE_URL: testEnvironment().adminUrl,
+          ORGANISATION_ID: organisationId,
+          KEY_DIR: path.join(dir, 'keys'),
+        },
+      });
+      return { organisationId, result: JSON.parse(out.trim().split('\n').at(-1)!) };
+    };
+
+    it('ESM: import', () => {
+      const dir = scratchProject(work, 'node-esm', dependencies(), registry);
+      const { organisationId, result } = run(dir, 'index.mjs');
+      expect(result).toEqual({
+        verifiedUser: 'esm@consumer.example',
+        organisation: organisationId,
+        refused: 'no_tenant',
+        ownerIsAdmin: true,
+      });
+    });
+
+    it('CJS: require', () => {
+      const dir = scratchProject(work, 'node-cjs', dependencies(), registry);
+      const { organisationId, result } = run(dir, 'index.cjs');
+      expect(result).toEqual({
+        verifiedUser: 'cjs@consumer.example',
+        organisation: organisationId,
+        refused: 'no_tenant',
+        ownerIsAdmin: true,
+      });
+    });
+  });
+
+  it('TypeScript (nodenext, strict) type-checks against the published declarations', {
+    timeout: 300_000,
+  }, () => {
+    const dir = scratchProject(
+      work,
+      'typescript',
+      {
+        '@prospectflow/auth-core': exact('@prospectflow/auth-core'),
+        '@prospectflow/tenant-context': exact('@prospectflow/tenant-context'),
+        '@prospectflow/contracts': exact('@prospectflow/contracts'),
+        '@prospectflow/api-client': exact('@prospectflow/api-client'),
+        pg: '^8.23.1',
+        '@types/pg': '^8.23.1',
+        '@types/node': '^20.19.0',
+      },
+      registry,
+    );
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    // Strict and lib checks on; `@ts-expect-error` lines in the fixture make it fail if the
+    // published types were `any` or wrong (an unused expect-error is an error).
+    const check = spawnSync(process.execPath, [tsc, '-p', dir], { cwd: dir, encoding: 'utf8' });
+    expect(check.stdout + check.stderr).toBe('');
+    expect(check.status).toBe(0);
+  });
+
+  it('browser: contracts + api-client bundle with no Node built-ins, under budget, and no server package installed', async () => {
+    const browser = published.filter((p) => BROWSER_PACKAGES.has(p.name));
+    expect(browser.map((p) => p.name).sort()).toEqual([...BROWSER_PACKAGES].sort());
+    const dir = scratchProject(
+      work,
+      'browser',
+      Object.fromEntries(browser.map((p) => [p.name, p.version])),
+      registry,
+    );
+    const installed = installedNames(dir);
+    const server = [...installed].filter(
+      (name) =>
+        SERVER_PACKAGES.includes(name) || (name.startsWith('@prospectflow/') && !BROWSER_PACKAGES.has(name)),
+    );
+    expect(server).toEqual([]);
+
+    // platform browser: an import of a Node built-in fails to resolve (never marked external).
+    const result = await esbuild.build({
+      absWorkingDir: dir,
+      entryPoints: ['entry.js'],
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      minify: true,
+      write: false,
+      metafile: true,
+      outdir: 'out',
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+    expect(inputs.filter((input) => builtins.has(input))).toEqual([]);
+    for (const pkg of BROWSER_PACKAGES) expect(inputs.some((input) => input.includes(pkg))).toBe(true);
+    const bytes = Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);
+    console.log(`browser bundle (${browser.map((p) => p.name).join(' + ')}): ${bytes} B minified`);
+    expect(bytes).toBeLessThanOrEqual(BROWSER_BUDGET_BYTES);
+  });
+});

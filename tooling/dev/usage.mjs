@@ -1,0 +1,12 @@
+// The usage of `pnpm dev`, plain JS so start.mjs can print it before anything is built.
+export const USAGE = `Usage: pnpm dev [--reset]
+
+Starts the whole ProspectFlow system locally: an embedded PostgreSQL 18 (data in .data/postgres,
+kept between runs) unless DATABASE_ADMIN_URL or DATABASE_URL is set, roles, migrations, demo
+data, an SMTP sink for the platform relay (unless SMTP_URL is set), a local mail system (Dovecot
+IMAP + an SMTP server delivering into it) the demo mailbox is connected to and verified on,
+ingest-api and worker.
+
+  --reset   delete .data/postgres first (local dev data is lost)
+  --help    this text (nothing is built or started)
+`;

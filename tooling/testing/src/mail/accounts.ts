@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Mail accounts of the test mail service live in files, so any process (a test file's worker,
+ * the global setup, `pnpm dev`) can add or change them while the servers run: Dovecot reads
+ * `<dir>/users/<address>` (passwd-file, one per user) on every login, and the SMTP and OAuth
+ * servers read the same files.
+ */
+export interface MailAccounts {
+  /** Root directory of the running mail service. */
+  dir: string;
+}
+
+const ADDRESS = /^[a-z0-9._+-]+@[a-z0-9.-]+$/;
+
+function checked(address: string): string {
+  const value = address.toLowerCase();
+  if (!ADDRESS.test(value)) throw new Error(`test mail accounts need a plain address, got "${address}"`);
+  return value;
+}
+
+function writeShared(file: string, content: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  // Written then renamed: Dovecot never reads a half-written file.
+  const temporary = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  fs.writeFileSync(temporary, content, { mode: 0o644 });
+  fs.renameSync(temporary, file);
+}
+
+/** Creates the account or changes its password. */
+export function setMailPassword(accounts: MailAccounts, address: string, password: string): void {
+  if (/[:\n]/.test(password)) throw new Error('test mail passwords cannot contain ":" or a newline');
+  const user = checked(address);
+  writeShared(path.join(accounts.dir, 'users', user), `${user}:{PLAIN}${password}::::::\n`);
+}
+
+export function mailPassword(accounts: MailAccounts, address: string): string | undefined {
+  try {
+    const line = fs.readFileSync(path.join(accounts.dir, 'users', checked(address)), 'utf8');
+    return line.split(':')[1]?.replace(/^\{PLAIN\}/, '');
+  } catch {
+    return undefined;
+  }
+}
+
+/** A refresh token the test OAuth server will exchange for access tokens of this address. */
+export function issueRefreshToken(accounts: MailAccounts, address: string): string {
+  const token = `rt_${randomBytes(18).toString('hex')}`;
+  writeShared(path.join(accounts.dir, 'oauth', token), checked(address));
+  return token;
+}
+
+export function revokeRefreshToken(accounts: MailAccounts, token: string): void {
+  fs.rmSync(path.join(accounts.dir, 'oauth', path.basename(token)), { force: true });
+}
+
+export function refreshTokenOwner(accounts: MailAccounts, token: string): string | undefined {
+  if (!/^rt_[0-9a-f]+$/.test(token)) return undefined;
+  try {
+    return fs.readFileSync(path.join(accounts.dir, 'oauth', token), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}

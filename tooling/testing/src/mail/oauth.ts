@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type MailAccounts, refreshTokenOwner } from './accounts.js';
+
+export interface TestOAuth {
+  /** Token endpoint (grant_type=refresh_token), like Google's and Microsoft's. */
+  tokenUrl: string;
+  /** Dovecot's token check (GET …?access_token=). */
+  tokeninfoUrl: string;
+  /** The address an access token belongs to, when valid. */
+  ownerOf(accessToken: string): string | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * A local OAuth 2.0 authorisation server for mailboxes that authenticate with XOAUTH2: exchanges
+ * refresh tokens (issued by issueRefreshToken) for short-lived access tokens, answers `invalid_grant`
+ * once a refresh token is revoked, and lets Dovecot check access tokens.
+ */
+export async function startTestOAuth(accounts: MailAccounts, accessTtlSeconds = 3600): Promise<TestOAuth> {
+  const issued = new Map<string, { owner: string; expiresAt: number }>();
+  const ownerOf = (token: string) => {
+    const entry = issued.get(token);
+    return entry && entry.expiresAt > Date.now() ? entry.owner : undefined;
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const json = (status: number, body: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        res.end(JSON.stringify(body));
+      };
+      const url = new URL(req.url ?? '/', 'http://oauth.test');
+      if (req.method === 'POST' && url.pathname === '/token') {
+        const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+        if (form.get('grant_type') !== 'refresh_token' || !form.get('client_id'))
+          return json(400, { error: 'invalid_request' });
+        const owner = refreshTokenOwner(accounts, form.get('refresh_token') ?? '');
+        if (!owner)
+          return json(400, {
+            error: 'invalid_grant',
+            error_description: 'Token has been expired or revoked.',
+          });
+        const accessToken = `at_${randomBytes(18).toString('hex')}`;
+        issued.set(accessToken, { owner, expiresAt: Date.now() + accessTtlSeconds * 1000 });
+        return json(200, { access_token: accessToken, expires_in: accessTtlSeconds, token_type: 'Bearer' });
+      }
+      if (req.method === 'GET' && url.pathname === '/tokeninfo') {
+        const owner = ownerOf(url.searchParams.get('access_token') ?? '');
+        if (!owner) return json(401, { error: 'invalid_token', active: false });
+        return json(200, { email: owner, active: 'true' });
+      }
+      json(404, { error: 'not_found' });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    tokenUrl: `${base}/token`,
+    tokeninfoUrl: `${base}/tokeninfo?access_token=`,
+    ownerOf,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

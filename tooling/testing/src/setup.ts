@@ -1,0 +1,55 @@
+/**
+ * Vitest setup file (`setupFiles: ['@prospectflow/testing/setup']`): a test fails when code sends
+ * a query on a pg client that already has one queued — node-postgres deprecates that ("Calling
+ * client.query() when the client is already executing a query", removed in pg@9). Overlap must be
+ * explicit: await each query, or use queryWithPrelude's single batch.
+ */
+import type { Readable } from 'node:stream';
+import { afterAll, afterEach } from 'vitest';
+import { installOverlapGuard, OVERLAP_WARNING } from './overlap-guard.js';
+
+export { OVERLAP_WARNING };
+
+// One list per process, whichever module instance a test file imports this from.
+const STORE = Symbol.for('@prospectflow/testing/overlaps');
+const shared = globalThis as Record<symbol, Error[] | undefined>;
+shared[STORE] ??= [];
+const overlaps: Error[] = shared[STORE];
+
+installOverlapGuard((overlap) => overlaps.push(overlap));
+
+/** Node arguments that install the same guard in a process a test starts (put them before the script). */
+export const CHILD_GUARD_ARGS = ['--import', '@prospectflow/testing/child-guard'];
+
+/**
+ * Forwards a child's stderr to this process's and records each overlap the child's guard prints,
+ * so the test that started it fails like one that overlapped itself.
+ */
+export function watchChildStderr(stderr: Readable | null): void {
+  if (!stderr) return;
+  let pending = '';
+  stderr.on('data', (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    const lines = (pending + chunk.toString('utf8')).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) if (line.includes(OVERLAP_WARNING)) overlaps.push(new Error(line));
+  });
+}
+
+/** Overlaps seen since the last call (tests of this guard take them so they do not fail). */
+export function takeOverlaps(): Error[] {
+  return overlaps.splice(0);
+}
+
+function failOnOverlap(): void {
+  if (overlaps.length === 0) return;
+  const found = takeOverlaps();
+  throw new Error(
+    `${found.length} overlapping pg quer${found.length === 1 ? 'y' : 'ies'} on one client:\n${found
+      .map((e) => e.stack ?? e.message)
+      .join('\n---\n')}`,
+  );
+}
+
+afterEach(failOnOverlap);
+afterAll(failOnOverlap);
