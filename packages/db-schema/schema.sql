@@ -353,7 +353,7 @@ ALTER TABLE iam.audit_log FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON iam.audit_log AS PERMISSIVE FOR ALL TO PUBLIC USING ((organisation_id = app.current_organisation_id())) WITH CHECK ((organisation_id = app.current_organisation_id()));
 GRANT INSERT, SELECT ON iam.audit_log TO prospectflow_app;
 GRANT SELECT ON iam.audit_log TO prospectflow_backup;
-GRANT DELETE, SELECT ON iam.audit_log TO prospectflow_system;
+GRANT DELETE, INSERT, SELECT ON iam.audit_log TO prospectflow_system;
 GRANT INSERT, SELECT ON iam.audit_log TO prospectflow_worker;
 
 CREATE TABLE iam.erasure_requests (
@@ -441,6 +441,7 @@ CREATE TABLE iam.organisation_invitations (
 );
 CREATE INDEX organisation_invitations_email_lookup_idx ON iam.organisation_invitations USING btree (email);
 CREATE UNIQUE INDEX organisation_invitations_one_pending_key ON iam.organisation_invitations USING btree (organisation_id, email) WHERE (status = 'pending'::text);
+CREATE INDEX organisation_invitations_org_closed_idx ON iam.organisation_invitations USING btree (organisation_id, COALESCE(accepted_at, revoked_at, expires_at));
 CREATE INDEX organisation_invitations_org_created_idx ON iam.organisation_invitations USING btree (organisation_id, created_at DESC, id);
 CREATE TRIGGER audit_invitation AFTER INSERT OR DELETE OR UPDATE ON iam.organisation_invitations FOR EACH ROW EXECUTE FUNCTION app.audit_row_change();
 CREATE TRIGGER set_updated_at BEFORE UPDATE ON iam.organisation_invitations FOR EACH ROW EXECUTE FUNCTION app.set_updated_at();
@@ -453,8 +454,11 @@ GRANT SELECT (email) ON iam.organisation_invitations TO prospectflow_system;
 GRANT SELECT (role) ON iam.organisation_invitations TO prospectflow_system;
 GRANT SELECT (status) ON iam.organisation_invitations TO prospectflow_system;
 GRANT SELECT (expires_at) ON iam.organisation_invitations TO prospectflow_system;
+GRANT SELECT (accepted_at) ON iam.organisation_invitations TO prospectflow_system;
+GRANT SELECT (revoked_at) ON iam.organisation_invitations TO prospectflow_system;
 GRANT INSERT, SELECT, UPDATE ON iam.organisation_invitations TO prospectflow_app;
 GRANT SELECT ON iam.organisation_invitations TO prospectflow_backup;
+GRANT DELETE ON iam.organisation_invitations TO prospectflow_system;
 
 CREATE TABLE iam.organisation_users (
   organisation_id uuid NOT NULL DEFAULT app.current_organisation_id(),
@@ -1723,6 +1727,25 @@ AS $function$
   SELECT count(*)::integer FROM gone
 $function$;
 GRANT EXECUTE ON FUNCTION app.purge_audit_log(p_before timestamp with time zone, p_limit integer) TO prospectflow_worker;
+
+CREATE OR REPLACE FUNCTION app.purge_closed_invitations(p_before timestamp with time zone, p_limit integer)
+ RETURNS integer
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+  WITH doomed AS (
+    SELECT organisation_id, id FROM iam.organisation_invitations
+    WHERE organisation_id = app.current_organisation_id()
+      AND coalesce(accepted_at, revoked_at, expires_at) < least(p_before, now())
+    ORDER BY coalesce(accepted_at, revoked_at, expires_at) LIMIT least(greatest(p_limit, 0), 10000)
+  ), gone AS (
+    DELETE FROM iam.organisation_invitations AS i USING doomed AS d
+    WHERE i.organisation_id = d.organisation_id AND i.id = d.id RETURNING 1
+  )
+  SELECT count(*)::integer FROM gone
+$function$;
+GRANT EXECUTE ON FUNCTION app.purge_closed_invitations(p_before timestamp with time zone, p_limit integer) TO prospectflow_worker;
 
 CREATE OR REPLACE FUNCTION app.record_sent(p_organisation uuid, p_task uuid, p_worker text, p_now timestamp with time zone, p_message uuid, p_response text, p_campaign uuid, p_variant uuid, p_enrollment uuid, p_step_order integer, p_next_step uuid, p_run_at timestamp with time zone, p_priority smallint, p_dedupe_key text)
  RETURNS integer

@@ -94,6 +94,22 @@ async function seed(org: string): Promise<void> {
        VALUES ($1, $2, 1, 'invalid_email', 'bad', 'someone@@x', now() - $3::interval)`,
       [imp, age],
     );
+  // Invitations: [status, created, closed (accepted/revoked), expires] ages; 30 days after closing they go.
+  for (const [status, created, closed, expires] of [
+    ['accepted', '45 days', '31 days', '-1 day'],
+    ['revoked', '50 days', '40 days', '-1 day'],
+    ['pending', '45 days', null, '35 days'], // expired 35 days ago
+    ['accepted', '20 days', '10 days', '-1 day'], // closed recently: kept
+    ['pending', '1 day', null, '-6 days'], // still open: kept
+  ] as const)
+    await q(
+      `INSERT INTO iam.organisation_invitations
+         (organisation_id, email, role, status, created_at, expires_at, accepted_at, revoked_at)
+       VALUES ($1, $2, 'member', $3, now() - $4::interval, now() - $6::interval,
+               CASE WHEN $3 = 'accepted' THEN now() - $5::interval END,
+               CASE WHEN $3 = 'revoked' THEN now() - $5::interval END)`,
+      [`invitee-${status}-${created.replace(' ', '')}@acme.test`, status, created, closed, expires],
+    );
   for (const age of ['400 days', '400 days', '400 days', '10 days'])
     await q(
       `INSERT INTO iam.audit_log (organisation_id, action, table_name, row_id, created_at) VALUES ($1, 'update', 'crm.people', gen_random_uuid(), now() - $2::interval)`,
@@ -120,6 +136,12 @@ async function state(org: string) {
     audit: await one(
       `SELECT count(*)::int AS v FROM iam.audit_log WHERE organisation_id = $1 AND created_at < now() - interval '300 days'`,
     ),
+    invitations: (
+      await t.admin.query(
+        'SELECT status, expires_at > now() AS open FROM iam.organisation_invitations WHERE organisation_id = $1 ORDER BY created_at',
+        [org],
+      )
+    ).rows.map((r) => `${r.status}${r.open ? '' : ' (expired)'}`),
   };
 }
 
@@ -160,9 +182,10 @@ describe('retention', () => {
     expect(await enqueueRetentionTasks(pool, now)).toBe(0);
   });
 
-  it('applies the CNIL defaults in batches: stale people, old opens, finished tasks, error values, audit rows', async () => {
+  it('applies the CNIL defaults in batches: stale people, old opens, finished tasks, error values, audit rows, closed invitations', async () => {
     const before = await state(orgA);
     expect(before).toMatchObject({ openEvents: 4, finishedTasks: 4, errorValues: 2, audit: 3 });
+    expect(before.invitations).toHaveLength(5);
     const worker = retentionWorker(
       applyRetention({
         batchSize: 2,
@@ -180,6 +203,7 @@ describe('retention', () => {
       pendingTasks: 1,
       errorValues: 1,
       audit: 0,
+      invitations: ['accepted', 'pending'],
     });
     // Retention switched off: nothing moved.
     expect(await state(orgB)).toEqual(before);
@@ -189,6 +213,7 @@ describe('retention', () => {
       finished_tasks: 3,
       import_error_values: 1,
       audit_log: 3,
+      closed_invitations: 3,
     });
     const { rows } = await t.admin.query(
       `SELECT organisation_id, status FROM outreach.tasks WHERE type = 'apply_retention' ORDER BY organisation_id = $1`,

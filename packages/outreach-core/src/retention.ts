@@ -16,7 +16,8 @@ export type RetentionRuleName =
   | 'open_events'
   | 'finished_tasks'
   | 'import_error_values'
-  | 'audit_log';
+  | 'audit_log'
+  | 'closed_invitations';
 
 export interface RetentionRule {
   name: RetentionRuleName;
@@ -49,6 +50,8 @@ const PERSON_DUE = 'greatest(collected_at, coalesce(last_inbound_at, collected_a
 const OPEN_DUE = 'opened_at < $1';
 const TASK_DUE = `status IN ('succeeded', 'failed', 'cancelled') AND completed_at < $1`;
 const ERROR_VALUE_DUE = 'raw_value IS NOT NULL AND created_at < $1';
+/** How long an accepted, revoked or expired invitation keeps the invited address (not a setting). */
+export const CLOSED_INVITATION_RETENTION_DAYS = 30;
 
 export function retentionRules(policy: RetentionPolicy, now: Date): RetentionRule[] {
   return [
@@ -90,6 +93,15 @@ SELECT count(*)::int AS n FROM cleared`,
       countSql: 'SELECT count(*)::int AS n FROM iam.audit_log WHERE created_at < $1',
       // The audit log is append-only for runtime roles: deletion goes through a narrow function.
       batchSql: 'SELECT app.purge_audit_log($1, $2) AS n',
+    },
+    {
+      name: 'closed_invitations',
+      description: `accepted, revoked and expired invitations (the invited address) ${CLOSED_INVITATION_RETENTION_DAYS} days after they closed`,
+      cutoff: days(now, CLOSED_INVITATION_RETENTION_DAYS),
+      countSql:
+        'SELECT count(*)::int AS n FROM iam.organisation_invitations WHERE coalesce(accepted_at, revoked_at, expires_at) < $1',
+      // The worker has no write access to invitations (seats): deletion goes through a narrow function.
+      batchSql: 'SELECT app.purge_closed_invitations($1, $2) AS n',
     },
   ];
 }

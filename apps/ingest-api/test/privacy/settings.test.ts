@@ -58,13 +58,25 @@ describe('privacy settings and the retention dry run', () => {
       `INSERT INTO crm.people (organisation_id, last_name, collected_at) VALUES ($1, 'Old', now() - interval '2 years'), ($1, 'New', now())`,
       [admin.organisationId],
     );
+    await t.admin.query(
+      `INSERT INTO iam.organisation_invitations (organisation_id, email, role, status, created_at, expires_at, revoked_at)
+       VALUES ($1, 'gone@example.test', 'member', 'revoked', now() - interval '60 days', now(), now() - interval '59 days')`,
+      [admin.organisationId],
+    );
     const preview = await t.request(admin, { method: 'GET', url: '/v1/privacy/retention' });
     expect(preview.statusCode, preview.body).toBe(200);
-    expect(preview.json().rules.find((r: { rule: string }) => r.rule === 'people')).toMatchObject({ due: 1 });
+    const due = (rule: string) => preview.json().rules.find((r: { rule: string }) => r.rule === rule);
+    expect(due('people')).toMatchObject({ due: 1 });
+    expect(due('closed_invitations')).toMatchObject({ due: 1 });
     const { rows } = await t.admin.query(
       'SELECT count(*)::int AS n FROM crm.people WHERE organisation_id = $1',
       [admin.organisationId],
     );
     expect(rows[0].n).toBe(2);
+    const invitations = await t.admin.query(
+      'SELECT count(*)::int AS n FROM iam.organisation_invitations WHERE organisation_id = $1',
+      [admin.organisationId],
+    );
+    expect(invitations.rows[0].n).toBe(1);
   });
 });
