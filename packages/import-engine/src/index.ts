@@ -51,3 +51,4 @@ export {
   type UndoReport,
   undoImport,
 } from './undo.js';
+export { CsvUploadProbe, type PreparedSample, type ProbedUpload, prepareCsvSample } from './upload-probe.js';

@@ -4,6 +4,7 @@ export { createLocalStorage } from './local.js';
 export { createS3Storage, type S3StorageConfig } from './s3.js';
 export {
   assertKey,
+  type IncompleteUpload,
   type ObjectInfo,
   ObjectNotFoundError,
   type ObjectStorage,

@@ -13,6 +13,8 @@ import {
 } from './types.js';
 
 const META = '.meta.json';
+/** Suffix of an object being written (`<key>.partial-<pid>-<time>`), renamed into place when complete. */
+const PARTIAL = '.partial-';
 
 /**
  * A folder as a bucket, for `pnpm dev` and tests without S3. Objects are written to a temporary
@@ -34,7 +36,7 @@ export function createLocalStorage(root: string): ObjectStorage {
     }
   }
 
-  async function* walk(dir: string): AsyncGenerator<string> {
+  async function* walk(dir: string, partial = false): AsyncGenerator<string> {
     let entries: import('node:fs').Dirent[];
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -45,8 +47,8 @@ export function createLocalStorage(root: string): ObjectStorage {
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       const full = join(dir, entry.name);
-      if (entry.isDirectory()) yield* walk(full);
-      else if (!entry.name.endsWith(META) && !entry.name.includes('.partial-')) yield full;
+      if (entry.isDirectory()) yield* walk(full, partial);
+      else if (!entry.name.endsWith(META) && entry.name.includes(PARTIAL) === partial) yield full;
     }
   }
 
@@ -55,7 +57,7 @@ export function createLocalStorage(root: string): ObjectStorage {
     async put(key: string, body: Readable | Buffer | string, options: PutOptions = {}) {
       const path = pathOf(key);
       await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-      const partial = `${path}.partial-${process.pid}-${Date.now()}`;
+      const partial = `${path}${PARTIAL}${process.pid}-${Date.now()}`;
       const hashing = new HashingStream();
       try {
         await pipeline(toReadable(body), hashing, createWriteStream(partial, { flags: 'wx', mode: 0o600 }), {
@@ -102,6 +104,14 @@ export function createLocalStorage(root: string): ObjectStorage {
         if (!key.startsWith(prefix)) continue;
         const info = await stat(path);
         yield { key, size: info.size, lastModified: info.mtime };
+      }
+    },
+    async *incompleteUploads(prefix = '') {
+      for await (const path of walk(root, true)) {
+        const name = relative(root, path).split(sep).join('/');
+        const key = name.slice(0, name.lastIndexOf(PARTIAL));
+        if (!key.startsWith(prefix)) continue;
+        yield { key, uploadId: null, initiated: (await stat(path)).mtime };
       }
     },
     async close() {},

@@ -1,8 +1,10 @@
 import type { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   paginateListObjectsV2,
   S3Client,
   type ServerSideEncryption,
@@ -88,12 +90,19 @@ export function createS3Storage(config: S3StorageConfig): ObjectStorage {
         queueSize: config.queueSize ?? 2,
         leavePartsOnError: false,
       });
-      const onAbort = () => void upload.abort().catch(() => {});
+      // Aborting fails the body rather than calling upload.abort(): lib-storage then sends
+      // AbortMultipartUpload before done() rejects (abort() rejects first and aborts later).
+      const onAbort = () => hashing.destroy(options.signal?.reason ?? new Error('Upload aborted'));
       options.signal?.addEventListener('abort', onAbort, { once: true });
       try {
         await upload.done();
       } catch (error) {
         source.destroy();
+        // Never leave an incomplete multipart upload (its parts are billed and invisible).
+        const UploadId = (upload as unknown as { uploadId?: string }).uploadId;
+        if (UploadId) {
+          await client.send(new AbortMultipartUploadCommand({ Bucket, Key: key, UploadId })).catch(() => {});
+        }
         throw error;
       } finally {
         options.signal?.removeEventListener('abort', onAbort);
@@ -137,6 +146,22 @@ export function createS3Storage(config: S3StorageConfig): ObjectStorage {
           if (!item.Key) continue;
           yield { key: item.Key, size: item.Size ?? 0, lastModified: item.LastModified ?? new Date(0) };
         }
+      }
+    },
+    async *incompleteUploads(prefix = '') {
+      let KeyMarker: string | undefined;
+      let UploadIdMarker: string | undefined;
+      for (;;) {
+        const page = await client.send(
+          new ListMultipartUploadsCommand({ Bucket, Prefix: prefix || undefined, KeyMarker, UploadIdMarker }),
+        );
+        for (const item of page.Uploads ?? []) {
+          if (!item.Key) continue;
+          yield { key: item.Key, uploadId: item.UploadId ?? null, initiated: item.Initiated ?? new Date(0) };
+        }
+        if (!page.IsTruncated) return;
+        KeyMarker = page.NextKeyMarker;
+        UploadIdMarker = page.NextUploadIdMarker;
       }
     },
     async close() {

@@ -16,6 +16,13 @@ export interface ObjectInfo {
   metadata: Record<string, string>;
 }
 
+export interface IncompleteUpload {
+  key: string;
+  /** The S3 multipart upload id; null for the local driver. */
+  uploadId: string | null;
+  initiated: Date;
+}
+
 export interface PutOptions {
   contentType?: string;
   /** Small string metadata (S3 `x-amz-meta-*`); ASCII keys and values. */
@@ -39,6 +46,12 @@ export interface ObjectStorage {
   delete(key: string): Promise<void>;
   /** Every object whose key starts with `prefix`, in key order. */
   list(prefix?: string): AsyncIterable<Omit<ObjectInfo, 'metadata'>>;
+  /**
+   * Uploads started and neither completed nor aborted under `prefix`: S3 multipart uploads
+   * (ListMultipartUploads; their parts are billed but invisible) or the local driver's partial
+   * files. Empty unless a process died mid-upload — `put` aborts what it does not complete.
+   */
+  incompleteUploads(prefix?: string): AsyncIterable<IncompleteUpload>;
   /** Releases sockets (S3) — the storage is unusable afterwards. */
   close(): Promise<void>;
 }

@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
+import { CreateMultipartUploadCommand, S3Client } from '@aws-sdk/client-s3';
 import { type RunningS3, startS3rver } from '@prospectflow/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,6 +16,12 @@ import {
 } from '../src/index.js';
 
 const MiB = 1024 * 1024;
+
+async function incomplete(storage: ObjectStorage, prefix: string) {
+  const found = [];
+  for await (const upload of storage.incompleteUploads(prefix)) found.push(upload);
+  return found;
+}
 
 /** Requests s3rver received: method, query and the headers the SDK sent. */
 const seen: Array<{ method: string; url: string; headers: Record<string, unknown> }> = [];
@@ -135,6 +142,50 @@ describe.each(drivers)('%s', (_name, make) => {
     const left: string[] = [];
     for await (const item of storage.list('broken/')) left.push(item.key);
     expect(left).toEqual([]);
+    // 6 MiB with 5 MiB parts: a multipart upload was started, and aborted (no parts left behind).
+    expect(await incomplete(storage, 'broken/')).toEqual([]);
+    await storage.close();
+  });
+
+  it('keeps nothing when the put is aborted by its signal midway', async () => {
+    const storage = make();
+    const controller = new AbortController();
+    let sent = 0;
+    const endless = new Readable({
+      read() {
+        sent++;
+        if (sent === 7) controller.abort(new Error('request refused'));
+        this.push(randomBytes(MiB));
+      },
+    });
+    await expect(storage.put('aborted/upload.csv', endless, { signal: controller.signal })).rejects.toThrow();
+    expect(await storage.head('aborted/upload.csv')).toBeNull();
+    expect(await incomplete(storage, 'aborted/')).toEqual([]);
+    await storage.close();
+  });
+
+  it('lists an upload left incomplete by a process that died (and only that)', async () => {
+    const storage = make();
+    expect(await incomplete(storage, 'nothing/')).toEqual([]);
+    if (storage.driver === 'local') {
+      mkdirSync(join(folder, 'died'), { recursive: true });
+      writeFileSync(join(folder, 'died/upload.csv.partial-1-2'), 'half');
+    } else {
+      const client = new S3Client({
+        region: s3.region,
+        endpoint: s3.endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+      });
+      await client.send(new CreateMultipartUploadCommand({ Bucket: 'storage-test', Key: 'died/upload.csv' }));
+      client.destroy();
+    }
+    const left = await incomplete(storage, 'died/');
+    expect(left.map((u) => u.key)).toEqual(['died/upload.csv']);
+    expect(left[0]!.uploadId === null).toBe(storage.driver === 'local');
+    const keys: string[] = [];
+    for await (const item of storage.list('died/')) keys.push(item.key);
+    expect(keys).toEqual([]);
     await storage.close();
   });
 });

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,9 +48,75 @@ export interface S3rverOptions {
   ) => Promise<void>;
 }
 
+type Middleware = NonNullable<S3rverOptions['middleware']>;
+type KoaContext = Parameters<Middleware>[0] & {
+  path: string;
+  query: Record<string, string | string[] | undefined>;
+  status: number;
+  body: unknown;
+  type: string;
+};
+
+const escapeXml = (text: string) => text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * The two multipart operations s3rver 3 lacks, on its own store (`<bucket>/._S3rver_uploads/<id>/`
+ * with a `key` file and the parts): AbortMultipartUpload (DELETE /bucket/key?uploadId=…) and
+ * ListMultipartUploads (GET /bucket?uploads), so the SDK's abort really removes the parts and a test
+ * can list what is left, as on S3 or MinIO. Path-style requests only (what the tests use).
+ */
+function multipartOperations(directory: string): Middleware {
+  return async (context, next) => {
+    const ctx = context as KoaContext;
+    const [bucket, ...rest] = ctx.path.split('/').filter((segment) => segment !== '');
+    const uploads = join(directory, bucket ?? '', '._S3rver_uploads');
+    if (ctx.method === 'DELETE' && typeof ctx.query.uploadId === 'string' && rest.length > 0) {
+      const upload = join(uploads, ctx.query.uploadId.replace(/[^A-Za-z0-9]/g, ''));
+      const found = await stat(upload).then(
+        () => true,
+        () => false,
+      );
+      ctx.type = 'application/xml';
+      if (!found) {
+        ctx.status = 404;
+        ctx.body =
+          '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>';
+        return;
+      }
+      await rm(upload, { recursive: true, force: true });
+      ctx.status = 204;
+      ctx.body = '';
+      return;
+    }
+    if (ctx.method === 'GET' && rest.length === 0 && 'uploads' in ctx.query && bucket) {
+      const prefix = typeof ctx.query.prefix === 'string' ? ctx.query.prefix : '';
+      const ids = await readdir(uploads).catch(() => [] as string[]);
+      const items: string[] = [];
+      for (const id of ids.sort()) {
+        const key = await readFile(join(uploads, id, 'key'), 'utf8').catch(() => undefined);
+        if (key === undefined || !key.startsWith(prefix)) continue;
+        const initiated = (await stat(join(uploads, id))).birthtime.toISOString();
+        items.push(
+          `<Upload><Key>${escapeXml(key)}</Key><UploadId>${id}</UploadId><Initiated>${initiated}</Initiated></Upload>`,
+        );
+      }
+      ctx.status = 200;
+      ctx.type = 'application/xml';
+      ctx.body =
+        '<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+        `<Bucket>${escapeXml(bucket)}</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>` +
+        `<Prefix>${escapeXml(prefix)}</Prefix><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>` +
+        `${items.join('')}</ListMultipartUploadsResult>`;
+      return;
+    }
+    await next();
+  };
+}
+
 /**
  * Starts s3rver (the S3 wire-protocol server from npm) in this process on 127.0.0.1, storing in a
- * temp folder removed on stop. Signed requests are checked with its fixed account S3RVER/S3RVER.
+ * temp folder removed on stop. Signed requests are checked with its fixed account S3RVER/S3RVER
+ * (except the two multipart operations added above, which s3rver lacks).
  */
 export async function startS3rver(options: S3rverOptions = {}): Promise<RunningS3> {
   const directory = mkdtempSync(join(tmpdir(), 'pf-s3rver-'));
@@ -62,6 +129,7 @@ export async function startS3rver(options: S3rverOptions = {}): Promise<RunningS
     directory,
     configureBuckets: buckets.map((name) => ({ name })),
   });
+  server.middleware.unshift(multipartOperations(directory));
   if (options.middleware) server.middleware.unshift(options.middleware);
   await server.run();
   return {

@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import {
   attachUpload,
   type CustomMapping,
@@ -13,7 +12,8 @@ import {
   importStorageKey,
   insertImport,
   inTenantUnit,
-  prepareCsvFile,
+  type ProbedUpload,
+  prepareCsvSample,
   type Tenant,
 } from '@prospectflow/import-engine';
 import type { ObjectStorage } from '@prospectflow/object-storage';
@@ -21,15 +21,30 @@ import { traceCarrier } from '@prospectflow/telemetry';
 import type { Pool } from 'pg';
 import { ProblemError } from '../lib/problem.js';
 
+/** A CSV upload as it was received: already in object storage (unless `key` is null), probed. */
+export interface ReceivedCsv extends ProbedUpload {
+  /** The import this upload is for (its object key is derived from it). */
+  id: string;
+  /** The stored object, or null when the body was only hashed (an Idempotency-Key replay). */
+  key: string | null;
+}
+
 export type Upload =
-  | {
-      kind: 'csv';
-      path: string;
-      fileName: string | null;
-      mapping: CustomMapping;
-      remove: () => Promise<void>;
-    }
+  | { kind: 'csv'; received: ReceivedCsv; fileName: string | null; mapping: CustomMapping }
   | { kind: 'json'; rows: unknown[]; fileName: string | null; mapping: CustomMapping };
+
+export type Reservation = { reserved: ImportRecord } | { existing: ImportRecord } | undefined;
+
+/** The import a request creates (its reserved id, else a new one) and whether its upload is stored. */
+export interface UploadTarget {
+  id: string;
+  store: boolean;
+}
+
+export function uploadTarget(reservation: Reservation): UploadTarget {
+  if (reservation && 'existing' in reservation) return { id: reservation.existing.id, store: false };
+  return { id: reservation ? reservation.reserved.id : randomUUID(), store: true };
+}
 
 export type Accepted = { replay: false; record: ImportRecord } | { replay: true; record: ImportRecord };
 
@@ -44,12 +59,10 @@ function asProblem(error: unknown): unknown {
   return error instanceof ImportFailure ? new ProblemError(error.status, error.code, error.message) : error;
 }
 
-/** sha256 of the upload: the file bytes, or the JSON rows re-serialised. */
-async function fingerprint(upload: Upload): Promise<string> {
+/** sha256 of the upload: the file bytes (hashed while they streamed), or the JSON rows re-serialised. */
+function fingerprint(upload: Upload): string {
   if (upload.kind === 'json') return createHash('sha256').update(JSON.stringify(upload.rows)).digest('hex');
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(upload.path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  return upload.received.sha256;
 }
 
 function sameRequest(record: ImportRecord, sha256: string, mapping: CustomMapping): boolean {
@@ -107,11 +120,12 @@ export async function acceptImport(
   queue: ImportQueue,
   tenant: Tenant,
   upload: Upload,
-  reservation: { reserved: ImportRecord } | { existing: ImportRecord } | undefined,
+  reservation: Reservation,
 ): Promise<Accepted> {
-  let storedKey: string | undefined;
+  // A received CSV is already stored: removed again unless its import row is written.
+  let storedKey: string | undefined = upload.kind === 'csv' ? (upload.received.key ?? undefined) : undefined;
   try {
-    const sha256 = await fingerprint(upload);
+    const sha256 = fingerprint(upload);
     if (reservation && 'existing' in reservation) {
       if (!sameRequest(reservation.existing, sha256, upload.mapping)) {
         throw new ProblemError(
@@ -128,23 +142,25 @@ export async function acceptImport(
     }
     const mappingInfo: Record<string, unknown> = { request: upload.mapping };
     if (upload.kind === 'csv') {
-      const prepared = await prepareCsvFile(upload.path, upload.mapping);
+      // The header checks again on the whole file's verdict (encoding) and the final mapping.
+      const { sample, wholeFileIsUtf8 } = upload.received;
+      const prepared = await prepareCsvSample(sample, wholeFileIsUtf8, upload.mapping);
       Object.assign(mappingInfo, {
         encoding: prepared.encoding.encoding,
         bomLength: prepared.encoding.bomLength,
         delimiter: prepared.delimiter,
       });
     }
-    const id = reservation ? reservation.reserved.id : randomUUID();
-    const key = importStorageKey(tenant.organisationId, id, upload.kind);
-    await queue.storage.put(
-      key,
-      upload.kind === 'csv'
-        ? createReadStream(upload.path, { highWaterMark: 256 * 1024 })
-        : JSON.stringify(upload.rows),
-      { contentType: upload.kind === 'csv' ? 'text/csv' : 'application/json' },
-    );
-    storedKey = key;
+    const id =
+      upload.kind === 'csv' ? upload.received.id : reservation ? reservation.reserved.id : randomUUID();
+    let key: string;
+    if (upload.kind === 'csv') {
+      key = upload.received.key!;
+    } else {
+      key = importStorageKey(tenant.organisationId, id, 'json');
+      await queue.storage.put(key, JSON.stringify(upload.rows), { contentType: 'application/json' });
+      storedKey = key;
+    }
     const record = await inTenantUnit(pool, tenant, async (client) => {
       const values = {
         sourceKind: upload.kind,
@@ -164,20 +180,19 @@ export async function acceptImport(
     storedKey = undefined;
     return { replay: false, record };
   } catch (error) {
-    if (storedKey) await queue.storage.delete(storedKey).catch(() => {});
     if (reservation && 'reserved' in reservation) {
       await deletePendingImport(pool, tenant, reservation.reserved.id).catch(() => {});
     }
     throw asProblem(error);
   } finally {
-    if (upload.kind === 'csv') await upload.remove().catch(() => {});
+    if (storedKey) await queue.storage.delete(storedKey).catch(() => {});
   }
 }
 
 export async function releaseReservation(
   pool: Pool,
   tenant: Tenant,
-  reservation: { reserved: ImportRecord } | { existing: ImportRecord } | undefined,
+  reservation: Reservation,
 ): Promise<void> {
   if (reservation && 'reserved' in reservation) {
     await deletePendingImport(pool, tenant, reservation.reserved.id).catch(() => {});

@@ -18,16 +18,19 @@ import type { AppOptions } from '../../../app.js';
 import {
   acceptImport,
   type ImportQueue,
+  type ReceivedCsv,
   releaseReservation,
   reserveKey,
   type Upload,
+  type UploadTarget,
+  uploadTarget,
 } from '../../../imports/accept.js';
 import { notFound, ProblemError } from '../../../lib/problem.js';
 import { READ, WRITE } from '../../../lib/role-policy.js';
 import { IdParams, ProblemSchema } from '../../../lib/schemas.js';
 import { bodyTooLarge, declaredOver } from './byte-limit.js';
+import { cameFromClient, receiveCsv } from './receive.js';
 import { ErrorsQuery, ImportHeaders, ImportResource, ImportWithErrors, JsonImportBody } from './schema.js';
-import { spoolToDisk } from './spool.js';
 import undoRoutes from './undo.js';
 
 function tenant(): Tenant {
@@ -35,28 +38,32 @@ function tenant(): Tenant {
   return { organisationId, userId: userId ?? null };
 }
 
+function asProblem(error: unknown): unknown {
+  return error instanceof ImportFailure ? new ProblemError(error.status, error.code, error.message) : error;
+}
+
 function mappingOf(value: unknown): CustomMapping {
   try {
     return parseCustomMapping(value);
   } catch (error) {
-    if (error instanceof ImportFailure) throw new ProblemError(error.status, error.code, error.message);
-    throw error;
+    throw asProblem(error);
   }
 }
 
-/** Raw bodies streamed to the spool as CSV (the same limit as every other import body). */
+/** Raw bodies streamed to object storage as CSV (the same limit as every other import body). */
 const RAW_TYPES = ['text/csv', 'application/csv', 'text/plain', 'application/octet-stream'];
 
 /**
  * Bulk imports. POST accepts multipart/form-data (a `file` part, optional `mapping` JSON part),
- * text/csv (or any raw type above) as the body, or JSON (an array of rows, or { rows, mapping }). Uploads are spooled
- * to disk while they arrive, checked (encoding, delimiter, header, mapping → 4xx), stored in object
- * storage and queued: a worker imports them (202 with the queued import, then GET it for status,
- * progress, counts and per-row errors).
+ * text/csv (or any raw type above) as the body, or JSON (an array of rows, or { rows, mapping }). Uploads are
+ * streamed straight into object storage while they arrive (never onto this host's disk), checked
+ * on the way (byte limit; encoding, delimiter, header, mapping → 4xx, the upload aborted) and
+ * queued: a worker imports them (202 with the queued import, then GET it for status, progress,
+ * counts and per-row errors).
  */
 const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => {
   // ONE byte limit for every import body, whatever its content type (config: IMPORT_MAX_BYTES).
-  const { maxBytes, spoolDir } = opts.config.imports;
+  const { maxBytes } = opts.config.imports;
   // Accepted uploads go to object storage; a worker runs the import (apps/worker, run_import).
   const queue: ImportQueue = {
     storage: createObjectStorage(opts.config.imports.storage),
@@ -67,9 +74,10 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
   });
 
   await fastify.register(multipart, {
-    limits: { fileSize: maxBytes, files: 1, fields: 5, fieldSize: 1024 * 1024, parts: 6 },
+    // One byte over the limit reaches the stream, so ByteLimit refuses it while it arrives.
+    limits: { fileSize: maxBytes + 1, files: 1, fields: 5, fieldSize: 1024 * 1024, parts: 6 },
   });
-  // Raw bodies stay a stream; the handler spools them through the byte limit. A declared length
+  // Raw bodies stay a stream; the handler streams them to storage through the byte limit. A declared length
   // over the limit is refused before a byte is read. (This scope's text/plain is raw CSV too.)
   fastify.removeContentTypeParser('text/plain');
   fastify.addContentTypeParser(RAW_TYPES, (request, payload, done) => {
@@ -77,11 +85,34 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
     else done(null, payload);
   });
 
-  async function readUpload(request: FastifyRequest): Promise<Upload> {
+  /** Failures of the storage itself (S3 down, credentials…): 5xx, never the client's fault. */
+  const storageFailures = new WeakSet<object>();
+
+  /** Streams a CSV body into object storage; 4xx problems for what the probe refuses. */
+  async function receive(
+    target: UploadTarget,
+    stream: Readable,
+    mapping: CustomMapping | undefined,
+  ): Promise<ReceivedCsv> {
+    try {
+      return await receiveCsv(queue.storage, tenant(), target, stream, { maxBytes, mapping });
+    } catch (error) {
+      const problem = asProblem(error);
+      if (problem instanceof Error && !(problem instanceof ProblemError) && !cameFromClient(problem)) {
+        storageFailures.add(problem);
+      }
+      throw problem;
+    }
+  }
+
+  async function readUpload(request: FastifyRequest, target: UploadTarget): Promise<Upload> {
     const query = request.query as { mapping?: string; fileName?: string };
     if (request.isMultipart()) {
-      let file: { path: string; remove: () => Promise<void>; fileName: string | null } | undefined;
+      let file: { received: ReceivedCsv; fileName: string | null } | undefined;
       const fields: Record<string, string> = {};
+      const remove = async () => {
+        if (file?.received.key) await queue.storage.delete(file.received.key).catch(() => {});
+      };
       try {
         for await (const part of request.parts()) {
           if (part.type === 'file') {
@@ -93,19 +124,22 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
                 'Send exactly one file, in the part named "file".',
               );
             }
-            const spooled = await spoolToDisk(part.file, spoolDir, maxBytes);
-            file = { ...spooled, fileName: part.filename || null };
+            // A mapping part sent before the file is checked against the header as it arrives.
+            const known = fields.mapping === undefined ? undefined : mappingOf(fields.mapping);
+            file = { received: await receive(target, part.file, known), fileName: part.filename || null };
             if (part.file.truncated) throw bodyTooLarge(maxBytes);
           } else {
             fields[part.fieldname] = String(part.value);
           }
         }
       } catch (error) {
-        await file?.remove();
+        await remove();
         const code = (error as { code?: string }).code;
         if (code === 'FST_REQ_FILE_TOO_LARGE') throw bodyTooLarge(maxBytes);
-        // Disk errors (ENOSPC…) are ours; anything else from busboy is a malformed body.
-        if (error instanceof ProblemError || /^E[A-Z]+$/.test(code ?? '')) throw error;
+        // Storage and socket errors (S3, ENOSPC, ECONNRESET…) are not the body's; anything else
+        // from busboy is a malformed body.
+        const ours = error instanceof Error && storageFailures.has(error);
+        if (error instanceof ProblemError || ours || /^E[A-Z]+$/.test(code ?? '')) throw error;
         throw new ProblemError(
           400,
           'malformed_multipart',
@@ -116,14 +150,14 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
       try {
         return { kind: 'csv', ...file, mapping: mappingOf(fields.mapping ?? query.mapping) };
       } catch (error) {
-        await file.remove();
+        await remove();
         throw error;
       }
     }
     if (request.body && typeof (request.body as Readable).pipe === 'function') {
       const mapping = mappingOf(query.mapping);
-      const spooled = await spoolToDisk(request.body as Readable, spoolDir, maxBytes);
-      return { kind: 'csv', ...spooled, fileName: query.fileName ?? null, mapping };
+      const received = await receive(target, request.body as Readable, mapping);
+      return { kind: 'csv', received, fileName: query.fileName ?? null, mapping };
     }
     const body = request.body as
       | unknown[]
@@ -189,11 +223,12 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
       }
       let upload: Upload;
       try {
-        upload = await readUpload(request);
+        upload = await readUpload(request, uploadTarget(reservation));
       } catch (error) {
         await releaseReservation(fastify.db.pool, t, reservation);
-        // The rest of a refused body is never read: end the connection after the answer.
-        if (error instanceof ProblemError && error.status === 413) reply.header('connection', 'close');
+        // The rest of a refused body (over the limit, a header that cannot import, a failed
+        // upload) is never read: end the connection after the answer.
+        if (!request.raw.complete) reply.header('connection', 'close');
         throw error;
       } finally {
         clearInterval(heartbeat);
