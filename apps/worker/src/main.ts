@@ -88,6 +88,7 @@ const imports = createImportWorker({
   clock: systemClock,
   log,
   metrics: new ImportMetrics(metrics.registry),
+  queueMetrics: metrics,
 });
 
 await worker.start();

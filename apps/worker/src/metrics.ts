@@ -8,9 +8,12 @@ export interface PoolStats {
   waiting: number;
 }
 
-/** One registry per worker instance, so several workers (tests, benches) never share counters. */
+/**
+ * One registry per worker instance, so several workers (tests, benches) never share counters —
+ * except a second queue Worker of the same process (the import runner, see `sibling`).
+ */
 export class WorkerMetrics {
-  readonly registry = new Registry();
+  readonly registry: Registry;
   readonly claimed: Counter<'type'>;
   readonly succeeded: Counter<'type'>;
   readonly failed: Counter<'type'>;
@@ -22,8 +25,45 @@ export class WorkerMetrics {
   readonly duration: Histogram<'type'>;
   readonly retentionRemoved: Counter<'rule'>;
 
-  constructor(queueStats?: () => Promise<QueueStats>, poolStats?: () => PoolStats) {
+  /**
+   * Metrics of a second queue Worker in the process whose /metrics `parent` serves: the task
+   * counters and durations are the parent's (labelled by task type, so `run_import` is a series
+   * of its own), in-flight and lag are its own gauges named `prospectflow_worker_<name>_…`.
+   */
+  static sibling(parent: WorkerMetrics, name: string): WorkerMetrics {
+    return new WorkerMetrics(undefined, undefined, { parent, name });
+  }
+
+  constructor(
+    queueStats?: () => Promise<QueueStats>,
+    poolStats?: () => PoolStats,
+    sibling?: { parent: WorkerMetrics; name: string },
+  ) {
+    this.registry = sibling ? sibling.parent.registry : new Registry();
     const registers = [this.registry];
+    if (sibling) {
+      const { parent, name } = sibling;
+      this.claimed = parent.claimed;
+      this.succeeded = parent.succeeded;
+      this.failed = parent.failed;
+      this.retried = parent.retried;
+      this.snoozed = parent.snoozed;
+      this.released = parent.released;
+      this.duration = parent.duration;
+      this.retentionRemoved = parent.retentionRemoved;
+      this.inFlight = new Gauge({
+        name: `prospectflow_worker_${name}_tasks_in_flight`,
+        help: `Tasks the ${name} runner is running now`,
+        registers,
+      });
+      this.lag = new Histogram({
+        name: `prospectflow_worker_${name}_queue_lag_seconds`,
+        help: `Claim time minus run_at for the ${name} runner (how late tasks start)`,
+        buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600],
+        registers,
+      });
+      return;
+    }
     const counter = (name: string, help: string) =>
       new Counter({ name, help, labelNames: ['type'] as const, registers });
     this.claimed = counter('prospectflow_worker_tasks_claimed_total', 'Tasks claimed');

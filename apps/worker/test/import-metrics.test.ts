@@ -8,6 +8,7 @@ import { loadSubjectKeys } from '@prospectflow/outreach-core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../src/clock.js';
+import { startOpsServer } from '../src/http.js';
 import { ImportMetrics } from '../src/imports/import-metrics.js';
 import { createImportWorker } from '../src/imports/import-worker.js';
 import { WorkerMetrics } from '../src/metrics.js';
@@ -21,7 +22,10 @@ const CSV = [
   'Acme;552100554;Grace;Hopper;not an address',
 ].join('\n');
 
-/** main.ts registers ImportMetrics on the registry /metrics serves (the outreach worker's). */
+/**
+ * main.ts registers ImportMetrics and the import runner's queue counters on the registry /metrics
+ * serves (the outreach worker's).
+ */
 describe('import metrics', () => {
   let t: TestDb;
   let directory: string;
@@ -57,9 +61,12 @@ describe('import metrics', () => {
       clock: systemClock,
       log: silent,
       metrics: new ImportMetrics(metrics.registry),
+      queueMetrics: metrics,
     })!;
+    // /metrics as main.ts serves it (the outreach worker's registry, here shared by the imports').
+    const ops = await startOpsServer(imports.worker, 0, '127.0.0.1');
     try {
-      const scrape = () => metrics.registry.metrics();
+      const scrape = async () => (await fetch(`http://127.0.0.1:${ops.port}/metrics`)).text();
       expect(await scrape()).toMatch(/^prospectflow_worker_import_rows_read_total 0$/m);
       const record = await createImport(app, tenant, { sourceKind: 'csv' });
       const key = importStorageKey(organisationId, record.id, 'csv');
@@ -87,7 +94,23 @@ describe('import metrics', () => {
       expect(body).toMatch(/^prospectflow_worker_imports_running 0$/m);
       expect(body).toMatch(/^prospectflow_worker_import_rows_total\{result="inserted"\} 2$/m);
       expect(body).toMatch(/^prospectflow_worker_import_rows_total\{result="failed"\} 1$/m);
+      // The import runner's task counters are on the served /metrics too (type="run_import").
+      expect(body).toMatch(/^prospectflow_worker_tasks_claimed_total\{type="run_import"\} 1$/m);
+      expect(body).toMatch(/^prospectflow_worker_tasks_succeeded_total\{type="run_import"\} 1$/m);
+      expect(body).toMatch(/^prospectflow_worker_import_tasks_in_flight 0$/m);
+      // A task that can never run fails for good, and is counted so.
+      await inTenantUnit(app, tenant, (client) =>
+        client.query(
+          `INSERT INTO outreach.tasks (type, payload, max_attempts) VALUES ('run_import', '{"importId": "not-a-uuid"}', 1)`,
+        ),
+      );
+      await waitUntil(
+        async () => /^prospectflow_worker_tasks_failed_total\{type="run_import"\} 1$/m.test(await scrape()),
+        'the failed counter',
+      );
+      expect(await scrape()).toMatch(/^prospectflow_worker_tasks_claimed_total\{type="run_import"\} 2$/m);
     } finally {
+      await ops.close();
       await imports.worker.stop();
       await imports.close();
       await app.end();

@@ -21,6 +21,12 @@ export interface ImportWorkerOptions {
   log: Logger;
   /** Import progress counters, registered on the process's /metrics. */
   metrics?: ImportMetrics;
+  /**
+   * The process's queue metrics (served on /metrics): the import runner's task counters
+   * (claimed, succeeded, failed… with type="run_import") go there. Without it they are kept on a
+   * registry of their own that nothing serves.
+   */
+  queueMetrics?: WorkerMetrics;
 }
 
 /**
@@ -62,7 +68,9 @@ export function createImportWorker(options: ImportWorkerOptions): {
     pollOnly: options.pollOnly,
     listenUrl: options.listenUrl,
     backoff: { baseMs: settings.retryBaseMs, capMs: settings.retryBaseMs * 16 },
-    metrics: new WorkerMetrics(),
+    metrics: options.queueMetrics
+      ? WorkerMetrics.sibling(options.queueMetrics, 'import')
+      : new WorkerMetrics(),
     claim: (p, workerId, limit, lease, now) =>
       claimImportTasks(p, workerId, limit, lease, settings.perOrganisation, now),
   });
