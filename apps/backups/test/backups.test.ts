@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { migrate, roleUrl, seedDemo, setupDatabase, withDatabase } from '@prospectflow/db-schema';
 import { createS3Storage, type ObjectStorage } from '@prospectflow/object-storage';
 import { dumpableClusterUrl, type RunningS3, startS3rver } from '@prospectflow/testing';
+import { CHILD_GUARD_ARGS, watchChildStderr } from '@prospectflow/testing/setup';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -62,12 +63,13 @@ async function text(key: string): Promise<string> {
   return (await buffer(await storage.get(key))).toString('utf8');
 }
 
-/** The CLI as an operator (or the compose service) runs it. */
+/** The CLI as an operator (or the compose service) runs it, with the overlap guard (CHILD_GUARD_ARGS). */
 function cli(args: string[], extra: Record<string, string> = {}): ChildProcess & { done: Promise<Run> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...CHILD_GUARD_ARGS, 'src/cli.ts', ...args], {
     cwd: APP,
     env: { ...process.env, ...env, ...extra },
   });
+  watchChildStderr(child.stderr, { forward: false });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));

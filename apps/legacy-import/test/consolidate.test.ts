@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { runGuardedScript } from '@prospectflow/testing/setup';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consolidate } from '../src/consolidate.js';
@@ -10,7 +9,6 @@ import { type ExampleStores, makeExampleStores } from '../src/example-stores.js'
 import { findDatabases } from '../src/sources.js';
 import { setupLegacyDb } from './helpers.js';
 
-const run = promisify(execFile);
 let ctx: Awaited<ReturnType<typeof setupLegacyDb>>;
 let stores: ExampleStores;
 
@@ -231,8 +229,7 @@ describe('consolidating the three legacy stores', () => {
     const tenant = await ctx.newOrganisation();
     const cwd = join(import.meta.dirname, '..');
     const env = { ...process.env, DATABASE_URL: ctx.appUrl };
-    const cli = (args: string[]) =>
-      run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env, cwd });
+    const cli = (args: string[]) => runGuardedScript('src/cli.ts', args, { env, cwd });
     const reportFile = join(stores.dir, 'report.json');
     const { stdout } = await cli([
       stores.dir,
@@ -269,9 +266,9 @@ describe('consolidating the three legacy stores', () => {
     for (const args of [['--help'], ['export', '--help']]) {
       expect((await cli(args)).stdout).toMatch(/^Usage/);
     }
-    expect(
-      (await run(process.execPath, ['--import', 'tsx', 'src/example-stores-cli.ts', '--help'], { cwd }))
-        .stdout,
-    ).toMatch(/^Usage/);
-  });
+    expect((await runGuardedScript('src/example-stores-cli.ts', ['--help'], { cwd })).stdout).toMatch(
+      /^Usage/,
+    );
+    // Several CLI processes one after the other (each a tsx start): slow on a shared machine.
+  }, 120_000);
 });

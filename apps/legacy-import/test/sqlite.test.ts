@@ -1,14 +1,12 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { runGuardedScript } from '@prospectflow/testing/setup';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importSqlite } from '../src/run.js';
 import { setupLegacyDb } from './helpers.js';
 
-const run = promisify(execFile);
 let ctx: Awaited<ReturnType<typeof setupLegacyDb>>;
 const dir = mkdtempSync(join(tmpdir(), 'pf-sqlite-test-'));
 const COMPANY_ID = '6f1c7a52-1b9e-4c55-9f0a-3d1f9a8e2b10';
@@ -245,20 +243,9 @@ describe('legacy SQLite import', () => {
         },
       }),
     );
-    const { stdout } = await run(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/cli.ts',
-        file,
-        '--organisation',
-        tenant.organisationId,
-        '--mapping',
-        mappingFile,
-        '--report',
-        reportFile,
-      ],
+    const { stdout } = await runGuardedScript(
+      'src/cli.ts',
+      [file, '--organisation', tenant.organisationId, '--mapping', mappingFile, '--report', reportFile],
       {
         env: { ...process.env, DATABASE_URL: ctx.appUrl },
         cwd: join(import.meta.dirname, '..'),

@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { inTenantUnit, UndoRefused, undoImport } from '@prospectflow/import-engine';
 import type { TenantContext as Tenant } from '@prospectflow/tenant-context';
+import { runGuardedScript } from '@prospectflow/testing/setup';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consolidate } from '../src/consolidate.js';
@@ -12,7 +11,6 @@ import { makeExampleStores } from '../src/example-stores.js';
 import { findDatabases } from '../src/sources.js';
 import { setupLegacyDb } from './helpers.js';
 
-const run = promisify(execFile);
 let ctx: Awaited<ReturnType<typeof setupLegacyDb>>;
 const dir = mkdtempSync(join(tmpdir(), 'pf-undo-'));
 
@@ -162,8 +160,7 @@ describe('undo of a SQLite consolidation', () => {
     const importId = (await consolidate(ctx.pool, { databases: findDatabases([copy]), tenant })).importId!;
     const cwd = join(import.meta.dirname, '..');
     const env = { ...process.env, DATABASE_URL: ctx.appUrl };
-    const cli = (args: string[]) =>
-      run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env, cwd });
+    const cli = (args: string[]) => runGuardedScript('src/cli.ts', args, { env, cwd });
     expect((await cli(['undo', '--help'])).stdout).toMatch(/^Usage: import:sqlite undo/);
     const dry = await cli(['--undo', importId, '--organisation', tenant.organisationId, '--dry-run']);
     expect(dry.stdout).toMatch(/crm\.positions\s+1\s+0\s+0/);
@@ -181,5 +178,6 @@ describe('undo of a SQLite consolidation', () => {
         }
       ).code,
     ).toBe(3);
-  });
+    // Several CLI processes one after the other (each a tsx start): slow on a shared machine.
+  }, 120_000);
 });

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setMailPassword, testMail } from '@prospectflow/testing';
+import { CHILD_GUARD_ARGS, watchChildStderr } from '@prospectflow/testing/setup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCampaign, createOrg, createPositions, enroll, openTestDb, type TestDb } from './support/db.js';
 import { connectMailbox, messageIdsIn, SECRETS_ENV } from './support/mailboxes.js';
@@ -19,7 +20,7 @@ describe('chaos: SIGKILL the worker process mid-batch (sending through a connect
   const children: ChildProcess[] = [];
 
   const spawnWorker = () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    const child = spawn(process.execPath, ['--import', 'tsx', ...CHILD_GUARD_ARGS, MAIN], {
       cwd: fileURLToPath(new URL('..', import.meta.url)),
       env: {
         ...process.env,
@@ -38,8 +39,10 @@ describe('chaos: SIGKILL the worker process mid-batch (sending through a connect
         WORKER_RETENTION_INTERVAL_MS: '0',
         LOG_LEVEL: 'error',
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
+    // An overlapping pg query in the worker fails this test (the guard prints it on stderr).
+    watchChildStderr(child.stderr);
     children.push(child);
     return child;
   };

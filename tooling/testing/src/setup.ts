@@ -4,7 +4,9 @@
  * client.query() when the client is already executing a query", removed in pg@9). Overlap must be
  * explicit: await each query, or use queryWithPrelude's single batch.
  */
+import { type ExecFileOptions, execFile } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import { afterAll, afterEach } from 'vitest';
 import { installOverlapGuard, OVERLAP_WARNING } from './overlap-guard.js';
 
@@ -22,18 +24,50 @@ installOverlapGuard((overlap) => overlaps.push(overlap));
 export const CHILD_GUARD_ARGS = ['--import', '@prospectflow/testing/child-guard'];
 
 /**
- * Forwards a child's stderr to this process's and records each overlap the child's guard prints,
- * so the test that started it fails like one that overlapped itself.
+ * Forwards a child's stderr to this process's (unless `forward: false`, for a test that reads it
+ * itself) and records each overlap the child's guard prints, so the test that started it fails
+ * like one that overlapped itself.
  */
-export function watchChildStderr(stderr: Readable | null): void {
+export function watchChildStderr(stderr: Readable | null, { forward = true } = {}): void {
   if (!stderr) return;
   let pending = '';
   stderr.on('data', (chunk: Buffer) => {
-    process.stderr.write(chunk);
+    if (forward) process.stderr.write(chunk);
     const lines = (pending + chunk.toString('utf8')).split('\n');
     pending = lines.pop() ?? '';
-    for (const line of lines) if (line.includes(OVERLAP_WARNING)) overlaps.push(new Error(line));
+    recordOverlapLines(lines);
   });
+}
+
+function recordOverlapLines(lines: readonly string[]): void {
+  for (const line of lines) if (line.includes(OVERLAP_WARNING)) overlaps.push(new Error(line));
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * Runs one of our TypeScript scripts to completion as tests run a CLI: `node [nodeArgs] --import
+ * tsx <guard> script …args`. Its stdout and stderr are returned (and on a failure, on the error, as
+ * execFile does); each overlap the child's guard printed fails the test that ran it.
+ */
+export async function runGuardedScript(
+  script: string,
+  args: readonly string[],
+  options: ExecFileOptions & { nodeArgs?: readonly string[] } = {},
+): Promise<{ stdout: string; stderr: string }> {
+  const { nodeArgs = [], ...execOptions } = options;
+  const argv = [...nodeArgs, '--import', 'tsx', ...CHILD_GUARD_ARGS, script, ...args];
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, argv, {
+      ...execOptions,
+      encoding: 'utf8',
+    });
+    recordOverlapLines(stderr.split('\n'));
+    return { stdout, stderr };
+  } catch (error) {
+    recordOverlapLines(String((error as { stderr?: unknown }).stderr ?? '').split('\n'));
+    throw error;
+  }
 }
 
 /** Overlaps seen since the last call (tests of this guard take them so they do not fail). */

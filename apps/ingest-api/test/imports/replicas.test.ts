@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createS3Storage } from '@prospectflow/object-storage';
 import { freePort, type RunningS3, startTestS3 } from '@prospectflow/testing';
+import { CHILD_GUARD_ARGS, watchChildStderr } from '@prospectflow/testing/setup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp, type TestUser } from '../helpers/app.js';
 import { PHAROW_HEADER, pharowRow, toCsv } from './helpers.js';
@@ -34,18 +35,24 @@ beforeAll(async () => {
   t = await buildTestApp({ label: 'imports_replicas', env: { ...bucket, RATE_LIMIT_MAX: '1000000' } });
   for (let i = 0; i < 2; i++) {
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/imports/api-replica.ts'], {
-      cwd: API_DIR,
-      // FASTIFY_AUTOLOAD_TYPESCRIPT: the route modules are loaded from src/ through tsx.
-      env: {
-        PATH: process.env.PATH,
-        ...t.env,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        FASTIFY_AUTOLOAD_TYPESCRIPT: '1',
-      } as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', ...CHILD_GUARD_ARGS, 'test/imports/api-replica.ts'],
+      {
+        cwd: API_DIR,
+        // FASTIFY_AUTOLOAD_TYPESCRIPT: the route modules are loaded from src/ through tsx.
+        env: {
+          PATH: process.env.PATH,
+          ...t.env,
+          HOST: '127.0.0.1',
+          PORT: String(port),
+          FASTIFY_AUTOLOAD_TYPESCRIPT: '1',
+        } as NodeJS.ProcessEnv,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    // An overlapping pg query in a replica fails the test (the guard prints it on stderr).
+    watchChildStderr(child.stderr);
     apis.push({ child, url: `http://127.0.0.1:${port}` });
   }
   for (const api of apis) {

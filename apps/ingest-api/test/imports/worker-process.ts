@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { roleUrl } from '@prospectflow/db-schema';
+import { CHILD_GUARD_ARGS, watchChildStderr } from '@prospectflow/testing/setup';
 import type { Env } from '../../src/config.js';
 import type { TestApp } from '../helpers/app.js';
 
@@ -18,14 +19,15 @@ export interface WorkerProcess {
 /**
  * A real worker process (apps/worker/src/main.ts through tsx) on the app's database, as
  * prospectflow_worker, reading uploads from the app's object storage. Only imports matter here:
- * no retention schedule, short leases so a killed worker's import is retried quickly.
+ * no retention schedule, short leases so a killed worker's import is retried quickly. It runs with
+ * the overlap guard (CHILD_GUARD_ARGS).
  */
 export function spawnWorker(t: Pick<TestApp, 'database' | 'env'>, env: Env = {}): WorkerProcess {
   // The bucket settings and its credentials (the AWS SDK reads AWS_* itself).
   const storage = Object.fromEntries(
     Object.entries(t.env).filter(([name]) => name.startsWith('STORAGE_') || name.startsWith('AWS_')),
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...CHILD_GUARD_ARGS, 'src/main.ts'], {
     cwd: WORKER_DIR,
     env: {
       PATH: process.env.PATH,
@@ -42,8 +44,10 @@ export function spawnWorker(t: Pick<TestApp, 'database' | 'env'>, env: Env = {})
       ...storage,
       ...env,
     },
-    stdio: ['ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],
+    stdio: ['ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore', 'pipe'],
   });
+  // An overlapping pg query in the worker fails the test that started it.
+  watchChildStderr(child.stderr);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
