@@ -11,8 +11,8 @@ import type { Queryable } from './stats.js';
 
 /**
  * outreach.tasks.type (CHECK tasks_type_check; apps/worker/test/outreach-domain.test.ts compares
- * them). `run_import` is queued by @prospectflow/import-engine (enqueueImport) and claimed apart
- * (app.claim_import_tasks).
+ * them). `run_import` is queued by @prospectflow/import-engine (enqueueImport, through `enqueue`
+ * and TASKS.runImport) and claimed apart (app.claim_import_tasks).
  */
 export const TASK_KINDS = [
   'schedule_enrollment',
@@ -47,6 +47,7 @@ export const DEDUPE_KEY = {
   verifyMailbox: (mailboxId: string, credentialsVersion: number | string) =>
     `verify:${mailboxId}:${credentialsVersion}`,
   retention: () => 'retention',
+  runImport: (importId: string) => `import:${importId}`,
 } as const;
 
 export interface NewTask {
@@ -96,6 +97,18 @@ export const TASKS = {
     priority: PRIORITY.retention,
     dedupeKey: DEDUPE_KEY.retention(),
     maxAttempts: 3,
+  }),
+  /** Runs a stored import (one live task per import; app.claim_import_tasks claims it, not claim_tasks). */
+  runImport: (
+    importId: string,
+    options: { maxAttempts: number; traceContext?: TraceCarrier | null },
+  ): NewTask => ({
+    type: 'run_import',
+    payload: { importId },
+    priority: PRIORITY.default,
+    dedupeKey: DEDUPE_KEY.runImport(importId),
+    maxAttempts: options.maxAttempts,
+    traceContext: options.traceContext,
   }),
 } as const;
 
