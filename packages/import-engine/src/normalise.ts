@@ -17,7 +17,7 @@ import {
   siret,
   url,
 } from '@prospectflow/field-rules';
-import { IMPORT_FIELDS, type ImportField } from './fields.js';
+import { IMPORT_FIELDS, type ImportField, type StagedColumn } from './fields.js';
 import type { PhoneNormaliser } from './phones.js';
 
 /** Mail providers whose domain says nothing about the employer (no company from the email). */
@@ -63,42 +63,6 @@ const EMAIL_STATUS: ReadonlyMap<string, string> = new Map([
   ...['invalid', 'invalide', 'undeliverable', 'bounce'].map((s) => [s, 'invalid'] as const),
 ]);
 
-/**
- * The stage table's value columns, in order: what the set-based SQL reads (pipeline-sql.ts).
- * `company_key` is the row's company in the file: SIREN, else Pharow id, else domain.
- */
-export const STAGED_COLUMNS = [
-  'company_name',
-  'siren',
-  'siret',
-  'naf_code',
-  'website_url',
-  'domain',
-  'company_linkedin',
-  'company_phone',
-  'company_address',
-  'company_postal_code',
-  'company_city',
-  'country_code',
-  'company_employee_range',
-  'company_industry',
-  'company_pharow_id',
-  'first_name',
-  'last_name',
-  'person_linkedin',
-  'person_phone',
-  'person_location',
-  'person_pharow_id',
-  'email',
-  'email_domain',
-  'email_status',
-  'job_title',
-  'position_phone',
-  'list_name',
-  'company_key',
-] as const;
-
-export type StagedColumn = (typeof STAGED_COLUMNS)[number];
 export type StagedValues = Record<StagedColumn, string | null>;
 
 /** Trimmed source values the checks report (and test for formulas), beside the stored forms. */

@@ -2,7 +2,8 @@ import { once } from 'node:events';
 import type { TenantClient } from '@prospectflow/tenant-context';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copyValue } from './copy-text.js';
-import { normaliseRow, STAGED_COLUMNS } from './normalise.js';
+import { STAGED_COLUMNS } from './fields.js';
+import { normaliseRow } from './normalise.js';
 import { PhoneNormaliser } from './phones.js';
 import { rowErrors } from './row-checks.js';
 
