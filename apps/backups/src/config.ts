@@ -5,17 +5,15 @@ import {
   type Env,
   EnvObject,
   Integer,
+  LogLevel,
   loadEnv,
-  OneOf,
   Optional,
+  PostgresUrl,
   type Rule,
   type Static,
   Text,
-  Url,
 } from '@prospectflow/config';
 import { type StorageConfig, storageConfigFromEnv } from '@prospectflow/object-storage';
-
-const POSTGRES = ['postgres', 'postgresql'];
 
 /**
  * The agent's variables (`--help` prints them). The bucket is read by @prospectflow/object-storage
@@ -23,9 +21,9 @@ const POSTGRES = ['postgres', 'postgresql'];
  */
 export const BackupEnv = EnvObject({
   NODE_ENV: Optional(Text()),
-  LOG_LEVEL: OneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  LOG_LEVEL: LogLevel({ default: 'info' }),
   BACKUP_DATABASE_URL: Optional(
-    Url(POSTGRES, {
+    PostgresUrl({
       description: 'backup: prospectflow_backup URL, direct to PostgreSQL (given to backup.sh)',
     }),
   ),
@@ -46,7 +44,7 @@ export const BackupEnv = EnvObject({
     description: 'the newest N complete archives are kept whatever their age',
   }),
   RESTORE_CHECK_ADMIN_URL: Optional(
-    Url(POSTGRES, { description: 'restore-check: superuser URL of the cluster of the scratch database' }),
+    PostgresUrl({ description: 'restore-check: superuser URL of the cluster of the scratch database' }),
   ),
   RESTORE_CHECK_DATABASE: Text({
     default: 'prospectflow_restore_check',

@@ -7,10 +7,12 @@ import {
   EnvObject,
   Flag,
   Integer,
+  LogLevel,
+  loadAll,
   loadEnv,
-  OneOf,
   Optional,
   Origins,
+  PostgresUrl,
   parseOrigins,
   type Rule,
   Secret,
@@ -43,15 +45,11 @@ export const ApiEnv = EnvObject({
   NODE_ENV: Text({ default: 'development' }),
   HOST: Text({ default: '0.0.0.0' }),
   PORT: Integer({ default: 3000, minimum: 0, maximum: 65_535 }),
-  LOG_LEVEL: Optional(
-    OneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
-      description: 'pino level (default info, silent when NODE_ENV=test)',
-    }),
-  ),
-  DATABASE_URL: Url(['postgres', 'postgresql'], { description: 'runtime URL, role prospectflow_app' }),
+  LOG_LEVEL: Optional(LogLevel({ description: 'pino level (default info, silent when NODE_ENV=test)' })),
+  DATABASE_URL: PostgresUrl({ description: 'runtime URL, role prospectflow_app' }),
   DATABASE_POOL_MAX: Integer({ default: 10, minimum: 1, maximum: 500 }),
   DATABASE_READ_URL: Optional(
-    Url(['postgres', 'postgresql'], {
+    PostgresUrl({
       description:
         'read replica for campaign statistics (role prospectflow_app; same pool size); unset: the primary serves them',
     }),
@@ -69,7 +67,7 @@ export const ApiEnv = EnvObject({
     description: 'cap on a tenant transaction left idle by the app, set inside the transaction',
   }),
   REDIS_URL: Optional(
-    Url(['redis', 'rediss'], { description: 'rate limits and sessions (required in production)' }),
+    Url(['redis', 'rediss'], { description: 'rate limits and sessions', requiredInProduction: true }),
   ),
   BODY_LIMIT_BYTES: Integer({
     default: 1_048_576,
@@ -147,10 +145,6 @@ const rules: Rule<ApiEnvValues>[] = [
     const parsed = parseTrustProxy(values.TRUST_PROXY);
     return 'problem' in parsed ? parsed.problem : undefined;
   },
-  (values) =>
-    values.NODE_ENV === 'production' && !values.REDIS_URL
-      ? 'REDIS_URL is required when NODE_ENV=production'
-      : undefined,
   (_values, env) => storageProblems(env),
 ];
 
@@ -202,27 +196,11 @@ export interface AppConfig {
 
 /** Reads this app's variables and auth-core's, and throws one ConfigError listing every problem. */
 export function loadConfig(env: Env = process.env): AppConfig {
-  const problems: string[] = [];
-  let values: ApiEnvValues | undefined;
-  try {
-    values = loadEnv(ApiEnv, env, rules);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    problems.push(...error.problems);
-  }
-  try {
-    loadAuthConfig(env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    problems.push(...error.problems);
-  }
-  let subjectKeys: SubjectKeys | undefined;
-  try {
-    subjectKeys = loadSubjectKeys({ ...env, NODE_ENV: values?.NODE_ENV ?? env.NODE_ENV ?? 'development' });
-  } catch (error) {
-    problems.push((error as Error).message);
-  }
-  if (!values || !subjectKeys || problems.length > 0) throw new ConfigError(problems);
+  const [values, , subjectKeys] = loadAll([
+    () => loadEnv(ApiEnv, env, rules),
+    () => loadAuthConfig(env),
+    () => loadSubjectKeys({ ...env, NODE_ENV: env.NODE_ENV?.trim() || 'development' }),
+  ]);
   return {
     nodeEnv: values.NODE_ENV,
     host: values.HOST,

@@ -4,10 +4,11 @@ import {
   EnvObject,
   Flag,
   Integer,
+  LogLevel,
+  loadAll,
   loadEnv,
-  OneOf,
   Optional,
-  type Rule,
+  PostgresUrl,
   Secret,
   type Static,
   Text,
@@ -29,14 +30,14 @@ import { loadSubjectKeys, type SubjectKeys } from '@prospectflow/outreach-core';
  */
 export const WorkerEnv = EnvObject({
   NODE_ENV: Text({ default: 'development' }),
-  LOG_LEVEL: OneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
-  WORKER_DATABASE_URL: Url(['postgres', 'postgresql'], { description: 'role prospectflow_worker' }),
+  LOG_LEVEL: LogLevel({ default: 'info' }),
+  WORKER_DATABASE_URL: PostgresUrl({ description: 'role prospectflow_worker' }),
   WORKER_LISTEN_DATABASE_URL: Optional(
-    Url(['postgres', 'postgresql'], { description: 'direct URL for LISTEN when the main one is pooled' }),
+    PostgresUrl({ description: 'direct URL for LISTEN when the main one is pooled' }),
   ),
   SMTP_URL: Url(['smtp', 'smtps'], { default: 'smtp://127.0.0.1:1025' }),
   PUBLIC_BASE_URL: Url(['http', 'https'], { default: 'http://localhost:3000' }),
-  VARIANT_SEED: Optional(Secret({ description: 'HMAC key of A/B assignment (required in production)' })),
+  VARIANT_SEED: Optional(Secret({ description: 'HMAC key of A/B assignment', requiredInProduction: true })),
   WORKER_SLOTS: Integer({ default: 8, minimum: 1, maximum: 1000, description: 'concurrent tasks' }),
   WORKER_PREFETCH: Optional(
     Integer({ minimum: 0, maximum: 10_000, description: 'claimed tasks held ready (default max(slots, 4))' }),
@@ -95,14 +96,6 @@ export const WorkerEnv = EnvObject({
 export type WorkerEnvValues = Static<typeof WorkerEnv>;
 export { ConfigError };
 
-const rules: Rule<WorkerEnvValues>[] = [
-  (values) =>
-    values.NODE_ENV === 'production' && !values.VARIANT_SEED
-      ? 'VARIANT_SEED is required in production (HMAC key of A/B assignment)'
-      : undefined,
-  (_values, env) => storageProblems(env),
-];
-
 /** Worker settings from the environment (see README for the table). */
 export interface WorkerConfig {
   logLevel: string;
@@ -158,20 +151,11 @@ export interface MailSettings {
 }
 
 export function loadConfig(env: Env = process.env): WorkerConfig {
-  let subjectKeys: SubjectKeys | undefined;
-  const rulesWithKeys: Rule<WorkerEnvValues>[] = [
-    ...rules,
-    // PRIVACY_HMAC_KEYS is read by outreach-core; its problems join the same list.
-    () => {
-      try {
-        subjectKeys = loadSubjectKeys(env);
-        return undefined;
-      } catch (error) {
-        return (error as Error).message;
-      }
-    },
-  ];
-  const values = loadEnv(WorkerEnv, env, rulesWithKeys, 'worker configuration');
+  // PRIVACY_HMAC_KEYS is read by outreach-core; its problems join the same list.
+  const [values, subjectKeys] = loadAll(
+    [() => loadEnv(WorkerEnv, env, [(_values, all) => storageProblems(all)]), () => loadSubjectKeys(env)],
+    'worker configuration',
+  );
   return {
     logLevel: values.LOG_LEVEL,
     databaseUrl: values.WORKER_DATABASE_URL,
@@ -192,7 +176,7 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
     maxBackoffMs: values.WORKER_RETRY_MAX_MS,
     retentionIntervalMs: values.WORKER_RETENTION_INTERVAL_MS,
     retentionBatchSize: values.WORKER_RETENTION_BATCH,
-    subjectKeys: subjectKeys!,
+    subjectKeys,
     imports: {
       slots: values.IMPORT_SLOTS,
       perOrganisation: values.IMPORT_ORG_CONCURRENCY,

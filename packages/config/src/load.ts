@@ -32,6 +32,7 @@ type Property = TSchema & {
   format?: string;
   description?: string;
   writeOnly?: boolean;
+  requiredInProduction?: boolean;
   minimum?: number;
   maximum?: number;
 };
@@ -80,9 +81,15 @@ type Ajv =
 let sharedAjv: Ajv | undefined;
 const prepared = new WeakMap<TObject, TObject>();
 
-/** Registers the `url:<schemes>` formats the schema uses (see `Url()`) and `Origins()`' format. */
+/**
+ * Registers the `url:<schemes>` formats the schema uses (see `Url()`), `Origins()`' format and the
+ * `requiredInProduction` annotation (checked by `loadEnv` itself, not by Ajv).
+ */
 function addUrlFormats(ajv: Ajv, schema: TObject): Ajv {
   if (!ajv.formats[ORIGINS_FORMAT]) ajv.addFormat(ORIGINS_FORMAT, isOriginList);
+  if (!ajv.getKeyword('requiredInProduction')) {
+    ajv.addKeyword({ keyword: 'requiredInProduction', schemaType: 'boolean' });
+  }
   for (const property of Object.values(properties(schema))) {
     const format = property.format;
     if (format?.startsWith(URL_FORMAT_PREFIX) && !ajv.formats[format]) {
@@ -150,8 +157,8 @@ function schemaErrors(error: unknown): AjvError[] {
 
 /**
  * Reads the variables `schema` declares from `env` (nothing else), applies defaults and types,
- * then the cross-variable `rules` and the production secret rules, and throws one ConfigError
- * listing every problem. Values of secrets never appear in a message.
+ * then the production rules (`requiredInProduction`, secrets) and the cross-variable `rules`, and
+ * throws one ConfigError listing every problem. Values of secrets never appear in a message.
  */
 export function loadEnv<S extends TObject>(
   schema: S,
@@ -177,7 +184,15 @@ export function loadEnv<S extends TObject>(
   const production = env.NODE_ENV?.trim() === 'production';
   for (const [name, property] of Object.entries(properties(schema))) {
     const value = (values as Record<string, unknown>)[name];
-    if (!production || !property.writeOnly || typeof value !== 'string' || invalid.has(name)) continue;
+    if (!production || invalid.has(name)) continue;
+    if (property.requiredInProduction && value === undefined) {
+      add(
+        name,
+        `${name} is required in production${property.description ? ` (${property.description})` : ''}`,
+      );
+      continue;
+    }
+    if (!property.writeOnly || typeof value !== 'string') continue;
     const problem = secretProblem(name, value);
     if (problem) add(name, problem);
   }
@@ -191,4 +206,27 @@ export function loadEnv<S extends TObject>(
   }
   if (problems.size > 0) throw new ConfigError([...problems.values()].flat(), what);
   return values;
+}
+
+type Results<L extends readonly (() => unknown)[]> = { -readonly [K in keyof L]: ReturnType<L[K]> };
+
+/**
+ * Runs every loader of one program's settings (its own `loadEnv`, a library's loader) and returns
+ * their results, or throws one ConfigError with the problems of all of them: a ConfigError's list,
+ * any other error's message.
+ */
+export function loadAll<const L extends readonly (() => unknown)[]>(loaders: L, what?: string): Results<L> {
+  const problems: string[] = [];
+  const results = loaders.map((load) => {
+    try {
+      return load();
+    } catch (error) {
+      if (error instanceof ConfigError) problems.push(...error.problems);
+      else if (error instanceof Error) problems.push(error.message);
+      else throw error;
+      return undefined;
+    }
+  });
+  if (problems.length > 0) throw new ConfigError(problems, what);
+  return results as Results<L>;
 }

@@ -9,6 +9,11 @@ import type { TBoolean, TInteger, TObject, TOptional, TProperties, TSchema, TStr
  */
 type Options = {
   description?: string;
+  /**
+   * Optional elsewhere, required when NODE_ENV=production: `loadEnv` reports "NAME is required in
+   * production (description)" and `envUsage` says so.
+   */
+  requiredInProduction?: boolean;
 };
 
 /** Prefix of the URL formats `loadEnv` registers: `url:postgres,postgresql`. */
@@ -50,6 +55,19 @@ export function OneOf<const T extends readonly string[]>(
   options: Options & { default?: T[number] } = {},
 ): TUnsafe<T[number]> {
   return { type: 'string', enum: [...values], ...options } as unknown as TUnsafe<T[number]>;
+}
+
+/** pino's levels, most severe first. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** A pino level (LOG_LEVEL). */
+export function LogLevel(options: Options & { default?: (typeof LOG_LEVELS)[number] } = {}) {
+  return OneOf(LOG_LEVELS, options);
+}
+
+/** A PostgreSQL connection URL (postgres: or postgresql:). */
+export function PostgresUrl(options: Options & { default?: string } = {}): TString {
+  return Url(['postgres', 'postgresql'], options);
 }
 
 /** A URL whose scheme is one of `protocols` (without the colon): `Url(['redis', 'rediss'])`. */

@@ -1,6 +1,11 @@
 import type { TObject, TSchema } from 'typebox';
 
-type Property = TSchema & { description?: string; default?: unknown; writeOnly?: boolean };
+type Property = TSchema & {
+  description?: string;
+  default?: unknown;
+  writeOnly?: boolean;
+  requiredInProduction?: boolean;
+};
 
 /** The variables a schema reads, one per line with default and description: the `--help` text. */
 export function envUsage(schema: TObject): string {
@@ -8,6 +13,7 @@ export function envUsage(schema: TObject): string {
   const rows = Object.entries(schema.properties as Record<string, Property>).map(([name, property]) => {
     const facts = [
       required.has(name) && property.default === undefined ? 'required' : undefined,
+      property.requiredInProduction ? 'required in production' : undefined,
       property.default === undefined ? undefined : `default ${String(property.default)}`,
       property.writeOnly ? 'secret' : undefined,
     ].filter(Boolean);

@@ -6,9 +6,12 @@ import {
   envUsage,
   Flag,
   Integer,
+  LogLevel,
+  loadAll,
   loadEnv,
   OneOf,
   Optional,
+  PostgresUrl,
   type Rule,
   Secret,
   type Static,
@@ -119,5 +122,56 @@ describe('loadEnv', () => {
     expect(usage).toContain('DATABASE_URL    role prospectflow_app (required)');
     expect(usage).toContain('PORT            (default 3000)');
     expect(usage).toContain('WEBHOOK_SECRET  HMAC key (secret)');
+  });
+
+  it('requires a variable in production only when it says so, with its description', () => {
+    const Service = EnvObject({
+      NODE_ENV: Text({ default: 'development' }),
+      LOG_LEVEL: LogLevel({ default: 'info' }),
+      DATABASE_URL: PostgresUrl(),
+      SEED: Optional(Secret({ description: 'HMAC key', requiredInProduction: true })),
+    });
+    const base = { DATABASE_URL: 'postgresql://app@db/pf' };
+    expect(loadEnv(Service, base)).toEqual({ NODE_ENV: 'development', LOG_LEVEL: 'info', ...base });
+    expect(() => loadEnv(Service, { ...base, NODE_ENV: 'production', LOG_LEVEL: 'loud' })).toThrow(
+      expect.objectContaining({
+        problems: [
+          'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
+          'SEED is required in production (HMAC key)',
+        ],
+      }),
+    );
+    expect(() => loadEnv(Service, { DATABASE_URL: 'redis://x' })).toThrow(/postgres: or postgresql:/);
+    expect(envUsage(Service)).toContain('SEED          HMAC key (required in production, secret)');
+  });
+});
+
+describe('loadAll', () => {
+  it("returns every loader's result, or one ConfigError with the problems of all of them", () => {
+    const own = () => loadEnv(Schema, { DATABASE_URL: 'postgres://app@db/pf' });
+    const [values, keys] = loadAll([own, () => 42]);
+    expect(values.PORT).toBe(3000);
+    expect(keys).toBe(42);
+    const error = (() => {
+      try {
+        loadAll(
+          [
+            () => loadEnv(Schema, {}),
+            () => {
+              throw new Error('KEYS is required in production');
+            },
+          ],
+          'test configuration',
+        );
+      } catch (caught) {
+        return caught as ConfigError;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error?.problems).toEqual([
+      'DATABASE_URL is required (role prospectflow_app)',
+      'KEYS is required in production',
+    ]);
+    expect(error?.message).toMatch(/^Invalid test configuration:/);
   });
 });
