@@ -1,47 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type MailboxProvider,
-  type ServerColumns,
-  type ServerEndpoint,
-  serverFromColumns,
-} from '@prospectflow/mailboxes';
+import { type MailboxProvider, type ServerColumns, serverFromColumns } from '@prospectflow/mailboxes';
 import { enqueue, TASKS } from '@prospectflow/outreach-core';
 import type { SealedSecret } from '@prospectflow/secrets';
 import { currentTenant, type TenantClient } from '@prospectflow/tenant-context';
+import type { Static } from 'typebox';
 import type { Connection } from '../mailboxes/connection.js';
 import type { Database } from '../plugins/app/db.js';
+import type { Mailbox } from '../routes/v1/mailboxes/schema.js';
 
-/** A server as the API shows it: the password is write-only, only whether one is stored. */
-export interface EndpointView extends ServerEndpoint {
-  password: { configured: boolean };
-}
-
-/** A sending mailbox as the API shows it (never a secret). */
-export interface MailboxRow {
-  id: string;
-  fromName: string;
-  fromAddress: string;
-  dailyLimit: number;
-  windowStart: string;
-  windowEnd: string;
-  windowDays: number[];
-  timeZone: string;
-  minGapSeconds: number;
-  status: 'active' | 'paused' | 'disabled' | 'error';
-  pausedReason: string | null;
-  provider: MailboxProvider;
-  smtp: EndpointView | null;
-  imap: EndpointView | null;
-  oauth: { refreshToken: { configured: boolean } } | null;
-  verification: {
-    status: 'unverified' | 'verifying' | 'verified' | 'failed';
-    verifiedAt: string | null;
-    failure: string | null;
-    steps: Record<string, unknown>;
-  };
-  createdAt: string;
-  updatedAt: string;
-}
+/** A sending mailbox as the API shows it (never a secret): the route's response schema. */
+export type MailboxRow = Static<typeof Mailbox>;
 
 export type MailboxWritable = Partial<
   Pick<

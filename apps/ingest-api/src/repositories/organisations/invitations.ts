@@ -1,34 +1,20 @@
 import type { Role } from '@prospectflow/auth-core';
+import type { InvitationStatus } from '@prospectflow/contracts';
 import { type TenantClient, withTenant } from '@prospectflow/tenant-context';
+import type { Static } from 'typebox';
 import { isUniqueViolation } from '../../lib/db-errors.js';
 import { conflict, isProblemError, notFound, ProblemError } from '../../lib/problem.js';
 import type { Database } from '../../plugins/app/db.js';
+import type {
+  Invitation as InvitationSchema,
+  ReceivedInvitation as ReceivedInvitationSchema,
+} from '../../routes/v1/organisations/schema.js';
 import { lockOwnerSet } from './index.js';
 
-export type InvitationStatus = 'pending' | 'accepted' | 'revoked' | 'expired';
-
 /** An invitation as the organisation's admins see it: no names, no hint of an account. */
-export interface Invitation {
-  id: string;
-  email: string;
-  role: Role;
-  status: InvitationStatus;
-  expiresAt: string;
-  createdAt: string;
-  invitedBy: string | null;
-  acceptedBy: string | null;
-  acceptedAt: string | null;
-  revokedAt: string | null;
-}
-
+export type Invitation = Static<typeof InvitationSchema>;
 /** An invitation as its invitee sees it (GET /v1/invitations). */
-export interface ReceivedInvitation {
-  id: string;
-  organisationId: string;
-  organisationName: string;
-  role: Role;
-  expiresAt: string;
-}
+export type ReceivedInvitation = Static<typeof ReceivedInvitationSchema>;
 
 /** Checks the actor may hand out (or take back) `role`; throws 403 otherwise. */
 export type RoleGate = (client: TenantClient, role: Role) => Promise<void>;

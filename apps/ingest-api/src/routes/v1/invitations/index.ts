@@ -6,14 +6,8 @@ import { named } from '../../../lib/openapi/components.js';
 import { ProblemSchema, Role, Uuid } from '../../../lib/schemas.js';
 import { invalidateSessions } from '../../../lib/sessions.js';
 import { invitationsRepository } from '../../../repositories/organisations/invitations.js';
+import { ReceivedInvitation } from '../organisations/schema.js';
 
-const ReceivedInvitation = Type.Object({
-  id: Uuid,
-  organisationId: Uuid,
-  organisationName: Type.String(),
-  role: Role,
-  expiresAt: Type.String({ format: 'date-time' }),
-});
 const AcceptedInvitation = Type.Object({ organisationId: Uuid, role: Role });
 
 named({ ReceivedInvitation, AcceptedInvitation });

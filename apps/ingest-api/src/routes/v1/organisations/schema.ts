@@ -57,6 +57,14 @@ export const Invitation = Type.Object({
   acceptedAt: Type.Union([Timestamp, Type.Null()]),
   revokedAt: Type.Union([Timestamp, Type.Null()]),
 });
+/** An invitation as its invitee sees it (GET /v1/invitations). */
+export const ReceivedInvitation = Type.Object({
+  id: Uuid,
+  organisationId: Uuid,
+  organisationName: Type.String(),
+  role: Role,
+  expiresAt: Timestamp,
+});
 export const CreateInvitation = Type.Object(
   {
     email: Type.String({ format: 'email', maxLength: 320 }),
