@@ -13,7 +13,7 @@ import {
   type Static,
   Text,
 } from '@prospectflow/config';
-import { type StorageConfig, storageConfigFromEnv } from '@prospectflow/object-storage';
+import { type StorageConfig, storageConfigFromEnv, storageProblems } from '@prospectflow/object-storage';
 
 /**
  * The agent's variables (`--help` prints them). The bucket is read by @prospectflow/object-storage
@@ -98,14 +98,7 @@ const rules: Rule<BackupEnvValues>[] = [
     SCRATCH.test(v.RESTORE_CHECK_DATABASE)
       ? undefined
       : `RESTORE_CHECK_DATABASE must be a lower-case name ending in _restore_check (got "${v.RESTORE_CHECK_DATABASE}")`,
-  (_v, env) => {
-    try {
-      storageConfigFromEnv(env, 'BACKUP_STORAGE_');
-      return undefined;
-    } catch (error) {
-      return (error as Error).message.split('\n- ').slice(1);
-    }
-  },
+  (_v, env) => storageProblems(env, 'BACKUP_STORAGE_'),
 ];
 
 /**
