@@ -95,18 +95,11 @@ export async function readCatalog(
     [schemas],
   );
   const oids = tables.map((t) => t.oid);
-  const { rows: columns } = await client.query<{
-    oid: number;
-    name: string;
-    type: string;
-    base_type: string;
-    is_array: boolean;
-    nullable: boolean;
-    default: string | null;
-    position: number;
-  }>(
+  // Each query answers the public shape (CatalogColumn, CatalogIndex, CatalogPolicy) plus the key
+  // of the table it belongs to, so the fields are listed once, in the interfaces above.
+  const { rows: columns } = await client.query<CatalogColumn & { oid: number }>(
     `SELECT a.attrelid AS oid, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
-            COALESCE(et.typname, t.typname) AS base_type, et.oid IS NOT NULL AS is_array,
+            COALESCE(et.typname, t.typname) AS "baseType", et.oid IS NOT NULL AS "isArray",
             NOT a.attnotnull AS nullable, pg_get_expr(d.adbin, d.adrelid) AS default,
             -- ordinal among live columns: a column dropped and added again (undo + migrate) keeps its place
             row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum)::int AS position
@@ -142,15 +135,7 @@ export async function readCatalog(
       ORDER BY c.conrelid, c.conname`,
     [oids],
   );
-  const { rows: indexes } = await client.query<{
-    oid: number;
-    name: string;
-    columns: string[];
-    unique: boolean;
-    primary: boolean;
-    partial: boolean;
-    definition: string;
-  }>(
+  const { rows: indexes } = await client.query<CatalogIndex & { oid: number }>(
     `SELECT i.indrelid AS oid, ic.relname AS name,
             ARRAY(SELECT pg_get_indexdef(i.indexrelid, k.o::int, true)
                     FROM generate_series(1, i.indnkeyatts) AS k(o) ORDER BY k.o)::text[] AS columns,
@@ -161,17 +146,10 @@ export async function readCatalog(
       ORDER BY i.indrelid, ic.relname`,
     [oids],
   );
-  const { rows: policies } = await client.query<{
-    schemaname: string;
-    tablename: string;
-    policyname: string;
-    permissive: string;
-    roles: string[];
-    cmd: string;
-    qual: string | null;
-    with_check: string | null;
-  }>(
-    `SELECT schemaname, tablename, policyname, permissive, roles::text[] AS roles, cmd, qual, with_check
+  const { rows: policies } = await client.query<CatalogPolicy & { table: string }>(
+    `SELECT schemaname || '.' || tablename AS table, policyname AS name, cmd AS command,
+            permissive = 'PERMISSIVE' AS permissive, roles::text[] AS roles, qual AS "using",
+            with_check AS "withCheck"
        FROM pg_policies WHERE schemaname = ANY($1) ORDER BY schemaname, tablename, policyname`,
     [schemas],
   );
@@ -192,17 +170,7 @@ export async function readCatalog(
       owner: t.owner,
       comment: t.comment,
       rls: { enabled: t.enabled, forced: t.forced },
-      columns: columns
-        .filter((c) => c.oid === t.oid)
-        .map((c) => ({
-          name: c.name,
-          type: c.type,
-          baseType: c.base_type,
-          isArray: c.is_array,
-          nullable: c.nullable,
-          default: c.default,
-          position: c.position,
-        })),
+      columns: columns.filter((c) => c.oid === t.oid).map(({ oid: _, ...column }) => column),
       primaryKey: pk ? constraint(pk) : null,
       uniques: own.filter((c) => c.type === 'u').map(constraint),
       checks: own.filter((c) => c.type === 'c').map(constraint),
@@ -214,26 +182,8 @@ export async function readCatalog(
           onDelete: ACTIONS[c.on_delete]!,
           onUpdate: ACTIONS[c.on_update]!,
         })),
-      indexes: indexes
-        .filter((i) => i.oid === t.oid)
-        .map((i) => ({
-          name: i.name,
-          columns: i.columns,
-          unique: i.unique,
-          primary: i.primary,
-          partial: i.partial,
-          definition: i.definition,
-        })),
-      policies: policies
-        .filter((p) => `${p.schemaname}.${p.tablename}` === name)
-        .map((p) => ({
-          name: p.policyname,
-          command: p.cmd,
-          permissive: p.permissive === 'PERMISSIVE',
-          roles: p.roles,
-          using: p.qual,
-          withCheck: p.with_check,
-        })),
+      indexes: indexes.filter((i) => i.oid === t.oid).map(({ oid: _, ...index }) => index),
+      policies: policies.filter((p) => p.table === name).map(({ table: _, ...policy }) => policy),
     };
   });
 }
