@@ -4,6 +4,7 @@ import type { AppOptions } from '../app.js';
 import type { AppConfig } from '../config.js';
 import type { Database } from '../plugins/app/db.js';
 import type { CrudRepository } from '../repositories/crud.js';
+import { created } from './replies.js';
 import { READ, WRITE } from './role-policy.js';
 import { IdParams, Page, PageQuery, TenantHeaders } from './schemas.js';
 
@@ -57,8 +58,7 @@ export function crudRoutes(options: CrudRoutesOptions): FastifyPluginAsync {
       },
       async (request, reply) => {
         const row = await repository.create(await checked(normalise(request.body as Values, 'create')));
-        reply.code(201).header('location', `${path}/${row.id}`);
-        return row;
+        return created(reply, `${path}/${row.id}`, row);
       },
     );
 

@@ -34,6 +34,11 @@ export const PageQuery = {
   cursor: Type.Optional(Type.String({ maxLength: 200, description: 'nextCursor of the previous page' })),
 };
 
+/** A whole list, unpaged: `{ items }`, the one envelope of every list that is not paged. */
+export function Items<T extends TSchema>(item: T) {
+  return Type.Object({ items: Type.Array(item) });
+}
+
 const pages = new WeakMap<object, object>();
 
 /** One page of a list; one schema per item, so the document names it (`CompanyPage`). */

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { unprocessable } from '../../../lib/problem.js';
+import { created } from '../../../lib/replies.js';
 import { READ, WRITE } from '../../../lib/role-policy.js';
-import { IdParams, TenantHeaders } from '../../../lib/schemas.js';
+import { IdParams, Items, TenantHeaders } from '../../../lib/schemas.js';
 import { campaignsRepository } from '../../../repositories/campaigns.js';
 import {
   Campaign,
@@ -36,9 +37,8 @@ const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       validateSteps(request.body.steps);
-      const created = await repository.create(request.body);
-      reply.code(201).header('location', `/v1/campaigns/${created.id}`);
-      return created;
+      const row = await repository.create(request.body);
+      return created(reply, `/v1/campaigns/${row.id}`, row);
     },
   );
 
@@ -51,7 +51,7 @@ const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'List campaigns (newest first)',
         headers: TenantHeaders,
         querystring: Type.Object({ status: Type.Optional(Type.String({ maxLength: 20 })) }),
-        response: { 200: Type.Object({ items: Type.Array(Campaign) }) },
+        response: { 200: Items(Campaign) },
       },
     },
     async (request) => ({ items: await repository.list(request.query.status) }),

@@ -3,7 +3,7 @@ import { requireAuth } from '@prospectflow/auth-core';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { named } from '../../../lib/openapi/components.js';
-import { ProblemSchema, Role, Uuid } from '../../../lib/schemas.js';
+import { Items, ProblemSchema, Role, Uuid } from '../../../lib/schemas.js';
 import { invalidateSessions } from '../../../lib/sessions.js';
 import { invitationsRepository } from '../../../repositories/organisations/invitations.js';
 import { ReceivedInvitation } from '../organisations/schema.js';
@@ -34,7 +34,7 @@ const invitations: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags: ['identity'],
         summary: 'Open invitations addressed to my verified email',
-        response: { 200: Type.Object({ items: Type.Array(ReceivedInvitation) }) },
+        response: { 200: Items(ReceivedInvitation) },
       },
     },
     async (request) => ({ items: await repository.received(await syncedUser(request)) }),

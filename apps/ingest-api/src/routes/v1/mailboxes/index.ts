@@ -4,8 +4,9 @@ import { DecryptionError } from '@prospectflow/secrets';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { notFound, unprocessable } from '../../../lib/problem.js';
+import { created } from '../../../lib/replies.js';
 import { MANAGE, READ } from '../../../lib/role-policy.js';
-import { IdParams, TenantHeaders } from '../../../lib/schemas.js';
+import { IdParams, Items, TenantHeaders } from '../../../lib/schemas.js';
 import {
   type ConnectionInput,
   changesConnection,
@@ -109,9 +110,8 @@ const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {
         input,
         request.body.fromAddress,
       );
-      const created = await repository.create(id, values, change);
-      reply.code(201).header('location', `/v1/mailboxes/${created.id}`);
-      return created;
+      const row = await repository.create(id, values, change);
+      return created(reply, `/v1/mailboxes/${row.id}`, row);
     },
   );
   fastify.get(
@@ -122,7 +122,7 @@ const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags,
         summary: 'List mailboxes (secrets never returned, only whether they are configured)',
         headers: TenantHeaders,
-        response: { 200: Type.Object({ items: Type.Array(Mailbox) }) },
+        response: { 200: Items(Mailbox) },
       },
     },
     async () => ({ items: await repository.list() }),

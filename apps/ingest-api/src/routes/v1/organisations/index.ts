@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireAuth } from '@prospectflow/auth-core';
-import { Type } from 'typebox';
+import { created } from '../../../lib/replies.js';
+import { Items } from '../../../lib/schemas.js';
 import { invalidateSessions } from '../../../lib/sessions.js';
 import { organisationsRepository } from '../../../repositories/organisations/index.js';
 import invitations from './invitations.js';
@@ -34,7 +35,7 @@ const organisations: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags: ['identity'],
         summary: 'Organisations the caller belongs to',
-        response: { 200: Type.Object({ items: Type.Array(MyOrganisation) }) },
+        response: { 200: Items(MyOrganisation) },
       },
     },
     async (request) => ({ items: await repository.listMine(requireAuth(request).userId!) }),
@@ -59,8 +60,14 @@ const organisations: FastifyPluginAsyncTypebox = async (fastify) => {
       await repository.create({ id, name, slug, ownerUserId: userId });
       // After the commit: the cached session must learn the new membership.
       await invalidateSessions(fastify, request.log, userId);
-      reply.code(201).header('location', `/v1/organisations/${id}`);
-      return { id, name, slug, status: 'active', role: 'owner' as const, membershipStatus: 'active' };
+      return created(reply, `/v1/organisations/${id}`, {
+        id,
+        name,
+        slug,
+        status: 'active',
+        role: 'owner' as const,
+        membershipStatus: 'active',
+      });
     },
   );
 

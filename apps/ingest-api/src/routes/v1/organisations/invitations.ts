@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { MANAGE } from '../../../lib/role-policy.js';
+import { Items } from '../../../lib/schemas.js';
 import { invitationsRepository } from '../../../repositories/organisations/invitations.js';
 import { membersRepository } from '../../../repositories/organisations/members.js';
 import { ownerRule } from './owner-rule.js';
@@ -78,7 +79,7 @@ const invitations: FastifyPluginAsyncTypebox = async (fastify) => {
         params: OrganisationParams,
         headers: TenantHeaders,
         querystring: InvitationListQuery,
-        response: { 200: Type.Object({ items: Type.Array(Invitation) }) },
+        response: { 200: Items(Invitation) },
       },
     },
     async (request) => ({ items: await repository.list(request.query.status) }),

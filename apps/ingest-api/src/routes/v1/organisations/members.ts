@@ -4,7 +4,7 @@ import type { TenantClient } from '@prospectflow/tenant-context';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { MANAGE, READ } from '../../../lib/role-policy.js';
-import { Role as RoleSchema } from '../../../lib/schemas.js';
+import { Items, Role as RoleSchema } from '../../../lib/schemas.js';
 import { invalidateSessions } from '../../../lib/sessions.js';
 import { type Member as MemberRow, membersRepository } from '../../../repositories/organisations/members.js';
 import { ownerRule } from './owner-rule.js';
@@ -35,7 +35,7 @@ const members: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'Members of the organisation',
         params: OrganisationParams,
         headers: TenantHeaders,
-        response: { 200: Type.Object({ items: Type.Array(Member) }) },
+        response: { 200: Items(Member) },
       },
     },
     async () => ({ items: await repository.list() }),

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from 'typebox';
 import type { AppOptions } from '../../../app.js';
+import { created } from '../../../lib/replies.js';
 import { MANAGE } from '../../../lib/role-policy.js';
 import { Page, PageQuery, TenantHeaders } from '../../../lib/schemas.js';
 import { type ErasureTarget, eraseSubject } from '../../../privacy/erasure.js';
@@ -40,8 +41,7 @@ const privacy: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
       const target: ErasureTarget = email ? { email } : personId ? { personId } : { requestId: requestId! };
       const result = await fastify.db.tenant((client) => eraseSubject(client, keys, target));
       request.log.info({ erasureId: result.id, removed: result.removed }, 'subject erased');
-      reply.code(201).header('location', `/v1/privacy/erasures/${result.id}`);
-      return result;
+      return created(reply, `/v1/privacy/erasures/${result.id}`, result);
     },
   );
 

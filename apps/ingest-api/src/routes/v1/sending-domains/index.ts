@@ -10,8 +10,9 @@ import {
 import { Type } from 'typebox';
 import { named } from '../../../lib/openapi/components.js';
 import { conflict, notFound, unprocessable } from '../../../lib/problem.js';
+import { created } from '../../../lib/replies.js';
 import { MANAGE, READ } from '../../../lib/role-policy.js';
-import { IdParams, TenantHeaders } from '../../../lib/schemas.js';
+import { IdParams, Items, TenantHeaders } from '../../../lib/schemas.js';
 import { type SendingDomainRow, sendingDomainsRepository } from '../../../repositories/sending-domains.js';
 
 const DnsRecord = Type.Object({ name: Type.String(), type: Type.Literal('TXT'), value: Type.String() });
@@ -96,8 +97,7 @@ const sendingDomains: FastifyPluginAsyncTypebox = async (fastify) => {
         publicKey: key.recordValue,
         sealed,
       });
-      reply.code(201).header('location', `/v1/sending-domains/${id}`);
-      return view(row);
+      return created(reply, `/v1/sending-domains/${id}`, view(row));
     },
   );
   fastify.get(
@@ -108,7 +108,7 @@ const sendingDomains: FastifyPluginAsyncTypebox = async (fastify) => {
         tags,
         summary: 'List sending domains',
         headers: TenantHeaders,
-        response: { 200: Type.Object({ items: Type.Array(SendingDomain) }) },
+        response: { 200: Items(SendingDomain) },
       },
     },
     async () => ({ items: (await repository.list()).map(view) }),
