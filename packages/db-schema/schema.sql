@@ -1211,25 +1211,34 @@ BEGIN
   IF v_campaign IS NULL THEN
     RETURN NULL;
   END IF;
-  -- One chooser per campaign at a time (until the caller's transaction ends): each sees the
-  -- assignments committed or made before it, so concurrent first sends spread across mailboxes.
-  PERFORM pg_advisory_xact_lock(hashtextextended('assign_enrollment_mailbox:' || v_campaign::text, 0));
-  SELECT cand.id INTO v_chosen FROM (
-    SELECT mb.id, mb.daily_limit,
-      mb.daily_limit - (SELECT count(*) FROM outreach.messages m
-         WHERE m.organisation_id = mb.organisation_id AND m.mailbox_id = mb.id AND m.direction = 'outbound'
-           AND m.status IN ('queued', 'sent', 'bounced') AND m.created_at >= now() - interval '24 hours'
-           AND (m.sent_at IS NULL OR m.sent_at >= now() - interval '2 days')) AS remaining,
-      (SELECT count(*) FROM outreach.campaign_enrollments o
-         WHERE o.organisation_id = mb.organisation_id AND o.mailbox_id = mb.id AND o.campaign_id = v_campaign
-           AND o.status IN ('active', 'paused', 'replied')) AS assigned
-    FROM outreach.mailboxes mb
+  IF NOT EXISTS (
+    SELECT 1 FROM outreach.campaign_mailboxes cm JOIN outreach.campaigns c ON c.id = cm.campaign_id
+    WHERE cm.campaign_id = v_campaign AND cm.mailbox_id IS DISTINCT FROM c.mailbox_id
+  ) THEN
+    SELECT mb.id INTO v_chosen FROM outreach.mailboxes mb
     WHERE mb.status = 'active' AND mb.verification_status = 'verified'
-      AND (mb.id = (SELECT c.mailbox_id FROM outreach.campaigns c WHERE c.id = v_campaign)
-           OR mb.id IN (SELECT cm.mailbox_id FROM outreach.campaign_mailboxes cm WHERE cm.campaign_id = v_campaign))
-  ) cand
-  ORDER BY cand.remaining <= 0, cand.assigned::numeric / cand.daily_limit, cand.remaining DESC, cand.id
-  LIMIT 1;
+      AND mb.id = (SELECT c.mailbox_id FROM outreach.campaigns c WHERE c.id = v_campaign);
+  ELSE
+    -- One chooser per campaign at a time (until the caller's transaction ends): each sees the
+    -- assignments committed or made before it, so concurrent first sends spread across mailboxes.
+    PERFORM pg_advisory_xact_lock(hashtextextended('assign_enrollment_mailbox:' || v_campaign::text, 0));
+    SELECT cand.id INTO v_chosen FROM (
+      SELECT mb.id, mb.daily_limit,
+        mb.daily_limit - (SELECT count(*) FROM outreach.messages m
+           WHERE m.organisation_id = mb.organisation_id AND m.mailbox_id = mb.id AND m.direction = 'outbound'
+             AND m.status IN ('queued', 'sent', 'bounced') AND m.created_at >= now() - interval '24 hours'
+             AND (m.sent_at IS NULL OR m.sent_at >= now() - interval '2 days')) AS remaining,
+        (SELECT count(*) FROM outreach.campaign_enrollments o
+           WHERE o.organisation_id = mb.organisation_id AND o.mailbox_id = mb.id AND o.campaign_id = v_campaign
+             AND o.status IN ('active', 'paused', 'replied')) AS assigned
+      FROM outreach.mailboxes mb
+      WHERE mb.status = 'active' AND mb.verification_status = 'verified'
+        AND (mb.id = (SELECT c.mailbox_id FROM outreach.campaigns c WHERE c.id = v_campaign)
+             OR mb.id IN (SELECT cm.mailbox_id FROM outreach.campaign_mailboxes cm WHERE cm.campaign_id = v_campaign))
+    ) cand
+    ORDER BY cand.remaining <= 0, cand.assigned::numeric / cand.daily_limit, cand.remaining DESC, cand.id
+    LIMIT 1;
+  END IF;
   IF v_chosen IS NULL THEN
     RETURN NULL;
   END IF;
@@ -1330,6 +1339,7 @@ CREATE OR REPLACE FUNCTION app.claim_tasks(p_worker text, p_limit integer, p_lea
  SET search_path TO 'pg_catalog'
 AS $function$
 BEGIN
+  PERFORM set_config('synchronous_commit', 'off', true);
   RETURN QUERY
   WITH due AS (
     SELECT t.organisation_id, t.id
@@ -1359,10 +1369,13 @@ AS $function$
 DECLARE
   n integer;
 BEGIN
+  -- See 3. below: a completion lost in a crash is a task run again after its lease expires.
+  PERFORM set_config('synchronous_commit', 'off', true);
   UPDATE outreach.tasks AS t
   SET status = 'succeeded', locked_by = NULL, locked_until = NULL, completed_at = coalesce(p_now, now())
   FROM unnest(p_organisation_ids, p_ids) AS k(organisation_id, id)
-  WHERE t.organisation_id = k.organisation_id AND t.id = k.id AND t.status = 'running' AND t.locked_by = p_worker;
+  WHERE t.organisation_id = k.organisation_id AND t.id = k.id
+    AND t.locked_by = p_worker AND t.locked_until IS NOT NULL;
   GET DIAGNOSTICS n = ROW_COUNT;
   RETURN n;
 END;
