@@ -1,10 +1,12 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { DEMO_IDS } from '@prospectflow/db-schema';
 import { freePort } from '@prospectflow/testing/ports';
+import { childGuardNodeOptions, watchChildStderr } from '@prospectflow/testing/setup';
 import { afterAll, describe, expect, it } from 'vitest';
 
 // The built CLI, exactly what `pnpm dev` runs (turbo builds it before this test).
@@ -32,14 +34,17 @@ function startDev(env: Record<string, string>, args: string[] = []): Run {
   const clean = { ...process.env };
   for (const key of ['DATABASE_URL', 'DATABASE_ADMIN_URL', 'REDIS_URL', 'SMTP_URL', 'PORT'])
     delete clean[key];
-  // Its own process group, as in a terminal: Ctrl-C signals the whole group (see ctrlC).
+  // Its own process group, as in a terminal: Ctrl-C signals the whole group (see ctrlC). It and
+  // the API and worker it starts run with the pg overlap guard: an overlap in any fails the test.
+  const nodeOptions = childGuardNodeOptions(createRequire(import.meta.url).resolve('tsx'));
   const child = spawn(process.execPath, [cli, ...args], {
-    env: { ...clean, ...env },
+    env: { ...clean, NODE_OPTIONS: nodeOptions, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
+  for (const stream of [child.stdout, child.stderr]) watchChildStderr(stream, { forward: false });
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output: () => output, exit };
 }

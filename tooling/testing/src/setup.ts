@@ -6,6 +6,7 @@
  */
 import { type ExecFileOptions, execFile } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, afterEach } from 'vitest';
 import { installOverlapGuard, OVERLAP_WARNING } from './overlap-guard.js';
@@ -24,9 +25,20 @@ installOverlapGuard((overlap) => overlaps.push(overlap));
 export const CHILD_GUARD_ARGS = ['--import', '@prospectflow/testing/child-guard'];
 
 /**
+ * NODE_OPTIONS that install the guard in a process a test starts and in every Node process it
+ * starts in turn, whatever their folder (`pnpm dev` starts the API and the worker). `tsxLoader` is
+ * the caller's tsx (`createRequire(import.meta.url).resolve('tsx')`): the guard is TypeScript.
+ */
+export function childGuardNodeOptions(tsxLoader: string): string {
+  const guard = new URL('./child-guard.ts', import.meta.url).href;
+  return `--import ${pathToFileURL(tsxLoader).href} --import ${guard}`;
+}
+
+/**
  * Forwards a child's stderr to this process's (unless `forward: false`, for a test that reads it
  * itself) and records each overlap the child's guard prints, so the test that started it fails
- * like one that overlapped itself.
+ * like one that overlapped itself. Any stream the guard's lines reach will do (`pnpm dev` prints
+ * its children's on its stdout).
  */
 export function watchChildStderr(stderr: Readable | null, { forward = true } = {}): void {
   if (!stderr) return;
