@@ -1,5 +1,3 @@
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { loadAuthConfig } from '@prospectflow/auth-core';
 import {
   ConfigError,
@@ -128,11 +126,6 @@ export const ApiEnv = EnvObject({
       description: 'old name of IMPORT_MAX_BYTES, read when it is unset',
     }),
   ),
-  IMPORT_SPOOL_DIR: Optional(
-    Text({
-      description: 'where uploads are written while they arrive (default $TMPDIR/prospectflow-imports)',
-    }),
-  ),
   // Uploads are stored there until a worker has imported them (shared with the workers).
   ...storageEnv(),
 });
@@ -187,7 +180,7 @@ export interface AppConfig {
    * Imports: where uploads are stored (STORAGE_*) for the workers, their attempts, the one byte
    * limit of every import body and the folder uploads are spooled to while they arrive.
    */
-  imports: { storage: StorageConfig; maxAttempts: number; maxBytes: number; spoolDir: string };
+  imports: { storage: StorageConfig; maxAttempts: number; maxBytes: number };
   /** Days an invitation stays acceptable (INVITATION_TTL_DAYS). */
   invitationTtlDays: number;
   /** The raw environment, handed to auth-core's own config loader. */
@@ -231,7 +224,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
       storage: storageConfigFromEnv(env),
       maxAttempts: values.IMPORT_MAX_ATTEMPTS,
       maxBytes: values.IMPORT_MAX_BYTES ?? values.IMPORT_MAX_FILE_BYTES ?? 100 * 1024 * 1024,
-      spoolDir: values.IMPORT_SPOOL_DIR || join(tmpdir(), 'prospectflow-imports'),
     },
     invitationTtlDays: values.INVITATION_TTL_DAYS,
     env,

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
@@ -59,14 +60,16 @@ export function createLocalStorage(root: string): ObjectStorage {
       await mkdir(dirname(path), { recursive: true, mode: 0o700 });
       const partial = `${path}${PARTIAL}${process.pid}-${Date.now()}`;
       const hashing = new HashingStream();
+      const file = createWriteStream(partial, { flags: 'wx', mode: 0o600 });
       try {
-        await pipeline(toReadable(body), hashing, createWriteStream(partial, { flags: 'wx', mode: 0o600 }), {
-          signal: options.signal,
-        });
+        await pipeline(toReadable(body), hashing, file, { signal: options.signal });
         if (options.metadata)
           await writeFile(`${path}${META}`, JSON.stringify(options.metadata), { mode: 0o600 });
         await rename(partial, path);
       } catch (error) {
+        // A body that fails at once can fail while the file is still being opened: remove it only
+        // once it is closed, or the open would create it after the removal.
+        if (!file.closed) await once(file, 'close').catch(() => {});
         await rm(partial, { force: true });
         throw error;
       }

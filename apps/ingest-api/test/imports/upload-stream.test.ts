@@ -176,8 +176,6 @@ describe.each(drivers)('%s', (_name, driver) => {
       env: {
         ...env,
         IMPORT_MAX_BYTES: String(LIMIT),
-        // The spool folder this API had: it must stay unused (and so must TMPDIR).
-        IMPORT_SPOOL_DIR: path.join(watched, 'prospectflow-imports'),
         RATE_LIMIT_MAX: '1000000',
       },
     });
