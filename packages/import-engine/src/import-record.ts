@@ -1,7 +1,8 @@
 /** An import row (crm.imports) as the engine and the API report it. */
+import type { ImportStatus } from '@prospectflow/contracts';
 import { parseStoredError } from './errors.js';
 
-export type ImportStatus = 'pending' | 'queued' | 'running' | 'succeeded' | 'failed';
+export type { ImportStatus };
 
 export interface ImportRecord {
   id: string;
