@@ -38,7 +38,9 @@ export function spawnWorker(t: Pick<TestApp, 'database' | 'env'>, env: Env = {})
       WORKER_POLL_INTERVAL_MS: '100',
       WORKER_RETENTION_INTERVAL_MS: '0',
       WORKER_SHUTDOWN_GRACE_MS: '2000',
-      IMPORT_LEASE_SECONDS: '3',
+      // Short, so a killed worker's import is retried soon; not so short that a worker slowed by a
+      // loaded machine loses the lease of an import it is still running (3 s did, on PG15 in CI).
+      IMPORT_LEASE_SECONDS: '10',
       IMPORT_RETRY_BASE_MS: '200',
       ...(t.env.PRIVACY_HMAC_KEYS ? { PRIVACY_HMAC_KEYS: t.env.PRIVACY_HMAC_KEYS } : {}),
       ...storage,
