@@ -13,6 +13,17 @@ export class ImportFailure extends Error {
   }
 }
 
+/**
+ * This attempt found the import already finished by an earlier attempt, which was still running
+ * when this one was claimed (its worker had lost the lease): nothing to do.
+ */
+export class ImportAlreadyFinished extends Error {
+  constructor(readonly importId: string) {
+    super(`import ${importId} was finished by an earlier attempt`);
+    this.name = 'ImportAlreadyFinished';
+  }
+}
+
 /** Stored in crm.imports.error as "code: message"; parsed back for the API. */
 export function formatStoredError(code: string, message: string): string {
   return `${code}: ${message}`.slice(0, 2000);

@@ -1,7 +1,7 @@
 export { type Delimiter, detectDelimiter, readCsv, type SourceRow } from './csv-source.js';
 export { type DetectedEncoding, detectEncoding, SAMPLE_BYTES, scanFile } from './encoding.js';
 export { ERASED_TABLE, flagErasedRows, IMPORT_PROVENANCE_SQL } from './erased-subjects.js';
-export { formatStoredError, ImportFailure, parseStoredError } from './errors.js';
+export { formatStoredError, ImportAlreadyFinished, ImportFailure, parseStoredError } from './errors.js';
 export { IMPORT_FIELDS, type ImportField, isImportField, MAX_CELL_LENGTH } from './fields.js';
 export { type ImportErrorRecord, listImportErrors } from './import-error-list.js';
 export type { ImportRecord, ImportStatus } from './import-record.js';

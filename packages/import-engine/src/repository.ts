@@ -172,7 +172,7 @@ export async function markRunning(
       `UPDATE crm.imports SET status = 'running', started_at = coalesce(started_at, now()), rows_processed = 0,
               content_sha256 = coalesce($2, content_sha256), mapping = coalesce($3::jsonb, mapping),
               run_by = coalesce($4, run_by)
-        WHERE id = $1`,
+        WHERE id = $1 AND status NOT IN ('succeeded', 'failed')`,
       [
         id,
         values.contentSha256 ?? null,

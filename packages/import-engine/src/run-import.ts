@@ -5,7 +5,7 @@ import type { Pool } from 'pg';
 import { type Delimiter, readCsv, type SourceRow } from './csv-source.js';
 import type { DetectedEncoding } from './encoding.js';
 import { flagErasedRows, IMPORT_PROVENANCE_SQL } from './erased-subjects.js';
-import { ImportFailure } from './errors.js';
+import { ImportAlreadyFinished, ImportFailure } from './errors.js';
 import { readJsonRows } from './json-source.js';
 import type { CustomMapping, ResolvedMapping } from './mapping.js';
 import { COUNTS_SQL, PIPELINE, SAVE_ERRORS_SQL } from './pipeline-sql.js';
@@ -110,6 +110,16 @@ export async function runImport(pool: Pool, job: ImportJob, logger: Logger = sil
     if (job.signal?.aborted) throw Object.assign(new Error('aborted'), { name: 'AbortError' });
     const startedAt = Date.now();
     const outcome = await inTenantUnit(pool, tenant, async (client) => {
+      // One attempt at a time: an attempt claimed while an earlier one is still running (its
+      // worker lost the lease) waits here for that one's transaction, then stops if it finished.
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))', [importId]);
+      const { rows: current } = await client.query<{ status: string }>(
+        'SELECT status FROM crm.imports WHERE id = $1',
+        [importId],
+      );
+      if (current[0]?.status === 'succeeded' || current[0]?.status === 'failed') {
+        throw new ImportAlreadyFinished(importId);
+      }
       // Provenance: every row this transaction writes records this import (migration 0870).
       await client.query(IMPORT_PROVENANCE_SQL, [importId, job.source.kind]);
       let mapping: ResolvedMapping;
@@ -185,6 +195,7 @@ export async function runImport(pool: Pool, job: ImportJob, logger: Logger = sil
     return outcome;
   } catch (error) {
     await progress.stop();
+    if (error instanceof ImportAlreadyFinished) throw error;
     const rethrow =
       typeof job.throwTransient === 'function' ? job.throwTransient(error) : job.throwTransient === true;
     if (rethrow && !isDataFailure(error)) {

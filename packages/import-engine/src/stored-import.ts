@@ -4,6 +4,7 @@ import type { TenantClient } from '@prospectflow/tenant-context';
 import type { Pool } from 'pg';
 import type { Delimiter } from './csv-source.js';
 import type { SourceEncoding } from './encoding.js';
+import { ImportAlreadyFinished } from './errors.js';
 import type { CustomMapping } from './mapping.js';
 import { markFailed } from './repository.js';
 import { type ImportOutcome, type ImportSource, runImport } from './run-import.js';
@@ -118,6 +119,10 @@ export async function runStoredImport(
       },
       logger,
     );
+  } catch (error) {
+    // An earlier attempt that had lost its lease finished it meanwhile: this task is simply done.
+    if (error instanceof ImportAlreadyFinished) return null;
+    throw error;
   } finally {
     if (source.kind === 'csv') source.open().destroy();
   }

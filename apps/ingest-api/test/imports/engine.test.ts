@@ -1,5 +1,11 @@
 import { Readable } from 'node:stream';
-import { createImport, getImport, listImportErrors, runImport } from '@prospectflow/import-engine';
+import {
+  createImport,
+  getImport,
+  ImportAlreadyFinished,
+  listImportErrors,
+  runImport,
+} from '@prospectflow/import-engine';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PHAROW_HEADER, pharowRow, setupImportDb, siren, toCsv } from './helpers.js';
@@ -189,6 +195,43 @@ describe('CSV import engine', () => {
       progress: { rowsProcessed: 2200, rowsTotal: 2200 },
     });
     expect(await ctx.count(tenant, 'crm.positions')).toBe(2200);
+  });
+
+  it('a second attempt of a running import (its worker lost the lease) waits for the first, then stops', async () => {
+    const tenant = await ctx.newOrganisation();
+    const csv = toCsv([PHAROW_HEADER, ...Array.from({ length: 2100 }, (_, i) => pharowRow(i))]);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    async function* held() {
+      yield Buffer.from(csv);
+      await gate; // the first attempt stays open until the second has started
+    }
+    const record = await createImport(ctx.pool, tenant, { sourceKind: 'csv' });
+    const attempt = (open: () => Readable) =>
+      runImport(ctx.pool, {
+        importId: record.id,
+        tenant,
+        progressIntervalMs: 20,
+        source: { kind: 'csv', open, encoding: { encoding: 'utf8', bomLength: 0 }, delimiter: ';' },
+      });
+    const earlier = attempt(() => Readable.from(held()));
+    while (((await getImport(ctx.pool, tenant, record.id))?.progress.rowsProcessed ?? 0) < 2048) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const later = attempt(() => Readable.from([Buffer.from(csv)]));
+    later.catch(() => {}); // asserted below
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    release();
+    await expect(earlier).resolves.toMatchObject({ status: 'succeeded', counts: { inserted: 2100 } });
+    await expect(later).rejects.toBeInstanceOf(ImportAlreadyFinished);
+    expect(await getImport(ctx.pool, tenant, record.id)).toMatchObject({
+      status: 'succeeded',
+      error: null,
+      counts: { inserted: 2100, failed: 0 },
+    });
+    expect(await ctx.count(tenant, 'crm.positions')).toBe(2100);
   });
 
   it('imports JSON rows with a custom mapping and keeps organisations apart', async () => {
