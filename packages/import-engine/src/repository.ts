@@ -190,13 +190,15 @@ export async function markFailed(
   code: string,
   message: string,
 ): Promise<void> {
-  // Recorded after the import's own transaction rolled back: commits on its own.
+  // Recorded after the import's own transaction rolled back: commits on its own. Never over an
+  // import that another attempt (one whose lease this one took over) has meanwhile finished.
   await inTenantUnit(
     pool,
     tenant,
     async (client) => {
       await client.query(
-        `UPDATE crm.imports SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1`,
+        `UPDATE crm.imports SET status = 'failed', finished_at = now(), error = $2
+          WHERE id = $1 AND status <> 'succeeded'`,
         [id, formatStoredError(code, message)],
       );
     },
