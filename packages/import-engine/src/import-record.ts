@@ -1,38 +1,66 @@
-/** An import row (crm.imports) as the engine and the API report it. */
-import type { ImportStatus } from '@prospectflow/contracts';
+/** An import row (crm.imports) as the engine and the API report it: one schema, one type. */
+import { IMPORT_STATUSES, type ImportStatus } from '@prospectflow/contracts';
+import { type Static, type TSchema, Type } from 'typebox';
 import { parseStoredError } from './errors.js';
 
 export type { ImportStatus };
 
-export interface ImportRecord {
-  id: string;
-  status: ImportStatus;
-  sourceKind: 'csv' | 'json' | 'sqlite';
-  fileName: string | null;
-  contentSha256: string | null;
-  idempotencyKey: string | null;
+const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const Timestamp = Type.String({ format: 'date-time' });
+
+/**
+ * An import as the API answers it (`ImportResource` of the OpenAPI document, and so of
+ * @prospectflow/api-client). The API's routes use this schema; `ImportRecord` is its type.
+ */
+export const ImportResource = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  status: Type.Enum(IMPORT_STATUSES, { type: 'string' }),
+  sourceKind: Type.Union([Type.Literal('csv'), Type.Literal('json'), Type.Literal('sqlite')]),
+  fileName: nullable(Type.String()),
+  contentSha256: nullable(Type.String()),
+  idempotencyKey: nullable(Type.String()),
+  mapping: Type.Object({}, { additionalProperties: true }),
+  progress: Type.Object({ rowsProcessed: Type.Integer(), rowsTotal: nullable(Type.Integer()) }),
+  counts: Type.Object({
+    inserted: Type.Integer(),
+    updated: Type.Integer(),
+    skipped: Type.Integer(),
+    failed: Type.Integer(),
+  }),
+  error: nullable(Type.Object({ code: Type.String(), message: Type.String() })),
+  /** Null for imports run in-process. */
+  execution: nullable(
+    Type.Object(
+      {
+        attempts: Type.Integer({
+          description: 'attempts started by workers (a retry reads the stored file again)',
+        }),
+        maxAttempts: Type.Integer(),
+        runningInOrganisation: Type.Integer({ description: "the organisation's imports running now" }),
+        queuedAhead: Type.Integer({
+          description: "while queued: the organisation's imports queued before this one",
+        }),
+      },
+      {
+        description:
+          'Imports run by workers, at most IMPORT_ORG_CONCURRENCY at once per organisation: a queued import waits for a slot.',
+      },
+    ),
+  ),
+  createdAt: Timestamp,
+  startedAt: nullable(Timestamp),
+  finishedAt: nullable(Timestamp),
+  /** Also set by `import:sqlite undo`. */
+  undoneAt: nullable(
+    Type.String({ format: 'date-time', description: 'when DELETE /v1/imports/{id} undid it' }),
+  ),
+});
+
+export type ImportRecord = Static<typeof ImportResource> & {
   mapping: Record<string, unknown>;
-  progress: { rowsProcessed: number; rowsTotal: number | null };
-  counts: { inserted: number; updated: number; skipped: number; failed: number };
-  error: { code: string; message: string } | null;
-  /**
-   * Imports run by workers: attempts made and allowed, and while queued how many imports of the
-   * organisation are running and queued ahead of this one. Null for imports run in-process.
-   */
-  execution: {
-    attempts: number;
-    maxAttempts: number;
-    runningInOrganisation: number;
-    queuedAhead: number;
-  } | null;
-  /** Object storage key of the uploaded file (kept until the import has finished). */
+  /** Object storage key of the uploaded file (kept until the import has finished); never answered. */
   storageKey: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  /** When DELETE /v1/imports/{id} (or `import:sqlite undo`) took it back; null otherwise. */
-  undoneAt: string | null;
-}
+};
 
 const COLUMN_NAMES = [
   'id',

@@ -4,7 +4,7 @@ export { ERASED_TABLE, flagErasedRows, IMPORT_PROVENANCE_SQL } from './erased-su
 export { formatStoredError, ImportAlreadyFinished, ImportFailure, parseStoredError } from './errors.js';
 export { IMPORT_FIELDS, type ImportField, isImportField, MAX_CELL_LENGTH } from './fields.js';
 export { type ImportErrorRecord, listImportErrors } from './import-error-list.js';
-export type { ImportRecord, ImportStatus } from './import-record.js';
+export { type ImportRecord, ImportResource, type ImportStatus } from './import-record.js';
 export { readJsonRows } from './json-source.js';
 export {
   type CustomMapping,

@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import { ImportResource } from '@prospectflow/import-engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp, type TestUser } from '../helpers/app.js';
 import { PHAROW_HEADER, pharowRow, toCsv } from './helpers.js';
@@ -40,6 +41,9 @@ describe('POST /v1/imports', () => {
       counts: { inserted: 1, updated: 0, skipped: 0, failed: 2 },
       progress: { rowsProcessed: 3, rowsTotal: 3 },
     });
+    // Exactly the schema's fields (ImportResource, composed with errors): the storage key stays inside.
+    expect(Object.keys(done).sort()).toEqual([...Object.keys(ImportResource.properties), 'errors'].sort());
+    expect(Object.keys(accepted).sort()).toEqual(Object.keys(ImportResource.properties).sort());
     expect(done.errors.items).toEqual([
       expect.objectContaining({ rowNumber: 3, column: 'SIREN', code: 'invalid_siren', kind: 'failed' }),
     ]);

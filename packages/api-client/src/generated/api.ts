@@ -1397,46 +1397,7 @@ export interface components {
             rowId: string;
             reason: "changed_since" | "deleted_since" | "referenced_since";
         };
-        ImportWithErrors: {
-            /** Format: uuid */
-            id: string;
-            /** @enum {string} */
-            status: "pending" | "queued" | "running" | "succeeded" | "failed";
-            sourceKind: "csv" | "json" | "sqlite";
-            fileName: string | null;
-            contentSha256: string | null;
-            idempotencyKey: string | null;
-            mapping: {
-                [key: string]: unknown;
-            };
-            progress: {
-                rowsProcessed: number;
-                rowsTotal: number | null;
-            };
-            counts: {
-                inserted: number;
-                updated: number;
-                skipped: number;
-                failed: number;
-            };
-            error: {
-                code: string;
-                message: string;
-            } | null;
-            execution: {
-                /** @description attempts started by workers (a retry reads the stored file again) */
-                attempts: number;
-                maxAttempts: number;
-                /** @description the organisation's imports running now */
-                runningInOrganisation: number;
-                /** @description while queued: the organisation's imports queued before this one */
-                queuedAhead: number;
-            } | null;
-            /** Format: date-time */
-            createdAt: string;
-            startedAt: string | null;
-            finishedAt: string | null;
-            undoneAt: string | null;
+        ImportWithErrors: components["schemas"]["ImportResource"] & {
             errors: {
                 items: components["schemas"]["ImportErrorItem"][];
                 nextCursor: string | null;
@@ -1630,12 +1591,7 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
         };
-        MyOrganisation: {
-            /** Format: uuid */
-            id: string;
-            name: string;
-            slug: string;
-            status: string;
+        MyOrganisation: components["schemas"]["Organisation"] & {
             /** @enum {string} */
             role: "viewer" | "member" | "admin" | "owner";
             membershipStatus: string;

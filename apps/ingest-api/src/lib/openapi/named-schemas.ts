@@ -30,7 +30,7 @@ function schemasOf(module: Record<string, unknown>): Record<string, object> {
         !EXCLUDED.has(name) &&
         typeof value === 'object' &&
         value !== null &&
-        ('type' in value || 'anyOf' in value || 'oneOf' in value || 'enum' in value),
+        ('type' in value || 'allOf' in value || 'anyOf' in value || 'oneOf' in value || 'enum' in value),
     ),
   ) as Record<string, object>;
 }

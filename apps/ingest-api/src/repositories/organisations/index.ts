@@ -1,18 +1,14 @@
-import type { Role } from '@prospectflow/auth-core';
 import { type TenantClient, withTenant } from '@prospectflow/tenant-context';
+import type { Static } from 'typebox';
 import { isUniqueViolation } from '../../lib/db-errors.js';
 import { notFound, ProblemError } from '../../lib/problem.js';
 import type { Database } from '../../plugins/app/db.js';
+import type {
+  MyOrganisation as MyOrganisationSchema,
+  Organisation,
+} from '../../routes/v1/organisations/schema.js';
 
-/** An organisation as its member sees it. */
-export interface MyOrganisation {
-  id: string;
-  name: string;
-  slug: string;
-  status: string;
-  role: Role;
-  membershipStatus: string;
-}
+type MyOrganisation = Static<typeof MyOrganisationSchema>;
 
 export interface UserProfile {
   id: string;
@@ -82,7 +78,7 @@ export function organisationsRepository(db: Database) {
     async updateSettings(changes: { name?: string | undefined; slug?: string | undefined }) {
       try {
         return await db.tenant(async (client) => {
-          const { rows } = await client.query<Omit<MyOrganisation, 'role' | 'membershipStatus'>>(
+          const { rows } = await client.query<Static<typeof Organisation>>(
             `UPDATE iam.organisations SET name = coalesce($1, name), slug = coalesce($2, slug)
               WHERE id = app.current_organisation_id()
              RETURNING id, name, slug::text AS slug, status`,

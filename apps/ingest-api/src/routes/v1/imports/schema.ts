@@ -1,7 +1,10 @@
-import { IMPORT_STATUSES } from '@prospectflow/contracts';
+import { ImportResource } from '@prospectflow/import-engine';
 import type { TSchema } from 'typebox';
 import { Type } from 'typebox';
-import { OneOf, Uuid } from '../../../lib/schemas.js';
+import { Uuid } from '../../../lib/schemas.js';
+
+/** The schema of an import lives with the engine that writes the row (one definition). */
+export { ImportResource };
 
 const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -16,52 +19,13 @@ export const ImportErrorItem = Type.Object({
   rawValue: nullable(Type.String()),
 });
 
-export const ImportResource = Type.Object({
-  id: Uuid,
-  status: OneOf(IMPORT_STATUSES),
-  sourceKind: Type.Union([Type.Literal('csv'), Type.Literal('json'), Type.Literal('sqlite')]),
-  fileName: nullable(Type.String()),
-  contentSha256: nullable(Type.String()),
-  idempotencyKey: nullable(Type.String()),
-  mapping: Type.Object({}, { additionalProperties: true }),
-  progress: Type.Object({ rowsProcessed: Type.Integer(), rowsTotal: nullable(Type.Integer()) }),
-  counts: Type.Object({
-    inserted: Type.Integer(),
-    updated: Type.Integer(),
-    skipped: Type.Integer(),
-    failed: Type.Integer(),
+/** One import with a page of its row errors: the document composes it from ImportResource. */
+export const ImportWithErrors = Type.Intersect([
+  ImportResource,
+  Type.Object({
+    errors: Type.Object({ items: Type.Array(ImportErrorItem), nextCursor: nullable(Type.String()) }),
   }),
-  error: nullable(Type.Object({ code: Type.String(), message: Type.String() })),
-  execution: nullable(
-    Type.Object(
-      {
-        attempts: Type.Integer({
-          description: 'attempts started by workers (a retry reads the stored file again)',
-        }),
-        maxAttempts: Type.Integer(),
-        runningInOrganisation: Type.Integer({ description: "the organisation's imports running now" }),
-        queuedAhead: Type.Integer({
-          description: "while queued: the organisation's imports queued before this one",
-        }),
-      },
-      {
-        description:
-          'Imports run by workers, at most IMPORT_ORG_CONCURRENCY at once per organisation: a queued import waits for a slot.',
-      },
-    ),
-  ),
-  createdAt: Type.String({ format: 'date-time' }),
-  startedAt: nullable(Type.String({ format: 'date-time' })),
-  finishedAt: nullable(Type.String({ format: 'date-time' })),
-  undoneAt: nullable(
-    Type.String({ format: 'date-time', description: 'when DELETE /v1/imports/{id} undid it' }),
-  ),
-});
-
-export const ImportWithErrors = Type.Object({
-  ...ImportResource.properties,
-  errors: Type.Object({ items: Type.Array(ImportErrorItem), nextCursor: nullable(Type.String()) }),
-});
+]);
 
 export const ImportHeaders = Type.Object({
   'x-organisation-id': Type.String({ format: 'uuid' }),

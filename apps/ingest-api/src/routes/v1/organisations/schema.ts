@@ -2,15 +2,6 @@ import { INVITATION_STATUSES } from '@prospectflow/contracts';
 import { Type } from 'typebox';
 import { OneOf, Role, TenantHeaders, Uuid } from '../../../lib/schemas.js';
 
-export const MyOrganisation = Type.Object({
-  id: Uuid,
-  name: Type.String(),
-  slug: Type.String(),
-  status: Type.String(),
-  role: Role,
-  membershipStatus: Type.String(),
-});
-
 const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
 const Slug = Type.String({
   minLength: 1,
@@ -30,6 +21,12 @@ export const Organisation = Type.Object({
   slug: Type.String(),
   status: Type.String(),
 });
+
+/** An organisation as its member sees it: the organisation and the member's seat. */
+export const MyOrganisation = Type.Intersect([
+  Organisation,
+  Type.Object({ role: Role, membershipStatus: Type.String() }),
+]);
 
 export const Member = Type.Object({
   userId: Uuid,
