@@ -1,10 +1,10 @@
 import createClient, { type Client, type ClientOptions, type Middleware } from 'openapi-fetch';
-import type { components, operations, paths } from './generated/api.js';
+import type { components, operations, paths } from '../generated/api.js';
 
 /**
  * Typed client of the ProspectFlow API. Every path, parameter, body and answer comes from the
  * API's committed OpenAPI document (apps/ingest-api/openapi.json, generated into
- * ./generated/api.ts); calls go through openapi-fetch, so `{ data, error, response }` is typed
+ * ../generated/api.ts); calls go through openapi-fetch, so `{ data, error, response }` is typed
  * per route and status, and `error` is the RFC 9457 `Problem`.
  */
 export type { components, operations, paths };
