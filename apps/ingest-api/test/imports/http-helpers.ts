@@ -1,3 +1,5 @@
+import type { Static } from 'typebox';
+import type { ImportWithErrors } from '../../src/routes/v1/imports/schema.js';
 import type { TestApp, TestUser } from '../helpers/app.js';
 import { ensureImportWorker } from './worker-process.js';
 
@@ -26,23 +28,8 @@ export function multipart(
   };
 }
 
-export interface ImportBody {
-  id: string;
-  status: string;
-  counts: { inserted: number; updated: number; skipped: number; failed: number };
-  progress: { rowsProcessed: number; rowsTotal: number | null };
-  error: { code: string; message: string } | null;
-  execution: {
-    attempts: number;
-    maxAttempts: number;
-    runningInOrganisation: number;
-    queuedAhead: number;
-  } | null;
-  errors: {
-    items: Array<{ rowNumber: number; column: string | null; code: string; kind: string }>;
-    nextCursor: string | null;
-  };
-}
+/** GET /v1/imports/{id}'s answer, as its route schema types it. */
+export type ImportBody = Static<typeof ImportWithErrors>;
 
 /** Polls GET /v1/imports/{id} until the import has finished (a worker process runs it). */
 export async function waitForImport(t: TestApp, user: TestUser, id: string, query = ''): Promise<ImportBody> {
