@@ -6,7 +6,7 @@ import type { Database } from '../plugins/app/db.js';
 import type { CrudRepository } from '../repositories/crud.js';
 import { created } from './replies.js';
 import { READ, WRITE } from './role-policy.js';
-import { IdParams, Page, PageQuery, TenantHeaders } from './schemas.js';
+import { IdParams, Page, PageQuery } from './schemas.js';
 
 type Values = Record<string, unknown>;
 
@@ -51,7 +51,6 @@ export function crudRoutes(options: CrudRoutesOptions): FastifyPluginAsync {
         schema: {
           tags,
           summary: summaries.create,
-          headers: TenantHeaders,
           body: schemas.create,
           response: { 201: schemas.item },
         },
@@ -69,7 +68,6 @@ export function crudRoutes(options: CrudRoutesOptions): FastifyPluginAsync {
         schema: {
           tags,
           summary: summaries.list,
-          headers: TenantHeaders,
           querystring: Type.Object({ ...PageQuery, ...schemas.filters }),
           response: { 200: Page(schemas.item) },
         },
@@ -87,7 +85,6 @@ export function crudRoutes(options: CrudRoutesOptions): FastifyPluginAsync {
         schema: {
           tags,
           summary: summaries.get,
-          headers: TenantHeaders,
           params: IdParams,
           response: { 200: schemas.item },
         },
@@ -102,7 +99,6 @@ export function crudRoutes(options: CrudRoutesOptions): FastifyPluginAsync {
         schema: {
           tags,
           summary: summaries.patch,
-          headers: TenantHeaders,
           params: IdParams,
           body: schemas.patch,
           response: { 200: schemas.item },
@@ -122,7 +118,6 @@ export function crudRoutes(options: CrudRoutesOptions): FastifyPluginAsync {
         schema: {
           tags,
           summary: summaries.delete,
-          headers: TenantHeaders,
           params: IdParams,
           response: { 204: Type.Null() },
         },

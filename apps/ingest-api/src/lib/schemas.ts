@@ -7,11 +7,6 @@ export const Uuid = Type.String({ format: 'uuid' });
 
 export const IdParams = Type.Object({ id: Uuid });
 
-/** Documents the tenant header on scoped routes (auth-core checks it before validation runs). */
-export const TenantHeaders = Type.Object({
-  'x-organisation-id': Type.String({ format: 'uuid', description: 'Organisation the request acts for' }),
-});
-
 /** RFC 9457 body (`application/problem+json`): every error answer; the document's `Problem`. */
 export const ProblemSchema = Type.Object(
   {

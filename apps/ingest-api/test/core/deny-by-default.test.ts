@@ -72,6 +72,23 @@ describe('deny by default', () => {
     expect(failures).toEqual([]);
   });
 
+  it('every organisation route refuses a malformed x-organisation-id (auth-core checks it; routes do not declare it)', async () => {
+    const token = t.token('header-check@example.test');
+    const routes = t.app.routeCatalog().filter((r) => r.organisation && r.method !== 'HEAD');
+    const failures: string[] = [];
+    for (const route of routes) {
+      const res = await t.app.inject({
+        method: route.method as 'GET',
+        url: fillPath(route.url),
+        headers: { authorization: `Bearer ${token}`, 'x-organisation-id': 'not-a-uuid' },
+      });
+      if (res.statusCode !== 400 || res.json().code !== 'organisation_id_malformed')
+        failures.push(`${route.method} ${route.url} → ${res.statusCode} ${res.body.slice(0, 120)}`);
+    }
+    expect(routes.length).toBeGreaterThan(30);
+    expect(failures).toEqual([]);
+  });
+
   it('a route marked public but missing from PUBLIC_ROUTES stops the app from starting', async () => {
     const app = Fastify();
     await app.register(routePolicy);

@@ -15,7 +15,6 @@ import { named } from './components.js';
  * a schema defined elsewhere can be named with `named({ Thing })` beside its definition.
  */
 const EXCLUDED = new Set([
-  'TenantHeaders',
   'ImportHeaders',
   'ErrorsQuery',
   'SubjectQuery',

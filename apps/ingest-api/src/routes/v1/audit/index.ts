@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from 'typebox';
 import { named } from '../../../lib/openapi/components.js';
 import { MANAGE } from '../../../lib/role-policy.js';
-import { Nullable, Page, PageQuery, TenantHeaders, Uuid } from '../../../lib/schemas.js';
+import { Nullable, Page, PageQuery, Uuid } from '../../../lib/schemas.js';
 import { auditRepository } from '../../../repositories/audit.js';
 
 const AuditEntry = Type.Object({
@@ -36,7 +36,6 @@ const audit: FastifyPluginAsyncTypebox = async (fastify) => {
         tags: ['privacy'],
         summary:
           'Audit trail of the organisation (newest first; filters entity, entityId, actorUserId) — admin only',
-        headers: TenantHeaders,
         querystring: Type.Object({
           ...PageQuery,
           entity: Type.Optional(Type.String({ pattern: '^[a-z_]+\\.[a-z_]+$', maxLength: 100 })),

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { unprocessable } from '../../../lib/problem.js';
 import { created } from '../../../lib/replies.js';
 import { READ, WRITE } from '../../../lib/role-policy.js';
-import { IdParams, Items, TenantHeaders } from '../../../lib/schemas.js';
+import { IdParams, Items } from '../../../lib/schemas.js';
 import { campaignsRepository } from '../../../repositories/campaigns.js';
 import {
   Campaign,
@@ -30,7 +30,6 @@ const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags,
         summary: 'Create a campaign (draft) with ordered steps, A/B variants per step',
-        headers: TenantHeaders,
         body: CampaignCreate,
         response: { 201: Campaign },
       },
@@ -49,7 +48,6 @@ const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags,
         summary: 'List campaigns (newest first)',
-        headers: TenantHeaders,
         querystring: Type.Object({ status: Type.Optional(Type.String({ maxLength: 20 })) }),
         response: { 200: Items(Campaign) },
       },
@@ -64,7 +62,6 @@ const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags,
         summary: 'Get a campaign with its steps and variants',
-        headers: TenantHeaders,
         params: IdParams,
         response: { 200: Campaign },
       },
@@ -79,7 +76,6 @@ const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags,
         summary: 'Update a campaign; steps can be replaced while it is a draft',
-        headers: TenantHeaders,
         params: IdParams,
         body: CampaignPatch,
         response: { 200: Campaign },
@@ -98,7 +94,6 @@ const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags,
         summary: 'Delete a campaign that is not active (with its enrollments and messages)',
-        headers: TenantHeaders,
         params: IdParams,
         response: { 204: Type.Null() },
       },
@@ -116,7 +111,6 @@ const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags,
         summary: 'Activate: schedules the next step of every active enrollment',
-        headers: TenantHeaders,
         params: IdParams,
         response: { 200: Campaign },
       },
@@ -131,7 +125,6 @@ const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags,
         summary: 'Pause: nothing more is sent until it is activated again',
-        headers: TenantHeaders,
         params: IdParams,
         response: { 200: Campaign },
       },
@@ -147,7 +140,6 @@ const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
         tags,
         summary:
           'Enroll positions (ids or a filter); skips suppressed, duplicate and enrolled-elsewhere positions and says why',
-        headers: TenantHeaders,
         params: IdParams,
         body: EnrollmentRequest,
         response: { 200: EnrollmentResult },
@@ -168,7 +160,6 @@ const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
         tags,
         summary:
           'Stop one enrollment by hand: its address is suppressed (manual), nothing more is sent to it, its queued tasks are cancelled',
-        headers: TenantHeaders,
         params: EnrollmentStopParams,
         response: { 200: EnrollmentStopped },
       },
@@ -184,7 +175,6 @@ const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
         tags,
         summary:
           'Results per day and per variant: sent, opened (machine opens apart), replied, bounced, unsubscribed',
-        headers: TenantHeaders,
         params: IdParams,
         querystring: Type.Object({
           from: Type.Optional(Type.String({ format: 'date' })),

@@ -250,7 +250,6 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
       schema: {
         tags: ['imports'],
         summary: 'An import: status, progress, counts and a page of per-row errors (ordered by row)',
-        headers: Type.Object({ 'x-organisation-id': Type.String({ format: 'uuid' }) }),
         params: IdParams,
         querystring: ErrorsQuery,
         response: { 200: ImportWithErrors },

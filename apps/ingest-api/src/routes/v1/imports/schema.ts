@@ -28,7 +28,6 @@ export const ImportWithErrors = Type.Intersect([
 ]);
 
 export const ImportHeaders = Type.Object({
-  'x-organisation-id': Type.String({ format: 'uuid' }),
   'idempotency-key': Type.Optional(
     Type.String({ minLength: 1, maxLength: 255, description: 'Same key + same body → the same import' }),
   ),

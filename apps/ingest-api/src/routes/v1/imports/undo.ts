@@ -26,7 +26,6 @@ const undoRoutes: FastifyPluginAsyncTypebox<AppOptions> = async (fastify) => {
           'One transaction. Refused with 409 `import_undo_conflicts` (listing `conflicts`, nothing changed) when a row ' +
           'it wrote was changed or deleted since, or something created since depends on a row it created; ' +
           '409 `import_not_finished` / `import_failed` / `import_already_undone`.',
-        headers: Type.Object({ 'x-organisation-id': Type.String({ format: 'uuid' }) }),
         params: IdParams,
         querystring: Type.Object({
           dryRun: Type.Optional(

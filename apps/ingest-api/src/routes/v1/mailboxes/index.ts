@@ -6,7 +6,7 @@ import { Type } from 'typebox';
 import { notFound, unprocessable } from '../../../lib/problem.js';
 import { created } from '../../../lib/replies.js';
 import { MANAGE, READ } from '../../../lib/role-policy.js';
-import { IdParams, Items, TenantHeaders } from '../../../lib/schemas.js';
+import { IdParams, Items } from '../../../lib/schemas.js';
 import {
   type ConnectionInput,
   changesConnection,
@@ -94,7 +94,6 @@ const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags,
         summary:
           'Connect a sending mailbox (SMTP + IMAP with an app password, Google/Microsoft OAuth, or the relay for a proved domain); unverified until the worker has checked it',
-        headers: TenantHeaders,
         body: MailboxCreate,
         response: { 201: Mailbox },
       },
@@ -121,7 +120,6 @@ const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags,
         summary: 'List mailboxes (secrets never returned, only whether they are configured)',
-        headers: TenantHeaders,
         response: { 200: Items(Mailbox) },
       },
     },
@@ -134,7 +132,6 @@ const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags,
         summary: 'Get a mailbox with its verification steps',
-        headers: TenantHeaders,
         params: IdParams,
         response: { 200: Mailbox },
       },
@@ -153,7 +150,6 @@ const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags,
         summary:
           'Update a mailbox (status active clears the pause reason); a new server, secret, provider or from-address makes it unverified until checked again',
-        headers: TenantHeaders,
         params: IdParams,
         body: MailboxPatch,
         response: { 200: Mailbox },
@@ -189,7 +185,6 @@ const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags,
         summary: 'Check the mailbox again (SMTP and IMAP login, a message to itself found in its inbox)',
-        headers: TenantHeaders,
         params: IdParams,
         response: { 202: Mailbox },
       },
@@ -207,7 +202,6 @@ const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags,
         summary: 'Delete a mailbox (refused with 422 while a campaign or message uses it)',
-        headers: TenantHeaders,
         params: IdParams,
         response: { 204: Type.Null() },
       },

@@ -12,7 +12,6 @@ import {
   InvitationListQuery,
   InvitationParams,
   OrganisationParams,
-  TenantHeaders,
 } from './schema.js';
 
 const NON_DISCLOSURE =
@@ -40,7 +39,6 @@ const invitations: FastifyPluginAsyncTypebox = async (fastify) => {
           ...extra,
           description: NON_DISCLOSURE,
           params: OrganisationParams,
-          headers: TenantHeaders,
           body: CreateInvitation,
           response: { 201: Invitation },
         },
@@ -77,7 +75,6 @@ const invitations: FastifyPluginAsyncTypebox = async (fastify) => {
         tags: ['identity'],
         summary: 'Invitations of the organisation, newest first (at most 500)',
         params: OrganisationParams,
-        headers: TenantHeaders,
         querystring: InvitationListQuery,
         response: { 200: Items(Invitation) },
       },
@@ -94,7 +91,6 @@ const invitations: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'Revoke a pending invitation (409 `invitation_not_pending` once accepted or revoked)',
         operationId: 'revokeOrganisationInvitation',
         params: InvitationParams,
-        headers: TenantHeaders,
         response: { 204: Type.Null() },
       },
     },

@@ -9,7 +9,7 @@ import { invalidateSessions } from '../../../lib/sessions.js';
 import { type Member as MemberRow, membersRepository } from '../../../repositories/organisations/members.js';
 import { ownerRule } from './owner-rule.js';
 import { pathNamesScopedOrganisation } from './path-scope.js';
-import { Member, MemberParams, OrganisationParams, TenantHeaders } from './schema.js';
+import { Member, MemberParams, OrganisationParams } from './schema.js';
 
 /**
  * /v1/organisations/:organisationId/members — admins manage members below owner; only owners
@@ -34,7 +34,6 @@ const members: FastifyPluginAsyncTypebox = async (fastify) => {
         tags: ['identity'],
         summary: 'Members of the organisation',
         params: OrganisationParams,
-        headers: TenantHeaders,
         response: { 200: Items(Member) },
       },
     },
@@ -49,7 +48,6 @@ const members: FastifyPluginAsyncTypebox = async (fastify) => {
         tags: ['identity'],
         summary: "Change a member's role or status",
         params: MemberParams,
-        headers: TenantHeaders,
         body: Type.Object(
           {
             role: Type.Optional(RoleSchema),
@@ -76,7 +74,6 @@ const members: FastifyPluginAsyncTypebox = async (fastify) => {
         tags: ['identity'],
         summary: 'Remove a member',
         params: MemberParams,
-        headers: TenantHeaders,
         response: { 204: Type.Null() },
       },
     },

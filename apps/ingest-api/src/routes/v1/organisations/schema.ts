@@ -1,6 +1,6 @@
 import { INVITATION_STATUSES } from '@prospectflow/contracts';
 import { Type } from 'typebox';
-import { OneOf, Role, TenantHeaders, Uuid } from '../../../lib/schemas.js';
+import { OneOf, Role, Uuid } from '../../../lib/schemas.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
 const Slug = Type.String({
@@ -74,4 +74,3 @@ export const InvitationListQuery = Type.Object({ status: Type.Optional(Invitatio
 export const OrganisationParams = Type.Object({ organisationId: Uuid });
 export const InvitationParams = Type.Object({ organisationId: Uuid, invitationId: Uuid });
 export const MemberParams = Type.Object({ organisationId: Uuid, userId: Uuid });
-export { TenantHeaders };

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OWN } from '../../../lib/role-policy.js';
 import { organisationsRepository } from '../../../repositories/organisations/index.js';
 import { pathNamesScopedOrganisation } from './path-scope.js';
-import { Organisation, OrganisationParams, OrganisationSettings, TenantHeaders } from './schema.js';
+import { Organisation, OrganisationParams, OrganisationSettings } from './schema.js';
 
 /** /v1/organisations/:organisationId — the organisation's own settings are the owner's. */
 const settings: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -17,7 +17,6 @@ const settings: FastifyPluginAsyncTypebox = async (fastify) => {
         tags: ['identity'],
         summary: "Change the organisation's name or slug",
         params: OrganisationParams,
-        headers: TenantHeaders,
         body: OrganisationSettings,
         response: { 200: Organisation },
       },

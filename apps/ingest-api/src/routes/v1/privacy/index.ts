@@ -3,7 +3,7 @@ import { type Static, Type } from 'typebox';
 import type { AppOptions } from '../../../app.js';
 import { created } from '../../../lib/replies.js';
 import { MANAGE } from '../../../lib/role-policy.js';
-import { Page, PageQuery, TenantHeaders } from '../../../lib/schemas.js';
+import { Page, PageQuery } from '../../../lib/schemas.js';
 import { type ErasureTarget, eraseSubject } from '../../../privacy/erasure.js';
 import { listErasureRequests, listErasures } from '../../../privacy/ledger.js';
 import { previewRetention } from '../../../privacy/retention-preview.js';
@@ -31,7 +31,6 @@ const privacy: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
       schema: {
         tags: ['privacy'],
         summary: 'Erase a person everywhere (Art. 17) and suppress their address for good — admin only',
-        headers: TenantHeaders,
         body: ErasureCreate,
         response: { 201: Erasure },
       },
@@ -52,7 +51,6 @@ const privacy: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
       schema: {
         tags: ['privacy'],
         summary: 'The erasure ledger (counts only, no personal data) — admin only',
-        headers: TenantHeaders,
         querystring: Type.Object(PageQuery),
         response: { 200: Page(ErasureLedgerEntry) },
       },
@@ -71,7 +69,6 @@ const privacy: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
         tags: ['privacy'],
         summary:
           'Erasure requests recipients sent from an email’s page (answer within one month) — admin only',
-        headers: TenantHeaders,
         querystring: Type.Object({
           ...PageQuery,
           status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('completed')])),
@@ -93,7 +90,6 @@ const privacy: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
         tags: ['privacy'],
         summary:
           'Everything held about the person with this address (Art. 15), as one JSON document — admin only',
-        headers: TenantHeaders,
         querystring: SubjectQuery,
       },
     },
@@ -110,7 +106,6 @@ const privacy: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
       schema: {
         tags: ['privacy'],
         summary: 'Privacy notice, Art. 14 notice and retention periods of the organisation — admin only',
-        headers: TenantHeaders,
         response: { 200: PrivacySettings },
       },
     },
@@ -124,7 +119,6 @@ const privacy: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
       schema: {
         tags: ['privacy'],
         summary: 'Dry run of the retention task: what each rule would remove now — admin only',
-        headers: TenantHeaders,
         response: { 200: RetentionPreview },
       },
     },
@@ -138,7 +132,6 @@ const privacy: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
       schema: {
         tags: ['privacy'],
         summary: 'Change privacy settings (retention periods, notices) — admin only',
-        headers: TenantHeaders,
         body: PrivacySettingsPatch,
         response: { 200: PrivacySettings },
       },

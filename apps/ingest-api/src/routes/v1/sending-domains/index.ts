@@ -12,7 +12,7 @@ import { named } from '../../../lib/openapi/components.js';
 import { conflict, notFound, unprocessable } from '../../../lib/problem.js';
 import { created } from '../../../lib/replies.js';
 import { MANAGE, READ } from '../../../lib/role-policy.js';
-import { IdParams, Items, TenantHeaders } from '../../../lib/schemas.js';
+import { IdParams, Items } from '../../../lib/schemas.js';
 import { type SendingDomainRow, sendingDomainsRepository } from '../../../repositories/sending-domains.js';
 
 const DnsRecord = Type.Object({ name: Type.String(), type: Type.Literal('TXT'), value: Type.String() });
@@ -70,7 +70,6 @@ const sendingDomains: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags,
         summary: 'Add a domain: returns the TXT records to publish (ownership proof, DKIM key)',
-        headers: TenantHeaders,
         body: Type.Object(
           { domain: Type.String({ minLength: 3, maxLength: 253 }) },
           { additionalProperties: false },
@@ -107,7 +106,6 @@ const sendingDomains: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags,
         summary: 'List sending domains',
-        headers: TenantHeaders,
         response: { 200: Items(SendingDomain) },
       },
     },
@@ -120,7 +118,6 @@ const sendingDomains: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags,
         summary: 'Get a sending domain',
-        headers: TenantHeaders,
         params: IdParams,
         response: { 200: SendingDomain },
       },
@@ -134,7 +131,6 @@ const sendingDomains: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags,
         summary: 'Look up the _prospectflow TXT record now; 422 domain_not_proved with what DNS answered',
-        headers: TenantHeaders,
         params: IdParams,
         response: { 200: SendingDomain },
       },
@@ -164,7 +160,6 @@ const sendingDomains: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags,
         summary: 'Remove a sending domain',
-        headers: TenantHeaders,
         params: IdParams,
         response: { 204: Type.Null() },
       },
