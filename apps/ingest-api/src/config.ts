@@ -18,7 +18,7 @@ import {
   Text,
   Url,
 } from '@prospectflow/config';
-import { parseAllowList } from '@prospectflow/mailboxes';
+import { type MailNetwork, mailNetworkEnv, mailNetworkFromEnv } from '@prospectflow/mailboxes';
 import {
   type StorageConfig,
   storageConfigFromEnv,
@@ -90,10 +90,8 @@ export const ApiEnv = EnvObject({
         'browser origins allowed to call the API with credentials (comma-separated); none by default',
     }),
   ),
-  MAIL_HOST_ALLOWLIST: Optional(
-    Text({ description: 'connected mailboxes: hosts allowed although private (comma-separated)' }),
-  ),
-  DNS_SERVERS: Optional(Text({ description: 'resolve mailbox hosts there ("127.0.0.1:5353,…")' })),
+  // Connected mailboxes: MAIL_HOST_ALLOWLIST, DNS_SERVERS (shared with the workers).
+  ...mailNetworkEnv(),
   CLOSE_GRACE_DELAY_MS: Integer({
     default: 10_000,
     minimum: 0,
@@ -175,7 +173,7 @@ export interface AppConfig {
   /** PRIVACY_HMAC_KEYS: keys of the subject hashes (suppression list, erasure ledger). */
   subjectKeys: SubjectKeys;
   /** Connected mailboxes: hosts allowed although private (MAIL_HOST_ALLOWLIST) and DNS servers (DNS_SERVERS). */
-  mail: { hostAllowList: string[]; dnsServers: string[] };
+  mail: MailNetwork;
   /**
    * Imports: where uploads are stored (STORAGE_*) for the workers, their attempts, the one byte
    * limit of every import body and the folder uploads are spooled to while they arrive.
@@ -216,10 +214,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     closeGraceDelayMs: values.CLOSE_GRACE_DELAY_MS,
     corsOrigins: parseOrigins(values.CORS_ORIGINS),
     subjectKeys,
-    mail: {
-      hostAllowList: parseAllowList(values.MAIL_HOST_ALLOWLIST),
-      dnsServers: parseAllowList(values.DNS_SERVERS),
-    },
+    mail: mailNetworkFromEnv(values),
     imports: {
       storage: storageConfigFromEnv(env),
       maxAttempts: values.IMPORT_MAX_ATTEMPTS,

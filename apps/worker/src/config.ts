@@ -14,7 +14,12 @@ import {
   Text,
   Url,
 } from '@prospectflow/config';
-import { oauthClientsFromEnv, parseAllowList } from '@prospectflow/mailboxes';
+import {
+  type MailNetwork,
+  mailNetworkEnv,
+  mailNetworkFromEnv,
+  oauthClientsFromEnv,
+} from '@prospectflow/mailboxes';
 import {
   type StorageConfig,
   storageConfigFromEnv,
@@ -50,10 +55,7 @@ export const WorkerEnv = EnvObject({
   WORKER_METRICS_HOST: Text({ default: '127.0.0.1' }),
   SMTP_MAX_CONNECTIONS: Integer({ default: 5, minimum: 1, maximum: 1000 }),
   WORKER_RETRY_BASE_MS: Integer({ default: 30_000, minimum: 1, maximum: 86_400_000 }),
-  MAIL_HOST_ALLOWLIST: Optional(
-    Text({ description: 'connected mailboxes: hosts allowed although private (comma-separated)' }),
-  ),
-  DNS_SERVERS: Optional(Text({ description: 'resolve mailbox hosts there ("127.0.0.1:5353,…")' })),
+  ...mailNetworkEnv(),
   MAILBOX_VERIFY_TIMEOUT_MS: Integer({ default: 120_000, minimum: 1000, maximum: 3_600_000 }),
   IMAP_POLL_INTERVAL_MS: Integer({
     default: 60_000,
@@ -138,11 +140,7 @@ export interface ImportSettings {
   storage: StorageConfig;
 }
 
-export interface MailSettings {
-  /** MAIL_HOST_ALLOWLIST: hosts/addresses a mailbox may use although they are private (tests, pnpm dev). */
-  hostAllowList: string[];
-  /** DNS_SERVERS ("127.0.0.1:5353,…"): resolve mailbox hosts there instead of the system resolver. */
-  dnsServers: string[];
+export interface MailSettings extends MailNetwork {
   oauthClients: ReturnType<typeof oauthClientsFromEnv>;
   verifyTimeoutMs: number;
   /** IMAP_POLL_INTERVAL_MS: between two reads of every verified mailbox's INBOX (0: the poller is off). */
@@ -186,8 +184,7 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
       storage: storageConfigFromEnv(env),
     },
     mail: {
-      hostAllowList: parseAllowList(values.MAIL_HOST_ALLOWLIST),
-      dnsServers: parseAllowList(values.DNS_SERVERS),
+      ...mailNetworkFromEnv(values),
       // OAuth client settings (OAUTH_GOOGLE_*, OAUTH_MICROSOFT_*) are read by @prospectflow/mailboxes.
       oauthClients: oauthClientsFromEnv(env),
       verifyTimeoutMs: values.MAILBOX_VERIFY_TIMEOUT_MS,

@@ -39,6 +39,7 @@ export {
   HostRefusedError,
   parseAllowList,
 } from './host-guard.js';
+export { type MailNetwork, mailNetworkEnv, mailNetworkFromEnv } from './network-env.js';
 export {
   DEFAULT_TOKEN_URLS,
   type OAuthClient,
