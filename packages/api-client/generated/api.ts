@@ -1571,12 +1571,7 @@ export interface components {
                 refreshToken: string;
             };
         };
-        Me: {
-            /** Format: uuid */
-            id: string;
-            email: string | null;
-            firstName: string | null;
-            lastName: string | null;
+        Me: components["schemas"]["UserProfile"] & {
             memberships: components["schemas"]["MyOrganisation"][];
         };
         Member: {
@@ -1827,6 +1822,13 @@ export interface components {
             subject?: string | null;
             body?: string;
             variants?: components["schemas"]["VariantInput"][];
+        };
+        UserProfile: {
+            /** Format: uuid */
+            id: string;
+            email: string | null;
+            firstName: string | null;
+            lastName: string | null;
         };
         VariantInput: {
             label: string;

@@ -6,16 +6,12 @@ import type { Database } from '../../plugins/app/db.js';
 import type {
   MyOrganisation as MyOrganisationSchema,
   Organisation,
+  UserProfile as UserProfileSchema,
 } from '../../routes/v1/organisations/schema.js';
 
 type MyOrganisation = Static<typeof MyOrganisationSchema>;
 
-export interface UserProfile {
-  id: string;
-  email: string | null;
-  firstName: string | null;
-  lastName: string | null;
-}
+type UserProfile = Static<typeof UserProfileSchema>;
 
 const SLUG_TAKEN = () => new ProblemError(409, 'slug_taken', 'Another organisation already uses this slug.');
 

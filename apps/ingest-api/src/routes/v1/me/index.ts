@@ -4,15 +4,10 @@ import { Type } from 'typebox';
 import { named } from '../../../lib/openapi/components.js';
 import { notFound } from '../../../lib/problem.js';
 import { organisationsRepository } from '../../../repositories/organisations/index.js';
-import { MyOrganisation } from '../organisations/schema.js';
+import { MyOrganisation, UserProfile } from '../organisations/schema.js';
 
-const Me = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  email: Type.Union([Type.String(), Type.Null()]),
-  firstName: Type.Union([Type.String(), Type.Null()]),
-  lastName: Type.Union([Type.String(), Type.Null()]),
-  memberships: Type.Array(MyOrganisation),
-});
+/** The caller's profile and the organisations they belong to. */
+const Me = Type.Intersect([UserProfile, Type.Object({ memberships: Type.Array(MyOrganisation) })]);
 
 named({ Me });
 

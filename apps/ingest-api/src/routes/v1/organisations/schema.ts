@@ -22,6 +22,14 @@ export const Organisation = Type.Object({
   status: Type.String(),
 });
 
+/** A signed-in user as `GET /v1/me` shows them. */
+export const UserProfile = Type.Object({
+  id: Uuid,
+  email: Type.Union([Type.String(), Type.Null()]),
+  firstName: Type.Union([Type.String(), Type.Null()]),
+  lastName: Type.Union([Type.String(), Type.Null()]),
+});
+
 /** An organisation as its member sees it: the organisation and the member's seat. */
 export const MyOrganisation = Type.Intersect([
   Organisation,
