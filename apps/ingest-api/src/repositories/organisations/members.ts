@@ -1,18 +1,13 @@
 import type { Role } from '@prospectflow/auth-core';
 import type { TenantClient } from '@prospectflow/tenant-context';
+import type { Static } from 'typebox';
 import { notFound } from '../../lib/problem.js';
 import type { Database } from '../../plugins/app/db.js';
+import type { Member as MemberSchema } from '../../routes/v1/organisations/schema.js';
 import { assertOwnerRemains, lockOwnerSet } from './index.js';
 
-export interface Member {
-  userId: string;
-  email: string | null;
-  firstName: string | null;
-  lastName: string | null;
-  role: Role;
-  status: string;
-  createdAt: string;
-}
+/** A member row as the members routes answer it (their schema's type). */
+export type Member = Static<typeof MemberSchema>;
 
 const MEMBER = `SELECT m.user_id AS "userId", u.email::text AS email, u.first_name AS "firstName",
   u.last_name AS "lastName", m.role, m.status, to_json(m.created_at) #>> '{}' AS "createdAt"
