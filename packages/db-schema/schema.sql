@@ -1038,7 +1038,7 @@ CREATE INDEX tasks_claim_idx ON outreach.tasks USING btree (priority, run_at, id
 CREATE INDEX tasks_import_claim_idx ON outreach.tasks USING btree (run_at, id) WHERE ((type = 'run_import'::text) AND (status = ANY (ARRAY['pending'::text, 'running'::text])));
 CREATE INDEX tasks_lease_expiry_idx ON outreach.tasks USING btree (locked_until) WHERE (status = 'running'::text);
 CREATE UNIQUE INDEX tasks_live_dedupe_key ON outreach.tasks USING btree (organisation_id, dedupe_key) WHERE ((dedupe_key IS NOT NULL) AND (status = ANY (ARRAY['pending'::text, 'running'::text])));
-CREATE INDEX tasks_org_enrollment_idx ON outreach.tasks USING btree (organisation_id, enrollment_id);
+CREATE INDEX tasks_org_enrollment_idx ON outreach.tasks USING btree (organisation_id, enrollment_id) WHERE (enrollment_id IS NOT NULL);
 CREATE INDEX tasks_org_finished_idx ON outreach.tasks USING btree (organisation_id, completed_at) WHERE (status = ANY (ARRAY['succeeded'::text, 'failed'::text, 'cancelled'::text]));
 CREATE TRIGGER notify_tasks_due AFTER INSERT ON outreach.tasks FOR EACH STATEMENT EXECUTE FUNCTION app.notify_tasks_due();
 CREATE TRIGGER set_updated_at BEFORE UPDATE ON outreach.tasks FOR EACH ROW EXECUTE FUNCTION app.set_updated_at();
