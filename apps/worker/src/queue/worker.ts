@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { ProxyTracerProvider, trace } from '@opentelemetry/api';
 import { ATTR, continueTrace } from '@prospectflow/telemetry';
+import type { TenantClient } from '@prospectflow/tenant-context';
+import type { Pool } from 'pg';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
 import { WorkerMetrics } from '../metrics.js';
 import { KeyedBatcher } from './batcher.js';
 import { PermanentError } from './errors.js';
@@ -15,16 +20,96 @@ import {
   releaseTasks,
   requeueExpiredTasks,
 } from './sql.js';
-import type { ClaimedTask, TaskType } from './types.js';
+import type { ClaimedTask, TaskContext, TaskType } from './types.js';
 import { every, Wakeup } from './wakeup.js';
 
 export type { ClaimFn, WorkerOptions } from './options.js';
 
-interface InFlight {
-  task: ClaimedTask;
-  controller: AbortController;
-  done: Promise<void>;
+/**
+ * A task in a slot, and its handler's context. The task's logger and abort signal are made when
+ * first used: a handler that needs neither (most never log, and are never aborted) does not pay
+ * for a pino child and an AbortController per task.
+ */
+class TaskRun implements TaskContext {
+  done!: Promise<void>;
+  /** The handler completed the task in its own transaction (complete / completedInTransaction). */
+  completed = false;
+  #aborted = false;
+  #controller: AbortController | undefined;
+  #log: Logger | undefined;
+
+  constructor(
+    readonly task: ClaimedTask,
+    readonly pool: Pool,
+    readonly clock: Clock,
+    readonly workerId: string,
+    private readonly parentLog: Logger,
+    /** Told when the handler completed the task in its own transaction. */
+    private readonly onCompleted: (id: string) => void,
+  ) {}
+
+  get log(): Logger {
+    this.#log ??= this.parentLog.child({
+      taskId: this.task.id,
+      organisationId: this.task.organisation_id,
+      type: this.task.type,
+      attempt: this.task.attempts,
+    });
+    return this.#log;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort();
+    }
+    return this.#controller.signal;
+  }
+
+  /** The grace period is over: the handler hands its task back (see stop). */
+  abort(): void {
+    this.#aborted = true;
+    this.#controller?.abort();
+  }
+
+  async complete(client: TenantClient, note?: string): Promise<void> {
+    if (!(await markSucceeded(client, this.task, this.workerId, this.clock.now(), note))) {
+      throw new Error('lease lost: another worker owns this task now');
+    }
+    this.#completed();
+  }
+
+  completedInTransaction(updated: boolean): void {
+    if (!updated) throw new Error('lease lost: another worker owns this task now');
+    this.#completed();
+  }
+
+  #completed(): void {
+    this.completed = true;
+    this.onCompleted(this.task.id);
+  }
 }
+
+/**
+ * Whether a tracer provider is registered. Without one, OpenTelemetry's API hands out no-op spans,
+ * and continuing a task's trace is pure overhead (a few promise layers per task). Read once per
+ * claimed batch, so a provider registered later applies from the next batch.
+ */
+function tracerRegistered(): boolean {
+  const provider = trace.getTracerProvider();
+  return (
+    !(provider instanceof ProxyTracerProvider) ||
+    provider.getDelegateTracer('@prospectflow/worker') !== undefined
+  );
+}
+
+/**
+ * At most this many completions per statement (a claim takes at most 1000). Each is a primary-key
+ * probe (0965), so a large batch costs little more per task than a small one, and with a local
+ * queue of hundreds of tasks batches of 64 meant several statements per claimed batch, whose
+ * per-statement cost (round trip, plpgsql call, commit) was a good part of a no-op task's.
+ */
+const COMPLETION_BATCH = 1000;
 
 type State = 'idle' | 'running' | 'stopping' | 'stopped';
 
@@ -36,7 +121,7 @@ export class Worker {
   readonly id: string;
   readonly metrics: WorkerMetrics;
   readonly #o: WorkerOptions;
-  readonly #inFlight = new Map<string, InFlight>();
+  readonly #inFlight = new Map<string, TaskRun>();
   /** Tasks in the slots per organisation. */
   readonly #perOrganisation = new Map<string, number>();
   /** Claimed, not started yet (claim-ahead). */
@@ -49,6 +134,19 @@ export class Worker {
    */
   readonly #completedInHandler = new Set<string>();
   readonly #prefetch: number;
+  /** Claim again once the ready queue (with claims on the wire) is down to this many. */
+  readonly #lowWater: number;
+  readonly #maxClaimsOnWire: number;
+  #claimsOnWire = 0;
+  /** Tasks asked for by the claims on the wire. */
+  #claimingRows = 0;
+  readonly #claimsInFlight = new Set<Promise<void>>();
+  /** The last claim returned fewer tasks than asked for: nothing more was due then. */
+  #drained = false;
+  /** Counts wake-ups, so a claim can tell whether one arrived while it was on the wire. */
+  #wakeups = 0;
+  /** A tracer provider was registered when the last batch was claimed (see tracerRegistered). */
+  #tracing = true;
   #state: State = 'idle';
   readonly #wakeup = new Wakeup();
   #listener: TaskListener | undefined;
@@ -63,6 +161,8 @@ export class Worker {
     this.id = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.metrics = options.metrics ?? new WorkerMetrics();
     this.#prefetch = Math.max(0, options.prefetch ?? Math.max(options.slots, 4));
+    this.#lowWater = Math.floor(this.#prefetch / 2);
+    this.#maxClaimsOnWire = this.#prefetch > 0 ? 2 : 1;
   }
 
   get state(): State {
@@ -125,7 +225,7 @@ export class Worker {
       clearTimeout(timer);
       if (this.#inFlight.size > 0) {
         this.#o.log.warn({ remaining: this.#inFlight.size }, 'grace period over: releasing unfinished tasks');
-        for (const f of this.#inFlight.values()) f.controller.abort();
+        for (const run of this.#inFlight.values()) run.abort();
         await settled();
       }
     }
@@ -154,34 +254,62 @@ export class Worker {
     throw new Error(`drain: still busy after ${maxRounds} rounds`);
   }
 
+  /**
+   * Claims ahead of the slots: a claim goes out as soon as the ready queue, plus what claims on
+   * the wire will bring, is down to half the prefetch, so the next batch arrives while the current
+   * one still runs. With a prefetch, up to two claims are on the wire at once (SKIP LOCKED keeps
+   * their batches disjoint): a claim's round trip is then never a gap in which the slots wait.
+   */
   async #runLoop(): Promise<void> {
-    const { slots, log } = this.#o;
-    // Claim again once the ready queue is down to half the prefetch: the next batch arrives while
-    // the current one still runs.
-    const lowWater = Math.floor(this.#prefetch / 2);
     while (this.#state === 'running') {
       this.#fill();
       this.#wakeup.clear();
-      const room = slots + this.#prefetch - this.#inFlight.size - this.#ready.length;
-      let claimed = 0;
-      if (room > 0 && (this.#ready.length <= lowWater || this.#inFlight.size < slots)) {
-        try {
-          const tasks = await this.#claim(room);
-          claimed = tasks.length;
-          if (this.#state !== 'running') {
-            // stop() began while claiming: these go back with the rest of the ready queue.
-            this.#ready.push(...tasks);
-            break;
-          }
-          this.#ready.push(...tasks);
-          this.#fill();
-        } catch (error) {
-          log.error({ err: error }, 'claim failed; retrying after the poll interval');
-        }
-        if (claimed === room) continue; // more may be due right now
+      // After a short claim (nothing more was due) one claim at a time is enough.
+      while (this.#state === 'running' && this.#claimsOnWire < (this.#drained ? 1 : this.#maxClaimsOnWire)) {
+        const room = this.#claimRoom();
+        if (room <= 0) break;
+        this.#startClaim(room);
       }
       if (this.#state === 'running') await this.#wakeup.wait(this.#o.pollIntervalMs);
     }
+    await Promise.allSettled(this.#claimsInFlight);
+  }
+
+  /** How many tasks to claim now (0: not yet). */
+  #claimRoom(): number {
+    const { slots } = this.#o;
+    const ahead = this.#ready.length + this.#claimingRows;
+    const room = slots + this.#prefetch - this.#inFlight.size - ahead;
+    if (room <= 0) return 0;
+    return ahead <= this.#lowWater || this.#inFlight.size + ahead < slots ? room : 0;
+  }
+
+  #startClaim(limit: number): void {
+    const wakeups = this.#wakeups;
+    this.#claimsOnWire += 1;
+    this.#claimingRows += limit;
+    const claim = this.#claim(limit)
+      .then(
+        (tasks) => {
+          // Claimed while stop() began: these go back with the rest of the ready queue.
+          for (const task of tasks) this.#ready.push(task);
+          this.#drained = tasks.length < limit;
+        },
+        (error: unknown) => {
+          this.#o.log.error({ err: error }, 'claim failed; retrying after the poll interval');
+          this.#drained = true;
+        },
+      )
+      .finally(() => {
+        this.#claimsOnWire -= 1;
+        this.#claimingRows -= limit;
+        this.#claimsInFlight.delete(claim);
+        this.#fill();
+        // A full claim: more may be due right now. A short or failed one: wait for a wake-up,
+        // unless one came while it was on the wire (a NOTIFY about a task its snapshot missed).
+        if (!this.#drained || this.#wakeups !== wakeups) this.#wake();
+      });
+    this.#claimsInFlight.add(claim);
   }
 
   /** Starts ready tasks while slots are free. */
@@ -220,10 +348,21 @@ export class Worker {
       this.#o.leaseSeconds,
       now,
     );
+    this.#tracing = tracerRegistered();
+    const nowMs = now.getTime();
+    let type: TaskType | undefined;
+    let ofType = 0;
     for (const task of tasks) {
-      this.metrics.claimed.inc({ type: task.type });
-      this.metrics.lag.observe(Math.max(0, (now.getTime() - new Date(task.run_at).getTime()) / 1000));
+      // Counted per run of one type (a batch is mostly one or two types): one inc per run.
+      if (task.type !== type) {
+        if (type !== undefined) this.metrics.claimed.inc({ type }, ofType);
+        type = task.type;
+        ofType = 0;
+      }
+      ofType += 1;
+      this.metrics.lag.observe(Math.max(0, (nowMs - new Date(task.run_at).getTime()) / 1000));
     }
+    if (type !== undefined) this.metrics.claimed.inc({ type }, ofType);
     if (tasks.length > 0) {
       this.#o.onClaim?.(tasks);
       this.#announce(tasks);
@@ -249,18 +388,22 @@ export class Worker {
     }
   }
 
-  #dispatch(task: ClaimedTask): InFlight {
-    const controller = new AbortController();
-    const entry = { task, controller } as InFlight;
-    this.#inFlight.set(task.id, entry);
+  #dispatch(task: ClaimedTask): TaskRun {
+    const { pool, clock, log } = this.#o;
+    const run = new TaskRun(task, pool, clock, this.id, log, this.#onCompletedInHandler);
+    this.#inFlight.set(task.id, run);
     this.#perOrganisation.set(
       task.organisation_id,
       (this.#perOrganisation.get(task.organisation_id) ?? 0) + 1,
     );
     this.metrics.inFlight.set(this.#inFlight.size);
-    entry.done = this.#execute(task, controller.signal).finally(() => this.#freeSlot(task.id));
-    return entry;
+    run.done = this.#execute(run);
+    return run;
   }
+
+  readonly #onCompletedInHandler = (id: string): void => {
+    this.#completedInHandler.add(id);
+  };
 
   /** The task no longer occupies a slot (its handler is done); start the next ready one. */
   #freeSlot(id: string): void {
@@ -273,59 +416,32 @@ export class Worker {
     else this.#perOrganisation.delete(org);
     this.metrics.inFlight.set(this.#inFlight.size);
     this.#fill();
-    this.#wake();
+    if (this.#claimRoom() > 0) this.#wake();
   }
 
-  async #execute(task: ClaimedTask, signal: AbortSignal): Promise<void> {
-    const { pool, clock, handlers } = this.#o;
-    const log = this.#o.log.child({
-      taskId: task.id,
-      organisationId: task.organisation_id,
-      type: task.type,
-      attempt: task.attempts,
-    });
+  async #execute(run: TaskRun): Promise<void> {
+    const { task } = run;
     const endTimer = this.metrics.duration.startTimer({ type: task.type });
-    let completed = false;
     try {
-      const handler = handlers[task.type];
+      const handler = this.#o.handlers[task.type];
       if (!handler) throw new PermanentError(`no handler for task type ${task.type}`);
-      // One trace from the request (or task) that enqueued this one, through the handler's sends.
-      const spanAttributes = {
-        [ATTR.organisationId]: task.organisation_id,
-        [ATTR.taskId]: task.id,
-        [ATTR.taskType]: task.type,
-        [ATTR.taskAttempt]: task.attempts,
-      };
-      await continueTrace(task.trace_context, `task ${task.type}`, spanAttributes, () =>
-        handler({
-          task,
-          pool,
-          clock,
-          log,
-          workerId: this.id,
-          signal,
-          complete: async (client, note) => {
-            if (!(await markSucceeded(client, task, this.id, clock.now(), note))) {
-              throw new Error('lease lost: another worker owns this task now');
-            }
-            completed = true;
-            this.#completedInHandler.add(task.id);
-          },
-          completedInTransaction: (updated) => {
-            if (!updated) throw new Error('lease lost: another worker owns this task now');
-            completed = true;
-            this.#completedInHandler.add(task.id);
-          },
-        }),
-      );
-      if (!completed) {
+      if (this.#tracing) {
+        // One trace from the request (or task) that enqueued this one, through the handler's sends.
+        const spanAttributes = {
+          [ATTR.organisationId]: task.organisation_id,
+          [ATTR.taskId]: task.id,
+          [ATTR.taskType]: task.type,
+          [ATTR.taskAttempt]: task.attempts,
+        };
+        await continueTrace(task.trace_context, `task ${task.type}`, spanAttributes, () => handler(run));
+      } else {
+        await handler(run);
+      }
+      if (!run.completed) {
         // The slot is free as soon as the handler is done; the completion joins the next batch
         // statement and the task stays leased (and heartbeated) until it is recorded.
         const completion = this.#completions.call('all', task);
-        this.#completing.set(
-          task.id,
-          completion.catch(() => {}),
-        );
+        this.#completing.set(task.id, completion);
         this.#freeSlot(task.id);
         try {
           await completion;
@@ -334,25 +450,26 @@ export class Worker {
         }
       }
       this.metrics.succeeded.inc({ type: task.type });
-      log.debug('task succeeded');
+      if (this.#o.log.isLevelEnabled('debug')) run.log.debug('task succeeded');
     } catch (error) {
       const failure = {
-        pool,
+        pool: this.#o.pool,
         workerId: this.id,
-        now: clock.now(),
+        now: this.#o.clock.now(),
         stopping: this.#state === 'stopping',
         backoff: this.#o.backoff,
         metrics: this.metrics,
-        log,
+        log: run.log,
       };
       await settleFailure(task, error, failure).catch((e) =>
-        log.error(
+        run.log.error(
           { err: e },
           'could not record the task outcome; its lease will expire and it will run again',
         ),
       );
     } finally {
       this.#completedInHandler.delete(task.id);
+      this.#freeSlot(task.id);
       endTimer();
     }
   }
@@ -364,7 +481,7 @@ export class Worker {
   readonly #completions = new KeyedBatcher<ClaimedTask, void>(async (_all, tasks) => {
     await completeTasks(this.#o.pool, this.id, tasks, this.#o.clock.now());
     return tasks.map(() => undefined);
-  });
+  }, COMPLETION_BATCH);
 
   async #heartbeat(): Promise<void> {
     const holds = (id: string) =>
@@ -394,6 +511,7 @@ export class Worker {
   }
 
   #wake(): void {
+    this.#wakeups += 1;
     this.#wakeup.wake();
   }
 }
