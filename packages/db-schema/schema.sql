@@ -676,6 +676,28 @@ GRANT DELETE, INSERT, SELECT, UPDATE ON outreach.enrollment_step_variant_assignm
 GRANT SELECT ON outreach.enrollment_step_variant_assignments TO prospectflow_backup;
 GRANT DELETE, INSERT, SELECT, UPDATE ON outreach.enrollment_step_variant_assignments TO prospectflow_worker;
 
+CREATE TABLE outreach.mailbox_day_counts (
+  organisation_id uuid NOT NULL DEFAULT app.current_organisation_id(),
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
+  mailbox_id uuid NOT NULL,
+  day_start timestamp with time zone NOT NULL,
+  day_end timestamp with time zone NOT NULL,
+  reserved integer NOT NULL,
+  last_at timestamp with time zone,
+  CONSTRAINT mailbox_day_counts_check CHECK ((day_end > day_start)),
+  CONSTRAINT mailbox_day_counts_key UNIQUE (organisation_id, mailbox_id, day_start, day_end),
+  CONSTRAINT mailbox_day_counts_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES iam.organisations(id) ON DELETE CASCADE,
+  CONSTRAINT mailbox_day_counts_organisation_id_mailbox_id_fkey FOREIGN KEY (organisation_id, mailbox_id) REFERENCES outreach.mailboxes(organisation_id, id) ON DELETE CASCADE,
+  CONSTRAINT mailbox_day_counts_pkey PRIMARY KEY (organisation_id, id),
+  CONSTRAINT mailbox_day_counts_reserved_check CHECK ((reserved >= 0))
+);
+ALTER TABLE outreach.mailbox_day_counts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE outreach.mailbox_day_counts FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON outreach.mailbox_day_counts AS PERMISSIVE FOR ALL TO PUBLIC USING ((organisation_id = app.current_organisation_id())) WITH CHECK ((organisation_id = app.current_organisation_id()));
+GRANT DELETE, INSERT, SELECT, UPDATE ON outreach.mailbox_day_counts TO prospectflow_app;
+GRANT SELECT ON outreach.mailbox_day_counts TO prospectflow_backup;
+GRANT DELETE, INSERT, SELECT, UPDATE ON outreach.mailbox_day_counts TO prospectflow_worker;
+
 CREATE TABLE outreach.mailbox_sync_states (
   organisation_id uuid NOT NULL DEFAULT app.current_organisation_id(),
   id uuid NOT NULL DEFAULT gen_random_uuid(),
@@ -819,10 +841,13 @@ CREATE TABLE outreach.messages (
 );
 CREATE INDEX messages_message_id_lookup_idx ON outreach.messages USING btree (message_id_header);
 CREATE UNIQUE INDEX messages_one_per_step_key ON outreach.messages USING btree (organisation_id, enrollment_id, step_id) WHERE (direction = 'outbound'::text);
+CREATE INDEX messages_org_enrollment_inbound_idx ON outreach.messages USING btree (organisation_id, enrollment_id) WHERE (direction = 'inbound'::text);
 CREATE INDEX messages_org_mailbox_sent_idx ON outreach.messages USING btree (organisation_id, mailbox_id, sent_at);
 CREATE INDEX messages_org_step_idx ON outreach.messages USING btree (organisation_id, step_id);
 CREATE INDEX messages_org_variant_idx ON outreach.messages USING btree (organisation_id, variant_id);
 CREATE INDEX messages_unsubscribe_token_lookup_idx ON outreach.messages USING btree (unsubscribe_token) WHERE (unsubscribe_token IS NOT NULL);
+CREATE TRIGGER mailbox_day_count_insert AFTER INSERT ON outreach.messages FOR EACH ROW WHEN (((new.direction = 'outbound'::text) AND (new.mailbox_id IS NOT NULL) AND (new.status = ANY (ARRAY['queued'::text, 'sent'::text, 'bounced'::text])))) EXECUTE FUNCTION app.mailbox_day_count();
+CREATE TRIGGER mailbox_day_count_update AFTER UPDATE OF status, mailbox_id, created_at, direction ON outreach.messages FOR EACH ROW WHEN (((((old.direction = 'outbound'::text) AND (old.mailbox_id IS NOT NULL) AND (old.status = ANY (ARRAY['queued'::text, 'sent'::text, 'bounced'::text]))) IS DISTINCT FROM ((new.direction = 'outbound'::text) AND (new.mailbox_id IS NOT NULL) AND (new.status = ANY (ARRAY['queued'::text, 'sent'::text, 'bounced'::text])))) OR ((new.direction = 'outbound'::text) AND (new.mailbox_id IS NOT NULL) AND (new.status = ANY (ARRAY['queued'::text, 'sent'::text, 'bounced'::text])) AND ((old.mailbox_id IS DISTINCT FROM new.mailbox_id) OR (old.created_at IS DISTINCT FROM new.created_at))))) EXECUTE FUNCTION app.mailbox_day_count();
 CREATE TRIGGER messages_outbound_sender_proved BEFORE INSERT ON outreach.messages FOR EACH ROW WHEN (((new.direction = 'outbound'::text) AND (new.status = 'queued'::text))) EXECUTE FUNCTION app.outbound_sender_proved();
 CREATE TRIGGER note_inbound_contact AFTER INSERT ON outreach.messages FOR EACH ROW WHEN (((new.direction = 'inbound'::text) AND (new.inbound_kind = 'reply'::text) AND (new.enrollment_id IS NOT NULL))) EXECUTE FUNCTION app.note_inbound_contact();
 CREATE TRIGGER set_updated_at BEFORE UPDATE ON outreach.messages FOR EACH ROW EXECUTE FUNCTION app.set_updated_at();
@@ -1597,6 +1622,50 @@ GRANT EXECUTE ON FUNCTION app.luhn_valid(digits text) TO prospectflow_backup;
 GRANT EXECUTE ON FUNCTION app.luhn_valid(digits text) TO prospectflow_system;
 GRANT EXECUTE ON FUNCTION app.luhn_valid(digits text) TO prospectflow_worker;
 
+CREATE OR REPLACE FUNCTION app.mailbox_day_count()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+  was boolean := TG_OP = 'UPDATE' AND OLD.direction = 'outbound' AND OLD.mailbox_id IS NOT NULL
+                 AND OLD.status IN ('queued', 'sent', 'bounced');
+  counted boolean := NEW.direction = 'outbound' AND NEW.mailbox_id IS NOT NULL AND NEW.status IN ('queued', 'sent', 'bounced');
+BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    -- The reservation's lock (inserts come from the reservation, which holds it already): a day's
+    -- row being created right now is either committed before the updates below read it, or
+    -- created after this change commits (and counts it).
+    PERFORM 1 FROM outreach.mailboxes AS mb
+    WHERE mb.organisation_id = NEW.organisation_id AND mb.id IN (OLD.mailbox_id, NEW.mailbox_id)
+    ORDER BY mb.id FOR NO KEY UPDATE;
+  END IF;
+  IF was THEN
+    UPDATE outreach.mailbox_day_counts AS c
+    SET reserved = c.reserved - 1,
+        last_at = CASE WHEN c.last_at > OLD.created_at THEN c.last_at ELSE (
+          SELECT max(m.created_at) FROM outreach.messages AS m
+          WHERE m.organisation_id = c.organisation_id AND m.mailbox_id = c.mailbox_id AND m.direction = 'outbound'
+            AND m.status IN ('queued', 'sent', 'bounced') AND m.created_at < c.day_end
+            AND (m.sent_at IS NULL OR m.sent_at >= c.day_start - interval '1 day')) END
+    WHERE c.organisation_id = OLD.organisation_id AND c.mailbox_id = OLD.mailbox_id
+      AND c.day_start <= OLD.created_at AND c.day_start > OLD.created_at - interval '2 days'
+      AND c.day_end > OLD.created_at;
+  END IF;
+  IF counted THEN
+    UPDATE outreach.mailbox_day_counts AS c
+    SET reserved = c.reserved + 1, last_at = greatest(c.last_at, NEW.created_at)
+    WHERE c.organisation_id = NEW.organisation_id AND c.mailbox_id = NEW.mailbox_id
+      AND c.day_start <= NEW.created_at AND c.day_start > NEW.created_at - interval '2 days'
+      AND c.day_end > NEW.created_at;
+  END IF;
+  RETURN NULL;
+END;
+$function$;
+GRANT EXECUTE ON FUNCTION app.mailbox_day_count() TO prospectflow_app;
+GRANT EXECUTE ON FUNCTION app.mailbox_day_count() TO prospectflow_system;
+GRANT EXECUTE ON FUNCTION app.mailbox_day_count() TO prospectflow_worker;
+
 CREATE OR REPLACE FUNCTION app.mailboxes_to_poll()
  RETURNS TABLE(organisation_id uuid, id uuid, credentials_version integer)
  LANGUAGE sql
@@ -1865,6 +1934,7 @@ AS $function$
 DECLARE
   v_enrollment_status text;
   v_campaign_status text;
+  v_org uuid;
   v_status text;
   v_limit integer;
   v_gap integer;
@@ -1879,19 +1949,36 @@ BEGIN
   JOIN outreach.campaigns c ON c.organisation_id = e.organisation_id AND c.id = e.campaign_id
   WHERE e.id = p_enrollment
   FOR UPDATE OF e;
-  SELECT mb.status, mb.daily_limit, mb.min_gap_seconds INTO v_status, v_limit, v_gap
+  SELECT mb.organisation_id, mb.status, mb.daily_limit, mb.min_gap_seconds INTO v_org, v_status, v_limit, v_gap
   FROM outreach.mailboxes mb WHERE mb.id = p_mailbox FOR NO KEY UPDATE;
-  -- The sent_at condition only bounds the scan to the mailbox's recent messages (index on
-  -- organisation_id, mailbox_id, sent_at) instead of its whole history: a queued message has no
-  -- sent_at, and a sent or bounced one was sent after it was created, so every message created
-  -- since the start of the day or within the minimum gap passes it (a day of margin for clock
-  -- differences between workers).
-  SELECT count(*) FILTER (WHERE m.created_at >= p_day_start AND m.created_at < p_day_end)::int, max(m.created_at)
-    INTO v_n, v_last
-  FROM outreach.messages m
-  WHERE m.mailbox_id = p_mailbox AND m.direction = 'outbound' AND m.status IN ('queued', 'sent', 'bounced')
-    AND (m.sent_at IS NULL
-         OR m.sent_at >= least(p_day_start, p_now - make_interval(secs => v_gap)) - interval '1 day');
+  -- Under the mailbox lock, after every reservation of this mailbox committed before it.
+  SELECT d.reserved, d.last_at INTO v_n, v_last
+  FROM outreach.mailbox_day_counts d
+  WHERE d.organisation_id = v_org AND d.mailbox_id = p_mailbox AND d.day_start = p_day_start AND d.day_end = p_day_end;
+  IF NOT FOUND AND v_org IS NOT NULL THEN
+    -- The day's first reservation: count as 0730 did. The sent_at condition only bounds the scan to
+    -- the mailbox's recent messages (index on organisation_id, mailbox_id, sent_at): a queued
+    -- message has no sent_at, and a sent or bounced one was sent after it was created, so every
+    -- message created since the start of the day or within the minimum gap passes it (a day of
+    -- margin for clock differences between workers).
+    SELECT count(*) FILTER (WHERE m.created_at >= p_day_start AND m.created_at < p_day_end)::int, max(m.created_at)
+      INTO v_n, v_last
+    FROM outreach.messages m
+    WHERE m.mailbox_id = p_mailbox AND m.direction = 'outbound' AND m.status IN ('queued', 'sent', 'bounced')
+      AND (m.sent_at IS NULL
+           OR m.sent_at >= least(p_day_start, p_now - make_interval(secs => v_gap)) - interval '1 day');
+    INSERT INTO outreach.mailbox_day_counts (organisation_id, mailbox_id, day_start, day_end, reserved, last_at)
+    VALUES (v_org, p_mailbox, p_day_start, p_day_end, v_n, v_last);
+    DELETE FROM outreach.mailbox_day_counts d
+    WHERE d.organisation_id = v_org AND d.mailbox_id = p_mailbox AND d.day_end < p_day_start - interval '2 days';
+  ELSIF v_gap > 0 THEN
+    -- The latest message may be from the day before (minimum gap across midnight).
+    SELECT greatest(v_last, max(d.last_at)) INTO v_last
+    FROM outreach.mailbox_day_counts d
+    WHERE d.organisation_id = v_org AND d.mailbox_id = p_mailbox AND d.day_start < p_day_start
+      AND d.day_start >= p_day_start - interval '2 days';
+  END IF;
+  v_n := coalesce(v_n, 0);
   v_replied := p_exit_on_reply AND EXISTS (
     SELECT 1 FROM outreach.messages r WHERE r.enrollment_id = p_enrollment AND r.direction = 'inbound' AND r.inbound_kind = 'reply');
   SELECT su.reason INTO v_suppression FROM outreach.suppressions su
