@@ -1,107 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { ProxyTracerProvider, trace } from '@opentelemetry/api';
-import { ATTR, continueTrace } from '@prospectflow/telemetry';
-import type { TenantClient } from '@prospectflow/tenant-context';
-import type { Pool } from 'pg';
-import type { Clock } from '../clock.js';
-import type { Logger } from '../logger.js';
 import { WorkerMetrics } from '../metrics.js';
 import { KeyedBatcher } from './batcher.js';
+import { announceClaimed, recordClaimed } from './claimed.js';
 import { PermanentError } from './errors.js';
 import { settleFailure } from './failure.js';
 import { TaskListener } from './listener.js';
 import type { WorkerOptions } from './options.js';
-import {
-  claimTasks,
-  completeTasks,
-  heartbeatTasks,
-  markSucceeded,
-  releaseTasks,
-  requeueExpiredTasks,
-} from './sql.js';
-import type { ClaimedTask, TaskContext, TaskType } from './types.js';
+import { claimTasks, completeTasks, heartbeatTasks, releaseTasks, requeueExpiredTasks } from './sql.js';
+import { runHandler, TaskRun, tracerRegistered } from './task-run.js';
+import type { ClaimedTask } from './types.js';
 import { every, Wakeup } from './wakeup.js';
 
 export type { ClaimFn, WorkerOptions } from './options.js';
-
-/**
- * A task in a slot, and its handler's context. The task's logger and abort signal are made when
- * first used: a handler that needs neither (most never log, and are never aborted) does not pay
- * for a pino child and an AbortController per task.
- */
-class TaskRun implements TaskContext {
-  done!: Promise<void>;
-  /** The handler completed the task in its own transaction (complete / completedInTransaction). */
-  completed = false;
-  #aborted = false;
-  #controller: AbortController | undefined;
-  #log: Logger | undefined;
-
-  constructor(
-    readonly task: ClaimedTask,
-    readonly pool: Pool,
-    readonly clock: Clock,
-    readonly workerId: string,
-    private readonly parentLog: Logger,
-    /** Told when the handler completed the task in its own transaction. */
-    private readonly onCompleted: (id: string) => void,
-  ) {}
-
-  get log(): Logger {
-    this.#log ??= this.parentLog.child({
-      taskId: this.task.id,
-      organisationId: this.task.organisation_id,
-      type: this.task.type,
-      attempt: this.task.attempts,
-    });
-    return this.#log;
-  }
-
-  get signal(): AbortSignal {
-    if (!this.#controller) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort();
-    }
-    return this.#controller.signal;
-  }
-
-  /** The grace period is over: the handler hands its task back (see stop). */
-  abort(): void {
-    this.#aborted = true;
-    this.#controller?.abort();
-  }
-
-  async complete(client: TenantClient, note?: string): Promise<void> {
-    if (!(await markSucceeded(client, this.task, this.workerId, this.clock.now(), note))) {
-      throw new Error('lease lost: another worker owns this task now');
-    }
-    this.#completed();
-  }
-
-  completedInTransaction(updated: boolean): void {
-    if (!updated) throw new Error('lease lost: another worker owns this task now');
-    this.#completed();
-  }
-
-  #completed(): void {
-    this.completed = true;
-    this.onCompleted(this.task.id);
-  }
-}
-
-/**
- * Whether a tracer provider is registered. Without one, OpenTelemetry's API hands out no-op spans,
- * and continuing a task's trace is pure overhead (a few promise layers per task). Read once per
- * claimed batch, so a provider registered later applies from the next batch.
- */
-function tracerRegistered(): boolean {
-  const provider = trace.getTracerProvider();
-  return (
-    !(provider instanceof ProxyTracerProvider) ||
-    provider.getDelegateTracer('@prospectflow/worker') !== undefined
-  );
-}
 
 /**
  * At most this many completions per statement (a claim takes at most 1000). Each is a primary-key
@@ -349,43 +260,12 @@ export class Worker {
       now,
     );
     this.#tracing = tracerRegistered();
-    const nowMs = now.getTime();
-    let type: TaskType | undefined;
-    let ofType = 0;
-    for (const task of tasks) {
-      // Counted per run of one type (a batch is mostly one or two types): one inc per run.
-      if (task.type !== type) {
-        if (type !== undefined) this.metrics.claimed.inc({ type }, ofType);
-        type = task.type;
-        ofType = 0;
-      }
-      ofType += 1;
-      this.metrics.lag.observe(Math.max(0, (nowMs - new Date(task.run_at).getTime()) / 1000));
-    }
-    if (type !== undefined) this.metrics.claimed.inc({ type }, ofType);
+    recordClaimed(this.metrics, tasks, now);
     if (tasks.length > 0) {
       this.#o.onClaim?.(tasks);
-      this.#announce(tasks);
+      announceClaimed(this.#o.handlers, tasks, this.#o.pool, this.#o.log);
     }
     return tasks;
-  }
-
-  /** Hands each handler with an onClaimed hook its tasks of the batch (it may start their reads). */
-  #announce(tasks: ClaimedTask[]): void {
-    const byType = new Map<TaskType, ClaimedTask[]>();
-    for (const t of tasks) {
-      if (!this.#o.handlers[t.type]?.onClaimed) continue;
-      const ofType = byType.get(t.type);
-      if (ofType) ofType.push(t);
-      else byType.set(t.type, [t]);
-    }
-    for (const [type, ofType] of byType) {
-      try {
-        this.#o.handlers[type]!.onClaimed!(ofType, this.#o.pool);
-      } catch (error) {
-        this.#o.log.warn({ err: error, type }, 'onClaimed hook failed; the tasks read when they run');
-      }
-    }
   }
 
   #dispatch(task: ClaimedTask): TaskRun {
@@ -425,18 +305,7 @@ export class Worker {
     try {
       const handler = this.#o.handlers[task.type];
       if (!handler) throw new PermanentError(`no handler for task type ${task.type}`);
-      if (this.#tracing) {
-        // One trace from the request (or task) that enqueued this one, through the handler's sends.
-        const spanAttributes = {
-          [ATTR.organisationId]: task.organisation_id,
-          [ATTR.taskId]: task.id,
-          [ATTR.taskType]: task.type,
-          [ATTR.taskAttempt]: task.attempts,
-        };
-        await continueTrace(task.trace_context, `task ${task.type}`, spanAttributes, () => handler(run));
-      } else {
-        await handler(run);
-      }
+      await runHandler(run, handler, this.#tracing);
       if (!run.completed) {
         // The slot is free as soon as the handler is done; the completion joins the next batch
         // statement and the task stays leased (and heartbeated) until it is recorded.
