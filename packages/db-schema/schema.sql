@@ -2006,6 +2006,35 @@ END;
 $function$;
 GRANT EXECUTE ON FUNCTION app.reserve_outbound_message(p_enrollment uuid, p_step uuid, p_variant uuid, p_mailbox uuid, p_message_id_header text, p_in_reply_to text, p_references text[], p_from citext, p_to citext, p_subject text, p_body_text text, p_body_html text, p_unsubscribe_token text, p_now timestamp with time zone, p_pixel_token text, p_day_start timestamp with time zone, p_day_end timestamp with time zone, p_exit_on_reply boolean, p_store_assignment boolean) TO prospectflow_worker;
 
+CREATE OR REPLACE FUNCTION app.reserve_outbound_messages(p_calls jsonb)
+ RETURNS TABLE(batch_index integer, enrollment_status text, campaign_status text, mailbox_status text, daily_limit integer, n integer, last timestamp with time zone, replied boolean, suppression text, message_row_id uuid)
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+#variable_conflict use_column
+DECLARE
+  c record;
+BEGIN
+  -- As the tenant-context settings statement: no session-level value survives, no user.
+  PERFORM set_config('app.organisation_id', '', false), set_config('app.user_id', '', false),
+          set_config('app.user_id', '', true);
+  FOR c IN
+    SELECT * FROM jsonb_to_recordset(p_calls) AS x(i integer, organisation uuid, enrollment uuid, step uuid, variant uuid,
+      mailbox uuid, message_id_header text, in_reply_to text, "references" text[], "from" citext, "to" citext, subject text,
+      body_text text, body_html text, unsubscribe_token text, now timestamptz, pixel_token text, day_start timestamptz,
+      day_end timestamptz, exit_on_reply boolean, store_assignment boolean)
+    ORDER BY x.mailbox, x.enrollment
+  LOOP
+    PERFORM set_config('app.organisation_id', c.organisation::text, true);
+    RETURN QUERY SELECT c.i, r.* FROM app.reserve_outbound_message(c.enrollment, c.step, c.variant, c.mailbox,
+      c.message_id_header, c.in_reply_to, c."references", c."from", c."to", c.subject, c.body_text, c.body_html,
+      c.unsubscribe_token, c.now, c.pixel_token, c.day_start, c.day_end, c.exit_on_reply, c.store_assignment) AS r;
+  END LOOP;
+  PERFORM set_config('app.organisation_id', '', true);
+END;
+$function$;
+GRANT EXECUTE ON FUNCTION app.reserve_outbound_messages(p_calls jsonb) TO prospectflow_worker;
+
 CREATE OR REPLACE FUNCTION app.seal_import_ledger()
  RETURNS integer
  LANGUAGE plpgsql

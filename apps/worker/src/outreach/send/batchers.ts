@@ -16,13 +16,14 @@ import {
 /**
  * The fast path's statements, group-committed (KeyedBatcher): every call that arrives while the
  * previous statement is on the wire goes out in the next one — one round trip, one implicit
- * transaction. Reservations are batched per organisation (the slot waits for them); the state
- * reads (started at claim) and the sent-recordings (after the slot is free) across organisations,
- * through the functions of migration 0890, which run each call under its own organisation.
+ * transaction. The state reads (started at claim), the reservations and the sent-recordings are
+ * batched across organisations, through the functions of migrations 0890 and 0971, which run each
+ * call under its own organisation (a failed batch is retried call by call, so one organisation's
+ * failure is its own).
  */
 export interface Batchers {
   state: KeyedBatcher<Omit<StateArgs, 'lock'> & { organisation: string }, SendStateRow | undefined>;
-  reserve: KeyedBatcher<ReserveArgs, ReserveResult>;
+  reserve: KeyedBatcher<ReserveArgs & { organisation: string }, ReserveResult>;
   record: KeyedBatcher<RecordArgs, number>;
 }
 /** The key of batches that mix organisations. */
@@ -92,9 +93,14 @@ export function batchers(pool: Pool): Batchers {
     'app.send_step_states',
     async (org, { enrollment, step }) => (await stateOf(org, [{ enrollment, step, lock: false }]))[0],
   );
-  const reserve = perOrganisation<typeof RESERVE_OUTBOUND_MESSAGE.params, ReserveResult>(
+  const reserveOf = perOrganisation<typeof RESERVE_OUTBOUND_MESSAGE.params, ReserveResult>(
     pool,
     RESERVE_OUTBOUND_MESSAGE,
+  );
+  const reserve = acrossOrganisations<ReserveArgs & { organisation: string }, ReserveResult>(
+    pool,
+    'app.reserve_outbound_messages',
+    async (org, { organisation: _, ...item }) => (await reserveOf(org, [item]))[0],
   );
   const recordOf = perOrganisation<typeof RECORD_SENT.params, { completed: number }>(pool, RECORD_SENT);
   const record = acrossOrganisations<RecordArgs, { completed: number }>(
@@ -106,8 +112,8 @@ export function batchers(pool: Pool): Batchers {
     state: new KeyedBatcher(async (_all, items) =>
       (await state(items)).map((row) => (row?.id ? row : undefined)),
     ),
-    reserve: new KeyedBatcher(async (org, items) =>
-      (await reserve(org, items)).map((row) => {
+    reserve: new KeyedBatcher(async (_all, items) =>
+      (await reserve(items)).map((row) => {
         if (!row) throw new Error('reservation returned no row');
         return row;
       }),

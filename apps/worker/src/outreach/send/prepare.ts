@@ -8,7 +8,7 @@ import { isSuppressedSubject, privacyValues } from '../privacy.js';
 import { localDayBounds } from '../schedule.js';
 import { messageIdFor, randomToken } from '../tokens.js';
 import { type MailboxRow, windowOf } from '../window.js';
-import { batchers } from './batchers.js';
+import { ALL, batchers } from './batchers.js';
 import { chooseVariant, htmlBody, mailOf, referencesOf, renderContent, templateValues } from './compose.js';
 import { type Decision, decide, type SendFacts } from './decide.js';
 import { readState } from './read-ahead.js';
@@ -199,7 +199,7 @@ export async function prepare(
   const reserved = client
     ? (await client.query<ReserveResult>(RESERVE_OUTBOUND_MESSAGE.sql, RESERVE_OUTBOUND_MESSAGE.values(args)))
         .rows[0]!
-    : await batchers(ctx.pool).reserve.call(task.organisation_id, args);
+    : await batchers(ctx.pool).reserve.call(ALL, { ...args, organisation: task.organisation_id });
   if (!reserved.message_row_id) {
     const again = decide(factsAfterReservation(facts, reserved), now, deps);
     // Everything passes, yet nothing was reserved: an attempt this read did not see reserved it.

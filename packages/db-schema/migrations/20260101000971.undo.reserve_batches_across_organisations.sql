@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS app.reserve_outbound_messages(jsonb);
