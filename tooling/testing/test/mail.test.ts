@@ -19,6 +19,9 @@ const imap = (auth: object) =>
 async function subjects(client: ImapFlow, folder: string): Promise<string[]> {
   const lock = await client.getMailboxLock(folder);
   try {
+    // A mailbox already selected learns of new messages only from the server's next answer, and
+    // imapflow sends no FETCH at all while it believes the mailbox empty: NOOP asks for news.
+    await client.noop();
     return (await client.fetchAll('1:*', { envelope: true })).map((m) => m.envelope?.subject ?? '');
   } catch {
     return [];
