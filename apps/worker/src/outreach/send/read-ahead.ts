@@ -5,7 +5,7 @@ import type { SendStateRow } from './statements.js';
 
 /**
  * Claim-ahead reads: when the worker claims send_step tasks, their state reads start at once,
- * batched per organisation, while the slots are still busy — a task entering a slot finds its
+ * batched across organisations, while the slots are still busy — a task entering a slot finds its
  * facts read instead of waiting a round trip for them. The fast path needs nothing fresher: the
  * reservation re-checks every fact it acts on under its locks. A read older than MAX_AGE_MS (the
  * task waited long for a slot) is not used.
