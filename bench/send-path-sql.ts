@@ -10,7 +10,7 @@
  * counts the day's messages, no inbound index): valid while 0970's definitions are the current ones.
  */
 import { readFileSync } from 'node:fs';
-import { pg, prepareWorkerBenchDatabase } from './worker-support.js';
+import { backendCpuMs, pg, prepareWorkerBenchDatabase } from './worker-support.js';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const SENDS = Number(args[0] ?? 1000);
@@ -85,15 +85,7 @@ try {
   const worker = new pg.Client({ connectionString: db.workerUrl });
   await worker.connect();
   const pid = (await worker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-  const backendCpuMs = (): number | undefined => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, in clock ticks of 10 ms
-    } catch {
-      return undefined;
-    }
-  };
+  const cpuMs = () => backendCpuMs([pid]);
   const inTenant = async (sql: string, values: unknown[]) => {
     await worker.query('BEGIN');
     await worker.query(`SELECT set_config('app.organisation_id', $1, true)`, [org]);
@@ -102,7 +94,7 @@ try {
     return result;
   };
   const spent = { read: 0, reserve: 0, record: 0 };
-  const cpu0 = backendCpuMs();
+  const cpu0 = cpuMs();
   const started = performance.now();
   for (const [i, task] of tasks.entries()) {
     let t = performance.now();
@@ -137,7 +129,7 @@ try {
     spent.record += performance.now() - t;
   }
   const wall = performance.now() - started;
-  const cpu1 = backendCpuMs();
+  const cpu1 = cpuMs();
   await worker.end();
   const per = (ms: number) => (ms / SENDS).toFixed(2);
   console.log(

@@ -15,6 +15,10 @@
  *   of the per-round ratios (each round's two runs saw about the same load on the shared machine),
  *   beside the ratio of the two sides' medians. The clock stops when the server has every message;
  *   the count recorded as sent is checked after the worker stopped.
+ * - CPU per message, for each side: this process (SMTP client and server, and for ours the worker),
+ *   from process.cpuUsage over the timed run; for ours also PostgreSQL's backends of the worker's
+ *   pool (from /proc, when the server runs on this machine) and the transactions the database
+ *   committed per message. These move far less with the machine's load than the rates do.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -31,7 +35,7 @@ import {
 } from '@prospectflow/worker/bench';
 import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
-import { median, pg, prepareWorkerBenchDatabase } from './worker-support.js';
+import { backendCpuMs, median, pg, prepareWorkerBenchDatabase } from './worker-support.js';
 
 const MESSAGES = Number(process.argv[2] ?? 2000);
 const SLOTS = Number(process.argv[3] ?? 16);
@@ -129,7 +133,23 @@ async function seed(perOrg: number): Promise<number> {
   return Number((await admin.query(`SELECT count(*) AS n FROM outreach.tasks`)).rows[0].n);
 }
 
-async function ours(): Promise<{ rate: number; total: number; sent: number }> {
+/** What one run cost per message: this process's CPU, and for ours the database's (undefined: not measurable here). */
+interface Cost {
+  processMs: number;
+  backendMs?: number;
+  transactions?: number;
+}
+
+const transactionsSoFar = async (): Promise<number> =>
+  Number(
+    (
+      await admin.query(
+        `SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()`,
+      )
+    ).rows[0].n,
+  );
+
+async function ours(): Promise<{ rate: number; total: number; sent: number; cost: Cost }> {
   const total = await seed(Math.ceil(MESSAGES / ORGS));
   received = 0;
   const pool = new pg.Pool({ connectionString: db.workerUrl, max: SLOTS + 3 });
@@ -161,10 +181,21 @@ async function ours(): Promise<{ rate: number; total: number; sent: number }> {
       variantSeed: 'b',
     }),
   });
+  const transactions0 = await transactionsSoFar();
+  const cpu0 = process.cpuUsage();
   const started = performance.now();
   await worker.start();
   while (received < total) await new Promise((r) => setTimeout(r, 10));
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  // The pool's backends all started within this run (a new pool per run); read before they close.
+  const backends = (
+    await admin.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND usename = 'prospectflow_worker'`,
+    )
+  ).rows.map((r) => r.pid);
+  const backendMs = backendCpuMs(backends);
+  const transactions = (await transactionsSoFar()) - transactions0 - 1;
   await worker.stop(10_000);
   mail.transports.closeAll();
   relay.close();
@@ -172,11 +203,20 @@ async function ours(): Promise<{ rate: number; total: number; sent: number }> {
   const sent = Number(
     (await admin.query(`SELECT count(*) AS n FROM outreach.messages WHERE status = 'sent'`)).rows[0].n,
   );
-  return { rate: total / seconds, total, sent };
+  return {
+    rate: total / seconds,
+    total,
+    sent,
+    cost: {
+      processMs: (cpu.user + cpu.system) / 1000 / total,
+      backendMs: backendMs === undefined ? undefined : backendMs / total,
+      transactions: transactions / total,
+    },
+  };
 }
 
 /** nodemailer alone: the same messages (headers, bodies) from the same mailboxes, `SLOTS` in flight. */
-async function baseline(): Promise<number> {
+async function baseline(): Promise<{ rate: number; cost: Cost }> {
   const perOrg = Math.ceil(MESSAGES / ORGS);
   const transports = db.organisations.map((_, i) =>
     nodemailer.createTransport({
@@ -192,6 +232,7 @@ async function baseline(): Promise<number> {
   );
   const jobs = Array.from({ length: perOrg * ORGS }, (_, n) => ({ org: n % ORGS, n }));
   received = 0;
+  const cpu0 = process.cpuUsage();
   const started = performance.now();
   let next = 0;
   await Promise.all(
@@ -217,17 +258,27 @@ async function baseline(): Promise<number> {
   );
   while (received < jobs.length) await new Promise((r) => setTimeout(r, 5));
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   for (const t of transports) t.close();
-  return jobs.length / seconds;
+  return { rate: jobs.length / seconds, cost: { processMs: (cpu.user + cpu.system) / 1000 / jobs.length } };
 }
 
 try {
-  const runs: { ours: number[]; alone: number[]; sent: string[] } = { ours: [], alone: [], sent: [] };
+  const runs: { ours: number[]; alone: number[]; sent: string[]; oursCost: Cost[]; aloneCost: Cost[] } = {
+    ours: [],
+    alone: [],
+    sent: [],
+    oursCost: [],
+    aloneCost: [],
+  };
   for (let round = 0; round < ROUNDS; round++) {
-    runs.alone.push(await baseline());
+    const b = await baseline();
+    runs.alone.push(b.rate);
+    runs.aloneCost.push(b.cost);
     const r = await ours();
     runs.ours.push(r.rate);
     runs.sent.push(`${r.sent}/${r.total}`);
+    runs.oursCost.push(r.cost);
   }
   const ratio = median(runs.ours.map((x, i) => x / runs.alone[i]!));
   const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(' / ');
@@ -240,6 +291,16 @@ try {
   console.log(
     `  per-round ratios ${runs.ours.map((x, i) => (x / runs.alone[i]!).toFixed(2)).join(' / ')}; ` +
       `ratio of medians ${(median(runs.ours) / median(runs.alone)).toFixed(2)}`,
+  );
+  const ms = (xs: (number | undefined)[]) =>
+    xs.every((x) => x !== undefined)
+      ? xs.map((x) => x!.toFixed(2)).join(' / ')
+      : 'n/a (server not on this machine)';
+  console.log(
+    `  CPU per message (ms): nodemailer alone, this process ${ms(runs.aloneCost.map((c) => c.processMs))}; ` +
+      `ProspectFlow, this process ${ms(runs.oursCost.map((c) => c.processMs))}, ` +
+      `PostgreSQL backends ${ms(runs.oursCost.map((c) => c.backendMs))}; ` +
+      `transactions per message ${ms(runs.oursCost.map((c) => c.transactions))}`,
   );
   console.log(`  median ratio ${ratio.toFixed(2)} (target ≥ 0.5: ${ratio >= 0.5 ? 'met' : 'NOT met'})`);
 } finally {

@@ -3,6 +3,7 @@
  * embedded PostgreSQL 18.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import * as dbSchema from '@prospectflow/db-schema';
 import * as testing from '@prospectflow/testing';
 import pgModule from 'pg';
@@ -50,4 +51,22 @@ export function median(xs: number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * CPU time (user + system, ms) the given server processes have used so far, read from /proc; undefined
+ * when one cannot be read (the server is not on this machine, or the backend has exited).
+ */
+export function backendCpuMs(pids: readonly number[]): number | undefined {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks of 10 ms
+    } catch {
+      return undefined;
+    }
+  }
+  return ticks * 10;
 }
