@@ -1,20 +1,6 @@
-import pg from 'pg';
+import { withClient } from '@prospectflow/db-schema';
 
-export async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-export function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${encodeURIComponent(database)}`;
-  return parsed.toString();
-}
+export { withClient, withDatabase } from '@prospectflow/db-schema';
 
 export function withUser(url: string, user: string, password: string): string {
   const parsed = new URL(url);

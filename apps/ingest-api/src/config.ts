@@ -2,21 +2,12 @@ import { loadAuthConfig } from '@prospectflow/auth-core';
 import {
   ConfigError,
   type Env,
-  EnvObject,
-  Flag,
-  Integer,
-  LogLevel,
   loadAll,
   loadEnv,
-  Optional,
-  Origins,
-  PostgresUrl,
   parseOrigins,
   type Rule,
-  Secret,
   type Static,
-  Text,
-  Url,
+  Var,
 } from '@prospectflow/config';
 import { type MailNetwork, mailNetworkEnv, mailNetworkFromEnv } from '@prospectflow/mailboxes';
 import {
@@ -39,86 +30,91 @@ function trustProxyValue(raw: string): TrustProxy {
  * so a bad deployment fails at boot with the full list. To add a variable: declare it in ApiEnv, map
  * it in loadConfig, document it in the README table.
  */
-export const ApiEnv = EnvObject({
-  NODE_ENV: Text({ default: 'development' }),
-  HOST: Text({ default: '0.0.0.0' }),
-  PORT: Integer({ default: 3000, minimum: 0, maximum: 65_535 }),
-  LOG_LEVEL: Optional(LogLevel({ description: 'pino level (default info, silent when NODE_ENV=test)' })),
-  DATABASE_URL: PostgresUrl({ description: 'runtime URL, role prospectflow_app' }),
-  DATABASE_POOL_MAX: Integer({ default: 10, minimum: 1, maximum: 500 }),
-  DATABASE_READ_URL: Optional(
-    PostgresUrl({
+export const ApiEnv = Var.EnvObject({
+  NODE_ENV: Var.Text({ default: 'development' }),
+  HOST: Var.Text({ default: '0.0.0.0' }),
+  PORT: Var.Integer({ default: 3000, minimum: 0, maximum: 65_535 }),
+  LOG_LEVEL: Var.Optional(
+    Var.LogLevel({ description: 'pino level (default info, silent when NODE_ENV=test)' }),
+  ),
+  DATABASE_URL: Var.PostgresUrl({ description: 'runtime URL, role prospectflow_app' }),
+  DATABASE_POOL_MAX: Var.Integer({ default: 10, minimum: 1, maximum: 500 }),
+  DATABASE_READ_URL: Var.Optional(
+    Var.PostgresUrl({
       description:
         'read replica for campaign statistics (role prospectflow_app; same pool size); unset: the primary serves them',
     }),
   ),
-  DATABASE_STATEMENT_TIMEOUT_MS: Integer({
+  DATABASE_STATEMENT_TIMEOUT_MS: Var.Integer({
     default: 30_000,
     minimum: 0,
     maximum: 3_600_000,
     description: 'per-statement cap, set inside each tenant transaction (survives any pooler)',
   }),
-  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: Integer({
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: Var.Integer({
     default: 60_000,
     minimum: 0,
     maximum: 3_600_000,
     description: 'cap on a tenant transaction left idle by the app, set inside the transaction',
   }),
-  REDIS_URL: Optional(
-    Url(['redis', 'rediss'], { description: 'rate limits and sessions', requiredInProduction: true }),
+  REDIS_URL: Var.Optional(
+    Var.Url(['redis', 'rediss'], { description: 'rate limits and sessions', requiredInProduction: true }),
   ),
-  BODY_LIMIT_BYTES: Integer({
+  BODY_LIMIT_BYTES: Var.Integer({
     default: 1_048_576,
     minimum: 1024,
     maximum: 104_857_600,
     description: 'largest JSON body accepted',
   }),
-  RATE_LIMIT_MAX: Integer({ default: 600, minimum: 1, maximum: 1_000_000 }),
-  RATE_LIMIT_WINDOW_MS: Integer({ default: 60_000, minimum: 1000, maximum: 86_400_000 }),
-  RATE_LIMIT_NAMESPACE: Text({ default: 'pf:rl:', description: 'Redis key namespace of the rate limiter' }),
-  TRUST_PROXY: Text({
+  RATE_LIMIT_MAX: Var.Integer({ default: 600, minimum: 1, maximum: 1_000_000 }),
+  RATE_LIMIT_WINDOW_MS: Var.Integer({ default: 60_000, minimum: 1000, maximum: 86_400_000 }),
+  RATE_LIMIT_NAMESPACE: Var.Text({
+    default: 'pf:rl:',
+    description: 'Redis key namespace of the rate limiter',
+  }),
+  TRUST_PROXY: Var.Text({
     default: 'false',
     description:
       'proxies whose X-Forwarded-* (and x-request-id) are honoured: false, a hop count (1) or addresses/CIDRs (10.0.0.0/8,::1); never "true"',
   }),
-  PUBLIC_BASE_URL: Optional(Url(['http', 'https'])),
-  INBOUND_WEBHOOK_SECRET: Optional(Secret({ description: 'shared secret of the inbound webhook' })),
-  DOCS_ENABLED: Flag({ default: true, description: 'Swagger UI at /docs' }),
-  CORS_ORIGINS: Optional(
-    Origins({
+  PUBLIC_BASE_URL: Var.Optional(Var.Url(['http', 'https'])),
+  INBOUND_WEBHOOK_SECRET: Var.Optional(Var.Secret({ description: 'shared secret of the inbound webhook' })),
+  DOCS_ENABLED: Var.Flag({ default: true, description: 'Swagger UI at /docs' }),
+  CORS_ORIGINS: Var.Optional(
+    Var.Origins({
       description:
         'browser origins allowed to call the API with credentials (comma-separated); none by default',
     }),
   ),
   // Connected mailboxes: MAIL_HOST_ALLOWLIST, DNS_SERVERS (shared with the workers).
   ...mailNetworkEnv(),
-  CLOSE_GRACE_DELAY_MS: Integer({
+  CLOSE_GRACE_DELAY_MS: Var.Integer({
     default: 10_000,
     minimum: 0,
     maximum: 600_000,
     description: 'time allowed to finish requests on SIGTERM',
   }),
-  IMPORT_MAX_ATTEMPTS: Integer({
+  IMPORT_MAX_ATTEMPTS: Var.Integer({
     default: 3,
     minimum: 1,
     maximum: 20,
     description: 'attempts a worker makes at an import (from the stored file) before it fails',
   }),
-  INVITATION_TTL_DAYS: Integer({
+  INVITATION_TTL_DAYS: Var.Integer({
     default: 7,
     minimum: 1,
     maximum: 90,
     description: 'days an invitation to an organisation stays acceptable',
   }),
-  IMPORT_MAX_BYTES: Optional(
-    Integer({
+  IMPORT_MAX_BYTES: Var.Optional(
+    Var.Integer({
       minimum: 1,
       maximum: 2 ** 40,
       description: 'the one byte limit of every import body, any content type (default 100 MiB)',
     }),
   ),
-  IMPORT_MAX_FILE_BYTES: Optional(
-    Integer({
+  IMPORT_MAX_FILE_BYTES: Var.Optional(
+    Var.Integer({
       minimum: 1,
       maximum: 2 ** 40,
       description: 'old name of IMPORT_MAX_BYTES, read when it is unset',

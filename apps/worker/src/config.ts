@@ -1,19 +1,4 @@
-import {
-  ConfigError,
-  type Env,
-  EnvObject,
-  Flag,
-  Integer,
-  LogLevel,
-  loadAll,
-  loadEnv,
-  Optional,
-  PostgresUrl,
-  Secret,
-  type Static,
-  Text,
-  Url,
-} from '@prospectflow/config';
+import { ConfigError, type Env, loadAll, loadEnv, type Static, Var } from '@prospectflow/config';
 import {
   type MailNetwork,
   mailNetworkEnv,
@@ -33,65 +18,71 @@ import { loadSubjectKeys, type SubjectKeys } from '@prospectflow/outreach-core';
  * reported at once. To add a variable: declare it in WorkerEnv, map it in loadConfig, add it to
  * the README table.
  */
-export const WorkerEnv = EnvObject({
-  NODE_ENV: Text({ default: 'development' }),
-  LOG_LEVEL: LogLevel({ default: 'info' }),
-  WORKER_DATABASE_URL: PostgresUrl({ description: 'role prospectflow_worker' }),
-  WORKER_LISTEN_DATABASE_URL: Optional(
-    PostgresUrl({ description: 'direct URL for LISTEN when the main one is pooled' }),
+export const WorkerEnv = Var.EnvObject({
+  NODE_ENV: Var.Text({ default: 'development' }),
+  LOG_LEVEL: Var.LogLevel({ default: 'info' }),
+  WORKER_DATABASE_URL: Var.PostgresUrl({ description: 'role prospectflow_worker' }),
+  WORKER_LISTEN_DATABASE_URL: Var.Optional(
+    Var.PostgresUrl({ description: 'direct URL for LISTEN when the main one is pooled' }),
   ),
-  SMTP_URL: Url(['smtp', 'smtps'], { default: 'smtp://127.0.0.1:1025' }),
-  PUBLIC_BASE_URL: Url(['http', 'https'], { default: 'http://localhost:3000' }),
-  VARIANT_SEED: Optional(Secret({ description: 'HMAC key of A/B assignment', requiredInProduction: true })),
-  WORKER_SLOTS: Integer({ default: 8, minimum: 1, maximum: 1000, description: 'concurrent tasks' }),
-  WORKER_PREFETCH: Optional(
-    Integer({ minimum: 0, maximum: 10_000, description: 'claimed tasks held ready (default max(slots, 4))' }),
+  SMTP_URL: Var.Url(['smtp', 'smtps'], { default: 'smtp://127.0.0.1:1025' }),
+  PUBLIC_BASE_URL: Var.Url(['http', 'https'], { default: 'http://localhost:3000' }),
+  VARIANT_SEED: Var.Optional(
+    Var.Secret({ description: 'HMAC key of A/B assignment', requiredInProduction: true }),
   ),
-  WORKER_LEASE_SECONDS: Integer({ default: 120, minimum: 1, maximum: 86_400 }),
-  WORKER_POLL_INTERVAL_MS: Integer({ default: 1000, minimum: 10, maximum: 3_600_000 }),
-  WORKER_POLL_ONLY: Flag({ default: false, description: 'no LISTEN (pgBouncer transaction pooling)' }),
-  WORKER_SHUTDOWN_GRACE_MS: Integer({ default: 20_000, minimum: 0, maximum: 3_600_000 }),
-  WORKER_METRICS_PORT: Integer({ default: 9464, minimum: 0, maximum: 65_535 }),
-  WORKER_METRICS_HOST: Text({ default: '127.0.0.1' }),
-  SMTP_MAX_CONNECTIONS: Integer({ default: 5, minimum: 1, maximum: 1000 }),
-  WORKER_RETRY_BASE_MS: Integer({ default: 30_000, minimum: 1, maximum: 86_400_000 }),
+  WORKER_SLOTS: Var.Integer({ default: 8, minimum: 1, maximum: 1000, description: 'concurrent tasks' }),
+  WORKER_PREFETCH: Var.Optional(
+    Var.Integer({
+      minimum: 0,
+      maximum: 10_000,
+      description: 'claimed tasks held ready (default max(slots, 4))',
+    }),
+  ),
+  WORKER_LEASE_SECONDS: Var.Integer({ default: 120, minimum: 1, maximum: 86_400 }),
+  WORKER_POLL_INTERVAL_MS: Var.Integer({ default: 1000, minimum: 10, maximum: 3_600_000 }),
+  WORKER_POLL_ONLY: Var.Flag({ default: false, description: 'no LISTEN (pgBouncer transaction pooling)' }),
+  WORKER_SHUTDOWN_GRACE_MS: Var.Integer({ default: 20_000, minimum: 0, maximum: 3_600_000 }),
+  WORKER_METRICS_PORT: Var.Integer({ default: 9464, minimum: 0, maximum: 65_535 }),
+  WORKER_METRICS_HOST: Var.Text({ default: '127.0.0.1' }),
+  SMTP_MAX_CONNECTIONS: Var.Integer({ default: 5, minimum: 1, maximum: 1000 }),
+  WORKER_RETRY_BASE_MS: Var.Integer({ default: 30_000, minimum: 1, maximum: 86_400_000 }),
   ...mailNetworkEnv(),
-  MAILBOX_VERIFY_TIMEOUT_MS: Integer({ default: 120_000, minimum: 1000, maximum: 3_600_000 }),
-  IMAP_POLL_INTERVAL_MS: Integer({
+  MAILBOX_VERIFY_TIMEOUT_MS: Var.Integer({ default: 120_000, minimum: 1000, maximum: 3_600_000 }),
+  IMAP_POLL_INTERVAL_MS: Var.Integer({
     default: 60_000,
     minimum: 0,
     maximum: 86_400_000,
     description: 'how often verified mailboxes INBOX are read for replies and bounces (0: never)',
   }),
-  IMAP_POLL_CONCURRENCY: Integer({ default: 4, minimum: 1, maximum: 64 }),
-  WORKER_RETENTION_INTERVAL_MS: Integer({
+  IMAP_POLL_CONCURRENCY: Var.Integer({ default: 4, minimum: 1, maximum: 64 }),
+  WORKER_RETENTION_INTERVAL_MS: Var.Integer({
     default: 3600_000,
     minimum: 0,
     maximum: 7 * 86_400_000,
     description: 'how often apply_retention tasks are enqueued per organisation (0: never)',
   }),
-  WORKER_RETENTION_BATCH: Integer({ default: 1000, minimum: 1, maximum: 1_000_000 }),
-  WORKER_RETRY_MAX_MS: Integer({ default: 6 * 3600_000, minimum: 1, maximum: 7 * 86_400_000 }),
-  IMPORT_SLOTS: Integer({
+  WORKER_RETENTION_BATCH: Var.Integer({ default: 1000, minimum: 1, maximum: 1_000_000 }),
+  WORKER_RETRY_MAX_MS: Var.Integer({ default: 6 * 3600_000, minimum: 1, maximum: 7 * 86_400_000 }),
+  IMPORT_SLOTS: Var.Integer({
     default: 2,
     minimum: 0,
     maximum: 64,
     description: 'imports this process runs at once (0: none); each holds one connection',
   }),
-  IMPORT_ORG_CONCURRENCY: Integer({
+  IMPORT_ORG_CONCURRENCY: Var.Integer({
     default: 2,
     minimum: 1,
     maximum: 64,
     description: 'imports of one organisation running at once across all workers (the rest queue)',
   }),
-  IMPORT_LEASE_SECONDS: Integer({
+  IMPORT_LEASE_SECONDS: Var.Integer({
     default: 60,
     minimum: 1,
     maximum: 3600,
     description: 'an import whose worker stopped heartbeating is retried after this',
   }),
-  IMPORT_RETRY_BASE_MS: Integer({ default: 5000, minimum: 1, maximum: 3_600_000 }),
-  IMPORT_MAX_ROWS: Integer({ default: 2_000_000, minimum: 1, maximum: 100_000_000 }),
+  IMPORT_RETRY_BASE_MS: Var.Integer({ default: 5000, minimum: 1, maximum: 3_600_000 }),
+  IMPORT_MAX_ROWS: Var.Integer({ default: 2_000_000, minimum: 1, maximum: 100_000_000 }),
   // Where the API stores uploads (same settings as the API's).
   ...storageEnv(),
 });

@@ -184,6 +184,8 @@ export interface paths {
         /**
          * Create a campaign (draft) with ordered steps, A/B variants per step
          * @description Role: `member` or higher (member, admin, owner); a lower role gets 403 `insufficient_role` naming `requiredRole` and nothing changes.
+         *
+         *     422 `invalid_campaign_steps` lists each bad field in `errors`: an unknown template variable, a step with neither body nor variants, repeated variant labels, a first step without a subject.
          */
         post: operations["createCampaign"];
         delete?: never;
@@ -216,6 +218,8 @@ export interface paths {
         /**
          * Update a campaign; steps can be replaced while it is a draft
          * @description Role: `member` or higher (member, admin, owner); a lower role gets 403 `insufficient_role` naming `requiredRole` and nothing changes.
+         *
+         *     422 `invalid_campaign_steps` lists each bad field in `errors`: an unknown template variable, a step with neither body nor variants, repeated variant labels, a first step without a subject.
          */
         patch: operations["updateCampaign"];
         trace?: never;
@@ -2242,7 +2246,15 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableContent"];
+            /** @description RFC 9457 problem details. Extension members by code: `errors[]` (validation_failed), `requiredRole` (insufficient_role), `existingId` (conflicts). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -2337,7 +2349,15 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableContent"];
+            /** @description RFC 9457 problem details. Extension members by code: `errors[]` (validation_failed), `requiredRole` (insufficient_role), `existingId` (conflicts). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

@@ -1,25 +1,12 @@
-import { AUTH_ERRORS, type AuthErrorCode, type AuthProblem, problemBody } from '@prospectflow/contracts';
+import {
+  AUTH_ERRORS,
+  type AuthErrorCode,
+  type AuthErrorInfo,
+  type AuthProblem,
+  problemBody,
+} from '@prospectflow/contracts';
 
 type Status = AuthProblem['status'];
-type BearerError = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
-
-/** RFC 6750 `error` attribute of `WWW-Authenticate`, for the codes whose answer carries one. */
-const BEARER_ERRORS: Partial<Record<AuthErrorCode, BearerError>> = {
-  authorization_header_malformed: 'invalid_request',
-  authorization_header_repeated: 'invalid_request',
-  token_too_long: 'invalid_token',
-  token_malformed: 'invalid_token',
-  token_missing_claim: 'invalid_token',
-  token_unknown_key: 'invalid_token',
-  token_invalid_signature: 'invalid_token',
-  token_expired: 'invalid_token',
-  token_not_yet_valid: 'invalid_token',
-  token_wrong_issuer: 'invalid_token',
-  token_wrong_client: 'invalid_token',
-  token_wrong_use: 'invalid_token',
-  token_invalid: 'invalid_token',
-  insufficient_role: 'insufficient_scope',
-};
 
 /**
  * An auth failure with a stable `code`. `detail` is safe to show to the caller: it never holds
@@ -29,7 +16,8 @@ export class AuthError extends Error {
   readonly status: Status;
   readonly statusCode: Status;
   readonly title: string;
-  readonly bearerError: BearerError | undefined;
+  /** RFC 6750 `error` attribute of `WWW-Authenticate`, for the codes whose answer carries one. */
+  readonly bearerError: AuthErrorInfo['bearer'];
   readonly retryAfterSeconds: number | undefined;
 
   /** Extra members of the problem body (e.g. `requiredRole`). */
@@ -46,11 +34,11 @@ export class AuthError extends Error {
   ) {
     super(detail, { cause: options.cause });
     this.name = 'AuthError';
-    const info = AUTH_ERRORS[code];
+    const info: AuthErrorInfo = AUTH_ERRORS[code];
     this.status = info.status;
     this.statusCode = info.status;
     this.title = info.title;
-    this.bearerError = BEARER_ERRORS[code];
+    this.bearerError = info.bearer;
     this.retryAfterSeconds = info.status === 503 ? (options.retryAfterSeconds ?? 5) : undefined;
     this.extensions = options.extensions ?? {};
   }

@@ -1,7 +1,7 @@
 import envSchema from 'env-schema';
 import type { Static, TObject, TSchema } from 'typebox';
+import { ORIGINS_FORMAT, URL_FORMAT_PREFIX } from './formats.js';
 import { isOriginList } from './origins.js';
-import { ORIGINS_FORMAT, URL_FORMAT_PREFIX } from './schema.js';
 import { secretProblem } from './secrets.js';
 
 export type Env = Record<string, string | undefined>;

@@ -1,4 +1,5 @@
 import type { TBoolean, TInteger, TObject, TOptional, TProperties, TSchema, TString, TUnsafe } from 'typebox';
+import { ORIGINS_FORMAT, URL_FORMAT_PREFIX } from './formats.js';
 
 /**
  * The vocabulary of environment variables. Each helper returns plain JSON Schema typed as the
@@ -15,9 +16,6 @@ type Options = {
    */
   requiredInProduction?: boolean;
 };
-
-/** Prefix of the URL formats `loadEnv` registers: `url:postgres,postgresql`. */
-export const URL_FORMAT_PREFIX = 'url:';
 
 const optional = new WeakSet<object>();
 
@@ -78,9 +76,6 @@ export function Url(protocols: readonly string[], options: Options & { default?:
     format: `${URL_FORMAT_PREFIX}${protocols.join(',')}`,
   } as unknown as TString;
 }
-
-/** Format of `Origins()` (checked by `loadEnv` with `isOriginList`). */
-export const ORIGINS_FORMAT = 'origin-list';
 
 /**
  * Comma-separated web origins, e.g. a CORS allow-list: `https://app.example.com,http://localhost:5173`

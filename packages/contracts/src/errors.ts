@@ -9,22 +9,39 @@ export interface ErrorInfo {
   readonly title: string;
 }
 
-/** Authentication and organisation-scope failures (answered by auth-core). */
+/** An auth failure's entry: also the RFC 6750 `error` of its `WWW-Authenticate` challenge, if any. */
+export interface AuthErrorInfo extends ErrorInfo {
+  readonly bearer?: 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+}
+
+/**
+ * Authentication and organisation-scope failures (answered by auth-core): the credentials, missing,
+ * malformed or refused (sign in again); what checking them depends on (503: retry later); the
+ * organisation the request names and the caller's place in it.
+ */
 export const AUTH_ERRORS = {
   credentials_missing: { status: 401, title: 'Authentication required' },
-  authorization_header_malformed: { status: 400, title: 'Malformed Authorization header' },
-  authorization_header_repeated: { status: 400, title: 'Repeated Authorization header' },
-  token_too_long: { status: 401, title: 'Token too long' },
-  token_malformed: { status: 401, title: 'Malformed token' },
-  token_missing_claim: { status: 401, title: 'Token lacks a required claim' },
-  token_unknown_key: { status: 401, title: 'Token signed by an unknown key' },
-  token_invalid_signature: { status: 401, title: 'Invalid token signature' },
-  token_expired: { status: 401, title: 'Token expired' },
-  token_not_yet_valid: { status: 401, title: 'Token not yet valid' },
-  token_wrong_issuer: { status: 401, title: 'Token from an unexpected issuer' },
-  token_wrong_client: { status: 401, title: 'Token for another client' },
-  token_wrong_use: { status: 401, title: 'Wrong kind of token' },
-  token_invalid: { status: 401, title: 'Invalid token' },
+  authorization_header_malformed: {
+    status: 400,
+    title: 'Malformed Authorization header',
+    bearer: 'invalid_request',
+  },
+  authorization_header_repeated: {
+    status: 400,
+    title: 'Repeated Authorization header',
+    bearer: 'invalid_request',
+  },
+  token_too_long: { status: 401, title: 'Token too long', bearer: 'invalid_token' },
+  token_malformed: { status: 401, title: 'Malformed token', bearer: 'invalid_token' },
+  token_missing_claim: { status: 401, title: 'Token lacks a required claim', bearer: 'invalid_token' },
+  token_unknown_key: { status: 401, title: 'Token signed by an unknown key', bearer: 'invalid_token' },
+  token_invalid_signature: { status: 401, title: 'Invalid token signature', bearer: 'invalid_token' },
+  token_expired: { status: 401, title: 'Token expired', bearer: 'invalid_token' },
+  token_not_yet_valid: { status: 401, title: 'Token not yet valid', bearer: 'invalid_token' },
+  token_wrong_issuer: { status: 401, title: 'Token from an unexpected issuer', bearer: 'invalid_token' },
+  token_wrong_client: { status: 401, title: 'Token for another client', bearer: 'invalid_token' },
+  token_wrong_use: { status: 401, title: 'Wrong kind of token', bearer: 'invalid_token' },
+  token_invalid: { status: 401, title: 'Invalid token', bearer: 'invalid_token' },
   jwks_unavailable: { status: 503, title: 'Signing keys unavailable' },
   session_unavailable: { status: 503, title: 'Session store unavailable' },
   organisation_required: { status: 400, title: 'Organisation required' },
@@ -32,11 +49,12 @@ export const AUTH_ERRORS = {
   not_a_member: { status: 403, title: 'Not a member of this organisation' },
   membership_suspended: { status: 403, title: 'Membership suspended' },
   organisation_suspended: { status: 403, title: 'Organisation suspended' },
-  insufficient_role: { status: 403, title: 'Insufficient role' },
-} as const satisfies Record<string, ErrorInfo>;
+  insufficient_role: { status: 403, title: 'Insufficient role', bearer: 'insufficient_scope' },
+} as const satisfies Record<string, AuthErrorInfo>;
 
 /** Failures any API route can answer with, whatever its resource. */
 export const REQUEST_ERRORS = {
+  // The request itself: retrying it unchanged fails again.
   bad_request: { status: 400, title: 'Bad request' },
   validation_failed: { status: 400, title: 'Validation failed' },
   malformed_json: { status: 400, title: 'Malformed JSON body' },
@@ -45,14 +63,19 @@ export const REQUEST_ERRORS = {
   bad_url: { status: 400, title: 'Bad URL' },
   invalid_value: { status: 400, title: 'Invalid value' },
   invalid_cursor: { status: 400, title: 'Invalid cursor' },
+  // What it names: missing, or in conflict with what exists.
   not_found: { status: 404, title: 'Not found' },
   route_not_found: { status: 404, title: 'Route not found' },
   unique_violation: { status: 409, title: 'Conflict' },
+  // Its body: too large, or of a type the route does not read.
   body_too_large: { status: 413, title: 'Body too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  // Data it would write that breaks a rule of the model.
   invalid_reference: { status: 422, title: 'Unknown referenced record' },
   constraint_violation: { status: 422, title: 'Data rule broken' },
+  // Too many requests: retry after `retry-after` seconds.
   rate_limited: { status: 429, title: 'Too many requests' },
+  // The platform's side: retry later; `instance` identifies the request.
   internal_error: { status: 500, title: 'Internal server error' },
   database_unavailable: { status: 503, title: 'Database unavailable' },
   database_timeout: { status: 503, title: 'Database timeout' },

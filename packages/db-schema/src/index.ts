@@ -3,6 +3,8 @@
  * their URLs, database setup and the demo seed. pg and postgrator only: the Prisma client is
  * `./prisma`, test support `./testing`, the validation suite and catalogue tools `./validation`.
  */
+
+export { queryRows, withClient } from './client.js';
 export {
   type AppliedMigration,
   MIGRATIONS_DIR,

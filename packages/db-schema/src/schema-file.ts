@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { withClient } from './client.js';
 import { withFunctionList } from './contracts-doc.js';
 import { renderSchemaSnapshot } from './schema-snapshot.js';
 import { prepareTestTemplate } from './test-template.js';
@@ -18,21 +18,14 @@ export const CONTRACTS_FILE = fileURLToPath(new URL('../../../docs/CONTRACTS.md'
  */
 export async function snapshotFreshDatabase(adminUrl: string): Promise<string> {
   const name = `prospectflow_schema_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
+  const scratchUrl = withDatabase(adminUrl, name);
   try {
-    const scratchUrl = withDatabase(adminUrl, name);
     await prepareTestTemplate(adminUrl, scratchUrl);
-    const client = new pg.Client({ connectionString: scratchUrl });
-    await client.connect();
-    try {
-      return await renderSchemaSnapshot(client);
-    } finally {
-      await client.end();
-    }
+    return await withClient(scratchUrl, renderSchemaSnapshot);
   } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`).catch(() => {});
-    await admin.end();
+    await withClient(adminUrl, (admin) =>
+      admin.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`),
+    ).catch(() => {});
   }
 }
 

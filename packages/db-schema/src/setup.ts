@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { withClient } from './client.js';
 import { LOGIN_ROLES, ROLES, type RoleName, rolePassword } from './roles.js';
 import { databaseOf, ident, literal, withDatabase } from './urls.js';
 
@@ -30,16 +31,6 @@ const SETUP_LOCK = 727_275;
 
 /** Errors two concurrent setups can race into; the loser retries. */
 const RACE_CODES = new Set(['42710', '23505', '42P04', 'XX000', '40001', '40P01']);
-
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 async function retryRaces<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {

@@ -2,16 +2,9 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { HashingStream, toReadable } from './hashing.js';
-import {
-  assertKey,
-  type ObjectInfo,
-  ObjectNotFoundError,
-  type ObjectStorage,
-  type PutOptions,
-} from './types.js';
+import { assertKey, ObjectNotFoundError, type ObjectStorage } from './types.js';
 
 const META = '.meta.json';
 /** Suffix of an object being written (`<key>.partial-<pid>-<time>`), renamed into place when complete. */
@@ -55,7 +48,7 @@ export function createLocalStorage(root: string): ObjectStorage {
 
   return {
     driver: 'local',
-    async put(key: string, body: Readable | Buffer | string, options: PutOptions = {}) {
+    async put(key, body, options = {}) {
       const path = pathOf(key);
       await mkdir(dirname(path), { recursive: true, mode: 0o700 });
       const partial = `${path}${PARTIAL}${process.pid}-${Date.now()}`;
@@ -86,7 +79,7 @@ export function createLocalStorage(root: string): ObjectStorage {
       });
       return stream;
     },
-    async head(key: string): Promise<ObjectInfo | null> {
+    async head(key) {
       const path = pathOf(key);
       try {
         const info = await stat(path);

@@ -11,13 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { HashingStream, toReadable } from './hashing.js';
-import {
-  assertKey,
-  type ObjectInfo,
-  ObjectNotFoundError,
-  type ObjectStorage,
-  type PutOptions,
-} from './types.js';
+import { assertKey, ObjectNotFoundError, type ObjectStorage } from './types.js';
 
 export interface S3StorageConfig {
   bucket: string;
@@ -70,7 +64,7 @@ export function createS3Storage(config: S3StorageConfig): ObjectStorage {
 
   return {
     driver: 's3',
-    async put(key: string, body: Readable | Buffer | string, options: PutOptions = {}) {
+    async put(key, body, options = {}) {
       assertKey(key);
       const hashing = new HashingStream();
       const source = toReadable(body);
@@ -121,7 +115,7 @@ export function createS3Storage(config: S3StorageConfig): ObjectStorage {
         throw error;
       }
     },
-    async head(key: string): Promise<ObjectInfo | null> {
+    async head(key) {
       assertKey(key);
       try {
         const out = await client.send(new HeadObjectCommand({ Bucket, Key: key }));

@@ -2,23 +2,6 @@ import type { QueryConfig, QueryResult, QueryResultRow, Submittable } from 'pg';
 import { UnsafeQueryError } from './errors.js';
 import type { UnitConnection } from './unit-connection.js';
 
-/**
- * The only handle tenant code gets: a checked-out connection inside the unit's transaction. It
- * cannot be released, cannot end or escape the transaction, and stops working when the unit ends,
- * so a leaked reference can never run on a connection that now serves another organisation.
- */
-export interface TenantClient {
-  /** '' on the system path. */
-  readonly organisationId: string;
-  query<R extends QueryResultRow = QueryResultRow>(
-    text: string,
-    values?: readonly unknown[],
-  ): Promise<QueryResult<R>>;
-  query<R extends QueryResultRow = QueryResultRow>(config: QueryConfig): Promise<QueryResult<R>>;
-  /** Streams (pg-copy-streams `copyFrom`/`copyTo`, pg-cursor, pg-query-stream) run on the unit's connection. */
-  query<S extends Submittable>(stream: S): S;
-}
-
 export function isSubmittable(value: unknown): value is Submittable {
   return typeof value === 'object' && value !== null && typeof (value as Submittable).submit === 'function';
 }
@@ -31,11 +14,19 @@ export function isTransactionControl(text: unknown): boolean {
   return typeof text === 'string' && TRANSACTION_CONTROL.test(text);
 }
 
-export class ScopedClient implements TenantClient {
+/**
+ * The only handle tenant code gets: a checked-out connection inside the unit's transaction. It
+ * cannot be released, cannot end or escape the transaction, and stops working when the unit ends,
+ * so a leaked reference can never run on a connection that now serves another organisation.
+ */
+export type TenantClient = Pick<ScopedClient, 'organisationId' | 'query'>;
+
+export class ScopedClient {
   #connection: UnitConnection | undefined;
 
   constructor(
     connection: UnitConnection,
+    /** '' on the system path. */
     readonly organisationId: string,
   ) {
     this.#connection = connection;
@@ -46,6 +37,7 @@ export class ScopedClient implements TenantClient {
     values?: readonly unknown[],
   ): Promise<QueryResult<R>>;
   query<R extends QueryResultRow = QueryResultRow>(config: QueryConfig): Promise<QueryResult<R>>;
+  /** Streams (pg-copy-streams `copyFrom`/`copyTo`, pg-cursor, pg-query-stream) run on the unit's connection. */
   query<S extends Submittable>(stream: S): S;
   query<R extends QueryResultRow = QueryResultRow>(
     textOrConfig: string | QueryConfig | Submittable,

@@ -1,4 +1,5 @@
 import type { Role } from '@prospectflow/auth-core';
+import type { FastifySchema } from 'fastify';
 
 /**
  * Who may call what, in one place (docs/api/roles.md is checked against the routes):
@@ -14,6 +15,14 @@ export const READ = { role: 'viewer' } as const;
 export const WRITE = { role: 'member' } as const;
 export const MANAGE = { role: 'admin' } as const;
 export const OWN = { role: 'owner' } as const;
+
+/**
+ * Options of a route about the signed-in caller, outside any organisation (their profile, the
+ * organisations they belong to or create, invitations addressed to them): a valid token, no role.
+ */
+export function callerRoute<S extends FastifySchema>(schema: S) {
+  return { config: { organisation: false as const }, schema: { tags: ['identity'], ...schema } };
+}
 
 /** The sentence the OpenAPI description of a route starts with. */
 export function roleSentence(role: Role): string {

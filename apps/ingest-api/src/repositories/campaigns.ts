@@ -4,23 +4,18 @@ import type { Static } from 'typebox';
 import { conflict, notFound, unprocessable } from '../lib/problem.js';
 import { cancelPendingTasks, enqueueScheduling } from '../outreach/tasks.js';
 import type { Database } from '../plugins/app/db.js';
-import type {
-  Campaign,
-  CampaignCreate,
-  CampaignPatch,
-  CampaignStats,
-  EnrollmentRequest,
-  EnrollmentResult,
-  EnrollmentStopped,
-  StepInput,
-} from '../routes/v1/campaigns/schema.js';
+import type * as schema from '../routes/v1/campaigns/schema.js';
 
-type CampaignView = Static<typeof Campaign>;
-type StatsDay = Static<typeof CampaignStats>['days'][number];
+type CampaignView = Static<typeof schema.Campaign>;
+type StatsDay = Static<typeof schema.CampaignStats>['days'][number];
 /** Most positions one enrollment request may match. */
 const MAX_ENROLLMENT = 50_000;
 
-async function insertSteps(client: TenantClient, campaignId: string, steps: Static<typeof StepInput>[]) {
+async function insertSteps(
+  client: TenantClient,
+  campaignId: string,
+  steps: Static<typeof schema.StepInput>[],
+) {
   for (const [i, step] of steps.entries()) {
     const { rows } = await client.query<{ id: string }>(
       `INSERT INTO outreach.workflow_steps (campaign_id, step_order, delay_days, exit_on_reply, subject_template, body_template)
@@ -121,7 +116,7 @@ async function requireVerifiedMailbox(client: TenantClient, mailboxId: string): 
 async function enrollmentCandidates(
   client: TenantClient,
   id: string,
-  request: Static<typeof EnrollmentRequest>,
+  request: Static<typeof schema.EnrollmentRequest>,
 ) {
   const f = request.filter;
   const { rows } = await client.query<{ position_id: string; reason: string | null }>(
@@ -160,7 +155,7 @@ async function enrollmentCandidates(
 /** Campaigns, their steps and enrollments, of the request's organisation (RLS scopes every statement). */
 export function campaignsRepository(db: Database) {
   return {
-    async create(body: Static<typeof CampaignCreate>): Promise<CampaignView> {
+    async create(body: Static<typeof schema.CampaignCreate>): Promise<CampaignView> {
       return await db.tenant(async (c) => {
         const { rows } = await c.query<{ id: string }>(
           `INSERT INTO outreach.campaigns (name, description, mailbox_id, tracking_enabled) VALUES ($1, $2, $3, coalesce($4, true)) RETURNING id`,
@@ -196,7 +191,7 @@ export function campaignsRepository(db: Database) {
     },
 
     /** Steps are replaced only while the campaign is a draft (409 otherwise). */
-    async update(id: string, body: Static<typeof CampaignPatch>): Promise<CampaignView> {
+    async update(id: string, body: Static<typeof schema.CampaignPatch>): Promise<CampaignView> {
       return await db.tenant(async (c) => {
         const current = await lockCampaign(c, id);
         if (body.steps && current.status !== 'draft')
@@ -298,8 +293,8 @@ export function campaignsRepository(db: Database) {
     /** Enrolls eligible positions and says why each other one was skipped. */
     async enroll(
       id: string,
-      request: Static<typeof EnrollmentRequest>,
-    ): Promise<Static<typeof EnrollmentResult>> {
+      request: Static<typeof schema.EnrollmentRequest>,
+    ): Promise<Static<typeof schema.EnrollmentResult>> {
       return await db.tenant(async (c) => {
         const campaign = await lockCampaign(c, id);
         if (campaign.status === 'completed' || campaign.status === 'archived')
@@ -335,7 +330,7 @@ export function campaignsRepository(db: Database) {
      * A member stops one enrollment by hand: the address is suppressed (manual), the enrollment
      * unsubscribed and its queued tasks cancelled (outreach-core stopEnrollment). Idempotent.
      */
-    async stopEnrollment(id: string, enrollmentId: string): Promise<Static<typeof EnrollmentStopped>> {
+    async stopEnrollment(id: string, enrollmentId: string): Promise<Static<typeof schema.EnrollmentStopped>> {
       return await db.tenant(async (c) => {
         const found = await c.query(
           'SELECT 1 FROM outreach.campaign_enrollments WHERE id = $1 AND campaign_id = $2',

@@ -1,5 +1,5 @@
-import pg from 'pg';
 import { type CatalogTable, readCatalog } from '../catalog.js';
+import { withClient } from '../client.js';
 import { ROLES, roleUrl } from '../roles.js';
 import { citusCheck } from './citus.js';
 import { isolationChecks } from './isolation.js';
@@ -47,15 +47,7 @@ export function validationContext(migratorUrl: string, options: ValidationOption
     backupUrl: roleUrl(migratorUrl, ROLES.backup, options.env),
     migrationsDir: options.migrationsDir,
     catalog() {
-      catalog ??= (async () => {
-        const client = new pg.Client({ connectionString: migratorUrl });
-        await client.connect();
-        try {
-          return await readCatalog(client);
-        } finally {
-          await client.end();
-        }
-      })();
+      catalog ??= withClient(migratorUrl, readCatalog);
       return catalog;
     },
   };

@@ -1,5 +1,5 @@
-import pg from 'pg';
 import { APP_SCHEMAS, GLOBAL_TABLES, isTenantTable } from '../catalog.js';
+import { queryRows } from '../client.js';
 import { migrationStatus } from '../migrations.js';
 import { ROLES } from '../roles.js';
 import { type Check, failIfAny } from './types.js';
@@ -49,26 +49,12 @@ export const GLOBAL_LOOKUP_INDEXES = new Set([
   'iam.organisation_invitations_email_lookup_idx', // app.user_invitations (the invitee has no organisation yet)
 ]);
 
-async function one<T extends pg.QueryResultRow>(
-  url: string,
-  sql: string,
-  params: unknown[] = [],
-): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
 export const structureChecks: Check[] = [
   {
     name: 'server-version',
     description: 'PostgreSQL 15 or later',
     async run(ctx) {
-      const [row] = await one<{ v: number; s: string }>(
+      const [row] = await queryRows<{ v: number; s: string }>(
         ctx.migratorUrl,
         `SELECT current_setting('server_version_num')::int AS v, current_setting('server_version') AS s`,
       );
@@ -79,7 +65,7 @@ export const structureChecks: Check[] = [
     name: 'extensions',
     description: 'pgcrypto and citext are installed',
     async run(ctx) {
-      const rows = await one<{ extname: string }>(ctx.migratorUrl, 'SELECT extname FROM pg_extension');
+      const rows = await queryRows<{ extname: string }>(ctx.migratorUrl, 'SELECT extname FROM pg_extension');
       const have = new Set(rows.map((r) => r.extname));
       return failIfAny(
         ['pgcrypto', 'citext'].filter((e) => !have.has(e)).map((e) => `extension ${e} is missing`),
@@ -90,7 +76,7 @@ export const structureChecks: Check[] = [
     name: 'schemas',
     description: 'schemas app, iam, crm, outreach, tracking exist',
     async run(ctx) {
-      const rows = await one<{ nspname: string }>(ctx.migratorUrl, 'SELECT nspname FROM pg_namespace');
+      const rows = await queryRows<{ nspname: string }>(ctx.migratorUrl, 'SELECT nspname FROM pg_namespace');
       const have = new Set(rows.map((r) => r.nspname));
       return failIfAny(
         ['app', ...APP_SCHEMAS].filter((s) => !have.has(s)).map((s) => `schema ${s} is missing`),
@@ -241,7 +227,7 @@ export const structureChecks: Check[] = [
     name: 'updated-at-triggers',
     description: 'every table with updated_at has a BEFORE UPDATE trigger calling app.set_updated_at()',
     async run(ctx) {
-      const rows = await one<{ t: string }>(
+      const rows = await queryRows<{ t: string }>(
         ctx.migratorUrl,
         `SELECT n.nspname || '.' || c.relname AS t
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -278,7 +264,7 @@ export const structureChecks: Check[] = [
     async run(ctx) {
       const runtime = [ROLES.app, ROLES.worker];
       const problems: string[] = [];
-      const roles = await one<{ rolname: string; rolsuper: boolean; rolbypassrls: boolean }>(
+      const roles = await queryRows<{ rolname: string; rolsuper: boolean; rolbypassrls: boolean }>(
         ctx.migratorUrl,
         'SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = ANY($1)',
         [runtime],
@@ -289,7 +275,7 @@ export const structureChecks: Check[] = [
         else if (r.rolsuper || r.rolbypassrls)
           problems.push(`${role}: superuser=${r.rolsuper} bypassrls=${r.rolbypassrls}`);
       }
-      const owned = await one<{ o: string }>(
+      const owned = await queryRows<{ o: string }>(
         ctx.migratorUrl,
         `SELECT pg_get_userbyid(relowner) || ' owns ' || relnamespace::regnamespace || '.' || relname AS o
            FROM pg_class WHERE pg_get_userbyid(relowner) = ANY($1)
@@ -298,7 +284,7 @@ export const structureChecks: Check[] = [
         [runtime],
       );
       problems.push(...owned.map((r) => r.o));
-      const grants = await one<{ g: string }>(
+      const grants = await queryRows<{ g: string }>(
         ctx.migratorUrl,
         `SELECT grantee || ' has ' || privilege_type || ' on ' || table_schema || '.' || table_name AS g
            FROM information_schema.role_table_grants
@@ -306,7 +292,7 @@ export const structureChecks: Check[] = [
         [runtime],
       );
       problems.push(...grants.map((r) => r.g));
-      const settings = await one<{ s: string }>(
+      const settings = await queryRows<{ s: string }>(
         ctx.migratorUrl,
         `SELECT coalesce(setrole::regrole::text, '*') || '/' || coalesce((SELECT datname FROM pg_database WHERE oid = setdatabase), '*')
                 || ': ' || array_to_string(setconfig, ',') AS s

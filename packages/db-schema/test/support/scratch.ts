@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { testEnvironment } from '@prospectflow/testing';
-import pg from 'pg';
 import { setupDatabase } from '../../src/setup.js';
 import { withDatabase } from '../../src/urls.js';
 
@@ -12,16 +11,5 @@ export async function scratchDatabase(label: string): Promise<{ name: string; ad
   return { name, adminUrl: withDatabase(environment.adminUrl, name) };
 }
 
-export async function query<T extends pg.QueryResultRow = pg.QueryResultRow>(
-  url: string,
-  sql: string,
-  params: unknown[] = [],
-): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
+/** One statement's rows on a short-lived connection. */
+export { queryRows as query } from '../../src/client.js';

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { unprocessable } from '../../../lib/problem.js';
 import { created } from '../../../lib/replies.js';
 import { READ, WRITE } from '../../../lib/role-policy.js';
-import { IdParams, Items } from '../../../lib/schemas.js';
+import { IdParams, Items, ProblemSchema } from '../../../lib/schemas.js';
 import { campaignsRepository } from '../../../repositories/campaigns.js';
 import {
   Campaign,
@@ -18,6 +18,10 @@ import {
 import { summariseStats, validateSteps } from './service.js';
 
 const tags = ['outreach'];
+/** What `validateSteps` refuses, in the words of the API document. */
+const STEPS_REFUSED =
+  '422 `invalid_campaign_steps` lists each bad field in `errors`: an unknown template variable, ' +
+  'a step with neither body nor variants, repeated variant labels, a first step without a subject.';
 
 /** Campaigns are members' work (an SDR launches their own sequences); anyone reads them. */
 const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -30,8 +34,9 @@ const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags,
         summary: 'Create a campaign (draft) with ordered steps, A/B variants per step',
+        description: STEPS_REFUSED,
         body: CampaignCreate,
-        response: { 201: Campaign },
+        response: { 201: Campaign, 422: ProblemSchema },
       },
     },
     async (request, reply) => {
@@ -76,9 +81,10 @@ const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags,
         summary: 'Update a campaign; steps can be replaced while it is a draft',
+        description: STEPS_REFUSED,
         params: IdParams,
         body: CampaignPatch,
-        response: { 200: Campaign },
+        response: { 200: Campaign, 422: ProblemSchema },
       },
     },
     async (request) => {

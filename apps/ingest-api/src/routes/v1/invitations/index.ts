@@ -3,6 +3,7 @@ import { requireAuth } from '@prospectflow/auth-core';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { named } from '../../../lib/openapi/components.js';
+import { callerRoute } from '../../../lib/role-policy.js';
 import { Items, ProblemSchema, Role, Uuid } from '../../../lib/schemas.js';
 import { invalidateSessions } from '../../../lib/sessions.js';
 import { invitationsRepository } from '../../../repositories/organisations/invitations.js';
@@ -29,32 +30,24 @@ const invitations: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get(
     '',
-    {
-      config: { organisation: false },
-      schema: {
-        tags: ['identity'],
-        summary: 'Open invitations addressed to my verified email',
-        response: { 200: Items(ReceivedInvitation) },
-      },
-    },
+    callerRoute({
+      summary: 'Open invitations addressed to my verified email',
+      response: { 200: Items(ReceivedInvitation) },
+    }),
     async (request) => ({ items: await repository.received(await syncedUser(request)) }),
   );
 
   fastify.post(
     '/:invitationId/accept',
-    {
-      config: { organisation: false },
-      schema: {
-        tags: ['identity'],
-        summary: 'Accept an invitation addressed to my verified email; I become a member with its role',
-        description:
-          '404 `invitation_not_found` unless the invitation is addressed to my email; 403 `email_not_verified` ' +
-          'while that email is unverified; 409 `invitation_already_accepted` or `already_a_member`; ' +
-          '410 `invitation_revoked` or `invitation_expired`.',
-        params: Type.Object({ invitationId: Uuid }),
-        response: { 200: AcceptedInvitation, 403: ProblemSchema, 410: ProblemSchema },
-      },
-    },
+    callerRoute({
+      summary: 'Accept an invitation addressed to my verified email; I become a member with its role',
+      description:
+        '404 `invitation_not_found` unless the invitation is addressed to my email; 403 `email_not_verified` ' +
+        'while that email is unverified; 409 `invitation_already_accepted` or `already_a_member`; ' +
+        '410 `invitation_revoked` or `invitation_expired`.',
+      params: Type.Object({ invitationId: Uuid }),
+      response: { 200: AcceptedInvitation, 403: ProblemSchema, 410: ProblemSchema },
+    }),
     async (request) => {
       const userId = await syncedUser(request);
       const accepted = await repository.accept(request.params.invitationId, userId);

@@ -3,6 +3,7 @@ import { requireAuth } from '@prospectflow/auth-core';
 import { Type } from 'typebox';
 import { named } from '../../../lib/openapi/components.js';
 import { notFound } from '../../../lib/problem.js';
+import { callerRoute } from '../../../lib/role-policy.js';
 import { organisationsRepository } from '../../../repositories/organisations/index.js';
 import { MyOrganisation, UserProfile } from '../organisations/schema.js';
 
@@ -12,21 +13,17 @@ const Me = Type.Intersect([UserProfile, Type.Object({ memberships: Type.Array(My
 named({ Me });
 
 const me: FastifyPluginAsyncTypebox = async (fastify) => {
-  const repository = organisationsRepository(fastify.db);
+  const { findUser, listMine } = organisationsRepository(fastify.db);
   fastify.get(
     '',
-    {
-      config: { organisation: false },
-      schema: {
-        tags: ['identity'],
-        summary: 'The caller and the organisations they belong to',
-        response: { 200: Me },
-      },
-    },
+    callerRoute({
+      summary: 'The caller and the organisations they belong to',
+      response: { 200: Me },
+    }),
     async (request) => {
-      const user = await repository.findUser(requireAuth(request).userId!);
+      const user = await findUser(requireAuth(request).userId!);
       if (!user) throw notFound('User');
-      return { ...user, memberships: await repository.listMine(user.id) };
+      return { ...user, memberships: await listMine(user.id) };
     },
   );
 };

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireAuth } from '@prospectflow/auth-core';
 import { created } from '../../../lib/replies.js';
+import { callerRoute } from '../../../lib/role-policy.js';
 import { Items } from '../../../lib/schemas.js';
 import { invalidateSessions } from '../../../lib/sessions.js';
 import { organisationsRepository } from '../../../repositories/organisations/index.js';
@@ -30,28 +31,20 @@ const organisations: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get(
     '',
-    {
-      config: { organisation: false },
-      schema: {
-        tags: ['identity'],
-        summary: 'Organisations the caller belongs to',
-        response: { 200: Items(MyOrganisation) },
-      },
-    },
+    callerRoute({
+      summary: 'Organisations the caller belongs to',
+      response: { 200: Items(MyOrganisation) },
+    }),
     async (request) => ({ items: await repository.listMine(requireAuth(request).userId!) }),
   );
 
   fastify.post(
     '',
-    {
-      config: { organisation: false },
-      schema: {
-        tags: ['identity'],
-        summary: 'Create an organisation; the caller becomes its owner',
-        body: CreateOrganisation,
-        response: { 201: MyOrganisation },
-      },
-    },
+    callerRoute({
+      summary: 'Create an organisation; the caller becomes its owner',
+      body: CreateOrganisation,
+      response: { 201: MyOrganisation },
+    }),
     async (request, reply) => {
       const userId = requireAuth(request).userId!;
       const id = randomUUID();
