@@ -34,11 +34,11 @@ export class AuthError extends Error {
   ) {
     super(detail, { cause: options.cause });
     this.name = 'AuthError';
-    const info: AuthErrorInfo = AUTH_ERRORS[code];
+    const info = AUTH_ERRORS[code];
     this.status = info.status;
     this.statusCode = info.status;
     this.title = info.title;
-    this.bearerError = info.bearer;
+    this.bearerError = 'bearer' in info ? info.bearer : undefined;
     this.retryAfterSeconds = info.status === 503 ? (options.retryAfterSeconds ?? 5) : undefined;
     this.extensions = options.extensions ?? {};
   }
