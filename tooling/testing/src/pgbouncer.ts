@@ -1,9 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, waitForPort } from './ports.js';
-import { findBinary, serviceUser } from './system-service.js';
+import { freePort } from './ports.js';
+import { findBinary, serviceUser, startDaemon } from './system-service.js';
 
 export interface PgBouncerUser {
   user: string;
@@ -99,33 +98,14 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<Running
   if (owner) {
     for (const file of [dir, authFile, iniFile]) fs.chownSync(file, owner.uid, owner.gid);
   }
-  let output = '';
-  const child: ChildProcess = spawn(binary, [iniFile], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...(owner ? { uid: owner.uid, gid: owner.gid } : {}),
-  });
-  const collect = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-20_000);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code) =>
-      reject(new Error(`pgbouncer exited with code ${code} before listening:\n${output}`)),
-    ),
-  );
-  exited.catch(() => {});
   const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
-  try {
-    await Promise.race([waitForPort(port), exited]);
-  } catch (error) {
-    child.kill('SIGKILL');
-    process.removeListener('exit', killOnExit);
+  const daemon = await startDaemon('pgbouncer', binary, [iniFile], {
+    ports: [port],
+    spawn: owner ? { uid: owner.uid, gid: owner.gid } : {},
+  }).catch((error: unknown) => {
     cleanup();
     throw error;
-  }
+  });
   const first = options.users[0]!;
   const build = (user: string, password: string, database: string) =>
     `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
@@ -133,15 +113,9 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<Running
     port,
     url: (user, password, database = defaultDatabase) => build(user, password, database),
     adminUrl: () => build(first.user, first.password, 'pgbouncer'),
-    log: () => output,
+    log: () => daemon.output(),
     async stop() {
-      process.removeListener('exit', killOnExit);
-      if (child.exitCode === null && child.signalCode === null) {
-        await new Promise<void>((resolve) => {
-          child.once('exit', () => resolve());
-          child.kill('SIGTERM');
-        });
-      }
+      await daemon.stop();
       cleanup();
     },
   };

@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { freePort, waitForPort } from './ports.js';
+import { freePort } from './ports.js';
+import { findBinary, startDaemon } from './system-service.js';
 
 export interface RunningRedis {
   url: string;
@@ -9,23 +9,17 @@ export interface RunningRedis {
   stop(): Promise<void>;
 }
 
-function redisServerBinary(): string | undefined {
-  const candidate = process.env.REDIS_SERVER_BIN ?? 'redis-server';
-  const probe = spawnSync(candidate, ['--version'], { encoding: 'utf8' });
-  return probe.status === 0 ? candidate : undefined;
-}
-
 /** Starts a throw-away redis-server (no persistence) on a free port, or on `port`. */
 export async function startRedisServer(port?: number): Promise<RunningRedis> {
-  const binary = redisServerBinary();
-  if (!binary) {
-    throw new Error(
-      'No Redis for the tests: REDIS_URL is unset and `redis-server` is not on PATH. ' +
-        'Fix: install it (Debian: apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL.',
-    );
-  }
+  const binary = findBinary(
+    'REDIS_SERVER_BIN',
+    ['redis-server'],
+    'No Redis for the tests: REDIS_URL is unset and `redis-server` is not on PATH. ' +
+      'Fix: install it (Debian: apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL.',
+  );
   const chosen = port ?? (await freePort());
-  const child: ChildProcess = spawn(
+  const daemon = await startDaemon(
+    'redis-server',
     binary,
     [
       '--port',
@@ -39,20 +33,13 @@ export async function startRedisServer(port?: number): Promise<RunningRedis> {
       '--daemonize',
       'no',
     ],
-    { stdio: 'ignore' },
+    { ports: [chosen] },
   );
-  await waitForPort(chosen);
   return {
     url: `redis://127.0.0.1:${chosen}`,
     port: chosen,
     owned: true,
-    async stop() {
-      if (child.exitCode !== null) return;
-      await new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      });
-    },
+    stop: daemon.stop,
   };
 }
 

@@ -1,4 +1,5 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
+import { waitForPort } from './ports.js';
 
 /**
  * The first of `candidates` that runs with `--version`; an explicit `<envVar>` is the only
@@ -40,4 +41,58 @@ export function serviceUser(service: string): OsUser & { root: boolean } {
       `Running as root, ${service} needs an OS user named "postgres" to run as (useradd postgres).`,
     );
   }
+}
+
+export interface Daemon {
+  /** The tail of what it printed. */
+  output(): string;
+  /** SIGTERM, and the exit awaited (nothing to do when it has already exited). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a server in the foreground for the tests and waits until each of `ports` listens. The
+ * tail of its output is kept for error messages, it is killed if the test process exits first, and
+ * an exit before listening rejects with `describe(output)` (e.g. with its own log file added).
+ */
+export async function startDaemon(
+  name: string,
+  binary: string,
+  args: string[],
+  options: { ports: number[]; spawn?: Omit<SpawnOptions, 'stdio'>; describe?: (output: string) => string },
+): Promise<Daemon> {
+  let output = '';
+  const child = spawn(binary, args, { ...options.spawn, stdio: ['ignore', 'pipe', 'pipe'] });
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const describe = options.describe ?? ((text: string) => text);
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) =>
+      reject(new Error(`${name} exited with code ${code} before listening:\n${describe(output)}`)),
+    ),
+  );
+  exited.catch(() => {});
+  try {
+    await Promise.race([Promise.all(options.ports.map((port) => waitForPort(port))), exited]);
+  } catch (error) {
+    child.kill('SIGKILL');
+    process.removeListener('exit', killOnExit);
+    throw error;
+  }
+  return {
+    output: () => output,
+    async stop() {
+      process.removeListener('exit', killOnExit);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      });
+    },
+  };
 }

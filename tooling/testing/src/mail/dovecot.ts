@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort, waitForPort } from '../ports.js';
-import { findBinary, serviceUser } from '../system-service.js';
+import { freePort } from '../ports.js';
+import { findBinary, serviceUser, startDaemon } from '../system-service.js';
 
 export interface RunningDovecot {
   imapPort: number;
@@ -104,48 +103,16 @@ export async function startDovecot(dir: string, tokeninfoUrl: string): Promise<R
   for (const sub of ['', 'run', 'state', 'home', 'users', 'oauth'])
     fs.chownSync(path.join(dir, sub), owner.uid, owner.gid);
   fs.chmodSync(dir, 0o755);
-  let output = '';
-  const child: ChildProcess = spawn(binary, ['-F', '-c', path.join(dir, 'dovecot.conf')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const collect = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-20_000);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  const log = () => {
+  const withLog = (output: string) => {
     try {
       return output + fs.readFileSync(path.join(dir, 'dovecot.log'), 'utf8').slice(-20_000);
     } catch {
       return output;
     }
   };
-  const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code) =>
-      reject(new Error(`dovecot exited with code ${code} before listening:\n${log()}`)),
-    ),
-  );
-  exited.catch(() => {});
-  try {
-    await Promise.race([Promise.all([waitForPort(imapPort), waitForPort(lmtpPort)]), exited]);
-  } catch (error) {
-    child.kill('SIGKILL');
-    process.removeListener('exit', killOnExit);
-    throw error;
-  }
-  return {
-    imapPort,
-    lmtpPort,
-    log,
-    async stop() {
-      process.removeListener('exit', killOnExit);
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      await new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      });
-    },
-  };
+  const daemon = await startDaemon('dovecot', binary, ['-F', '-c', path.join(dir, 'dovecot.conf')], {
+    ports: [imapPort, lmtpPort],
+    describe: withLog,
+  });
+  return { imapPort, lmtpPort, log: () => withLog(daemon.output()), stop: daemon.stop };
 }
