@@ -846,9 +846,8 @@ CREATE INDEX messages_org_mailbox_sent_idx ON outreach.messages USING btree (org
 CREATE INDEX messages_org_step_idx ON outreach.messages USING btree (organisation_id, step_id);
 CREATE INDEX messages_org_variant_idx ON outreach.messages USING btree (organisation_id, variant_id);
 CREATE INDEX messages_unsubscribe_token_lookup_idx ON outreach.messages USING btree (unsubscribe_token) WHERE (unsubscribe_token IS NOT NULL);
-CREATE TRIGGER mailbox_day_count_insert AFTER INSERT ON outreach.messages FOR EACH ROW WHEN (((new.direction = 'outbound'::text) AND (new.mailbox_id IS NOT NULL) AND (new.status = ANY (ARRAY['queued'::text, 'sent'::text, 'bounced'::text])))) EXECUTE FUNCTION app.mailbox_day_count();
 CREATE TRIGGER mailbox_day_count_update AFTER UPDATE OF status, mailbox_id, created_at, direction ON outreach.messages FOR EACH ROW WHEN (((((old.direction = 'outbound'::text) AND (old.mailbox_id IS NOT NULL) AND (old.status = ANY (ARRAY['queued'::text, 'sent'::text, 'bounced'::text]))) IS DISTINCT FROM ((new.direction = 'outbound'::text) AND (new.mailbox_id IS NOT NULL) AND (new.status = ANY (ARRAY['queued'::text, 'sent'::text, 'bounced'::text])))) OR ((new.direction = 'outbound'::text) AND (new.mailbox_id IS NOT NULL) AND (new.status = ANY (ARRAY['queued'::text, 'sent'::text, 'bounced'::text])) AND ((old.mailbox_id IS DISTINCT FROM new.mailbox_id) OR (old.created_at IS DISTINCT FROM new.created_at))))) EXECUTE FUNCTION app.mailbox_day_count();
-CREATE TRIGGER messages_outbound_sender_proved BEFORE INSERT ON outreach.messages FOR EACH ROW WHEN (((new.direction = 'outbound'::text) AND (new.status = 'queued'::text))) EXECUTE FUNCTION app.outbound_sender_proved();
+CREATE TRIGGER messages_outbound_inserted AFTER INSERT ON outreach.messages FOR EACH ROW WHEN (((new.direction = 'outbound'::text) AND ((new.status = 'queued'::text) OR ((new.mailbox_id IS NOT NULL) AND (new.status = ANY (ARRAY['sent'::text, 'bounced'::text])))))) EXECUTE FUNCTION app.outbound_message_inserted();
 CREATE TRIGGER note_inbound_contact AFTER INSERT ON outreach.messages FOR EACH ROW WHEN (((new.direction = 'inbound'::text) AND (new.inbound_kind = 'reply'::text) AND (new.enrollment_id IS NOT NULL))) EXECUTE FUNCTION app.note_inbound_contact();
 CREATE TRIGGER set_updated_at BEFORE UPDATE ON outreach.messages FOR EACH ROW EXECUTE FUNCTION app.set_updated_at();
 ALTER TABLE outreach.messages ENABLE ROW LEVEL SECURITY;
@@ -1755,6 +1754,38 @@ AS $function$
   GROUP BY organisation_id ORDER BY organisation_id
 $function$;
 GRANT EXECUTE ON FUNCTION app.organisations_with_sealed_secrets(p_active_key_id text) TO prospectflow_worker;
+
+CREATE OR REPLACE FUNCTION app.outbound_message_inserted()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+AS $function$
+BEGIN
+  IF NEW.status = 'queued' AND NOT EXISTS (
+    SELECT 1 FROM outreach.mailboxes mb
+    WHERE mb.organisation_id = NEW.organisation_id AND mb.id = NEW.mailbox_id
+      AND mb.verification_status = 'verified' AND mb.from_address = NEW.from_address
+      AND (mb.provider <> 'relay' OR EXISTS (
+        SELECT 1 FROM outreach.sending_domains d
+        WHERE d.organisation_id = mb.organisation_id AND d.verified_at IS NOT NULL
+          AND d.domain = split_part(mb.from_address::text, '@', 2)::citext))
+  ) THEN
+    RAISE EXCEPTION 'sender_not_proved: % is not a verified mailbox of this organisation', NEW.from_address
+      USING ERRCODE = 'check_violation';
+  END IF;
+  IF NEW.mailbox_id IS NOT NULL THEN
+    UPDATE outreach.mailbox_day_counts AS c
+    SET reserved = c.reserved + 1, last_at = greatest(c.last_at, NEW.created_at)
+    WHERE c.organisation_id = NEW.organisation_id AND c.mailbox_id = NEW.mailbox_id
+      AND c.day_start <= NEW.created_at AND c.day_start > NEW.created_at - interval '2 days'
+      AND c.day_end > NEW.created_at;
+  END IF;
+  RETURN NULL;
+END;
+$function$;
+GRANT EXECUTE ON FUNCTION app.outbound_message_inserted() TO prospectflow_app;
+GRANT EXECUTE ON FUNCTION app.outbound_message_inserted() TO prospectflow_system;
+GRANT EXECUTE ON FUNCTION app.outbound_message_inserted() TO prospectflow_worker;
 
 CREATE OR REPLACE FUNCTION app.outbound_sender_proved()
  RETURNS trigger
