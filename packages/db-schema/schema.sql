@@ -846,8 +846,8 @@ CREATE INDEX messages_org_mailbox_sent_idx ON outreach.messages USING btree (org
 CREATE INDEX messages_org_step_idx ON outreach.messages USING btree (organisation_id, step_id);
 CREATE INDEX messages_org_variant_idx ON outreach.messages USING btree (organisation_id, variant_id);
 CREATE INDEX messages_unsubscribe_token_lookup_idx ON outreach.messages USING btree (unsubscribe_token) WHERE (unsubscribe_token IS NOT NULL);
-CREATE TRIGGER mailbox_day_count_update AFTER UPDATE OF status, mailbox_id, created_at, direction ON outreach.messages FOR EACH ROW WHEN (((((old.direction = 'outbound'::text) AND (old.mailbox_id IS NOT NULL) AND (old.status = ANY (ARRAY['queued'::text, 'sent'::text, 'bounced'::text]))) IS DISTINCT FROM ((new.direction = 'outbound'::text) AND (new.mailbox_id IS NOT NULL) AND (new.status = ANY (ARRAY['queued'::text, 'sent'::text, 'bounced'::text])))) OR ((new.direction = 'outbound'::text) AND (new.mailbox_id IS NOT NULL) AND (new.status = ANY (ARRAY['queued'::text, 'sent'::text, 'bounced'::text])) AND ((old.mailbox_id IS DISTINCT FROM new.mailbox_id) OR (old.created_at IS DISTINCT FROM new.created_at))))) EXECUTE FUNCTION app.mailbox_day_count();
-CREATE TRIGGER messages_outbound_inserted AFTER INSERT ON outreach.messages FOR EACH ROW WHEN (((new.direction = 'outbound'::text) AND ((new.status = 'queued'::text) OR ((new.mailbox_id IS NOT NULL) AND (new.status = ANY (ARRAY['sent'::text, 'bounced'::text])))))) EXECUTE FUNCTION app.outbound_message_inserted();
+CREATE TRIGGER mailbox_day_count_update AFTER UPDATE OF status, mailbox_id, created_at, direction ON outreach.messages FOR EACH ROW WHEN (((((old.direction = 'outbound'::text) AND (old.mailbox_id IS NOT NULL) AND (old.status = ANY (ARRAY['queued'::text, 'sent'::text, 'bounced'::text]))) IS DISTINCT FROM ((new.direction = 'outbound'::text) AND (new.mailbox_id IS NOT NULL) AND (new.status = ANY (ARRAY['queued'::text, 'sent'::text, 'bounced'::text])))) OR ((new.direction = 'outbound'::text) AND (new.mailbox_id IS NOT NULL) AND (new.status = ANY (ARRAY['queued'::text, 'sent'::text, 'bounced'::text])) AND ((old.mailbox_id IS DISTINCT FROM new.mailbox_id) OR (old.created_at IS DISTINCT FROM new.created_at))))) EXECUTE FUNCTION app.outbound_message_written();
+CREATE TRIGGER messages_outbound_inserted AFTER INSERT ON outreach.messages FOR EACH ROW WHEN (((new.direction = 'outbound'::text) AND ((new.status = 'queued'::text) OR ((new.mailbox_id IS NOT NULL) AND (new.status = ANY (ARRAY['sent'::text, 'bounced'::text])))))) EXECUTE FUNCTION app.outbound_message_written();
 CREATE TRIGGER note_inbound_contact AFTER INSERT ON outreach.messages FOR EACH ROW WHEN (((new.direction = 'inbound'::text) AND (new.inbound_kind = 'reply'::text) AND (new.enrollment_id IS NOT NULL))) EXECUTE FUNCTION app.note_inbound_contact();
 CREATE TRIGGER set_updated_at BEFORE UPDATE ON outreach.messages FOR EACH ROW EXECUTE FUNCTION app.set_updated_at();
 ALTER TABLE outreach.messages ENABLE ROW LEVEL SECURITY;
@@ -1621,50 +1621,6 @@ GRANT EXECUTE ON FUNCTION app.luhn_valid(digits text) TO prospectflow_backup;
 GRANT EXECUTE ON FUNCTION app.luhn_valid(digits text) TO prospectflow_system;
 GRANT EXECUTE ON FUNCTION app.luhn_valid(digits text) TO prospectflow_worker;
 
-CREATE OR REPLACE FUNCTION app.mailbox_day_count()
- RETURNS trigger
- LANGUAGE plpgsql
- SET search_path TO 'pg_catalog', 'pg_temp'
-AS $function$
-DECLARE
-  was boolean := TG_OP = 'UPDATE' AND OLD.direction = 'outbound' AND OLD.mailbox_id IS NOT NULL
-                 AND OLD.status IN ('queued', 'sent', 'bounced');
-  counted boolean := NEW.direction = 'outbound' AND NEW.mailbox_id IS NOT NULL AND NEW.status IN ('queued', 'sent', 'bounced');
-BEGIN
-  IF TG_OP = 'UPDATE' THEN
-    -- The reservation's lock (inserts come from the reservation, which holds it already): a day's
-    -- row being created right now is either committed before the updates below read it, or
-    -- created after this change commits (and counts it).
-    PERFORM 1 FROM outreach.mailboxes AS mb
-    WHERE mb.organisation_id = NEW.organisation_id AND mb.id IN (OLD.mailbox_id, NEW.mailbox_id)
-    ORDER BY mb.id FOR NO KEY UPDATE;
-  END IF;
-  IF was THEN
-    UPDATE outreach.mailbox_day_counts AS c
-    SET reserved = c.reserved - 1,
-        last_at = CASE WHEN c.last_at > OLD.created_at THEN c.last_at ELSE (
-          SELECT max(m.created_at) FROM outreach.messages AS m
-          WHERE m.organisation_id = c.organisation_id AND m.mailbox_id = c.mailbox_id AND m.direction = 'outbound'
-            AND m.status IN ('queued', 'sent', 'bounced') AND m.created_at < c.day_end
-            AND (m.sent_at IS NULL OR m.sent_at >= c.day_start - interval '1 day')) END
-    WHERE c.organisation_id = OLD.organisation_id AND c.mailbox_id = OLD.mailbox_id
-      AND c.day_start <= OLD.created_at AND c.day_start > OLD.created_at - interval '2 days'
-      AND c.day_end > OLD.created_at;
-  END IF;
-  IF counted THEN
-    UPDATE outreach.mailbox_day_counts AS c
-    SET reserved = c.reserved + 1, last_at = greatest(c.last_at, NEW.created_at)
-    WHERE c.organisation_id = NEW.organisation_id AND c.mailbox_id = NEW.mailbox_id
-      AND c.day_start <= NEW.created_at AND c.day_start > NEW.created_at - interval '2 days'
-      AND c.day_end > NEW.created_at;
-  END IF;
-  RETURN NULL;
-END;
-$function$;
-GRANT EXECUTE ON FUNCTION app.mailbox_day_count() TO prospectflow_app;
-GRANT EXECUTE ON FUNCTION app.mailbox_day_count() TO prospectflow_system;
-GRANT EXECUTE ON FUNCTION app.mailbox_day_count() TO prospectflow_worker;
-
 CREATE OR REPLACE FUNCTION app.mailboxes_to_poll()
  RETURNS TABLE(organisation_id uuid, id uuid, credentials_version integer)
  LANGUAGE sql
@@ -1755,13 +1711,17 @@ AS $function$
 $function$;
 GRANT EXECUTE ON FUNCTION app.organisations_with_sealed_secrets(p_active_key_id text) TO prospectflow_worker;
 
-CREATE OR REPLACE FUNCTION app.outbound_message_inserted()
+CREATE OR REPLACE FUNCTION app.outbound_message_written()
  RETURNS trigger
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog', 'public'
 AS $function$
+DECLARE
+  was boolean := TG_OP = 'UPDATE' AND OLD.direction = 'outbound' AND OLD.mailbox_id IS NOT NULL
+                 AND OLD.status IN ('queued', 'sent', 'bounced');
+  counted boolean := NEW.direction = 'outbound' AND NEW.mailbox_id IS NOT NULL AND NEW.status IN ('queued', 'sent', 'bounced');
 BEGIN
-  IF NEW.status = 'queued' AND NOT EXISTS (
+  IF TG_OP = 'INSERT' AND NEW.status = 'queued' AND NOT EXISTS (
     SELECT 1 FROM outreach.mailboxes mb
     WHERE mb.organisation_id = NEW.organisation_id AND mb.id = NEW.mailbox_id
       AND mb.verification_status = 'verified' AND mb.from_address = NEW.from_address
@@ -1773,7 +1733,27 @@ BEGIN
     RAISE EXCEPTION 'sender_not_proved: % is not a verified mailbox of this organisation', NEW.from_address
       USING ERRCODE = 'check_violation';
   END IF;
-  IF NEW.mailbox_id IS NOT NULL THEN
+  IF TG_OP = 'UPDATE' THEN
+    -- The reservation's lock (inserts come from the reservation, which holds it already): a day's
+    -- row being created right now is either committed before the updates below read it, or
+    -- created after this change commits (and counts it).
+    PERFORM 1 FROM outreach.mailboxes AS mb
+    WHERE mb.organisation_id = NEW.organisation_id AND mb.id IN (OLD.mailbox_id, NEW.mailbox_id)
+    ORDER BY mb.id FOR NO KEY UPDATE;
+  END IF;
+  IF was THEN
+    UPDATE outreach.mailbox_day_counts AS c
+    SET reserved = c.reserved - 1,
+        last_at = CASE WHEN c.last_at > OLD.created_at THEN c.last_at ELSE (
+          SELECT max(m.created_at) FROM outreach.messages AS m
+          WHERE m.organisation_id = c.organisation_id AND m.mailbox_id = c.mailbox_id AND m.direction = 'outbound'
+            AND m.status IN ('queued', 'sent', 'bounced') AND m.created_at < c.day_end
+            AND (m.sent_at IS NULL OR m.sent_at >= c.day_start - interval '1 day')) END
+    WHERE c.organisation_id = OLD.organisation_id AND c.mailbox_id = OLD.mailbox_id
+      AND c.day_start <= OLD.created_at AND c.day_start > OLD.created_at - interval '2 days'
+      AND c.day_end > OLD.created_at;
+  END IF;
+  IF counted THEN
     UPDATE outreach.mailbox_day_counts AS c
     SET reserved = c.reserved + 1, last_at = greatest(c.last_at, NEW.created_at)
     WHERE c.organisation_id = NEW.organisation_id AND c.mailbox_id = NEW.mailbox_id
@@ -1783,9 +1763,9 @@ BEGIN
   RETURN NULL;
 END;
 $function$;
-GRANT EXECUTE ON FUNCTION app.outbound_message_inserted() TO prospectflow_app;
-GRANT EXECUTE ON FUNCTION app.outbound_message_inserted() TO prospectflow_system;
-GRANT EXECUTE ON FUNCTION app.outbound_message_inserted() TO prospectflow_worker;
+GRANT EXECUTE ON FUNCTION app.outbound_message_written() TO prospectflow_app;
+GRANT EXECUTE ON FUNCTION app.outbound_message_written() TO prospectflow_system;
+GRANT EXECUTE ON FUNCTION app.outbound_message_written() TO prospectflow_worker;
 
 CREATE OR REPLACE FUNCTION app.provenance(p_source text, p_import uuid, p_user uuid, p_at timestamp with time zone)
  RETURNS jsonb
