@@ -1239,30 +1239,29 @@ BEGIN
     SELECT 1 FROM outreach.campaign_mailboxes cm JOIN outreach.campaigns c ON c.id = cm.campaign_id
     WHERE cm.campaign_id = v_campaign AND cm.mailbox_id IS DISTINCT FROM c.mailbox_id
   ) THEN
-    SELECT mb.id INTO v_chosen FROM outreach.mailboxes mb
-    WHERE mb.status = 'active' AND mb.verification_status = 'verified'
-      AND mb.id = (SELECT c.mailbox_id FROM outreach.campaigns c WHERE c.id = v_campaign);
-  ELSE
-    -- One chooser per campaign at a time (until the caller's transaction ends): each sees the
-    -- assignments committed or made before it, so concurrent first sends spread across mailboxes.
-    PERFORM pg_advisory_xact_lock(hashtextextended('assign_enrollment_mailbox:' || v_campaign::text, 0));
-    SELECT cand.id INTO v_chosen FROM (
-      SELECT mb.id, mb.daily_limit,
-        mb.daily_limit - (SELECT count(*) FROM outreach.messages m
-           WHERE m.organisation_id = mb.organisation_id AND m.mailbox_id = mb.id AND m.direction = 'outbound'
-             AND m.status IN ('queued', 'sent', 'bounced') AND m.created_at >= now() - interval '24 hours'
-             AND (m.sent_at IS NULL OR m.sent_at >= now() - interval '2 days')) AS remaining,
-        (SELECT count(*) FROM outreach.campaign_enrollments o
-           WHERE o.organisation_id = mb.organisation_id AND o.mailbox_id = mb.id AND o.campaign_id = v_campaign
-             AND o.status IN ('active', 'paused', 'replied')) AS assigned
-      FROM outreach.mailboxes mb
-      WHERE mb.status = 'active' AND mb.verification_status = 'verified'
-        AND (mb.id = (SELECT c.mailbox_id FROM outreach.campaigns c WHERE c.id = v_campaign)
-             OR mb.id IN (SELECT cm.mailbox_id FROM outreach.campaign_mailboxes cm WHERE cm.campaign_id = v_campaign))
-    ) cand
-    ORDER BY cand.remaining <= 0, cand.assigned::numeric / cand.daily_limit, cand.remaining DESC, cand.id
-    LIMIT 1;
+    -- One candidate, nothing to choose: the caller uses the campaign's mailbox, and the first
+    -- recorded send pins it (app.record_sent), one write of the enrollment instead of two.
+    RETURN NULL;
   END IF;
+  -- One chooser per campaign at a time (until the caller's transaction ends): each sees the
+  -- assignments committed or made before it, so concurrent first sends spread across mailboxes.
+  PERFORM pg_advisory_xact_lock(hashtextextended('assign_enrollment_mailbox:' || v_campaign::text, 0));
+  SELECT cand.id INTO v_chosen FROM (
+    SELECT mb.id, mb.daily_limit,
+      mb.daily_limit - (SELECT count(*) FROM outreach.messages m
+         WHERE m.organisation_id = mb.organisation_id AND m.mailbox_id = mb.id AND m.direction = 'outbound'
+           AND m.status IN ('queued', 'sent', 'bounced') AND m.created_at >= now() - interval '24 hours'
+           AND (m.sent_at IS NULL OR m.sent_at >= now() - interval '2 days')) AS remaining,
+      (SELECT count(*) FROM outreach.campaign_enrollments o
+         WHERE o.organisation_id = mb.organisation_id AND o.mailbox_id = mb.id AND o.campaign_id = v_campaign
+           AND o.status IN ('active', 'paused', 'replied')) AS assigned
+    FROM outreach.mailboxes mb
+    WHERE mb.status = 'active' AND mb.verification_status = 'verified'
+      AND (mb.id = (SELECT c.mailbox_id FROM outreach.campaigns c WHERE c.id = v_campaign)
+           OR mb.id IN (SELECT cm.mailbox_id FROM outreach.campaign_mailboxes cm WHERE cm.campaign_id = v_campaign))
+  ) cand
+  ORDER BY cand.remaining <= 0, cand.assigned::numeric / cand.daily_limit, cand.remaining DESC, cand.id
+  LIMIT 1;
   IF v_chosen IS NULL THEN
     RETURN NULL;
   END IF;
@@ -1825,18 +1824,22 @@ CREATE OR REPLACE FUNCTION app.record_sent(p_organisation uuid, p_task uuid, p_w
 AS $function$
 DECLARE
   v_status text;
+  v_mailbox uuid;
 BEGIN
   UPDATE outreach.tasks AS t SET status = 'succeeded', locked_by = NULL, locked_until = NULL, completed_at = p_now
   WHERE t.organisation_id = p_organisation AND t.id = p_task AND t.status = 'running' AND t.locked_by = p_worker;
   IF NOT FOUND THEN
     RETURN 0;
   END IF;
-  UPDATE outreach.messages AS m SET status = 'sent', sent_at = p_now, smtp_response = p_response WHERE m.id = p_message;
+  UPDATE outreach.messages AS m SET status = 'sent', sent_at = p_now, smtp_response = p_response WHERE m.id = p_message
+  RETURNING m.mailbox_id INTO v_mailbox;
   INSERT INTO tracking.campaign_daily_stats AS d (campaign_id, day, variant_id, sent)
   VALUES (p_campaign, (p_now AT TIME ZONE 'UTC')::date, p_variant, 1)
   ON CONFLICT ON CONSTRAINT campaign_daily_stats_key DO UPDATE SET sent = d.sent + 1;
   UPDATE outreach.campaign_enrollments AS e
   SET current_step_order = greatest(e.current_step_order, p_step_order), last_sent_at = p_now,
+      -- The enrollment's first send pins the mailbox it went from (threads stay on it).
+      mailbox_id = coalesce(e.mailbox_id, v_mailbox),
       status = CASE WHEN e.status = 'active' AND p_next_step IS NULL THEN 'completed' ELSE e.status END,
       completed_at = CASE WHEN e.status = 'active' AND p_next_step IS NULL THEN p_now ELSE e.completed_at END,
       next_run_at = CASE WHEN e.status = 'active' THEN p_run_at ELSE e.next_run_at END

@@ -125,6 +125,42 @@ describe('campaigns sending through connected mailboxes (real SMTP + Dovecot)', 
     }
   });
 
+  it('with one mailbox, pins each enrollment to it at its first send: follow-ups stay there when the campaign moves', async () => {
+    const s = await scenario('single', ['s1@prospect.test', 's2@prospect.test'], 2);
+    await t.admin.query(`DELETE FROM outreach.campaign_mailboxes WHERE campaign_id = $1`, [s.campaign.id]);
+    const pins = async () =>
+      (
+        await t.admin.query(
+          `SELECT p.email, e.mailbox_id FROM outreach.campaign_enrollments e JOIN crm.positions p ON p.id = e.position_id
+           WHERE e.organisation_id = $1 ORDER BY p.email`,
+          [s.org],
+        )
+      ).rows;
+    // Nothing chosen before anything is sent: the enrollment follows the campaign's mailbox.
+    expect((await pins()).map((r) => r.mailbox_id)).toEqual([null, null]);
+    const clock = new ManualClock(START);
+    const w = worker(clock);
+    await w.worker.drain();
+    expect((await pins()).map((r) => r.mailbox_id)).toEqual([s.boxes[0], s.boxes[0]]);
+    // The campaign moves to the other mailbox: started threads stay on the first, a new enrollment
+    // (nothing sent yet) follows the campaign.
+    await t.admin.query(`UPDATE outreach.campaigns SET mailbox_id = $2 WHERE id = $1`, [s.campaign.id, s.boxes[1]]);
+    const late = await createPositions(t.admin, s.org, [{ email: 's3@prospect.test' }]);
+    await enroll(t.admin, s.org, s.campaign.id, late, new Date(START.getTime() + 26 * 3600_000), 'single-late');
+    clock.advance(26 * 3600_000);
+    await w.worker.drain();
+    const rows = await messages(s.org);
+    const sent = (email: string) => rows.filter((r) => r.to_address === email);
+    for (const email of ['s1@prospect.test', 's2@prospect.test']) {
+      const [first, second] = sent(email);
+      expect([first.status, second.status]).toEqual(['sent', 'sent']);
+      expect(second.mailbox_id).toBe(s.boxes[0]);
+      expect(second.in_reply_to).toBe(first.message_id_header);
+    }
+    expect(sent('s3@prospect.test')[0]).toMatchObject({ mailbox_id: s.boxes[1], status: 'sent' });
+    expect((await pins()).map((r) => r.mailbox_id)).toEqual([s.boxes[0], s.boxes[0], s.boxes[1]]);
+  });
+
   it('maps provider answers: 550/551 bounce and suppress, 451 retries, 554 after DATA fails without suppressing', async () => {
     const s = await scenario('codes', [
       'reject-a@prospect.test',
