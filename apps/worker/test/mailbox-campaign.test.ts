@@ -144,9 +144,19 @@ describe('campaigns sending through connected mailboxes (real SMTP + Dovecot)', 
     expect((await pins()).map((r) => r.mailbox_id)).toEqual([s.boxes[0], s.boxes[0]]);
     // The campaign moves to the other mailbox: started threads stay on the first, a new enrollment
     // (nothing sent yet) follows the campaign.
-    await t.admin.query(`UPDATE outreach.campaigns SET mailbox_id = $2 WHERE id = $1`, [s.campaign.id, s.boxes[1]]);
+    await t.admin.query(`UPDATE outreach.campaigns SET mailbox_id = $2 WHERE id = $1`, [
+      s.campaign.id,
+      s.boxes[1],
+    ]);
     const late = await createPositions(t.admin, s.org, [{ email: 's3@prospect.test' }]);
-    await enroll(t.admin, s.org, s.campaign.id, late, new Date(START.getTime() + 26 * 3600_000), 'single-late');
+    await enroll(
+      t.admin,
+      s.org,
+      s.campaign.id,
+      late,
+      new Date(START.getTime() + 26 * 3600_000),
+      'single-late',
+    );
     clock.advance(26 * 3600_000);
     await w.worker.drain();
     const rows = await messages(s.org);
