@@ -13,6 +13,8 @@
  *   runs of a round see about the same load);
  * - same concurrency: our `slots` = graphile-worker's `concurrency`; each side gets a pool of
  *   slots + 3 connections;
+ * - same table state: each side's queue table is VACUUMed after its run (autovacuum may be off on
+ *   a test server; without it every run inherits the dead rows of all the runs before it);
  * - same no-op: an async handler that only counts; jobs are spread over the organisations for
  *   us (graphile-worker has none) and all due when the clock starts;
  * - same start: both workers are running and idle (ours LISTENs, as graphile-worker does) when
@@ -145,6 +147,7 @@ async function ours(slots: number, prefetch?: number): Promise<Run> {
       await worker.stop(5000);
       await pool.end();
       await admin.query(`DELETE FROM outreach.tasks`);
+      await admin.query(`VACUUM outreach.tasks`);
     },
   );
 }
@@ -189,6 +192,7 @@ async function graphile(slots: number, best: boolean): Promise<Run> {
     async () => {
       await runner.stop();
       await pgPool.end();
+      await admin.query(`VACUUM graphile_worker._private_jobs`);
     },
   );
 }
