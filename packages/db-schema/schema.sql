@@ -2094,9 +2094,15 @@ BEGIN
        WHERE ns.campaign_id = e.campaign_id AND ns.step_order > s.step_order ORDER BY ns.step_order LIMIT 1) x)
   FROM outreach.campaign_enrollments e
   JOIN outreach.campaigns c ON c.organisation_id = e.organisation_id AND c.id = e.campaign_id
-  -- The enrollment's own mailbox (sticky: threads stay intact), else one chosen now, else the
-  -- campaign's (whose status then explains why nothing can be sent).
-  CROSS JOIN LATERAL (SELECT coalesce(e.mailbox_id, app.assign_enrollment_mailbox(e.id), c.mailbox_id) AS mailbox_id) pick
+  -- The enrollment's own mailbox (sticky: threads stay intact), else the one this step's earlier
+  -- reservation was made on (its Message-ID may already have left from there: a resend must use
+  -- the same mailbox and look in its Sent folder), else one chosen now, else the campaign's (whose
+  -- status then explains why nothing can be sent). coalesce stops at the first: the lookups run
+  -- only for an enrollment not pinned yet.
+  CROSS JOIN LATERAL (SELECT coalesce(e.mailbox_id,
+      (SELECT r.mailbox_id FROM outreach.messages r
+       WHERE r.enrollment_id = e.id AND r.step_id = p_step AND r.direction = 'outbound'),
+      app.assign_enrollment_mailbox(e.id), c.mailbox_id) AS mailbox_id) pick
   LEFT JOIN outreach.workflow_steps s ON s.organisation_id = e.organisation_id AND s.id = p_step
   LEFT JOIN outreach.mailboxes mb ON mb.organisation_id = e.organisation_id AND mb.id = pick.mailbox_id
   WHERE e.id = p_enrollment;
@@ -2199,3 +2205,27 @@ AS $function$
 $function$;
 GRANT EXECUTE ON FUNCTION app.user_memberships(p_user_id uuid) TO prospectflow_app;
 GRANT EXECUTE ON FUNCTION app.user_memberships(p_user_id uuid) TO prospectflow_worker;
+
+CREATE OR REPLACE FUNCTION app.wake_mailbox_sends(p_mailbox uuid)
+ RETURNS integer
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog'
+AS $function$
+  WITH woken AS (
+    UPDATE outreach.tasks AS t SET run_at = now()
+    FROM outreach.campaign_enrollments AS e
+    JOIN outreach.campaigns AS ca ON ca.organisation_id = e.organisation_id AND ca.id = e.campaign_id
+    WHERE t.status = 'pending' AND t.type = 'send_step' AND t.run_at > now()
+      AND (t.last_error LIKE 'snoozed: mailbox%' OR t.last_error LIKE 'snoozed: sender not proved%')
+      AND e.organisation_id = t.organisation_id AND e.id = t.enrollment_id
+      AND (e.mailbox_id = p_mailbox
+           OR (e.mailbox_id IS NULL AND (ca.mailbox_id = p_mailbox OR EXISTS (
+                 SELECT 1 FROM outreach.campaign_mailboxes AS cm
+                 WHERE cm.organisation_id = ca.organisation_id AND cm.campaign_id = ca.id AND cm.mailbox_id = p_mailbox))))
+    RETURNING 1
+  )
+  SELECT count(*)::integer FROM woken
+$function$;
+GRANT EXECUTE ON FUNCTION app.wake_mailbox_sends(p_mailbox uuid) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION app.wake_mailbox_sends(p_mailbox uuid) TO prospectflow_app;
+GRANT EXECUTE ON FUNCTION app.wake_mailbox_sends(p_mailbox uuid) TO prospectflow_worker;

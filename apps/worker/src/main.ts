@@ -44,7 +44,7 @@ const pool = new pg.Pool({
   application_name: 'prospectflow-worker',
 });
 pool.on('error', (error) => log.warn({ err: error }, 'idle database connection failed'));
-const mail = createMailServices(config.mail);
+const mail = createMailServices(config.mail, process.env, pool);
 if (!mail.box) log.warn('no key provider (SECRETS_*): connected mailboxes cannot be verified or used');
 const mailer = createSmtpMailer({ url: config.smtpUrl, maxConnections: config.smtpMaxConnections });
 const metrics = new WorkerMetrics(

@@ -6,10 +6,28 @@ import { MailboxSender, type SendingMailbox } from '../src/mailboxes/sender.js';
 import { createSmtpMailer, type OutgoingMail } from '../src/outreach/mailer.js';
 import { sendStep } from '../src/outreach/send-step.js';
 import { createCampaign, createOrg, createPositions, enroll, openTestDb, type TestDb } from './support/db.js';
-import { connectMailbox, messageIdsIn, testMailServices } from './support/mailboxes.js';
+import { connectMailbox, messageIdsIn, queueVerification, testMailServices } from './support/mailboxes.js';
 import { PUBLIC_BASE_URL, type TestWorker, testWorker } from './support/worker.js';
 
 const mail = testMail();
+
+/** A sender whose first attempt hands the message to SMTP, then dies before it is recorded. */
+class DyingAfterSmtp extends MailboxSender {
+  died = 0;
+  override async send(
+    pool: Parameters<MailboxSender['send']>[0],
+    mailbox: SendingMailbox,
+    message: OutgoingMail,
+  ) {
+    const result = await super.send(pool, mailbox, message);
+    if (this.died++ === 0)
+      throw Object.assign(new Error('connection lost after 250'), { code: 'ECONNECTION' });
+    return result;
+  }
+}
+const dyingAfterSmtp = () =>
+  new DyingAfterSmtp(testMailServices(), createSmtpMailer({ url: 'smtp://127.0.0.1:1' }));
+
 /** A Monday, inside the all-day window of the test mailboxes. */
 const START = new Date('2026-03-02T10:00:00Z');
 
@@ -243,22 +261,7 @@ describe('campaigns sending through connected mailboxes (real SMTP + Dovecot)', 
 
   it('does not send twice when the earlier attempt reached SMTP: found in the Sent folder, recorded as sent', async () => {
     const s = await scenario('resend', ['once@prospect.test']);
-    const services = testMailServices();
-    // The first attempt hands the message to SMTP, then dies before recording it.
-    class DyingAfterSmtp extends MailboxSender {
-      died = 0;
-      override async send(
-        pool: Parameters<MailboxSender['send']>[0],
-        mailbox: SendingMailbox,
-        message: OutgoingMail,
-      ) {
-        const result = await super.send(pool, mailbox, message);
-        if (this.died++ === 0)
-          throw Object.assign(new Error('connection lost after 250'), { code: 'ECONNECTION' });
-        return result;
-      }
-    }
-    const sender = new DyingAfterSmtp(services, createSmtpMailer({ url: 'smtp://127.0.0.1:1' }));
+    const sender = dyingAfterSmtp();
     const clock = new ManualClock(START);
     const w = worker(clock, sender);
     await w.worker.drain();
@@ -279,5 +282,102 @@ describe('campaigns sending through connected mailboxes (real SMTP + Dovecot)', 
     expect(inbox.filter((id) => id === after.message_id_header)).toHaveLength(1);
     expect(sender.died).toBe(1);
     sender.close();
+  });
+  it('a retried first send stays on the mailbox it was reserved on, even after the campaign moved', async () => {
+    const s = await scenario('moved', ['moved@prospect.test']);
+    await t.admin.query(`DELETE FROM outreach.campaign_mailboxes WHERE campaign_id = $1`, [s.campaign.id]);
+    const sender = dyingAfterSmtp();
+    const clock = new ManualClock(START);
+    const w = worker(clock, sender);
+    await w.worker.drain();
+    const [queued] = await messages(s.org);
+    expect(queued).toMatchObject({ status: 'queued', mailbox_id: s.boxes[0] });
+    // Before the retry, the campaign moves to the other mailbox.
+    await t.admin.query(`UPDATE outreach.campaigns SET mailbox_id = $2 WHERE id = $1`, [
+      s.campaign.id,
+      s.boxes[1],
+    ]);
+    clock.advance(120_000);
+    await w.worker.drain();
+    const [after] = await messages(s.org);
+    expect(after).toMatchObject({
+      status: 'sent',
+      mailbox_id: s.boxes[0],
+      from_address: 'moved-one@sender.test',
+    });
+    // Found in the first mailbox's Sent folder, not sent again from the second.
+    expect(
+      (await messageIdsIn('moved@prospect.test')).filter((id) => id === after.message_id_header),
+    ).toHaveLength(1);
+    expect(await messageIdsIn('moved-two@sender.test', 'Sent')).not.toContain(after.message_id_header);
+    const pinned = await t.admin.query(`SELECT mailbox_id FROM outreach.campaign_enrollments WHERE id = $1`, [
+      s.enrollments[0],
+    ]);
+    expect(pinned.rows[0].mailbox_id).toBe(s.boxes[0]);
+    sender.close();
+  });
+
+  it('a mailbox in error comes back through a new verification, and its waiting sends go out at once', async () => {
+    const s = await scenario('recover', ['back@prospect.test']);
+    await t.admin.query(`DELETE FROM outreach.campaign_mailboxes WHERE campaign_id = $1`, [s.campaign.id]);
+    setMailPassword(mail, 'recover-one@sender.test', 'changed');
+    // The database's own clock decides what is due after a wake-up: the worker's clock follows it.
+    const clock = new ManualClock(new Date());
+    const w = worker(clock);
+    await w.worker.drain();
+    const box = async () =>
+      (
+        await t.admin.query(
+          `SELECT status, verification_status, last_error_code FROM outreach.mailboxes WHERE id = $1`,
+          [s.boxes[0]],
+        )
+      ).rows[0];
+    expect(await box()).toMatchObject({
+      status: 'error',
+      verification_status: 'verified',
+      last_error_code: 'smtp:auth',
+    });
+    // The user fixes the password at the provider and asks for a new check (POST /v1/mailboxes/:id/verify).
+    setMailPassword(mail, 'recover-one@sender.test', 'pw');
+    await queueVerification(t.admin, s.org, s.boxes[0]!);
+    await w.worker.drain();
+    expect(await box()).toMatchObject({
+      status: 'active',
+      verification_status: 'verified',
+      last_error_code: null,
+    });
+    // Well within the 10-minute snooze: only the wake-up makes the send due.
+    clock.advance(60_000);
+    await w.worker.drain();
+    const [sent] = await messages(s.org);
+    expect(sent).toMatchObject({ status: 'sent', mailbox_id: s.boxes[0] });
+    expect(await messageIdsIn('back@prospect.test')).toContain(sent.message_id_header);
+  });
+
+  it('stored credentials that do not open fail the verification visibly instead of retrying forever', async () => {
+    const s = await scenario('sealed', []);
+    // Another mailbox's ciphertext: bound to another record, it does not open here.
+    await t.admin.query(
+      `UPDATE outreach.mailboxes dst SET secret_ciphertext = src.secret_ciphertext, secret_wrapped_key = src.secret_wrapped_key,
+         verification_status = 'unverified', verified_at = NULL
+       FROM outreach.mailboxes src WHERE src.id = $1 AND dst.id = $2`,
+      [s.boxes[1], s.boxes[0]],
+    );
+    await queueVerification(t.admin, s.org, s.boxes[0]!);
+    await worker(new ManualClock(new Date())).worker.drain();
+    const { rows } = await t.admin.query(
+      `SELECT verification_status, last_error_code, verification FROM outreach.mailboxes WHERE id = $1`,
+      [s.boxes[0]],
+    );
+    expect(rows[0]).toMatchObject({
+      verification_status: 'failed',
+      last_error_code: 'secrets:secrets_unreadable',
+    });
+    expect(rows[0].verification.secrets).toMatchObject({ ok: false, kind: 'secrets_unreadable' });
+    const task = await t.admin.query(
+      `SELECT status FROM outreach.tasks WHERE organisation_id = $1 AND type = 'verify_mailbox'`,
+      [s.org],
+    );
+    expect(task.rows).toEqual([{ status: 'succeeded' }]);
   });
 });

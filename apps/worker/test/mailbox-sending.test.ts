@@ -85,8 +85,11 @@ describe('SMTP failures classified from the real test server', () => {
     ],
     ['a 535 at AUTH → auth (mailbox error)', 'ok@rcpt.test', 'wrong', 'classify@sender.test', 'auth'],
     ['a 553 at MAIL FROM (not our address) → auth', 'ok@rcpt.test', 'pw', 'other@sender.test', 'auth'],
+    // nodemailer calls every failed AUTH EAUTH: a temporary refusal must not put the mailbox in error.
+    ['a 454 at AUTH (login throttled) → retry', 'ok@rcpt.test', 'pw', 'throttled-x@sender.test', 'retry'],
   ])('%s', async (_label, to, pass, from, kind) => {
-    const error = await failureFrom('classify@sender.test', pass, from, to);
+    const user = from.startsWith('throttled-') ? from : 'classify@sender.test';
+    const error = await failureFrom(user, pass, from, to);
     expect(error).toBeDefined();
     expect(classifySmtpError(error).kind).toBe(kind);
   });

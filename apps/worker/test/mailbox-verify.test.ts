@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { mailboxSecretBinding } from '@prospectflow/mailboxes';
 import {
   issueRefreshToken,
   revokeRefreshToken,
@@ -7,6 +8,7 @@ import {
   testMail,
 } from '@prospectflow/testing';
 import { ImapFlow } from 'imapflow';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { outreachHandlers } from '../src/handlers.js';
@@ -16,6 +18,7 @@ import {
   type ConnectedMailboxSeed,
   connectMailbox,
   queueVerification,
+  testBox,
   testMailServices,
 } from './support/mailboxes.js';
 import { startSmtpSink } from './support/smtp.js';
@@ -37,7 +40,10 @@ describe('mailbox verification by the worker (real Dovecot + SMTP)', () => {
   });
 
   async function verify(seed: ConnectedMailboxSeed, services: MailServices = testMailServices()) {
-    const id = await connectMailbox(t.admin, org, seed);
+    return await verifyAgain(await connectMailbox(t.admin, org, seed), services);
+  }
+
+  async function verifyAgain(id: string, services: MailServices) {
     await queueVerification(t.admin, org, id);
     const w = testWorker(t.workerUrl, 'smtp://127.0.0.1:1', new ManualClock(new Date()), {
       handlers: outreachHandlers({
@@ -56,7 +62,7 @@ describe('mailbox verification by the worker (real Dovecot + SMTP)', () => {
     const task = await t.admin.query(`SELECT status FROM outreach.tasks WHERE payload->>'mailboxId' = $1`, [
       id,
     ]);
-    expect(task.rows.map((r) => r.status)).toEqual(['succeeded']);
+    expect(task.rows.every((r) => r.status === 'succeeded')).toBe(true);
     return { id, ...rows[0] };
   }
 
@@ -184,6 +190,41 @@ describe('mailbox verification by the worker (real Dovecot + SMTP)', () => {
       kind: 'auth',
       answer: expect.stringContaining('invalid_grant'),
     });
+  });
+
+  it('stores a refresh token the provider rotated: still verified, and a new process uses the new token', async () => {
+    const pool = new pg.Pool({ connectionString: t.workerUrl, max: 2 });
+    try {
+      const first = issueRefreshToken(mail, 'rotating@sender.test', { rotating: true });
+      const result = await verify(
+        { address: 'rotating@sender.test', provider: 'google', secrets: { refreshToken: first } },
+        testMailServices({}, 5_000, pool),
+      );
+      expect(result.verification_status).toBe('verified');
+      const stored = async () => {
+        const { rows } = await t.admin.query(
+          `SELECT secret_ciphertext, secret_wrapped_key, secret_key_id, credentials_version FROM outreach.mailboxes WHERE id = $1`,
+          [result.id],
+        );
+        const r = rows[0];
+        const secrets = await testBox().openJson<{ refreshToken: string }>(
+          { ciphertext: r.secret_ciphertext, wrappedKey: r.secret_wrapped_key, keyId: r.secret_key_id },
+          mailboxSecretBinding(org, result.id),
+        );
+        return { ...secrets, version: r.credentials_version };
+      };
+      // The provider retired the first token: the row holds its successor, same credentials version.
+      const after = await stored();
+      expect(after.refreshToken).toMatch(/^rt_/);
+      expect(after.refreshToken).not.toBe(first);
+      expect(after.version).toBe(1);
+      // A fresh token cache (another process) works from what is stored.
+      const again = await verifyAgain(result.id, testMailServices({}, 5_000, pool));
+      expect(again).toMatchObject({ verification_status: 'verified', verification: { smtp: { ok: true } } });
+      expect((await stored()).refreshToken).not.toBe(after.refreshToken);
+    } finally {
+      await pool.end();
+    }
   });
 
   it('a relay mailbox is verified only once its domain is proved', async () => {

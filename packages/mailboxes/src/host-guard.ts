@@ -1,10 +1,13 @@
 import { lookup, Resolver } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
+import type { ServerEndpoint } from './account.js';
 
 /**
  * Addresses a user-supplied mail host must not resolve to (SSRF): loopback, private, link-local
  * (incl. cloud metadata 169.254.169.254 and fd00:ec2::254), carrier-grade NAT, unspecified,
- * multicast, reserved and documentation ranges, and their IPv4-mapped IPv6 forms.
+ * multicast, reserved and documentation ranges, their IPv4-mapped IPv6 forms, and the IPv6 forms
+ * that carry an IPv4 address a gateway may route to (IPv4-compatible ::a.b.c.d, 6to4 2002::/16,
+ * Teredo 2001::/32; all deprecated, no mail server needs them).
  */
 const BLOCKED = new BlockList();
 for (const [net, prefix] of [
@@ -25,18 +28,19 @@ for (const [net, prefix] of [
 ] as const)
   BLOCKED.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
+  ['::', 96],
   ['64:ff9b::', 96],
   ['100::', 64],
+  ['2001::', 32],
   ['2001:db8::', 32],
+  ['2002::', 16],
   ['fc00::', 7],
   ['fe80::', 10],
   ['ff00::', 8],
 ] as const)
   BLOCKED.addSubnet(net, prefix, 'ipv6');
 
-export type HostRefusal = 'not_resolvable' | 'private_address' | 'invalid_host';
+export type HostRefusal = 'not_resolvable' | 'private_address' | 'invalid_host' | 'plaintext_refused';
 
 export class HostRefusedError extends Error {
   override name = 'HostRefusedError';
@@ -102,17 +106,25 @@ function blocked(address: string): boolean {
   return BLOCKED.check(address, 'ipv6');
 }
 
+/** The allow-list's form of a host: lower case, no trailing dot, no brackets around an IPv6 literal. */
+const bareHost = (host: string) =>
+  host
+    .trim()
+    .toLowerCase()
+    .replace(/\.$/, '')
+    .replace(/^\[(.*)\]$/, '$1');
+const allowed = (options: HostGuardOptions, ...names: string[]) =>
+  names.some((n) => (options.allow ?? []).some((a) => a.toLowerCase() === n.toLowerCase()));
+
 /**
  * Resolves a user-supplied host and returns the address to connect to (connect to it, not to the
  * name again: a second lookup could answer differently). Refuses names that do not resolve and any
  * name with an address in a blocked range, unless the allow-list names the host or that address.
  */
 export async function guardHost(host: string, options: HostGuardOptions = {}): Promise<string> {
-  const name = host.trim().toLowerCase().replace(/\.$/, '');
-  if (!/^[a-z0-9.:_[\]-]{1,253}$/.test(name))
+  const bare = bareHost(host);
+  if (!/^[a-z0-9.:_-]{1,253}$/.test(bare))
     throw new HostRefusedError(host, 'invalid_host', `"${host}" is not a host name or IP address`);
-  const bare = name.replace(/^\[(.*)\]$/, '$1');
-  const allow = new Set((options.allow ?? []).map((a) => a.toLowerCase()));
   let addresses: string[];
   if (isIP(bare)) addresses = [bare];
   else {
@@ -124,8 +136,8 @@ export async function guardHost(host: string, options: HostGuardOptions = {}): P
   }
   if (addresses.length === 0)
     throw new HostRefusedError(host, 'not_resolvable', `${host} does not resolve to any address`);
-  if (allow.has(bare)) return addresses[0]!;
-  const refused = addresses.find((a) => blocked(a) && !allow.has(a.toLowerCase()));
+  if (allowed(options, bare)) return addresses[0]!;
+  const refused = addresses.find((a) => blocked(a) && !allowed(options, a));
   if (refused)
     throw new HostRefusedError(
       host,
@@ -133,4 +145,23 @@ export async function guardHost(host: string, options: HostGuardOptions = {}): P
       `${host} resolves to ${refused}, a loopback, private, link-local or reserved address; an operator can allow it with MAIL_HOST_ALLOWLIST`,
     );
   return addresses[0]!;
+}
+
+/**
+ * guardHost for a mail server, plus the plain-text rule: `security: 'none'` would send the password
+ * (or token) unencrypted, so only a server the allow-list names — a test or in-house server — may
+ * use it. Both the API (on write) and the worker (on connect) apply it.
+ */
+export async function guardServer(
+  server: Pick<ServerEndpoint, 'host' | 'security'>,
+  options: HostGuardOptions = {},
+): Promise<string> {
+  const address = await guardHost(server.host, options);
+  if (server.security === 'none' && !allowed(options, bareHost(server.host), address))
+    throw new HostRefusedError(
+      server.host,
+      'plaintext_refused',
+      `${server.host} without TLS would carry the credentials in clear: use tls or starttls (an operator can allow plain text for a host with MAIL_HOST_ALLOWLIST)`,
+    );
+  return address;
 }

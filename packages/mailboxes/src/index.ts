@@ -34,6 +34,7 @@ export {
 export {
   dnsServersResolve,
   guardHost,
+  guardServer,
   type HostGuardOptions,
   type HostRefusal,
   HostRefusedError,

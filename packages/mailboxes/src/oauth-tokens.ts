@@ -49,6 +49,8 @@ export interface TokenRequest {
   /** Cache key: the mailbox id and its credential version (a new refresh token = a new entry). */
   key: string;
   refreshToken: string;
+  /** The mailbox the token belongs to, for onRefreshTokenRotated to store a rotated token. */
+  mailbox?: { organisationId: string; id: string; credentialsVersion: number };
 }
 
 interface Entry {
@@ -72,6 +74,8 @@ export interface OAuthTokenCacheOptions {
 export class OAuthTokenCache {
   readonly #entries = new Map<string, Entry>();
   readonly #inflight = new Map<string, Promise<Entry>>();
+  /** The newest refresh token per key when the provider rotated it (callers may hold the old one). */
+  readonly #rotated = new Map<string, string>();
   readonly #options: OAuthTokenCacheOptions;
   /** Refresh requests sent (for tests and metrics). */
   refreshes = 0;
@@ -92,7 +96,7 @@ export class OAuthTokenCache {
     return (await pending).accessToken;
   }
 
-  /** Forget a mailbox's token (the server refused it, or its credentials changed). */
+  /** Forget a mailbox's access token (the server refused it, or its credentials changed). */
   invalidate(key: string): void {
     this.#entries.delete(key);
   }
@@ -103,9 +107,10 @@ export class OAuthTokenCache {
       throw new OAuthReauthRequired(
         `no OAuth client configured for ${request.provider} (OAUTH_${request.provider.toUpperCase()}_CLIENT_ID)`,
       );
+    const refreshToken = this.#rotated.get(request.key) ?? request.refreshToken;
     const body = new URLSearchParams({
       grant_type: 'refresh_token',
-      refresh_token: request.refreshToken,
+      refresh_token: refreshToken,
       client_id: client.clientId,
       client_secret: client.clientSecret,
       ...(client.scope ? { scope: client.scope } : {}),
@@ -131,8 +136,10 @@ export class OAuthTokenCache {
         throw new OAuthReauthRequired(`${request.provider} refused the refresh token (${reason})`);
       throw new Error(`${request.provider} token endpoint failed (${reason})`);
     }
-    if (payload.refresh_token && payload.refresh_token !== request.refreshToken)
+    if (payload.refresh_token && payload.refresh_token !== refreshToken) {
+      this.#rotated.set(request.key, payload.refresh_token);
       await this.#options.onRefreshTokenRotated?.(request, payload.refresh_token);
+    }
     const entry = {
       accessToken: payload.access_token,
       expiresAt: (this.#options.now ?? Date.now)() + (payload.expires_in ?? 3600) * 1000,

@@ -1,6 +1,6 @@
 import { startTestDns, type TestDns } from '@prospectflow/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dnsServersResolve, guardHost, HostRefusedError, parseAllowList } from '../src/index.js';
+import { dnsServersResolve, guardHost, guardServer, HostRefusedError, parseAllowList } from '../src/index.js';
 
 describe('SSRF host guard', () => {
   let dns: TestDns;
@@ -36,6 +36,11 @@ describe('SSRF host guard', () => {
     ['::ffff:a9fe:a9fe'],
     ['fe80::1'],
     ['fc00::1'],
+    // IPv6 forms that carry an IPv4 address: IPv4-compatible, 6to4, Teredo.
+    ['::127.0.0.1'],
+    ['::7f00:1'],
+    ['2002:7f00:1::1'],
+    ['2001:0:4136:e378:8000:63bf:3fff:fdd2'],
     ['smtp.internal.test'],
     ['metadata.test'],
     ['v6-local.test'],
@@ -59,5 +64,25 @@ describe('SSRF host guard', () => {
     expect(await guardHost('127.0.0.1', { allow })).toBe('127.0.0.1');
     expect(await guardHost('smtp.internal.test', { allow, resolve })).toBe('10.0.0.5');
     await expect(guardHost('metadata.test', { allow, resolve })).rejects.toThrow(/MAIL_HOST_ALLOWLIST/);
+  });
+
+  it('refuses a server without TLS unless the allow-list names it (credentials would travel in clear)', async () => {
+    const refused = await guardServer({ host: 'imap.public.test', security: 'none' }, { resolve }).catch(
+      (e) => e,
+    );
+    expect(refused).toBeInstanceOf(HostRefusedError);
+    expect(refused.reason).toBe('plaintext_refused');
+    expect(await guardServer({ host: 'imap.public.test', security: 'starttls' }, { resolve })).toBe(
+      '93.184.215.14',
+    );
+    expect(
+      await guardServer(
+        { host: 'imap.public.test', security: 'none' },
+        { resolve, allow: ['imap.public.test'] },
+      ),
+    ).toBe('93.184.215.14');
+    expect(await guardServer({ host: '127.0.0.1', security: 'none' }, { allow: ['127.0.0.1'] })).toBe(
+      '127.0.0.1',
+    );
   });
 });

@@ -10,6 +10,14 @@ export class DecryptionError extends Error {
   override name = 'DecryptionError';
 }
 
+/**
+ * Thrown when the key-encryption key a secret names cannot be used here: not in the local ring,
+ * or deleted, disabled or pending deletion in KMS. The secret may be intact; the setup is not.
+ */
+export class KeyUnavailableError extends Error {
+  override name = 'KeyUnavailableError';
+}
+
 /** AES-256-GCM, a fresh random IV per call. Blob = 0x01 | iv(12) | tag(16) | ciphertext. */
 export function seal(key: Buffer, plaintext: Buffer, aad: Buffer): Buffer {
   if (key.length !== 32) throw new TypeError('AES-256-GCM needs a 32-byte key');

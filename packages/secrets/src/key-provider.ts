@@ -14,8 +14,11 @@ export interface DataKey {
 export interface KeyProvider {
   /** 'local' or 'kms' (for logs and the rotation report). */
   readonly kind: string;
-  /** The key new data keys are wrapped under. */
-  activeKeyId(): string;
+  /**
+   * The key new data keys are wrapped under, in the form stored with each secret (KMS: the key's
+   * ARN, whatever alias or id was configured), so rotation can tell which secrets to re-wrap.
+   */
+  activeKeyId(): Promise<string>;
   generateDataKey(context: EncryptionContext): Promise<DataKey>;
   unwrap(wrapped: Buffer, keyId: string, context: EncryptionContext): Promise<Buffer>;
   /** Wraps an existing data key again under the active key (rotation), same context. */

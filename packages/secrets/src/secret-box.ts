@@ -53,8 +53,8 @@ export class SecretBox {
   }
 
   /** True when the data key is wrapped under a key that is no longer the active one. */
-  needsRewrap(sealed: Pick<SealedSecret, 'keyId'>): boolean {
-    return sealed.keyId !== this.provider.activeKeyId();
+  async needsRewrap(sealed: Pick<SealedSecret, 'keyId'>): Promise<boolean> {
+    return sealed.keyId !== (await this.provider.activeKeyId());
   }
 
   /** Rotation: the data key re-wrapped under the active key; the ciphertext is not touched. */

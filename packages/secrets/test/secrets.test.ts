@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DecryptionError,
+  KeyUnavailableError,
   KmsKeyProvider,
   keyProviderFromEnv,
   LocalKeyProvider,
@@ -68,28 +69,33 @@ describe('local key provider', () => {
     const old = new SecretBox(new LocalKeyProvider({ active: 'k1', keys: { k1 } }));
     const sealed = await old.seal(secret, binding);
     const rotated = new SecretBox(new LocalKeyProvider({ active: 'k2', keys: { k1, k2: key() } }));
-    expect(rotated.needsRewrap(sealed)).toBe(true);
+    expect(await rotated.needsRewrap(sealed)).toBe(true);
     const moved = await rotated.rewrap(sealed, binding);
     expect(moved.keyId).toBe('local:k2');
     expect(moved.ciphertext.equals(sealed.ciphertext)).toBe(true);
-    expect(rotated.needsRewrap(moved)).toBe(false);
+    expect(await rotated.needsRewrap(moved)).toBe(false);
     expect((await rotated.open(moved, binding)).toString()).toBe(secret);
     // Once k1 is retired from the ring, only the re-wrapped form opens.
     const retired = new SecretBox(new LocalKeyProvider({ active: 'k2', keys: { k2: key() } }));
-    await expect(retired.open(sealed, binding)).rejects.toThrow(/not in the local key ring/);
+    const missing = await retired.open(sealed, binding).catch((e) => e);
+    expect(missing).toBeInstanceOf(KeyUnavailableError);
+    expect(missing.message).toMatch(/not in the local key ring/);
   });
 
-  it('reads its keys from the environment or a file, and refuses bad keys', () => {
+  it('reads its keys from the environment or a file, and refuses bad keys', async () => {
     const a = key().toString('base64');
     const b = key().toString('base64');
     expect(keyProviderFromEnv({})).toBeUndefined();
-    expect(keyProviderFromEnv({ SECRETS_LOCAL_KEYS: `a:${a},b:${b}` })!.activeKeyId()).toBe('local:b');
+    expect(await keyProviderFromEnv({ SECRETS_LOCAL_KEYS: `a:${a},b:${b}` })!.activeKeyId()).toBe('local:b');
     expect(
-      keyProviderFromEnv({ SECRETS_LOCAL_KEYS: `a:${a},b:${b}`, SECRETS_ACTIVE_KEY: 'a' })!.activeKeyId(),
+      await keyProviderFromEnv({
+        SECRETS_LOCAL_KEYS: `a:${a},b:${b}`,
+        SECRETS_ACTIVE_KEY: 'a',
+      })!.activeKeyId(),
     ).toBe('local:a');
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'pf-keys-')), 'keys.json');
     writeFileSync(file, JSON.stringify({ active: 'a', keys: { a, b } }), { mode: 0o600 });
-    expect(keyProviderFromEnv({ SECRETS_KEY_FILE: file })!.activeKeyId()).toBe('local:a');
+    expect(await keyProviderFromEnv({ SECRETS_KEY_FILE: file })!.activeKeyId()).toBe('local:a');
     expect(() => keyProviderFromEnv({ SECRETS_LOCAL_KEYS: 'a:c2hvcnQ=' })).toThrow(/32 bytes/);
     expect(() => keyProviderFromEnv({ SECRETS_LOCAL_KEYS: `a:${a}`, SECRETS_ACTIVE_KEY: 'z' })).toThrow(
       /not in the key ring/,
@@ -170,6 +176,38 @@ describe('AWS KMS provider (real SDK, real HTTP, KMS JSON protocol)', () => {
     expect((await second.open(moved, binding)).toString()).toBe(secret);
   });
 
+  it('rotation converges: the active key is the ARN each secret stores, resolved once from an alias', async () => {
+    const first = new SecretBox(new KmsKeyProvider({ keyId: 'alias/first', client: client() }));
+    const sealed = await first.seal(secret, binding);
+    kms.requests.length = 0;
+    expect(await first.provider.activeKeyId()).toBe(kms.arn('first'));
+    expect(await first.needsRewrap(sealed)).toBe(false);
+    expect(kms.requests.map((r) => [r.target, r.body])).toEqual([
+      ['TrentService.DescribeKey', { KeyId: 'alias/first' }],
+    ]);
+    const second = new SecretBox(new KmsKeyProvider({ keyId: 'alias/second', client: client() }));
+    expect(await second.needsRewrap(sealed)).toBe(true);
+    const moved = await second.rewrap(sealed, binding);
+    expect(await second.needsRewrap(moved)).toBe(false);
+    // A key given as its ARN needs no DescribeKey.
+    kms.requests.length = 0;
+    expect(await new KmsKeyProvider({ keyId: kms.arn('second'), client: client() }).activeKeyId()).toBe(
+      kms.arn('second'),
+    );
+    expect(kms.requests).toEqual([]);
+  });
+
+  it('a disabled or unknown key is KeyUnavailableError, not a wrong secret', async () => {
+    kms.createKey('doomed');
+    const box = new SecretBox(new KmsKeyProvider({ keyId: 'alias/doomed', client: client() }));
+    const sealed = await box.seal(secret, binding);
+    kms.disableKey('doomed');
+    await expect(box.open(sealed, binding)).rejects.toBeInstanceOf(KeyUnavailableError);
+    await expect(box.seal(secret, binding)).rejects.toBeInstanceOf(KeyUnavailableError);
+    const unknown = new KmsKeyProvider({ keyId: 'alias/never-created', client: client() });
+    await expect(unknown.activeKeyId()).rejects.toBeInstanceOf(KeyUnavailableError);
+  });
+
   it('is configured from the environment', () => {
     const provider = keyProviderFromEnv({
       SECRETS_PROVIDER: 'kms',
@@ -177,6 +215,6 @@ describe('AWS KMS provider (real SDK, real HTTP, KMS JSON protocol)', () => {
       AWS_REGION: 'eu-west-3',
     });
     expect(provider).toBeInstanceOf(KmsKeyProvider);
-    expect(provider!.activeKeyId()).toBe('alias/first');
+    expect(provider!.kind).toBe('kms');
   });
 });

@@ -1,4 +1,5 @@
 import { isAuthError, sendAuthProblem } from '@prospectflow/auth-core';
+import { KeyUnavailableError } from '@prospectflow/secrets';
 import { PoolTimeoutError } from '@prospectflow/tenant-context';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { problemFromDatabaseError } from './db-errors.js';
@@ -51,6 +52,15 @@ export function toProblemError(error: unknown): ProblemError {
       headers: { 'retry-after': '2' },
       cause: error,
     });
+  }
+  if (error instanceof KeyUnavailableError) {
+    // The operator's key setup, not the client's input: nothing was changed, the secret may be intact.
+    return new ProblemError(
+      503,
+      'secrets_key_unavailable',
+      'A key needed to open stored secrets is not available to the service; retry after an operator restores it.',
+      { cause: error },
+    );
   }
   const fromDatabase = problemFromDatabaseError(error);
   if (fromDatabase) return fromDatabase;

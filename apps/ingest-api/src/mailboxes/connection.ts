@@ -1,6 +1,6 @@
 import {
   dnsServersResolve,
-  guardHost,
+  guardServer,
   HostRefusedError,
   isOAuth,
   type MailboxProvider,
@@ -139,7 +139,10 @@ export function mergeConnection(
   return { connection: { provider, smtp, imap }, secrets };
 }
 
-/** SSRF: every server host must resolve to a public address unless the operator allow-list names it. */
+/**
+ * SSRF: every server host must resolve to a public address, and a server without TLS is refused,
+ * unless the operator allow-list names it.
+ */
 export async function checkHosts(
   connection: Connection,
   settings: { hostAllowList: string[]; dnsServers: string[] },
@@ -152,12 +155,13 @@ export async function checkHosts(
     const server = connection[field];
     if (!server) continue;
     try {
-      await guardHost(server.host, options);
+      await guardServer(server, options);
     } catch (error) {
       if (!(error instanceof HostRefusedError)) throw error;
-      throw unprocessable('mailbox_host_refused', (error as HostRefusedError).message, {
-        field: `${field}.host`,
-        reason: (error as HostRefusedError).reason,
+      const plaintext = error.reason === 'plaintext_refused';
+      throw unprocessable(plaintext ? 'mailbox_plaintext_refused' : 'mailbox_host_refused', error.message, {
+        field: `${field}.${plaintext ? 'security' : 'host'}`,
+        reason: error.reason,
       });
     }
   }

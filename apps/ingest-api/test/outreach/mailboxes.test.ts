@@ -28,6 +28,17 @@ describe('connected mailboxes: write-only secrets, SSRF guard, verification, sen
     smtp: { host: '127.0.0.1', port: 2525, security: 'none', password: SMTP_PASSWORD },
     imap: { host: '127.0.0.1', port: 1143, security: 'none', password: IMAP_PASSWORD },
   });
+  const openStored = async (organisationId: string, id: string) => {
+    const stored = await row(id);
+    return await box.openJson(
+      {
+        ciphertext: stored.secret_ciphertext,
+        wrappedKey: stored.secret_wrapped_key,
+        keyId: stored.secret_key_id,
+      },
+      mailboxSecretBinding(organisationId, id),
+    );
+  };
   const row = async (id: string) =>
     (await t.admin.query(`SELECT * FROM outreach.mailboxes WHERE id = $1`, [id])).rows[0];
   const verifyTasks = async (id: string) =>
@@ -180,6 +191,73 @@ describe('connected mailboxes: write-only secrets, SSRF guard, verification, sen
     const res = await call(other, 'PATCH', `/v1/mailboxes/${b}`, { imap: { password: 'changed' } });
     expect(res.statusCode).toBe(422);
     expect(res.json().code).toBe('mailbox_secrets_unreadable');
+    // Giving every secret again repairs it, sealed to this organisation and mailbox.
+    const repaired = await call(other, 'PATCH', `/v1/mailboxes/${b}`, {
+      smtp: { password: 'new-smtp' },
+      imap: { password: 'new-imap' },
+    });
+    expect(repaired.statusCode).toBe(200);
+    expect(repaired.json().verification.status).toBe('unverified');
+    expect(await openStored(other.organisationId, b)).toEqual({
+      smtpPassword: 'new-smtp',
+      imapPassword: 'new-imap',
+    });
+  });
+
+  it('a change of server, port or from-address alone keeps the stored secrets', async () => {
+    const id = (await call(owner, 'POST', '/v1/mailboxes', smtpImap('eve@acme.test'))).json().id;
+    await markMailboxVerified(t.admin, id);
+    const port = await call(owner, 'PATCH', `/v1/mailboxes/${id}`, { smtp: { port: 2526 } });
+    expect(port.statusCode).toBe(200);
+    expect(port.json()).toMatchObject({
+      smtp: { port: 2526, password: { configured: true } },
+      verification: { status: 'unverified' },
+    });
+    const moved = await call(owner, 'PATCH', `/v1/mailboxes/${id}`, { fromAddress: 'eve.sales@acme.test' });
+    expect(moved.statusCode).toBe(200);
+    expect(await openStored(owner.organisationId, id)).toEqual({
+      smtpPassword: SMTP_PASSWORD,
+      imapPassword: IMAP_PASSWORD,
+    });
+    const google = (
+      await call(owner, 'POST', '/v1/mailboxes', {
+        fromName: 'G',
+        fromAddress: 'g2@acme.test',
+        provider: 'google',
+        oauth: { refreshToken: REFRESH_TOKEN },
+      })
+    ).json().id;
+    const renamed = await call(owner, 'PATCH', `/v1/mailboxes/${google}`, { fromAddress: 'g3@acme.test' });
+    expect(renamed.statusCode).toBe(200);
+    expect(await openStored(owner.organisationId, google)).toEqual({ refreshToken: REFRESH_TOKEN });
+  });
+
+  it('refuses a server without TLS unless the operator allow-list names it', async () => {
+    dns.setAddresses('mail.public.test', ['93.184.215.14']);
+    const plain = await call(owner, 'POST', '/v1/mailboxes', {
+      ...smtpImap('plain@acme.test'),
+      smtp: { host: 'mail.public.test', port: 25, security: 'none', password: SMTP_PASSWORD },
+    });
+    expect(plain.statusCode).toBe(422);
+    expect(plain.json()).toMatchObject({
+      code: 'mailbox_plaintext_refused',
+      field: 'smtp.security',
+      reason: 'plaintext_refused',
+    });
+    const tls = await call(owner, 'POST', '/v1/mailboxes', {
+      ...smtpImap('plain@acme.test'),
+      smtp: { host: 'mail.public.test', port: 587, security: 'starttls', password: SMTP_PASSWORD },
+    });
+    expect(tls.statusCode).toBe(201);
+  });
+
+  it('a key missing from the ring is a 503 for the operator, not a request to re-enter secrets', async () => {
+    const id = (await call(owner, 'POST', '/v1/mailboxes', smtpImap('fay@acme.test'))).json().id;
+    await t.admin.query(`UPDATE outreach.mailboxes SET secret_key_id = 'local:retired' WHERE id = $1`, [id]);
+    const res = await call(owner, 'PATCH', `/v1/mailboxes/${id}`, { smtp: { port: 2526 } });
+    expect(res.statusCode).toBe(503);
+    expect(res.json().code).toBe('secrets_key_unavailable');
+    expect((await row(id)).smtp_port).toBe(2525);
   });
 
   it('campaigns cannot activate on an unverified mailbox', async () => {

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import {
-  guardHost,
+  guardServer,
   type HostGuardOptions,
   isOAuth,
   type OAuthTokenCache,
@@ -29,12 +29,17 @@ async function accessToken(account: MailboxAccount, access: MailAccess, renew: b
     provider,
     key: tokenKey(account),
     refreshToken: account.secrets.refreshToken ?? '',
+    mailbox: {
+      organisationId: account.organisationId,
+      id: account.id,
+      credentialsVersion: account.credentialsVersion,
+    },
   });
 }
 
-/** Resolved and SSRF-checked: connect to this address, present the name for TLS. */
+/** Resolved and SSRF-checked (plain text only to allow-listed hosts): connect to this address, present the name for TLS. */
 async function target(endpoint: ServerEndpoint, access: MailAccess) {
-  const address = await guardHost(endpoint.host, access.guard);
+  const address = await guardServer(endpoint, access.guard);
   return { host: address, servername: isIP(endpoint.host) ? undefined : endpoint.host };
 }
 

@@ -11,6 +11,8 @@ export type FailureKind =
   | 'sender_refused'
   | 'not_delivered'
   | 'domain_not_proved'
+  | 'secrets_unreadable'
+  | 'secrets_unavailable'
   | 'error';
 
 export interface StepFailure {

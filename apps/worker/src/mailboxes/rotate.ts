@@ -42,7 +42,7 @@ export async function rotateSealedSecrets(
   log: Logger,
   options: { dryRun?: boolean } = {},
 ): Promise<RotationReport> {
-  const activeKeyId = box.provider.activeKeyId();
+  const activeKeyId = await box.provider.activeKeyId();
   const organisations = await runAsSystem(
     'secret key rotation',
     async () =>

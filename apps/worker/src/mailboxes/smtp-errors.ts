@@ -1,9 +1,9 @@
 /**
  * What a failed SMTP submission means for the send (one definition, for the relay and for
  * connected mailboxes alike):
- *   retry    — 4xx answers, timeouts, connection and DNS problems: back off, same mailbox.
+ *   retry    — 4xx answers (at AUTH too), timeouts, connection and DNS problems: back off, same mailbox.
  *   auth     — the provider refused *our* identity (AUTH 5xx such as 535, no/expired OAuth token,
- *              TLS/config failure, a 5xx to MAIL FROM): the mailbox goes to `error` and its sends wait.
+ *              TLS/config failure, a 5xx to MAIL FROM but 552): the mailbox goes to `error` and its sends wait.
  *   bounce   — a 5xx to RCPT TO (550, 551, 553 …): the recipient is gone; bounce and suppress.
  *   rejected — a 5xx after DATA (content or policy): not the recipient's fault and not worth a
  *              blind retry; the message fails and the sequence pauses.
@@ -37,12 +37,17 @@ export function classifySmtpError(error: unknown): SmtpFailure {
   const command = (e.command ?? '').toUpperCase();
   const permanent = code !== undefined && code >= 500 && code < 600;
   if (e.code === 'EUNPROVEN') return { kind: 'unproven', detail };
+  // A 4xx is temporary whatever the command, AUTH included (454 "try again later", 421 throttling):
+  // nodemailer reports any failed AUTH as EAUTH, so the code is read before the error's name.
+  if (code !== undefined && code >= 400 && code < 500) return { kind: 'retry', detail };
   if (e.code && IDENTITY_CODES.has(e.code)) return { kind: 'auth', detail };
   if (command.startsWith('AUTH') && permanent) return { kind: 'auth', detail };
   // 530 "authentication required", 534 "mechanism too weak", 535 "credentials invalid" — wherever they come.
   if (code === 530 || code === 534 || code === 535) return { kind: 'auth', detail };
   if (!permanent) return { kind: 'retry', detail };
-  if (command === 'MAIL FROM') return { kind: 'auth', detail };
+  // 552 at MAIL FROM is the SIZE limit (the message, not the sender); other 5xx refuse the sender.
+  if (command === 'MAIL FROM')
+    return code === 552 ? { kind: 'rejected', detail, responseCode: code } : { kind: 'auth', detail };
   if (command === 'RCPT TO') return { kind: 'bounce', detail, responseCode: code };
   if (command === 'DATA' || command === 'DATA END' || command === '.')
     return { kind: 'rejected', detail, responseCode: code };

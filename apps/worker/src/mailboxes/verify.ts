@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { SecretBox } from '@prospectflow/secrets';
+import { DecryptionError, KeyUnavailableError, type SecretBox } from '@prospectflow/secrets';
 import { ImapFlow } from 'imapflow';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Pool } from 'pg';
 import { PermanentError } from '../queue/errors.js';
 import { inTenant } from '../queue/sql.js';
-import type { TaskHandler } from '../queue/types.js';
+import type { TaskContext, TaskHandler } from '../queue/types.js';
 import { loadAccount, type MailboxAccount } from './account.js';
 import { imapOptions, type MailAccess, smtpOptions } from './connect.js';
 import { describeFailure, type StepFailure } from './failures.js';
@@ -19,7 +19,7 @@ export interface VerifyDeps {
   searchIntervalMs?: number;
 }
 
-type StepName = 'smtp' | 'imap' | 'roundtrip' | 'domain';
+type StepName = 'secrets' | 'smtp' | 'imap' | 'roundtrip' | 'domain';
 type StepResult =
   | { ok: true; at: string }
   | ({ ok: false; at: string } & StepFailure)
@@ -53,14 +53,26 @@ export function verifyMailbox(deps: VerifyDeps): TaskHandler {
     const version = Number(ctx.task.payload.credentialsVersion);
     if (!mailboxId || !Number.isInteger(version))
       throw new PermanentError('verify_mailbox needs mailboxId and credentialsVersion');
-    const account = await inTenant(ctx.pool, ctx.task.organisation_id, async (client) => {
-      const found = await loadAccount(client, mailboxId, deps.box);
-      if (found?.credentialsVersion === version)
-        await client.query(`UPDATE outreach.mailboxes SET verification_status = 'verifying' WHERE id = $1`, [
-          mailboxId,
-        ]);
-      return found;
-    });
+    let account: MailboxAccount | undefined;
+    try {
+      account = await inTenant(ctx.pool, ctx.task.organisation_id, async (client) => {
+        const found = await loadAccount(client, mailboxId, deps.box);
+        // A re-check of a verified mailbox keeps it usable until the result (verified_at stays set).
+        if (found?.credentialsVersion === version)
+          await client.query(
+            `UPDATE outreach.mailboxes SET verification_status = 'verifying'
+             WHERE id = $1 AND verification_status <> 'verified'`,
+            [mailboxId],
+          );
+        return found;
+      });
+    } catch (error) {
+      const unopened = secretsFailure(error);
+      if (!unopened) throw error;
+      // Shown on the mailbox like any failed step: retrying cannot open them.
+      await record(ctx, mailboxId, version, { secrets: unopened });
+      return;
+    }
     if (!account || account.credentialsVersion !== version) {
       await inTenant(ctx.pool, ctx.task.organisation_id, (c) =>
         ctx.complete(c, 'superseded: mailbox gone or changed'),
@@ -71,24 +83,50 @@ export function verifyMailbox(deps: VerifyDeps): TaskHandler {
       account.provider === 'relay'
         ? { domain: await domainStep(ctx.pool, account) }
         : await connectionSteps(account, deps, ctx.signal);
-    const ok = Object.values(steps).every((s) => s.ok);
-    await inTenant(ctx.pool, ctx.task.organisation_id, async (client) => {
-      await client.query(
-        `UPDATE outreach.mailboxes SET verification = $3::jsonb,
-           verification_status = CASE WHEN $4 THEN 'verified' ELSE 'failed' END,
-           verified_at = CASE WHEN $4 THEN now() END,
-           last_error_code = CASE WHEN $4 THEN NULL ELSE $5 END,
-           status = CASE WHEN $4 AND status = 'error' THEN 'active' ELSE status END
-         WHERE id = $1 AND credentials_version = $2`,
-        [mailboxId, version, JSON.stringify(steps), ok, firstFailure(steps)],
-      );
-      await ctx.complete(
-        client,
-        ok ? 'mailbox verified' : `mailbox verification failed: ${firstFailure(steps)}`,
-      );
-    });
-    ctx.log.info({ mailboxId, ok, failure: firstFailure(steps) }, 'mailbox verification finished');
+    await record(ctx, mailboxId, version, steps);
   };
+}
+
+/** Stores the steps' outcome on the mailbox (if its credentials are still those checked) and completes the task. */
+async function record(
+  ctx: TaskContext,
+  mailboxId: string,
+  version: number,
+  steps: Partial<Record<StepName, StepResult>>,
+): Promise<void> {
+  const ok = Object.values(steps).every((s) => s.ok);
+  await inTenant(ctx.pool, ctx.task.organisation_id, async (client) => {
+    await client.query(
+      `UPDATE outreach.mailboxes SET verification = $3::jsonb,
+         verification_status = CASE WHEN $4 THEN 'verified' ELSE 'failed' END,
+         verified_at = CASE WHEN $4 THEN now() END,
+         last_error_code = CASE WHEN $4 THEN NULL ELSE $5 END,
+         status = CASE WHEN $4 AND status = 'error' THEN 'active' ELSE status END
+       WHERE id = $1 AND credentials_version = $2`,
+      [mailboxId, version, JSON.stringify(steps), ok, firstFailure(steps)],
+    );
+    // Sends that waited for this mailbox (unverified, or in error until now) go out without waiting for their snooze.
+    if (ok) await client.query('SELECT app.wake_mailbox_sends($1)', [mailboxId]);
+    await ctx.complete(
+      client,
+      ok ? 'mailbox verified' : `mailbox verification failed: ${firstFailure(steps)}`,
+    );
+  });
+  ctx.log.info({ mailboxId, ok, failure: firstFailure(steps) }, 'mailbox verification finished');
+}
+
+/** Stored credentials that do not open: damaged or copied (unreadable), or their key is missing here. */
+function secretsFailure(error: unknown): StepResult | undefined {
+  if (error instanceof DecryptionError)
+    return {
+      ok: false,
+      at: now(),
+      kind: 'secrets_unreadable',
+      answer: 'the stored credentials do not open for this mailbox: enter them again',
+    };
+  if (error instanceof KeyUnavailableError)
+    return { ok: false, at: now(), kind: 'secrets_unavailable', answer: error.message };
+  return undefined;
 }
 
 function firstFailure(steps: Partial<Record<StepName, StepResult>>): string | null {

@@ -22,6 +22,8 @@ export const testBox = () =>
 export function testMailServices(
   overrides: Partial<MailServices['settings']> = {},
   timeoutMs = 5_000,
+  /** Where rotated OAuth refresh tokens are stored (as the worker's own pool does). */
+  pool?: pg.Pool,
 ): MailServices {
   const mail = testMail();
   const services = createMailServices(
@@ -37,6 +39,7 @@ export function testMailServices(
       ...overrides,
     },
     SECRETS_ENV,
+    pool,
   );
   services.access.timeoutMs = timeoutMs;
   return services;

@@ -1,6 +1,6 @@
 import type { KMSClient, KMSClientConfig } from '@aws-sdk/client-kms';
 import type { EncryptionContext } from '../context.js';
-import { DecryptionError } from '../gcm.js';
+import { DecryptionError, KeyUnavailableError } from '../gcm.js';
 import type { DataKey, KeyProvider } from '../key-provider.js';
 
 export interface KmsKeyProviderOptions {
@@ -18,6 +18,26 @@ const loadSdk = () => {
   return sdk;
 };
 
+/** KMS errors that mean the key itself cannot be used (not a network or permission hiccup). */
+const KEY_UNUSABLE = new Set([
+  'NotFoundException',
+  'DisabledException',
+  'KMSInvalidStateException',
+  'KeyUnavailableException',
+]);
+
+/** InvalidCiphertextException → DecryptionError, an unusable key → KeyUnavailableError. */
+function translated(error: unknown): unknown {
+  const name = (error as { name?: string }).name ?? '';
+  if (name === 'InvalidCiphertextException')
+    return new DecryptionError('KMS refused to unwrap the data key (wrong context or key)');
+  if (KEY_UNUSABLE.has(name))
+    return new KeyUnavailableError(`KMS cannot use the key: ${name} (${(error as Error).message})`);
+  return error;
+}
+
+const KEY_ARN = /^arn:aws[a-z-]*:kms:[^:]+:\d+:key\//;
+
 function bytes(value: Uint8Array | undefined, what: string): Buffer {
   if (!value) throw new Error(`KMS returned no ${what}`);
   return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
@@ -33,6 +53,7 @@ export class KmsKeyProvider implements KeyProvider {
   readonly #keyId: string;
   readonly #config: KMSClientConfig;
   #client: Promise<KMSClient> | undefined;
+  #activeArn: Promise<string> | undefined;
 
   constructor(options: KmsKeyProviderOptions) {
     if (!options.keyId) throw new Error('the KMS key id is required');
@@ -40,8 +61,30 @@ export class KmsKeyProvider implements KeyProvider {
     this.#config = options.client ?? {};
   }
 
-  activeKeyId(): string {
-    return this.#keyId;
+  /**
+   * The configured key's ARN — the form KMS answers with and each secret stores. An alias or bare
+   * key id is resolved once with DescribeKey (an alias moved to a new key takes a restart).
+   */
+  activeKeyId(): Promise<string> {
+    this.#activeArn ??= KEY_ARN.test(this.#keyId)
+      ? Promise.resolve(this.#keyId)
+      : this.#describeArn().catch((error: unknown) => {
+          this.#activeArn = undefined;
+          throw error;
+        });
+    return this.#activeArn;
+  }
+
+  async #describeArn(): Promise<string> {
+    const { DescribeKeyCommand } = await loadSdk();
+    try {
+      const out = await (await this.#kms()).send(new DescribeKeyCommand({ KeyId: this.#keyId }));
+      const arn = out.KeyMetadata?.Arn;
+      if (!arn) throw new Error(`KMS DescribeKey returned no ARN for ${this.#keyId}`);
+      return arn;
+    } catch (error) {
+      throw translated(error);
+    }
   }
 
   #kms(): Promise<KMSClient> {
@@ -51,9 +94,13 @@ export class KmsKeyProvider implements KeyProvider {
 
   async generateDataKey(context: EncryptionContext): Promise<DataKey> {
     const { GenerateDataKeyCommand } = await loadSdk();
-    const out = await (await this.#kms()).send(
-      new GenerateDataKeyCommand({ KeyId: this.#keyId, KeySpec: 'AES_256', EncryptionContext: context }),
-    );
+    const out = await (await this.#kms())
+      .send(
+        new GenerateDataKeyCommand({ KeyId: this.#keyId, KeySpec: 'AES_256', EncryptionContext: context }),
+      )
+      .catch((error: unknown) => {
+        throw translated(error);
+      });
     return {
       plaintext: bytes(out.Plaintext, 'plaintext data key'),
       wrapped: bytes(out.CiphertextBlob, 'wrapped data key'),
@@ -70,23 +117,25 @@ export class KmsKeyProvider implements KeyProvider {
       );
       return bytes(out.Plaintext, 'plaintext data key');
     } catch (error) {
-      if ((error as { name?: string }).name === 'InvalidCiphertextException')
-        throw new DecryptionError('KMS refused to unwrap the data key (wrong context or key)');
-      throw error;
+      throw translated(error);
     }
   }
 
   async rewrap(wrapped: Buffer, keyId: string, context: EncryptionContext) {
     const { ReEncryptCommand } = await loadSdk();
-    const out = await (await this.#kms()).send(
-      new ReEncryptCommand({
-        CiphertextBlob: wrapped,
-        SourceKeyId: keyId,
-        SourceEncryptionContext: context,
-        DestinationKeyId: this.#keyId,
-        DestinationEncryptionContext: context,
-      }),
-    );
+    const out = await (await this.#kms())
+      .send(
+        new ReEncryptCommand({
+          CiphertextBlob: wrapped,
+          SourceKeyId: keyId,
+          SourceEncryptionContext: context,
+          DestinationKeyId: this.#keyId,
+          DestinationEncryptionContext: context,
+        }),
+      )
+      .catch((error: unknown) => {
+        throw translated(error);
+      });
     return { wrapped: bytes(out.CiphertextBlob, 'wrapped data key'), keyId: out.KeyId ?? this.#keyId };
   }
 }

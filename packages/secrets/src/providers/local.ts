@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { contextBytes, type EncryptionContext } from '../context.js';
-import { open, seal } from '../gcm.js';
+import { KeyUnavailableError, open, seal } from '../gcm.js';
 import type { DataKey, KeyProvider } from '../key-provider.js';
 
 /** A key ring: id → 32-byte key; `active` wraps new data keys, the others only unwrap. */
@@ -28,20 +28,24 @@ export class LocalKeyProvider implements KeyProvider {
     this.#ring = { active: ring.active, keys: { ...ring.keys } };
   }
 
-  activeKeyId(): string {
+  async activeKeyId(): Promise<string> {
+    return this.#activeKeyId();
+  }
+
+  #activeKeyId(): string {
     return `local:${this.#ring.active}`;
   }
 
   #kek(keyId: string): Buffer {
     const id = keyId.startsWith('local:') ? keyId.slice('local:'.length) : undefined;
     const key = id === undefined ? undefined : this.#ring.keys[id];
-    if (!key) throw new Error(`key-encryption key ${keyId} is not in the local key ring`);
+    if (!key) throw new KeyUnavailableError(`key-encryption key ${keyId} is not in the local key ring`);
     return key;
   }
 
   async generateDataKey(context: EncryptionContext): Promise<DataKey> {
     const plaintext = randomBytes(32);
-    const keyId = this.activeKeyId();
+    const keyId = this.#activeKeyId();
     return { plaintext, keyId, wrapped: seal(this.#kek(keyId), plaintext, contextBytes(context)) };
   }
 
@@ -52,7 +56,7 @@ export class LocalKeyProvider implements KeyProvider {
   async rewrap(wrapped: Buffer, keyId: string, context: EncryptionContext) {
     const plaintext = await this.unwrap(wrapped, keyId, context);
     try {
-      const target = this.activeKeyId();
+      const target = this.#activeKeyId();
       return { keyId: target, wrapped: seal(this.#kek(target), plaintext, contextBytes(context)) };
     } finally {
       plaintext.fill(0);

@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A KMS stand-in that speaks the real wire protocol (AWS JSON 1.1 over HTTP, X-Amz-Target
- * TrentService.*, SigV4-signed requests, base64 blobs, typed errors) for GenerateDataKey, Decrypt
- * and ReEncrypt, so the provider is tested through the real SDK and a real socket. Like KMS, a
+ * TrentService.*, SigV4-signed requests, base64 blobs, typed errors) for GenerateDataKey, Decrypt,
+ * ReEncrypt and DescribeKey, so the provider is tested through the real SDK and a real socket. Like KMS, a
  * ciphertext blob names its key and only opens with the exact encryption context.
  */
 export interface FakeKms {
@@ -13,6 +13,8 @@ export interface FakeKms {
   /** ARN of each key created, by short name. */
   arn(name: string): string;
   createKey(name: string): string;
+  /** Disables a key: every use of it fails with DisabledException, as in KMS. */
+  disableKey(name: string): void;
   /** Every request seen: target and parsed body (to assert the request shapes). */
   requests: { target: string; body: Record<string, unknown>; authorization: string }[];
   close(): Promise<void>;
@@ -24,6 +26,7 @@ const ACCOUNT = '111122223333';
 export async function startFakeKms(): Promise<FakeKms> {
   const keys = new Map<string, Buffer>(); // arn → key material
   const aliases = new Map<string, string>(); // alias/name → arn
+  const disabled = new Set<string>(); // arn
   const requests: FakeKms['requests'] = [];
   const arnOf = (name: string) => `arn:aws:kms:${REGION}:${ACCOUNT}:key/${name}`;
   const resolve = (id: unknown): string | undefined => {
@@ -65,11 +68,28 @@ export async function startFakeKms(): Promise<FakeKms> {
     }
   };
   const fail = (type: string, message: string) => Object.assign(new Error(message), { type });
+  const usable = (arn: string) => {
+    if (disabled.has(arn)) throw fail('DisabledException', `${arn} is disabled.`);
+    return arn;
+  };
 
   const operations: Record<string, (body: Record<string, unknown>) => Record<string, unknown>> = {
+    DescribeKey(body) {
+      const arn = resolve(body.KeyId);
+      if (!arn) throw fail('NotFoundException', `Key '${String(body.KeyId)}' does not exist`);
+      return {
+        KeyMetadata: {
+          Arn: arn,
+          KeyId: arn.split('/').pop(),
+          Enabled: !disabled.has(arn),
+          KeyState: disabled.has(arn) ? 'Disabled' : 'Enabled',
+        },
+      };
+    },
     GenerateDataKey(body) {
       const arn = resolve(body.KeyId);
       if (!arn) throw fail('NotFoundException', `Key '${String(body.KeyId)}' does not exist`);
+      usable(arn);
       if (body.KeySpec !== 'AES_256') throw fail('ValidationException', 'KeySpec must be AES_256 here');
       const plaintext = randomBytes(32);
       return {
@@ -83,6 +103,7 @@ export async function startFakeKms(): Promise<FakeKms> {
         Buffer.from(String(body.CiphertextBlob), 'base64'),
         body.EncryptionContext,
       );
+      usable(arn);
       if (body.KeyId !== undefined && resolve(body.KeyId) !== arn)
         throw fail(
           'IncorrectKeyException',
@@ -99,9 +120,11 @@ export async function startFakeKms(): Promise<FakeKms> {
         Buffer.from(String(body.CiphertextBlob), 'base64'),
         body.SourceEncryptionContext,
       );
+      usable(source.arn);
       const destination = resolve(body.DestinationKeyId);
       if (!destination)
         throw fail('NotFoundException', `Key '${String(body.DestinationKeyId)}' does not exist`);
+      usable(destination);
       return {
         SourceKeyId: source.arn,
         KeyId: destination,
@@ -170,6 +193,7 @@ export async function startFakeKms(): Promise<FakeKms> {
     endpoint: `http://127.0.0.1:${port}`,
     arn: arnOf,
     createKey,
+    disableKey: (name) => disabled.add(arnOf(name)),
     requests,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };

@@ -45,10 +45,21 @@ export function mailPassword(accounts: MailAccounts, address: string): string | 
   }
 }
 
-/** A refresh token the test OAuth server will exchange for access tokens of this address. */
-export function issueRefreshToken(accounts: MailAccounts, address: string): string {
+/**
+ * A refresh token the test OAuth server will exchange for access tokens of this address. A
+ * `rotating` one is replaced at each use, as providers with refresh-token rotation do: the answer
+ * carries a new refresh token and the old one stops working.
+ */
+export function issueRefreshToken(
+  accounts: MailAccounts,
+  address: string,
+  options: { rotating?: boolean } = {},
+): string {
   const token = `rt_${randomBytes(18).toString('hex')}`;
-  writeShared(path.join(accounts.dir, 'oauth', token), checked(address));
+  writeShared(
+    path.join(accounts.dir, 'oauth', token),
+    `${checked(address)}${options.rotating ? '\nrotating' : ''}\n`,
+  );
   return token;
 }
 
@@ -56,10 +67,18 @@ export function revokeRefreshToken(accounts: MailAccounts, token: string): void 
   fs.rmSync(path.join(accounts.dir, 'oauth', path.basename(token)), { force: true });
 }
 
-export function refreshTokenOwner(accounts: MailAccounts, token: string): string | undefined {
+/** Whom a refresh token belongs to, and whether it is replaced at each use. */
+export function refreshTokenGrant(
+  accounts: MailAccounts,
+  token: string,
+): { owner: string; rotating: boolean } | undefined {
   if (!/^rt_[0-9a-f]+$/.test(token)) return undefined;
   try {
-    return fs.readFileSync(path.join(accounts.dir, 'oauth', token), 'utf8').trim();
+    const [owner, flag] = fs
+      .readFileSync(path.join(accounts.dir, 'oauth', token), 'utf8')
+      .trim()
+      .split('\n');
+    return owner ? { owner, rotating: flag === 'rotating' } : undefined;
   } catch {
     return undefined;
   }

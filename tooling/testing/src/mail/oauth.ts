@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type MailAccounts, refreshTokenOwner } from './accounts.js';
+import { issueRefreshToken, type MailAccounts, refreshTokenGrant, revokeRefreshToken } from './accounts.js';
 
 export interface TestOAuth {
   /** Token endpoint (grant_type=refresh_token), like Google's and Microsoft's. */
@@ -16,7 +16,8 @@ export interface TestOAuth {
 /**
  * A local OAuth 2.0 authorisation server for mailboxes that authenticate with XOAUTH2: exchanges
  * refresh tokens (issued by issueRefreshToken) for short-lived access tokens, answers `invalid_grant`
- * once a refresh token is revoked, and lets Dovecot check access tokens.
+ * once a refresh token is revoked, replaces rotating refresh tokens at each use (as Microsoft
+ * may), and lets Dovecot check access tokens.
  */
 export async function startTestOAuth(accounts: MailAccounts, accessTtlSeconds = 3600): Promise<TestOAuth> {
   const issued = new Map<string, { owner: string; expiresAt: number }>();
@@ -37,15 +38,27 @@ export async function startTestOAuth(accounts: MailAccounts, accessTtlSeconds = 
         const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
         if (form.get('grant_type') !== 'refresh_token' || !form.get('client_id'))
           return json(400, { error: 'invalid_request' });
-        const owner = refreshTokenOwner(accounts, form.get('refresh_token') ?? '');
-        if (!owner)
+        const refreshToken = form.get('refresh_token') ?? '';
+        const grant = refreshTokenGrant(accounts, refreshToken);
+        if (!grant)
           return json(400, {
             error: 'invalid_grant',
             error_description: 'Token has been expired or revoked.',
           });
+        const { owner, rotating } = grant;
         const accessToken = `at_${randomBytes(18).toString('hex')}`;
         issued.set(accessToken, { owner, expiresAt: Date.now() + accessTtlSeconds * 1000 });
-        return json(200, { access_token: accessToken, expires_in: accessTtlSeconds, token_type: 'Bearer' });
+        let next: string | undefined;
+        if (rotating) {
+          next = issueRefreshToken(accounts, owner, { rotating: true });
+          revokeRefreshToken(accounts, refreshToken);
+        }
+        return json(200, {
+          access_token: accessToken,
+          expires_in: accessTtlSeconds,
+          token_type: 'Bearer',
+          ...(next ? { refresh_token: next } : {}),
+        });
       }
       if (req.method === 'GET' && url.pathname === '/tokeninfo') {
         const owner = ownerOf(url.searchParams.get('access_token') ?? '');

@@ -99,6 +99,9 @@ export async function startTestSmtp(options: TestSmtpOptions): Promise<TestSmtp>
     authMethods: ['PLAIN', 'LOGIN', 'XOAUTH2'],
     onAuth(auth: SMTPServerAuthentication, _session, callback) {
       const user = auth.username?.toLowerCase() ?? '';
+      // A provider throttling logins: a temporary refusal, whatever the password.
+      if (user.startsWith('throttled-'))
+        return callback(smtpError(454, '4.7.0 Too many login attempts, please try again later'));
       const ok =
         auth.method === 'XOAUTH2'
           ? options.ownerOfAccessToken(auth.accessToken ?? '') === user

@@ -3,7 +3,7 @@ import { type MailboxSecrets, mailboxSecretBinding } from '@prospectflow/mailbox
 import { DecryptionError } from '@prospectflow/secrets';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { notFound, unprocessable } from '../../../lib/problem.js';
+import { isProblemError, notFound, unprocessable } from '../../../lib/problem.js';
 import { created } from '../../../lib/replies.js';
 import { MANAGE, READ } from '../../../lib/role-policy.js';
 import { IdParams, Items } from '../../../lib/schemas.js';
@@ -52,30 +52,43 @@ async function prepareChange(
   stored?: Awaited<ReturnType<ReturnType<typeof mailboxesRepository>['stored']>>,
 ): Promise<ConnectionChange> {
   const secretGiven = Boolean(input.smtp?.password || input.imap?.password || input.oauth);
+  // The stored secrets are merged under every change (a new host keeps the password). If they no
+  // longer open (copied from another record, or damaged), a change that gives every secret again
+  // repairs the mailbox; one that would need them is refused with the reason.
   let current: MailboxSecrets = {};
-  if (stored?.sealed && (secretGiven || input.provider !== undefined)) {
+  let unreadable = false;
+  if (stored?.sealed) {
     try {
       current = await fastify
         .secretBox()
         .openJson<MailboxSecrets>(stored.sealed, mailboxSecretBinding(organisationId, id));
     } catch (error) {
       if (!(error instanceof DecryptionError)) throw error;
-      throw unprocessable(
-        'mailbox_secrets_unreadable',
-        'The stored credentials of this mailbox do not open (copied from elsewhere or damaged): give every secret again, with provider.',
-      );
+      unreadable = true;
     }
   }
-  const { connection, secrets } = mergeConnection(
-    stored?.connection ?? { provider: 'relay', smtp: null, imap: null },
-    current,
-    input,
-    fromAddress,
-  );
+  let merged: ReturnType<typeof mergeConnection>;
+  try {
+    merged = mergeConnection(
+      stored?.connection ?? { provider: 'relay', smtp: null, imap: null },
+      current,
+      input,
+      fromAddress,
+    );
+  } catch (error) {
+    if (unreadable && isProblemError(error) && error.code === 'mailbox_connection_incomplete')
+      throw unprocessable(
+        'mailbox_secrets_unreadable',
+        'The stored credentials of this mailbox do not open (copied from elsewhere or damaged): give every secret again.',
+        { errors: error.extensions.errors },
+      );
+    throw error;
+  }
+  const { connection, secrets } = merged;
   await checkHosts(connection, fastify.config.mail);
   const reseal =
     connection.provider !== 'relay' &&
-    (secretGiven || !stored?.sealed || connection.provider !== stored.connection.provider);
+    (secretGiven || unreadable || !stored?.sealed || connection.provider !== stored.connection.provider);
   return {
     connection,
     ...(reseal ? { sealed: await sealSecrets(fastify.secretBox(), organisationId, id, secrets) } : {}),
