@@ -2067,7 +2067,11 @@ BEGIN
     (SELECT to_jsonb(x) FROM (SELECT s.id, s.step_order, s.exit_on_reply, s.subject_template, s.body_template) x WHERE s.id IS NOT NULL),
     (SELECT to_jsonb(m) FROM outreach.messages m WHERE m.enrollment_id = e.id AND m.step_id = p_step AND m.direction = 'outbound'),
     EXISTS (SELECT 1 FROM outreach.messages r WHERE r.enrollment_id = e.id AND r.direction = 'inbound' AND r.inbound_kind = 'reply'),
-    to_jsonb(mb),
+    -- What sending needs of the mailbox (window.ts MailboxRow), not its sealed secrets or check log.
+    (SELECT to_jsonb(x) FROM (
+       SELECT mb.id, mb.organisation_id, mb.from_name, mb.from_address, mb.daily_limit, mb.window_start,
+         mb.window_end, mb.window_days, mb.time_zone, mb.min_gap_seconds, mb.status, mb.provider,
+         mb.verification_status, mb.credentials_version) x WHERE mb.id IS NOT NULL),
     (SELECT to_jsonb(x) FROM (
        SELECT p.email, p.title, pe.first_name, pe.last_name, co.name AS company_name, co.domain, co.city, co.industry, co.website_url
        FROM crm.positions p

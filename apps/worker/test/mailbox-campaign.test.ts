@@ -321,8 +321,9 @@ describe('campaigns sending through connected mailboxes (real SMTP + Dovecot)', 
     const s = await scenario('recover', ['back@prospect.test']);
     await t.admin.query(`DELETE FROM outreach.campaign_mailboxes WHERE campaign_id = $1`, [s.campaign.id]);
     setMailPassword(mail, 'recover-one@sender.test', 'changed');
-    // The database's own clock decides what is due after a wake-up: the worker's clock follows it.
+    // Due-ness after a wake-up is the database's time: the worker's clock follows the real one here.
     const clock = new ManualClock(new Date());
+    const catchUp = () => clock.set(new Date(Math.max(Date.now(), clock.now().getTime())));
     const w = worker(clock);
     await w.worker.drain();
     const box = async () =>
@@ -340,6 +341,7 @@ describe('campaigns sending through connected mailboxes (real SMTP + Dovecot)', 
     // The user fixes the password at the provider and asks for a new check (POST /v1/mailboxes/:id/verify).
     setMailPassword(mail, 'recover-one@sender.test', 'pw');
     await queueVerification(t.admin, s.org, s.boxes[0]!);
+    catchUp();
     await w.worker.drain();
     expect(await box()).toMatchObject({
       status: 'active',
@@ -347,6 +349,7 @@ describe('campaigns sending through connected mailboxes (real SMTP + Dovecot)', 
       last_error_code: null,
     });
     // Well within the 10-minute snooze: only the wake-up makes the send due.
+    catchUp();
     clock.advance(60_000);
     await w.worker.drain();
     const [sent] = await messages(s.org);
