@@ -140,11 +140,7 @@ const sendingDomains: FastifyPluginAsyncTypebox = async (fastify) => {
       const result = await checkDomainProof(row.domain, row.proofToken, {
         servers: fastify.config.mail.dnsServers,
       });
-      const updated = await repository.recordCheck(
-        row.id,
-        result.proved,
-        result.proved ? null : result.reason,
-      );
+      const updated = await repository.recordCheck(row.id, result);
       if (!result.proved && !updated?.verifiedAt)
         throw unprocessable('domain_not_proved', result.reason, {
           found: result.found,
