@@ -216,7 +216,7 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Update a campaign; steps can be replaced while it is a draft
+         * Update a campaign; steps can be replaced while it is a draft; an active campaign takes a new mailboxId or additionalMailboxIds only when usable (as for activate)
          * @description Role: `member` or higher (member, admin, owner); a lower role gets 403 `insufficient_role` naming `requiredRole` and nothing changes.
          *
          *     422 `invalid_campaign_steps` lists each bad field in `errors`: an unknown template variable, a step with neither body nor variants, repeated variant labels, a first step without a subject.
@@ -234,7 +234,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Activate: schedules the next step of every active enrollment
+         * Activate: every mailbox of the campaign must be verified, not in error, and (relay) of a proved domain (422 mailbox_unverified, mailbox_in_error); schedules the next step of every active enrollment
          * @description Role: `member` or higher (member, admin, owner); a lower role gets 403 `insufficient_role` naming `requiredRole` and nothing changes.
          */
         post: operations["activateCampaign"];
@@ -970,7 +970,7 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Remove a sending domain
+         * Remove a sending domain; its relay mailboxes become unverified (campaigns cannot activate on them)
          * @description Role: `admin` or higher (admin, owner); a lower role gets 403 `insufficient_role` naming `requiredRole` and nothing changes.
          */
         delete: operations["deleteSendingDomain"];
@@ -989,7 +989,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Look up the _prospectflow TXT record now; 422 domain_not_proved with what DNS answered
+         * Look up the _prospectflow TXT record now; 422 domain_not_proved with what DNS answered. A proof DNS says is gone unproves the domain and withdraws its relay mailboxes (unverified); a failed lookup keeps it
          * @description Role: `admin` or higher (admin, owner); a lower role gets 403 `insufficient_role` naming `requiredRole` and nothing changes.
          */
         post: operations["verifySendingDomain"];
@@ -1503,6 +1503,7 @@ export interface components {
             /** @description IANA zone, e.g. Europe/Paris */
             timeZone?: string;
             minGapSeconds?: number;
+            /** @description A mailbox in error (the provider refused its credentials) goes back to active only through a passing check: POST /v1/mailboxes/{id}/verify, or new credentials. active alone is refused on it (422 mailbox_in_error); paused or disabled takes it out of error but unverified, with a new check queued */
             status?: "active" | "paused" | "disabled";
             /** @description smtp_imap: your own SMTP + IMAP account (app password); google / microsoft: OAuth (XOAUTH2) with a refresh token; relay: the platform relay, only for a domain proved in DNS (POST /v1/sending-domains) */
             provider?: "relay" | "smtp_imap" | "google" | "microsoft";
@@ -1546,6 +1547,7 @@ export interface components {
             /** @description IANA zone, e.g. Europe/Paris */
             timeZone?: string;
             minGapSeconds?: number;
+            /** @description A mailbox in error (the provider refused its credentials) goes back to active only through a passing check: POST /v1/mailboxes/{id}/verify, or new credentials. active alone is refused on it (422 mailbox_in_error); paused or disabled takes it out of error but unverified, with a new check queued */
             status?: "active" | "paused" | "disabled";
             /** @description smtp_imap: your own SMTP + IMAP account (app password); google / microsoft: OAuth (XOAUTH2) with a refresh token; relay: the platform relay, only for a domain proved in DNS (POST /v1/sending-domains) */
             provider?: "relay" | "smtp_imap" | "google" | "microsoft";

@@ -37,7 +37,17 @@ export function resolverFor(options: DnsOptions = {}): Resolver {
   return resolver;
 }
 
-export type ProofResult = { proved: true } | { proved: false; reason: string; found: string[] };
+/**
+ * `absent`: DNS answered and the proof is not there (no such name, no TXT record, or none with the
+ * value) — a removed proof. false: the lookup itself failed (timeout, SERVFAIL, refused): nothing
+ * is known about the record.
+ */
+export type ProofResult =
+  | { proved: true }
+  | { proved: false; absent: boolean; reason: string; found: string[] };
+
+/** DNS answers that say the name or its TXT record does not exist (not a failed lookup). */
+const ABSENT_CODES = new Set(['ENOTFOUND', 'ENODATA']);
 
 /** Looks up `_prospectflow.<domain>` TXT and requires an exact match of the expected value. */
 export async function checkDomainProof(
@@ -52,10 +62,20 @@ export async function checkDomainProof(
     found = (await resolverFor(options).resolveTxt(record.name)).map((chunks) => chunks.join(''));
   } catch (error) {
     const code = (error as { code?: string }).code ?? 'ERROR';
-    return { proved: false, reason: `DNS lookup of ${record.name} TXT failed (${code})`, found: [] };
+    return {
+      proved: false,
+      absent: ABSENT_CODES.has(code),
+      reason: `DNS lookup of ${record.name} TXT failed (${code})`,
+      found: [],
+    };
   }
   if (found.includes(record.value)) return { proved: true };
-  return { proved: false, reason: `${record.name} has no TXT record "${record.value}"`, found };
+  return {
+    proved: false,
+    absent: true,
+    reason: `${record.name} has no TXT record "${record.value}"`,
+    found,
+  };
 }
 
 export interface DkimKey {

@@ -36,6 +36,35 @@ describe('domain proof (DNS TXT) and DKIM keys', () => {
     expect(await checkDomainProof('acme.test', token, { servers })).toEqual({ proved: true });
   });
 
+  it('tells a removed proof (absent) from a failed lookup', async () => {
+    const token = newProofToken();
+    const record = proofRecord('gone.test', token);
+    const servers = [dns.server];
+    // No such name (NXDOMAIN), then the name without TXT records, then other TXT values only.
+    expect(await checkDomainProof('gone.test', token, { servers })).toMatchObject({
+      proved: false,
+      absent: true,
+    });
+    dns.setTxt(record.name, []);
+    expect(await checkDomainProof('gone.test', token, { servers })).toMatchObject({
+      proved: false,
+      absent: true,
+    });
+    dns.setTxt(record.name, ['v=spf1 -all']);
+    expect(await checkDomainProof('gone.test', token, { servers })).toMatchObject({
+      proved: false,
+      absent: true,
+    });
+    // A server that answers nothing: the lookup failed, nothing is known about the record.
+    const silent = await startTestDns();
+    const address = silent.server;
+    await silent.close();
+    expect(await checkDomainProof('gone.test', token, { servers: [address], timeoutMs: 200 })).toMatchObject({
+      proved: false,
+      absent: false,
+    });
+  });
+
   it('refuses names that are not domains', () => {
     expect(() => normaliseDomain('localhost')).toThrow(TypeError);
     expect(() => normaliseDomain('a..b.test')).toThrow(TypeError);

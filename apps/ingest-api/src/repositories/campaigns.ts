@@ -5,6 +5,7 @@ import { conflict, notFound, unprocessable } from '../lib/problem.js';
 import { cancelPendingTasks, enqueueScheduling } from '../outreach/tasks.js';
 import type { Database } from '../plugins/app/db.js';
 import type * as schema from '../routes/v1/campaigns/schema.js';
+import { requireVerifiedMailbox } from './mailboxes.js';
 
 type CampaignView = Static<typeof schema.Campaign>;
 type StatsDay = Static<typeof schema.CampaignStats>['days'][number];
@@ -95,21 +96,6 @@ async function setAdditionalMailboxes(
      ON CONFLICT (organisation_id, campaign_id, mailbox_id) DO NOTHING`,
     [campaignId, ids],
   );
-}
-
-/** Campaigns send only from mailboxes the worker verified (or relay mailboxes of a proved domain). */
-async function requireVerifiedMailbox(client: TenantClient, mailboxId: string): Promise<void> {
-  const { rows } = await client.query<{ verification_status: string; last_error_code: string | null }>(
-    'SELECT verification_status, last_error_code FROM outreach.mailboxes WHERE id = $1',
-    [mailboxId],
-  );
-  const status = rows[0]?.verification_status ?? 'unverified';
-  if (status !== 'verified')
-    throw unprocessable(
-      'mailbox_unverified',
-      `The campaign's mailbox is ${status}${rows[0]?.last_error_code ? ` (${rows[0].last_error_code})` : ''}: it can send only once verified (GET /v1/mailboxes/${mailboxId}).`,
-      { mailboxId, verification: status },
-    );
 }
 
 /** Enrollment candidates with the reason each one is skipped (null: eligible). */
@@ -211,9 +197,13 @@ export function campaignsRepository(db: Database) {
           await c.query('DELETE FROM outreach.workflow_steps WHERE campaign_id = $1', [id]);
           await insertSteps(c, id, body.steps);
         }
+        // An active campaign keeps sending only from verified mailboxes: its main one (when it
+        // changes) and every further one (checked after the writes, so a foreign id is a 422
+        // invalid_reference first; the transaction rolls back either way).
+        if (current.status === 'active' && body.mailboxId && body.mailboxId !== current.mailbox_id)
+          await requireVerifiedMailbox(c, body.mailboxId);
         if (body.additionalMailboxIds) {
           await setAdditionalMailboxes(c, id, body.additionalMailboxIds);
-          // An active campaign keeps sending only from verified mailboxes.
           if (current.status === 'active')
             for (const mailbox of body.additionalMailboxIds) await requireVerifiedMailbox(c, mailbox);
         }

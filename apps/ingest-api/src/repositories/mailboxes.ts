@@ -4,6 +4,7 @@ import { enqueue, TASKS } from '@prospectflow/outreach-core';
 import type { SealedSecret } from '@prospectflow/secrets';
 import { currentTenant, type TenantClient } from '@prospectflow/tenant-context';
 import type { Static } from 'typebox';
+import { unprocessable } from '../lib/problem.js';
 import type { Connection } from '../mailboxes/connection.js';
 import type { Database } from '../plugins/app/db.js';
 import type { Mailbox } from '../routes/v1/mailboxes/schema.js';
@@ -85,11 +86,97 @@ function connectionEntries(change: ConnectionChange): [string, unknown][] {
   ];
 }
 
+/**
+ * A new check of the mailbox is due: a new credentials version (a result for an older one is
+ * dropped by the worker), unverified, its last steps and failure cleared. Queue the check after.
+ */
+const REVERIFY = `credentials_version = credentials_version + 1, verification_status = 'unverified', verified_at = NULL,
+  verification = '{}', last_error_code = NULL`;
+
+/** The relay mailboxes of the domain `$1` (the organisation's, by RLS): from-addresses in that domain. */
+const RELAY_OF_DOMAIN = `provider = 'relay' AND lower(split_part(from_address::text, '@', 2)) = $1`;
+
 /** The worker's check of the mailbox at its current credentials version (one live task per version). */
 async function queueVerification(c: TenantClient, id: string): Promise<void> {
   const { rows } = await c.query<{ id: string; credentials_version: number }>(
     'SELECT id, credentials_version FROM outreach.mailboxes WHERE id = $1',
     [id],
+  );
+  await enqueue(
+    c,
+    rows.map((m) => TASKS.verifyMailbox(m.id, m.credentials_version)),
+  );
+}
+
+/** 422 mailbox_in_error: what a mailbox the provider refused needs before it is used again. */
+function mailboxInError(mailboxId: string, pausedReason: string | null, failure: string | null) {
+  return unprocessable(
+    'mailbox_in_error',
+    `The mailbox is in error${pausedReason ? ` (${pausedReason})` : ''}: check it again (POST /v1/mailboxes/${mailboxId}/verify) or give it new credentials; a passing check makes it active again.`,
+    { mailboxId, status: 'error', failure },
+  );
+}
+
+/**
+ * THE rule for a mailbox a campaign sends from (activation, and any mailbox an active campaign
+ * takes on): verified by the worker, not in `error` (the provider refused it since: a passing
+ * check returns it to active), and, for a relay mailbox, its domain proved now. 422 otherwise:
+ * `mailbox_in_error` or `mailbox_unverified`, with the mailbox's id.
+ */
+export async function requireVerifiedMailbox(c: TenantClient, mailboxId: string): Promise<void> {
+  const { rows } = await c.query<{
+    status: string;
+    verification_status: string;
+    last_error_code: string | null;
+    paused_reason: string | null;
+    domain: string;
+    domain_proved: boolean;
+  }>(
+    `SELECT m.status, m.verification_status, m.last_error_code, m.paused_reason,
+       lower(split_part(m.from_address::text, '@', 2)) AS domain,
+       m.provider <> 'relay' OR EXISTS (SELECT 1 FROM outreach.sending_domains d
+         WHERE d.domain = lower(split_part(m.from_address::text, '@', 2)) AND d.verified_at IS NOT NULL) AS domain_proved
+     FROM outreach.mailboxes m WHERE m.id = $1`,
+    [mailboxId],
+  );
+  const m = rows[0];
+  if (m?.status === 'error') throw mailboxInError(mailboxId, m.paused_reason, m.last_error_code);
+  const status = m?.verification_status ?? 'unverified';
+  if (m && !m.domain_proved)
+    throw unprocessable(
+      'mailbox_unverified',
+      `The campaign's mailbox sends through the relay but ${m.domain} is not proved: prove it (POST /v1/sending-domains, then …/verify).`,
+      { mailboxId, verification: status, failure: 'domain:domain_not_proved' },
+    );
+  if (status !== 'verified')
+    throw unprocessable(
+      'mailbox_unverified',
+      `The campaign's mailbox is ${status}${m?.last_error_code ? ` (${m.last_error_code})` : ''}: it can send only once verified (GET /v1/mailboxes/${mailboxId}).`,
+      { mailboxId, verification: status },
+    );
+}
+
+/**
+ * A domain's proof is gone (deleted, or DNS no longer has it): its relay mailboxes need a new
+ * check, which the worker runs at once (and records as domain_not_proved); proving the domain
+ * again queues it once more. Same transaction as the caller's change to the domain.
+ */
+export async function withdrawRelayMailboxes(c: TenantClient, domain: string): Promise<void> {
+  const { rows } = await c.query<{ id: string; credentials_version: number }>(
+    `UPDATE outreach.mailboxes SET ${REVERIFY} WHERE ${RELAY_OF_DOMAIN} RETURNING id, credentials_version`,
+    [domain],
+  );
+  await enqueue(
+    c,
+    rows.map((m) => TASKS.verifyMailbox(m.id, m.credentials_version)),
+  );
+}
+
+/** A domain was proved: its relay mailboxes waiting for it are queued for verification. */
+export async function verifyRelayMailboxes(c: TenantClient, domain: string): Promise<void> {
+  const { rows } = await c.query<{ id: string; credentials_version: number }>(
+    `SELECT id, credentials_version FROM outreach.mailboxes WHERE ${RELAY_OF_DOMAIN} AND verification_status <> 'verified'`,
+    [domain],
   );
   await enqueue(
     c,
@@ -174,6 +261,12 @@ export function mailboxesRepository(db: Database) {
      * Setting status `active` clears the pause reason and wakes the tasks the pause snoozed. A
      * connection change (or a new from-address) bumps the credentials version, makes the mailbox
      * unverified again and queues its verification: nothing is sent from it until that passes.
+     *
+     * A mailbox in `error` (the provider refused its credentials) leaves it only through a new
+     * check: status `active` alone is refused (422 `mailbox_in_error`: POST …/verify, whose
+     * passing check makes it active, or give new credentials); any other status change out of
+     * `error` (paused, disabled, or active with new credentials) makes it unverified and queues
+     * the check, so a later `active` cannot skip it.
      */
     async update(
       id: string,
@@ -181,14 +274,22 @@ export function mailboxesRepository(db: Database) {
       change?: ConnectionChange,
     ): Promise<MailboxRow | undefined> {
       const entries = [...entriesOf(values), ...(change ? connectionEntries(change) : [])];
-      const reverify = change !== undefined || values.fromAddress !== undefined;
       return await db.tenant(async (c) => {
+        const current = (
+          await c.query<{ status: string; paused_reason: string | null; last_error_code: string | null }>(
+            'SELECT status, paused_reason, last_error_code FROM outreach.mailboxes WHERE id = $1 FOR UPDATE',
+            [id],
+          )
+        ).rows[0];
+        if (!current) return undefined;
+        const connectionChanged = change !== undefined || values.fromAddress !== undefined;
+        const leavesError = current.status === 'error' && values.status !== undefined;
+        if (leavesError && values.status === 'active' && !connectionChanged)
+          throw mailboxInError(id, current.paused_reason, current.last_error_code);
+        const reverify = connectionChanged || leavesError;
         const sets = entries.map(([column], i) => `${column} = $${i + 2}`);
         if (values.status === 'active') sets.push('paused_reason = NULL');
-        if (reverify)
-          sets.push(
-            `credentials_version = credentials_version + 1, verification_status = 'unverified', verified_at = NULL, verification = '{}', last_error_code = NULL`,
-          );
+        if (reverify) sets.push(REVERIFY);
         const { rowCount } = await c.query(`UPDATE outreach.mailboxes SET ${sets.join(', ')} WHERE id = $1`, [
           id,
           ...entries.map(([, value]) => value),

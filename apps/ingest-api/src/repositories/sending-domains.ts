@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { enqueue, TASKS } from '@prospectflow/outreach-core';
+import type { ProofResult } from '@prospectflow/mailboxes';
 import type { SealedSecret } from '@prospectflow/secrets';
 import { currentTenant } from '@prospectflow/tenant-context';
 import type { Database } from '../plugins/app/db.js';
+import { verifyRelayMailboxes, withdrawRelayMailboxes } from './mailboxes.js';
 
 export interface SendingDomainRow {
   id: string;
@@ -58,41 +59,43 @@ export function sendingDomainsRepository(db: Database) {
       return (await get(id))!;
     },
     /**
-     * Records a DNS check. Proved: the relay mailboxes of the domain waiting for it are queued for
-     * verification (same transaction). A failed re-check keeps an earlier proof (DNS may flap).
+     * Records a DNS check, in one transaction with what it means for the domain's relay mailboxes.
+     * Proved: the ones waiting for it are queued for verification. DNS answered that the proof is
+     * gone (`absent`: no such name, no TXT, or none with the value): the domain is unproved again
+     * and, if it was proved, its relay mailboxes are withdrawn (unverified, checked again). A
+     * failed lookup (timeout, SERVFAIL) keeps an earlier proof: it says nothing about the record.
      */
-    async recordCheck(
-      id: string,
-      proved: boolean,
-      error: string | null,
-    ): Promise<SendingDomainRow | undefined> {
+    async recordCheck(id: string, result: ProofResult): Promise<SendingDomainRow | undefined> {
       return await db.tenant(async (c) => {
-        const { rows } = await c.query<{ domain: string }>(
-          `UPDATE outreach.sending_domains SET last_checked_at = now(), last_error = $2,
-             verified_at = CASE WHEN $3 THEN coalesce(verified_at, now()) ELSE verified_at END
-           WHERE id = $1 RETURNING domain`,
-          [id, error, proved],
+        const before = await c.query<{ domain: string; proved: boolean }>(
+          'SELECT domain, verified_at IS NOT NULL AS proved FROM outreach.sending_domains WHERE id = $1 FOR UPDATE',
+          [id],
         );
-        if (!rows[0]) return undefined;
-        if (proved) {
-          const waiting = await c.query<{ id: string; credentials_version: number }>(
-            `SELECT id, credentials_version FROM outreach.mailboxes
-             WHERE provider = 'relay' AND verification_status <> 'verified' AND split_part(from_address::text, '@', 2) = $1`,
-            [rows[0].domain],
-          );
-          await enqueue(
-            c,
-            waiting.rows.map((m) => TASKS.verifyMailbox(m.id, m.credentials_version)),
-          );
-        }
+        if (!before.rows[0]) return undefined;
+        const { domain, proved: wasProved } = before.rows[0];
+        const gone = !result.proved && result.absent;
+        await c.query(
+          `UPDATE outreach.sending_domains SET last_checked_at = now(), last_error = $2,
+             verified_at = CASE WHEN $3 THEN coalesce(verified_at, now()) WHEN $4 THEN NULL ELSE verified_at END
+           WHERE id = $1`,
+          [id, result.proved ? null : result.reason, result.proved, gone],
+        );
+        if (result.proved) await verifyRelayMailboxes(c, domain);
+        else if (gone && wasProved) await withdrawRelayMailboxes(c, domain);
         return (await c.query<SendingDomainRow>(`${SELECT} WHERE id = $1`, [id])).rows[0];
       });
     },
+    /** Removing a domain withdraws its relay mailboxes (same transaction): the proof went with it. */
     async delete(id: string): Promise<boolean> {
-      const { rowCount } = await db.tenant((c) =>
-        c.query('DELETE FROM outreach.sending_domains WHERE id = $1', [id]),
-      );
-      return (rowCount ?? 0) > 0;
+      return await db.tenant(async (c) => {
+        const { rows } = await c.query<{ domain: string }>(
+          'DELETE FROM outreach.sending_domains WHERE id = $1 RETURNING domain',
+          [id],
+        );
+        if (!rows[0]) return false;
+        await withdrawRelayMailboxes(c, rows[0].domain);
+        return true;
+      });
     },
   };
 }

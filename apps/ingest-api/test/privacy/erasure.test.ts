@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signInbound } from '../../src/routes/v1/inbound/index.js';
 import { buildTestApp, type TestApp, type TestUser } from '../helpers/app.js';
+import { markMailboxVerified } from '../helpers/fixtures.js';
 import { PHAROW_HEADER, pharowRow, toCsv } from '../imports/helpers.js';
 import { type ImportBody, multipart, waitForImport } from '../imports/http-helpers.js';
 
@@ -103,11 +104,9 @@ describe('erasure (Art. 17), access (Art. 15) and provenance', () => {
       },
     });
     const campaignId = campaign.json().id;
-    // Campaigns activate only on a verified mailbox (issue 16); verification itself is not under test here.
-    await t.admin.query(
-      `UPDATE outreach.mailboxes SET verification_status = 'verified', verified_at = now() WHERE id = $1`,
-      [mailbox.json().id],
-    );
+    // Campaigns activate only on a verified mailbox, a relay one only while its domain is proved
+    // (issue 16); verification itself is not under test here.
+    await markMailboxVerified(t.admin, mailbox.json().id);
     const enrolled = await t.request(admin, {
       method: 'POST',
       url: `/v1/campaigns/${campaignId}/enrollments`,

@@ -80,7 +80,8 @@ const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
       config: WRITE,
       schema: {
         tags,
-        summary: 'Update a campaign; steps can be replaced while it is a draft',
+        summary:
+          'Update a campaign; steps can be replaced while it is a draft; an active campaign takes a new mailboxId or additionalMailboxIds only when usable (as for activate)',
         description: STEPS_REFUSED,
         params: IdParams,
         body: CampaignPatch,
@@ -116,7 +117,8 @@ const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
       config: WRITE,
       schema: {
         tags,
-        summary: 'Activate: schedules the next step of every active enrollment',
+        summary:
+          'Activate: every mailbox of the campaign must be verified, not in error, and (relay) of a proved domain (422 mailbox_unverified, mailbox_in_error); schedules the next step of every active enrollment',
         params: IdParams,
         response: { 200: Campaign },
       },

@@ -31,7 +31,10 @@ export const Fields = {
   }),
   timeZone: Type.String({ minLength: 1, maxLength: 64, description: 'IANA zone, e.g. Europe/Paris' }),
   minGapSeconds: Type.Integer({ minimum: 0, maximum: 86_400 }),
-  status: Type.Union([Type.Literal('active'), Type.Literal('paused'), Type.Literal('disabled')]),
+  status: Type.Union([Type.Literal('active'), Type.Literal('paused'), Type.Literal('disabled')], {
+    description:
+      'A mailbox in error (the provider refused its credentials) goes back to active only through a passing check: POST /v1/mailboxes/{id}/verify, or new credentials. active alone is refused on it (422 mailbox_in_error); paused or disabled takes it out of error but unverified, with a new check queued',
+  }),
 };
 
 const Host = Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:_\\[\\]-]+$' });

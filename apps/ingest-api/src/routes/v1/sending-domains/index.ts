@@ -130,7 +130,8 @@ const sendingDomains: FastifyPluginAsyncTypebox = async (fastify) => {
       config: MANAGE,
       schema: {
         tags,
-        summary: 'Look up the _prospectflow TXT record now; 422 domain_not_proved with what DNS answered',
+        summary:
+          'Look up the _prospectflow TXT record now; 422 domain_not_proved with what DNS answered. A proof DNS says is gone unproves the domain and withdraws its relay mailboxes (unverified); a failed lookup keeps it',
         params: IdParams,
         response: { 200: SendingDomain },
       },
@@ -140,11 +141,7 @@ const sendingDomains: FastifyPluginAsyncTypebox = async (fastify) => {
       const result = await checkDomainProof(row.domain, row.proofToken, {
         servers: fastify.config.mail.dnsServers,
       });
-      const updated = await repository.recordCheck(
-        row.id,
-        result.proved,
-        result.proved ? null : result.reason,
-      );
+      const updated = await repository.recordCheck(row.id, result);
       if (!result.proved && !updated?.verifiedAt)
         throw unprocessable('domain_not_proved', result.reason, {
           found: result.found,
@@ -159,7 +156,8 @@ const sendingDomains: FastifyPluginAsyncTypebox = async (fastify) => {
       config: MANAGE,
       schema: {
         tags,
-        summary: 'Remove a sending domain',
+        summary:
+          'Remove a sending domain; its relay mailboxes become unverified (campaigns cannot activate on them)',
         params: IdParams,
         response: { 204: Type.Null() },
       },
