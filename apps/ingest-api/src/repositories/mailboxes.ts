@@ -296,15 +296,8 @@ export function mailboxesRepository(db: Database) {
         ]);
         if (!rowCount) return undefined;
         if (reverify) await queueVerification(c, id);
-        if (values.status === 'active') {
-          await c.query(
-            `UPDATE outreach.tasks t SET run_at = now() FROM outreach.campaign_enrollments e JOIN outreach.campaigns ca
-               ON ca.organisation_id = e.organisation_id AND ca.id = e.campaign_id
-             WHERE t.status = 'pending' AND t.type = 'send_step' AND e.organisation_id = t.organisation_id AND e.id = t.enrollment_id
-               AND ca.mailbox_id = $1 AND t.run_at > now() AND t.last_error LIKE 'snoozed: mailbox%'`,
-            [id],
-          );
-        }
+        // Sends that waited for this mailbox (main, additional or pinned) go out without their snooze.
+        if (values.status === 'active') await c.query('SELECT app.wake_mailbox_sends($1)', [id]);
         return await get(c, id);
       });
     },
