@@ -7,7 +7,7 @@ import path from 'node:path';
 import { DEMO_IDS, DEMO_PEOPLE } from '@prospectflow/db-schema';
 import { freePort } from '@prospectflow/testing/ports';
 import { childGuardNodeOptions, watchChildStderr } from '@prospectflow/testing/setup';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DEV_IMAP_POLL_INTERVAL_MS, REPLYING_PROSPECT } from '../src/mail.js';
 
 // The built CLI, exactly what `pnpm dev` runs (turbo builds it before this test).
@@ -30,6 +30,27 @@ interface Run {
   exit: Promise<number | null>;
 }
 
+// A failed assertion skips the test's own Ctrl-C: stop what is still running, or it outlives the run.
+const runs: Run[] = [];
+afterEach(async () => {
+  for (const run of runs.splice(0)) {
+    if (run.child.exitCode !== null || run.child.signalCode !== null) continue;
+    const signal = (name: NodeJS.Signals) => {
+      try {
+        process.kill(-run.child.pid!, name);
+      } catch {
+        // the group is already gone
+      }
+    };
+    signal('SIGINT');
+    const stopped = await Promise.race([
+      run.exit.then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 30_000)),
+    ]);
+    if (!stopped) signal('SIGKILL');
+  }
+});
+
 function startDev(env: Record<string, string>, args: string[] = []): Run {
   let output = '';
   const clean = { ...process.env };
@@ -51,7 +72,9 @@ function startDev(env: Record<string, string>, args: string[] = []): Run {
   child.stderr!.on('data', (d) => (output += d));
   for (const stream of [child.stdout, child.stderr]) watchChildStderr(stream, { forward: false });
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exit };
+  const run = { child, output: () => output, exit };
+  runs.push(run);
+  return run;
 }
 
 /** What Ctrl-C does in a terminal: SIGINT to every process of the foreground group at once. */
