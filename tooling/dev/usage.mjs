@@ -5,7 +5,9 @@ Starts the whole ProspectFlow system locally: an embedded PostgreSQL 18 (data in
 kept between runs) unless DATABASE_ADMIN_URL or DATABASE_URL is set, roles, migrations, demo
 data, an SMTP sink for the platform relay (unless SMTP_URL is set), a local mail system (Dovecot
 IMAP + an SMTP server delivering into it) the demo mailbox is connected to and verified on,
-ingest-api and worker.
+ingest-api and worker. On the first start the demo campaign sends step 1 through the demo
+mailbox; the local mail server answers alice.martin@acme-industrie.example (development only)
+and the worker's IMAP poller (every 3 s here) marks her enrollment 'replied'.
 
   --reset   delete .data/postgres first (local dev data is lost)
   --help    this text (nothing is built or started)

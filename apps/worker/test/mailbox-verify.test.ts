@@ -148,6 +148,77 @@ describe('mailbox verification by the worker (real Dovecot + SMTP)', () => {
     }
   });
 
+  it('tells IMAP-side failures apart while SMTP works: refused login, unreachable, TLS, DNS, blocked host, timeout', {
+    timeout: 60_000,
+  }, async () => {
+    const dns = await startTestDns();
+    const silent = net.createServer(() => {}); // accepts, never greets
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const silentPort = (silent.address() as net.AddressInfo).port;
+    const closed = net.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+    const closedPort = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    try {
+      const services = testMailServices({ dnsServers: [dns.server] }, 1_500);
+      const cases = [
+        [
+          { secrets: { smtpPassword: 'pw', imapPassword: 'not-the-password' } },
+          'auth',
+          /AUTHENTICATIONFAILED|Authentication failed/i,
+        ],
+        [{ imap: { port: closedPort } }, 'connection', /ECONNREFUSED/],
+        [{ imap: { security: 'tls' as const } }, 'tls', /SSL|TLS|wrong version/i],
+        [{ imap: { host: 'nowhere.sender.test' } }, 'dns', /nowhere\.sender\.test/],
+        [{ imap: { host: '10.20.30.40' } }, 'blocked_host', /10\.20\.30\.40/],
+        [{ imap: { port: silentPort } }, 'timeout', /greeting/i],
+      ] as const;
+      for (const [i, [change, kind, answer]] of cases.entries()) {
+        const address = `imapside${i}@sender.test`;
+        setMailPassword(mail, address, 'pw');
+        const result = await verify(
+          { address, secrets: { smtpPassword: 'pw', imapPassword: 'pw' }, ...change },
+          services,
+        );
+        const label = JSON.stringify(change);
+        // SMTP logged in; the IMAP step carries the failure and the server's (or library's) answer.
+        expect(result.verification.smtp, label).toMatchObject({ ok: true });
+        expect(result.verification.imap, label).toMatchObject({
+          ok: false,
+          kind,
+          answer: expect.stringMatching(answer),
+        });
+        expect(result.verification.roundtrip, label).toEqual({ ok: null, skipped: true });
+        expect(result.verification_status, label).toBe('failed');
+        expect(result.last_error_code, label).toBe(`imap:${kind}`);
+      }
+    } finally {
+      silent.close();
+      await dns.close();
+    }
+  });
+
+  it('fails the round trip as sender_refused when the SMTP login may not send as the mailbox address', async () => {
+    // An alias connected with another account's login (a Gmail "send as" never set up): both
+    // logins work, and the server refuses the envelope sender of the check message (553).
+    setMailPassword(mail, 'owner@sender.test', 'owner-pw');
+    setMailPassword(mail, 'alias@sender.test', 'alias-pw');
+    const result = await verify({
+      address: 'alias@sender.test',
+      secrets: { smtpPassword: 'owner-pw', imapPassword: 'alias-pw' },
+      smtp: { user: 'owner@sender.test' },
+    });
+    expect(result.verification.smtp).toMatchObject({ ok: true });
+    expect(result.verification.imap).toMatchObject({ ok: true });
+    expect(result.verification.roundtrip).toMatchObject({
+      ok: false,
+      kind: 'sender_refused',
+      answer: expect.stringContaining('553'),
+    });
+    expect(result.verification_status).toBe('failed');
+    expect(result.last_error_code).toBe('roundtrip:sender_refused');
+  });
+
   it('fails the round trip when the message never reaches the INBOX', async () => {
     // SMTP accepts (a sink that delivers nowhere); IMAP is the real mailbox.
     const sink = await startSmtpSink();

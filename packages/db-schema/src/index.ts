@@ -26,6 +26,13 @@ export {
   rolePassword,
   roleUrl,
 } from './roles.js';
-export { DEMO_IDS, DEMO_ORGANISATION, DEMO_OWNER_EMAIL, type SeedResult, seedDemo } from './seed.js';
+export {
+  DEMO_IDS,
+  DEMO_ORGANISATION,
+  DEMO_OWNER_EMAIL,
+  DEMO_PEOPLE,
+  type SeedResult,
+  seedDemo,
+} from './seed.js';
 export { type SetupOptions, type SetupResult, setupDatabase } from './setup.js';
 export { databaseOf, redactUrl, withDatabase } from './urls.js';

@@ -39,7 +39,8 @@ const COMPANIES = [
   { name: 'Bleu Logistique', domain: 'bleu-logistique.example', siren: '552081317', naf: '52.29A' },
   { name: 'Cèdre Conseil', domain: 'cedre-conseil.example', siren: '542051180', naf: '70.22Z' },
 ];
-const PEOPLE = [
+/** The demo people, one per company, in DEMO_IDS order (`pnpm dev` makes one of them reply). */
+export const DEMO_PEOPLE = [
   {
     first: 'Alice',
     last: 'Martin',
@@ -53,7 +54,7 @@ const PEOPLE = [
     email: 'bruno.durand@bleu-logistique.example',
   },
   { first: 'Chloé', last: 'Petit', title: 'Associée', email: 'chloe.petit@cedre-conseil.example' },
-];
+] as const;
 const STEPS = [
   { delay: 0, subject: 'Une question sur {{company.name}}', body: 'Bonjour {{person.first_name}},\n\n…' },
   { delay: 3, subject: 'Re: Une question sur {{company.name}}', body: 'Je me permets de relancer…' },
@@ -103,7 +104,7 @@ export async function seedDemo(url: string): Promise<SeedResult> {
          VALUES ($1, $2, $3, $4, $5, $6, 'FR') ON CONFLICT DO NOTHING`,
         [org, DEMO_IDS.companies[i], company.name, company.domain, company.siren, company.naf],
       );
-      const person = PEOPLE[i]!;
+      const person = DEMO_PEOPLE[i]!;
       await run(
         `INSERT INTO crm.people (organisation_id, id, first_name, last_name) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
         [org, DEMO_IDS.people[i], person.first, person.last],

@@ -60,18 +60,19 @@ function demoHeaders(env: NodeJS.ProcessEnv): Record<string, string> {
 
 /**
  * First start only: enrol the demo list in the demo campaign and activate it through the API,
- * as a user would, so the worker sends its first step to the SMTP sink straight away.
+ * as a user would, so the worker sends its first step through the demo mailbox straight away.
+ * Resolves true when it activated the campaign (false: already started, or it could not).
  */
-export async function startDemoCampaign(baseUrl: string, env: NodeJS.ProcessEnv): Promise<void> {
+export async function startDemoCampaign(baseUrl: string, env: NodeJS.ProcessEnv): Promise<boolean> {
   const headers = demoHeaders(env);
   const campaignUrl = `${baseUrl}/v1/campaigns/${DEMO_IDS.campaign}`;
   const campaign = await fetch(campaignUrl, { headers });
   if (!campaign.ok) {
     warn(`demo campaign not started: GET ${campaignUrl} answered ${campaign.status}`);
-    return;
+    return false;
   }
   const { status } = (await campaign.json()) as { status: string };
-  if (status !== 'draft') return;
+  if (status !== 'draft') return false;
   const enrolled = await fetch(`${campaignUrl}/enrollments`, {
     method: 'POST',
     headers,
@@ -80,9 +81,42 @@ export async function startDemoCampaign(baseUrl: string, env: NodeJS.ProcessEnv)
   const activated = await fetch(`${campaignUrl}/activate`, { method: 'POST', headers, body: '{}' });
   if (!enrolled.ok || !activated.ok) {
     warn(`demo campaign not started: enrol ${enrolled.status}, activate ${activated.status}`);
-    return;
+    return false;
   }
   say(
     'demo campaign activated: its first emails leave through the demo mailbox within seconds (copies in its Sent folder)',
   );
+  return true;
+}
+
+/**
+ * After the first start: waits (in the background, until `signal` aborts) for the replying demo
+ * prospect's answer to be read from the demo mailbox's inbox by the worker's IMAP poller, and says
+ * so with where to look. Reads the campaign's statistics: `replied` counts an enrollment that
+ * became 'replied'.
+ */
+export async function reportDemoReply(
+  baseUrl: string,
+  env: NodeJS.ProcessEnv,
+  prospect: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<void> {
+  const headers = demoHeaders(env);
+  const statsUrl = `${baseUrl}/v1/campaigns/${DEMO_IDS.campaign}/stats`;
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 500));
+    if (signal.aborted) return;
+    const stats = await fetch(statsUrl, { headers, signal }).catch(() => undefined);
+    if (!stats?.ok) continue;
+    const { totals } = (await stats.json()) as { totals: { replied: number } };
+    if (totals.replied > 0) {
+      say(
+        `demo reply received: ${prospect} answered, the worker's IMAP poller read it in the demo mailbox's inbox and stopped that sequence (enrollment 'replied'); see GET ${statsUrl} (totals.replied) and GET ${baseUrl}/v1/privacy/subjects?email=${prospect}`,
+      );
+      return;
+    }
+  }
+  if (!signal.aborted)
+    warn(`no demo reply read after ${timeoutMs / 1000} s: look for 'imap poll failed' in the [worker] lines`);
 }

@@ -1,11 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { DEMO_IDS } from '@prospectflow/db-schema';
 import { type Child, startNodeChild } from './children.js';
 import { type DevDatabase, startDevDatabase } from './database.js';
-import { connectDemoMailbox, startDemoCampaign } from './demo.js';
+import { connectDemoMailbox, reportDemoReply, startDemoCampaign } from './demo.js';
 import { waitForHealthy } from './health.js';
 import { say, warn } from './logs.js';
-import { DEMO_MAILBOX, devSecretsEnv, startDevMail } from './mail.js';
+import {
+  DEMO_MAILBOX,
+  DEV_IMAP_POLL_INTERVAL_MS,
+  devSecretsEnv,
+  REPLYING_PROSPECT,
+  startDevMail,
+} from './mail.js';
 import { dataDir, repoRoot } from './paths.js';
 import { assertPortFree } from './ports.js';
 
@@ -108,7 +115,12 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
       startNodeChild(
         'worker',
         requireBuilt('apps/worker/dist/main.js'),
-        { ...shared, WORKER_DATABASE_URL: database.workerUrl, SMTP_URL: smtpUrl },
+        {
+          ...shared,
+          WORKER_DATABASE_URL: database.workerUrl,
+          SMTP_URL: smtpUrl,
+          IMAP_POLL_INTERVAL_MS: env.IMAP_POLL_INTERVAL_MS ?? String(DEV_IMAP_POLL_INTERVAL_MS),
+        },
         repoRoot,
       ),
     );
@@ -129,9 +141,15 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
     await connectDemoMailbox(baseUrl, shared, mail, DEMO_MAILBOX.password).catch((error: Error) =>
       warn(`demo mailbox not connected: ${error.message}`),
     );
-    await startDemoCampaign(baseUrl, shared).catch((error: Error) =>
-      warn(`demo campaign not started: ${error.message}`),
-    );
+    const campaignStarted = await startDemoCampaign(baseUrl, shared).catch((error: Error) => {
+      warn(`demo campaign not started: ${error.message}`);
+      return false;
+    });
+    // Not awaited: the system is ready now; the reply comes within a poll interval or two.
+    if (campaignStarted)
+      void reportDemoReply(baseUrl, shared, REPLYING_PROSPECT.email, 120_000, stopping.signal).catch(
+        (error: Error) => warn(`demo reply not followed: ${error.message}`),
+      );
     const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
     const tokenCommand = `${env.DEV_DATA_DIR ? `AUTH_DEV_KEY_DIR=${keyDir} ` : ''}pnpm -s token --email dev@prospectflow.local`;
     say(`ready in ${seconds} s`);
@@ -143,6 +161,7 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
         `  Health     ${baseUrl}/health`,
         `  Dev token  ${tokenCommand}   (owner of the demo organisation)`,
         `  Try        curl -H "Authorization: Bearer $(${tokenCommand})" ${baseUrl}/v1/me`,
+        `  Reply      curl -H "Authorization: Bearer $(${tokenCommand})" -H "x-organisation-id: ${DEMO_IDS.organisation}" ${baseUrl}/v1/campaigns/${DEMO_IDS.campaign}/stats   (totals.replied: ${REPLYING_PROSPECT.email} answered)`,
         '  Stop       Ctrl-C',
         '',
       ].join('\n'),

@@ -4,10 +4,11 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { DEMO_IDS } from '@prospectflow/db-schema';
+import { DEMO_IDS, DEMO_PEOPLE } from '@prospectflow/db-schema';
 import { freePort } from '@prospectflow/testing/ports';
 import { childGuardNodeOptions, watchChildStderr } from '@prospectflow/testing/setup';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { DEV_IMAP_POLL_INTERVAL_MS, REPLYING_PROSPECT } from '../src/mail.js';
 
 // The built CLI, exactly what `pnpm dev` runs (turbo builds it before this test).
 const cli = path.resolve(import.meta.dirname, '..', 'dist', 'cli.js');
@@ -29,6 +30,27 @@ interface Run {
   exit: Promise<number | null>;
 }
 
+// A failed assertion skips the test's own Ctrl-C: stop what is still running, or it outlives the run.
+const runs: Run[] = [];
+afterEach(async () => {
+  for (const run of runs.splice(0)) {
+    if (run.child.exitCode !== null || run.child.signalCode !== null) continue;
+    const signal = (name: NodeJS.Signals) => {
+      try {
+        process.kill(-run.child.pid!, name);
+      } catch {
+        // the group is already gone
+      }
+    };
+    signal('SIGINT');
+    const stopped = await Promise.race([
+      run.exit.then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 30_000)),
+    ]);
+    if (!stopped) signal('SIGKILL');
+  }
+});
+
 function startDev(env: Record<string, string>, args: string[] = []): Run {
   let output = '';
   const clean = { ...process.env };
@@ -38,7 +60,11 @@ function startDev(env: Record<string, string>, args: string[] = []): Run {
   // the API and worker it starts run with the pg overlap guard: an overlap in any fails the test.
   const nodeOptions = childGuardNodeOptions(createRequire(import.meta.url).resolve('tsx'));
   const child = spawn(process.execPath, [cli, ...args], {
-    env: { ...clean, NODE_OPTIONS: nodeOptions, ...env },
+    // ESBUILD_WORKER_THREADS=0: tsx compiles an ESM-only package a CJS one requires (supports-color
+    // for debug) with esbuild's transformSync, which runs in a worker thread; that thread inherits
+    // NODE_OPTIONS, cannot load the guard's .ts preload and dies, and the process waits for it
+    // forever (only when tsx's cache is cold, as on a fresh machine).
+    env: { ...clean, NODE_OPTIONS: nodeOptions, ESBUILD_WORKER_THREADS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -46,7 +72,9 @@ function startDev(env: Record<string, string>, args: string[] = []): Run {
   child.stderr!.on('data', (d) => (output += d));
   for (const stream of [child.stdout, child.stderr]) watchChildStderr(stream, { forward: false });
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exit };
+  const run = { child, output: () => output, exit };
+  runs.push(run);
+  return run;
 }
 
 /** What Ctrl-C does in a terminal: SIGINT to every process of the foreground group at once. */
@@ -130,6 +158,45 @@ describe('pnpm dev', () => {
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(await stats()).toBe(3);
+    // The round trip: the local SMTP server answers the replying demo prospect's email in its
+    // thread, into the demo mailbox's INBOX; the worker's IMAP poller reads it there (every
+    // DEV_IMAP_POLL_INTERVAL_MS under pnpm dev) and her enrollment becomes 'replied'. The answer
+    // lands 50 ms after the send: one interval plus a poll round, with room for a loaded machine.
+    const api = (route: string) =>
+      fetch(`http://127.0.0.1:${ports.DEV_API_PORT}${route}`, {
+        headers: { authorization: `Bearer ${token}`, 'x-organisation-id': DEMO_IDS.organisation },
+      }).then((res) => res.json() as Promise<Record<string, unknown>>);
+    const replied = async () =>
+      ((await api(`/v1/campaigns/${DEMO_IDS.campaign}/stats`)) as { totals: { replied: number } }).totals
+        .replied;
+    const replyDeadline = Date.now() + 3 * DEV_IMAP_POLL_INTERVAL_MS + 5_000;
+    while (Date.now() < replyDeadline && (await replied()) < 1) await new Promise((r) => setTimeout(r, 250));
+    expect(await replied()).toBe(1);
+    type Subject = {
+      enrollments: { campaign_id: string; status: string }[];
+      messages: { direction: string; inbound_kind: string | null; from_address: string }[];
+    };
+    const subject = async (email: string) =>
+      (await api(`/v1/privacy/subjects?email=${encodeURIComponent(email)}`)) as unknown as Subject;
+    const replier = await subject(REPLYING_PROSPECT.email);
+    expect(replier.enrollments).toEqual([
+      expect.objectContaining({ campaign_id: DEMO_IDS.campaign, status: 'replied' }),
+    ]);
+    expect(replier.messages).toContainEqual(
+      expect.objectContaining({
+        direction: 'inbound',
+        inbound_kind: 'reply',
+        from_address: REPLYING_PROSPECT.email,
+      }),
+    );
+    // The others never answer: their sequences go on.
+    for (const person of DEMO_PEOPLE.filter((p) => p.email !== REPLYING_PROSPECT.email))
+      expect((await subject(person.email)).enrollments).toEqual([
+        expect.objectContaining({ status: 'active' }),
+      ]);
+    // pnpm dev says so in its own output too, naming who answered.
+    await waitFor(first, /demo reply received/, 10_000);
+    expect(first.output()).toContain(`demo reply received: ${REPLYING_PROSPECT.email} answered`);
     // PostgreSQL, Dovecot and the apps get the SIGINT too, and stop on their own before pnpm dev
     // asks them to: it must still stop (this hung once, waiting for a server already gone).
     ctrlC(first);

@@ -7,6 +7,7 @@ import {
   revokeRefreshToken,
   setMailPassword,
   startTestDns,
+  startTestMail,
   testMail,
 } from '../src/index.js';
 
@@ -66,6 +67,41 @@ describe('test mail system (Dovecot + SMTP + OAuth)', () => {
       (s) => s.length === 2,
     );
     expect(inbox.sort()).toEqual(['Delivery Status Notification (Failure)', 'Re: Hello there']);
+  });
+
+  it('answers the addresses listed in `answering` like answer-… ones, and only those', async () => {
+    // Its own system: `answering` is fixed when the SMTP server starts (pnpm dev's demo prospect).
+    const own = await startTestMail(undefined, { answering: ['Zoe@Far.test'] });
+    try {
+      setMailPassword(own, 'gil@svc.test', 'pw-gil');
+      const transport = nodemailer.createTransport({
+        host: own.host,
+        port: own.smtpPort,
+        secure: false,
+        auth: { user: 'gil@svc.test', pass: 'pw-gil' },
+      } as never);
+      await transport.sendMail({ from: 'gil@svc.test', to: 'yan@far.test', subject: 'To Yan', text: 'x' });
+      await transport.sendMail({ from: 'gil@svc.test', to: 'zoe@far.test', subject: 'To Zoe', text: 'x' });
+      const gil = new ImapFlow({
+        host: own.host,
+        port: own.imapPort,
+        secure: false,
+        auth: { user: 'gil@svc.test', pass: 'pw-gil' },
+        logger: false,
+      });
+      clients.push(gil);
+      await gil.connect();
+      // An answer from Yan would have come 50 ms after his message, before Zoe's was even sent.
+      expect(
+        await eventually(
+          () => subjects(gil, 'INBOX'),
+          (s) => s.length > 0,
+        ),
+      ).toEqual(['Re: To Zoe']);
+      await gil.logout();
+    } finally {
+      await own.stop();
+    }
   });
 
   it('refuses a wrong password, a foreign sender and a rejected recipient with real SMTP answers', async () => {

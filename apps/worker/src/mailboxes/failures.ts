@@ -42,9 +42,10 @@ export function describeFailure(error: unknown): StepFailure {
     return { kind: 'auth', answer };
   if (e.command === 'MAIL FROM') return { kind: 'sender_refused', answer };
   if (e.code === 'EDNS' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return { kind: 'dns', answer };
+  // Before the TLS test: imapflow's GREETING_TIMEOUT says "Maybe should use TLS?" on a plain connection.
+  if (/TIMEDOUT|TIMEOUT/i.test(e.code ?? '')) return { kind: 'timeout', answer };
   if (e.code === 'ETLS' || TLS.test(`${e.code ?? ''} ${answer}`)) return { kind: 'tls', answer };
-  if (/TIMEDOUT|TIMEOUT/i.test(e.code ?? '') || /timed? ?out/i.test(answer))
-    return { kind: 'timeout', answer };
+  if (/timed? ?out/i.test(answer)) return { kind: 'timeout', answer };
   if (
     /ECONNREFUSED|ECONNRESET|ECONNECTION|ESOCKET|EHOSTUNREACH|NoConnection|ClosedAfterConnect/i.test(
       e.code ?? '',

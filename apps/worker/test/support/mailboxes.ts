@@ -49,8 +49,9 @@ export interface ConnectedMailboxSeed {
   address: string;
   provider?: 'smtp_imap' | 'google' | 'relay';
   secrets?: MailboxSecrets;
-  smtp?: { host?: string; port?: number; security?: 'tls' | 'starttls' | 'none' };
-  imap?: { host?: string; port?: number; security?: 'tls' | 'starttls' | 'none' };
+  /** `user`: the login, when not the address (an alias mailbox). */
+  smtp?: { host?: string; port?: number; security?: 'tls' | 'starttls' | 'none'; user?: string };
+  imap?: { host?: string; port?: number; security?: 'tls' | 'starttls' | 'none'; user?: string };
   verified?: boolean;
   dailyLimit?: number;
 }
@@ -75,7 +76,7 @@ export async function connectMailbox(
        smtp_host, smtp_port, smtp_security, smtp_user, imap_host, imap_port, imap_security, imap_user,
        secret_ciphertext, secret_wrapped_key, secret_key_id, verification_status, verified_at)
      VALUES ($1, $2, 'Sales', $3, $4, $5, '00:00', '23:59:59', '{1,2,3,4,5,6,7}', 'UTC',
-       $6, $7, $8, $17, $9, $10, $11, $17, $12, $13, $14, $15, $16)`,
+       $6, $7, $8, $17, $9, $10, $11, $18, $12, $13, $14, $15, $16)`,
     [
       org,
       id,
@@ -93,7 +94,8 @@ export async function connectMailbox(
       sealed?.keyId ?? null,
       seed.verified ? 'verified' : 'unverified',
       seed.verified ? new Date() : null,
-      connected ? seed.address : null,
+      connected ? (seed.smtp?.user ?? seed.address) : null,
+      connected ? (seed.imap?.user ?? seed.address) : null,
     ],
   );
   return id;

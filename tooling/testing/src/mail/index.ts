@@ -26,12 +26,17 @@ export interface RunningTestMail extends TestMailEnvironment {
   stop(): Promise<void>;
 }
 
+export interface TestMailOptions {
+  /** Addresses the SMTP server answers like `answer-…` ones (see smtp.ts). */
+  answering?: readonly string[];
+}
+
 /**
  * A real mail system on 127.0.0.1 for tests and `pnpm dev`: Dovecot (IMAP, LMTP) from the
  * distribution, a submission SMTP server delivering into it over LMTP, and an OAuth token server
  * for XOAUTH2 mailboxes. Everything lives in `dir` (a fresh temporary one by default).
  */
-export async function startTestMail(dir?: string): Promise<RunningTestMail> {
+export async function startTestMail(dir?: string, options: TestMailOptions = {}): Promise<RunningTestMail> {
   // Short path: Dovecot's unix sockets live under it (sun_path is 108 bytes).
   const root = dir ?? fs.mkdtempSync('/tmp/pfm.');
   const accounts = { dir: root };
@@ -44,6 +49,7 @@ export async function startTestMail(dir?: string): Promise<RunningTestMail> {
       accounts,
       lmtpPort: dovecot.lmtpPort,
       ownerOfAccessToken: oauth.ownerOf,
+      answering: options.answering,
     });
     const running = dovecot;
     return {

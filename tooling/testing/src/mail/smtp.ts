@@ -17,6 +17,8 @@ export interface TestSmtpOptions {
   /** Who an XOAUTH2 access token belongs to (the test OAuth server). */
   ownerOfAccessToken(token: string): string | undefined;
   hostname?: string;
+  /** Plain addresses answered like `answer-…` ones (pnpm dev's demo prospect who replies). */
+  answering?: readonly string[];
 }
 
 /**
@@ -28,12 +30,13 @@ export interface TestSmtpOptions {
  *   bounce-…  accepted, then a DSN (RFC 3464, 5.1.1) is delivered to the sender's INBOX
  *   ooo-…     accepted, then an out-of-office auto-reply (RFC 3834) comes back to the sender
  *   answer-…  accepted, then a human reply (In-Reply-To/References set) comes back to the sender
+ *             (also any address listed in `answering`)
  * and by the sender's: nosent-… senders get no copy in their Sent folder (others do, like Gmail);
  * slow-… senders get their 250 only 25 ms after the message was delivered and filed (a wider
  * window for a client to die between the server's acceptance and its own record of it).
  */
 type Behaviour = 'reject' | 'gone' | 'spam' | 'defer' | 'bounce' | 'ooo' | 'answer' | 'deliver';
-const behaviourOf = (address: string): Behaviour =>
+const behaviourOfLocalPart = (address: string): Behaviour =>
   (address.match(/^(reject|gone|spam|defer|bounce|ooo|answer)-/)?.[1] as Behaviour | undefined) ?? 'deliver';
 
 function smtpError(code: number, message: string): Error {
@@ -59,6 +62,9 @@ function headerBlock(raw: string): string {
  */
 export async function startTestSmtp(options: TestSmtpOptions): Promise<TestSmtp> {
   const hostname = options.hostname ?? 'mail.pf.test';
+  const answering = new Set(options.answering?.map((a) => a.toLowerCase()));
+  const behaviourOf = (address: string): Behaviour =>
+    answering.has(address) ? 'answer' : behaviourOfLocalPart(address);
   const lmtp = nodemailer.createTransport({
     lmtp: true,
     host: '127.0.0.1',
