@@ -6,9 +6,10 @@ import type { Logger } from '../logger.js';
 import { inTenant } from '../queue/sql.js';
 import { loadAccount } from './account.js';
 import { imapOptions } from './connect.js';
-import { describeFailure } from './failures.js';
-import { type Checkpoint, type InboundMessage, readNewMessages } from './inbox.js';
+import { describeFailure, isMessageFault } from './failures.js';
+import { BATCH_SIZE, type InboundMessage, readMessages, startAfter, uidsAfter } from './inbox.js';
 import type { MailServices } from './services.js';
+import { loadSyncState, recordError, saveProgress } from './sync-state.js';
 
 /** Applies one inbound message in the mailbox's organisation (the shared reply/bounce path). */
 export type InboundSink = (
@@ -30,7 +31,10 @@ export interface PollerOptions {
 
 export interface PollResult {
   mailboxId: string;
+  /** Messages applied. */
   read: number;
+  /** Messages passed over: they failed for a reason of their own (see isMessageFault). */
+  skipped: number;
   /** IMAP commands sent (login, select, fetches, logout): the poll's round trips. */
   roundTrips: number;
   error?: string;
@@ -39,9 +43,12 @@ export interface PollResult {
 const FOLDER = 'INBOX';
 
 /**
- * The IMAP poller: reads each verified mailbox's INBOX from its UID checkpoint, hands every new
- * message to `apply` and advances the checkpoint in the same transaction, so a restart neither
- * reads a message twice nor skips one. A mailbox failing is logged and retried next round.
+ * The IMAP poller: reads each verified mailbox's INBOX from its UID checkpoint in batches of
+ * BATCH_SIZE UIDs, hands every message to `apply` and advances the checkpoint in the batch's
+ * transaction, so a restart neither reads a message twice nor skips one. A mailbox read for the
+ * first time starts at the mail received since its verification (see startAfter), not its history.
+ * A message that cannot be applied because of its own content is skipped and counted; any other
+ * failure is recorded on the mailbox's sync state and the poll is retried next round.
  */
 export class MailboxPoller {
   #timer: NodeJS.Timeout | undefined;
@@ -91,12 +98,14 @@ export class MailboxPoller {
   }
 
   async pollMailbox(organisationId: string, mailboxId: string): Promise<PollResult> {
-    const { pool, mail, log, apply } = this.options;
+    const { pool, mail, log } = this.options;
     let roundTrips = 0;
+    let read = 0;
+    let skipped = 0;
     let client: ImapFlow | undefined;
     try {
       const account = await inTenant(pool, organisationId, (c) => loadAccount(c, mailboxId, mail.box));
-      if (!account?.imap) return { mailboxId, read: 0, roundTrips };
+      if (!account?.imap) return { mailboxId, read, skipped, roundTrips };
       client = new ImapFlow(await imapOptions(account, mail.access));
       client.on('error', () => {});
       // Every command of imapflow goes through exec(): count them as round trips.
@@ -109,67 +118,101 @@ export class MailboxPoller {
       };
       await client.connect();
       const lock = await client.getMailboxLock(FOLDER);
-      let read = 0;
       try {
-        const checkpoint = await inTenant(pool, organisationId, async (c) => {
-          const { rows } = await c.query<{ uid_validity: string; last_uid: string }>(
-            `SELECT uid_validity, last_uid FROM outreach.mailbox_sync_states WHERE mailbox_id = $1 AND folder = $2`,
-            [mailboxId, FOLDER],
+        const state = await inTenant(pool, organisationId, (c) => loadSyncState(c, mailboxId, FOLDER));
+        if (!state) return { mailboxId, read, skipped, roundTrips };
+        if (!client.mailbox) throw new Error(`${FOLDER} is not selected`);
+        const uidValidity = BigInt(client.mailbox.uidValidity);
+        let after = await startAfter(client, state.checkpoint, state.since);
+        const uids = await uidsAfter(client, after);
+        // Batch by batch, each committed with its checkpoint: a dropped connection keeps the progress.
+        for (let i = 0; i < uids.length; i += BATCH_SIZE) {
+          const batch = uids.slice(i, i + BATCH_SIZE);
+          const messages = await readMessages(client, batch);
+          const outcome = await this.#applyBatch(
+            organisationId,
+            mailboxId,
+            uidValidity,
+            messages,
+            batch.at(-1)!,
           );
-          return rows[0]
-            ? ({
-                uidValidity: BigInt(rows[0].uid_validity),
-                lastUid: Number(rows[0].last_uid),
-              } satisfies Checkpoint)
-            : undefined;
-        });
-        const { uidValidity, messages } = await readNewMessages(client, checkpoint);
-        for (const message of messages) {
-          // The message and the checkpoint commit together: exactly once across restarts.
-          await inTenant(pool, organisationId, async (c) => {
-            await apply(c, { organisationId, id: mailboxId }, message);
-            await saveCheckpoint(c, mailboxId, uidValidity, message.uid);
-          });
-          read += 1;
+          read += outcome.applied;
+          skipped += outcome.skipped;
+          after = batch.at(-1)!;
         }
-        await inTenant(pool, organisationId, (c) => saveCheckpoint(c, mailboxId, uidValidity, undefined));
+        await inTenant(pool, organisationId, (c) =>
+          saveProgress(c, mailboxId, FOLDER, { uidValidity, lastUid: after, skipped: 0, caughtUp: true }),
+        );
       } finally {
         lock.release();
       }
       await client.logout();
       client = undefined;
-      if (read) log.info({ mailboxId, read }, 'imap poll: messages read');
-      return { mailboxId, read, roundTrips };
+      if (read || skipped) log.info({ mailboxId, read, skipped }, 'imap poll: messages read');
+      return { mailboxId, read, skipped, roundTrips };
     } catch (error) {
       const failure = describeFailure(error);
-      log.warn({ mailboxId, kind: failure.kind, answer: failure.answer }, 'imap poll failed');
+      log.warn(
+        { mailboxId, kind: failure.kind, answer: failure.answer, read, skipped },
+        'imap poll failed: the checkpoint stays before the unread messages',
+      );
       await inTenant(pool, organisationId, (c) =>
-        c.query(
-          `UPDATE outreach.mailbox_sync_states SET last_error = $3, last_polled_at = now() WHERE mailbox_id = $1 AND folder = $2`,
-          [mailboxId, FOLDER, `${failure.kind}: ${failure.answer}`.slice(0, 500)],
-        ),
-      ).catch(() => {});
-      return { mailboxId, read: 0, roundTrips, error: failure.kind };
+        recordError(c, mailboxId, FOLDER, `${failure.kind}: ${failure.answer}`),
+      ).catch((recordFailure: Error) =>
+        log.error({ mailboxId, err: recordFailure }, 'imap poll: the failure could not be recorded'),
+      );
+      return { mailboxId, read, skipped, roundTrips, error: failure.kind };
     } finally {
       client?.close();
     }
   }
-}
 
-/** Upserts the checkpoint; `uid` undefined only records the poll time (and a new UIDVALIDITY). */
-async function saveCheckpoint(
-  c: TenantClient,
-  mailboxId: string,
-  uidValidity: bigint,
-  uid: number | undefined,
-) {
-  await c.query(
-    `INSERT INTO outreach.mailbox_sync_states (mailbox_id, folder, uid_validity, last_uid, last_polled_at, last_error)
-     VALUES ($1, $2, $3, coalesce($4, 0), now(), NULL)
-     ON CONFLICT (organisation_id, mailbox_id, folder) DO UPDATE SET
-       last_uid = CASE WHEN mailbox_sync_states.uid_validity <> excluded.uid_validity THEN coalesce($4, 0)
-                       ELSE greatest(mailbox_sync_states.last_uid, coalesce($4, mailbox_sync_states.last_uid)) END,
-       uid_validity = excluded.uid_validity, last_polled_at = now(), last_error = NULL`,
-    [mailboxId, FOLDER, uidValidity.toString(), uid ?? null],
-  );
+  /**
+   * Applies one batch in one transaction, each message in a savepoint of its own: a message that
+   * fails for a reason of its own (isMessageFault) is rolled back alone, counted and passed over;
+   * any other failure rolls the whole batch back and the checkpoint stays before it.
+   */
+  async #applyBatch(
+    organisationId: string,
+    mailboxId: string,
+    uidValidity: bigint,
+    messages: InboundMessage[],
+    lastUid: number,
+  ): Promise<{ applied: number; skipped: number }> {
+    const { pool, apply, log } = this.options;
+    const mailbox = { organisationId, id: mailboxId };
+    const skips: { uid: number; messageId: string | undefined; code: string; error: string }[] = [];
+    await inTenant(pool, organisationId, async (c) => {
+      for (const message of messages) {
+        try {
+          // Nested in the batch's transaction: a savepoint.
+          await inTenant(pool, organisationId, (nested) => apply(nested, mailbox, message));
+        } catch (error) {
+          if (!isMessageFault(error)) throw error;
+          const e = error as { code: string; message?: string };
+          skips.push({
+            uid: message.uid,
+            messageId: message.messageId,
+            code: e.code,
+            error: String(e.message),
+          });
+        }
+      }
+      const last = skips.at(-1);
+      await saveProgress(c, mailboxId, FOLDER, {
+        uidValidity,
+        lastUid,
+        skipped: skips.length,
+        ...(last ? { lastSkip: `uid ${last.uid}: ${last.code} ${last.error}` } : {}),
+        caughtUp: false,
+      });
+    });
+    // Logged once committed: a batch rolled back is read again, and its skips with it.
+    for (const skip of skips)
+      log.warn(
+        { mailboxId, uid: skip.uid, messageId: skip.messageId, code: skip.code, error: skip.error },
+        'imap poll: message skipped, it cannot be applied',
+      );
+    return { applied: messages.length - skips.length, skipped: skips.length };
+  }
 }
