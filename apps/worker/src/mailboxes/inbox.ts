@@ -21,6 +21,12 @@ export interface InboundMessage {
   classification: InboundClass;
 }
 
+/** One batch read: the messages, and those whose content could not be made sense of. */
+export interface InboxBatch {
+  messages: InboundMessage[];
+  unreadable: { uid: number; error: string }[];
+}
+
 export interface Checkpoint {
   uidValidity: bigint;
   lastUid: number;
@@ -131,8 +137,8 @@ export async function uidsAfter(client: ImapFlow, after: number): Promise<number
  * numbers (most messages share "1" or "1.1"), not one per message. Collects first and fetches
  * parts after: commands inside a fetch loop deadlock. A UID expunged meanwhile is simply absent.
  */
-export async function readMessages(client: ImapFlow, uids: number[]): Promise<InboundMessage[]> {
-  if (!uids.length) return [];
+export async function readMessages(client: ImapFlow, uids: number[]): Promise<InboxBatch> {
+  if (!uids.length) return { messages: [], unreadable: [] };
   const fetched = (
     await client.fetchAll(
       uidSet(uids),
@@ -146,7 +152,9 @@ export async function readMessages(client: ImapFlow, uids: number[]): Promise<In
     const numbers = [parts.dsn, parts.returnedPart, parts.text].flatMap((p) => (p?.part ? [p.part] : []));
     if (!numbers.length) continue;
     const key = numbers.join(' ');
-    groups.set(key, [...(groups.get(key) ?? []), m.uid]);
+    const group = groups.get(key);
+    if (group) group.push(m.uid);
+    else groups.set(key, [m.uid]);
   }
   const bodies = new Map<number, Map<string, Buffer>>();
   for (const [key, groupUids] of groups) {
@@ -157,15 +165,20 @@ export async function readMessages(client: ImapFlow, uids: number[]): Promise<In
     );
     for (const row of rows) if (row.bodyParts) bodies.set(row.uid, row.bodyParts);
   }
-  const messages: InboundMessage[] = [];
+  const batch: InboxBatch = { messages: [], unreadable: [] };
   for (const { m, parts } of plans) {
     const body = async (p: MessageStructureObject | undefined) =>
       p?.part ? await decodePart(p, bodies.get(m.uid)?.get(p.part)) : undefined;
-    messages.push(
-      toInbound(m, parts, await body(parts.dsn), await body(parts.returnedPart), await body(parts.text)),
-    );
+    try {
+      batch.messages.push(
+        toInbound(m, parts, await body(parts.dsn), await body(parts.returnedPart), await body(parts.text)),
+      );
+    } catch (error) {
+      // Its content defeats the parsing: reading it again would fail again.
+      batch.unreadable.push({ uid: m.uid, error: String((error as Error)?.message ?? error) });
+    }
   }
-  return messages;
+  return batch;
 }
 
 function toInbound(

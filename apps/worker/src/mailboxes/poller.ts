@@ -7,7 +7,14 @@ import { inTenant } from '../queue/sql.js';
 import { loadAccount } from './account.js';
 import { imapOptions } from './connect.js';
 import { describeFailure, isMessageFault } from './failures.js';
-import { BATCH_SIZE, type InboundMessage, readMessages, startAfter, uidsAfter } from './inbox.js';
+import {
+  BATCH_SIZE,
+  type InboundMessage,
+  type InboxBatch,
+  readMessages,
+  startAfter,
+  uidsAfter,
+} from './inbox.js';
 import type { MailServices } from './services.js';
 import { loadSyncState, recordError, saveProgress } from './sync-state.js';
 
@@ -128,12 +135,11 @@ export class MailboxPoller {
         // Batch by batch, each committed with its checkpoint: a dropped connection keeps the progress.
         for (let i = 0; i < uids.length; i += BATCH_SIZE) {
           const batch = uids.slice(i, i + BATCH_SIZE);
-          const messages = await readMessages(client, batch);
           const outcome = await this.#applyBatch(
             organisationId,
             mailboxId,
             uidValidity,
-            messages,
+            await readMessages(client, batch),
             batch.at(-1)!,
           );
           read += outcome.applied;
@@ -176,12 +182,13 @@ export class MailboxPoller {
     organisationId: string,
     mailboxId: string,
     uidValidity: bigint,
-    messages: InboundMessage[],
+    { messages, unreadable }: InboxBatch,
     lastUid: number,
   ): Promise<{ applied: number; skipped: number }> {
     const { pool, apply, log } = this.options;
     const mailbox = { organisationId, id: mailboxId };
-    const skips: { uid: number; messageId: string | undefined; code: string; error: string }[] = [];
+    const skips: { uid: number; messageId: string | undefined; code: string; error: string }[] =
+      unreadable.map((u) => ({ uid: u.uid, messageId: undefined, code: 'unreadable', error: u.error }));
     await inTenant(pool, organisationId, async (c) => {
       for (const message of messages) {
         try {
@@ -198,7 +205,10 @@ export class MailboxPoller {
           });
         }
       }
-      const last = skips.at(-1);
+      const last = skips.reduce<(typeof skips)[number] | undefined>(
+        (a, b) => (a && a.uid > b.uid ? a : b),
+        undefined,
+      );
       await saveProgress(c, mailboxId, FOLDER, {
         uidValidity,
         lastUid,
@@ -213,6 +223,6 @@ export class MailboxPoller {
         { mailboxId, uid: skip.uid, messageId: skip.messageId, code: skip.code, error: skip.error },
         'imap poll: message skipped, it cannot be applied',
       );
-    return { applied: messages.length - skips.length, skipped: skips.length };
+    return { applied: messages.length + unreadable.length - skips.length, skipped: skips.length };
   }
 }
