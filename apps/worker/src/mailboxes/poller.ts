@@ -7,6 +7,7 @@ import { inTenant } from '../queue/sql.js';
 import { loadAccount } from './account.js';
 import { imapOptions } from './connect.js';
 import { describeFailure, isMessageFault } from './failures.js';
+import { InboxWatchers, type WatchedMailbox } from './idle.js';
 import {
   BATCH_SIZE,
   type InboundMessage,
@@ -34,6 +35,8 @@ export interface PollerOptions {
   intervalMs: number;
   /** Mailboxes read at once (IMAP_POLL_CONCURRENCY, default 4). */
   concurrency?: number;
+  /** IDLE connections at most (IMAP_IDLE_CONNECTIONS); 0 or absent: polling only. */
+  idleConnections?: number;
 }
 
 export interface PollResult {
@@ -61,8 +64,29 @@ export class MailboxPoller {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
+  /** One poll per mailbox at a time; a wake-up during one asks for another right after. */
+  readonly #inFlight = new Map<string, Promise<PollResult>>();
+  readonly #again = new Set<string>();
+  readonly #watchers: InboxWatchers | undefined;
 
-  constructor(private readonly options: PollerOptions) {}
+  constructor(private readonly options: PollerOptions) {
+    const { pool, mail, log, idleConnections } = options;
+    if (idleConnections)
+      this.#watchers = new InboxWatchers({
+        pool,
+        mail,
+        log,
+        maxConnections: idleConnections,
+        onNewMail: (organisationId, mailboxId) => {
+          if (!this.#stopped) void this.pollNow(organisationId, mailboxId);
+        },
+      });
+  }
+
+  /** Mailboxes with an IDLE connection (opening or open), and those of them in IDLE now. */
+  get idle(): { watching: string[]; idling: string[] } {
+    return { watching: this.#watchers?.watching ?? [], idling: this.#watchers?.idling ?? [] };
+  }
 
   start(): void {
     const loop = async () => {
@@ -80,6 +104,30 @@ export class MailboxPoller {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#running;
+    await this.#watchers?.stop();
+    await Promise.all(this.#inFlight.values());
+  }
+
+  /**
+   * Polls one mailbox unless a poll of it is running; then that poll is followed by another (the
+   * new mail may have arrived after its search). Both the rounds and IDLE wake-ups go through here.
+   */
+  pollNow(organisationId: string, mailboxId: string): Promise<PollResult> {
+    const running = this.#inFlight.get(mailboxId);
+    if (running) {
+      this.#again.add(mailboxId);
+      return running;
+    }
+    const poll = (async () => {
+      let result: PollResult;
+      do {
+        this.#again.delete(mailboxId);
+        result = await this.pollMailbox(organisationId, mailboxId);
+      } while (this.#again.has(mailboxId) && !this.#stopped);
+      return result;
+    })().finally(() => this.#inFlight.delete(mailboxId));
+    this.#inFlight.set(mailboxId, poll);
+    return poll;
   }
 
   /** One round over every mailbox to read (also what tests and the bench call). */
@@ -87,17 +135,16 @@ export class MailboxPoller {
     const { pool } = this.options;
     const mailboxes = await runAsSystem(
       'imap poller',
-      async () =>
-        (await pool.query<{ organisation_id: string; id: string }>('SELECT * FROM app.mailboxes_to_poll()'))
-          .rows,
+      async () => (await pool.query<WatchedMailbox>('SELECT * FROM app.mailboxes_to_poll()')).rows,
     );
+    this.#watchers?.sync(mailboxes);
     const results: PollResult[] = [];
     const queue = [...mailboxes];
     const workers = Array.from(
       { length: Math.min(this.options.concurrency ?? 4, queue.length) },
       async () => {
         for (let next = queue.shift(); next; next = queue.shift())
-          results.push(await this.pollMailbox(next.organisation_id, next.id));
+          results.push(await this.pollNow(next.organisation_id, next.id));
       },
     );
     await Promise.all(workers);
