@@ -61,6 +61,8 @@ export class InboxWatchers {
   sync(mailboxes: WatchedMailbox[]): void {
     if (this.#stopped) return;
     const listed = new Map(mailboxes.map((m) => [m.id, m]));
+    const listedKeys = new Set(mailboxes.map(key));
+    for (const k of this.#withoutIdle) if (!listedKeys.has(k)) this.#withoutIdle.delete(k);
     for (const watch of this.#watches.values()) {
       const now = listed.get(watch.mailbox.id);
       if (!now || now.credentials_version !== watch.mailbox.credentials_version) this.#close(watch);
@@ -109,8 +111,14 @@ export class InboxWatchers {
       }
       await client.mailboxOpen('INBOX', { readOnly: true });
       log.debug({ mailboxId }, 'imap idle: watching INBOX');
-      // idle() returns at maxIdleTime (then IDLE is re-issued) or when the connection ends.
-      while (!watch.closed && client.usable) await client.idle();
+      // idle() returns at maxIdleTime (then IDLE is re-issued) or when the connection ends; false
+      // when the server refused it: the watch ends (no tight loop) and the next round reopens it.
+      while (!watch.closed && client.usable && client.mailbox) {
+        if ((await client.idle()) === false) {
+          if (!watch.closed) log.warn({ mailboxId }, 'imap idle: refused by the server');
+          break;
+        }
+      }
     } catch (error) {
       if (!watch.closed) {
         const failure = describeFailure(error);
