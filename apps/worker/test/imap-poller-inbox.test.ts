@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { setMailPassword, testMail } from '@prospectflow/testing';
 import { ImapFlow } from 'imapflow';
@@ -10,7 +12,7 @@ import { type InboundSink, MailboxPoller } from '../src/mailboxes/poller.js';
 import { inboundSink } from '../src/outreach/inbound.js';
 import { createCampaign, createOrg, createPositions, enroll, openTestDb, type TestDb } from './support/db.js';
 import { connectMailbox, testMailServices } from './support/mailboxes.js';
-import { silent } from './support/worker.js';
+import { silent, waitUntil } from './support/worker.js';
 
 /**
  * The poller against real Dovecot and PostgreSQL: a message that cannot be applied does not block
@@ -228,6 +230,49 @@ describe('IMAP poller: poison messages, first poll, batches, bodies (real Doveco
     ]);
     expect(await poller(collect(quietSeen)).pollMailbox(org, quietId)).toMatchObject({ read: 1 });
     expect(quietSeen.map((m) => m.messageId)).toEqual(['<q-new@prospect.test>']);
+  });
+
+  it('an INBOX recreated on the server (new UIDVALIDITY) is re-read from shortly before the last poll, not whole', async () => {
+    const address = 'reset@sender.test';
+    const mailboxId = await mailbox(address);
+    const raw = (i: number) =>
+      message([`From: r${i}@prospect.test`, `To: ${address}`, `Message-ID: <reset-${i}@prospect.test>`], 'x');
+    // Verified in 2020: the first poll reads the 2021 messages too (received since verification).
+    await t.admin.query(`UPDATE outreach.mailboxes SET verified_at = '2020-01-01T00:00:00Z' WHERE id = $1`, [
+      mailboxId,
+    ]);
+    await append(
+      address,
+      [1, 2, 3].map((i) => ({ raw: raw(i), date: new Date('2021-02-01T12:00:00Z') })),
+    );
+    await append(address, [{ raw: raw(0) }]);
+    const seen: InboundMessage[] = [];
+    expect(await poller(collect(seen)).pollMailbox(org, mailboxId)).toMatchObject({ read: 4 });
+    // The server loses its UID list and indexes: every message gets a new UID under a new
+    // UIDVALIDITY (Dovecot takes the current second: wait for the next one after the first).
+    const before = (
+      await t.admin.query(
+        `SELECT uid_validity::bigint AS v FROM outreach.mailbox_sync_states WHERE mailbox_id = $1`,
+        [mailboxId],
+      )
+    ).rows[0]!.v;
+    await waitUntil(
+      () => Date.now() / 1000 > Number(before) + 1,
+      'a second after the first UIDVALIDITY',
+      5_000,
+    );
+    const maildir = path.join(mail.dir, 'home', address, 'Maildir');
+    for (const f of fs.readdirSync(maildir))
+      if (f.startsWith('dovecot')) fs.rmSync(path.join(maildir, f), { force: true });
+    const again: InboundMessage[] = [];
+    expect(await poller(collect(again)).pollMailbox(org, mailboxId)).toMatchObject({ read: 1 });
+    expect(again.map((m) => m.messageId)).toEqual(['<reset-0@prospect.test>']);
+    expect(await syncState(mailboxId)).toMatchObject({ last_uid: 4 });
+    const after = await t.admin.query(
+      `SELECT uid_validity::bigint AS v FROM outreach.mailbox_sync_states WHERE mailbox_id = $1`,
+      [mailboxId],
+    );
+    expect(after.rows[0]!.v).not.toBe(before);
   });
 
   it('reads in batches that each commit the checkpoint, so a failure mid-way keeps the progress', async () => {
