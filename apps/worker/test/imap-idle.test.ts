@@ -105,15 +105,39 @@ describe('IMAP IDLE: new mail triggers a poll of its mailbox (real Dovecot)', ()
       [watched],
     );
     await poller.pollAll();
-    await waitUntil(
-      () => !poller.idle.watching.includes(watched!) || poller.idle.watching.length === 0,
-      'the old watch closed',
-      10_000,
-    );
+    await waitUntil(() => !poller.idle.watching.includes(watched!), 'the old watch closed', 10_000);
     // The next round watches again (the bound still 1), with the new credentials.
     await poller.pollAll();
     await waitUntil(() => poller.idle.idling.length === 1, 'a mailbox in IDLE again', 20_000);
     await poller.stop();
     expect(poller.idle).toEqual({ watching: [], idling: [] });
+  });
+
+  // After the stop above: no IDLE wake-up of the first poller competes for these messages.
+  it('wake-up polls share the IMAP_POLL_CONCURRENCY bound with the rounds', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let applying = 0;
+    const bounded = new MailboxPoller({
+      pool,
+      mail: testMailServices(),
+      log: silent,
+      intervalMs: 3_600_000,
+      concurrency: 1,
+      apply: async () => {
+        applying += 1;
+        await gate;
+      },
+    });
+    for (const [i, address] of addresses.entries()) await append(address, `<bound-${i}@prospect.test>`);
+    const polls = ids.map((id) => bounded.pollNow(org, id));
+    await waitUntil(() => applying === 1, 'the first poll applying its message', 10_000);
+    // The first poll holds the only slot: the other mailbox's poll waits, it has not started.
+    expect(bounded.polling).toEqual({ running: 1, queued: 1 });
+    release();
+    expect((await Promise.all(polls)).map((r) => r.read)).toEqual([1, 1]);
+    expect(bounded.polling).toEqual({ running: 0, queued: 0 });
   });
 });

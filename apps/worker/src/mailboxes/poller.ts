@@ -68,6 +68,9 @@ export class MailboxPoller {
   readonly #inFlight = new Map<string, Promise<PollResult>>();
   readonly #again = new Set<string>();
   readonly #watchers: InboxWatchers | undefined;
+  /** Polls running, rounds and IDLE wake-ups together, at most `concurrency`; the rest queue. */
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
 
   constructor(private readonly options: PollerOptions) {
     const { pool, mail, log, idleConnections } = options;
@@ -122,12 +125,31 @@ export class MailboxPoller {
       let result: PollResult;
       do {
         this.#again.delete(mailboxId);
-        result = await this.pollMailbox(organisationId, mailboxId);
+        result = await this.#limited(() => this.pollMailbox(organisationId, mailboxId));
       } while (this.#again.has(mailboxId) && !this.#stopped);
       return result;
     })().finally(() => this.#inFlight.delete(mailboxId));
     this.#inFlight.set(mailboxId, poll);
     return poll;
+  }
+
+  /** Polls running now and polls waiting for a slot. */
+  get polling(): { running: number; queued: number } {
+    return { running: this.#active, queued: this.#waiting.length };
+  }
+
+  async #limited<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#active >= (this.options.concurrency ?? 4))
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else this.#active += 1;
+    try {
+      return await fn();
+    } finally {
+      // The slot passes straight to the next waiter, or is freed.
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#active -= 1;
+    }
   }
 
   /** One round over every mailbox to read (also what tests and the bench call). */
