@@ -21,7 +21,10 @@ export interface IdleOptions {
   maxConnections: number;
   /** A watched INBOX reported new mail: poll that mailbox now. */
   onNewMail: (organisationId: string, mailboxId: string) => void;
-  /** IDLE is re-issued this often (RFC 2177: servers may drop an IDLE after 30 min). */
+  /**
+   * IDLE is re-issued this often (default 4 min): under imapflow's socket timeout (5 min, which
+   * would break it with a NOOP) and RFC 2177's 29 min (servers may drop an IDLE after 30).
+   */
   maxIdleMs?: number;
 }
 
@@ -96,7 +99,7 @@ export class InboxWatchers {
       if (!account?.imap || account.credentialsVersion !== watch.mailbox.credentials_version) return;
       const client = new ImapFlow({
         ...(await imapOptions(account, mail.access)),
-        maxIdleTime: this.options.maxIdleMs ?? 10 * 60_000,
+        maxIdleTime: this.options.maxIdleMs ?? 4 * 60_000,
       });
       watch.client = client;
       client.on('error', () => {});
