@@ -114,11 +114,15 @@ export class InboxWatchers {
       }
       await client.mailboxOpen('INBOX', { readOnly: true });
       log.debug({ mailboxId }, 'imap idle: watching INBOX');
-      // idle() returns at maxIdleTime (then IDLE is re-issued) or when the connection ends; false
-      // when the server refused it: the watch ends (no tight loop) and the next round reopens it.
+      // imapflow re-issues IDLE itself every maxIdleTime; idle() returns when another command broke
+      // it (the NOOP of a socket timeout) or the connection ended. False (refused) or an immediate
+      // return ends the watch rather than looping; the next round reopens it.
       while (!watch.closed && client.usable && client.mailbox) {
-        if ((await client.idle()) === false) {
-          if (!watch.closed) log.warn({ mailboxId }, 'imap idle: refused by the server');
+        const started = Date.now();
+        const ended = await client.idle();
+        if (watch.closed) break;
+        if (ended === false || Date.now() - started < 1000) {
+          log.warn({ mailboxId, refused: ended === false }, 'imap idle: ended at once, retried next round');
           break;
         }
       }
