@@ -55,6 +55,12 @@ export const WorkerEnv = Var.EnvObject({
     description: 'how often verified mailboxes INBOX are read for replies and bounces (0: never)',
   }),
   IMAP_POLL_CONCURRENCY: Var.Integer({ default: 4, minimum: 1, maximum: 64 }),
+  IMAP_IDLE_CONNECTIONS: Var.Integer({
+    default: 100,
+    minimum: 0,
+    maximum: 10_000,
+    description: 'mailboxes watched with IMAP IDLE at most, one connection each (0: polling only)',
+  }),
   WORKER_RETENTION_INTERVAL_MS: Var.Integer({
     default: 3600_000,
     minimum: 0,
@@ -137,6 +143,8 @@ export interface MailSettings extends MailNetwork {
   /** IMAP_POLL_INTERVAL_MS: between two reads of every verified mailbox's INBOX (0: the poller is off). */
   imapPollIntervalMs: number;
   imapPollConcurrency: number;
+  /** IMAP_IDLE_CONNECTIONS: mailboxes watched with IDLE at most (absent or 0: polling only). */
+  imapIdleConnections?: number;
 }
 
 export function loadConfig(env: Env = process.env): WorkerConfig {
@@ -181,6 +189,7 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
       verifyTimeoutMs: values.MAILBOX_VERIFY_TIMEOUT_MS,
       imapPollIntervalMs: values.IMAP_POLL_INTERVAL_MS,
       imapPollConcurrency: values.IMAP_POLL_CONCURRENCY,
+      imapIdleConnections: values.IMAP_IDLE_CONNECTIONS,
     },
   };
 }

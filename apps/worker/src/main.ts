@@ -107,6 +107,7 @@ const poller =
         apply: inboundSink(systemClock),
         intervalMs: config.mail.imapPollIntervalMs,
         concurrency: config.mail.imapPollConcurrency,
+        idleConnections: config.mail.imapIdleConnections,
       })
     : undefined;
 poller?.start();

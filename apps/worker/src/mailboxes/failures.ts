@@ -54,3 +54,15 @@ export function describeFailure(error: unknown): StepFailure {
     return { kind: 'connection', answer };
   return { kind: 'error', answer };
 }
+
+/**
+ * Whether applying one inbound message failed because of that message's own content: PostgreSQL's
+ * data exceptions (class 22: a malformed value) and integrity violations (class 23: a CHECK or a
+ * key the message's values break). Retrying such a message fails the same way forever, so the
+ * poller skips it. Anything else (connection lost, database down, a timeout, a bug) leaves the
+ * checkpoint where it is, so the message is read again on the next poll.
+ */
+export function isMessageFault(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
+}

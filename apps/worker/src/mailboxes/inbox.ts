@@ -5,6 +5,7 @@ import {
   returnedMessageId,
 } from '@prospectflow/mailboxes';
 import type { FetchMessageObject, ImapFlow, MessageStructureObject } from 'imapflow';
+import { decodePart } from './body.js';
 import { VERIFICATION_HEADER } from './verify.js';
 
 /** One message read from a mailbox's INBOX, classified; nothing else of the inbox is kept. */
@@ -20,10 +21,21 @@ export interface InboundMessage {
   classification: InboundClass;
 }
 
+/** One batch read: the messages, and those whose content could not be made sense of. */
+export interface InboxBatch {
+  messages: InboundMessage[];
+  unreadable: { uid: number; error: string }[];
+}
+
 export interface Checkpoint {
   uidValidity: bigint;
   lastUid: number;
 }
+
+/** UIDs read and applied per transaction: the checkpoint commits after each batch. */
+export const BATCH_SIZE = 200;
+/** A body part larger than this is not fetched (a reply's text is kept to 100,000 characters). */
+const MAX_PART_BYTES = 1024 * 1024;
 
 const HEADERS = [
   'auto-submitted',
@@ -57,83 +69,147 @@ function findParts(node: MessageStructureObject | undefined, out: MessageStructu
   return out;
 }
 
-/** Decodes a fetched body part (base64 and quoted-printable; 7bit/8bit as they are). */
-function decode(part: MessageStructureObject, raw: Buffer | undefined): string | undefined {
-  if (!raw) return undefined;
-  const encoding = part.encoding?.toLowerCase();
-  if (encoding === 'base64') return Buffer.from(raw.toString('ascii'), 'base64').toString('utf8');
-  if (encoding === 'quoted-printable')
-    return raw
-      .toString('latin1')
-      .replace(/=\r?\n/g, '')
-      .replace(/=([0-9A-F]{2})/gi, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
-  return raw.toString('utf8');
+/** The parts a message's classification and text need, under the size bound. */
+function partsToFetch(m: FetchMessageObject) {
+  // A single-part message's body is part 1 (its structure node carries no part number).
+  const root = m.bodyStructure;
+  const parts = findParts(root && !root.childNodes && !root.part ? { ...root, part: '1' } : root);
+  const dsn = parts.find((p) => p.type === 'message/delivery-status');
+  const returned = parts.find((p) => p.type === 'text/rfc822-headers' || p.type === 'message/rfc822');
+  const text = parts.find((p) => p.type === 'text/plain');
+  const fetchable = (p: MessageStructureObject | undefined) =>
+    p?.part && (p.size ?? 0) <= MAX_PART_BYTES ? p : undefined;
+  return { dsn: fetchable(dsn), returned, returnedPart: fetchable(returned), text: fetchable(text) };
+}
+
+/** A UID set for a command: consecutive UIDs as ranges, so 200 UIDs stay a short line. */
+export function uidSet(uids: number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < uids.length; i += 1) {
+    let j = i;
+    while (j + 1 < uids.length && uids[j + 1] === uids[j]! + 1) j += 1;
+    out.push(i === j ? String(uids[i]) : `${uids[i]}:${uids[j]}`);
+    i = j;
+  }
+  return out.join(',');
 }
 
 /**
- * Reads the INBOX messages after the checkpoint (call with the INBOX lock held). A UIDVALIDITY
- * change means the folder was recreated: everything is read again (the caller dedupes by
- * Message-ID). `N:*` also answers the highest message when nothing is new (RFC 3501), hence the
- * uid filter. Collects first and fetches parts after: commands inside a fetch loop deadlock.
+ * Where reading starts (the last UID already handled). With a checkpoint of the same UIDVALIDITY,
+ * the checkpoint. Otherwise (the mailbox's first poll, or its INBOX was recreated on the server)
+ * the INBOX may hold years of mail that cannot answer anything we sent: reading starts before the
+ * first message received since `since` (IMAP SEARCH SINCE, a day's granularity), or after the
+ * newest one when none is that recent.
  */
-export async function readNewMessages(
+export async function startAfter(
   client: ImapFlow,
   checkpoint: Checkpoint | undefined,
-): Promise<{ uidValidity: bigint; messages: InboundMessage[] }> {
+  since: Date,
+): Promise<number> {
   const mailbox = client.mailbox;
   if (!mailbox) throw new Error('no mailbox selected');
   const uidValidity = BigInt(mailbox.uidValidity);
-  const lastUid = checkpoint && checkpoint.uidValidity === uidValidity ? checkpoint.lastUid : 0;
-  if (mailbox.exists === 0) return { uidValidity, messages: [] };
-  const fetched: FetchMessageObject[] = (
+  if (checkpoint && checkpoint.uidValidity === uidValidity) return checkpoint.lastUid;
+  if (mailbox.exists === 0) return Math.max(0, Number(mailbox.uidNext ?? 1) - 1);
+  const recent = (await client.search({ since }, { uid: true })) || [];
+  // reduce, not Math.min(...): a long-used inbox can answer more UIDs than a call takes arguments.
+  if (recent.length) return recent.reduce((a, b) => Math.min(a, b)) - 1;
+  if (mailbox.uidNext) return Number(mailbox.uidNext) - 1;
+  const newest = (await client.search({ all: true }, { uid: true })) || [];
+  return newest.reduce((a, b) => Math.max(a, b), 0);
+}
+
+/**
+ * The UIDs after `after`, ascending. The SELECT's UIDNEXT tells when nothing is new, without a
+ * command. `N:*` also answers the highest message when nothing is new (RFC 3501), hence the filter.
+ */
+export async function uidsAfter(client: ImapFlow, after: number): Promise<number[]> {
+  const mailbox = client.mailbox;
+  if (!mailbox) throw new Error('no mailbox selected');
+  if (mailbox.exists === 0 || (mailbox.uidNext && Number(mailbox.uidNext) - 1 <= after)) return [];
+  const uids = (await client.search({ uid: `${after + 1}:*` }, { uid: true })) || [];
+  return uids.filter((uid) => uid > after).sort((a, b) => a - b);
+}
+
+/**
+ * Reads and classifies one batch of INBOX messages by UID (call with the INBOX lock held): one
+ * FETCH of envelopes, structures and headers, then one FETCH per distinct set of wanted part
+ * numbers (most messages share "1" or "1.1"), not one per message. Collects first and fetches
+ * parts after: commands inside a fetch loop deadlock. A UID expunged meanwhile is simply absent.
+ */
+export async function readMessages(client: ImapFlow, uids: number[]): Promise<InboxBatch> {
+  if (!uids.length) return { messages: [], unreadable: [] };
+  const fetched = (
     await client.fetchAll(
-      `${lastUid + 1}:*`,
+      uidSet(uids),
       { uid: true, envelope: true, bodyStructure: true, headers: HEADERS },
       { uid: true },
     )
-  ).filter((m) => m.uid > lastUid);
-  const messages: InboundMessage[] = [];
-  for (const m of fetched) {
-    const headers = parseHeaders(m.headers);
-    // A single-part message's body is part 1 (its structure node carries no part number).
-    const root = m.bodyStructure;
-    const parts = findParts(root && !root.childNodes && !root.part ? { ...root, part: '1' } : root);
-    const dsn = parts.find((p) => p.type === 'message/delivery-status');
-    const returned = parts.find((p) => p.type === 'text/rfc822-headers' || p.type === 'message/rfc822');
-    const text = parts.find((p) => p.type === 'text/plain');
-    const wanted = [dsn, returned, text].filter((p): p is MessageStructureObject => Boolean(p?.part));
-    const bodies = wanted.length
-      ? (
-          (await client.fetchOne(String(m.uid), { bodyParts: wanted.map((p) => p.part!) }, { uid: true })) ||
-          undefined
-        )?.bodyParts
-      : undefined;
-    const body = (p: MessageStructureObject | undefined) =>
-      p?.part ? decode(p, bodies?.get(p.part)) : undefined;
-    const deliveryStatus = body(dsn);
-    const returnedId = returned?.envelope?.messageId ?? returnedMessageId(body(returned));
-    messages.push({
-      uid: m.uid,
-      messageId: m.envelope?.messageId,
-      referencedIds: [
-        ...referencedMessageIds(m.envelope?.inReplyTo, headers.get('references')),
-        ...(returnedId ? [returnedId] : []),
-      ],
-      from: m.envelope?.from?.[0]?.address?.toLowerCase(),
-      to: m.envelope?.to?.[0]?.address?.toLowerCase(),
-      subject: m.envelope?.subject,
-      text: (text && body(text))?.slice(0, 100_000),
-      classification: headers.has(VERIFICATION_HEADER.toLowerCase())
-        ? { kind: 'auto_reply', reason: 'our own verification message' }
-        : classifyInbound({
-            headers,
-            subject: m.envelope?.subject,
-            contentType: m.bodyStructure?.type
-              ? `${m.bodyStructure.type}; report-type=${m.bodyStructure.parameters?.['report-type'] ?? ''}`
-              : undefined,
-            ...(deliveryStatus !== undefined ? { deliveryStatus } : {}),
-          }),
-    });
+  ).sort((a, b) => a.uid - b.uid);
+  const plans = fetched.map((m) => ({ m, parts: partsToFetch(m) }));
+  const groups = new Map<string, number[]>();
+  for (const { m, parts } of plans) {
+    const numbers = [parts.dsn, parts.returnedPart, parts.text].flatMap((p) => (p?.part ? [p.part] : []));
+    if (!numbers.length) continue;
+    const key = numbers.join(' ');
+    const group = groups.get(key);
+    if (group) group.push(m.uid);
+    else groups.set(key, [m.uid]);
   }
-  return { uidValidity, messages };
+  const bodies = new Map<number, Map<string, Buffer>>();
+  for (const [key, groupUids] of groups) {
+    const rows = await client.fetchAll(
+      uidSet(groupUids),
+      { uid: true, bodyParts: key.split(' ') },
+      { uid: true },
+    );
+    for (const row of rows) if (row.bodyParts) bodies.set(row.uid, row.bodyParts);
+  }
+  const batch: InboxBatch = { messages: [], unreadable: [] };
+  for (const { m, parts } of plans) {
+    const body = async (p: MessageStructureObject | undefined) =>
+      p?.part ? await decodePart(p, bodies.get(m.uid)?.get(p.part)) : undefined;
+    try {
+      batch.messages.push(
+        toInbound(m, parts, await body(parts.dsn), await body(parts.returnedPart), await body(parts.text)),
+      );
+    } catch (error) {
+      // Its content defeats the parsing: reading it again would fail again.
+      batch.unreadable.push({ uid: m.uid, error: String((error as Error)?.message ?? error) });
+    }
+  }
+  return batch;
+}
+
+function toInbound(
+  m: FetchMessageObject,
+  parts: ReturnType<typeof partsToFetch>,
+  deliveryStatus: string | undefined,
+  returnedText: string | undefined,
+  text: string | undefined,
+): InboundMessage {
+  const headers = parseHeaders(m.headers);
+  const returnedId = parts.returned?.envelope?.messageId ?? returnedMessageId(returnedText);
+  return {
+    uid: m.uid,
+    messageId: m.envelope?.messageId,
+    referencedIds: [
+      ...referencedMessageIds(m.envelope?.inReplyTo, headers.get('references')),
+      ...(returnedId ? [returnedId] : []),
+    ],
+    from: m.envelope?.from?.[0]?.address?.toLowerCase(),
+    to: m.envelope?.to?.[0]?.address?.toLowerCase(),
+    subject: m.envelope?.subject,
+    text: text?.slice(0, 100_000),
+    classification: headers.has(VERIFICATION_HEADER.toLowerCase())
+      ? { kind: 'auto_reply', reason: 'our own verification message' }
+      : classifyInbound({
+          headers,
+          subject: m.envelope?.subject,
+          contentType: m.bodyStructure?.type
+            ? `${m.bodyStructure.type}; report-type=${m.bodyStructure.parameters?.['report-type'] ?? ''}`
+            : undefined,
+          ...(deliveryStatus !== undefined ? { deliveryStatus } : {}),
+        }),
+  };
 }

@@ -6,9 +6,18 @@ import type { Logger } from '../logger.js';
 import { inTenant } from '../queue/sql.js';
 import { loadAccount } from './account.js';
 import { imapOptions } from './connect.js';
-import { describeFailure } from './failures.js';
-import { type Checkpoint, type InboundMessage, readNewMessages } from './inbox.js';
+import { describeFailure, isMessageFault } from './failures.js';
+import { InboxWatchers, type WatchedMailbox } from './idle.js';
+import {
+  BATCH_SIZE,
+  type InboundMessage,
+  type InboxBatch,
+  readMessages,
+  startAfter,
+  uidsAfter,
+} from './inbox.js';
 import type { MailServices } from './services.js';
+import { loadSyncState, recordError, saveProgress } from './sync-state.js';
 
 /** Applies one inbound message in the mailbox's organisation (the shared reply/bounce path). */
 export type InboundSink = (
@@ -26,11 +35,16 @@ export interface PollerOptions {
   intervalMs: number;
   /** Mailboxes read at once (IMAP_POLL_CONCURRENCY, default 4). */
   concurrency?: number;
+  /** IDLE connections at most (IMAP_IDLE_CONNECTIONS); 0 or absent: polling only. */
+  idleConnections?: number;
 }
 
 export interface PollResult {
   mailboxId: string;
+  /** Messages applied. */
   read: number;
+  /** Messages passed over: they failed for a reason of their own (see isMessageFault). */
+  skipped: number;
   /** IMAP commands sent (login, select, fetches, logout): the poll's round trips. */
   roundTrips: number;
   error?: string;
@@ -39,16 +53,43 @@ export interface PollResult {
 const FOLDER = 'INBOX';
 
 /**
- * The IMAP poller: reads each verified mailbox's INBOX from its UID checkpoint, hands every new
- * message to `apply` and advances the checkpoint in the same transaction, so a restart neither
- * reads a message twice nor skips one. A mailbox failing is logged and retried next round.
+ * The IMAP poller: reads each verified mailbox's INBOX from its UID checkpoint in batches of
+ * BATCH_SIZE UIDs, hands every message to `apply` and advances the checkpoint in the batch's
+ * transaction, so a restart neither reads a message twice nor skips one. A mailbox read for the
+ * first time starts at the mail received since its verification (see startAfter), not its history.
+ * A message that cannot be applied because of its own content is skipped and counted; any other
+ * failure is recorded on the mailbox's sync state and the poll is retried next round.
  */
 export class MailboxPoller {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
+  /** One poll per mailbox at a time; a wake-up during one asks for another right after. */
+  readonly #inFlight = new Map<string, Promise<PollResult>>();
+  readonly #again = new Set<string>();
+  readonly #watchers: InboxWatchers | undefined;
+  /** Polls running, rounds and IDLE wake-ups together, at most `concurrency`; the rest queue. */
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
 
-  constructor(private readonly options: PollerOptions) {}
+  constructor(private readonly options: PollerOptions) {
+    const { pool, mail, log, idleConnections } = options;
+    if (idleConnections)
+      this.#watchers = new InboxWatchers({
+        pool,
+        mail,
+        log,
+        maxConnections: idleConnections,
+        onNewMail: (organisationId, mailboxId) => {
+          if (!this.#stopped) void this.pollNow(organisationId, mailboxId);
+        },
+      });
+  }
+
+  /** Mailboxes with an IDLE connection (opening or open), and those of them in IDLE now. */
+  get idle(): { watching: string[]; idling: string[] } {
+    return { watching: this.#watchers?.watching ?? [], idling: this.#watchers?.idling ?? [] };
+  }
 
   start(): void {
     const loop = async () => {
@@ -66,6 +107,49 @@ export class MailboxPoller {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#running;
+    await this.#watchers?.stop();
+    await Promise.all(this.#inFlight.values());
+  }
+
+  /**
+   * Polls one mailbox unless a poll of it is running; then that poll is followed by another (the
+   * new mail may have arrived after its search). Both the rounds and IDLE wake-ups go through here.
+   */
+  pollNow(organisationId: string, mailboxId: string): Promise<PollResult> {
+    const running = this.#inFlight.get(mailboxId);
+    if (running) {
+      this.#again.add(mailboxId);
+      return running;
+    }
+    const poll = (async () => {
+      let result: PollResult;
+      do {
+        this.#again.delete(mailboxId);
+        result = await this.#limited(() => this.pollMailbox(organisationId, mailboxId));
+      } while (this.#again.has(mailboxId) && !this.#stopped);
+      return result;
+    })().finally(() => this.#inFlight.delete(mailboxId));
+    this.#inFlight.set(mailboxId, poll);
+    return poll;
+  }
+
+  /** Polls running now and polls waiting for a slot. */
+  get polling(): { running: number; queued: number } {
+    return { running: this.#active, queued: this.#waiting.length };
+  }
+
+  async #limited<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#active >= (this.options.concurrency ?? 4))
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else this.#active += 1;
+    try {
+      return await fn();
+    } finally {
+      // The slot passes straight to the next waiter, or is freed.
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#active -= 1;
+    }
   }
 
   /** One round over every mailbox to read (also what tests and the bench call). */
@@ -73,17 +157,16 @@ export class MailboxPoller {
     const { pool } = this.options;
     const mailboxes = await runAsSystem(
       'imap poller',
-      async () =>
-        (await pool.query<{ organisation_id: string; id: string }>('SELECT * FROM app.mailboxes_to_poll()'))
-          .rows,
+      async () => (await pool.query<WatchedMailbox>('SELECT * FROM app.mailboxes_to_poll()')).rows,
     );
+    this.#watchers?.sync(mailboxes);
     const results: PollResult[] = [];
     const queue = [...mailboxes];
     const workers = Array.from(
       { length: Math.min(this.options.concurrency ?? 4, queue.length) },
       async () => {
         for (let next = queue.shift(); next; next = queue.shift())
-          results.push(await this.pollMailbox(next.organisation_id, next.id));
+          results.push(await this.pollNow(next.organisation_id, next.id));
       },
     );
     await Promise.all(workers);
@@ -91,12 +174,14 @@ export class MailboxPoller {
   }
 
   async pollMailbox(organisationId: string, mailboxId: string): Promise<PollResult> {
-    const { pool, mail, log, apply } = this.options;
+    const { pool, mail, log } = this.options;
     let roundTrips = 0;
+    let read = 0;
+    let skipped = 0;
     let client: ImapFlow | undefined;
     try {
       const account = await inTenant(pool, organisationId, (c) => loadAccount(c, mailboxId, mail.box));
-      if (!account?.imap) return { mailboxId, read: 0, roundTrips };
+      if (!account?.imap) return { mailboxId, read, skipped, roundTrips };
       client = new ImapFlow(await imapOptions(account, mail.access));
       client.on('error', () => {});
       // Every command of imapflow goes through exec(): count them as round trips.
@@ -109,67 +194,104 @@ export class MailboxPoller {
       };
       await client.connect();
       const lock = await client.getMailboxLock(FOLDER);
-      let read = 0;
       try {
-        const checkpoint = await inTenant(pool, organisationId, async (c) => {
-          const { rows } = await c.query<{ uid_validity: string; last_uid: string }>(
-            `SELECT uid_validity, last_uid FROM outreach.mailbox_sync_states WHERE mailbox_id = $1 AND folder = $2`,
-            [mailboxId, FOLDER],
+        const state = await inTenant(pool, organisationId, (c) => loadSyncState(c, mailboxId, FOLDER));
+        if (!state) return { mailboxId, read, skipped, roundTrips };
+        if (!client.mailbox) throw new Error(`${FOLDER} is not selected`);
+        const uidValidity = BigInt(client.mailbox.uidValidity);
+        let after = await startAfter(client, state.checkpoint, state.since);
+        const uids = await uidsAfter(client, after);
+        // Batch by batch, each committed with its checkpoint: a dropped connection keeps the progress.
+        for (let i = 0; i < uids.length; i += BATCH_SIZE) {
+          const batch = uids.slice(i, i + BATCH_SIZE);
+          const outcome = await this.#applyBatch(
+            organisationId,
+            mailboxId,
+            uidValidity,
+            await readMessages(client, batch),
+            batch.at(-1)!,
           );
-          return rows[0]
-            ? ({
-                uidValidity: BigInt(rows[0].uid_validity),
-                lastUid: Number(rows[0].last_uid),
-              } satisfies Checkpoint)
-            : undefined;
-        });
-        const { uidValidity, messages } = await readNewMessages(client, checkpoint);
-        for (const message of messages) {
-          // The message and the checkpoint commit together: exactly once across restarts.
-          await inTenant(pool, organisationId, async (c) => {
-            await apply(c, { organisationId, id: mailboxId }, message);
-            await saveCheckpoint(c, mailboxId, uidValidity, message.uid);
-          });
-          read += 1;
+          read += outcome.applied;
+          skipped += outcome.skipped;
+          after = batch.at(-1)!;
         }
-        await inTenant(pool, organisationId, (c) => saveCheckpoint(c, mailboxId, uidValidity, undefined));
+        await inTenant(pool, organisationId, (c) =>
+          saveProgress(c, mailboxId, FOLDER, { uidValidity, lastUid: after, skipped: 0, caughtUp: true }),
+        );
       } finally {
         lock.release();
       }
       await client.logout();
       client = undefined;
-      if (read) log.info({ mailboxId, read }, 'imap poll: messages read');
-      return { mailboxId, read, roundTrips };
+      if (read || skipped) log.info({ mailboxId, read, skipped }, 'imap poll: messages read');
+      return { mailboxId, read, skipped, roundTrips };
     } catch (error) {
       const failure = describeFailure(error);
-      log.warn({ mailboxId, kind: failure.kind, answer: failure.answer }, 'imap poll failed');
+      log.warn(
+        { mailboxId, kind: failure.kind, answer: failure.answer, read, skipped },
+        'imap poll failed: the checkpoint stays before the unread messages',
+      );
       await inTenant(pool, organisationId, (c) =>
-        c.query(
-          `UPDATE outreach.mailbox_sync_states SET last_error = $3, last_polled_at = now() WHERE mailbox_id = $1 AND folder = $2`,
-          [mailboxId, FOLDER, `${failure.kind}: ${failure.answer}`.slice(0, 500)],
-        ),
-      ).catch(() => {});
-      return { mailboxId, read: 0, roundTrips, error: failure.kind };
+        recordError(c, mailboxId, FOLDER, `${failure.kind}: ${failure.answer}`),
+      ).catch((recordFailure: Error) =>
+        log.error({ mailboxId, err: recordFailure }, 'imap poll: the failure could not be recorded'),
+      );
+      return { mailboxId, read, skipped, roundTrips, error: failure.kind };
     } finally {
       client?.close();
     }
   }
-}
 
-/** Upserts the checkpoint; `uid` undefined only records the poll time (and a new UIDVALIDITY). */
-async function saveCheckpoint(
-  c: TenantClient,
-  mailboxId: string,
-  uidValidity: bigint,
-  uid: number | undefined,
-) {
-  await c.query(
-    `INSERT INTO outreach.mailbox_sync_states (mailbox_id, folder, uid_validity, last_uid, last_polled_at, last_error)
-     VALUES ($1, $2, $3, coalesce($4, 0), now(), NULL)
-     ON CONFLICT (organisation_id, mailbox_id, folder) DO UPDATE SET
-       last_uid = CASE WHEN mailbox_sync_states.uid_validity <> excluded.uid_validity THEN coalesce($4, 0)
-                       ELSE greatest(mailbox_sync_states.last_uid, coalesce($4, mailbox_sync_states.last_uid)) END,
-       uid_validity = excluded.uid_validity, last_polled_at = now(), last_error = NULL`,
-    [mailboxId, FOLDER, uidValidity.toString(), uid ?? null],
-  );
+  /**
+   * Applies one batch in one transaction, each message in a savepoint of its own: a message that
+   * fails for a reason of its own (isMessageFault) is rolled back alone, counted and passed over;
+   * any other failure rolls the whole batch back and the checkpoint stays before it.
+   */
+  async #applyBatch(
+    organisationId: string,
+    mailboxId: string,
+    uidValidity: bigint,
+    { messages, unreadable }: InboxBatch,
+    lastUid: number,
+  ): Promise<{ applied: number; skipped: number }> {
+    const { pool, apply, log } = this.options;
+    const mailbox = { organisationId, id: mailboxId };
+    const skips: { uid: number; messageId: string | undefined; code: string; error: string }[] =
+      unreadable.map((u) => ({ uid: u.uid, messageId: undefined, code: 'unreadable', error: u.error }));
+    await inTenant(pool, organisationId, async (c) => {
+      for (const message of messages) {
+        try {
+          // Nested in the batch's transaction: a savepoint.
+          await inTenant(pool, organisationId, (nested) => apply(nested, mailbox, message));
+        } catch (error) {
+          if (!isMessageFault(error)) throw error;
+          const e = error as { code: string; message?: string };
+          skips.push({
+            uid: message.uid,
+            messageId: message.messageId,
+            code: e.code,
+            error: String(e.message),
+          });
+        }
+      }
+      const last = skips.reduce<(typeof skips)[number] | undefined>(
+        (a, b) => (a && a.uid > b.uid ? a : b),
+        undefined,
+      );
+      await saveProgress(c, mailboxId, FOLDER, {
+        uidValidity,
+        lastUid,
+        skipped: skips.length,
+        ...(last ? { lastSkip: `uid ${last.uid}: ${last.code} ${last.error}` } : {}),
+        caughtUp: false,
+      });
+    });
+    // Logged once committed: a batch rolled back is read again, and its skips with it.
+    for (const skip of skips)
+      log.warn(
+        { mailboxId, uid: skip.uid, messageId: skip.messageId, code: skip.code, error: skip.error },
+        'imap poll: message skipped, it cannot be applied',
+      );
+    return { applied: messages.length + unreadable.length - skips.length, skipped: skips.length };
+  }
 }
