@@ -24,7 +24,13 @@ export const InboundMail = Type.Object({
   references: Type.Optional(Type.Array(Type.String({ maxLength: 1000 }), { maxItems: 100 })),
   from: Type.Optional(Type.String({ maxLength: 320 })),
   /** The address the mail came to: when it is one of the organisation's mailboxes, only that mailbox's sent messages match. */
-  to: Type.Optional(Type.String({ maxLength: 320 })),
+  to: Type.Optional(
+    Type.String({
+      maxLength: 320,
+      description:
+        "The address the mail came to. When it is one of the organisation's mailboxes, only that mailbox's sent messages match.",
+    }),
+  ),
   subject: Type.Optional(Type.String({ maxLength: 2000 })),
   text: Type.Optional(Type.String({ maxLength: 200_000 })),
   headers: Type.Optional(Type.Record(Type.String(), Type.String())),
@@ -32,7 +38,12 @@ export const InboundMail = Type.Object({
    * For bounce reports: the `message/delivery-status` part (RFC 3464) verbatim, read by the same
    * parser as the IMAP poller's (every recipient block, Original-Recipient included).
    */
-  deliveryStatus: Type.Optional(Type.String({ maxLength: 100_000 })),
+  deliveryStatus: Type.Optional(
+    Type.String({
+      maxLength: 100_000,
+      description: "A bounce report's message/delivery-status part (RFC 3464), verbatim.",
+    }),
+  ),
   /** For bounce reports: the delivery-status part (RFC 3464) fields, if the provider splits them (one recipient). */
   dsn: Type.Optional(
     Type.Object({
