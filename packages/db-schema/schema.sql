@@ -1854,6 +1854,14 @@ BEGIN
     INSERT INTO outreach.tasks (type, run_at, enrollment_id, step_id, priority, dedupe_key)
     VALUES ('send_step', p_run_at, p_enrollment, p_next_step, p_priority, p_dedupe_key)
     ON CONFLICT (organisation_id, dedupe_key) WHERE dedupe_key IS NOT NULL AND status IN ('pending', 'running') DO NOTHING;
+  ELSIF v_status = 'replied' AND p_next_step IS NOT NULL
+    AND EXISTS (SELECT 1 FROM outreach.workflow_steps s WHERE s.id = p_next_step AND NOT s.exit_on_reply) THEN
+    -- A replied enrollment goes on with a step that does not exit on reply (the send decision
+    -- sends it); the first step that exits on reply ends the sequence.
+    INSERT INTO outreach.tasks (type, run_at, enrollment_id, step_id, priority, dedupe_key)
+    VALUES ('send_step', p_run_at, p_enrollment, p_next_step, p_priority, p_dedupe_key)
+    ON CONFLICT (organisation_id, dedupe_key) WHERE dedupe_key IS NOT NULL AND status IN ('pending', 'running') DO NOTHING;
+    UPDATE outreach.campaign_enrollments AS e SET next_run_at = p_run_at WHERE e.id = p_enrollment;
   END IF;
   RETURN 1;
 END;

@@ -2856,12 +2856,15 @@ export interface operations {
                     inReplyTo?: string;
                     references?: string[];
                     from?: string;
+                    /** @description The address the mail came to. When it is one of the organisation's mailboxes, only that mailbox's sent messages match. */
                     to?: string;
                     subject?: string;
                     text?: string;
                     headers?: {
                         [key: string]: string;
                     };
+                    /** @description A bounce report's message/delivery-status part (RFC 3464), verbatim. */
+                    deliveryStatus?: string;
                     dsn?: {
                         action?: string;
                         status?: string;

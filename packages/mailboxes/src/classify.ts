@@ -63,6 +63,23 @@ function addressOf(typed: string | undefined): string | undefined {
   return /^[^@\s]+@[^@\s]+$/.test(value) ? value.toLowerCase() : undefined;
 }
 
+const DSN_FIELD =
+  /^(reporting-mta|dsn-gateway|original-envelope-id|arrival-date|original-recipient|final-recipient):/im;
+const PER_MESSAGE_FIELD = /^(reporting-mta|dsn-gateway|original-envelope-id|arrival-date):/i;
+
+/**
+ * The delivery-status fields inside a message's text (a provider that flattens a DSN into its
+ * body), from the first RFC 3464 field on, ready for parseDeliveryStatus: when the text starts
+ * with a recipient's fields, an empty per-message block is put before them (the parser reads the
+ * first block as the per-message fields). undefined: the text has no such field.
+ */
+export function deliveryStatusInText(text: string | undefined): string | undefined {
+  const at = text?.search(DSN_FIELD) ?? -1;
+  if (!text || at < 0) return undefined;
+  const fields = text.slice(at);
+  return PER_MESSAGE_FIELD.test(fields) ? fields : `Reporting-MTA: dns; unknown\n\n${fields}`;
+}
+
 /** Parses the `message/delivery-status` part of a DSN (RFC 3464 §2). */
 export function parseDeliveryStatus(text: string): DeliveryReport {
   const [perMessage, ...perRecipient] = fieldBlocks(text);
@@ -92,6 +109,8 @@ export interface InboundParts {
   contentType?: string;
   /** Text of the message/delivery-status part, when the message has one. */
   deliveryStatus?: string;
+  /** The delivery-status part already parsed (a door that gets its fields some other way). */
+  report?: DeliveryReport;
 }
 
 const AUTO_SUBJECT =
@@ -99,8 +118,12 @@ const AUTO_SUBJECT =
 
 export function classifyInbound(parts: InboundParts): InboundClass {
   const contentType = (parts.contentType || get(parts.headers, 'content-type')).toLowerCase();
-  if (parts.deliveryStatus !== undefined || /report-type\s*=\s*"?delivery-status/.test(contentType)) {
-    const report = parseDeliveryStatus(parts.deliveryStatus ?? '');
+  if (
+    parts.report ||
+    parts.deliveryStatus !== undefined ||
+    /report-type\s*=\s*"?delivery-status/.test(contentType)
+  ) {
+    const report = parts.report ?? parseDeliveryStatus(parts.deliveryStatus ?? '');
     const failed = report.recipients.filter((r) => r.action === 'failed' && r.status.startsWith('5'));
     if (failed.length) return { kind: 'bounce', recipients: failed, report };
     // delayed, delivered, relayed or a 4.x.x failure: automatic, not a bounce and not a reply.

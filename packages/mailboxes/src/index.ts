@@ -11,6 +11,7 @@ export {
   classifyInbound,
   type DeliveryReport,
   type DsnRecipient,
+  deliveryStatusInText,
   type Headers,
   type InboundClass,
   type InboundParts,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   classifyInbound,
+  deliveryStatusInText,
   parseDeliveryStatus,
   referencedMessageIds,
   returnedMessageId,
@@ -89,5 +90,23 @@ describe('DSN (RFC 3464) and auto-reply (RFC 3834) classification', () => {
     expect(returnedMessageId('From: s@acme.test\r\nMessage-ID:\r\n <m1@acme.test>\r\nSubject: hi\r\n')).toBe(
       '<m1@acme.test>',
     );
+  });
+
+  it('finds delivery-status fields flattened into a text, every recipient block, for the same parser', () => {
+    const text = `Sorry, we could not deliver your message.\n\n${DELIVERY_STATUS}`;
+    expect(parseDeliveryStatus(deliveryStatusInText(text)!)).toEqual(parseDeliveryStatus(DELIVERY_STATUS));
+    // Starting at a recipient's fields: they stay a recipient block, not the per-message one.
+    const recipientsOnly =
+      'Final-Recipient: rfc822; a@x.test\nAction: delayed\nStatus: 4.4.1\n\nFinal-Recipient: rfc822; b@x.test\nAction: failed\nStatus: 5.1.1\n';
+    const report = parseDeliveryStatus(deliveryStatusInText(recipientsOnly)!);
+    expect(report.recipients.map((r) => [r.address, r.action])).toEqual([
+      ['a@x.test', 'delayed'],
+      ['b@x.test', 'failed'],
+    ]);
+    expect(classifyInbound({ headers: {}, report })).toMatchObject({
+      kind: 'bounce',
+      recipients: [{ address: 'b@x.test', status: '5.1.1' }],
+    });
+    expect(deliveryStatusInText('Thanks, see you Monday.')).toBeUndefined();
   });
 });

@@ -1,12 +1,13 @@
-import { randomBytes } from 'node:crypto';
+import { contentMessageId, messageIdsIn, normaliseMessageId } from './message-id.js';
 import type { Queryable } from './stats.js';
-import { stopEnrollment } from './stop.js';
+import { stopEnrollment, suppressAddress } from './stop.js';
 
 /**
  * An inbound message applied to the outreach domain, once for both doors: the provider webhook
  * (apps/ingest-api POST /v1/inbound) and the worker's IMAP poller. Each door classifies the
- * message and finds the organisation; this matches it to our outbound message, stores it and
- * stops the enrollment through stopEnrollment (reply → replied; permanent bounce → bounced and
+ * message and finds the organisation (and, when it knows it, the mailbox the message came to);
+ * this normalises its ids, matches it to our outbound message, stores it and stops the enrollment
+ * through stopEnrollment (reply → replied; permanent bounce → bounced and the failed recipients
  * suppressed; automatic replies change nothing).
  */
 
@@ -14,10 +15,15 @@ export type InboundKind = 'reply' | 'auto_reply' | 'bounce';
 
 export interface InboundRecord {
   kind: InboundKind;
-  /** The inbound message's own Message-ID (one is made up when it has none). */
-  messageId?: string;
+  /**
+   * The mailbox the message was read from or addressed to: only that mailbox's sent messages
+   * match. null/undefined: any mailbox of the organisation (the webhook, when `to` names none).
+   */
+  mailboxId?: string | null;
+  /** The inbound message's own Message-ID, as given (normalised here; derived from content when unusable). */
+  messageId?: string | null;
   inReplyTo?: string | null;
-  /** Candidate Message-IDs of our outbound message: In-Reply-To, References, a DSN's returned message. */
+  /** Candidate Message-IDs of our outbound message: References, a DSN's returned message (header values). */
   references: readonly string[];
   from?: string | null;
   to?: string | null;
@@ -25,6 +31,11 @@ export interface InboundRecord {
   text?: string | null;
   /** For a bounce: the DSN status (e.g. 5.1.1), kept in the outbound message's error. */
   bounceStatus?: string;
+  /**
+   * For a bounce: the recipients the DSN reports as failed (Action: failed, 5.x.x). They are
+   * suppressed, and match the DSN to our latest message to them when no returned id matches.
+   */
+  failedRecipients?: readonly string[];
 }
 
 export interface InboundResult {
@@ -34,7 +45,59 @@ export interface InboundResult {
   duplicate?: boolean;
 }
 
-const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+interface Original {
+  id: string;
+  enrollment_id: string | null;
+  to_address: string;
+  campaign_id: string | null;
+}
+
+const EMAIL = /^[^@\s\0]+@[^@\s\0]+\.[^@\s\0]+$/;
+
+/** PostgreSQL text cannot hold NUL: one in a body must not fail the insert (and block a poll). */
+const storable = (value: string | null | undefined, max: number) =>
+  value?.replace(/\0/g, '').slice(0, max) ?? null;
+
+const ORIGINAL_COLUMNS = `m.id, m.enrollment_id, m.to_address::text AS to_address, e.campaign_id FROM outreach.messages m
+  LEFT JOIN outreach.campaign_enrollments e ON e.organisation_id = m.organisation_id AND e.id = m.enrollment_id`;
+
+/** Our outbound message named by one of the ids (in the mailbox when given). */
+async function originalById(client: Queryable, ids: string[], mailboxId: string | null) {
+  if (ids.length === 0) return undefined;
+  const { rows } = await client.query<Original>(
+    `SELECT ${ORIGINAL_COLUMNS}
+     WHERE m.message_id_header = ANY ($1::text[]) AND m.direction = 'outbound'
+       AND ($2::uuid IS NULL OR m.mailbox_id = $2)
+     ORDER BY m.created_at DESC LIMIT 1`,
+    [ids, mailboxId],
+  );
+  return rows[0];
+}
+
+/**
+ * A DSN without a returned id we know: our latest message from that mailbox to a failed
+ * recipient. Only with a mailbox: organisation-wide, an address enrolled in two mailboxes'
+ * campaigns would bounce whichever was sent last.
+ */
+async function originalByRecipient(client: Queryable, recipients: string[], mailboxId: string | null) {
+  if (!mailboxId || recipients.length === 0) return undefined;
+  const { rows } = await client.query<Original>(
+    `SELECT ${ORIGINAL_COLUMNS}
+     WHERE m.mailbox_id = $1 AND m.direction = 'outbound' AND m.status IN ('sent', 'bounced')
+       AND m.to_address = ANY ($2::citext[])
+     ORDER BY m.sent_at DESC NULLS LAST, m.created_at DESC LIMIT 1`,
+    [mailboxId, recipients],
+  );
+  return rows[0];
+}
+
+/** The failed recipients a DSN names (valid addresses, lower case, deduplicated). */
+function failedAddresses(mail: InboundRecord): string[] {
+  if (mail.kind !== 'bounce') return [];
+  return [
+    ...new Set((mail.failedRecipients ?? []).map((a) => a.trim().toLowerCase()).filter((a) => EMAIL.test(a))),
+  ];
+}
 
 /** Applies one inbound message in the client's organisation. Idempotent per Message-ID. */
 export async function applyInbound(
@@ -43,26 +106,17 @@ export async function applyInbound(
   now: Date,
 ): Promise<InboundResult> {
   const { kind } = mail;
-  const candidates = [...new Set([mail.inReplyTo, ...mail.references].filter((x): x is string => !!x))].slice(
-    0,
-    50,
-  );
-  if (candidates.length === 0) return { matched: false, kind };
-  const original = (
-    await client.query<{
-      id: string;
-      enrollment_id: string | null;
-      to_address: string;
-      campaign_id: string | null;
-    }>(
-      `SELECT m.id, m.enrollment_id, m.to_address::text AS to_address, e.campaign_id FROM outreach.messages m
-       LEFT JOIN outreach.campaign_enrollments e ON e.organisation_id = m.organisation_id AND e.id = m.enrollment_id
-       WHERE m.message_id_header = ANY ($1::text[]) AND m.direction = 'outbound' ORDER BY m.created_at DESC LIMIT 1`,
-      [candidates],
-    )
-  ).rows[0];
+  const mailboxId = mail.mailboxId ?? null;
+  const inReplyTo = normaliseMessageId(mail.inReplyTo) ?? null;
+  const references = messageIdsIn(mail.references);
+  const failed = failedAddresses(mail);
+  const original =
+    (await originalById(client, messageIdsIn([inReplyTo, ...references]), mailboxId)) ??
+    (await originalByRecipient(client, failed, mailboxId));
   if (!original) return { matched: false, kind };
-  const messageId = mail.messageId ?? `<inbound.${randomBytes(12).toString('hex')}@prospectflow.invalid>`;
+  const messageId =
+    normaliseMessageId(mail.messageId) ??
+    contentMessageId([mail.from, mail.to, mail.subject, inReplyTo, references, mail.text]);
   const inserted = await client.query(
     `INSERT INTO outreach.messages (enrollment_id, step_id, mailbox_id, direction, status, inbound_kind, message_id_header,
          in_reply_to, references_headers, from_address, to_address, subject, body_text, received_at)
@@ -73,12 +127,12 @@ export async function applyInbound(
       original.id,
       kind,
       messageId,
-      mail.inReplyTo ?? null,
-      mail.references,
+      inReplyTo,
+      references,
       mail.from && EMAIL.test(mail.from) ? mail.from : null,
       mail.to && EMAIL.test(mail.to) ? mail.to : null,
-      mail.subject?.slice(0, 1000) ?? null,
-      mail.text?.slice(0, 100_000) ?? null,
+      storable(mail.subject, 1000),
+      storable(mail.text, 100_000),
       now,
     ],
   );
@@ -94,16 +148,37 @@ export async function applyInbound(
     });
     return result;
   }
+  await applyBounce(client, original, mail.bounceStatus, failed, now);
+  return result;
+}
+
+/**
+ * A permanent bounce: the message bounced, the enrollment stopped, and the recipients the DSN
+ * names suppressed (ours first). A DSN naming none (a webhook giving only Action and Status) falls
+ * back to the address the message went to.
+ */
+async function applyBounce(
+  client: Queryable,
+  original: Original,
+  status: string | undefined,
+  failed: string[],
+  now: Date,
+) {
   await client.query(
     `UPDATE outreach.messages SET status = 'bounced', error = $2 WHERE id = $1 AND status IN ('sent', 'queued')`,
-    [original.id, `bounce report: ${mail.bounceStatus ?? 'permanent failure'}`],
+    [original.id, `bounce report: ${status ?? 'permanent failure'}`],
   );
+  const ours = original.to_address.toLowerCase();
+  const addresses = failed.length
+    ? [...failed].sort((a, b) => Number(b === ours) - Number(a === ours))
+    : [ours];
+  const [first, ...others] = addresses;
   await stopEnrollment(client, {
-    enrollmentId: original.enrollment_id,
-    email: original.to_address,
+    enrollmentId: original.enrollment_id!,
+    email: first,
     reason: 'bounce',
     messageId: original.id,
     at: now,
   });
-  return result;
+  for (const email of others) await suppressAddress(client, email, 'hard_bounce', original.id);
 }

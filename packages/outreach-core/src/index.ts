@@ -1,4 +1,5 @@
 export { applyInbound, type InboundKind, type InboundRecord, type InboundResult } from './inbound.js';
+export { contentMessageId, messageIdsIn, normaliseMessageId } from './message-id.js';
 export {
   type RetentionPolicy,
   type RetentionRule,
@@ -23,6 +24,7 @@ export {
   type SuppressionReason,
   stopEnrollment,
   stopRule,
+  suppressAddress,
 } from './stop.js';
 export {
   loadSubjectKeys,
@@ -40,6 +42,7 @@ export {
   enqueue,
   type NewTask,
   PRIORITY,
+  resumeAtPendingTasks,
   TASK_KINDS,
   TASKS,
   type TaskKind,

@@ -1,6 +1,6 @@
 import type { EnrollmentStatus } from '@prospectflow/contracts';
 import { bumpDailyStat, type Queryable, type StatColumn } from './stats.js';
-import { cancelPendingTasks } from './tasks.js';
+import { cancelPendingTasks, resumeAtPendingTasks } from './tasks.js';
 
 /**
  * Stopping an enrollment, defined once (suppress, stop, cancel pending tasks, count) and used by
@@ -24,6 +24,11 @@ export interface StopRule {
   counter: StatColumn | null;
   /** Statuses the stop applies to (others are left as they are: a bounced enrollment stays bounced). */
   from: readonly EnrollmentStatus[];
+  /**
+   * Pending sends of steps with exit_on_reply = false stay queued (a reply): the sequence goes on
+   * with them, as the worker's send decision and app.record_sent allow for a replied enrollment.
+   */
+  keepsStepsThatGoOn?: boolean;
 }
 
 const ANY_OPEN: readonly EnrollmentStatus[] = ['active', 'paused', 'replied', 'completed'];
@@ -31,7 +36,13 @@ const ANY_OPEN: readonly EnrollmentStatus[] = ['active', 'paused', 'replied', 'c
 export const STOP_RULES: Record<Exclude<StopReason, 'suppressed'>, StopRule> = {
   bounce: { status: 'bounced', suppress: 'hard_bounce', counter: 'bounced', from: ANY_OPEN },
   // A reply ends a running sequence only; it is no reason to refuse the address later.
-  reply: { status: 'replied', suppress: null, counter: 'replied', from: ['active'] },
+  reply: {
+    status: 'replied',
+    suppress: null,
+    counter: 'replied',
+    from: ['active'],
+    keepsStepsThatGoOn: true,
+  },
   unsubscribe: { status: 'unsubscribed', suppress: 'unsubscribed', counter: 'unsubscribed', from: ANY_OPEN },
   complaint: { status: 'unsubscribed', suppress: 'complaint', counter: 'unsubscribed', from: ANY_OPEN },
   manual: {
@@ -112,14 +123,7 @@ export async function stopEnrollment(client: Queryable, request: StopRequest): P
           [request.enrollmentId, org],
         )
       ).rows[0]?.email;
-    if (email) {
-      const inserted = await client.query(
-        `INSERT INTO outreach.suppressions (email, reason, source_message_id) VALUES ($1, $2, $3)
-         ON CONFLICT (organisation_id, email) DO NOTHING`,
-        [email, rule.suppress, request.messageId ?? null],
-      );
-      suppressed = (inserted.rowCount ?? 0) > 0;
-    }
+    if (email) suppressed = await suppressAddress(client, email, rule.suppress, request.messageId ?? null);
   }
   const { rows } = await client.query<{ id: string; campaign_id: string; variant_id: string | null }>(
     `UPDATE outreach.campaign_enrollments AS e SET status = $3, next_run_at = NULL
@@ -138,13 +142,27 @@ export async function stopEnrollment(client: Queryable, request: StopRequest): P
       request.messageId ?? null,
     ],
   );
-  await cancelPendingTasks(
-    client,
-    rows.map((r) => r.id),
-  );
+  const stopped = rows.map((r) => r.id);
+  await cancelPendingTasks(client, stopped, { keepStepsThatGoOn: rule.keepsStepsThatGoOn ?? false });
+  if (rule.keepsStepsThatGoOn) await resumeAtPendingTasks(client, stopped);
   if (rule.counter) {
     for (const row of rows)
       await bumpDailyStat(client, row.campaign_id, row.variant_id, rule.counter, request.at);
   }
-  return { stopped: rows.map((r) => r.id), suppressed };
+  return { stopped, suppressed };
+}
+
+/** Puts an address on the organisation's suppression list; false when it was already there. */
+export async function suppressAddress(
+  client: Queryable,
+  email: string,
+  reason: SuppressionReason,
+  sourceMessageId: string | null,
+): Promise<boolean> {
+  const inserted = await client.query(
+    `INSERT INTO outreach.suppressions (email, reason, source_message_id) VALUES ($1, $2, $3)
+     ON CONFLICT (organisation_id, email) DO NOTHING`,
+    [email, reason, sourceMessageId],
+  );
+  return (inserted.rowCount ?? 0) > 0;
 }

@@ -148,16 +148,38 @@ export async function enqueue(client: Queryable, tasks: NewTask | readonly NewTa
   return result.rowCount ?? 0;
 }
 
-/** Cancels the queued (not running) tasks of enrollments that stopped. Returns how many. */
+/**
+ * Cancels the queued (not running) tasks of enrollments that stopped. Returns how many.
+ * `keepStepsThatGoOn`: sends of steps with exit_on_reply = false stay (a reply does not stop them).
+ */
 export async function cancelPendingTasks(
   client: Queryable,
   enrollmentIds: readonly string[],
+  options: { keepStepsThatGoOn?: boolean } = {},
 ): Promise<number> {
   if (enrollmentIds.length === 0) return 0;
   const result = await client.query(
-    `UPDATE outreach.tasks SET status = 'cancelled', completed_at = now()
-     WHERE enrollment_id = ANY ($1::uuid[]) AND status = 'pending'`,
-    [enrollmentIds],
+    `UPDATE outreach.tasks AS t SET status = 'cancelled', completed_at = now()
+     WHERE t.enrollment_id = ANY ($1::uuid[]) AND t.status = 'pending'
+       AND NOT ($2::boolean AND t.type = 'send_step' AND EXISTS (
+         SELECT 1 FROM outreach.workflow_steps s
+         WHERE s.organisation_id = t.organisation_id AND s.id = t.step_id AND NOT s.exit_on_reply))`,
+    [enrollmentIds, options.keepStepsThatGoOn ?? false],
   );
   return result.rowCount ?? 0;
+}
+
+/** Sets the enrollments' next_run_at to their earliest pending task (null when none is left). */
+export async function resumeAtPendingTasks(
+  client: Queryable,
+  enrollmentIds: readonly string[],
+): Promise<void> {
+  if (enrollmentIds.length === 0) return;
+  await client.query(
+    `UPDATE outreach.campaign_enrollments AS e SET next_run_at = (
+       SELECT min(t.run_at) FROM outreach.tasks t
+       WHERE t.organisation_id = e.organisation_id AND t.enrollment_id = e.id AND t.status = 'pending')
+     WHERE e.id = ANY ($1::uuid[])`,
+    [enrollmentIds],
+  );
 }

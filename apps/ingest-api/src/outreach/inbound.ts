@@ -1,6 +1,17 @@
-import { classifyInbound as classify } from '@prospectflow/mailboxes';
-import { applyInbound, type InboundKind, type InboundResult } from '@prospectflow/outreach-core';
-import { withTenant } from '@prospectflow/tenant-context';
+import {
+  classifyInbound as classify,
+  type DeliveryReport,
+  deliveryStatusInText,
+  type InboundClass,
+  parseDeliveryStatus,
+} from '@prospectflow/mailboxes';
+import {
+  applyInbound,
+  type InboundKind,
+  type InboundResult,
+  messageIdsIn,
+} from '@prospectflow/outreach-core';
+import { type TenantClient, withTenant } from '@prospectflow/tenant-context';
 import type pg from 'pg';
 import { type Static, Type } from 'typebox';
 
@@ -12,11 +23,28 @@ export const InboundMail = Type.Object({
   inReplyTo: Type.Optional(Type.String({ maxLength: 2000 })),
   references: Type.Optional(Type.Array(Type.String({ maxLength: 1000 }), { maxItems: 100 })),
   from: Type.Optional(Type.String({ maxLength: 320 })),
-  to: Type.Optional(Type.String({ maxLength: 320 })),
+  /** The address the mail came to: when it is one of the organisation's mailboxes, only that mailbox's sent messages match. */
+  to: Type.Optional(
+    Type.String({
+      maxLength: 320,
+      description:
+        "The address the mail came to. When it is one of the organisation's mailboxes, only that mailbox's sent messages match.",
+    }),
+  ),
   subject: Type.Optional(Type.String({ maxLength: 2000 })),
   text: Type.Optional(Type.String({ maxLength: 200_000 })),
   headers: Type.Optional(Type.Record(Type.String(), Type.String())),
-  /** For bounce reports: the delivery-status part (RFC 3464) fields, if the provider splits them. */
+  /**
+   * For bounce reports: the `message/delivery-status` part (RFC 3464) verbatim, read by the same
+   * parser as the IMAP poller's (every recipient block, Original-Recipient included).
+   */
+  deliveryStatus: Type.Optional(
+    Type.String({
+      maxLength: 100_000,
+      description: "A bounce report's message/delivery-status part (RFC 3464), verbatim.",
+    }),
+  ),
+  /** For bounce reports: the delivery-status part (RFC 3464) fields, if the provider splits them (one recipient). */
   dsn: Type.Optional(
     Type.Object({
       action: Type.Optional(Type.String()),
@@ -27,54 +55,87 @@ export const InboundMail = Type.Object({
 });
 export type InboundMail = Static<typeof InboundMail>;
 
-const MESSAGE_ID = /<[^<>\s]+>/g;
-
-function ids(value: string | string[] | undefined): string[] {
-  const joined = Array.isArray(value) ? value.join(' ') : (value ?? '');
-  return joined.match(MESSAGE_ID) ?? [];
+/** A report of one recipient from separate Action/Status fields (the `dsn` object, or loose text). */
+function singleRecipientReport(
+  action: string,
+  status: string,
+  recipient: string | undefined,
+): DeliveryReport {
+  const typed = recipient && (recipient.includes(';') ? recipient : `rfc822; ${recipient}`);
+  const parsed = typed
+    ? parseDeliveryStatus(
+        `Reporting-MTA: dns; inbound-webhook\n\nFinal-Recipient: ${typed}\nAction: ${action}\nStatus: ${status}\n`,
+      )
+    : undefined;
+  if (parsed?.recipients.length) return parsed;
+  // No usable recipient: still a report (the bounce then falls back to the address we sent to).
+  const code = status.match(/\d\.\d{1,3}\.\d{1,3}/)?.[0] ?? status;
+  return { recipients: [{ address: '', finalRecipient: '', action: action.toLowerCase(), status: code }] };
 }
 
 /**
- * The webhook's message in the terms of @prospectflow/mailboxes' classifyInbound, the one
- * classification the IMAP poller uses too. A provider gives the DSN either as `dsn` fields or
- * inside the text (RFC 3464 fields); both become a delivery-status part.
+ * The webhook's delivery report, read with @prospectflow/mailboxes' parseDeliveryStatus like the
+ * poller's: from `deliveryStatus` (the part itself), else the `dsn` fields, else RFC 3464 fields
+ * found in the text (every recipient block), else a lone Action/Status in the text (older
+ * providers). undefined: not a DSN.
  */
-function deliveryStatusOf(mail: InboundMail): string | undefined {
+export function deliveryReportOf(mail: InboundMail): DeliveryReport | undefined {
+  if (mail.deliveryStatus !== undefined) return parseDeliveryStatus(mail.deliveryStatus);
+  if (mail.dsn?.action && mail.dsn.status)
+    return singleRecipientReport(mail.dsn.action, mail.dsn.status, mail.dsn.recipient);
   const text = mail.text ?? '';
+  const inText = deliveryStatusInText(text);
+  const report = inText === undefined ? undefined : parseDeliveryStatus(inText);
+  if (report?.recipients.length) return report;
   const action = mail.dsn?.action ?? text.match(/^Action:\s*(\S+)/im)?.[1];
   const status = mail.dsn?.status ?? text.match(/^Status:\s*(\d\.\d+\.\d+)/im)?.[1];
-  if (!action || !status) return undefined;
-  const recipient =
-    mail.dsn?.recipient ??
-    text.match(/^Final-Recipient:\s*(.+)$/im)?.[1] ??
-    'rfc822; unknown@unknown.invalid';
-  const typed = recipient.includes(';') ? recipient : `rfc822; ${recipient}`;
-  return `Reporting-MTA: dns; inbound-webhook\n\nFinal-Recipient: ${typed}\nAction: ${action}\nStatus: ${status}\n`;
+  return action && status ? singleRecipientReport(action, status, mail.dsn?.recipient) : undefined;
+}
+
+/** The whole classification, with the one classifyInbound the IMAP poller uses too. */
+export function classifyInboundMail(mail: InboundMail): InboundClass {
+  const report = deliveryReportOf(mail);
+  return classify({ headers: mail.headers ?? {}, subject: mail.subject, ...(report ? { report } : {}) });
 }
 
 /** Bounce report (DSN, RFC 3464) with a permanent failure, automatic message (RFC 3834 and common markers), or a reply. */
 export function classifyInbound(mail: InboundMail): InboundKind {
-  const deliveryStatus = deliveryStatusOf(mail);
-  return classify({
-    headers: mail.headers ?? {},
-    subject: mail.subject,
-    ...(deliveryStatus !== undefined ? { deliveryStatus } : {}),
-  }).kind;
+  return classifyInboundMail(mail).kind;
+}
+
+const ADDRESS = /[^\s<>"',;:]+@[^\s<>"',;:]+\.[^\s<>"',;:]+/;
+
+/**
+ * The mailbox the mail was addressed to, when `to` names one of the organisation's. That mailbox
+ * is then the only one whose sent messages match (what the poller does for the mailbox it reads);
+ * a `to` naming none (a forwarding address, a provider's routing address) keeps the match
+ * organisation-wide, as the webhook always did.
+ */
+async function addressedMailbox(client: TenantClient, to: string | undefined): Promise<string | null> {
+  const address = to?.match(ADDRESS)?.[0];
+  if (!address) return null;
+  const { rows } = await client.query<{ id: string }>(
+    'SELECT id FROM outreach.mailboxes WHERE from_address = $1::citext',
+    [address],
+  );
+  return rows[0]?.id ?? null;
 }
 
 /**
  * Matches an inbound mail to our outbound message by In-Reply-To / References: the organisation
  * comes from the narrow SECURITY DEFINER resolver, the rest is outreach-core's applyInbound (the
- * worker's IMAP poller uses the same): stored as an inbound message, reply → replied, permanent
- * bounce → bounced + suppressed, through stopEnrollment. Idempotent per Message-ID.
+ * worker's IMAP poller uses the same): ids normalised, stored as an inbound message, reply →
+ * replied, permanent bounce → bounced + the DSN's failed recipients suppressed, through
+ * stopEnrollment. Idempotent per Message-ID.
  */
 export async function processInbound(
   pool: pg.Pool,
   mail: InboundMail,
   now = new Date(),
 ): Promise<InboundResult> {
-  const kind = classifyInbound(mail);
-  const candidates = [...new Set([...ids(mail.inReplyTo), ...ids(mail.references)])].slice(0, 50);
+  const classification = classifyInboundMail(mail);
+  const { kind } = classification;
+  const candidates = messageIdsIn([mail.inReplyTo, ...(mail.references ?? [])]);
   if (candidates.length === 0) return { matched: false, kind };
   const { rows } = await pool.query<{ org: string | null }>(
     'SELECT app.organisation_for_message_ids($1::text[]) AS org',
@@ -82,19 +143,25 @@ export async function processInbound(
   );
   const org = rows[0]?.org;
   if (!org) return { matched: false, kind };
-  return await withTenant(pool, { organisationId: org }, (client) =>
+  return await withTenant(pool, { organisationId: org }, async (client) =>
     applyInbound(
       client,
       {
         kind,
-        messageId: ids(mail.messageId)[0],
-        inReplyTo: ids(mail.inReplyTo)[0] ?? null,
-        references: ids(mail.references),
+        mailboxId: await addressedMailbox(client, mail.to),
+        messageId: mail.messageId,
+        inReplyTo: mail.inReplyTo,
+        references: mail.references ?? [],
         from: mail.from,
         to: mail.to,
         subject: mail.subject,
         text: mail.text,
-        bounceStatus: mail.dsn?.status,
+        ...(classification.kind === 'bounce'
+          ? {
+              bounceStatus: classification.recipients[0]?.status,
+              failedRecipients: classification.recipients.map((r) => r.address),
+            }
+          : {}),
       },
       now,
     ),

@@ -26,6 +26,29 @@ const CASES: [name: string, mail: InboundMail, kind: 'reply' | 'auto_reply' | 'b
   ['mailing-list mail', { headers: { 'List-Id': '<news.example.test>' } }, 'auto_reply'],
   ['null return path', { headers: { 'Return-Path': '<>' } }, 'auto_reply'],
   ['a person writing about an out of office plan', { subject: 'Re: our out of office plan' }, 'reply'],
+  [
+    'DSN inside the text, two recipients, the first delayed: every block is read (as the poller does)',
+    {
+      text: 'Final-Recipient: rfc822; other@elsewhere.test\nAction: delayed\nStatus: 4.4.1\n\nFinal-Recipient: rfc822; fwd@forward.test\nAction: failed\nStatus: 5.1.1',
+    },
+    'bounce',
+  ],
+  [
+    'the delivery-status part given as such, permanent',
+    {
+      deliveryStatus:
+        'Reporting-MTA: dns; mx\r\n\r\nFinal-Recipient: rfc822; a@b.test\r\nAction: failed\r\nStatus: 5.2.1\r\n',
+    },
+    'bounce',
+  ],
+  [
+    'the delivery-status part, delayed only: automatic',
+    {
+      deliveryStatus:
+        'Reporting-MTA: dns; mx\n\nFinal-Recipient: rfc822; a@b.test\nAction: delayed\nStatus: 4.4.7\n',
+    },
+    'auto_reply',
+  ],
 ];
 
 describe('inbound webhook classification', () => {

@@ -1,0 +1,364 @@
+import { setMailPassword, testMail } from '@prospectflow/testing';
+import { ImapFlow } from 'imapflow';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/clock.js';
+import { MailboxPoller } from '../src/mailboxes/poller.js';
+import { inboundSink } from '../src/outreach/inbound.js';
+import {
+  createCampaign,
+  createOrg,
+  createPositions,
+  enroll,
+  openTestDb,
+  type StepSeed,
+  type TestDb,
+} from './support/db.js';
+import { connectMailbox, testMailServices } from './support/mailboxes.js';
+import { silent } from './support/worker.js';
+
+// How the IMAP poller matches what it reads (issue 16): only the read mailbox's sent messages,
+// Message-IDs normalised (or derived from the content), DSNs by their failed recipients, and a
+// reply leaving a step that does not exit on reply queued. The webhook's side of each rule is in
+// apps/ingest-api/test/outreach/inbound-matching.test.ts.
+describe('IMAP poller: matching inbound messages (real Dovecot)', () => {
+  const mail = testMail();
+  const clock = new ManualClock('2026-03-03T10:00:00Z');
+  let t: TestDb;
+  let pool: pg.Pool;
+
+  beforeAll(async () => {
+    t = await openTestDb('imap-inbound-matching');
+    pool = new pg.Pool({ connectionString: t.workerUrl, max: 4 });
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await t?.close();
+  });
+
+  const poller = () =>
+    new MailboxPoller({
+      pool,
+      mail: testMailServices(),
+      log: silent,
+      intervalMs: 60_000,
+      apply: inboundSink(clock),
+    });
+
+  async function mailbox(org: string, address: string) {
+    setMailPassword(mail, address, 'pw');
+    return connectMailbox(t.admin, org, {
+      address,
+      secrets: { imapPassword: 'pw', smtpPassword: 'pw' },
+      verified: true,
+    });
+  }
+
+  async function append(address: string, raws: string[]) {
+    const client = new ImapFlow({
+      host: mail.host,
+      port: mail.imapPort,
+      secure: false,
+      auth: { user: address, pass: 'pw' },
+      logger: false,
+    });
+    await client.connect();
+    for (const raw of raws) await client.append('INBOX', raw);
+    await client.logout();
+  }
+
+  /** Enrollments whose step 1 went from `mailboxId` (Message-ID <label-i@sender.test>), step 2 queued. */
+  async function sentStep1(
+    org: string,
+    mailboxId: string,
+    emails: string[],
+    label: string,
+    steps: StepSeed[] = [
+      { delayDays: 0, subject: 'Hi', body: 'x' },
+      { delayDays: 2, subject: 'Again', body: 'y' },
+    ],
+  ) {
+    const campaign = await createCampaign(t.admin, org, mailboxId, steps, { name: label });
+    // An address already known is the same position, enrolled again (in this other campaign).
+    const known = await t.admin.query<{ id: string; email: string }>(
+      'SELECT id, email::text FROM crm.positions WHERE organisation_id = $1 AND email = ANY ($2::citext[])',
+      [org, emails],
+    );
+    const created = await createPositions(
+      t.admin,
+      org,
+      emails.filter((email) => !known.rows.some((r) => r.email === email)).map((email) => ({ email })),
+    );
+    const positions = emails.map(
+      (email) => known.rows.find((r) => r.email === email)?.id ?? created.shift()!,
+    );
+    const enrollments = await enroll(t.admin, org, campaign.id, positions, clock.now(), label);
+    for (const [i, e] of enrollments.entries()) {
+      await t.admin.query(
+        `INSERT INTO outreach.messages (organisation_id, enrollment_id, step_id, mailbox_id, direction, status, message_id_header, to_address, subject, unsubscribe_token, sent_at)
+         VALUES ($1, $2, $3, $4, 'outbound', 'sent', $5, $6, 'Hi', $7, now())`,
+        [
+          org,
+          e,
+          campaign.steps[0]!.id,
+          mailboxId,
+          `<${label}-${i}@sender.test>`,
+          emails[i],
+          `unsub-${label}-${i}-AAAAAAAAAAAAAAAAAAAA`,
+        ],
+      );
+      await t.admin.query(
+        `UPDATE outreach.tasks SET type = 'send_step', step_id = $2, run_at = now() + interval '2 days' WHERE enrollment_id = $1`,
+        [e, campaign.steps[1]!.id],
+      );
+    }
+    return enrollments;
+  }
+
+  const state = async (id: string) =>
+    (
+      await t.admin.query<{ status: string; pending: number }>(
+        `SELECT e.status, (SELECT count(*)::int FROM outreach.tasks k WHERE k.enrollment_id = e.id AND k.status = 'pending') AS pending
+         FROM outreach.campaign_enrollments e WHERE e.id = $1`,
+        [id],
+      )
+    ).rows[0];
+
+  const inbound = async (org: string) =>
+    (
+      await t.admin.query<{ message_id_header: string; mailbox_id: string; inbound_kind: string }>(
+        `SELECT message_id_header, mailbox_id, inbound_kind FROM outreach.messages
+         WHERE organisation_id = $1 AND direction = 'inbound' ORDER BY message_id_header`,
+        [org],
+      )
+    ).rows;
+
+  const suppressed = async (org: string) =>
+    (
+      await t.admin.query<{ email: string }>(
+        'SELECT email::text FROM outreach.suppressions WHERE organisation_id = $1 ORDER BY email',
+        [org],
+      )
+    ).rows.map((r) => r.email);
+
+  const syncError = async (mailboxId: string) =>
+    (
+      await t.admin.query('SELECT last_error FROM outreach.mailbox_sync_states WHERE mailbox_id = $1', [
+        mailboxId,
+      ])
+    ).rows[0]?.last_error ?? null;
+
+  function reply(o: {
+    from: string;
+    to: string;
+    inReplyTo: string;
+    messageId?: string | null;
+    body?: string;
+  }) {
+    return [
+      `From: ${o.from}`,
+      `To: ${o.to}`,
+      'Subject: Re: Hi',
+      ...(o.messageId === null
+        ? []
+        : [`Message-ID: ${o.messageId ?? `<r.${Math.random().toString(36).slice(2)}@prospect.test>`}`]),
+      `In-Reply-To: ${o.inReplyTo}`,
+      `References: ${o.inReplyTo}`,
+      'MIME-Version: 1.0',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      o.body ?? 'Yes, interested',
+      '',
+    ].join('\r\n');
+  }
+
+  function dsn(to: string, recipientBlocks: string[], returnedHeaders?: string) {
+    const b = 'BOUNDARY';
+    return [
+      'From: MAILER-DAEMON@mx.test',
+      `To: ${to}`,
+      'Subject: Undelivered Mail Returned to Sender',
+      `Message-ID: <dsn.${Math.random().toString(36).slice(2)}@mx.test>`,
+      'MIME-Version: 1.0',
+      `Content-Type: multipart/report; report-type=delivery-status; boundary="${b}"`,
+      '',
+      `--${b}`,
+      'Content-Type: text/plain',
+      '',
+      'Your message could not be delivered.',
+      '',
+      `--${b}`,
+      'Content-Type: message/delivery-status',
+      '',
+      'Reporting-MTA: dns; mx.test',
+      '',
+      recipientBlocks.join('\r\n\r\n'),
+      ...(returnedHeaders ? ['', `--${b}`, 'Content-Type: text/rfc822-headers', '', returnedHeaders] : []),
+      '',
+      `--${b}--`,
+      '',
+    ].join('\r\n');
+  }
+
+  it('a reply read in mailbox B to a message mailbox A sent does not match; read in A, it does', async () => {
+    const org = await createOrg(t.admin, 'match-mailbox');
+    const a = await mailbox(org, 'match-a@sender.test');
+    const b = await mailbox(org, 'match-b@sender.test');
+    const [e] = await sentStep1(org, a, ['amy@prospect.test'], 'mm');
+    const answer = reply({
+      from: 'amy@prospect.test',
+      to: 'match-b@sender.test',
+      inReplyTo: '<mm-0@sender.test>',
+    });
+    await append('match-b@sender.test', [answer]);
+    expect((await poller().pollMailbox(org, b)).read).toBe(1);
+    expect(await state(e!)).toEqual({ status: 'active', pending: 1 });
+    expect(await inbound(org)).toEqual([]);
+    await append('match-a@sender.test', [answer]);
+    expect((await poller().pollMailbox(org, a)).read).toBe(1);
+    expect(await state(e!)).toEqual({ status: 'replied', pending: 0 });
+    expect((await inbound(org)).map((m) => m.mailbox_id)).toEqual([a]);
+  });
+
+  it('a Message-ID without brackets is stored bracketed and does not block the poll', async () => {
+    const org = await createOrg(t.admin, 'match-bare-id');
+    const m = await mailbox(org, 'match-bare@sender.test');
+    const [e0, e1] = await sentStep1(org, m, ['bea@prospect.test', 'bob@prospect.test'], 'bare');
+    await append('match-bare@sender.test', [
+      reply({
+        from: 'bea@prospect.test',
+        to: 'match-bare@sender.test',
+        inReplyTo: '<bare-0@sender.test>',
+        messageId: 'no-brackets@prospect.test',
+      }),
+      reply({
+        from: 'bob@prospect.test',
+        to: 'match-bare@sender.test',
+        inReplyTo: '<bare-1@sender.test>',
+        messageId: '<ok@prospect.test> (comment)',
+      }),
+    ]);
+    const poll = await poller().pollMailbox(org, m);
+    expect(poll).toMatchObject({ read: 2 });
+    expect(poll.error).toBeUndefined();
+    expect(await syncError(m)).toBeNull();
+    expect((await inbound(org)).map((x) => x.message_id_header)).toEqual([
+      '<no-brackets@prospect.test>',
+      '<ok@prospect.test>',
+    ]);
+    expect((await state(e0!))?.status).toBe('replied');
+    expect((await state(e1!))?.status).toBe('replied');
+  });
+
+  it('a reply without a Message-ID read twice is stored once (its id comes from its content)', async () => {
+    const org = await createOrg(t.admin, 'match-no-id');
+    const m = await mailbox(org, 'match-noid@sender.test');
+    const [e] = await sentStep1(org, m, ['cal@prospect.test'], 'noid');
+    const answer = reply({
+      from: 'cal@prospect.test',
+      to: 'match-noid@sender.test',
+      inReplyTo: '<noid-0@sender.test>',
+      messageId: null,
+    });
+    const other = reply({
+      from: 'cal@prospect.test',
+      to: 'match-noid@sender.test',
+      inReplyTo: '<noid-0@sender.test>',
+      messageId: null,
+      body: 'One more thing',
+    });
+    // The same message under two UIDs: what a re-read after a UIDVALIDITY reset looks like.
+    await append('match-noid@sender.test', [answer, answer, other]);
+    expect((await poller().pollMailbox(org, m)).read).toBe(3);
+    const stored = await inbound(org);
+    expect(stored).toHaveLength(2);
+    for (const row of stored)
+      expect(row.message_id_header).toMatch(/^<inbound\.[0-9a-f]{40}@prospectflow\.invalid>$/);
+    expect(await state(e!)).toEqual({ status: 'replied', pending: 0 });
+    const counted = await t.admin.query(
+      `SELECT sum(replied)::int AS n FROM tracking.campaign_daily_stats d JOIN outreach.campaign_enrollments e ON e.campaign_id = d.campaign_id WHERE e.id = $1`,
+      [e],
+    );
+    expect(counted.rows[0].n).toBe(1);
+  });
+
+  it('a DSN without the returned headers bounces by its failed recipient, in that mailbox only', async () => {
+    const org = await createOrg(t.admin, 'match-dsn-rcpt');
+    const m = await mailbox(org, 'match-dsn@sender.test');
+    const other = await mailbox(org, 'match-dsn-other@sender.test');
+    const [e] = await sentStep1(org, m, ['gone-dan@prospect.test'], 'dsnr');
+    // The same address written to from the other mailbox: its enrollment is not this DSN's.
+    const [elsewhere] = await sentStep1(org, other, ['gone-dan@prospect.test'], 'dsno');
+    await append('match-dsn@sender.test', [
+      dsn('match-dsn@sender.test', [
+        'Final-Recipient: rfc822; gone-dan@prospect.test\r\nAction: failed\r\nStatus: 5.1.1',
+      ]),
+    ]);
+    expect((await poller().pollMailbox(org, m)).read).toBe(1);
+    expect(await state(e!)).toEqual({ status: 'bounced', pending: 0 });
+    expect(await state(elsewhere!)).toEqual({ status: 'active', pending: 1 });
+    expect(await suppressed(org)).toEqual(['gone-dan@prospect.test']);
+    const bounced = await t.admin.query(
+      `SELECT status, error FROM outreach.messages WHERE message_id_header = '<dsnr-0@sender.test>'`,
+    );
+    expect(bounced.rows[0]).toEqual({ status: 'bounced', error: 'bounce report: 5.1.1' });
+  });
+
+  it('a multi-recipient DSN suppresses the failed recipient it names, not the delayed one nor the body text', async () => {
+    const org = await createOrg(t.admin, 'match-dsn-multi');
+    const m = await mailbox(org, 'match-multi@sender.test');
+    const [e, delayedOnly] = await sentStep1(
+      org,
+      m,
+      ['fwd-eve@prospect.test', 'slow-fay@prospect.test'],
+      'multi',
+    );
+    await append('match-multi@sender.test', [
+      dsn(
+        'match-multi@sender.test',
+        [
+          'Final-Recipient: rfc822; other@elsewhere.test\r\nAction: delayed\r\nStatus: 4.4.1',
+          // Forwarded: our prospect's address is the Original-Recipient.
+          'Original-Recipient: rfc822; fwd-eve@prospect.test\r\nFinal-Recipient: rfc822; eve@forward.test\r\nAction: failed\r\nStatus: 5.1.1',
+        ],
+        'Message-ID: <multi-0@sender.test>\r\nTo: someone-else@prospect.test',
+      ),
+      // Only delayed: automatic, neither a bounce nor a reply.
+      dsn(
+        'match-multi@sender.test',
+        ['Final-Recipient: rfc822; slow-fay@prospect.test\r\nAction: delayed\r\nStatus: 4.4.1'],
+        'Message-ID: <multi-1@sender.test>',
+      ),
+    ]);
+    expect((await poller().pollMailbox(org, m)).read).toBe(2);
+    expect(await state(e!)).toEqual({ status: 'bounced', pending: 0 });
+    expect(await state(delayedOnly!)).toEqual({ status: 'active', pending: 1 });
+    expect(await suppressed(org)).toEqual(['fwd-eve@prospect.test']);
+    expect((await inbound(org)).map((x) => x.inbound_kind).sort()).toEqual(['auto_reply', 'bounce']);
+  });
+
+  it('a reply leaves a next step that does not exit on reply queued, and cancels one that does', async () => {
+    const org = await createOrg(t.admin, 'match-exit');
+    const m = await mailbox(org, 'match-exit@sender.test');
+    const [goesOn] = await sentStep1(org, m, ['gil@prospect.test'], 'goon', [
+      { delayDays: 0, subject: 'Hi', body: 'x' },
+      { delayDays: 2, subject: 'Again', body: 'y', exitOnReply: false },
+    ]);
+    const [exits] = await sentStep1(org, m, ['hal@prospect.test'], 'exit', [
+      { delayDays: 0, subject: 'Hi', body: 'x' },
+      { delayDays: 2, subject: 'Again', body: 'y', exitOnReply: true },
+    ]);
+    await append('match-exit@sender.test', [
+      reply({ from: 'gil@prospect.test', to: 'match-exit@sender.test', inReplyTo: '<goon-0@sender.test>' }),
+      reply({ from: 'hal@prospect.test', to: 'match-exit@sender.test', inReplyTo: '<exit-0@sender.test>' }),
+    ]);
+    expect((await poller().pollMailbox(org, m)).read).toBe(2);
+    expect(await state(goesOn!)).toEqual({ status: 'replied', pending: 1 });
+    expect(await state(exits!)).toEqual({ status: 'replied', pending: 0 });
+    const next = await t.admin.query(
+      `SELECT e.next_run_at IS NOT NULL AS scheduled FROM outreach.campaign_enrollments e WHERE e.id = ANY ($1::uuid[]) ORDER BY e.id = $2 DESC`,
+      [[goesOn, exits], goesOn],
+    );
+    expect(next.rows.map((r) => r.scheduled)).toEqual([true, false]);
+  });
+});
