@@ -1,5 +1,4 @@
 import { setMailPassword, testMail } from '@prospectflow/testing';
-import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { outreachHandlers } from '../src/handlers.js';
@@ -7,7 +6,7 @@ import { MailboxPoller } from '../src/mailboxes/poller.js';
 import { inboundSink } from '../src/outreach/inbound.js';
 import { createSmtpMailer } from '../src/outreach/mailer.js';
 import { createCampaign, createOrg, createPositions, enroll, openTestDb, type TestDb } from './support/db.js';
-import { connectMailbox, testMailServices } from './support/mailboxes.js';
+import { connectMailbox, testImapClient, testMailServices } from './support/mailboxes.js';
 import { PUBLIC_BASE_URL, silent, type TestWorker, testWorker } from './support/worker.js';
 
 // Exit on reply, end to end (issue 16): the worker sends through a connected mailbox (real SMTP),
@@ -86,14 +85,7 @@ describe('after a reply: steps that do not exit on reply go on, the first that d
     ).rows[0];
 
   async function replyTo(from: string, messageId: string) {
-    const client = new ImapFlow({
-      host: mail.host,
-      port: mail.imapPort,
-      secure: false,
-      auth: { user: address, pass: 'pw' },
-      logger: false,
-    });
-    await client.connect();
+    const client = await testImapClient(address);
     await client.append(
       'INBOX',
       [

@@ -1,11 +1,10 @@
 import { setMailPassword, testMail } from '@prospectflow/testing';
-import { ImapFlow } from 'imapflow';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InboundMessage } from '../src/mailboxes/inbox.js';
 import { MailboxPoller } from '../src/mailboxes/poller.js';
 import { createOrg, openTestDb, type TestDb } from './support/db.js';
-import { connectMailbox, testMailServices } from './support/mailboxes.js';
+import { connectMailbox, testImapClient, testMailServices } from './support/mailboxes.js';
 import { silent, waitUntil } from './support/worker.js';
 
 /** IMAP IDLE as the poller's wake-up, against the real Dovecot (which advertises IDLE). */
@@ -20,14 +19,7 @@ describe('IMAP IDLE: new mail triggers a poll of its mailbox (real Dovecot)', ()
   let poller: MailboxPoller;
 
   const append = async (address: string, messageId: string) => {
-    const c = new ImapFlow({
-      host: mail.host,
-      port: mail.imapPort,
-      secure: false,
-      auth: { user: address, pass: 'pw' },
-      logger: false,
-    });
-    await c.connect();
+    const c = await testImapClient(address);
     await c.append(
       'INBOX',
       [

@@ -1,5 +1,4 @@
 import { setMailPassword, testMail } from '@prospectflow/testing';
-import { ImapFlow } from 'imapflow';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
@@ -14,7 +13,7 @@ import {
   type StepSeed,
   type TestDb,
 } from './support/db.js';
-import { connectMailbox, testMailServices } from './support/mailboxes.js';
+import { connectMailbox, testImapClient, testMailServices } from './support/mailboxes.js';
 import { silent } from './support/worker.js';
 
 // How the IMAP poller matches what it reads (issue 16): only the read mailbox's sent messages,
@@ -55,14 +54,7 @@ describe('IMAP poller: matching inbound messages (real Dovecot)', () => {
   }
 
   async function append(address: string, raws: string[]) {
-    const client = new ImapFlow({
-      host: mail.host,
-      port: mail.imapPort,
-      secure: false,
-      auth: { user: address, pass: 'pw' },
-      logger: false,
-    });
-    await client.connect();
+    const client = await testImapClient(address);
     for (const raw of raws) await client.append('INBOX', raw);
     await client.logout();
   }

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { setMailPassword, testMail } from '@prospectflow/testing';
-import { ImapFlow } from 'imapflow';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +10,7 @@ import { BATCH_SIZE, type InboundMessage } from '../src/mailboxes/inbox.js';
 import { type InboundSink, MailboxPoller } from '../src/mailboxes/poller.js';
 import { inboundSink } from '../src/outreach/inbound.js';
 import { createCampaign, createOrg, createPositions, enroll, openTestDb, type TestDb } from './support/db.js';
-import { connectMailbox, testMailServices } from './support/mailboxes.js';
+import { connectMailbox, testImapClient, testMailServices } from './support/mailboxes.js';
 import { silent, waitUntil } from './support/worker.js';
 
 /**
@@ -43,14 +42,7 @@ describe('IMAP poller: poison messages, first poll, batches, bodies (real Doveco
     });
   };
   const append = async (address: string, raws: { raw: string; date?: Date }[]) => {
-    const c = new ImapFlow({
-      host: mail.host,
-      port: mail.imapPort,
-      secure: false,
-      auth: { user: address, pass: 'pw' },
-      logger: false,
-    });
-    await c.connect();
+    const c = await testImapClient(address);
     for (const { raw, date } of raws) await c.append('INBOX', raw, [], date);
     await c.logout();
   };

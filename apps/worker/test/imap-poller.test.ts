@@ -1,12 +1,11 @@
 import { setMailPassword, testMail } from '@prospectflow/testing';
-import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InboundMessage } from '../src/mailboxes/inbox.js';
 import { MailboxPoller } from '../src/mailboxes/poller.js';
 import { createOrg, openTestDb, type TestDb } from './support/db.js';
-import { connectMailbox, testMailServices } from './support/mailboxes.js';
+import { connectMailbox, testImapClient, testMailServices } from './support/mailboxes.js';
 import { silent, waitUntil } from './support/worker.js';
 
 describe('IMAP poller: UID checkpoint, classification (real Dovecot)', () => {
@@ -35,14 +34,7 @@ describe('IMAP poller: UID checkpoint, classification (real Dovecot)', () => {
       auth: { user: address, pass: 'pw' },
     });
   const inboxCount = async () => {
-    const c = new ImapFlow({
-      host: mail.host,
-      port: mail.imapPort,
-      secure: false,
-      auth: { user: address, pass: 'pw' },
-      logger: false,
-    });
-    await c.connect();
+    const c = await testImapClient(address);
     const status = await c.status('INBOX', { messages: true });
     await c.logout();
     return (status || undefined)?.messages ?? 0;

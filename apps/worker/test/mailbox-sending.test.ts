@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { setMailPassword, testMail } from '@prospectflow/testing';
-import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +10,13 @@ import { classifySmtpError } from '../src/mailboxes/smtp-errors.js';
 import { MailboxTransports } from '../src/mailboxes/transports.js';
 import { createSmtpMailer, type OutgoingMail } from '../src/outreach/mailer.js';
 import { createOrg, openTestDb, type TestDb } from './support/db.js';
-import { connectMailbox, proveSendingDomain, testDkimKey, testMailServices } from './support/mailboxes.js';
+import {
+  connectMailbox,
+  messageIdsIn,
+  proveSendingDomain,
+  testDkimKey,
+  testMailServices,
+} from './support/mailboxes.js';
 import { type SmtpSink, startSmtpSink } from './support/smtp.js';
 
 const mail = testMail();
@@ -41,31 +46,6 @@ async function failureFrom(user: string, pass: string, from: string, to: string)
     return error;
   } finally {
     transport.close();
-  }
-}
-
-async function mailboxMessageIds(address: string, folder: string): Promise<string[]> {
-  setMailPassword(mail, address, 'pw');
-  const client = new ImapFlow({
-    host: mail.host,
-    port: mail.imapPort,
-    secure: false,
-    auth: { user: address, pass: 'pw' },
-    logger: false,
-  });
-  await client.connect();
-  try {
-    const lock = await client.getMailboxLock(folder);
-    try {
-      const all = await client.fetchAll('1:*', { envelope: true });
-      return all.map((m) => m.envelope?.messageId ?? '');
-    } catch {
-      return [];
-    } finally {
-      lock.release();
-    }
-  } finally {
-    await client.logout();
   }
 }
 
@@ -223,7 +203,7 @@ describe('MailboxSender: mail leaves only under a proved address', () => {
     const message = outgoing('own@sender.test', 'prospect1@rcpt.test');
     const result = await sender.send(workerPool, await row(id), message);
     expect(result.response).toMatch(/^250/);
-    expect(await mailboxMessageIds('prospect1@rcpt.test', 'INBOX')).toContain(message.messageId);
+    expect(await messageIdsIn('prospect1@rcpt.test', 'INBOX')).toContain(message.messageId);
     expect(relaySink.mails).toHaveLength(0);
     const check = await sender.findSent(workerPool, await row(id), message.messageId);
     expect(check).toMatchObject({ found: true, folder: 'Sent' });
@@ -255,7 +235,7 @@ describe('MailboxSender: mail leaves only under a proved address', () => {
     const error = await sender.send(workerPool, await row(id), unverified).catch((e) => e);
     expect(error).toMatchObject({ code: 'EUNPROVEN' });
     expect(classifySmtpError(error).kind).toBe('unproven');
-    expect(await mailboxMessageIds('prospect3@rcpt.test', 'INBOX')).not.toContain(unverified.messageId);
+    expect(await messageIdsIn('prospect3@rcpt.test', 'INBOX')).not.toContain(unverified.messageId);
 
     const verified = await row(
       await connectMailbox(t.admin, org, {
@@ -311,7 +291,7 @@ describe('MailboxSender: mail leaves only under a proved address', () => {
     );
     const message = outgoing('rotate@sender.test', 'p7@rcpt.test');
     expect((await sender.send(workerPool, await row(id), message)).response).toMatch(/^250/);
-    expect(await mailboxMessageIds('p7@rcpt.test', 'INBOX')).toContain(message.messageId);
+    expect(await messageIdsIn('p7@rcpt.test', 'INBOX')).toContain(message.messageId);
   });
 
   it('relays a relay mailbox only for a DNS-proved domain, DKIM-signed with its key', async () => {

@@ -24,6 +24,26 @@ import {
 import { startSmtpSink } from './support/smtp.js';
 import { PUBLIC_BASE_URL, type TestWorker, testWorker } from './support/worker.js';
 
+/** A test DNS server, a port that accepts but never greets, and a port nothing listens on. */
+async function badNetwork() {
+  const dns = await startTestDns();
+  const silent = net.createServer(() => {});
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+  const closed = net.createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+  const closedPort = (closed.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => closed.close(() => r()));
+  return {
+    dns,
+    silentPort: (silent.address() as net.AddressInfo).port,
+    closedPort,
+    close: async () => {
+      silent.close();
+      await dns.close();
+    },
+  };
+}
+
 describe('mailbox verification by the worker (real Dovecot + SMTP)', () => {
   let t: TestDb;
   let org: string;
@@ -119,14 +139,8 @@ describe('mailbox verification by the worker (real Dovecot + SMTP)', () => {
   it('tells DNS, blocked hosts, refused connections, TLS and timeouts apart', {
     timeout: 60_000,
   }, async () => {
-    const dns = await startTestDns();
-    const silent = net.createServer(() => {}); // accepts, never greets
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
-    const silentPort = (silent.address() as net.AddressInfo).port;
-    const closed = net.createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
-    const closedPort = (closed.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => closed.close(() => r()));
+    const network = await badNetwork();
+    const { dns, silentPort, closedPort } = network;
     try {
       const services = testMailServices({ dnsServers: [dns.server] }, 1_500);
       const secrets = { smtpPassword: 'x', imapPassword: 'x' };
@@ -143,22 +157,15 @@ describe('mailbox verification by the worker (real Dovecot + SMTP)', () => {
         expect(result.verification_status).toBe('failed');
       }
     } finally {
-      silent.close();
-      await dns.close();
+      await network.close();
     }
   });
 
   it('tells IMAP-side failures apart while SMTP works: refused login, unreachable, TLS, DNS, blocked host, timeout', {
     timeout: 60_000,
   }, async () => {
-    const dns = await startTestDns();
-    const silent = net.createServer(() => {}); // accepts, never greets
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
-    const silentPort = (silent.address() as net.AddressInfo).port;
-    const closed = net.createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
-    const closedPort = (closed.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => closed.close(() => r()));
+    const network = await badNetwork();
+    const { dns, silentPort, closedPort } = network;
     try {
       const services = testMailServices({ dnsServers: [dns.server] }, 1_500);
       const cases = [
@@ -193,8 +200,7 @@ describe('mailbox verification by the worker (real Dovecot + SMTP)', () => {
         expect(result.last_error_code, label).toBe(`imap:${kind}`);
       }
     } finally {
-      silent.close();
-      await dns.close();
+      await network.close();
     }
   });
 

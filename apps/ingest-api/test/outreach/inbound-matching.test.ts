@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signInbound } from '../../src/routes/v1/inbound/index.js';
 import { buildTestApp, type TestApp, type TestUser } from '../helpers/app.js';
 import { markMailboxVerified } from '../helpers/fixtures.js';
+import { signedInbound } from '../helpers/inbound.js';
 
 // How POST /v1/inbound matches (issue 16), through outreach-core's applyInbound like the IMAP
 // poller (apps/worker/test/imap-inbound-matching.test.ts): `to` naming one of the organisation's
@@ -34,20 +34,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-function signed(body: object) {
-  const raw = JSON.stringify(body);
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  return {
-    method: 'POST' as const,
-    url: '/v1/inbound',
-    payload: raw,
-    headers: {
-      'content-type': 'application/json',
-      'x-prospectflow-timestamp': timestamp,
-      'x-prospectflow-signature': signInbound(SECRET, timestamp, raw),
-    },
-  };
-}
+const signed = (body: object) => signedInbound(body, SECRET);
 
 let seq = 0;
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signInbound } from '../../src/routes/v1/inbound/index.js';
 import { buildTestApp, type TestApp, type TestUser } from '../helpers/app.js';
 import { markMailboxVerified } from '../helpers/fixtures.js';
+import { signedInbound } from '../helpers/inbound.js';
 
 const SECRET = 'inbound-test-secret';
 let t: TestApp;
@@ -43,20 +43,7 @@ async function seedPositions(org: string, emails: (string | null)[]): Promise<st
   return ids;
 }
 
-function signed(body: object, secret = SECRET) {
-  const raw = JSON.stringify(body);
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  return {
-    method: 'POST' as const,
-    url: '/v1/inbound',
-    payload: raw,
-    headers: {
-      'content-type': 'application/json',
-      'x-prospectflow-timestamp': timestamp,
-      'x-prospectflow-signature': signInbound(secret, timestamp, raw),
-    },
-  };
-}
+const signed = (body: object, secret = SECRET) => signedInbound(body, secret);
 
 const STEPS = [
   {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signInbound } from '../../src/routes/v1/inbound/index.js';
 import { buildTestApp, type TestApp, type TestUser } from '../helpers/app.js';
 import { markMailboxVerified } from '../helpers/fixtures.js';
+import { signedInbound } from '../helpers/inbound.js';
 import { PHAROW_HEADER, pharowRow, toCsv } from '../imports/helpers.js';
 import { type ImportBody, multipart, waitForImport } from '../imports/http-helpers.js';
 
@@ -135,24 +135,18 @@ describe('erasure (Art. 17), access (Art. 15) and provenance', () => {
       headers: { 'user-agent': 'Mozilla/5.0' },
     });
     await new Promise((resolve) => setTimeout(resolve, 200)); // the open is recorded after the answer
-    const raw = JSON.stringify({
-      messageId: '<r@q.fr>',
-      inReplyTo: header,
-      from: EMAIL,
-      subject: 'Re',
-      text: 'Zoé ici',
-    });
-    const timestamp = String(Math.floor(Date.now() / 1000));
-    const reply = await t.app.inject({
-      method: 'POST',
-      url: '/v1/inbound',
-      payload: raw,
-      headers: {
-        'content-type': 'application/json',
-        'x-prospectflow-timestamp': timestamp,
-        'x-prospectflow-signature': signInbound('test-inbound-secret', timestamp, raw),
-      },
-    });
+    const reply = await t.app.inject(
+      signedInbound(
+        {
+          messageId: '<r@q.fr>',
+          inReplyTo: header,
+          from: EMAIL,
+          subject: 'Re',
+          text: 'Zoé ici',
+        },
+        'test-inbound-secret',
+      ),
+    );
     expect(reply.json()).toMatchObject({ matched: true, kind: 'reply' });
 
     // The SQLite consolidation archive (legacy-import) holds copies too: by address, by name, and a bystander.

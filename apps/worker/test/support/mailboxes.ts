@@ -141,8 +141,8 @@ export async function proveSendingDomain(admin: pg.Pool, org: string, domain: st
   return id;
 }
 
-/** Message-IDs in a folder of a test mail account (the account gets password 'pw' to read it). */
-export async function messageIdsIn(address: string, folder = 'INBOX'): Promise<string[]> {
+/** An IMAP client logged in to a test mail account (the account gets password 'pw' for it). */
+export async function testImapClient(address: string): Promise<ImapFlow> {
   const mail = testMail();
   setMailPassword(mail, address, 'pw');
   const client = new ImapFlow({
@@ -153,6 +153,12 @@ export async function messageIdsIn(address: string, folder = 'INBOX'): Promise<s
     logger: false,
   });
   await client.connect();
+  return client;
+}
+
+/** Message-IDs in a folder of a test mail account (the account gets password 'pw' to read it). */
+export async function messageIdsIn(address: string, folder = 'INBOX'): Promise<string[]> {
+  const client = await testImapClient(address);
   try {
     const exists = (await client.list()).some((f) => f.path === folder);
     if (!exists) return [];
