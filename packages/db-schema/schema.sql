@@ -927,6 +927,8 @@ ALTER TABLE outreach.sending_domains ENABLE ROW LEVEL SECURITY;
 ALTER TABLE outreach.sending_domains FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON outreach.sending_domains AS PERMISSIVE FOR ALL TO PUBLIC USING ((organisation_id = app.current_organisation_id())) WITH CHECK ((organisation_id = app.current_organisation_id()));
 GRANT SELECT (organisation_id) ON outreach.sending_domains TO prospectflow_system;
+GRANT SELECT (verified_at) ON outreach.sending_domains TO prospectflow_system;
+GRANT SELECT (last_checked_at) ON outreach.sending_domains TO prospectflow_system;
 GRANT SELECT (dkim_key_id) ON outreach.sending_domains TO prospectflow_system;
 GRANT DELETE, INSERT, SELECT, UPDATE ON outreach.sending_domains TO prospectflow_app;
 GRANT SELECT ON outreach.sending_domains TO prospectflow_backup;
@@ -1061,7 +1063,7 @@ CREATE TABLE outreach.tasks (
   CONSTRAINT tasks_pkey PRIMARY KEY (organisation_id, id),
   CONSTRAINT tasks_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'running'::text, 'succeeded'::text, 'failed'::text, 'cancelled'::text]))),
   CONSTRAINT tasks_trace_context_object CHECK (((trace_context IS NULL) OR (jsonb_typeof(trace_context) = 'object'::text))),
-  CONSTRAINT tasks_type_check CHECK ((type = ANY (ARRAY['schedule_enrollment'::text, 'send_step'::text, 'noop'::text, 'verify_mailbox'::text, 'apply_retention'::text, 'run_import'::text])))
+  CONSTRAINT tasks_type_check CHECK ((type = ANY (ARRAY['schedule_enrollment'::text, 'send_step'::text, 'noop'::text, 'verify_mailbox'::text, 'apply_retention'::text, 'run_import'::text, 'check_sending_domains'::text])))
 );
 CREATE INDEX tasks_claim_idx ON outreach.tasks USING btree (priority, run_at, id) WHERE (status = 'pending'::text);
 CREATE INDEX tasks_import_claim_idx ON outreach.tasks USING btree (run_at, id) WHERE ((type = 'run_import'::text) AND (status = ANY (ARRAY['pending'::text, 'running'::text])));
@@ -1472,6 +1474,28 @@ GRANT EXECUTE ON FUNCTION app.current_user_id() TO prospectflow_app;
 GRANT EXECUTE ON FUNCTION app.current_user_id() TO prospectflow_backup;
 GRANT EXECUTE ON FUNCTION app.current_user_id() TO prospectflow_system;
 GRANT EXECUTE ON FUNCTION app.current_user_id() TO prospectflow_worker;
+
+CREATE OR REPLACE FUNCTION app.enqueue_domain_checks(p_run_at timestamp with time zone, p_checked_before timestamp with time zone)
+ RETURNS integer
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+  WITH added AS (
+    INSERT INTO outreach.tasks (organisation_id, type, priority, run_at, dedupe_key, max_attempts)
+    SELECT o.id, 'check_sending_domains', 200, coalesce(p_run_at, now()), 'domain-checks', 3
+    FROM iam.organisations AS o
+    WHERE o.status = 'active' AND EXISTS (
+      SELECT 1 FROM outreach.sending_domains AS d
+      WHERE d.organisation_id = o.id AND d.verified_at IS NOT NULL
+        AND coalesce(d.last_checked_at, d.verified_at) < p_checked_before)
+    ON CONFLICT (organisation_id, dedupe_key) WHERE dedupe_key IS NOT NULL AND status IN ('pending', 'running')
+    DO NOTHING
+    RETURNING 1
+  )
+  SELECT count(*)::integer FROM added
+$function$;
+GRANT EXECUTE ON FUNCTION app.enqueue_domain_checks(p_run_at timestamp with time zone, p_checked_before timestamp with time zone) TO prospectflow_worker;
 
 CREATE OR REPLACE FUNCTION app.enqueue_retention_tasks(p_run_at timestamp with time zone)
  RETURNS integer

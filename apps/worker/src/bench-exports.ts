@@ -16,4 +16,4 @@ export { createSmtpMailer } from './outreach/mailer.js';
 export { inTenant } from './queue/sql.js';
 export { Worker } from './queue/worker.js';
 export { applyRetention } from './retention/apply-retention.js';
-export { enqueueRetentionTasks } from './retention/schedule.js';
+export { enqueueRetentionTasks } from './schedules.js';

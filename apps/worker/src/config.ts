@@ -67,6 +67,13 @@ export const WorkerEnv = Var.EnvObject({
     maximum: 7 * 86_400_000,
     description: 'how often apply_retention tasks are enqueued per organisation (0: never)',
   }),
+  SENDING_DOMAIN_CHECK_INTERVAL_MS: Var.Integer({
+    default: 6 * 3600_000,
+    minimum: 0,
+    maximum: 7 * 86_400_000,
+    description:
+      "how old a proved sending domain's DNS proof may get before it is looked up again (0: never)",
+  }),
   WORKER_RETENTION_BATCH: Var.Integer({ default: 1000, minimum: 1, maximum: 1_000_000 }),
   WORKER_RETRY_MAX_MS: Var.Integer({ default: 6 * 3600_000, minimum: 1, maximum: 7 * 86_400_000 }),
   IMPORT_SLOTS: Var.Integer({
@@ -121,6 +128,11 @@ export interface WorkerConfig {
   /** How often apply_retention tasks are enqueued per organisation (0: never, e.g. a second worker pool). */
   retentionIntervalMs: number;
   retentionBatchSize: number;
+  /**
+   * How old a proved sending domain's last DNS lookup may get before the worker checks it again
+   * (0: never, e.g. a second worker pool); a removed proof withdraws the domain's relay mailboxes.
+   */
+  domainCheckIntervalMs: number;
   /** PRIVACY_HMAC_KEYS: keys of the hashed suppression list (same as the API's). */
   subjectKeys: SubjectKeys;
   imports: ImportSettings;
@@ -173,6 +185,7 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
     maxBackoffMs: values.WORKER_RETRY_MAX_MS,
     retentionIntervalMs: values.WORKER_RETENTION_INTERVAL_MS,
     retentionBatchSize: values.WORKER_RETENTION_BATCH,
+    domainCheckIntervalMs: values.SENDING_DOMAIN_CHECK_INTERVAL_MS,
     subjectKeys,
     imports: {
       slots: values.IMPORT_SLOTS,

@@ -1,3 +1,4 @@
+import { checkSendingDomains } from './mailboxes/domain-checks.js';
 import { MailboxSender } from './mailboxes/sender.js';
 import type { MailServices } from './mailboxes/services.js';
 import { verifyMailbox } from './mailboxes/verify.js';
@@ -28,5 +29,6 @@ export function outreachHandlers(
       access: deps.mail.access,
       roundTripTimeoutMs: deps.mail.settings.verifyTimeoutMs,
     }),
+    check_sending_domains: checkSendingDomains({ servers: deps.mail.settings.dnsServers }),
   };
 }

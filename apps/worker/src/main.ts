@@ -15,7 +15,12 @@ import { inboundSink } from './outreach/inbound.js';
 import { createSmtpMailer } from './outreach/mailer.js';
 import { queueStats } from './queue/sql.js';
 import { Worker } from './queue/worker.js';
-import { startRetentionSchedule } from './retention/schedule.js';
+import {
+  DOMAIN_CHECK_TICK_MS,
+  enqueueDomainChecks,
+  enqueueRetentionTasks,
+  startSchedule,
+} from './schedules.js';
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.stdout.write(
@@ -95,7 +100,25 @@ await worker.start();
 await imports?.worker.start();
 const stopRetention =
   config.retentionIntervalMs > 0
-    ? startRetentionSchedule(pool, systemClock, config.retentionIntervalMs, log)
+    ? startSchedule(
+        'retention',
+        config.retentionIntervalMs,
+        systemClock,
+        (now) => enqueueRetentionTasks(pool, now),
+        log,
+      )
+    : () => {};
+// Proved sending domains are looked up again once their last check is older than the interval; the
+// timer runs more often than that so a domain is never much later than its due time.
+const stopDomainChecks =
+  config.domainCheckIntervalMs > 0
+    ? startSchedule(
+        'sending domain check',
+        Math.min(config.domainCheckIntervalMs, DOMAIN_CHECK_TICK_MS),
+        systemClock,
+        (now) => enqueueDomainChecks(pool, now, config.domainCheckIntervalMs),
+        log,
+      )
     : () => {};
 // Replies and bounces that reach connected mailboxes (the provider webhook is the other door).
 const poller =
@@ -119,6 +142,7 @@ closeWithGrace({ delay: config.shutdownGraceMs + 5_000, logger: log }, async ({ 
   if (err) log.error({ err }, 'fatal error: shutting down');
   log.info({ signal }, 'shutting down');
   stopRetention();
+  stopDomainChecks();
   await poller?.stop();
   await Promise.all([worker.stop(config.shutdownGraceMs), imports?.worker.stop(config.shutdownGraceMs)]);
   await imports?.close();

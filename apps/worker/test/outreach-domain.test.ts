@@ -10,7 +10,7 @@ import {
 import { withTenant } from '@prospectflow/tenant-context';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
-import { enqueueRetentionTasks } from '../src/retention/schedule.js';
+import { enqueueDomainChecks, enqueueRetentionTasks } from '../src/schedules.js';
 import {
   createCampaign,
   createMailbox,
@@ -20,6 +20,7 @@ import {
   openTestDb,
   type TestDb,
 } from './support/db.js';
+import { proveSendingDomain } from './support/mailboxes.js';
 import { type SmtpSink, startSmtpSink } from './support/smtp.js';
 import { type TestWorker, testWorker } from './support/worker.js';
 
@@ -112,6 +113,30 @@ describe('outreach domain: one definition of tasks, stops and counters', { timeo
     ]);
     const body = await t.admin.query(
       `SELECT pg_get_functiondef('app.enqueue_retention_tasks'::regproc) AS def`,
+    );
+    expect(squash(body.rows[0].def)).toContain(squash(ENQUEUE_ON_CONFLICT));
+  });
+
+  it('app.enqueue_domain_checks enqueues what TASKS.checkSendingDomains defines', async () => {
+    const org = await createOrg(t.admin, 'domain-dns-checks');
+    await proveSendingDomain(t.admin, org, 'checked.test');
+    // Due: its proof (checked at the database's now) is older than "a second from now".
+    await enqueueDomainChecks(w.pool, new Date(Date.now() + 1000), 0);
+    const { rows } = await t.admin.query(
+      `SELECT type, priority, dedupe_key, max_attempts FROM outreach.tasks WHERE organisation_id = $1`,
+      [org],
+    );
+    const expected = TASKS.checkSendingDomains();
+    expect(rows).toEqual([
+      {
+        type: expected.type,
+        priority: expected.priority,
+        dedupe_key: expected.dedupeKey,
+        max_attempts: expected.maxAttempts,
+      },
+    ]);
+    const body = await t.admin.query(
+      `SELECT pg_get_functiondef('app.enqueue_domain_checks'::regproc) AS def`,
     );
     expect(squash(body.rows[0].def)).toContain(squash(ENQUEUE_ON_CONFLICT));
   });

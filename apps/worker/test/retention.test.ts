@@ -4,7 +4,7 @@ import { ManualClock } from '../src/clock.js';
 import type { TaskHandler } from '../src/queue/types.js';
 import { Worker } from '../src/queue/worker.js';
 import { applyRetention } from '../src/retention/apply-retention.js';
-import { enqueueRetentionTasks } from '../src/retention/schedule.js';
+import { enqueueRetentionTasks } from '../src/schedules.js';
 import { createOrg, openTestDb, type TestDb } from './support/db.js';
 import { silent } from './support/worker.js';
 

@@ -7,6 +7,13 @@ export {
   retentionRules,
 } from './retention.js';
 export {
+  type DomainCheck,
+  REVERIFY_MAILBOX,
+  recordDomainCheck,
+  verifyRelayMailboxes,
+  withdrawRelayMailboxes,
+} from './sending-domains.js';
+export {
   bumpDailyStat,
   messageCampaign,
   type Queryable,

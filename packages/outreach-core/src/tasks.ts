@@ -5,7 +5,7 @@ import type { Queryable } from './stats.js';
  * The outreach task queue's domain, defined once: the task kinds, their priorities and dedupe
  * keys, and the ONE `enqueue` every producer uses (the API's activation and enrollment, mailbox
  * and sending-domain verification, the worker's scheduling). The SQL functions that enqueue for
- * speed (app.record_sent, app.enqueue_retention_tasks) are checked against these definitions by
+ * speed (app.record_sent, app.enqueue_retention_tasks, app.enqueue_domain_checks) are checked against these definitions by
  * tests (apps/worker/test/outreach-domain.test.ts).
  */
 
@@ -21,12 +21,13 @@ export const TASK_KINDS = [
   'verify_mailbox',
   'apply_retention',
   'run_import',
+  'check_sending_domains',
 ] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 
 /**
  * Priorities (smaller first): bookkeeping beats sends; follow-ups beat first steps so caps never
- * starve running sequences; retention runs when nothing else waits.
+ * starve running sequences; retention and domain re-checks run when nothing else waits.
  */
 export const PRIORITY = {
   schedule: 10,
@@ -35,6 +36,7 @@ export const PRIORITY = {
   firstStep: 100,
   default: 100,
   retention: 200,
+  domainChecks: 200,
 } as const;
 
 /** Attempts before a task fails for good (the column's default when a kind says nothing). */
@@ -47,6 +49,7 @@ export const DEDUPE_KEY = {
   verifyMailbox: (mailboxId: string, credentialsVersion: number | string) =>
     `verify:${mailboxId}:${credentialsVersion}`,
   retention: () => 'retention',
+  domainChecks: () => 'domain-checks',
   runImport: (importId: string) => `import:${importId}`,
 } as const;
 
@@ -96,6 +99,17 @@ export const TASKS = {
     runAt,
     priority: PRIORITY.retention,
     dedupeKey: DEDUPE_KEY.retention(),
+    maxAttempts: 3,
+  }),
+  /**
+   * Checks the DNS proof of every proved sending domain of the organisation again
+   * (app.enqueue_domain_checks enqueues it in SQL, for organisations with a proof checked too long ago).
+   */
+  checkSendingDomains: (runAt?: Date): NewTask => ({
+    type: 'check_sending_domains',
+    runAt,
+    priority: PRIORITY.domainChecks,
+    dedupeKey: DEDUPE_KEY.domainChecks(),
     maxAttempts: 3,
   }),
   /** Runs a stored import (one live task per import; app.claim_import_tasks claims it, not claim_tasks). */

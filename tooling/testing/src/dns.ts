@@ -8,17 +8,20 @@ export interface TestDns {
   setTxt(name: string, values: string[]): void;
   /** Replace the A/AAAA answers of a name. */
   setAddresses(name: string, addresses: string[]): void;
+  /** Answer every query for a name with SERVFAIL (a failed lookup, not an answer), or stop doing so. */
+  setFailing(name: string, failing: boolean): void;
   close(): Promise<void>;
 }
 
 /**
  * An authoritative DNS server on 127.0.0.1 (UDP, the real wire format via dns-packet) answering
  * from in-memory records: tests point node's Resolver at it to prove domains and resolve hosts.
- * Unknown names get NXDOMAIN.
+ * Unknown names get NXDOMAIN; names set failing get SERVFAIL.
  */
 export async function startTestDns(): Promise<TestDns> {
   const txt = new Map<string, string[]>();
   const addresses = new Map<string, string[]>();
+  const failing = new Set<string>();
   const socket = dgram.createSocket('udp4');
   socket.on('message', (message, remote) => {
     let query: dnsPacket.Packet;
@@ -43,12 +46,14 @@ export async function startTestDns(): Promise<TestDns> {
         answers.push({ type, name: question.name, ttl: 1, class: 'IN', data: address });
     }
     const known = txt.has(name) || addresses.has(name);
+    // rcode 2 = SERVFAIL, 3 = NXDOMAIN
+    const rcode = failing.has(name) ? 2 : known ? 0 : 3;
     const response = dnsPacket.encode({
       id: query.id,
       type: 'response',
-      flags: dnsPacket.AUTHORITATIVE_ANSWER | (known ? 0 : 3), // rcode 3 = NXDOMAIN
+      flags: dnsPacket.AUTHORITATIVE_ANSWER | rcode,
       questions: query.questions,
-      answers,
+      answers: rcode === 0 ? answers : [],
     });
     socket.send(response, remote.port, remote.address);
   });
@@ -62,6 +67,10 @@ export async function startTestDns(): Promise<TestDns> {
     setAddresses(name, list) {
       if (list.length) addresses.set(name.toLowerCase(), list);
       else addresses.delete(name.toLowerCase());
+    },
+    setFailing(name, on) {
+      if (on) failing.add(name.toLowerCase());
+      else failing.delete(name.toLowerCase());
     },
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
   };

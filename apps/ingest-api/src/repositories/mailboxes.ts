@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type MailboxProvider, type ServerColumns, serverFromColumns } from '@prospectflow/mailboxes';
-import { enqueue, TASKS } from '@prospectflow/outreach-core';
+import { enqueue, REVERIFY_MAILBOX, TASKS } from '@prospectflow/outreach-core';
 import type { SealedSecret } from '@prospectflow/secrets';
 import { currentTenant, type TenantClient } from '@prospectflow/tenant-context';
 import type { Static } from 'typebox';
@@ -86,16 +86,6 @@ function connectionEntries(change: ConnectionChange): [string, unknown][] {
   ];
 }
 
-/**
- * A new check of the mailbox is due: a new credentials version (a result for an older one is
- * dropped by the worker), unverified, its last steps and failure cleared. Queue the check after.
- */
-const REVERIFY = `credentials_version = credentials_version + 1, verification_status = 'unverified', verified_at = NULL,
-  verification = '{}', last_error_code = NULL`;
-
-/** The relay mailboxes of the domain `$1` (the organisation's, by RLS): from-addresses in that domain. */
-const RELAY_OF_DOMAIN = `provider = 'relay' AND lower(split_part(from_address::text, '@', 2)) = $1`;
-
 /** The worker's check of the mailbox at its current credentials version (one live task per version). */
 async function queueVerification(c: TenantClient, id: string): Promise<void> {
   const { rows } = await c.query<{ id: string; credentials_version: number }>(
@@ -154,34 +144,6 @@ export async function requireVerifiedMailbox(c: TenantClient, mailboxId: string)
       `The campaign's mailbox is ${status}${m?.last_error_code ? ` (${m.last_error_code})` : ''}: it can send only once verified (GET /v1/mailboxes/${mailboxId}).`,
       { mailboxId, verification: status },
     );
-}
-
-/**
- * A domain's proof is gone (deleted, or DNS no longer has it): its relay mailboxes need a new
- * check, which the worker runs at once (and records as domain_not_proved); proving the domain
- * again queues it once more. Same transaction as the caller's change to the domain.
- */
-export async function withdrawRelayMailboxes(c: TenantClient, domain: string): Promise<void> {
-  const { rows } = await c.query<{ id: string; credentials_version: number }>(
-    `UPDATE outreach.mailboxes SET ${REVERIFY} WHERE ${RELAY_OF_DOMAIN} RETURNING id, credentials_version`,
-    [domain],
-  );
-  await enqueue(
-    c,
-    rows.map((m) => TASKS.verifyMailbox(m.id, m.credentials_version)),
-  );
-}
-
-/** A domain was proved: its relay mailboxes waiting for it are queued for verification. */
-export async function verifyRelayMailboxes(c: TenantClient, domain: string): Promise<void> {
-  const { rows } = await c.query<{ id: string; credentials_version: number }>(
-    `SELECT id, credentials_version FROM outreach.mailboxes WHERE ${RELAY_OF_DOMAIN} AND verification_status <> 'verified'`,
-    [domain],
-  );
-  await enqueue(
-    c,
-    rows.map((m) => TASKS.verifyMailbox(m.id, m.credentials_version)),
-  );
 }
 
 /** Sending mailboxes of the request's organisation (RLS scopes every statement). */
@@ -289,7 +251,7 @@ export function mailboxesRepository(db: Database) {
         const reverify = connectionChanged || leavesError;
         const sets = entries.map(([column], i) => `${column} = $${i + 2}`);
         if (values.status === 'active') sets.push('paused_reason = NULL');
-        if (reverify) sets.push(REVERIFY);
+        if (reverify) sets.push(REVERIFY_MAILBOX);
         const { rowCount } = await c.query(`UPDATE outreach.mailboxes SET ${sets.join(', ')} WHERE id = $1`, [
           id,
           ...entries.map(([, value]) => value),

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ProofResult } from '@prospectflow/mailboxes';
+import { recordDomainCheck, withdrawRelayMailboxes } from '@prospectflow/outreach-core';
 import type { SealedSecret } from '@prospectflow/secrets';
 import { currentTenant } from '@prospectflow/tenant-context';
 import type { Database } from '../plugins/app/db.js';
-import { verifyRelayMailboxes, withdrawRelayMailboxes } from './mailboxes.js';
 
 export interface SendingDomainRow {
   id: string;
@@ -58,30 +58,10 @@ export function sendingDomainsRepository(db: Database) {
       );
       return (await get(id))!;
     },
-    /**
-     * Records a DNS check, in one transaction with what it means for the domain's relay mailboxes.
-     * Proved: the ones waiting for it are queued for verification. DNS answered that the proof is
-     * gone (`absent`: no such name, no TXT, or none with the value): the domain is unproved again
-     * and, if it was proved, its relay mailboxes are withdrawn (unverified, checked again). A
-     * failed lookup (timeout, SERVFAIL) keeps an earlier proof: it says nothing about the record.
-     */
+    /** Records a DNS check and what it means for the domain's relay mailboxes (recordDomainCheck). */
     async recordCheck(id: string, result: ProofResult): Promise<SendingDomainRow | undefined> {
       return await db.tenant(async (c) => {
-        const before = await c.query<{ domain: string; proved: boolean }>(
-          'SELECT domain, verified_at IS NOT NULL AS proved FROM outreach.sending_domains WHERE id = $1 FOR UPDATE',
-          [id],
-        );
-        if (!before.rows[0]) return undefined;
-        const { domain, proved: wasProved } = before.rows[0];
-        const gone = !result.proved && result.absent;
-        await c.query(
-          `UPDATE outreach.sending_domains SET last_checked_at = now(), last_error = $2,
-             verified_at = CASE WHEN $3 THEN coalesce(verified_at, now()) WHEN $4 THEN NULL ELSE verified_at END
-           WHERE id = $1`,
-          [id, result.proved ? null : result.reason, result.proved, gone],
-        );
-        if (result.proved) await verifyRelayMailboxes(c, domain);
-        else if (gone && wasProved) await withdrawRelayMailboxes(c, domain);
+        if (!(await recordDomainCheck(c, id, result))) return undefined;
         return (await c.query<SendingDomainRow>(`${SELECT} WHERE id = $1`, [id])).rows[0];
       });
     },

@@ -9,7 +9,8 @@ export type TaskType =
   | 'noop'
   | 'verify_mailbox'
   | 'apply_retention'
-  | 'run_import';
+  | 'run_import'
+  | 'check_sending_domains';
 
 /** A task as app.claim_tasks hands it over; `attempts` already counts this run. */
 export interface ClaimedTask {
