@@ -95,51 +95,46 @@ describe('outreach domain: one definition of tasks, stops and counters', { timeo
     expect(squash(body.rows[0].def)).toContain(squash(ENQUEUE_ON_CONFLICT));
   });
 
-  it('app.enqueue_retention_tasks enqueues what TASKS.applyRetention defines', async () => {
-    const org = await createOrg(t.admin, 'domain-retention');
-    await enqueueRetentionTasks(w.pool, clock.now());
-    const { rows } = await t.admin.query(
-      `SELECT type, priority, dedupe_key, max_attempts FROM outreach.tasks WHERE organisation_id = $1`,
-      [org],
-    );
-    const expected = TASKS.applyRetention();
-    expect(rows).toEqual([
-      {
-        type: expected.type,
-        priority: expected.priority,
-        dedupe_key: expected.dedupeKey,
-        max_attempts: expected.maxAttempts,
+  // The SQL timers' enqueues, each with what it needs to find an organisation due.
+  const sqlEnqueues = [
+    {
+      fn: 'app.enqueue_retention_tasks',
+      expected: TASKS.applyRetention(),
+      enqueue: async (_org: string) => {
+        await enqueueRetentionTasks(w.pool, clock.now());
       },
-    ]);
-    const body = await t.admin.query(
-      `SELECT pg_get_functiondef('app.enqueue_retention_tasks'::regproc) AS def`,
-    );
-    expect(squash(body.rows[0].def)).toContain(squash(ENQUEUE_ON_CONFLICT));
-  });
-
-  it('app.enqueue_domain_checks enqueues what TASKS.checkSendingDomains defines', async () => {
-    const org = await createOrg(t.admin, 'domain-dns-checks');
-    await proveSendingDomain(t.admin, org, 'checked.test');
-    // Due: its proof (checked at the database's now) is older than "a second from now".
-    await enqueueDomainChecks(w.pool, new Date(Date.now() + 1000), 0);
-    const { rows } = await t.admin.query(
-      `SELECT type, priority, dedupe_key, max_attempts FROM outreach.tasks WHERE organisation_id = $1`,
-      [org],
-    );
-    const expected = TASKS.checkSendingDomains();
-    expect(rows).toEqual([
-      {
-        type: expected.type,
-        priority: expected.priority,
-        dedupe_key: expected.dedupeKey,
-        max_attempts: expected.maxAttempts,
+    },
+    {
+      fn: 'app.enqueue_domain_checks',
+      expected: TASKS.checkSendingDomains(),
+      enqueue: async (org: string) => {
+        await proveSendingDomain(t.admin, org, 'checked.test');
+        // Due: its proof (checked at the database's now) is older than "a second from now".
+        await enqueueDomainChecks(w.pool, new Date(Date.now() + 1000), 0);
       },
-    ]);
-    const body = await t.admin.query(
-      `SELECT pg_get_functiondef('app.enqueue_domain_checks'::regproc) AS def`,
-    );
-    expect(squash(body.rows[0].def)).toContain(squash(ENQUEUE_ON_CONFLICT));
-  });
+    },
+  ];
+  it.each(sqlEnqueues)(
+    '$fn enqueues what TASKS defines for $expected.type',
+    async ({ fn, expected, enqueue }) => {
+      const org = await createOrg(t.admin, `domain-${expected.type.replaceAll('_', '-')}`);
+      await enqueue(org);
+      const { rows } = await t.admin.query(
+        `SELECT type, priority, dedupe_key, max_attempts FROM outreach.tasks WHERE organisation_id = $1`,
+        [org],
+      );
+      expect(rows).toEqual([
+        {
+          type: expected.type,
+          priority: expected.priority,
+          dedupe_key: expected.dedupeKey,
+          max_attempts: expected.maxAttempts,
+        },
+      ]);
+      const body = await t.admin.query(`SELECT pg_get_functiondef($1::regproc) AS def`, [fn]);
+      expect(squash(body.rows[0].def)).toContain(squash(ENQUEUE_ON_CONFLICT));
+    },
+  );
 
   it('the task kinds are the CHECK of outreach.tasks.type, import runs included', async () => {
     const { rows } = await t.admin.query<{ def: string }>(
