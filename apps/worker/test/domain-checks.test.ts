@@ -1,4 +1,5 @@
 import { proofRecord } from '@prospectflow/mailboxes';
+import { PROOF_UNCONFIRMED_LIMIT_DAYS } from '@prospectflow/outreach-core';
 import { startTestDns, type TestDns } from '@prospectflow/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
@@ -31,6 +32,7 @@ describe('periodic re-check of proved sending domains (check_sending_domains)', 
   let orgA: string;
   let orgB: string;
   let mailer: Mailer;
+  let flakyMailbox: string;
 
   /** Publishes (or, with `published` false, removes) the domain's proof record in the test DNS. */
   async function publishProof(org: string, domain: string, published = true) {
@@ -133,7 +135,8 @@ describe('periodic re-check of proved sending domains (check_sending_domains)', 
     expect(goneDomain.last_error).toMatch(/_prospectflow\.gone\.test/);
     expect(Date.now() - goneDomain.last_checked_at.getTime()).toBeLessThan(60_000);
     const keptDomain = await domainRow(orgA, 'kept.test');
-    expect(keptDomain.verified_at).not.toBeNull();
+    // Confirmed now: verified_at is the last time DNS showed the proof.
+    expect(Date.now() - keptDomain.verified_at.getTime()).toBeLessThan(60_000);
     expect(keptDomain.last_error).toBeNull();
     expect(Date.now() - keptDomain.last_checked_at.getTime()).toBeLessThan(60_000);
     // The withdrawn mailbox was checked again at once, and failed on its domain; the other is untouched.
@@ -157,7 +160,7 @@ describe('periodic re-check of proved sending domains (check_sending_domains)', 
   });
 
   it('keeps the proof when the lookup itself fails (SERVFAIL), and records why', async () => {
-    const flaky = await createMailbox(t.admin, orgB, { address: 'news@flaky.test', ...ALWAYS_OPEN });
+    flakyMailbox = await createMailbox(t.admin, orgB, { address: 'news@flaky.test', ...ALWAYS_OPEN });
     const name = proofRecord('flaky.test', 'x'.repeat(32)).name;
     dns.setFailing(name, true);
     await checkedHoursAgo(orgB, 7);
@@ -171,10 +174,39 @@ describe('periodic re-check of proved sending domains (check_sending_domains)', 
     const flakyDomain = await domainRow(orgB, 'flaky.test');
     expect(flakyDomain.verified_at).not.toBeNull();
     expect(flakyDomain.last_error).toMatch(/ESERVFAIL/);
-    expect((await mailboxRow(flaky)).verification_status).toBe('verified');
+    expect((await mailboxRow(flakyMailbox)).verification_status).toBe('verified');
     expect((await domainRow(orgB, 'other.test')).last_error).toBeNull();
     // Checked just now: not due again.
     expect(await enqueueDomainChecks(w.pool, w.clock.now(), SIX_HOURS)).toBe(0);
+  });
+
+  it('withdraws a proof no lookup has confirmed for a week, even when the lookups only fail', async () => {
+    const stale = await createMailbox(t.admin, orgB, { address: 'news@stale.test', ...ALWAYS_OPEN });
+    const name = proofRecord('stale.test', 'x'.repeat(32)).name;
+    await t.admin.query(
+      `UPDATE outreach.sending_domains SET verified_at = now() - make_interval(days => $2)
+       WHERE organisation_id = $1 AND domain = 'stale.test'`,
+      [orgB, PROOF_UNCONFIRMED_LIMIT_DAYS + 1],
+    );
+    await checkedHoursAgo(orgB, 7);
+    await publishProof(orgB, 'flaky.test');
+    dns.setFailing(name, true);
+    try {
+      expect(await enqueueDomainChecks(w.pool, w.clock.now(), SIX_HOURS)).toBe(1);
+      await drainNow();
+    } finally {
+      dns.setFailing(name, false);
+    }
+    const staleDomain = await domainRow(orgB, 'stale.test');
+    expect(staleDomain.verified_at).toBeNull();
+    expect(staleDomain.last_error).toMatch(/ESERVFAIL.*not confirmed for 7 days/);
+    expect(await mailboxRow(stale)).toMatchObject({
+      verification_status: 'failed',
+      verification: { domain: { ok: false, kind: 'domain_not_proved' } },
+    });
+    // The organisation's other domains, published, are confirmed again.
+    expect((await domainRow(orgB, 'flaky.test')).last_error).toBeNull();
+    expect((await mailboxRow(flakyMailbox)).verification_status).toBe('verified');
   });
 
   it('proves nothing new: a domain never proved is not looked up by the schedule', async () => {

@@ -989,7 +989,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Look up the _prospectflow TXT record now; 422 domain_not_proved with what DNS answered. A proof DNS says is gone unproves the domain and withdraws its relay mailboxes (unverified); a failed lookup keeps it
+         * Look up the _prospectflow TXT record now; 422 domain_not_proved with what DNS answered. A proof DNS says is gone unproves the domain and withdraws its relay mailboxes (unverified); a failed lookup keeps it for up to 7 days since DNS last showed it
          * @description Role: `admin` or higher (admin, owner); a lower role gets 403 `insufficient_role` naming `requiredRole` and nothing changes.
          */
         post: operations["verifySendingDomain"];

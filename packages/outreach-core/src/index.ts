@@ -8,6 +8,7 @@ export {
 } from './retention.js';
 export {
   type DomainCheck,
+  PROOF_UNCONFIRMED_LIMIT_DAYS,
   REVERIFY_MAILBOX,
   recordDomainCheck,
   verifyRelayMailboxes,

@@ -48,33 +48,48 @@ export async function verifyRelayMailboxes(c: Queryable, domain: string): Promis
 }
 
 /**
+ * How long a proof may go unconfirmed while lookups fail (timeout, SERVFAIL) before it is withdrawn
+ * as if DNS had answered that it is gone: a domain whose DNS stays broken cannot keep the relay.
+ */
+export const PROOF_UNCONFIRMED_LIMIT_DAYS = 7;
+
+/**
  * Records a DNS check of sending domain `id`, with what it means for the domain's relay mailboxes,
  * in the caller's tenant transaction (the API's `POST …/verify` and the worker's periodic
- * re-check both come here). Proved: the mailboxes waiting for it are queued for verification. DNS
- * answered that the proof is gone: the domain is unproved again and, if it was proved, its relay
- * mailboxes are withdrawn (unverified, checked again), so the relay stops sending as it at once
- * (the outbound trigger requires a proved domain). A failed lookup keeps an earlier proof.
- * Returns undefined when the organisation has no such domain.
+ * re-check both come here). Proved: `verified_at` moves to now (the last time DNS showed the
+ * proof) and the relay mailboxes waiting for it are queued for verification. DNS answered that the
+ * proof is gone, or lookups have failed for longer than PROOF_UNCONFIRMED_LIMIT_DAYS since it was
+ * last shown: the domain is unproved and its relay mailboxes are withdrawn (unverified, checked
+ * again), so the relay stops sending as it at once (the outbound trigger requires a proved
+ * domain). A failed lookup within that limit keeps the proof. Returns undefined when the
+ * organisation has no such domain.
  */
 export async function recordDomainCheck(
   c: Queryable,
   id: string,
   result: DomainCheck,
-): Promise<{ domain: string; wasProved: boolean; withdrawn: boolean } | undefined> {
-  const before = await c.query<{ domain: string; proved: boolean }>(
-    'SELECT domain, verified_at IS NOT NULL AS proved FROM outreach.sending_domains WHERE id = $1 FOR UPDATE',
-    [id],
+): Promise<{ domain: string; withdrawn: boolean; lastError: string | null } | undefined> {
+  const before = await c.query<{ domain: string; proved: boolean; stale: boolean }>(
+    `SELECT domain, verified_at IS NOT NULL AS proved,
+       coalesce(verified_at < now() - make_interval(days => $2), false) AS stale
+     FROM outreach.sending_domains WHERE id = $1 FOR UPDATE`,
+    [id, PROOF_UNCONFIRMED_LIMIT_DAYS],
   );
   if (!before.rows[0]) return undefined;
-  const { domain, proved: wasProved } = before.rows[0];
-  const gone = !result.proved && result.absent;
+  const { domain, proved: wasProved, stale } = before.rows[0];
+  const gone = !result.proved && (result.absent || stale);
+  const lastError = result.proved
+    ? null
+    : result.absent || !stale
+      ? result.reason
+      : `${result.reason}; the proof was not confirmed for ${PROOF_UNCONFIRMED_LIMIT_DAYS} days and is withdrawn`;
   await c.query(
     `UPDATE outreach.sending_domains SET last_checked_at = now(), last_error = $2,
-       verified_at = CASE WHEN $3 THEN coalesce(verified_at, now()) WHEN $4 THEN NULL ELSE verified_at END
+       verified_at = CASE WHEN $3 THEN now() WHEN $4 THEN NULL ELSE verified_at END
      WHERE id = $1`,
-    [id, result.proved ? null : result.reason, result.proved, gone],
+    [id, lastError, result.proved, gone],
   );
   if (result.proved) await verifyRelayMailboxes(c, domain);
   else if (gone && wasProved) await withdrawRelayMailboxes(c, domain);
-  return { domain, wasProved, withdrawn: gone && wasProved };
+  return { domain, withdrawn: gone && wasProved, lastError };
 }

@@ -8,7 +8,8 @@ import type { TaskHandler } from '../queue/types.js';
  * check_sending_domains: looks up the DNS proof of every proved sending domain of the task's
  * organisation again and records each result as `POST /v1/sending-domains/{id}/verify` does
  * (recordDomainCheck): a proof DNS says is gone unproves the domain and withdraws its relay
- * mailboxes, so the relay stops sending as it; a failed lookup keeps the proof. One short
+ * mailboxes, so the relay stops sending as it; a failed lookup keeps the proof for a while
+ * (PROOF_UNCONFIRMED_LIMIT_DAYS). One short
  * transaction per domain, none held over a DNS lookup.
  */
 export function checkSendingDomains(dns: DnsOptions): TaskHandler {
@@ -27,15 +28,18 @@ export function checkSendingDomains(dns: DnsOptions): TaskHandler {
       const recorded = await inTenant(ctx.pool, organisationId, (c) => recordDomainCheck(c, id, result));
       if (!recorded) continue; // removed meanwhile (its relay mailboxes went with it)
       if (result.proved) outcome.proved += 1;
-      else if (result.absent) {
+      else if (recorded.withdrawn) {
         outcome.withdrawn += 1;
         ctx.log.warn(
-          { domain, reason: result.reason },
+          { domain, reason: recorded.lastError },
           'sending domain proof gone: its relay mailboxes are withdrawn',
         );
       } else {
         outcome.lookupFailed += 1;
-        ctx.log.warn({ domain, reason: result.reason }, 'sending domain re-check failed: the proof is kept');
+        ctx.log.warn(
+          { domain, reason: recorded.lastError },
+          'sending domain re-check failed: the proof is kept',
+        );
       }
     }
     ctx.log.info(outcome, 'sending domains checked');

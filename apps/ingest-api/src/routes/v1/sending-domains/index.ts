@@ -131,7 +131,7 @@ const sendingDomains: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         tags,
         summary:
-          'Look up the _prospectflow TXT record now; 422 domain_not_proved with what DNS answered. A proof DNS says is gone unproves the domain and withdraws its relay mailboxes (unverified); a failed lookup keeps it',
+          'Look up the _prospectflow TXT record now; 422 domain_not_proved with what DNS answered. A proof DNS says is gone unproves the domain and withdraws its relay mailboxes (unverified); a failed lookup keeps it for up to 7 days since DNS last showed it',
         params: IdParams,
         response: { 200: SendingDomain },
       },
@@ -143,7 +143,7 @@ const sendingDomains: FastifyPluginAsyncTypebox = async (fastify) => {
       });
       const updated = await repository.recordCheck(row.id, result);
       if (!result.proved && !updated?.verifiedAt)
-        throw unprocessable('domain_not_proved', result.reason, {
+        throw unprocessable('domain_not_proved', updated?.lastError ?? result.reason, {
           found: result.found,
           expected: proofRecord(row.domain, row.proofToken),
         });
