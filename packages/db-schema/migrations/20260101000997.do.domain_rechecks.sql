@@ -37,3 +37,20 @@ GRANT SELECT (verified_at, last_checked_at) ON outreach.sending_domains TO prosp
 ALTER FUNCTION app.enqueue_domain_checks(timestamptz, timestamptz) OWNER TO prospectflow_system;
 REVOKE ALL ON FUNCTION app.enqueue_domain_checks(timestamptz, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION app.enqueue_domain_checks(timestamptz, timestamptz) TO prospectflow_worker;
+
+-- verified_at now means "the last time DNS showed the proof": recordDomainCheck moves it on every
+-- confirmed check, and withdraws a proof that lookups have not confirmed for 7 days. A domain whose
+-- last check succeeded (no last_error) was last shown then, not when it was first proved. Organisation
+-- by organisation: the migrator is under RLS.
+DO $$
+DECLARE
+  org uuid;
+BEGIN
+  FOR org IN SELECT id FROM iam.organisations LOOP
+    PERFORM set_config('app.organisation_id', org::text, true);
+    UPDATE outreach.sending_domains SET verified_at = last_checked_at
+    WHERE verified_at IS NOT NULL AND last_error IS NULL AND last_checked_at > verified_at;
+  END LOOP;
+  PERFORM set_config('app.organisation_id', '', true);
+END;
+$$;
