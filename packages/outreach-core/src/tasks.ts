@@ -5,8 +5,8 @@ import type { Queryable } from './stats.js';
  * The outreach task queue's domain, defined once: the task kinds, their priorities and dedupe
  * keys, and the ONE `enqueue` every producer uses (the API's activation and enrollment, mailbox
  * and sending-domain verification, the worker's scheduling). The SQL functions that enqueue for
- * speed (app.record_sent, app.enqueue_retention_tasks, app.enqueue_domain_checks) are checked against these definitions by
- * tests (apps/worker/test/outreach-domain.test.ts).
+ * speed (app.record_sent, app.enqueue_retention_tasks, app.enqueue_domain_checks) are checked
+ * against these definitions by tests (apps/worker/test/outreach-domain.test.ts).
  */
 
 /**

@@ -9,8 +9,7 @@ import type { TaskHandler } from '../queue/types.js';
  * organisation again and records each result as `POST /v1/sending-domains/{id}/verify` does
  * (recordDomainCheck): a proof DNS says is gone unproves the domain and withdraws its relay
  * mailboxes, so the relay stops sending as it; a failed lookup keeps the proof for a while
- * (PROOF_UNCONFIRMED_LIMIT_DAYS). One short
- * transaction per domain, none held over a DNS lookup.
+ * (PROOF_UNCONFIRMED_LIMIT_DAYS). One short transaction per domain, none held over a lookup.
  */
 export function checkSendingDomains(dns: DnsOptions): TaskHandler {
   return async (ctx) => {
