@@ -143,9 +143,11 @@ describe('IMAP poller: matching inbound messages (real Dovecot)', () => {
   function reply(o: {
     from: string;
     to: string;
-    inReplyTo: string;
+    /** Omitted: a mail naming none of our Message-IDs. */
+    inReplyTo?: string;
     messageId?: string | null;
     body?: string;
+    headers?: string[];
   }) {
     return [
       `From: ${o.from}`,
@@ -154,8 +156,8 @@ describe('IMAP poller: matching inbound messages (real Dovecot)', () => {
       ...(o.messageId === null
         ? []
         : [`Message-ID: ${o.messageId ?? `<r.${Math.random().toString(36).slice(2)}@prospect.test>`}`]),
-      `In-Reply-To: ${o.inReplyTo}`,
-      `References: ${o.inReplyTo}`,
+      ...(o.inReplyTo ? [`In-Reply-To: ${o.inReplyTo}`, `References: ${o.inReplyTo}`] : []),
+      ...(o.headers ?? []),
       'MIME-Version: 1.0',
       'Content-Type: text/plain; charset=utf-8',
       '',
@@ -210,6 +212,40 @@ describe('IMAP poller: matching inbound messages (real Dovecot)', () => {
     expect((await poller().pollMailbox(org, a)).read).toBe(1);
     expect(await state(e!)).toEqual({ status: 'replied', pending: 0 });
     expect((await inbound(org)).map((m) => m.mailbox_id)).toEqual([a]);
+  });
+
+  it('a mail naming none of our Message-IDs answers the mailbox\'s latest message to its sender, in that mailbox only', async () => {
+    const org = await createOrg(t.admin, 'match-sender');
+    const m = await mailbox(org, 'match-sender@sender.test');
+    const other = await mailbox(org, 'match-sender-other@sender.test');
+    const [dee, fay] = await sentStep1(org, m, ['dee@prospect.test', 'fay@prospect.test'], 'snd');
+    // Eve was written to from the other mailbox only: her mail to this one answers nothing here.
+    const [eve] = await sentStep1(org, other, ['eve@prospect.test'], 'sno');
+    await append('match-sender@sender.test', [
+      // A client that dropped In-Reply-To/References (or a provider that rewrote our Message-ID).
+      reply({ from: 'Dee Doe <DEE@prospect.test>', to: 'match-sender@sender.test', messageId: '<dee@prospect.test>' }),
+      reply({
+        from: 'fay@prospect.test',
+        to: 'match-sender@sender.test',
+        messageId: '<fay-ooo@prospect.test>',
+        headers: ['Auto-Submitted: auto-replied'],
+      }),
+      reply({ from: 'eve@prospect.test', to: 'match-sender@sender.test', messageId: '<eve@prospect.test>' }),
+      reply({ from: 'stranger@elsewhere.test', to: 'match-sender@sender.test' }),
+    ]);
+    expect((await poller().pollMailbox(org, m)).read).toBe(4);
+    expect(await state(dee!)).toEqual({ status: 'replied', pending: 0 });
+    // An out-of-office from a prospect is stored against her thread and changes nothing.
+    expect(await state(fay!)).toEqual({ status: 'active', pending: 1 });
+    expect(await state(eve!)).toEqual({ status: 'active', pending: 1 });
+    expect(await inbound(org)).toEqual([
+      { message_id_header: '<dee@prospect.test>', mailbox_id: m, inbound_kind: 'reply' },
+      { message_id_header: '<fay-ooo@prospect.test>', mailbox_id: m, inbound_kind: 'auto_reply' },
+    ]);
+    const stored = await t.admin.query(
+      `SELECT from_address::text, in_reply_to FROM outreach.messages WHERE message_id_header = '<dee@prospect.test>'`,
+    );
+    expect(stored.rows).toEqual([{ from_address: 'dee@prospect.test', in_reply_to: null }]);
   });
 
   it('a Message-ID without brackets is stored bracketed and does not block the poll', async () => {

@@ -75,11 +75,11 @@ async function originalById(client: Queryable, ids: string[], mailboxId: string 
 }
 
 /**
- * A DSN without a returned id we know: our latest message from that mailbox to a failed
- * recipient. Only with a mailbox: organisation-wide, an address enrolled in two mailboxes'
- * campaigns would bounce whichever was sent last.
+ * When no id matches: our latest message from that mailbox to an address the inbound message
+ * answers for (answeringAddresses). Only with a mailbox: organisation-wide, an address enrolled in
+ * two mailboxes' campaigns would answer whichever was sent last.
  */
-async function originalByRecipient(client: Queryable, recipients: string[], mailboxId: string | null) {
+async function originalByAddress(client: Queryable, recipients: string[], mailboxId: string | null) {
   if (!mailboxId || recipients.length === 0) return undefined;
   const { rows } = await client.query<Original>(
     `SELECT ${ORIGINAL_COLUMNS}
@@ -99,6 +99,24 @@ function failedAddresses(mail: InboundRecord): string[] {
   ];
 }
 
+/** The bare address of `addr@host` or `Name <addr@host>`, lower case; undefined when it is neither. */
+function bareAddress(value: string | null | undefined): string | undefined {
+  const address = (value?.match(/<([^<>]*)>\s*$/)?.[1] ?? value ?? '').trim().toLowerCase();
+  return EMAIL.test(address) ? address : undefined;
+}
+
+/**
+ * Whose message from the mailbox an inbound message answers when it names none of our ids: a
+ * DSN's failed recipients; otherwise its sender — a reply whose client dropped In-Reply-To and
+ * References, one to a Message-ID the provider rewrote on submission, or a new mail from the
+ * prospect, all of which stop the sequence as a reply does.
+ */
+function answeringAddresses(mail: InboundRecord, failed: string[]): string[] {
+  if (mail.kind === 'bounce') return failed;
+  const sender = bareAddress(mail.from);
+  return sender ? [sender] : [];
+}
+
 /** Applies one inbound message in the client's organisation. Idempotent per Message-ID. */
 export async function applyInbound(
   client: Queryable,
@@ -112,7 +130,7 @@ export async function applyInbound(
   const failed = failedAddresses(mail);
   const original =
     (await originalById(client, messageIdsIn([inReplyTo, ...references]), mailboxId)) ??
-    (await originalByRecipient(client, failed, mailboxId));
+    (await originalByAddress(client, answeringAddresses(mail, failed), mailboxId));
   if (!original) return { matched: false, kind };
   const messageId =
     normaliseMessageId(mail.messageId) ??
@@ -129,8 +147,8 @@ export async function applyInbound(
       messageId,
       inReplyTo,
       references,
-      mail.from && EMAIL.test(mail.from) ? mail.from : null,
-      mail.to && EMAIL.test(mail.to) ? mail.to : null,
+      bareAddress(mail.from) ?? null,
+      bareAddress(mail.to) ?? null,
       storable(mail.subject, 1000),
       storable(mail.text, 100_000),
       now,
