@@ -9,7 +9,14 @@ import {
   type Static,
   Var,
 } from '@prospectflow/config';
-import { type MailNetwork, mailNetworkEnv, mailNetworkFromEnv } from '@prospectflow/mailboxes';
+import {
+  type MailNetwork,
+  mailNetworkEnv,
+  mailNetworkFromEnv,
+  type OAuthClient,
+  type OAuthProvider,
+  oauthClientsFromEnv,
+} from '@prospectflow/mailboxes';
 import {
   type StorageConfig,
   storageConfigFromEnv,
@@ -88,6 +95,12 @@ export const ApiEnv = Var.EnvObject({
   ),
   // Connected mailboxes: MAIL_HOST_ALLOWLIST, DNS_SERVERS (shared with the workers).
   ...mailNetworkEnv(),
+  OAUTH_REDIRECT_URL: Var.Optional(
+    Var.Url(['http', 'https'], {
+      description:
+        'where Google/Microsoft send the user back after consenting to connect a mailbox (the frontend page that posts code and state to /v1/mailboxes/oauth/complete); the OAuth clients (OAUTH_GOOGLE_*, OAUTH_MICROSOFT_*) are read by @prospectflow/mailboxes',
+    }),
+  ),
   CLOSE_GRACE_DELAY_MS: Var.Integer({
     default: 10_000,
     minimum: 0,
@@ -170,6 +183,8 @@ export interface AppConfig {
   subjectKeys: SubjectKeys;
   /** Connected mailboxes: hosts allowed although private (MAIL_HOST_ALLOWLIST) and DNS servers (DNS_SERVERS). */
   mail: MailNetwork;
+  /** Connecting Google/Microsoft mailboxes by consent: the OAuth clients and OAUTH_REDIRECT_URL. */
+  oauth: { clients: Partial<Record<OAuthProvider, OAuthClient>>; redirectUrl: string | undefined };
   /**
    * Imports: where uploads are stored (STORAGE_*) for the workers, their attempts, the one byte
    * limit of every import body and the folder uploads are spooled to while they arrive.
@@ -211,6 +226,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     corsOrigins: parseOrigins(values.CORS_ORIGINS),
     subjectKeys,
     mail: mailNetworkFromEnv(values),
+    oauth: { clients: oauthClientsFromEnv(env), redirectUrl: values.OAUTH_REDIRECT_URL },
     imports: {
       storage: storageConfigFromEnv(env),
       maxAttempts: values.IMPORT_MAX_ATTEMPTS,

@@ -214,7 +214,7 @@ describe('IMAP poller: matching inbound messages (real Dovecot)', () => {
     expect((await inbound(org)).map((m) => m.mailbox_id)).toEqual([a]);
   });
 
-  it('a mail naming none of our Message-IDs answers the mailbox\'s latest message to its sender, in that mailbox only', async () => {
+  it("a mail naming none of our Message-IDs answers the mailbox's latest message to its sender, in that mailbox only", async () => {
     const org = await createOrg(t.admin, 'match-sender');
     const m = await mailbox(org, 'match-sender@sender.test');
     const other = await mailbox(org, 'match-sender-other@sender.test');
@@ -223,7 +223,11 @@ describe('IMAP poller: matching inbound messages (real Dovecot)', () => {
     const [eve] = await sentStep1(org, other, ['eve@prospect.test'], 'sno');
     await append('match-sender@sender.test', [
       // A client that dropped In-Reply-To/References (or a provider that rewrote our Message-ID).
-      reply({ from: 'Dee Doe <DEE@prospect.test>', to: 'match-sender@sender.test', messageId: '<dee@prospect.test>' }),
+      reply({
+        from: 'Dee Doe <DEE@prospect.test>',
+        to: 'match-sender@sender.test',
+        messageId: '<dee@prospect.test>',
+      }),
       reply({
         from: 'fay@prospect.test',
         to: 'match-sender@sender.test',

@@ -558,6 +558,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/mailboxes/oauth/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start connecting a Google or Microsoft mailbox: answers the provider's consent page to send the user to
+         * @description Role: `admin` or higher (admin, owner); a lower role gets 403 `insufficient_role` naming `requiredRole` and nothing changes.
+         */
+        post: operations["createMailboxOauthStart"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/mailboxes/oauth/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish connecting a Google or Microsoft mailbox with the code and state the provider sent back: creates it (201) or reconnects it (200), unverified until checked
+         * @description Role: `admin` or higher (admin, owner); a lower role gets 403 `insufficient_role` naming `requiredRole` and nothing changes.
+         */
+        post: operations["createMailboxOauthComplete"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me": {
         parameters: {
             query?: never;
@@ -1596,6 +1636,59 @@ export interface components {
             /** @enum {string} */
             role: "viewer" | "member" | "admin" | "owner";
             membershipStatus: string;
+        };
+        OAuthComplete: {
+            /** @description the `state` the provider sent back */
+            state: string;
+            /** @description the `code` the provider sent back */
+            code: string;
+        };
+        OAuthStart: {
+            provider: "google" | "microsoft";
+            /**
+             * Format: email
+             * @description the account to connect (sent as login hint); a reconnected mailbox keeps its own
+             */
+            fromAddress: string;
+            /**
+             * Format: uuid
+             * @description reconnect this mailbox (its consent was revoked or expired) instead of creating one; no other settings then
+             */
+            mailboxId?: string;
+            /** @description default: the address */
+            fromName?: string;
+            dailyLimit?: number;
+            /** @description HH:mm local time */
+            windowStart?: string;
+            /** @description HH:mm local time */
+            windowEnd?: string;
+            /** @description ISO weekdays, 1 = Monday */
+            windowDays?: number[];
+            /** @description IANA zone, e.g. Europe/Paris */
+            timeZone?: string;
+            minGapSeconds?: number;
+            smtp?: {
+                host?: string;
+                port?: number;
+                /** @description tls: implicit TLS (465/993); starttls: upgrade (587/143); none: plain (allow-listed test servers only) */
+                security?: "tls" | "starttls" | "none";
+                /** @description default: the from-address */
+                user?: string;
+            };
+            imap?: {
+                host?: string;
+                port?: number;
+                /** @description tls: implicit TLS (465/993); starttls: upgrade (587/143); none: plain (allow-listed test servers only) */
+                security?: "tls" | "starttls" | "none";
+                /** @description default: the from-address */
+                user?: string;
+            };
+        };
+        OAuthStarted: {
+            /** @description the provider's consent page: send the user's browser there */
+            authorizationUrl: string;
+            /** @description complete before this (10 minutes) */
+            expiresAt: string;
         };
         Organisation: {
             /** Format: uuid */
@@ -3155,6 +3248,85 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createMailboxOauthStart: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OAuthStart"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthStarted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createMailboxOauthComplete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OAuthComplete"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Mailbox"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description Path of the created resource */
+                    location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Mailbox"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];

@@ -43,6 +43,14 @@ export {
 } from './host-guard.js';
 export { type MailNetwork, mailNetworkEnv, mailNetworkFromEnv } from './network-env.js';
 export {
+  consentUrl,
+  newConsentSecrets,
+  OAuthCodeRefused,
+  redeemAuthorizationCode,
+} from './oauth-consent.js';
+export {
+  CONSENT_SCOPES,
+  DEFAULT_AUTHORIZE_URLS,
   DEFAULT_TOKEN_URLS,
   type OAuthClient,
   type OAuthProvider,

@@ -6,6 +6,8 @@ export interface OAuthClient {
   clientSecret: string;
   /** Token endpoint; configurable so tests and staging use a local token server. */
   tokenUrl: string;
+  /** Consent page a user connecting a mailbox is sent to (default: the provider's; oauth-consent.ts). */
+  authorizeUrl?: string;
   /** Scopes sent with the refresh (Microsoft needs them; Google ignores them). */
   scope?: string;
 }
@@ -14,13 +16,24 @@ export const DEFAULT_TOKEN_URLS: Record<OAuthProvider, string> = {
   google: 'https://oauth2.googleapis.com/token',
   microsoft: 'https://login.microsoftonline.com/common/oauth2/v2.0/token',
 };
-const DEFAULT_SCOPES: Record<OAuthProvider, string | undefined> = {
+export const DEFAULT_AUTHORIZE_URLS: Record<OAuthProvider, string> = {
+  google: 'https://accounts.google.com/o/oauth2/v2/auth',
+  microsoft: 'https://login.microsoftonline.com/common/oauth2/v2.0/authorize',
+};
+const MICROSOFT_MAIL_SCOPES =
+  'https://outlook.office.com/IMAP.AccessAsUser.All https://outlook.office.com/SMTP.Send offline_access';
+/** Scopes asked on the consent page: full IMAP/SMTP access (Google's is restricted, its User Data Policy applies). */
+export const CONSENT_SCOPES: Record<OAuthProvider, string> = {
+  google: 'https://mail.google.com/',
+  microsoft: MICROSOFT_MAIL_SCOPES,
+};
+/** Scopes sent with a refresh: Microsoft needs them, Google takes none. */
+const REFRESH_SCOPES: Record<OAuthProvider, string | undefined> = {
   google: undefined,
-  microsoft:
-    'https://outlook.office.com/IMAP.AccessAsUser.All https://outlook.office.com/SMTP.Send offline_access',
+  microsoft: MICROSOFT_MAIL_SCOPES,
 };
 
-/** OAUTH_GOOGLE_CLIENT_ID / _CLIENT_SECRET / _TOKEN_URL, same for MICROSOFT. */
+/** OAUTH_GOOGLE_CLIENT_ID / _CLIENT_SECRET / _TOKEN_URL / _AUTHORIZE_URL, same for MICROSOFT. */
 export function oauthClientsFromEnv(
   env: NodeJS.ProcessEnv = process.env,
 ): Partial<Record<OAuthProvider, OAuthClient>> {
@@ -33,7 +46,8 @@ export function oauthClientsFromEnv(
       clientId,
       clientSecret: env[`${prefix}_CLIENT_SECRET`] ?? '',
       tokenUrl: env[`${prefix}_TOKEN_URL`] || DEFAULT_TOKEN_URLS[provider],
-      scope: DEFAULT_SCOPES[provider],
+      authorizeUrl: env[`${prefix}_AUTHORIZE_URL`] || DEFAULT_AUTHORIZE_URLS[provider],
+      scope: REFRESH_SCOPES[provider],
     };
   }
   return clients;

@@ -94,6 +94,7 @@ export function createGlobalSetup(options: GlobalSetupOptions = {}) {
               imapPort: mail.imapPort,
               smtpPort: mail.smtpPort,
               oauthTokenUrl: mail.oauthTokenUrl,
+              oauthAuthorizeUrl: mail.oauthAuthorizeUrl,
             },
           }
         : {}),

@@ -9,9 +9,11 @@ export {
   issueRefreshToken,
   type MailAccounts,
   mailPassword,
+  refreshTokenGrant,
   revokeRefreshToken,
   setMailPassword,
 } from './accounts.js';
+export { startTestOAuth, type TestOAuth } from './oauth.js';
 
 /** Where the mail service listens; serialisable (passed from the global setup to test files). */
 export interface TestMailEnvironment extends MailAccounts {
@@ -19,6 +21,8 @@ export interface TestMailEnvironment extends MailAccounts {
   imapPort: number;
   smtpPort: number;
   oauthTokenUrl: string;
+  /** The OAuth server's consent page (see TestOAuth.authorizeUrl). */
+  oauthAuthorizeUrl: string;
 }
 
 export interface RunningTestMail extends TestMailEnvironment {
@@ -58,6 +62,7 @@ export async function startTestMail(dir?: string, options: TestMailOptions = {})
       imapPort: running.imapPort,
       smtpPort: smtp.port,
       oauthTokenUrl: oauth.tokenUrl,
+      oauthAuthorizeUrl: oauth.authorizeUrl,
       log: running.log,
       async stop() {
         await smtp.close();

@@ -1,10 +1,16 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { issueRefreshToken, type MailAccounts, refreshTokenGrant, revokeRefreshToken } from './accounts.js';
 
 export interface TestOAuth {
-  /** Token endpoint (grant_type=refresh_token), like Google's and Microsoft's. */
+  /**
+   * Consent page: consents at once as the `login_hint` address (the test user) and redirects to
+   * `redirect_uri` with an authorisation code and the state, as a provider does after the user
+   * clicked "Allow"; `login_hint` ending in `@denied.test` redirects with error=access_denied.
+   */
+  authorizeUrl: string;
+  /** Token endpoint (grant_type=refresh_token, and authorization_code with PKCE), like Google's and Microsoft's. */
   tokenUrl: string;
   /** Dovecot's token check (GET …?access_token=). */
   tokeninfoUrl: string;
@@ -21,6 +27,10 @@ export interface TestOAuth {
  */
 export async function startTestOAuth(accounts: MailAccounts, accessTtlSeconds = 3600): Promise<TestOAuth> {
   const issued = new Map<string, { owner: string; expiresAt: number }>();
+  const codes = new Map<
+    string,
+    { owner: string; clientId: string; redirectUri: string; challenge: string }
+  >();
   const ownerOf = (token: string) => {
     const entry = issued.get(token);
     return entry && entry.expiresAt > Date.now() ? entry.owner : undefined;
@@ -34,8 +44,60 @@ export async function startTestOAuth(accounts: MailAccounts, accessTtlSeconds = 
         res.end(JSON.stringify(body));
       };
       const url = new URL(req.url ?? '/', 'http://oauth.test');
+      if (req.method === 'GET' && url.pathname === '/authorize') {
+        const q = url.searchParams;
+        const [redirectUri, owner, challenge] = [
+          q.get('redirect_uri'),
+          q.get('login_hint'),
+          q.get('code_challenge'),
+        ];
+        if (
+          !redirectUri ||
+          !owner ||
+          !challenge ||
+          q.get('response_type') !== 'code' ||
+          q.get('code_challenge_method') !== 'S256'
+        )
+          return json(400, { error: 'invalid_request' });
+        const back = new URL(redirectUri);
+        back.searchParams.set('state', q.get('state') ?? '');
+        if (owner.endsWith('@denied.test')) back.searchParams.set('error', 'access_denied');
+        else {
+          const code = `ac_${randomBytes(18).toString('hex')}`;
+          codes.set(code, {
+            owner: owner.toLowerCase(),
+            clientId: q.get('client_id') ?? '',
+            redirectUri,
+            challenge,
+          });
+          back.searchParams.set('code', code);
+        }
+        res.writeHead(302, { location: back.href });
+        return res.end();
+      }
       if (req.method === 'POST' && url.pathname === '/token') {
         const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+        if (form.get('grant_type') === 'authorization_code') {
+          // One use; bound to the client, the redirect and the PKCE verifier (RFC 7636 S256).
+          const grant = codes.get(form.get('code') ?? '');
+          codes.delete(form.get('code') ?? '');
+          const verifier = form.get('code_verifier') ?? '';
+          if (
+            !grant ||
+            grant.clientId !== form.get('client_id') ||
+            grant.redirectUri !== form.get('redirect_uri') ||
+            grant.challenge !== createHash('sha256').update(verifier).digest('base64url')
+          )
+            return json(400, { error: 'invalid_grant', error_description: 'Bad authorization code.' });
+          const accessToken = `at_${randomBytes(18).toString('hex')}`;
+          issued.set(accessToken, { owner: grant.owner, expiresAt: Date.now() + accessTtlSeconds * 1000 });
+          return json(200, {
+            access_token: accessToken,
+            expires_in: accessTtlSeconds,
+            token_type: 'Bearer',
+            refresh_token: issueRefreshToken(accounts, grant.owner),
+          });
+        }
         if (form.get('grant_type') !== 'refresh_token' || !form.get('client_id'))
           return json(400, { error: 'invalid_request' });
         const refreshToken = form.get('refresh_token') ?? '';
@@ -71,6 +133,7 @@ export async function startTestOAuth(accounts: MailAccounts, accessTtlSeconds = 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
+    authorizeUrl: `${base}/authorize`,
     tokenUrl: `${base}/token`,
     tokeninfoUrl: `${base}/tokeninfo?access_token=`,
     ownerOf,

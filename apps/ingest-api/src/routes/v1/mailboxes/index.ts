@@ -1,99 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { type MailboxSecrets, mailboxSecretBinding } from '@prospectflow/mailboxes';
-import { DecryptionError } from '@prospectflow/secrets';
-import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { isProblemError, notFound, unprocessable } from '../../../lib/problem.js';
+import { notFound } from '../../../lib/problem.js';
 import { created } from '../../../lib/replies.js';
 import { MANAGE, READ } from '../../../lib/role-policy.js';
 import { IdParams, Items } from '../../../lib/schemas.js';
-import {
-  type ConnectionInput,
-  changesConnection,
-  checkHosts,
-  mergeConnection,
-  sealSecrets,
-} from '../../../mailboxes/connection.js';
-import {
-  type ConnectionChange,
-  type MailboxWritable,
-  mailboxesRepository,
-} from '../../../repositories/mailboxes.js';
+import { checkZone, prepareChange, split } from '../../../mailboxes/change.js';
+import { changesConnection } from '../../../mailboxes/connection.js';
+import { type ConnectionChange, mailboxesRepository } from '../../../repositories/mailboxes.js';
 import { Mailbox, MailboxCreate, MailboxPatch } from './schema.js';
-
-function checkZone(zone: unknown): void {
-  if (typeof zone !== 'string') return;
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-  } catch {
-    throw unprocessable('invalid_time_zone', `"${zone}" is not an IANA time zone.`);
-  }
-}
-
-const CONNECTION_KEYS = ['provider', 'smtp', 'imap', 'oauth'] as const;
-function split(body: Record<string, unknown>): { values: MailboxWritable; input: ConnectionInput } {
-  const values: Record<string, unknown> = {};
-  const input: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(body))
-    ((CONNECTION_KEYS as readonly string[]).includes(k) ? input : values)[k] = v;
-  return { values: values as MailboxWritable, input: input as ConnectionInput };
-}
-
-/**
- * A connection change checked and sealed: merged over what is stored, hosts checked against SSRF,
- * secrets sealed to (organisation, mailbox) when one changed — never stored or logged in clear.
- */
-async function prepareChange(
-  fastify: FastifyInstance,
-  organisationId: string,
-  id: string,
-  input: ConnectionInput,
-  fromAddress: string,
-  stored?: Awaited<ReturnType<ReturnType<typeof mailboxesRepository>['stored']>>,
-): Promise<ConnectionChange> {
-  const secretGiven = Boolean(input.smtp?.password || input.imap?.password || input.oauth);
-  // The stored secrets are merged under every change (a new host keeps the password). If they no
-  // longer open (copied from another record, or damaged), a change that gives every secret again
-  // repairs the mailbox; one that would need them is refused with the reason.
-  let current: MailboxSecrets = {};
-  let unreadable = false;
-  if (stored?.sealed) {
-    try {
-      current = await fastify
-        .secretBox()
-        .openJson<MailboxSecrets>(stored.sealed, mailboxSecretBinding(organisationId, id));
-    } catch (error) {
-      if (!(error instanceof DecryptionError)) throw error;
-      unreadable = true;
-    }
-  }
-  let merged: ReturnType<typeof mergeConnection>;
-  try {
-    merged = mergeConnection(
-      stored?.connection ?? { provider: 'relay', smtp: null, imap: null },
-      current,
-      input,
-      fromAddress,
-    );
-  } catch (error) {
-    if (unreadable && isProblemError(error) && error.code === 'mailbox_connection_incomplete')
-      throw unprocessable(
-        'mailbox_secrets_unreadable',
-        'The stored credentials of this mailbox do not open (copied from elsewhere or damaged): give every secret again.',
-        { errors: error.extensions.errors },
-      );
-    throw error;
-  }
-  const { connection, secrets } = merged;
-  await checkHosts(connection, fastify.config.mail);
-  const reseal =
-    connection.provider !== 'relay' &&
-    (secretGiven || unreadable || !stored?.sealed || connection.provider !== stored.connection.provider);
-  return {
-    connection,
-    ...(reseal ? { sealed: await sealSecrets(fastify.secretBox(), organisationId, id, secrets) } : {}),
-  };
-}
 
 /** Sending identities: anyone reads them, admins manage them (mail goes out in the organisation's name). */
 const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {

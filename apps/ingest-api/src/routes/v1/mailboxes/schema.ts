@@ -135,3 +135,45 @@ export const MailboxPatch = Type.Partial(Type.Omit(MailboxCreate, []), {
   additionalProperties: false,
   minProperties: 1,
 });
+
+/** A server of an OAuth mailbox: where it differs from the provider's (no password: the token is the secret). */
+const EndpointSettings = Type.Omit(EndpointInput, ['password'], { additionalProperties: false });
+export const OAuthStart = Type.Object(
+  {
+    provider: Type.Union([Type.Literal('google'), Type.Literal('microsoft')]),
+    fromAddress: Type.String({
+      ...Fields.fromAddress,
+      description: 'the account to connect (sent as login hint); a reconnected mailbox keeps its own',
+    }),
+    mailboxId: Type.Optional(
+      Type.String({
+        format: 'uuid',
+        description:
+          'reconnect this mailbox (its consent was revoked or expired) instead of creating one; no other settings then',
+      }),
+    ),
+    fromName: Type.Optional(Type.String({ ...Fields.fromName, description: 'default: the address' })),
+    dailyLimit: Type.Optional(Fields.dailyLimit),
+    windowStart: Type.Optional(Fields.windowStart),
+    windowEnd: Type.Optional(Fields.windowEnd),
+    windowDays: Type.Optional(Fields.windowDays),
+    timeZone: Type.Optional(Fields.timeZone),
+    minGapSeconds: Type.Optional(Fields.minGapSeconds),
+    smtp: Type.Optional(EndpointSettings),
+    imap: Type.Optional(EndpointSettings),
+  },
+  { additionalProperties: false },
+);
+export const OAuthStarted = Type.Object({
+  authorizationUrl: Type.String({
+    description: "the provider's consent page: send the user's browser there",
+  }),
+  expiresAt: Type.String({ description: 'complete before this (10 minutes)' }),
+});
+export const OAuthComplete = Type.Object(
+  {
+    state: Type.String({ minLength: 1, maxLength: 200, description: 'the `state` the provider sent back' }),
+    code: Type.String({ minLength: 1, maxLength: 4000, description: 'the `code` the provider sent back' }),
+  },
+  { additionalProperties: false },
+);
