@@ -104,7 +104,7 @@ const oauth: FastifyPluginAsyncTypebox = async (fastify) => {
           codeVerifier,
           redirectUri,
           ...(mailboxId ? { mailboxId } : {}),
-          settings: mailboxId ? {} : { fromName: settings.fromAddress, ...settings, provider },
+          settings: mailboxId ? {} : { fromName: settings.fromAddress.slice(0, 200), ...settings, provider },
         }),
       );
       return {
