@@ -1,5 +1,10 @@
 import net from 'node:net';
-import { mailboxSecretBinding } from '@prospectflow/mailboxes';
+import {
+  consentUrl,
+  mailboxSecretBinding,
+  newConsentSecrets,
+  redeemAuthorizationCode,
+} from '@prospectflow/mailboxes';
 import {
   issueRefreshToken,
   revokeRefreshToken,
@@ -267,6 +272,34 @@ describe('mailbox verification by the worker (real Dovecot + SMTP)', () => {
       kind: 'auth',
       answer: expect.stringContaining('invalid_grant'),
     });
+  });
+
+  it('a refresh token obtained by consent (code + PKCE, as the API does) verifies the mailbox over XOAUTH2', async () => {
+    const client = {
+      clientId: 'test-client',
+      clientSecret: 'test-secret',
+      tokenUrl: mail.oauthTokenUrl,
+      authorizeUrl: mail.oauthAuthorizeUrl,
+    };
+    const redirectUri = 'https://app.example.test/mailboxes/oauth';
+    const { state, codeVerifier, codeChallenge } = newConsentSecrets();
+    const page = await fetch(
+      consentUrl('google', client, { redirectUri, state, codeChallenge, loginHint: 'consent@sender.test' }),
+      { redirect: 'manual' },
+    );
+    const back = new URL(page.headers.get('location') ?? '');
+    expect(back.searchParams.get('state')).toBe(state);
+    const { refreshToken } = await redeemAuthorizationCode('google', client, {
+      code: back.searchParams.get('code') ?? '',
+      codeVerifier,
+      redirectUri,
+    });
+    const result = await verify(
+      { address: 'consent@sender.test', provider: 'google', secrets: { refreshToken } },
+      testMailServices(),
+    );
+    expect(result.verification_status).toBe('verified');
+    expect(result.verification.roundtrip).toMatchObject({ ok: true });
   });
 
   it('stores a refresh token the provider rotated: still verified, and a new process uses the new token', async () => {

@@ -116,16 +116,20 @@ export const Mailbox = Type.Object({
   createdAt: Type.String(),
   updatedAt: Type.String(),
 });
+/** When and how much a mailbox sends, optional at creation (the database has the defaults). */
+const Pacing = {
+  dailyLimit: Type.Optional(Fields.dailyLimit),
+  windowStart: Type.Optional(Fields.windowStart),
+  windowEnd: Type.Optional(Fields.windowEnd),
+  windowDays: Type.Optional(Fields.windowDays),
+  timeZone: Type.Optional(Fields.timeZone),
+  minGapSeconds: Type.Optional(Fields.minGapSeconds),
+};
 export const MailboxCreate = Type.Object(
   {
     fromName: Fields.fromName,
     fromAddress: Fields.fromAddress,
-    dailyLimit: Type.Optional(Fields.dailyLimit),
-    windowStart: Type.Optional(Fields.windowStart),
-    windowEnd: Type.Optional(Fields.windowEnd),
-    windowDays: Type.Optional(Fields.windowDays),
-    timeZone: Type.Optional(Fields.timeZone),
-    minGapSeconds: Type.Optional(Fields.minGapSeconds),
+    ...Pacing,
     status: Type.Optional(Fields.status),
     ...Connection,
   },
@@ -153,12 +157,7 @@ export const OAuthStart = Type.Object(
       }),
     ),
     fromName: Type.Optional(Type.String({ ...Fields.fromName, description: 'default: the address' })),
-    dailyLimit: Type.Optional(Fields.dailyLimit),
-    windowStart: Type.Optional(Fields.windowStart),
-    windowEnd: Type.Optional(Fields.windowEnd),
-    windowDays: Type.Optional(Fields.windowDays),
-    timeZone: Type.Optional(Fields.timeZone),
-    minGapSeconds: Type.Optional(Fields.minGapSeconds),
+    ...Pacing,
     smtp: Type.Optional(EndpointSettings),
     imap: Type.Optional(EndpointSettings),
   },
