@@ -58,14 +58,12 @@ const EMAIL = /^[^@\s\0]+@[^@\s\0]+\.[^@\s\0]+$/;
 const storable = (value: string | null | undefined, max: number) =>
   value?.replace(/\0/g, '').slice(0, max) ?? null;
 
-const ORIGINAL_COLUMNS = `m.id, m.enrollment_id, m.to_address::text AS to_address, e.campaign_id FROM outreach.messages m
-  LEFT JOIN outreach.campaign_enrollments e ON e.organisation_id = m.organisation_id AND e.id = m.enrollment_id`;
-
 /** Our outbound message named by one of the ids (in the mailbox when given). */
 async function originalById(client: Queryable, ids: string[], mailboxId: string | null) {
   if (ids.length === 0) return undefined;
   const { rows } = await client.query<Original>(
-    `SELECT ${ORIGINAL_COLUMNS}
+    `SELECT m.id, m.enrollment_id, m.to_address::text AS to_address, e.campaign_id FROM outreach.messages m
+     LEFT JOIN outreach.campaign_enrollments e ON e.organisation_id = m.organisation_id AND e.id = m.enrollment_id
      WHERE m.message_id_header = ANY ($1::text[]) AND m.direction = 'outbound'
        AND ($2::uuid IS NULL OR m.mailbox_id = $2)
      ORDER BY m.created_at DESC LIMIT 1`,
@@ -77,16 +75,21 @@ async function originalById(client: Queryable, ids: string[], mailboxId: string 
 /**
  * When no id matches: our latest message from that mailbox to an address the inbound message
  * answers for (answeringAddresses). Only with a mailbox: organisation-wide, an address enrolled in
- * two mailboxes' campaigns would answer whichever was sent last.
+ * two mailboxes' campaigns would answer whichever was sent last. Found from the prospect's position
+ * (by email), its enrollments and their messages — every step indexed — rather than by reading the
+ * mailbox's messages: every unmatched mail a poll reads (a stranger's, a newsletter) asks this.
  */
-async function originalByAddress(client: Queryable, recipients: string[], mailboxId: string | null) {
-  if (!mailboxId || recipients.length === 0) return undefined;
+async function originalByAddress(client: Queryable, addresses: string[], mailboxId: string | null) {
+  if (!mailboxId || addresses.length === 0) return undefined;
   const { rows } = await client.query<Original>(
-    `SELECT ${ORIGINAL_COLUMNS}
-     WHERE m.mailbox_id = $1 AND m.direction = 'outbound' AND m.status IN ('sent', 'bounced')
-       AND m.to_address = ANY ($2::citext[])
+    `SELECT m.id, m.enrollment_id, m.to_address::text AS to_address, e.campaign_id
+     FROM crm.positions p
+     JOIN outreach.campaign_enrollments e ON e.organisation_id = p.organisation_id AND e.position_id = p.id
+     JOIN outreach.messages m ON m.organisation_id = e.organisation_id AND m.enrollment_id = e.id
+     WHERE p.email = ANY ($2::citext[]) AND m.to_address = ANY ($2::citext[])
+       AND m.mailbox_id = $1 AND m.direction = 'outbound' AND m.status IN ('sent', 'bounced')
      ORDER BY m.sent_at DESC NULLS LAST, m.created_at DESC LIMIT 1`,
-    [mailboxId, recipients],
+    [mailboxId, addresses],
   );
   return rows[0];
 }
@@ -99,10 +102,15 @@ function failedAddresses(mail: InboundRecord): string[] {
   ];
 }
 
-/** The bare address of `addr@host` or `Name <addr@host>`, lower case; undefined when it is neither. */
-function bareAddress(value: string | null | undefined): string | undefined {
-  const address = (value?.match(/<([^<>]*)>\s*$/)?.[1] ?? value ?? '').trim().toLowerCase();
-  return EMAIL.test(address) ? address : undefined;
+const ADDRESS = /[^\s<>"',;:]+@[^\s<>"',;:]+\.[^\s<>"',;:]+/;
+
+/**
+ * The address a From or To header value names first (`addr@host`, `Name <addr@host>`, a list),
+ * lower case: the one inside angle brackets when there is one (a display name may hold an @).
+ */
+export function headerAddress(value: string | null | undefined): string | undefined {
+  const address = (value?.match(/<([^<>\s]+)>/)?.[1] ?? value?.match(ADDRESS)?.[0])?.toLowerCase();
+  return address && EMAIL.test(address) ? address : undefined;
 }
 
 /**
@@ -113,7 +121,7 @@ function bareAddress(value: string | null | undefined): string | undefined {
  */
 function answeringAddresses(mail: InboundRecord, failed: string[]): string[] {
   if (mail.kind === 'bounce') return failed;
-  const sender = bareAddress(mail.from);
+  const sender = headerAddress(mail.from);
   return sender ? [sender] : [];
 }
 
@@ -147,8 +155,8 @@ export async function applyInbound(
       messageId,
       inReplyTo,
       references,
-      bareAddress(mail.from) ?? null,
-      bareAddress(mail.to) ?? null,
+      headerAddress(mail.from) ?? null,
+      headerAddress(mail.to) ?? null,
       storable(mail.subject, 1000),
       storable(mail.text, 100_000),
       now,

@@ -1,4 +1,10 @@
-export { applyInbound, type InboundKind, type InboundRecord, type InboundResult } from './inbound.js';
+export {
+  applyInbound,
+  headerAddress,
+  type InboundKind,
+  type InboundRecord,
+  type InboundResult,
+} from './inbound.js';
 export { contentMessageId, messageIdsIn, normaliseMessageId } from './message-id.js';
 export {
   type RetentionPolicy,

@@ -7,6 +7,7 @@ import {
 } from '@prospectflow/mailboxes';
 import {
   applyInbound,
+  headerAddress,
   type InboundKind,
   type InboundResult,
   messageIdsIn,
@@ -103,8 +104,6 @@ export function classifyInbound(mail: InboundMail): InboundKind {
   return classifyInboundMail(mail).kind;
 }
 
-const ADDRESS = /[^\s<>"',;:]+@[^\s<>"',;:]+\.[^\s<>"',;:]+/;
-
 /**
  * The mailbox the mail was addressed to, when `to` names one of the organisation's. That mailbox
  * is then the only one whose sent messages match (what the poller does for the mailbox it reads);
@@ -112,7 +111,7 @@ const ADDRESS = /[^\s<>"',;:]+@[^\s<>"',;:]+\.[^\s<>"',;:]+/;
  * organisation-wide, as the webhook always did.
  */
 async function addressedMailbox(client: TenantClient, to: string | undefined): Promise<string | null> {
-  const address = to?.match(ADDRESS)?.[0];
+  const address = headerAddress(to);
   if (!address) return null;
   const { rows } = await client.query<{ id: string }>(
     'SELECT id FROM outreach.mailboxes WHERE from_address = $1::citext',

@@ -7,7 +7,7 @@ export interface TestOAuth {
   /**
    * Consent page: consents at once as the `login_hint` address (the test user) and redirects to
    * `redirect_uri` with an authorisation code and the state, as a provider does after the user
-   * clicked "Allow"; `login_hint` ending in `@denied.test` redirects with error=access_denied.
+   * clicked "Allow".
    */
   authorizeUrl: string;
   /** Token endpoint (grant_type=refresh_token, and authorization_code with PKCE), like Google's and Microsoft's. */
@@ -59,19 +59,16 @@ export async function startTestOAuth(accounts: MailAccounts, accessTtlSeconds = 
           q.get('code_challenge_method') !== 'S256'
         )
           return json(400, { error: 'invalid_request' });
+        const code = `ac_${randomBytes(18).toString('hex')}`;
+        codes.set(code, {
+          owner: owner.toLowerCase(),
+          clientId: q.get('client_id') ?? '',
+          redirectUri,
+          challenge,
+        });
         const back = new URL(redirectUri);
         back.searchParams.set('state', q.get('state') ?? '');
-        if (owner.endsWith('@denied.test')) back.searchParams.set('error', 'access_denied');
-        else {
-          const code = `ac_${randomBytes(18).toString('hex')}`;
-          codes.set(code, {
-            owner: owner.toLowerCase(),
-            clientId: q.get('client_id') ?? '',
-            redirectUri,
-            challenge,
-          });
-          back.searchParams.set('code', code);
-        }
+        back.searchParams.set('code', code);
         res.writeHead(302, { location: back.href });
         return res.end();
       }

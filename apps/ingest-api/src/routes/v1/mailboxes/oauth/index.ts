@@ -134,10 +134,10 @@ const oauth: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       const tenant = currentTenant();
       // The store is checked first: without Redis nothing was started here.
-      if (!fastify.redis)
-        throw new ProblemError(503, 'oauth_not_configured', 'No consent store (REDIS_URL).');
+      const redis = fastify.redis;
+      if (!redis) throw new ProblemError(503, 'oauth_not_configured', 'No consent store (REDIS_URL).');
       const consent = await consentStore(() =>
-        oauthConsents(fastify.redis!).take(
+        oauthConsents(redis).take(
           request.body.state,
           (c) => c.organisationId === tenant.organisationId && c.userId === tenant.userId,
         ),
