@@ -75,19 +75,17 @@ async function originalById(client: Queryable, ids: string[], mailboxId: string 
 /**
  * When no id matches: our latest message from that mailbox to an address the inbound message
  * answers for (answeringAddresses). Only with a mailbox: organisation-wide, an address enrolled in
- * two mailboxes' campaigns would answer whichever was sent last. Found from the prospect's position
- * (by email), its enrollments and their messages — every step indexed — rather than by reading the
- * mailbox's messages: every unmatched mail a poll reads (a stranger's, a newsletter) asks this.
+ * two mailboxes' campaigns would answer whichever was sent last. It reads the mailbox's messages:
+ * under RLS a citext comparison (not leakproof) is never an index condition, so a path through the
+ * positions' (organisation, email) index would read every position of the organisation instead.
  */
 async function originalByAddress(client: Queryable, addresses: string[], mailboxId: string | null) {
   if (!mailboxId || addresses.length === 0) return undefined;
   const { rows } = await client.query<Original>(
-    `SELECT m.id, m.enrollment_id, m.to_address::text AS to_address, e.campaign_id
-     FROM crm.positions p
-     JOIN outreach.campaign_enrollments e ON e.organisation_id = p.organisation_id AND e.position_id = p.id
-     JOIN outreach.messages m ON m.organisation_id = e.organisation_id AND m.enrollment_id = e.id
-     WHERE p.email = ANY ($2::citext[]) AND m.to_address = ANY ($2::citext[])
-       AND m.mailbox_id = $1 AND m.direction = 'outbound' AND m.status IN ('sent', 'bounced')
+    `SELECT m.id, m.enrollment_id, m.to_address::text AS to_address, e.campaign_id FROM outreach.messages m
+     LEFT JOIN outreach.campaign_enrollments e ON e.organisation_id = m.organisation_id AND e.id = m.enrollment_id
+     WHERE m.mailbox_id = $1 AND m.direction = 'outbound' AND m.status IN ('sent', 'bounced')
+       AND m.to_address = ANY ($2::citext[])
      ORDER BY m.sent_at DESC NULLS LAST, m.created_at DESC LIMIT 1`,
     [mailboxId, addresses],
   );
