@@ -3,34 +3,34 @@
  * → app.record_sent for `sends` due enrollments of one organisation and mailbox, one after the other on
  * one worker-role connection (each call its own transaction under the organisation), after `history`
  * earlier outbound messages of that mailbox were written, spread over the last 30 days (so about
- * history/30 of them today). Prints wall time and the backend's CPU per send (from /proc, when the
- * server runs on this machine) and the wall time of each call. Run:
- *   pnpm --filter bench send-path-sql [sends] [history] [--without-0970]
- * `--without-0970` applies migration 0970's undo to the bench database first (the reservation that
- * counts the day's messages, no inbound index): valid while 0970's definitions are the current ones.
+ * history/30 of them today). The first half of the sends runs with an empty suppression list, the
+ * second after `suppressions` addresses (and a tenth as many domains) were suppressed: the ratio of
+ * the two halves is what a long suppression list costs each send (≈ 1 since migration 0998, whose
+ * lookups probe the list's unique keys). Prints wall time and the backend's CPU per send (from /proc,
+ * when the server runs on this machine) and the wall time of each call, per half. Run:
+ *   pnpm --filter bench send-path-sql [sends] [history] [suppressions] [--without-0970] [--without-0998]
+ * `--without-0970` / `--without-0998` apply that migration's undo to the bench database first (0970:
+ * the reservation that counts the day's messages; 0998: the send path's checks that read the whole
+ * suppression list under the policy). Undo 0998 before 0970 when both are given, as a rollback would.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { backendCpuMs, pg, prepareWorkerBenchDatabase } from './worker-support.js';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const SENDS = Number(args[0] ?? 1000);
 const HISTORY = Number(args[1] ?? 30000);
-const WITHOUT_0970 = process.argv.includes('--without-0970');
+const SUPPRESSIONS = Number(args[2] ?? 50000);
+const UNDONE = ['0998', '0970'].filter((m) => process.argv.includes(`--without-${m}`));
 
 const db = await prepareWorkerBenchDatabase('sendsql', 1);
 const admin = new pg.Client({ connectionString: db.adminUrl });
 await admin.connect();
 try {
-  if (WITHOUT_0970)
-    await admin.query(
-      readFileSync(
-        new URL(
-          '../packages/db-schema/migrations/20260101000970.undo.mailbox_day_counts.sql',
-          import.meta.url,
-        ),
-        'utf8',
-      ),
-    );
+  const migrations = new URL('../packages/db-schema/migrations/', import.meta.url);
+  for (const m of UNDONE) {
+    const undo = readdirSync(migrations).find((f) => f.startsWith(`2026010100${m}.undo.`))!;
+    await admin.query(readFileSync(new URL(undo, migrations), 'utf8'));
+  }
   const org = db.organisations[0]!;
   const mailbox = crypto.randomUUID();
   await admin.query(
@@ -93,51 +93,87 @@ try {
     await worker.query('COMMIT');
     return result;
   };
-  const spent = { read: 0, reserve: 0, record: 0 };
-  const cpu0 = cpuMs();
-  const started = performance.now();
-  for (const [i, task] of tasks.entries()) {
-    let t = performance.now();
-    await inTenant('SELECT * FROM app.send_step_state($1, $2, false)', [task.enrollment_id, task.step_id]);
-    spent.read += performance.now() - t;
-    t = performance.now();
-    const now = new Date();
-    const dayStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
-    const reserved = await inTenant(
-      `SELECT * FROM app.reserve_outbound_message($1, $2, NULL, $3, $4, NULL, '{}', 'sales@bench.test', $5, 'Hello', 'Hi',
+  /** The sends of tasks [from, to), timed per call. */
+  async function sends(from: number, to: number) {
+    const spent = { read: 0, reserve: 0, record: 0 };
+    const cpu0 = cpuMs();
+    const started = performance.now();
+    for (const [i, task] of tasks.entries()) {
+      if (i < from || i >= to) continue;
+      let t = performance.now();
+      await inTenant('SELECT * FROM app.send_step_state($1, $2, false)', [task.enrollment_id, task.step_id]);
+      spent.read += performance.now() - t;
+      t = performance.now();
+      const now = new Date();
+      const dayStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+      const reserved = await inTenant(
+        `SELECT * FROM app.reserve_outbound_message($1, $2, NULL, $3, $4, NULL, '{}', 'sales@bench.test', $5, 'Hello', 'Hi',
          '<div>Hi</div>', $6, $7, $8, $9, $10, true, false)`,
-      [
-        task.enrollment_id,
-        task.step_id,
-        mailbox,
-        `<send${i}@bench.test>`,
-        `p${i}@prospects.test`,
-        `unsubscribe-${crypto.randomUUID()}`,
-        now,
-        `pixel-${crypto.randomUUID()}`,
-        dayStart,
-        new Date(dayStart.getTime() + 86_400_000),
-      ],
-    );
-    spent.reserve += performance.now() - t;
-    if (!reserved.rows[0]?.message_row_id) throw new Error(`send ${i} was not reserved`);
-    t = performance.now();
-    await inTenant(
-      `SELECT app.record_sent($1, $2, 'bench', $3, $4, '250 ok', $5, NULL, $6, 1, NULL, NULL, 50::smallint, NULL)`,
-      [org, task.id, now, reserved.rows[0].message_row_id, task.campaign_id, task.enrollment_id],
-    );
-    spent.record += performance.now() - t;
+        [
+          task.enrollment_id,
+          task.step_id,
+          mailbox,
+          `<send${i}@bench.test>`,
+          `p${i}@prospects.test`,
+          `unsubscribe-${crypto.randomUUID()}`,
+          now,
+          `pixel-${crypto.randomUUID()}`,
+          dayStart,
+          new Date(dayStart.getTime() + 86_400_000),
+        ],
+      );
+      spent.reserve += performance.now() - t;
+      if (!reserved.rows[0]?.message_row_id) throw new Error(`send ${i} was not reserved`);
+      t = performance.now();
+      await inTenant(
+        `SELECT app.record_sent($1, $2, 'bench', $3, $4, '250 ok', $5, NULL, $6, 1, NULL, NULL, 50::smallint, NULL)`,
+        [org, task.id, now, reserved.rows[0].message_row_id, task.campaign_id, task.enrollment_id],
+      );
+      spent.record += performance.now() - t;
+    }
+    const wall = performance.now() - started;
+    const cpu1 = cpuMs();
+    return {
+      n: to - from,
+      wall,
+      cpu: cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0,
+      spent,
+    };
   }
-  const wall = performance.now() - started;
-  const cpu1 = cpuMs();
-  await worker.end();
-  const per = (ms: number) => (ms / SENDS).toFixed(2);
-  console.log(
-    `PostgreSQL ${db.serverVersion}, ${SENDS} sends after ${HISTORY} earlier messages of the mailbox${WITHOUT_0970 ? ' (without migration 0970)' : ''}`,
+
+  const half = Math.floor(tasks.length / 2);
+  const empty = await sends(0, half);
+  await admin.query(
+    `INSERT INTO outreach.suppressions (organisation_id, email, reason)
+     SELECT $1, 'someone' || n || '@elsewhere' || (n % 997) || '.test', 'unsubscribed' FROM generate_series(1, $2::int) n`,
+    [org, SUPPRESSIONS],
   );
+  await admin.query(
+    `INSERT INTO outreach.suppressions (organisation_id, domain, reason)
+     SELECT $1, 'blocked' || n || '.test', 'manual' FROM generate_series(1, $2::int / 10) n`,
+    [org, SUPPRESSIONS],
+  );
+  await admin.query('ANALYZE outreach.suppressions');
+  const listed = await sends(half, tasks.length);
+  await worker.end();
+  const undone = UNDONE.length ? ` (without migration ${UNDONE.join(', ')})` : '';
   console.log(
-    `  per send: ${per(wall)} ms wall, backend CPU ${cpu0 === undefined || cpu1 === undefined ? 'n/a (server not on this machine)' : `${per(cpu1 - cpu0)} ms`}; ` +
-      `send_step_state ${per(spent.read)} ms, reserve_outbound_message ${per(spent.reserve)} ms, record_sent ${per(spent.record)} ms`,
+    `PostgreSQL ${db.serverVersion}, ${SENDS} sends after ${HISTORY} earlier messages of the mailbox${undone}`,
+  );
+  for (const [label, run] of [
+    ['empty suppression list', empty],
+    [`${SUPPRESSIONS + Math.floor(SUPPRESSIONS / 10)} suppressions`, listed],
+  ] as const) {
+    const per = (ms: number) => (ms / run.n).toFixed(2);
+    console.log(
+      `  ${label}: per send ${per(run.wall)} ms wall, backend CPU ${run.cpu === undefined ? 'n/a (server not on this machine)' : `${per(run.cpu)} ms`}; ` +
+        `send_step_state ${per(run.spent.read)} ms, reserve_outbound_message ${per(run.spent.reserve)} ms, record_sent ${per(run.spent.record)} ms`,
+    );
+  }
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? 'n/a' : (a / listed.n / (b / empty.n)).toFixed(2);
+  console.log(
+    `  a send with the list / without: wall ${ratio(listed.wall, empty.wall)}×, backend CPU ${ratio(listed.cpu, empty.cpu)}×`,
   );
 } finally {
   await admin.end();

@@ -326,6 +326,9 @@ CREATE TRIGGER set_updated_provenance BEFORE UPDATE ON crm.positions FOR EACH RO
 ALTER TABLE crm.positions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE crm.positions FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON crm.positions AS PERMISSIVE FOR ALL TO PUBLIC USING ((organisation_id = app.current_organisation_id())) WITH CHECK ((organisation_id = app.current_organisation_id()));
+GRANT SELECT (organisation_id) ON crm.positions TO prospectflow_system;
+GRANT SELECT (id) ON crm.positions TO prospectflow_system;
+GRANT SELECT (email) ON crm.positions TO prospectflow_system;
 GRANT DELETE, INSERT, SELECT, UPDATE ON crm.positions TO prospectflow_app;
 GRANT SELECT ON crm.positions TO prospectflow_backup;
 GRANT DELETE, INSERT, SELECT, UPDATE ON crm.positions TO prospectflow_worker;
@@ -1030,6 +1033,10 @@ CREATE TRIGGER set_updated_at BEFORE UPDATE ON outreach.suppressions FOR EACH RO
 ALTER TABLE outreach.suppressions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE outreach.suppressions FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON outreach.suppressions AS PERMISSIVE FOR ALL TO PUBLIC USING ((organisation_id = app.current_organisation_id())) WITH CHECK ((organisation_id = app.current_organisation_id()));
+GRANT SELECT (organisation_id) ON outreach.suppressions TO prospectflow_system;
+GRANT SELECT (email) ON outreach.suppressions TO prospectflow_system;
+GRANT SELECT (domain) ON outreach.suppressions TO prospectflow_system;
+GRANT SELECT (reason) ON outreach.suppressions TO prospectflow_system;
 GRANT DELETE, INSERT, SELECT, UPDATE ON outreach.suppressions TO prospectflow_app;
 GRANT SELECT ON outreach.suppressions TO prospectflow_backup;
 GRANT DELETE, INSERT, SELECT, UPDATE ON outreach.suppressions TO prospectflow_worker;
@@ -1795,6 +1802,21 @@ GRANT EXECUTE ON FUNCTION app.outbound_message_written() TO prospectflow_app;
 GRANT EXECUTE ON FUNCTION app.outbound_message_written() TO prospectflow_system;
 GRANT EXECUTE ON FUNCTION app.outbound_message_written() TO prospectflow_worker;
 
+CREATE OR REPLACE FUNCTION app.position_id_for_email(p_email citext)
+ RETURNS uuid
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+BEGIN
+  RETURN (
+    SELECT p.id FROM crm.positions p
+    WHERE p.organisation_id = app.current_organisation_id() AND p.email OPERATOR(public.=) p_email);
+END;
+$function$;
+GRANT EXECUTE ON FUNCTION app.position_id_for_email(p_email citext) TO prospectflow_app;
+GRANT EXECUTE ON FUNCTION app.position_id_for_email(p_email citext) TO prospectflow_worker;
+
 CREATE OR REPLACE FUNCTION app.provenance(p_source text, p_import uuid, p_user uuid, p_at timestamp with time zone)
  RETURNS jsonb
  LANGUAGE sql
@@ -2010,8 +2032,7 @@ BEGIN
   v_n := coalesce(v_n, 0);
   v_replied := p_exit_on_reply AND EXISTS (
     SELECT 1 FROM outreach.messages r WHERE r.enrollment_id = p_enrollment AND r.direction = 'inbound' AND r.inbound_kind = 'reply');
-  SELECT su.reason INTO v_suppression FROM outreach.suppressions su
-  WHERE su.email = p_to OR su.domain = split_part(p_to::text, '@', 2)::citext LIMIT 1;
+  v_suppression := app.suppression_reason(p_to);
   IF (v_enrollment_status = 'active' OR (v_enrollment_status = 'replied' AND NOT p_exit_on_reply))
      AND v_campaign_status = 'active' AND v_status = 'active' AND NOT v_replied AND v_suppression IS NULL AND v_n < v_limit
      AND (v_gap = 0 OR v_last IS NULL OR v_last + make_interval(secs => v_gap) <= p_now) THEN
@@ -2115,9 +2136,7 @@ BEGIN
        JOIN crm.people pe ON pe.organisation_id = p.organisation_id AND pe.id = p.person_id
        JOIN crm.companies co ON co.organisation_id = p.organisation_id AND co.id = p.company_id
        WHERE p.id = e.position_id) x),
-    (SELECT su.reason FROM crm.positions p2 JOIN outreach.suppressions su
-       ON su.organisation_id = p2.organisation_id AND (su.email = p2.email OR su.domain = split_part(p2.email::text, '@', 2)::citext)
-     WHERE p2.id = e.position_id LIMIT 1),
+    (SELECT app.suppression_reason(p2.email) FROM crm.positions p2 WHERE p2.id = e.position_id),
     (SELECT to_jsonb(x) FROM (
        SELECT ex.id, ex.status, ex.winner_variant_id,
          (SELECT to_jsonb(v) FROM outreach.enrollment_step_variant_assignments a
@@ -2204,6 +2223,26 @@ $function$;
 GRANT EXECUTE ON FUNCTION app.set_updated_provenance() TO prospectflow_app;
 GRANT EXECUTE ON FUNCTION app.set_updated_provenance() TO prospectflow_system;
 GRANT EXECUTE ON FUNCTION app.set_updated_provenance() TO prospectflow_worker;
+
+CREATE OR REPLACE FUNCTION app.suppression_reason(p_address citext)
+ RETURNS text
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+BEGIN
+  -- An address suppressed itself wins over its domain's entry (either stops the send).
+  RETURN (
+    SELECT su.reason FROM outreach.suppressions su
+    WHERE su.organisation_id = app.current_organisation_id()
+      AND (su.email OPERATOR(public.=) p_address
+           OR su.domain OPERATOR(public.=) split_part(p_address::text, '@', 2)::public.citext)
+    ORDER BY su.email IS NULL
+    LIMIT 1);
+END;
+$function$;
+GRANT EXECUTE ON FUNCTION app.suppression_reason(p_address citext) TO prospectflow_app;
+GRANT EXECUTE ON FUNCTION app.suppression_reason(p_address citext) TO prospectflow_worker;
 
 CREATE OR REPLACE FUNCTION app.task_queue_stats(p_now timestamp with time zone)
  RETURNS TABLE(ready bigint, deferred bigint, running bigint, oldest_ready_seconds double precision)

@@ -303,10 +303,10 @@ async function contact(
   const active = f.boolean('is_active');
   let positionId = existing;
   if (!positionId && email) {
-    const { rows } = await client.query<{ id: string }>('SELECT id FROM crm.positions WHERE email = $1', [
+    const { rows } = await client.query<{ id: string | null }>('SELECT app.position_id_for_email($1) AS id', [
       email,
     ]);
-    positionId = rows[0]?.id;
+    positionId = rows[0]?.id ?? undefined;
   }
   let personId: string | undefined;
   if (positionId) {

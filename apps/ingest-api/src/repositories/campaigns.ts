@@ -119,7 +119,8 @@ async function enrollmentCandidates(
        CASE
          WHEN c.found IS NULL THEN 'not_found'
          WHEN c.email IS NULL THEN 'no_email'
-         WHEN EXISTS (SELECT 1 FROM outreach.suppressions s WHERE s.email = c.email OR s.domain = split_part(c.email::text, '@', 2)) THEN 'suppressed'
+         -- By index per candidate (a citext comparison under RLS is not one: migration 0998).
+         WHEN app.suppression_reason(c.email) IS NOT NULL THEN 'suppressed'
          WHEN EXISTS (SELECT 1 FROM outreach.campaign_enrollments e WHERE e.campaign_id = $1 AND e.position_id = c.position_id) THEN 'duplicate'
          WHEN NOT $7 AND EXISTS (SELECT 1 FROM outreach.campaign_enrollments e
            WHERE e.campaign_id <> $1 AND e.position_id = c.position_id AND e.status IN ('active', 'paused')) THEN 'enrolled_elsewhere'

@@ -40,7 +40,9 @@ export const positionSpec: CrudSpec<PositionFilters> = {
   filters: {
     email: (email, where) => {
       const stored = storedEmail(email);
-      return stored === undefined ? where.none() : where.add((p) => `email = ${p}`, stored);
+      return stored === undefined
+        ? where.none()
+        : where.add((p) => `id = app.position_id_for_email(${p})`, stored);
     },
     domain: (domain, where) =>
       where.add((p) => `split_part(email::text, '@', 2) = lower(${p})`, domain.trim()),

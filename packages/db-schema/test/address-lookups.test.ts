@@ -1,0 +1,168 @@
+import pg from 'pg';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { migrate } from '../src/migrations.js';
+import { ROLES, roleUrl } from '../src/roles.js';
+import { query, scratchDatabase } from './support/scratch.js';
+
+const LIST = 3_000;
+
+/** Runs `body` in one transaction of the worker role under `organisation` (empty: none). */
+async function asWorker<T>(
+  url: string,
+  organisation: string,
+  body: (c: pg.Client) => Promise<T>,
+): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT set_config('app.organisation_id', $1, true)`, [organisation]);
+    return await body(client);
+  } finally {
+    await client.query('ROLLBACK').catch(() => {});
+    await client.end();
+  }
+}
+
+/** Rows of `table` this transaction has read so far (index and sequential scans). */
+async function rowsRead(c: pg.Client, table: string): Promise<number> {
+  const { rows } = await c.query<{ n: string }>(
+    `SELECT coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) AS n
+     FROM pg_stat_xact_user_tables WHERE relid = $1::regclass`,
+    [table],
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+describe('lookups by address under row-level security (migration 0998)', () => {
+  let workerUrl: string;
+  let orgA: string;
+  let orgB: string;
+
+  beforeAll(async () => {
+    const { adminUrl } = await scratchDatabase('suppression');
+    await migrate(roleUrl(adminUrl, ROLES.migrator));
+    workerUrl = roleUrl(adminUrl, ROLES.worker);
+    const orgs = await query<{ id: string }>(
+      adminUrl,
+      `INSERT INTO iam.organisations (name, slug) VALUES ('A', 'sup-a'), ('B', 'sup-b') RETURNING id`,
+    );
+    [orgA, orgB] = orgs.map((o) => o.id) as [string, string];
+    await query(
+      adminUrl,
+      `INSERT INTO outreach.suppressions (organisation_id, email, reason)
+       SELECT $1, 'person' || n || '@list.test', 'unsubscribed' FROM generate_series(1, $2::int) n`,
+      [orgA, LIST],
+    );
+    await query(
+      adminUrl,
+      `INSERT INTO outreach.suppressions (organisation_id, email, domain, reason) VALUES
+         ($1, NULL, 'blocked.test', 'manual'), ($1, 'both@blocked.test', NULL, 'hard_bounce'),
+         ($2, 'only-b@other.test', NULL, 'complaint')`,
+      [orgA, orgB],
+    );
+    await query(
+      adminUrl,
+      `WITH co AS (INSERT INTO crm.companies (organisation_id, name) VALUES ($1, 'Acme') RETURNING id),
+       pe AS (INSERT INTO crm.people (organisation_id, first_name) SELECT $1, 'P' || n FROM generate_series(1, $2::int) n RETURNING id)
+       INSERT INTO crm.positions (organisation_id, person_id, company_id, email)
+       SELECT $1, pe.id, co.id, 'p' || row_number() OVER () || '@crm.test' FROM pe, co`,
+      [orgA, LIST],
+    );
+    await query(
+      adminUrl,
+      `WITH co AS (INSERT INTO crm.companies (organisation_id, name) VALUES ($1, 'Beta') RETURNING id),
+       pe AS (INSERT INTO crm.people (organisation_id, first_name) VALUES ($1, 'B') RETURNING id)
+       INSERT INTO crm.positions (organisation_id, person_id, company_id, email) SELECT $1, pe.id, co.id, 'p1@crm.test' FROM pe, co`,
+      [orgB],
+    );
+    await query(adminUrl, 'ANALYZE outreach.suppressions, crm.positions');
+  });
+
+  it('answers for the address or its domain, case-insensitively, within the current organisation only', async () => {
+    const reasons = await asWorker(workerUrl, orgA, async (c) => {
+      const ask = async (address: string) =>
+        (await c.query<{ r: string | null }>('SELECT app.suppression_reason($1) AS r', [address])).rows[0]!.r;
+      return {
+        listed: await ask('PERSON17@List.Test'),
+        domain: await ask('anyone@BLOCKED.test'),
+        addressOverDomain: await ask('both@blocked.test'),
+        notListed: await ask('person17@list.example'),
+        otherOrganisation: await ask('only-b@other.test'),
+      };
+    });
+    expect(reasons).toEqual({
+      listed: 'unsubscribed',
+      domain: 'manual',
+      addressOverDomain: 'hard_bounce',
+      notListed: null,
+      otherOrganisation: null,
+    });
+    const b = await asWorker(
+      workerUrl,
+      orgB,
+      async (c) => (await c.query('SELECT app.suppression_reason($1) AS r', ['only-b@other.test'])).rows[0].r,
+    );
+    expect(b).toBe('complaint');
+  });
+
+  it('fails closed without an organisation', async () => {
+    await expect(
+      asWorker(workerUrl, '', (c) => c.query('SELECT app.suppression_reason($1)', ['person1@list.test'])),
+    ).rejects.toMatchObject({ code: 'PF001' });
+  });
+
+  it('reads a row or two per check, where the same question asked under the policy reads the whole list', async () => {
+    const { direct, lookup } = await asWorker(workerUrl, orgA, async (c) => {
+      const before = await rowsRead(c, 'outreach.suppressions');
+      for (let n = 1; n <= 10; n++)
+        await c.query(
+          `SELECT reason FROM outreach.suppressions WHERE email = $1 OR domain = split_part($1, '@', 2)::citext LIMIT 1`,
+          [`nobody${n}@nowhere.test`],
+        );
+      const afterDirect = await rowsRead(c, 'outreach.suppressions');
+      for (let n = 1; n <= 10; n++)
+        await c.query('SELECT app.suppression_reason($1)', [`nobody${n}@nowhere.test`]);
+      await c.query('SELECT app.suppression_reason($1)', ['person9@list.test']);
+      return {
+        direct: afterDirect - before,
+        lookup: (await rowsRead(c, 'outreach.suppressions')) - afterDirect,
+      };
+    });
+    // Under RLS citext's = is no index condition: each direct check reads all ≈ 3,000 rows.
+    expect(direct).toBeGreaterThanOrEqual(10 * LIST);
+    // One listed address (one row) among ten misses (none): the counter does see the lookup's reads.
+    expect(lookup).toBeGreaterThanOrEqual(1);
+    expect(lookup).toBeLessThanOrEqual(2);
+  });
+
+  it('finds the position with an address, in the current organisation only, by one probe', async () => {
+    const found = await asWorker(workerUrl, orgA, async (c) => {
+      const ask = async (address: string) =>
+        (await c.query<{ id: string | null }>('SELECT app.position_id_for_email($1) AS id', [address]))
+          .rows[0]!.id;
+      const before = await rowsRead(c, 'crm.positions');
+      const answers = { p17: await ask('P17@CRM.test'), missing: await ask('p17@crm.example') };
+      const read = (await rowsRead(c, 'crm.positions')) - before;
+      const { rows } = await c.query<{ id: string }>(
+        `SELECT id FROM crm.positions WHERE email = 'p17@crm.test'`,
+      );
+      return { ...answers, read, expected: rows[0]!.id };
+    });
+    expect(found.p17).toBe(found.expected);
+    expect(found.missing).toBeNull();
+    expect(found.read).toBe(1);
+    const inB = await asWorker(workerUrl, orgB, async (c) => {
+      const ask = async (address: string) =>
+        (await c.query<{ id: string | null }>('SELECT app.position_id_for_email($1) AS id', [address]))
+          .rows[0]!.id;
+      return { own: await ask('p1@crm.test'), othersOnly: await ask('p2@crm.test') };
+    });
+    expect(inB.own).not.toBeNull();
+    expect(inB.own).not.toBe(found.expected);
+    expect(inB.othersOnly).toBeNull();
+    await expect(
+      asWorker(workerUrl, '', (c) => c.query('SELECT app.position_id_for_email($1)', ['p1@crm.test'])),
+    ).rejects.toMatchObject({ code: 'PF001' });
+  });
+});
