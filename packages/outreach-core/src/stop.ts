@@ -129,7 +129,7 @@ export async function stopEnrollment(client: Queryable, request: StopRequest): P
     `UPDATE outreach.campaign_enrollments AS e SET status = $3, next_run_at = NULL
      WHERE e.status = ANY ($4::text[]) AND ($5::uuid IS NULL OR e.organisation_id = $5)
        AND (CASE WHEN $1::uuid IS NOT NULL THEN e.id = $1
-            ELSE e.position_id = app.position_id_for_email($2::citext) END)
+            ELSE e.position_id = (SELECT app.position_id_for_email($2::citext)) END)
      RETURNING e.id, e.campaign_id,
        (SELECT m.variant_id FROM outreach.messages m
          WHERE m.organisation_id = e.organisation_id AND m.id = $6 AND m.enrollment_id = e.id) AS variant_id`,

@@ -44,7 +44,7 @@ async function resolve(client: TenantClient, target: ErasureTarget): Promise<Sub
   } else {
     emails.add(target.email.trim().toLowerCase());
     const { rows } = await client.query<{ person_id: string }>(
-      'SELECT person_id FROM crm.positions WHERE id = app.position_id_for_email($1)',
+      'SELECT person_id FROM crm.positions WHERE id = (SELECT app.position_id_for_email($1))',
       [target.email.trim()],
     );
     personIds = rows.map((r) => r.person_id);

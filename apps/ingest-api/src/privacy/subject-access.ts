@@ -16,7 +16,7 @@ export async function subjectAccess(client: TenantClient, keys: SubjectKeys, ema
   const positions = await q<{ person_id: string }>(
     `SELECT p.id, p.person_id, p.company_id, p.title, p.email::text AS email, p.email_status, p.phone, p.list_name,
             p.status, p.custom, p.art14_notified_at, p.created_at, p.updated_at, ${PROVENANCE_SQL('p')}
-       FROM crm.positions p WHERE p.id = app.position_id_for_email($1)`,
+       FROM crm.positions p WHERE p.id = (SELECT app.position_id_for_email($1))`,
     [address],
   );
   const personIds = [...new Set(positions.map((p) => p.person_id))];
@@ -41,7 +41,7 @@ export async function subjectAccess(client: TenantClient, keys: SubjectKeys, ema
   const enrollments = await q(
     `SELECT e.id, e.campaign_id, c.name AS campaign_name, e.status, e.current_step_order, e.created_at, e.completed_at
        FROM outreach.campaign_enrollments e JOIN outreach.campaigns c ON c.id = e.campaign_id
-      WHERE e.position_id IN (SELECT id FROM crm.positions WHERE person_id = ANY ($1::uuid[]) OR id = app.position_id_for_email($2))`,
+      WHERE e.position_id IN (SELECT id FROM crm.positions WHERE person_id = ANY ($1::uuid[]) OR id = (SELECT app.position_id_for_email($2)))`,
     [personIds, address],
   );
   const messages = await q(

@@ -40,7 +40,7 @@ export const personSpec: CrudSpec<PersonFilters> = {
         ? where.none()
         : where.add(
             (p) =>
-              `id IN (SELECT pos.person_id FROM crm.positions AS pos WHERE pos.id = app.position_id_for_email(${p}))`,
+              `id IN (SELECT pos.person_id FROM crm.positions AS pos WHERE pos.id = (SELECT app.position_id_for_email(${p})))`,
             stored,
           );
     },

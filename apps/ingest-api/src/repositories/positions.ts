@@ -42,7 +42,7 @@ export const positionSpec: CrudSpec<PositionFilters> = {
       const stored = storedEmail(email);
       return stored === undefined
         ? where.none()
-        : where.add((p) => `id = app.position_id_for_email(${p})`, stored);
+        : where.add((p) => `id = (SELECT app.position_id_for_email(${p}))`, stored);
     },
     domain: (domain, where) =>
       where.add((p) => `split_part(email::text, '@', 2) = lower(${p})`, domain.trim()),
