@@ -792,6 +792,7 @@ CREATE TABLE outreach.mailboxes (
   CONSTRAINT mailboxes_verified_at CHECK (((verification_status = 'verified'::text) = (verified_at IS NOT NULL))),
   CONSTRAINT mailboxes_window_days_check CHECK (((window_days <@ '{1,2,3,4,5,6,7}'::smallint[]) AND (cardinality(window_days) > 0)))
 );
+CREATE INDEX mailboxes_from_address_lookup_idx ON outreach.mailboxes USING btree (from_address);
 CREATE TRIGGER audit_row_change AFTER INSERT OR DELETE OR UPDATE ON outreach.mailboxes FOR EACH ROW WHEN ((NULLIF(current_setting('app.import_id'::text, true), ''::text) IS NULL)) EXECUTE FUNCTION app.audit_row_change();
 CREATE TRIGGER set_updated_at BEFORE UPDATE ON outreach.mailboxes FOR EACH ROW EXECUTE FUNCTION app.set_updated_at();
 ALTER TABLE outreach.mailboxes ENABLE ROW LEVEL SECURITY;
@@ -799,6 +800,7 @@ ALTER TABLE outreach.mailboxes FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON outreach.mailboxes AS PERMISSIVE FOR ALL TO PUBLIC USING ((organisation_id = app.current_organisation_id())) WITH CHECK ((organisation_id = app.current_organisation_id()));
 GRANT SELECT (organisation_id) ON outreach.mailboxes TO prospectflow_system;
 GRANT SELECT (id) ON outreach.mailboxes TO prospectflow_system;
+GRANT SELECT (from_address) ON outreach.mailboxes TO prospectflow_system;
 GRANT SELECT (status) ON outreach.mailboxes TO prospectflow_system;
 GRANT SELECT (provider) ON outreach.mailboxes TO prospectflow_system;
 GRANT SELECT (secret_key_id) ON outreach.mailboxes TO prospectflow_system;
@@ -1699,6 +1701,24 @@ $function$;
 GRANT EXECUTE ON FUNCTION app.notify_tasks_due() TO prospectflow_app;
 GRANT EXECUTE ON FUNCTION app.notify_tasks_due() TO prospectflow_system;
 GRANT EXECUTE ON FUNCTION app.notify_tasks_due() TO prospectflow_worker;
+
+CREATE OR REPLACE FUNCTION app.organisation_for_mailbox_address(p_address citext)
+ RETURNS uuid
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+DECLARE
+  v_organisations uuid[];
+BEGIN
+  SELECT array_agg(DISTINCT mb.organisation_id) INTO v_organisations
+  FROM outreach.mailboxes mb
+  WHERE mb.from_address OPERATOR(public.=) p_address AND mb.verification_status = 'verified';
+  RETURN CASE WHEN cardinality(v_organisations) = 1 THEN v_organisations[1] END;
+END;
+$function$;
+GRANT EXECUTE ON FUNCTION app.organisation_for_mailbox_address(p_address citext) TO prospectflow_app;
+GRANT EXECUTE ON FUNCTION app.organisation_for_mailbox_address(p_address citext) TO prospectflow_worker;
 
 CREATE OR REPLACE FUNCTION app.organisation_for_message_ids(p_message_ids text[])
  RETURNS uuid

@@ -121,11 +121,35 @@ async function addressedMailbox(client: TenantClient, to: string | undefined): P
 }
 
 /**
- * Matches an inbound mail to our outbound message by In-Reply-To / References: the organisation
- * comes from the narrow SECURITY DEFINER resolver, the rest is outreach-core's applyInbound (the
- * worker's IMAP poller uses the same): ids normalised, stored as an inbound message, reply →
- * replied, permanent bounce → bounced + the DSN's failed recipients suppressed, through
- * stopEnrollment. Idempotent per Message-ID.
+ * The organisation a mail belongs to, from the narrow SECURITY DEFINER resolvers: the one that
+ * sent a Message-ID the mail names, else the one whose verified mailbox `to` names (a mail naming
+ * none of our ids; no organisation when several have verified that address).
+ */
+async function organisationOf(pool: pg.Pool, mail: InboundMail): Promise<string | null> {
+  const candidates = messageIdsIn([mail.inReplyTo, ...(mail.references ?? [])]);
+  if (candidates.length > 0) {
+    const { rows } = await pool.query<{ org: string | null }>(
+      'SELECT app.organisation_for_message_ids($1::text[]) AS org',
+      [candidates],
+    );
+    if (rows[0]?.org) return rows[0].org;
+  }
+  const address = headerAddress(mail.to);
+  if (!address) return null;
+  const { rows } = await pool.query<{ org: string | null }>(
+    'SELECT app.organisation_for_mailbox_address($1) AS org',
+    [address],
+  );
+  return rows[0]?.org ?? null;
+}
+
+/**
+ * Matches an inbound mail to our outbound message with outreach-core's applyInbound (the worker's
+ * IMAP poller uses the same) under the mail's organisation: by In-Reply-To / References, else,
+ * within the mailbox `to` names, the latest message to the sender (a DSN: to its failed
+ * recipients); ids normalised, stored as an inbound message, reply → replied, permanent bounce →
+ * bounced + the DSN's failed recipients suppressed, through stopEnrollment. Idempotent per
+ * Message-ID.
  */
 export async function processInbound(
   pool: pg.Pool,
@@ -134,13 +158,7 @@ export async function processInbound(
 ): Promise<InboundResult> {
   const classification = classifyInboundMail(mail);
   const { kind } = classification;
-  const candidates = messageIdsIn([mail.inReplyTo, ...(mail.references ?? [])]);
-  if (candidates.length === 0) return { matched: false, kind };
-  const { rows } = await pool.query<{ org: string | null }>(
-    'SELECT app.organisation_for_message_ids($1::text[]) AS org',
-    [candidates],
-  );
-  const org = rows[0]?.org;
+  const org = await organisationOf(pool, mail);
   if (!org) return { matched: false, kind };
   return await withTenant(pool, { organisationId: org }, async (client) =>
     applyInbound(

@@ -226,6 +226,66 @@ describe('POST /v1/inbound: matching', () => {
     expect(await state(exits!.enrollment)).toEqual({ status: 'replied', pending: 0 });
   });
 
+  it('a mail naming none of our Message-IDs matches in the verified mailbox `to` names, by its sender or failed recipient', async () => {
+    const [ivy, jon, kim] = await sentStep1('b', ['ivy@p.test', 'jon@p.test', 'kim@p.test']);
+    // A new mail from the prospect (no In-Reply-To, no References) to the mailbox that wrote to her.
+    const reply = await t.app.inject(
+      signed({
+        messageId: '<new-ivy@p.test>',
+        from: 'Ivy <IVY@p.test>',
+        to: boxes.b.address,
+        text: 'Yes, call me',
+      }),
+    );
+    expect(reply.json()).toMatchObject({ matched: true, kind: 'reply', enrollmentId: ivy!.enrollment });
+    expect(await state(ivy!.enrollment)).toEqual({ status: 'replied', pending: 0 });
+    // A DSN that names no id of ours: its failed recipient, within that mailbox.
+    const dsn = await t.app.inject(
+      signed({
+        to: boxes.b.address,
+        deliveryStatus:
+          'Reporting-MTA: dns; mx.p.test\r\n\r\nFinal-Recipient: rfc822; jon@p.test\r\nAction: failed\r\nStatus: 5.1.1\r\n',
+      }),
+    );
+    expect(dsn.json()).toMatchObject({ matched: true, kind: 'bounce', enrollmentId: jon!.enrollment });
+    expect(await suppressed(['jon@p.test'])).toEqual(['jon@p.test']);
+    // The other mailbox never wrote to Kim; a stranger was never written to; no `to` names nothing.
+    for (const mail of [
+      { from: 'kim@p.test', to: boxes.a.address },
+      { from: 'stranger@p.test', to: boxes.b.address },
+      { from: 'kim@p.test' },
+    ])
+      expect((await t.app.inject(signed({ ...mail, text: 'Hello' }))).json()).toEqual({
+        matched: false,
+        kind: 'reply',
+      });
+    expect(await state(kim!.enrollment)).toEqual({ status: 'active', pending: 1 });
+
+    // Another organisation with the same address: unverified, it changes nothing; verified too,
+    // the address no longer says which organisation the mail is for, and nothing is guessed.
+    const other = await t.signUp('owner@other-inbound.test');
+    const theirs = await t.request(other, {
+      method: 'POST',
+      url: '/v1/mailboxes',
+      payload: { fromName: 'Sales', fromAddress: boxes.b.address },
+    });
+    const fromKim = (n: number) =>
+      signed({ messageId: `<kim-${n}@p.test>`, from: 'kim@p.test', to: boxes.b.address });
+    expect((await t.app.inject(fromKim(1))).json()).toMatchObject({
+      matched: true,
+      enrollmentId: kim!.enrollment,
+    });
+    await markMailboxVerified(t.admin, theirs.json().id);
+    const [lee] = await sentStep1('b', ['lee@p.test']);
+    expect(
+      (
+        await t.app.inject(signed({ messageId: '<lee-1@p.test>', from: 'lee@p.test', to: boxes.b.address }))
+      ).json(),
+    ).toEqual({ matched: false, kind: 'reply' });
+    expect(await state(lee!.enrollment)).toEqual({ status: 'active', pending: 1 });
+    await t.admin.query('DELETE FROM outreach.mailboxes WHERE id = $1', [theirs.json().id]);
+  });
+
   it('a delivery-status part that is not text is refused as problem+json', async () => {
     const res = await t.app.inject(signed({ inReplyTo: '<x@p.test>', deliveryStatus: { action: 'failed' } }));
     expect(res.statusCode).toBe(400);

@@ -43,6 +43,7 @@ export const GLOBAL_LOOKUP_INDEXES = new Set([
   'outreach.messages_message_id_lookup_idx', // app.organisation_for_message_ids (inbound replies)
   'outreach.messages_unsubscribe_token_lookup_idx', // app.organisation_for_unsubscribe_token
   'tracking.pixels_token_lookup_idx', // app.organisation_for_pixel_token
+  'outreach.mailboxes_from_address_lookup_idx', // app.organisation_for_mailbox_address (inbound webhook)
   'outreach.tasks_claim_idx', // app.claim_tasks (the queue is claimed across organisations)
   'outreach.tasks_lease_expiry_idx', // app.requeue_expired_tasks
   'outreach.tasks_import_claim_idx', // app.claim_import_tasks (imports claimed across organisations)
