@@ -98,8 +98,8 @@ try {
     const spent = { read: 0, reserve: 0, record: 0 };
     const cpu0 = cpuMs();
     const started = performance.now();
-    for (const [i, task] of tasks.entries()) {
-      if (i < from || i >= to) continue;
+    for (let i = from; i < to; i++) {
+      const task = tasks[i]!;
       let t = performance.now();
       await inTenant('SELECT * FROM app.send_step_state($1, $2, false)', [task.enrollment_id, task.step_id]);
       spent.read += performance.now() - t;

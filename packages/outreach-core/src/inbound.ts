@@ -58,12 +58,14 @@ const EMAIL = /^[^@\s\0]+@[^@\s\0]+\.[^@\s\0]+$/;
 const storable = (value: string | null | undefined, max: number) =>
   value?.replace(/\0/g, '').slice(0, max) ?? null;
 
+const ORIGINAL_COLUMNS = `m.id, m.enrollment_id, m.to_address::text AS to_address, e.campaign_id FROM outreach.messages m
+     LEFT JOIN outreach.campaign_enrollments e ON e.organisation_id = m.organisation_id AND e.id = m.enrollment_id`;
+
 /** Our outbound message named by one of the ids (in the mailbox when given). */
 async function originalById(client: Queryable, ids: string[], mailboxId: string | null) {
   if (ids.length === 0) return undefined;
   const { rows } = await client.query<Original>(
-    `SELECT m.id, m.enrollment_id, m.to_address::text AS to_address, e.campaign_id FROM outreach.messages m
-     LEFT JOIN outreach.campaign_enrollments e ON e.organisation_id = m.organisation_id AND e.id = m.enrollment_id
+    `SELECT ${ORIGINAL_COLUMNS}
      WHERE m.message_id_header = ANY ($1::text[]) AND m.direction = 'outbound'
        AND ($2::uuid IS NULL OR m.mailbox_id = $2)
      ORDER BY m.created_at DESC LIMIT 1`,
@@ -75,15 +77,14 @@ async function originalById(client: Queryable, ids: string[], mailboxId: string 
 /**
  * When no id matches: our latest message from that mailbox to an address the inbound message
  * answers for (answeringAddresses). Only with a mailbox: organisation-wide, an address enrolled in
- * two mailboxes' campaigns would answer whichever was sent last. It reads the mailbox's messages:
- * under RLS a citext comparison (not leakproof) is never an index condition, so a path through the
- * positions' (organisation, email) index would read every position of the organisation instead.
+ * two mailboxes' campaigns would answer whichever was sent last. It matches the address each
+ * message went to (a position's address may have changed since), which no index holds, so it
+ * reads the mailbox's outbound messages; this runs only for a mail naming none of our ids.
  */
 async function originalByAddress(client: Queryable, addresses: string[], mailboxId: string | null) {
   if (!mailboxId || addresses.length === 0) return undefined;
   const { rows } = await client.query<Original>(
-    `SELECT m.id, m.enrollment_id, m.to_address::text AS to_address, e.campaign_id FROM outreach.messages m
-     LEFT JOIN outreach.campaign_enrollments e ON e.organisation_id = m.organisation_id AND e.id = m.enrollment_id
+    `SELECT ${ORIGINAL_COLUMNS}
      WHERE m.mailbox_id = $1 AND m.direction = 'outbound' AND m.status IN ('sent', 'bounced')
        AND m.to_address = ANY ($2::citext[])
      ORDER BY m.sent_at DESC NULLS LAST, m.created_at DESC LIMIT 1`,
