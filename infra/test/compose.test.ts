@@ -146,6 +146,22 @@ describe('infra/compose.yaml', () => {
     }
   });
 
+  it('builds inside the images with turbo itself, never under pnpm', () => {
+    // Under pnpm, every task's `pnpm run` checks the workspace state and, the sources being newer
+    // than the install in an image, rewrites the state file while the parallel tasks read it:
+    // builds failed at random with "Unexpected end of JSON input" (pnpm 10.34).
+    const apps = fs.readdirSync(path.join(REPO_ROOT, 'apps'));
+    const dockerfiles = apps
+      .map((app) => path.join(REPO_ROOT, 'apps', app, 'Dockerfile'))
+      .filter((file) => fs.existsSync(file));
+    expect(dockerfiles.length).toBeGreaterThanOrEqual(4);
+    for (const file of dockerfiles) {
+      const text = fs.readFileSync(file, 'utf8');
+      expect(text, file).toMatch(/^RUN .*\bturbo run build\b/m);
+      expect(text, file).not.toMatch(/^RUN .*\bpnpm (exec )?turbo\b/m);
+    }
+  });
+
   it('mounts the pgbouncer entrypoint that exists in the repository', () => {
     const mount = services.pgbouncer.volumes[0] as string;
     expect(fs.existsSync(path.resolve(INFRA_DIR, mount.split(':')[0]!))).toBe(true);
