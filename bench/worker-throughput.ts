@@ -159,6 +159,8 @@ async function graphile(slots: number, best: boolean): Promise<Run> {
   const finished = new Promise<void>((r) => (finish = r));
   const pgPool = new pg.Pool({ connectionString: db.adminUrl, max: slots + 3, application_name: app });
   ignoreTeardownErrors(pgPool);
+  // graphile-worker wants each client's errors handled too (else it warns once per connection).
+  pgPool.on('connect', (client) => client.on('error', () => {}));
   const runner = await gw.run({
     pgPool,
     concurrency: slots,
