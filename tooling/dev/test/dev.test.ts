@@ -5,7 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { DEMO_IDS, DEMO_PEOPLE } from '@prospectflow/db-schema';
-import { freePort } from '@prospectflow/testing/ports';
+import { freePorts } from '@prospectflow/testing/ports';
 import { childGuardNodeOptions, watchChildStderr } from '@prospectflow/testing/setup';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DEV_IMAP_POLL_INTERVAL_MS, REPLYING_PROSPECT } from '../src/mail.js';
@@ -96,6 +96,17 @@ function postgresProcessesFor(dir: string): string[] {
   return out.split('\n').filter((line) => line.includes(dir) && /postgres/.test(line));
 }
 
+/** Ports of its own for each run (distinct: taken together), so a developer's `pnpm dev` is left alone. */
+async function devPorts() {
+  const [api, postgres, smtp, metrics] = await freePorts(4);
+  return {
+    DEV_API_PORT: String(api),
+    DEV_POSTGRES_PORT: String(postgres),
+    DEV_SMTP_PORT: String(smtp),
+    WORKER_METRICS_PORT: String(metrics),
+  };
+}
+
 function tempDataDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-dev-'));
   fs.chmodSync(dir, 0o755);
@@ -111,12 +122,7 @@ describe('pnpm dev', () => {
   it('starts everything, answers /health, keeps its data and stops cleanly on Ctrl-C and SIGTERM', async () => {
     const dataDir = tempDataDir();
     dirs.push(dataDir);
-    const ports = {
-      DEV_API_PORT: String(await freePort()),
-      DEV_POSTGRES_PORT: String(await freePort()),
-      DEV_SMTP_PORT: String(await freePort()),
-      WORKER_METRICS_PORT: String(await freePort()),
-    };
+    const ports = await devPorts();
     const env = { DEV_DATA_DIR: dataDir, ...ports };
 
     const first = startDev(env);
@@ -215,13 +221,7 @@ describe('pnpm dev', () => {
   it('stops cleanly when interrupted during start-up', async () => {
     const dataDir = tempDataDir();
     dirs.push(dataDir);
-    const run = startDev({
-      DEV_DATA_DIR: dataDir,
-      DEV_API_PORT: String(await freePort()),
-      DEV_POSTGRES_PORT: String(await freePort()),
-      DEV_SMTP_PORT: String(await freePort()),
-      WORKER_METRICS_PORT: String(await freePort()),
-    });
+    const run = startDev({ DEV_DATA_DIR: dataDir, ...(await devPorts()) });
     await waitFor(run, /demo data seeded/);
     run.child.kill('SIGINT');
     expect(await run.exit).toBe(130);
@@ -231,14 +231,9 @@ describe('pnpm dev', () => {
   it('stops on Ctrl-C as soon as the API answers, while it still connects the demo mailbox', async () => {
     const dataDir = tempDataDir();
     dirs.push(dataDir);
-    const apiPort = await freePort();
-    const run = startDev({
-      DEV_DATA_DIR: dataDir,
-      DEV_API_PORT: String(apiPort),
-      DEV_POSTGRES_PORT: String(await freePort()),
-      DEV_SMTP_PORT: String(await freePort()),
-      WORKER_METRICS_PORT: String(await freePort()),
-    });
+    const ports = await devPorts();
+    const apiPort = Number(ports.DEV_API_PORT);
+    const run = startDev({ DEV_DATA_DIR: dataDir, ...ports });
     const deadline = Date.now() + 90_000;
     while (
       !(await fetch(`http://127.0.0.1:${apiPort}/health`).then(
@@ -273,7 +268,7 @@ describe('pnpm dev', () => {
   it('names the cause and the fix when the data directory is unusable', async () => {
     const file = path.join(tempDataDir(), 'not-a-directory');
     fs.writeFileSync(file, 'x');
-    const run = startDev({ DEV_DATA_DIR: file, DEV_API_PORT: String(await freePort()) });
+    const run = startDev({ DEV_DATA_DIR: file, ...(await devPorts()) });
     expect(await run.exit).toBe(1);
     expect(run.output()).toContain(`the data directory ${file} is not writable`);
     expect(run.output()).toContain('DEV_DATA_DIR');
@@ -284,11 +279,7 @@ describe('pnpm dev', () => {
     dirs.push(dataDir);
     fs.mkdirSync(path.join(dataDir, 'postgres'));
     fs.writeFileSync(path.join(dataDir, 'postgres', 'garbage'), 'not postgres');
-    const run = startDev({
-      DEV_DATA_DIR: dataDir,
-      DEV_API_PORT: String(await freePort()),
-      DEV_POSTGRES_PORT: String(await freePort()),
-    });
+    const run = startDev({ DEV_DATA_DIR: dataDir, ...(await devPorts()) });
     expect(await run.exit).toBe(1);
     expect(run.output()).toContain('pnpm dev --reset');
   });

@@ -17,7 +17,7 @@ export {
   type RunningPgBouncer,
   startPgBouncer,
 } from './pgbouncer.js';
-export { freePort, waitForPort } from './ports.js';
+export { freePort, freePorts, waitForPort } from './ports.js';
 export {
   type EmbeddedOptions,
   type RunningPostgres,

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort } from '../ports.js';
+import { freePorts } from '../ports.js';
 import { findBinary, serviceUser, startDaemon } from '../system-service.js';
 
 export interface RunningDovecot {
@@ -91,8 +91,7 @@ namespace inbox {
 export async function startDovecot(dir: string, tokeninfoUrl: string): Promise<RunningDovecot> {
   const binary = findBinary('DOVECOT_BIN', ['dovecot', '/usr/sbin/dovecot'], MISSING);
   const owner = serviceUser('Dovecot');
-  const imapPort = await freePort();
-  const lmtpPort = await freePort();
+  const [imapPort, lmtpPort] = (await freePorts(2)) as [number, number];
   for (const sub of ['run', 'state', 'home', 'users', 'oauth'])
     fs.mkdirSync(path.join(dir, sub), { recursive: true });
   fs.writeFileSync(path.join(dir, 'dovecot.conf'), config(dir, imapPort, lmtpPort));
