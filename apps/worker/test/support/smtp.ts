@@ -32,6 +32,9 @@ export async function startSmtpSink(options: SinkOptions = {}): Promise<SmtpSink
   const closed = new Set<string>();
   const config: SMTPServerOptions = {
     logger: false,
+    // close() waits for connected clients (a pooled transport keeps its connections open) this
+    // long before ending them: smtp-server's default, 30 s, was most of some suites' run time.
+    closeTimeout: 1_000,
     disabledCommands: options.auth ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
     authOptional: !options.auth,
     allowInsecureAuth: true,
