@@ -1,7 +1,7 @@
 import { runAsSystem } from '@prospectflow/tenant-context';
 import type { Pool } from 'pg';
 import type { Clock } from './clock.js';
-import type { Logger } from './logger.js';
+import { type Logger, quietSystemScope } from './logger.js';
 
 /**
  * Timers that enqueue one task per organisation through a SECURITY DEFINER SQL function; each
@@ -14,7 +14,7 @@ async function enqueueAsSystem(pool: Pool, name: string, sql: string, values: un
       const { rows } = await pool.query<{ n: number }>(sql, values);
       return rows[0]?.n ?? 0;
     },
-    { logger: { info: () => {}, warn: () => {} } },
+    quietSystemScope,
   );
 }
 

@@ -2,7 +2,7 @@ import type { TenantClient } from '@prospectflow/tenant-context';
 import { runAsSystem } from '@prospectflow/tenant-context';
 import { ImapFlow } from 'imapflow';
 import type { Pool } from 'pg';
-import type { Logger } from '../logger.js';
+import { type Logger, quietSystemScope } from '../logger.js';
 import { inTenant } from '../queue/sql.js';
 import { loadAccount } from './account.js';
 import { imapOptions } from './connect.js';
@@ -158,6 +158,7 @@ export class MailboxPoller {
     const mailboxes = await runAsSystem(
       'imap poller',
       async () => (await pool.query<WatchedMailbox>('SELECT * FROM app.mailboxes_to_poll()')).rows,
+      quietSystemScope,
     );
     this.#watchers?.sync(mailboxes);
     const results: PollResult[] = [];

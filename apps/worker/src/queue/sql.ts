@@ -1,5 +1,6 @@
 import { runAsSystem, type TenantClient, withTenant } from '@prospectflow/tenant-context';
 import type { Pool, QueryResultRow } from 'pg';
+import { quietSystemScope } from '../logger.js';
 import type { ClaimedTask } from './types.js';
 
 /**
@@ -7,16 +8,16 @@ import type { ClaimedTask } from './types.js';
  * prospectflow_system. They run on the system path (no organisation set, so any tenant table
  * would raise PF001). Everything else happens in the task's organisation.
  */
-const quietLogger = { info: () => {}, warn: () => {} };
-
 /**
  * Each is a single statement, so it runs on a pooled connection without a transaction around it
  * (one round trip); runAsSystem still marks and guards the path.
  */
 async function system<R extends QueryResultRow>(pool: Pool, text: string, values: unknown[]): Promise<R[]> {
-  return await runAsSystem('outreach worker queue', async () => (await pool.query<R>(text, values)).rows, {
-    logger: quietLogger,
-  });
+  return await runAsSystem(
+    'outreach worker queue',
+    async () => (await pool.query<R>(text, values)).rows,
+    quietSystemScope,
+  );
 }
 
 export async function claimTasks(

@@ -1,5 +1,6 @@
 import { runAsSystem, runWithTenant, tenantQuery } from '@prospectflow/tenant-context';
 import type { Pool, QueryResultRow } from 'pg';
+import { quietSystemScope } from '../../logger.js';
 import { KeyedBatcher } from '../../queue/batcher.js';
 import type { ArgsOf, Param, SqlFunction } from './sql-function.js';
 import {
@@ -30,7 +31,6 @@ export interface Batchers {
 export const ALL = 'all';
 
 const batchersByPool = new WeakMap<Pool, Batchers>();
-const quietLogger = { info: () => {}, warn: () => {} };
 
 /** Runs calls of one organisation: a batch of one with plain parameters (cheaper to plan), more through the batched form. */
 function perOrganisation<P extends readonly Param[], R extends QueryResultRow>(
@@ -72,7 +72,7 @@ function acrossOrganisations<A extends { organisation: string }, R extends Query
             JSON.stringify(items.map((item, i) => ({ ...item, i }))),
           ])
         ).rows,
-      { logger: quietLogger },
+      quietSystemScope,
     );
     return byIndex(rows, items.length);
   };
