@@ -7,8 +7,7 @@ import type { ClaimedTask } from './types.js';
  * The worker's only cross-organisation statements, all SECURITY DEFINER functions owned by
  * prospectflow_system. They run on the system path (no organisation set, so any tenant table
  * would raise PF001). Everything else happens in the task's organisation.
- */
-/**
+ *
  * Each is a single statement, so it runs on a pooled connection without a transaction around it
  * (one round trip); runAsSystem still marks and guards the path.
  */
