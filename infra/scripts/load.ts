@@ -15,11 +15,11 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { migrate, roleUrl, seedDemo, setupDatabase } from '@prospectflow/db-schema';
+import { freePort, waitForPort } from '@prospectflow/testing/ports';
 import pg from 'pg';
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -78,17 +78,6 @@ function log(event: string, fields: Record<string, unknown> = {}): void {
   );
 }
 
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -145,18 +134,7 @@ async function startPgBouncer(target: URL): Promise<{ port: number; child: Child
     stdio: ['ignore', 'inherit', 'inherit'],
     ...(owner ? { uid: owner.uid, gid: owner.gid } : {}),
   });
-  await waitFor(
-    () =>
-      new Promise((resolve) => {
-        const socket = net.connect(port, '127.0.0.1');
-        socket.once('connect', () => {
-          socket.destroy();
-          resolve(true);
-        });
-        socket.once('error', () => resolve(false));
-      }),
-    'pgbouncer',
-  );
+  await waitForPort(port, '127.0.0.1', 30_000);
   return { port, child, dir };
 }
 
