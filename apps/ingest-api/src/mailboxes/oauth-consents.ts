@@ -16,6 +16,8 @@ export interface PendingConsent {
   mailboxId?: string;
   /** The new mailbox's fields (the create body without its secret). */
   settings: Record<string, unknown>;
+  /** When it lapses (epoch ms): CONSENT_TTL_SECONDS after the start, also when it is put back. */
+  expiresAt: number;
 }
 
 /**
@@ -26,7 +28,16 @@ export function oauthConsents(redis: Redis) {
   const key = (state: string) => `pf:oauth-consent:${createHash('sha256').update(state).digest('hex')}`;
   return {
     async save(state: string, consent: PendingConsent): Promise<void> {
-      await redis.set(key(state), JSON.stringify(consent), 'EX', CONSENT_TTL_SECONDS);
+      await redis.set(key(state), JSON.stringify(consent), 'PXAT', consent.expiresAt);
+    },
+    /**
+     * A taken consent pending again, until its original expiry: the provider failed to redeem the
+     * code (5xx, unreachable), so the same code and state may be posted again. False when it has
+     * lapsed meanwhile or the state is somehow in use again (NX).
+     */
+    async putBack(state: string, consent: PendingConsent): Promise<boolean> {
+      if (!(consent.expiresAt > Date.now())) return false;
+      return (await redis.set(key(state), JSON.stringify(consent), 'PXAT', consent.expiresAt, 'NX')) === 'OK';
     },
     /**
      * The consent of this state when `accept` takes it, removed so it completes once: of two

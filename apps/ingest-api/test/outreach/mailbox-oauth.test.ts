@@ -75,6 +75,12 @@ describe('connecting a Google mailbox by consent', () => {
 
   const stored = async (id: string) =>
     (await t.admin.query(`SELECT * FROM outreach.mailboxes WHERE id = $1`, [id])).rows[0];
+  const count = async () =>
+    (
+      await t.admin.query(`SELECT count(*)::int AS n FROM outreach.mailboxes WHERE organisation_id = $1`, [
+        owner.organisationId,
+      ])
+    ).rows[0].n;
   const refreshTokenOf = async (id: string) => {
     const row = await stored(id);
     const secrets = await box.openJson<{ refreshToken: string }>(
@@ -178,13 +184,48 @@ describe('connecting a Google mailbox by consent', () => {
     expect((await stored(mailbox.id)).credentials_version).toBeGreaterThan(before.credentials_version);
   });
 
+  it('a provider outage at redemption leaves the consent pending: the same code and state complete it once the provider answers', async () => {
+    const before = await count();
+    const started = await start(owner, {
+      provider: 'google',
+      fromAddress: 'flo@acme.test',
+      ...LOCAL_SERVERS,
+    });
+    const back = await consent(started.json().authorizationUrl);
+
+    oauth.failCodeRedemptions(1);
+    const failed = await complete(owner, back);
+    expect(failed.statusCode).toBe(502);
+    expect(failed.headers['content-type']).toContain('application/problem+json');
+    expect(failed.json()).toMatchObject({
+      code: 'oauth_provider_unavailable',
+      consentPending: true,
+      expiresAt: started.json().expiresAt,
+    });
+    expect(await count()).toBe(before);
+    // Pending for its owner only, as before the outage.
+    expect((await complete(admin, back)).json().code).toBe('oauth_state_invalid');
+
+    const done = await complete(owner, back);
+    expect(done.statusCode).toBe(201);
+    expect(refreshTokenGrant(accounts, await refreshTokenOf(done.json().id))?.owner).toBe('flo@acme.test');
+    expect(await count()).toBe(before + 1);
+    expect(logs.join('')).not.toContain(back.code);
+
+    // The answer lost after the provider used the code: the retry is refused, and that ends it.
+    const next = await start(owner, { provider: 'google', fromAddress: 'gus@acme.test', ...LOCAL_SERVERS });
+    const nextBack = await consent(next.json().authorizationUrl);
+    oauth.failCodeRedemptions(1, { codeUsed: true });
+    expect((await complete(owner, nextBack)).json()).toMatchObject({
+      code: 'oauth_provider_unavailable',
+      consentPending: true,
+    });
+    expect((await complete(owner, nextBack)).json().code).toBe('oauth_code_refused');
+    expect((await complete(owner, nextBack)).json().code).toBe('oauth_state_invalid');
+    expect(await count()).toBe(before + 1);
+  });
+
   it("another user's state, a code of another consent and a refused host fail with a problem and create nothing", async () => {
-    const count = async () =>
-      (
-        await t.admin.query(`SELECT count(*)::int AS n FROM outreach.mailboxes WHERE organisation_id = $1`, [
-          owner.organisationId,
-        ])
-      ).rows[0].n;
     const before = await count();
     const mine = await start(owner, { provider: 'google', fromAddress: 'cy@acme.test', ...LOCAL_SERVERS });
     const back = await consent(mine.json().authorizationUrl);

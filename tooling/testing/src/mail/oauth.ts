@@ -16,6 +16,12 @@ export interface TestOAuth {
   tokeninfoUrl: string;
   /** The address an access token belongs to, when valid. */
   ownerOf(accessToken: string): string | undefined;
+  /**
+   * The next `count` authorisation-code redemptions answer 503 `temporarily_unavailable`, as a
+   * provider in an outage does: with `codeUsed`, after using the code up (the answer was lost on
+   * the way back), else without looking at it.
+   */
+  failCodeRedemptions(count: number, options?: { codeUsed?: boolean }): void;
   close(): Promise<void>;
 }
 
@@ -31,6 +37,7 @@ export async function startTestOAuth(accounts: MailAccounts, accessTtlSeconds = 
     string,
     { owner: string; clientId: string; redirectUri: string; challenge: string }
   >();
+  let failing = { count: 0, codeUsed: false };
   const ownerOf = (token: string) => {
     const entry = issued.get(token);
     return entry && entry.expiresAt > Date.now() ? entry.owner : undefined;
@@ -75,9 +82,13 @@ export async function startTestOAuth(accounts: MailAccounts, accessTtlSeconds = 
       if (req.method === 'POST' && url.pathname === '/token') {
         const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
         if (form.get('grant_type') === 'authorization_code') {
+          const outage = failing.count > 0 ? failing : undefined;
+          if (outage) outage.count--;
+          if (outage && !outage.codeUsed) return json(503, { error: 'temporarily_unavailable' });
           // One use; bound to the client, the redirect and the PKCE verifier (RFC 7636 S256).
           const grant = codes.get(form.get('code') ?? '');
           codes.delete(form.get('code') ?? '');
+          if (outage) return json(503, { error: 'temporarily_unavailable' });
           const verifier = form.get('code_verifier') ?? '';
           if (
             !grant ||
@@ -134,6 +145,9 @@ export async function startTestOAuth(accounts: MailAccounts, accessTtlSeconds = 
     tokenUrl: `${base}/token`,
     tokeninfoUrl: `${base}/tokeninfo?access_token=`,
     ownerOf,
+    failCodeRedemptions(count, options = {}) {
+      failing = { count, codeUsed: options.codeUsed ?? false };
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -96,6 +96,7 @@ const oauth: FastifyPluginAsyncTypebox = async (fastify) => {
       }
       const { state, codeVerifier, codeChallenge } = newConsentSecrets();
       const tenant = currentTenant();
+      const expiresAt = Date.now() + CONSENT_TTL_SECONDS * 1000;
       await consentStore(() =>
         consents.save(state, {
           organisationId: tenant.organisationId,
@@ -105,6 +106,7 @@ const oauth: FastifyPluginAsyncTypebox = async (fastify) => {
           redirectUri,
           ...(mailboxId ? { mailboxId } : {}),
           settings: mailboxId ? {} : { fromName: settings.fromAddress.slice(0, 200), ...settings, provider },
+          expiresAt,
         }),
       );
       return {
@@ -114,7 +116,7 @@ const oauth: FastifyPluginAsyncTypebox = async (fastify) => {
           codeChallenge,
           loginHint: settings.fromAddress,
         }),
-        expiresAt: new Date(Date.now() + CONSENT_TTL_SECONDS * 1000).toISOString(),
+        expiresAt: new Date(expiresAt).toISOString(),
       };
     },
   );
@@ -136,8 +138,9 @@ const oauth: FastifyPluginAsyncTypebox = async (fastify) => {
       // The store is checked first: without Redis nothing was started here.
       const redis = fastify.redis;
       if (!redis) throw new ProblemError(503, 'oauth_not_configured', 'No consent store (REDIS_URL).');
+      const consents = oauthConsents(redis);
       const consent = await consentStore(() =>
-        oauthConsents(redis).take(
+        consents.take(
           request.body.state,
           (c) => c.organisationId === tenant.organisationId && c.userId === tenant.userId,
         ),
@@ -158,10 +161,17 @@ const oauth: FastifyPluginAsyncTypebox = async (fastify) => {
       } catch (error) {
         if (error instanceof OAuthCodeRefused) throw unprocessable('oauth_code_refused', error.message);
         request.log.warn({ err: error, provider: consent.provider }, 'oauth token endpoint failed');
+        // A provider that failed (5xx, unreachable) has usually not used the code up: the consent is
+        // pending again, so the same code and state can be posted once more.
+        const pending = await consents.putBack(request.body.state, consent).catch(() => false);
+        const expiresAt = new Date(consent.expiresAt).toISOString();
         throw new ProblemError(
           502,
           'oauth_provider_unavailable',
-          `${consent.provider} did not redeem the code: start again.`,
+          pending
+            ? `${consent.provider} did not redeem the code: post the same code and state again before ${expiresAt}, or start again if it is then refused.`
+            : `${consent.provider} did not redeem the code: start again.`,
+          { extensions: pending ? { consentPending: true, expiresAt } : { consentPending: false } },
         );
       }
       const oauthInput = { oauth: { refreshToken } };
