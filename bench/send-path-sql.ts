@@ -8,10 +8,11 @@
  * the two halves is what a long suppression list costs each send (≈ 1 since migration 0998, whose
  * lookups probe the list's unique keys). Prints wall time and the backend's CPU per send (from /proc,
  * when the server runs on this machine) and the wall time of each call, per half. Run:
- *   pnpm --filter bench send-path-sql [sends] [history] [suppressions] [--without-0970] [--without-0998]
- * `--without-0970` / `--without-0998` apply that migration's undo to the bench database first (0970:
+ *   pnpm --filter bench send-path-sql [sends] [history] [suppressions] [--without-0970] [--without-0998] [--without-1000]
+ * `--without-…` applies that migration's undo to the bench database first (1000: the index of
+ * outbound messages by recipient, one more entry per message written; 0970:
  * the reservation that counts the day's messages; 0998: the send path's checks that read the whole
- * suppression list under the policy). Undo 0998 before 0970 when both are given, as a rollback would.
+ * suppression list under the policy). Undos run newest first, as a rollback would.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { backendCpuMs, pg, prepareWorkerBenchDatabase } from './worker-support.js';
@@ -20,7 +21,7 @@ const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const SENDS = Number(args[0] ?? 1000);
 const HISTORY = Number(args[1] ?? 30000);
 const SUPPRESSIONS = Number(args[2] ?? 50000);
-const UNDONE = ['0998', '0970'].filter((m) => process.argv.includes(`--without-${m}`));
+const UNDONE = ['1000', '0998', '0970'].filter((m) => process.argv.includes(`--without-${m}`));
 
 const db = await prepareWorkerBenchDatabase('sendsql', 1);
 const admin = new pg.Client({ connectionString: db.adminUrl });

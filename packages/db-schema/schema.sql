@@ -853,6 +853,7 @@ CREATE INDEX messages_message_id_lookup_idx ON outreach.messages USING btree (me
 CREATE UNIQUE INDEX messages_one_per_step_key ON outreach.messages USING btree (organisation_id, enrollment_id, step_id) WHERE (direction = 'outbound'::text);
 CREATE INDEX messages_org_enrollment_inbound_idx ON outreach.messages USING btree (organisation_id, enrollment_id) WHERE (direction = 'inbound'::text);
 CREATE INDEX messages_org_mailbox_sent_idx ON outreach.messages USING btree (organisation_id, mailbox_id, sent_at);
+CREATE INDEX messages_org_outbound_recipient_idx ON outreach.messages USING btree (organisation_id, lower((to_address)::text) COLLATE "C") WHERE (direction = 'outbound'::text);
 CREATE INDEX messages_org_step_idx ON outreach.messages USING btree (organisation_id, step_id);
 CREATE INDEX messages_org_variant_idx ON outreach.messages USING btree (organisation_id, variant_id);
 CREATE INDEX messages_unsubscribe_token_lookup_idx ON outreach.messages USING btree (unsubscribe_token) WHERE (unsubscribe_token IS NOT NULL);
@@ -864,8 +865,11 @@ ALTER TABLE outreach.messages ENABLE ROW LEVEL SECURITY;
 ALTER TABLE outreach.messages FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON outreach.messages AS PERMISSIVE FOR ALL TO PUBLIC USING ((organisation_id = app.current_organisation_id())) WITH CHECK ((organisation_id = app.current_organisation_id()));
 GRANT SELECT (organisation_id) ON outreach.messages TO prospectflow_system;
+GRANT SELECT (id) ON outreach.messages TO prospectflow_system;
+GRANT SELECT (mailbox_id) ON outreach.messages TO prospectflow_system;
 GRANT SELECT (direction) ON outreach.messages TO prospectflow_system;
 GRANT SELECT (message_id_header) ON outreach.messages TO prospectflow_system;
+GRANT SELECT (to_address) ON outreach.messages TO prospectflow_system;
 GRANT SELECT (unsubscribe_token) ON outreach.messages TO prospectflow_system;
 GRANT SELECT (created_at) ON outreach.messages TO prospectflow_system;
 GRANT DELETE, INSERT, SELECT, UPDATE ON outreach.messages TO prospectflow_app;
@@ -1765,6 +1769,26 @@ AS $function$
   GROUP BY organisation_id ORDER BY organisation_id
 $function$;
 GRANT EXECUTE ON FUNCTION app.organisations_with_sealed_secrets(p_active_key_id text) TO prospectflow_worker;
+
+CREATE OR REPLACE FUNCTION app.outbound_message_ids_to(p_addresses text[], p_mailbox uuid)
+ RETURNS uuid[]
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog'
+AS $function$
+DECLARE
+  v_organisation uuid := app.current_organisation_id();
+BEGIN
+  RETURN ARRAY(
+    SELECT m.id FROM outreach.messages m
+    WHERE m.organisation_id = v_organisation AND m.direction = 'outbound'
+      AND (lower(m.to_address::text) COLLATE "C") = ANY (
+        ARRAY(SELECT lower(a) FROM unnest(p_addresses) a WHERE a IS NOT NULL))
+      AND (p_mailbox IS NULL OR m.mailbox_id = p_mailbox));
+END;
+$function$;
+GRANT EXECUTE ON FUNCTION app.outbound_message_ids_to(p_addresses text[], p_mailbox uuid) TO prospectflow_app;
+GRANT EXECUTE ON FUNCTION app.outbound_message_ids_to(p_addresses text[], p_mailbox uuid) TO prospectflow_worker;
 
 CREATE OR REPLACE FUNCTION app.outbound_message_written()
  RETURNS trigger

@@ -34,10 +34,11 @@ async function rowsRead(c: pg.Client, table: string): Promise<number> {
   return Number(rows[0]?.n ?? 0);
 }
 
-describe('lookups by address under row-level security (migration 0998)', () => {
+describe('lookups by address under row-level security (migrations 0998, 1000)', () => {
   let workerUrl: string;
   let orgA: string;
   let orgB: string;
+  let mailboxes: string[];
 
   beforeAll(async () => {
     const { adminUrl } = await scratchDatabase('suppression');
@@ -76,7 +77,29 @@ describe('lookups by address under row-level security (migration 0998)', () => {
        INSERT INTO crm.positions (organisation_id, person_id, company_id, email) SELECT $1, pe.id, co.id, 'p1@crm.test' FROM pe, co`,
       [orgB],
     );
-    await query(adminUrl, 'ANALYZE outreach.suppressions, crm.positions');
+    // Two mailboxes of A, with LIST messages sent from the first, and one message in B.
+    mailboxes = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    await query(
+      adminUrl,
+      `INSERT INTO outreach.mailboxes (organisation_id, id, from_name, from_address, provider, daily_limit, window_start,
+         window_end, window_days, time_zone, smtp_host, smtp_port, smtp_security, smtp_user, imap_host, imap_port,
+         imap_security, imap_user, secret_ciphertext, secret_wrapped_key, secret_key_id)
+       SELECT o, id, 'Sales', 'sales' || n || '@acme.test', 'smtp_imap', 100, '08:00', '18:00', '{1,2,3,4,5}', 'UTC',
+         'smtp.acme.test', 465, 'tls', 'u', 'imap.acme.test', 993, 'tls', 'u', '\\x00', '\\x00', 'k'
+       FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS x(o, id, n)`,
+      [[orgA, orgA, orgB], mailboxes],
+    );
+    await query(
+      adminUrl,
+      `INSERT INTO outreach.messages (organisation_id, mailbox_id, direction, status, message_id_header, from_address, to_address, subject, sent_at, inbound_kind)
+       SELECT $1::uuid, $2::uuid, 'outbound', 'sent', '<m' || n || '@acme.test>', 'sales1@acme.test', 'p' || n || '@crm.test', 'Hello', now(), NULL
+       FROM generate_series(1, $3::int) n
+       UNION ALL SELECT $1, $4::uuid, 'outbound', 'sent', '<second@acme.test>', 'sales2@acme.test', 'p7@crm.test', 'Hello', now(), NULL
+       UNION ALL SELECT $5::uuid, $6::uuid, 'outbound', 'sent', '<b@beta.test>', 'sales3@acme.test', 'only-b@crm.test', 'Hello', now(), NULL
+       UNION ALL SELECT $1, $2, 'inbound', 'received', '<in@crm.test>', 'reader@crm.test', 'reader@crm.test', 'Re: Hello', NULL, 'reply'`,
+      [orgA, mailboxes[0], LIST, mailboxes[1], orgB, mailboxes[2]],
+    );
+    await query(adminUrl, 'ANALYZE outreach.suppressions, crm.positions, outreach.messages');
   });
 
   it('answers for the address or its domain, case-insensitively, within the current organisation only', async () => {
@@ -164,5 +187,64 @@ describe('lookups by address under row-level security (migration 0998)', () => {
     await expect(
       asWorker(workerUrl, '', (c) => c.query('SELECT app.position_id_for_email($1)', ['p1@crm.test'])),
     ).rejects.toMatchObject({ code: 'PF001' });
+  });
+
+  it("finds the organisation's outbound messages to an address (of one mailbox when given) by index (migration 1000)", async () => {
+    const ids = (addresses: string[], mailbox: string | null) => async (c: pg.Client) =>
+      (
+        await c.query<{ ids: string[] }>('SELECT app.outbound_message_ids_to($1, $2) AS ids', [
+          addresses,
+          mailbox,
+        ])
+      ).rows[0]!.ids;
+    const headers = async (c: pg.Client, found: string[]) =>
+      (
+        await c.query<{ h: string }>(
+          'SELECT message_id_header AS h FROM outreach.messages WHERE id = ANY ($1::uuid[]) ORDER BY 1',
+          [found],
+        )
+      ).rows.map((r) => r.h);
+    const inA = await asWorker(workerUrl, orgA, async (c) => {
+      const before = await rowsRead(c, 'outreach.messages');
+      const fromFirst = await ids(['P7@CRM.test', 'nobody@crm.test'], mailboxes[0]!)(c);
+      const anyMailbox = await ids(['p7@crm.test'], null)(c);
+      const misses = [];
+      for (let n = 1; n <= 10; n++) misses.push(...(await ids([`nobody${n}@crm.test`], mailboxes[0]!)(c)));
+      const read = (await rowsRead(c, 'outreach.messages')) - before;
+      // The same question under the policy, as the inbound match asked it before 1000.
+      await c.query(
+        `SELECT id FROM outreach.messages WHERE mailbox_id = $1 AND direction = 'outbound' AND to_address = ANY ($2::citext[])`,
+        [mailboxes[0], ['nobody@crm.test']],
+      );
+      const direct = (await rowsRead(c, 'outreach.messages')) - before - read;
+      return {
+        direct,
+        fromFirst: await headers(c, fromFirst),
+        anyMailbox: await headers(c, anyMailbox),
+        misses,
+        inbound: await ids(['reader@crm.test'], null)(c),
+        ofB: await ids(['only-b@crm.test'], null)(c),
+        read,
+      };
+    });
+    expect(inA).toEqual({
+      direct: expect.any(Number),
+      fromFirst: ['<m7@acme.test>'],
+      anyMailbox: ['<m7@acme.test>', '<second@acme.test>'],
+      misses: [],
+      inbound: [],
+      ofB: [],
+      // The index holds the address: p7's rows (one, then two), none for a miss; the policy-bound
+      // question reads every message of the organisation.
+      read: expect.any(Number),
+    });
+    expect(inA.read).toBeGreaterThanOrEqual(3);
+    expect(inA.read).toBeLessThanOrEqual(4);
+    expect(inA.direct).toBeGreaterThanOrEqual(LIST);
+    const inB = await asWorker(workerUrl, orgB, (c) => ids(['only-b@crm.test'], null)(c));
+    expect(inB).toHaveLength(1);
+    await expect(asWorker(workerUrl, '', ids(['p7@crm.test'], null))).rejects.toMatchObject({
+      code: 'PF001',
+    });
   });
 });

@@ -78,15 +78,15 @@ async function originalById(client: Queryable, ids: string[], mailboxId: string 
  * When no id matches: our latest message from that mailbox to an address the inbound message
  * answers for (answeringAddresses). Only with a mailbox: organisation-wide, an address enrolled in
  * two mailboxes' campaigns would answer whichever was sent last. It matches the address each
- * message went to (a position's address may have changed since), which no index holds, so it
- * reads the mailbox's outbound messages; this runs only for a mail naming none of our ids.
+ * message went to (a position's address may have changed since), through the index of migration
+ * 1000: most mail in a real inbox names none of our ids, and each one asks this.
  */
 async function originalByAddress(client: Queryable, addresses: string[], mailboxId: string | null) {
   if (!mailboxId || addresses.length === 0) return undefined;
   const { rows } = await client.query<Original>(
     `SELECT ${ORIGINAL_COLUMNS}
-     WHERE m.mailbox_id = $1 AND m.direction = 'outbound' AND m.status IN ('sent', 'bounced')
-       AND m.to_address = ANY ($2::citext[])
+     WHERE m.id = ANY ((SELECT app.outbound_message_ids_to($2::text[], $1::uuid))::uuid[])
+       AND m.status IN ('sent', 'bounced')
      ORDER BY m.sent_at DESC NULLS LAST, m.created_at DESC LIMIT 1`,
     [mailboxId, addresses],
   );
