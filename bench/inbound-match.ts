@@ -11,7 +11,7 @@
  *   pnpm --filter bench inbound-match [mails] [history]
  */
 import { applyInbound } from '@prospectflow/outreach-core';
-import { backendCpuMs, pg, prepareWorkerBenchDatabase } from './worker-support.js';
+import { backendCpuMs, insertBenchMailbox, pg, prepareWorkerBenchDatabase } from './worker-support.js';
 
 const MAILS = Number(process.argv[2] ?? 200);
 const HISTORY = Number(process.argv[3] ?? 50_000);
@@ -23,15 +23,7 @@ await admin.connect();
 const worker = new pg.Client({ connectionString: db.workerUrl });
 try {
   const org = db.organisations[0]!;
-  const mailbox = crypto.randomUUID();
-  await admin.query(
-    `INSERT INTO outreach.mailboxes (organisation_id, id, from_name, from_address, provider, daily_limit, window_start,
-       window_end, window_days, time_zone, smtp_host, smtp_port, smtp_security, smtp_user, imap_host, imap_port,
-       imap_security, imap_user, secret_ciphertext, secret_wrapped_key, secret_key_id, verification_status, verified_at)
-     VALUES ($1, $2, 'Bench', 'sales@bench.test', 'smtp_imap', 10000, '00:00', '23:59:59', '{1,2,3,4,5,6,7}', 'UTC',
-       '127.0.0.1', 25, 'none', 'u', '127.0.0.1', 1, 'none', 'u', '\\x00', '\\x00', 'k', 'verified', now())`,
-    [org, mailbox],
-  );
+  const mailbox = await insertBenchMailbox(admin, org);
   /** Earlier messages of the mailbox [from, to), each to its own prospect. */
   const history = async (from: number, to: number) => {
     await admin.query(

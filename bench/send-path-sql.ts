@@ -15,7 +15,7 @@
  * suppression list under the policy). Undos run newest first, as a rollback would.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { backendCpuMs, pg, prepareWorkerBenchDatabase } from './worker-support.js';
+import { backendCpuMs, insertBenchMailbox, pg, prepareWorkerBenchDatabase } from './worker-support.js';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const SENDS = Number(args[0] ?? 1000);
@@ -33,15 +33,7 @@ try {
     await admin.query(readFileSync(new URL(undo, migrations), 'utf8'));
   }
   const org = db.organisations[0]!;
-  const mailbox = crypto.randomUUID();
-  await admin.query(
-    `INSERT INTO outreach.mailboxes (organisation_id, id, from_name, from_address, provider, daily_limit, window_start,
-       window_end, window_days, time_zone, smtp_host, smtp_port, smtp_security, smtp_user, imap_host, imap_port,
-       imap_security, imap_user, secret_ciphertext, secret_wrapped_key, secret_key_id, verification_status, verified_at)
-     VALUES ($1, $2, 'Bench', 'sales@bench.test', 'smtp_imap', 10000, '00:00', '23:59:59', '{1,2,3,4,5,6,7}', 'UTC',
-       '127.0.0.1', 25, 'none', 'u', '127.0.0.1', 1, 'none', 'u', '\\x00', '\\x00', 'k', 'verified', now())`,
-    [org, mailbox],
-  );
+  const mailbox = await insertBenchMailbox(admin, org);
   await admin.query(
     `WITH c AS (
        INSERT INTO outreach.campaigns (organisation_id, name, status, mailbox_id) VALUES ($1, 'Bench', 'active', $2)

@@ -70,3 +70,23 @@ export function backendCpuMs(pids: readonly number[]): number | undefined {
   }
   return ticks * 10;
 }
+
+/**
+ * A verified mailbox `sales@bench.test` of `organisation` that may send at any hour (no real servers
+ * behind it: for benches that drive the database alone). Returns its id.
+ */
+export async function insertBenchMailbox(
+  admin: { query: (sql: string, values: unknown[]) => Promise<unknown> },
+  organisation: string,
+): Promise<string> {
+  const id = crypto.randomUUID();
+  await admin.query(
+    `INSERT INTO outreach.mailboxes (organisation_id, id, from_name, from_address, provider, daily_limit, window_start,
+       window_end, window_days, time_zone, smtp_host, smtp_port, smtp_security, smtp_user, imap_host, imap_port,
+       imap_security, imap_user, secret_ciphertext, secret_wrapped_key, secret_key_id, verification_status, verified_at)
+     VALUES ($1, $2, 'Bench', 'sales@bench.test', 'smtp_imap', 10000, '00:00', '23:59:59', '{1,2,3,4,5,6,7}', 'UTC',
+       '127.0.0.1', 25, 'none', 'u', '127.0.0.1', 1, 'none', 'u', '\\x00', '\\x00', 'k', 'verified', now())`,
+    [organisation, id],
+  );
+  return id;
+}
