@@ -33,11 +33,13 @@ export function oauthConsents(redis: Redis) {
     /**
      * A taken consent pending again, until its original expiry: the provider failed to redeem the
      * code (5xx, unreachable), so the same code and state may be posted again. False when it has
-     * lapsed meanwhile or the state is somehow in use again (NX).
+     * lapsed meanwhile, was started before consents carried their expiry, or the state is somehow
+     * in use again (NX).
      */
     async putBack(state: string, consent: PendingConsent): Promise<boolean> {
-      if (!(consent.expiresAt > Date.now())) return false;
-      return (await redis.set(key(state), JSON.stringify(consent), 'PXAT', consent.expiresAt, 'NX')) === 'OK';
+      const { expiresAt } = consent;
+      if (typeof expiresAt !== 'number' || expiresAt <= Date.now()) return false;
+      return (await redis.set(key(state), JSON.stringify(consent), 'PXAT', expiresAt, 'NX')) === 'OK';
     },
     /**
      * The consent of this state when `accept` takes it, removed so it completes once: of two

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -223,6 +224,18 @@ describe('connecting a Google mailbox by consent', () => {
     expect((await complete(owner, nextBack)).json().code).toBe('oauth_code_refused');
     expect((await complete(owner, nextBack)).json().code).toBe('oauth_state_invalid');
     expect(await count()).toBe(before + 1);
+
+    // A consent stored before consents carried their expiry is not put back: start again, no 500.
+    const old = await start(owner, { provider: 'google', fromAddress: 'hal@acme.test', ...LOCAL_SERVERS });
+    const oldBack = await consent(old.json().authorizationUrl);
+    const key = `pf:oauth-consent:${createHash('sha256').update(oldBack.state).digest('hex')}`;
+    const { expiresAt: _, ...withoutExpiry } = JSON.parse((await t.app.redis!.get(key))!);
+    await t.app.redis!.set(key, JSON.stringify(withoutExpiry), 'KEEPTTL');
+    oauth.failCodeRedemptions(1);
+    const legacy = await complete(owner, oldBack);
+    expect(legacy.statusCode).toBe(502);
+    expect(legacy.json()).toMatchObject({ code: 'oauth_provider_unavailable', consentPending: false });
+    expect((await complete(owner, oldBack)).json().code).toBe('oauth_state_invalid');
   });
 
   it("another user's state, a code of another consent and a refused host fail with a problem and create nothing", async () => {
