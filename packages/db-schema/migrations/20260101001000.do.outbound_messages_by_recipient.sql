@@ -11,7 +11,10 @@
 -- default collation — compared bytewise (COLLATE "C"): an index on the citext column itself would
 -- compare with the collation on every step of every insert (+≈ 20 µs per outbound message measured,
 -- against ≈ 3 µs for this one). Partial on outbound messages, the only ones asked for.
-CREATE INDEX messages_org_outbound_recipient_idx
+-- Building it blocks writes to messages (sends) for as long as it takes: on a large table build it
+-- first with CREATE INDEX CONCURRENTLY and this definition, and this migration finds it (runbook
+-- run-migrations.md, "Indexes on large tables").
+CREATE INDEX IF NOT EXISTS messages_org_outbound_recipient_idx
   ON outreach.messages (organisation_id, (lower(to_address::text) COLLATE "C"))
   WHERE direction = 'outbound';
 

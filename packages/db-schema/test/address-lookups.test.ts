@@ -2,7 +2,7 @@ import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../src/migrations.js';
 import { ROLES, roleUrl } from '../src/roles.js';
-import { query, scratchDatabase } from './support/scratch.js';
+import { migrationsBefore, query, scratchDatabase } from './support/scratch.js';
 
 const LIST = 3_000;
 
@@ -246,5 +246,30 @@ describe('lookups by address under row-level security (migrations 0998, 1000)', 
     await expect(asWorker(workerUrl, '', ids(['p7@crm.test'], null))).rejects.toMatchObject({
       code: 'PF001',
     });
+  });
+});
+
+describe('migration 1000 on a database whose operator built its index beforehand', () => {
+  it('finds the index built CONCURRENTLY (runbook run-migrations.md) and adds the rest', async () => {
+    const { adminUrl } = await scratchDatabase('prebuilt');
+    const migrator = roleUrl(adminUrl, ROLES.migrator);
+    await migrate(migrator, { migrationsDir: migrationsBefore(20260101001000) });
+    await query(
+      migrator,
+      `CREATE INDEX CONCURRENTLY IF NOT EXISTS messages_org_outbound_recipient_idx
+         ON outreach.messages (organisation_id, (lower(to_address::text) COLLATE "C")) WHERE direction = 'outbound'`,
+    );
+    const applied = await migrate(migrator);
+    expect(applied.map((m) => m.version)).toEqual([20260101001000]);
+    const indexes = await query<{ n: number }>(
+      adminUrl,
+      `SELECT count(*)::int AS n FROM pg_indexes WHERE schemaname = 'outreach' AND indexdef LIKE '%lower((to_address)::text)%'`,
+    );
+    expect(indexes[0]!.n).toBe(1);
+    const fn = await query<{ f: string | null }>(
+      adminUrl,
+      `SELECT to_regprocedure('app.outbound_message_ids_to(text[], uuid)')::text AS f`,
+    );
+    expect(fn[0]!.f).not.toBeNull();
   });
 });

@@ -1,21 +1,9 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MIGRATIONS_DIR, migrate } from '../src/migrations.js';
+import { migrate } from '../src/migrations.js';
 import { ROLES, roleUrl } from '../src/roles.js';
-import { query, scratchDatabase } from './support/scratch.js';
+import { migrationsBefore, query, scratchDatabase } from './support/scratch.js';
 
 const RECHECKS = 20260101000997;
-
-/** The landed migrations before `version`, in a directory of their own. */
-function migrationsBefore(version: number): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-migrations-'));
-  for (const file of fs.readdirSync(MIGRATIONS_DIR))
-    if (Number(file.split('.')[0]) < version)
-      fs.copyFileSync(path.join(MIGRATIONS_DIR, file), path.join(dir, file));
-  return dir;
-}
 
 describe('migration 0997 (domain re-checks)', () => {
   it('moves verified_at to the last successful check, and leaves failed or unproved domains alone', async () => {
