@@ -164,19 +164,12 @@ const oauth: FastifyPluginAsyncTypebox = async (fastify) => {
         // A provider that failed (5xx, unreachable) has usually not used the code up: the consent is
         // pending again, so the same code and state can be posted once more.
         const pending = await consents.putBack(request.body.state, consent).catch(() => false);
-        if (!pending)
-          throw new ProblemError(
-            502,
-            'oauth_provider_unavailable',
-            `${consent.provider} did not redeem the code: start again.`,
-            { extensions: { consentPending: false } },
-          );
-        const expiresAt = new Date(consent.expiresAt).toISOString();
+        const expiresAt = pending ? new Date(consent.expiresAt).toISOString() : undefined;
         throw new ProblemError(
           502,
           'oauth_provider_unavailable',
-          `${consent.provider} did not redeem the code: post the same code and state again before ${expiresAt}, or start again if it is then refused.`,
-          { extensions: { consentPending: true, expiresAt } },
+          `${consent.provider} did not redeem the code: ${expiresAt ? `post the same code and state again before ${expiresAt}, or start again if it is then refused` : 'start again'}.`,
+          { extensions: expiresAt ? { consentPending: true, expiresAt } : { consentPending: false } },
         );
       }
       const oauthInput = { oauth: { refreshToken } };
