@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { mailboxSecretBinding } from '@prospectflow/mailboxes';
 import { LocalKeyProvider, SecretBox } from '@prospectflow/secrets';
 import pg from 'pg';
@@ -98,5 +100,40 @@ describe('key rotation: data keys re-wrapped under the new key, ciphertexts unto
     expect(report.failed).toEqual([
       expect.objectContaining({ organisationId: orgs[1], table: 'outreach.mailboxes', id: b }),
     ]);
+  });
+});
+
+describe('rotate-keys command: bad settings or no database end in one JSON error line and exit 2', () => {
+  const key = randomBytes(32).toString('base64');
+  const run = (env: Record<string, string>) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/rotate-keys.ts'], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      env: { PATH: process.env.PATH, WORKER_DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+  /** Every line is JSON; the errors among them. */
+  const errors = (out: string) =>
+    out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .filter((l) => l.level >= 50);
+
+  it.each([
+    ['a key written the wrong way round', { SECRETS_LOCAL_KEYS: `${key}:k1` }, /key 1 has an invalid id/],
+    [
+      'an active key not in the ring',
+      { SECRETS_LOCAL_KEYS: `k1:${key}`, SECRETS_ACTIVE_KEY: 'k2' },
+      /not in the key ring/,
+    ],
+    ['an unreachable database', { SECRETS_LOCAL_KEYS: `k1:${key}` }, /rotation stopped: .*ECONNREFUSED/],
+  ])('%s', (_label, env, message) => {
+    const result = run(env);
+    expect(result.status).toBe(2);
+    expect(errors(result.stdout + result.stderr)).toEqual([
+      expect.objectContaining({ msg: expect.stringMatching(message) }),
+    ]);
+    expect(result.stdout + result.stderr).not.toContain(key);
   });
 });

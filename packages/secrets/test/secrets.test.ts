@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -101,6 +101,53 @@ describe('local key provider', () => {
       /not in the key ring/,
     );
     expect(() => keyProviderFromEnv({ SECRETS_PROVIDER: 'vault' })).toThrow(/local" or "kms/);
+  });
+
+  it('refuses a key ring that would lose or misplace a key, and never echoes key material', () => {
+    const a = key().toString('base64');
+    const b = key().toString('base64');
+    const refusal = (env: NodeJS.ProcessEnv) => {
+      try {
+        keyProviderFromEnv(env);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    // A repeated id would keep only one of the two keys: rows wrapped by the other would not open.
+    expect(refusal({ SECRETS_LOCAL_KEYS: `k1:${a},k1:${b}` })).toMatch(/"k1" is listed twice/);
+    // "<key>:<id>" (the wrong way round): the message must not quote the key.
+    const reversed = refusal({ SECRETS_LOCAL_KEYS: `${a}:k1` });
+    expect(reversed).toMatch(/key 1 has an invalid id/);
+    expect(reversed).not.toContain(a.slice(0, 8));
+    const dir = mkdtempSync(path.join(tmpdir(), 'pf-keys-'));
+    const file = (name: string, content: string, mode = 0o600) => {
+      const at = path.join(dir, name);
+      writeFileSync(at, content);
+      chmodSync(at, mode);
+      return at;
+    };
+    // A raw key instead of JSON: the parser's message would quote its first characters.
+    const raw = refusal({ SECRETS_KEY_FILE: file('raw', a) });
+    expect(raw).toMatch(/is not readable JSON/);
+    expect(raw).not.toContain(a.slice(0, 8));
+    expect(refusal({ SECRETS_KEY_FILE: file('null', 'null') })).toMatch(/needs \{"keys"/);
+    expect(refusal({ SECRETS_KEY_FILE: file('array', JSON.stringify({ keys: [a] })) })).toMatch(
+      /needs \{"keys"/,
+    );
+    expect(refusal({ SECRETS_KEY_FILE: file('number', JSON.stringify({ keys: { k1: 123 } })) })).toMatch(
+      /"k1" must be 32 bytes/,
+    );
+    expect(refusal({ SECRETS_KEY_FILE: file('open', JSON.stringify({ keys: { k1: a } }), 0o644) })).toMatch(
+      /readable by other users \(mode 644\); chmod 600/,
+    );
+  });
+
+  it('a stored key id naming an Object built-in is an unknown key, not a crash', async () => {
+    const sealed = await box.seal(secret, binding);
+    for (const keyId of ['local:constructor', 'local:__proto__', 'local:toString']) {
+      await expect(box.open({ ...sealed, keyId }, binding)).rejects.toBeInstanceOf(KeyUnavailableError);
+    }
     expect(() => keyProviderFromEnv({ SECRETS_PROVIDER: 'kms' })).toThrow(/SECRETS_KMS_KEY_ID/);
   });
 });
@@ -195,6 +242,15 @@ describe('AWS KMS provider (real SDK, real HTTP, KMS JSON protocol)', () => {
       kms.arn('second'),
     );
     expect(kms.requests).toEqual([]);
+  });
+
+  it('a blob given with another existing key id does not open (IncorrectKeyException), nor re-wraps', async () => {
+    const box = new SecretBox(new KmsKeyProvider({ keyId: 'alias/first', client: client() }));
+    const sealed = await box.seal(secret, binding);
+    const moved = { ...sealed, keyId: kms.arn('second') };
+    await expect(box.open(moved, binding)).rejects.toBeInstanceOf(DecryptionError);
+    const second = new SecretBox(new KmsKeyProvider({ keyId: 'alias/second', client: client() }));
+    await expect(second.rewrap(moved, binding)).rejects.toBeInstanceOf(DecryptionError);
   });
 
   it('a disabled or unknown key is KeyUnavailableError, not a wrong secret', async () => {

@@ -19,7 +19,8 @@ in the provider until this reports 0 failures.
 
 Environment: WORKER_DATABASE_URL (role prospectflow_worker), SECRETS_PROVIDER, SECRETS_LOCAL_KEYS
 or SECRETS_KEY_FILE (+ SECRETS_ACTIVE_KEY), or SECRETS_KMS_KEY_ID + AWS_REGION. Exit code 1 when
-any secret failed to re-wrap.
+any secret failed to re-wrap, 2 when the run could not start or stopped (settings, key provider,
+database): what was re-wrapped before stays re-wrapped, run it again.
 `);
   process.exit(0);
 }
@@ -29,20 +30,30 @@ if (unknown.length) {
   process.exit(2);
 }
 const log = createLogger(undefined, 'rotate-keys');
-const url = process.env.WORKER_DATABASE_URL;
-const provider = keyProviderFromEnv();
-if (!url || !provider) {
-  log.error('WORKER_DATABASE_URL and a key provider (SECRETS_*) are required');
+/** Exit 2 with one structured line: the message only (a stack or a config dump is no use here). */
+const stop = (message: string): never => {
+  log.error(message);
   process.exit(2);
+};
+const url = process.env.WORKER_DATABASE_URL;
+let provider: ReturnType<typeof keyProviderFromEnv>;
+try {
+  provider = keyProviderFromEnv();
+} catch (error) {
+  stop(`key provider settings: ${(error as Error).message}`);
 }
+if (!url || !provider) stop('WORKER_DATABASE_URL and a key provider (SECRETS_*) are required');
 const pool = new pg.Pool({ connectionString: url, max: 2 });
 try {
-  const report = await rotateSealedSecrets(pool, new SecretBox(provider), log, {
+  const report = await rotateSealedSecrets(pool, new SecretBox(provider!), log, {
     dryRun: args.includes('--dry-run'),
   });
   log.info({ ...report, failed: report.failed.length }, 'rotation finished');
   for (const failure of report.failed) log.error(failure, 'rotation: secret not re-wrapped');
   process.exitCode = report.failed.length ? 1 : 0;
+} catch (error) {
+  log.error(`rotation stopped: ${(error as Error).message}`);
+  process.exitCode = 2;
 } finally {
   await pool.end();
 }

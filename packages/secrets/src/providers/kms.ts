@@ -26,11 +26,14 @@ const KEY_UNUSABLE = new Set([
   'KeyUnavailableException',
 ]);
 
-/** InvalidCiphertextException → DecryptionError, an unusable key → KeyUnavailableError. */
+/** KMS errors that mean this wrapped key does not open under the key or context given. */
+const DOES_NOT_OPEN = new Set(['InvalidCiphertextException', 'IncorrectKeyException']);
+
+/** A wrapped key that does not open → DecryptionError, an unusable key → KeyUnavailableError. */
 function translated(error: unknown): unknown {
   const name = (error as { name?: string }).name ?? '';
-  if (name === 'InvalidCiphertextException')
-    return new DecryptionError('KMS refused to unwrap the data key (wrong context or key)');
+  if (DOES_NOT_OPEN.has(name))
+    return new DecryptionError(`KMS refused to unwrap the data key: ${name} (wrong context or key)`);
   if (KEY_UNUSABLE.has(name))
     return new KeyUnavailableError(`KMS cannot use the key: ${name} (${(error as Error).message})`);
   return error;

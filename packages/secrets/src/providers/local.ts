@@ -9,6 +9,13 @@ export interface LocalKeyRing {
   keys: Record<string, Buffer>;
 }
 
+/** What a local key id may be (it is stored with each secret as "local:<id>"). */
+export const LOCAL_KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Own keys only: a stored key id such as "local:constructor" must not find an Object built-in. */
+const ringKey = (keys: Record<string, Buffer>, id: string) =>
+  Object.hasOwn(keys, id) ? keys[id] : undefined;
+
 /**
  * Key-encryption keys held by the process (from an environment variable or a file): for
  * development, tests and hosts without a KMS. Data keys are wrapped with AES-256-GCM under the
@@ -19,13 +26,13 @@ export class LocalKeyProvider implements KeyProvider {
   readonly #ring: LocalKeyRing;
 
   constructor(ring: LocalKeyRing) {
-    if (!ring.keys[ring.active]) throw new Error(`active key "${ring.active}" is not in the key ring`);
+    if (!ringKey(ring.keys, ring.active))
+      throw new Error(`active key "${ring.active}" is not in the key ring`);
     for (const [id, key] of Object.entries(ring.keys)) {
       if (key.length !== 32) throw new Error(`key "${id}" must be 32 bytes (got ${key.length})`);
-      if (!/^[A-Za-z0-9._-]{1,64}$/.test(id))
-        throw new Error(`key id "${id}" must match [A-Za-z0-9._-]{1,64}`);
+      if (!LOCAL_KEY_ID.test(id)) throw new Error(`key id "${id}" must match [A-Za-z0-9._-]{1,64}`);
     }
-    this.#ring = { active: ring.active, keys: { ...ring.keys } };
+    this.#ring = { active: ring.active, keys: Object.assign(Object.create(null), ring.keys) };
   }
 
   async activeKeyId(): Promise<string> {
@@ -38,7 +45,7 @@ export class LocalKeyProvider implements KeyProvider {
 
   #kek(keyId: string): Buffer {
     const id = keyId.startsWith('local:') ? keyId.slice('local:'.length) : undefined;
-    const key = id === undefined ? undefined : this.#ring.keys[id];
+    const key = id === undefined ? undefined : ringKey(this.#ring.keys, id);
     if (!key) throw new KeyUnavailableError(`key-encryption key ${keyId} is not in the local key ring`);
     return key;
   }

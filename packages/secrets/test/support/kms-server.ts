@@ -121,6 +121,11 @@ export async function startFakeKms(): Promise<FakeKms> {
         body.SourceEncryptionContext,
       );
       usable(source.arn);
+      if (body.SourceKeyId !== undefined && resolve(body.SourceKeyId) !== source.arn)
+        throw fail(
+          'IncorrectKeyException',
+          'The source key ID in the request does not identify the key that encrypted it',
+        );
       const destination = resolve(body.DestinationKeyId);
       if (!destination)
         throw fail('NotFoundException', `Key '${String(body.DestinationKeyId)}' does not exist`);
