@@ -5,9 +5,10 @@ import type { ServerEndpoint } from './account.js';
 /**
  * Addresses a user-supplied mail host must not resolve to (SSRF): loopback, private, link-local
  * (incl. cloud metadata 169.254.169.254 and fd00:ec2::254), carrier-grade NAT, unspecified,
- * multicast, reserved and documentation ranges, their IPv4-mapped IPv6 forms, and the IPv6 forms
- * that carry an IPv4 address a gateway may route to (IPv4-compatible ::a.b.c.d, 6to4 2002::/16,
- * Teredo 2001::/32; all deprecated, no mail server needs them).
+ * multicast, reserved, benchmarking and documentation ranges, their IPv4-mapped IPv6 forms, and the
+ * IPv6 forms that carry an IPv4 address a gateway may route to (IPv4-compatible ::a.b.c.d,
+ * IPv4-translated ::ffff:0:a.b.c.d, NAT64 64:ff9b::/96 and its local-use 64:ff9b:1::/48, 6to4
+ * 2002::/16, Teredo 2001::/32; no public mail server is reached through them).
  */
 const BLOCKED = new BlockList();
 for (const [net, prefix] of [
@@ -29,11 +30,15 @@ for (const [net, prefix] of [
   BLOCKED.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of [
   ['::', 96],
+  ['::ffff:0:0:0', 96],
   ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48],
   ['100::', 64],
   ['2001::', 32],
+  ['2001:2::', 48],
   ['2001:db8::', 32],
   ['2002::', 16],
+  ['3fff::', 20],
   ['fc00::', 7],
   ['fe80::', 10],
   ['ff00::', 8],

@@ -36,9 +36,18 @@ describe('SSRF host guard', () => {
     ['::ffff:a9fe:a9fe'],
     ['fe80::1'],
     ['fc00::1'],
-    // IPv6 forms that carry an IPv4 address: IPv4-compatible, 6to4, Teredo.
+    // IPv6 forms that carry an IPv4 address: IPv4-compatible, IPv4-translated (SIIT), NAT64 and its
+    // local-use prefix (169.254.169.254 translated), 6to4, Teredo.
     ['::127.0.0.1'],
     ['::7f00:1'],
+    ['::ffff:0:a9fe:a9fe'],
+    ['::ffff:0:169.254.169.254'],
+    ['64:ff9b::a9fe:a9fe'],
+    ['64:ff9b:1::a9fe:a9fe'],
+    ['[64:ff9b:1::a9fe:a9fe]'],
+    // Benchmarking and documentation ranges (RFC 5180, RFC 9637).
+    ['2001:2::1'],
+    ['3fff::1'],
     ['2002:7f00:1::1'],
     ['2001:0:4136:e378:8000:63bf:3fff:fdd2'],
     ['smtp.internal.test'],
