@@ -2,8 +2,8 @@ import { type MailboxSecrets, mailboxSecretBinding } from '@prospectflow/mailbox
 import { DecryptionError } from '@prospectflow/secrets';
 import type { FastifyInstance } from 'fastify';
 import { isProblemError, unprocessable } from '../lib/problem.js';
-import type { ConnectionChange, MailboxWritable, mailboxesRepository } from '../repositories/mailboxes.js';
-import { type ConnectionInput, checkHosts, mergeConnection, sealSecrets } from './connection.js';
+import type { ConnectionChange, MailboxWritable, StoredMailbox } from '../repositories/mailboxes.js';
+import { type ConnectionInput, checkHosts, mergeConnection } from './connection.js';
 
 // What a mailbox create or change goes through: the mailbox routes and the OAuth consent's.
 
@@ -28,31 +28,32 @@ export function split(body: Record<string, unknown>): { values: MailboxWritable;
 /**
  * A connection change checked and sealed: merged over what is stored, hosts checked against SSRF,
  * secrets sealed to (organisation, mailbox) when one changed — never stored or logged in clear.
+ * `mailbox` is a new mailbox's fresh id, or the stored mailbox: its id as the database has it is
+ * the binding (never the id a client typed, whose case may differ and would not open again).
  */
 export async function prepareChange(
   fastify: FastifyInstance,
   organisationId: string,
-  id: string,
+  mailbox: { id: string } | StoredMailbox,
   input: ConnectionInput,
   fromAddress: string,
-  stored?: Awaited<ReturnType<ReturnType<typeof mailboxesRepository>['stored']>>,
 ): Promise<ConnectionChange> {
+  const stored = 'connection' in mailbox ? mailbox : undefined;
+  const binding = mailboxSecretBinding(organisationId, mailbox.id);
   const secretGiven = Boolean(input.smtp?.password || input.imap?.password || input.oauth);
-  // The stored secrets are merged under every change (a new host keeps the password). If they no
+  // The stored secrets are merged under every change (a new port keeps the password). If they no
   // longer open (copied from another record, or damaged), a change that gives every secret again
   // repairs the mailbox; one that would need them is refused with the reason.
-  let current: MailboxSecrets = {};
-  let unreadable = false;
+  let current: MailboxSecrets | null = {};
   if (stored?.sealed) {
     try {
-      current = await fastify
-        .secretBox()
-        .openJson<MailboxSecrets>(stored.sealed, mailboxSecretBinding(organisationId, id));
+      current = await fastify.secretBox().openJson<MailboxSecrets>(stored.sealed, binding);
     } catch (error) {
       if (!(error instanceof DecryptionError)) throw error;
-      unreadable = true;
+      current = null;
     }
   }
+  const unreadable = current === null;
   let merged: ReturnType<typeof mergeConnection>;
   try {
     merged = mergeConnection(
@@ -77,6 +78,7 @@ export async function prepareChange(
     (secretGiven || unreadable || !stored?.sealed || connection.provider !== stored.connection.provider);
   return {
     connection,
-    ...(reseal ? { sealed: await sealSecrets(fastify.secretBox(), organisationId, id, secrets) } : {}),
+    ...(reseal ? { sealed: await fastify.secretBox().sealJson(secrets, binding) } : {}),
+    ...(stored ? { basedOn: stored.credentialsVersion } : {}),
   };
 }

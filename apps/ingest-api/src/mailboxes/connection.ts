@@ -5,11 +5,9 @@ import {
   isOAuth,
   type MailboxProvider,
   type MailboxSecrets,
-  mailboxSecretBinding,
   type ServerEndpoint,
   type ServerSecurity,
 } from '@prospectflow/mailboxes';
-import type { SealedSecret, SecretBox } from '@prospectflow/secrets';
 import { unprocessable } from '../lib/problem.js';
 
 /** What a client sends for one server; the password is write-only. */
@@ -78,13 +76,48 @@ function endpoint(
 }
 
 /**
+ * The stored credentials go only to the servers they were given for: a new host, or a move to
+ * `security: none` (the secret in clear), takes the secret that server receives in the same change
+ * (its password; an OAuth mailbox's refresh token, whose access tokens both servers get). Otherwise
+ * an admin could point a mailbox at their own server and collect a write-only secret from the
+ * worker's next login. 422 `secret_required_for_host_change`, `errors[]` naming each secret.
+ */
+function requireSecretsForNewServers(provider: MailboxProvider, current: Connection, input: ConnectionInput) {
+  const errors: { field: string; code: string; message: string }[] = [];
+  for (const field of ['smtp', 'imap'] as const) {
+    const was = current[field];
+    const next = input[field];
+    if (!was || !next) continue;
+    const moved = next.host !== undefined && next.host.toLowerCase() !== was.host.toLowerCase();
+    const inClear = next.security === 'none' && was.security !== 'none';
+    if (!moved && !inClear) continue;
+    const secret = isOAuth(provider) ? 'oauth.refreshToken' : `${field}.password`;
+    const given = isOAuth(provider) ? input.oauth?.refreshToken : next.password;
+    if (given || errors.some((e) => e.field === secret)) continue;
+    errors.push({
+      field: secret,
+      code: 'secret_required_for_host_change',
+      message: `${field}.${moved ? 'host' : 'security'} changes where the credentials go: give ${secret} in the same request.`,
+    });
+  }
+  if (errors.length)
+    throw unprocessable(
+      'secret_required_for_host_change',
+      'A new server (another host, or no TLS) does not receive the stored credentials: give them again in the same request.',
+      { errors },
+    );
+}
+
+/**
  * The connection a create or change leaves: the input over what is stored, provider defaults,
  * users defaulting to the from-address; 422 listing every missing piece. Secrets are merged the
- * same way (a new SMTP password keeps the stored IMAP one; IMAP defaults to the SMTP password).
+ * same way (a new SMTP password keeps the stored IMAP one; IMAP defaults to the SMTP password only
+ * where no IMAP password is stored: a new mailbox, a switch of provider). `currentSecrets` is null
+ * when the stored ones do not open: every secret the mailbox needs must then be given.
  */
 export function mergeConnection(
   current: Connection,
-  currentSecrets: MailboxSecrets,
+  currentSecrets: MailboxSecrets | null,
   input: ConnectionInput,
   fromAddress: string,
 ): { connection: Connection; secrets: MailboxSecrets } {
@@ -101,6 +134,8 @@ export function mergeConnection(
   }
   const errors: { field: string; code: string; message: string }[] = [];
   const switched = provider !== current.provider;
+  // After a switch every secret is new anyway (nothing stored is kept).
+  if (!switched) requireSecretsForNewServers(provider, current, input);
   const defaults = PROVIDER_SERVERS[provider];
   const server = (field: 'smtp' | 'imap') =>
     endpoint(field, input[field], switched ? null : current[field], defaults?.[field], fromAddress, errors);
@@ -109,13 +144,14 @@ export function mergeConnection(
   const kept = switched ? {} : currentSecrets;
   let secrets: MailboxSecrets;
   if (isOAuth(provider)) {
-    if (input.smtp?.password || input.imap?.password)
-      errors.push({
-        field: 'smtp.password',
-        code: 'oauth_mailbox',
-        message: `A ${provider} mailbox authenticates with oauth.refreshToken, not a password.`,
-      });
-    secrets = { refreshToken: input.oauth?.refreshToken ?? kept.refreshToken };
+    for (const field of ['smtp', 'imap'] as const)
+      if (input[field]?.password)
+        errors.push({
+          field: `${field}.password`,
+          code: 'oauth_mailbox',
+          message: `A ${provider} mailbox authenticates with oauth.refreshToken, not a password.`,
+        });
+    secrets = { refreshToken: input.oauth?.refreshToken ?? kept?.refreshToken };
     if (!secrets.refreshToken)
       errors.push({
         field: 'oauth.refreshToken',
@@ -129,10 +165,14 @@ export function mergeConnection(
         code: 'not_oauth',
         message: 'Only google and microsoft mailboxes take oauth.',
       });
-    const smtpPassword = input.smtp?.password ?? kept.smtpPassword;
-    secrets = { smtpPassword, imapPassword: input.imap?.password ?? kept.imapPassword ?? smtpPassword };
+    const smtpPassword = input.smtp?.password ?? kept?.smtpPassword;
+    // An unreadable stored IMAP password is not replaced by the new SMTP one: it must be given.
+    const imapPassword = input.imap?.password ?? (kept ? (kept.imapPassword ?? smtpPassword) : undefined);
+    secrets = { smtpPassword, imapPassword };
     if (!smtpPassword)
       errors.push({ field: 'smtp.password', code: 'required', message: 'smtp.password is required.' });
+    if (!imapPassword && kept === null)
+      errors.push({ field: 'imap.password', code: 'required', message: 'imap.password is required.' });
   }
   if (errors.length)
     throw unprocessable('mailbox_connection_incomplete', 'The mailbox connection is incomplete.', { errors });
@@ -165,13 +205,4 @@ export async function checkHosts(
       });
     }
   }
-}
-
-export async function sealSecrets(
-  box: SecretBox,
-  organisationId: string,
-  mailboxId: string,
-  secrets: MailboxSecrets,
-): Promise<SealedSecret> {
-  return await box.sealJson(secrets, mailboxSecretBinding(organisationId, mailboxId));
 }

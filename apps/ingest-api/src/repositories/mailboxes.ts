@@ -4,7 +4,8 @@ import { enqueue, REVERIFY_MAILBOX, TASKS } from '@prospectflow/outreach-core';
 import type { SealedSecret } from '@prospectflow/secrets';
 import { currentTenant, type TenantClient } from '@prospectflow/tenant-context';
 import type { Static } from 'typebox';
-import { unprocessable } from '../lib/problem.js';
+import { isPgError } from '../lib/db-errors.js';
+import { ProblemError, unprocessable } from '../lib/problem.js';
 import type { Connection } from '../mailboxes/connection.js';
 import type { Database } from '../plugins/app/db.js';
 import type { Mailbox } from '../routes/v1/mailboxes/schema.js';
@@ -29,6 +30,20 @@ export type MailboxWritable = Partial<
 
 /** A connection change to store: the merged settings and, when a secret changed, the new sealed secret. */
 export interface ConnectionChange {
+  connection: Connection;
+  sealed?: SealedSecret;
+  /**
+   * The credentials version of the stored mailbox the change was merged over: it is written only
+   * while that is still current (409 `mailbox_changed_concurrently` otherwise).
+   */
+  basedOn?: number;
+}
+
+/** A mailbox as a connection change merges over it; `id` as the database has it (lower case). */
+export interface StoredMailbox {
+  id: string;
+  fromAddress: string;
+  credentialsVersion: number;
   connection: Connection;
   sealed?: SealedSecret;
 }
@@ -180,12 +195,12 @@ export function mailboxesRepository(db: Database) {
     },
 
     /** The stored connection and sealed secret (for a change that merges over them). */
-    async stored(
-      id: string,
-    ): Promise<{ fromAddress: string; connection: Connection; sealed?: SealedSecret } | undefined> {
+    async stored(id: string): Promise<StoredMailbox | undefined> {
       return await db.tenant(async (c) => {
         const { rows } = await c.query<
           ServerColumns & {
+            id: string;
+            credentials_version: number;
             from_address: string;
             provider: MailboxProvider;
             secret_ciphertext: Buffer | null;
@@ -193,14 +208,16 @@ export function mailboxesRepository(db: Database) {
             secret_key_id: string | null;
           }
         >(
-          `SELECT from_address, provider, smtp_host, smtp_port, smtp_security, smtp_user, imap_host, imap_port, imap_security,
+          `SELECT id, credentials_version, from_address, provider, smtp_host, smtp_port, smtp_security, smtp_user, imap_host, imap_port, imap_security,
              imap_user, secret_ciphertext, secret_wrapped_key, secret_key_id FROM outreach.mailboxes WHERE id = $1`,
           [id],
         );
         const r = rows[0];
         if (!r) return undefined;
         return {
+          id: r.id,
           fromAddress: r.from_address,
+          credentialsVersion: r.credentials_version,
           connection: {
             provider: r.provider,
             smtp: serverFromColumns(r, 'smtp'),
@@ -229,6 +246,11 @@ export function mailboxesRepository(db: Database) {
      * passing check makes it active, or give new credentials); any other status change out of
      * `error` (paused, disabled, or active with new credentials) makes it unverified and queues
      * the check, so a later `active` cannot skip it.
+     *
+     * A connection change was merged over a stored state read beforehand (its secrets are opened
+     * and its hosts resolved outside the transaction): if another change was written meanwhile, it
+     * is refused rather than written over it (it could pair one provider's settings with another's
+     * secret).
      */
     async update(
       id: string,
@@ -238,12 +260,24 @@ export function mailboxesRepository(db: Database) {
       const entries = [...entriesOf(values), ...(change ? connectionEntries(change) : [])];
       return await db.tenant(async (c) => {
         const current = (
-          await c.query<{ status: string; paused_reason: string | null; last_error_code: string | null }>(
-            'SELECT status, paused_reason, last_error_code FROM outreach.mailboxes WHERE id = $1 FOR UPDATE',
+          await c.query<{
+            status: string;
+            paused_reason: string | null;
+            last_error_code: string | null;
+            credentials_version: number;
+          }>(
+            'SELECT status, paused_reason, last_error_code, credentials_version FROM outreach.mailboxes WHERE id = $1 FOR UPDATE',
             [id],
           )
         ).rows[0];
         if (!current) return undefined;
+        if (change?.basedOn !== undefined && change.basedOn !== current.credentials_version)
+          throw new ProblemError(
+            409,
+            'mailbox_changed_concurrently',
+            'The mailbox connection changed while this change was prepared: nothing was written. Send the change again (it applies over the new settings).',
+            { headers: { 'retry-after': '1' } },
+          );
         const connectionChanged = change !== undefined || values.fromAddress !== undefined;
         const leavesError = current.status === 'error' && values.status !== undefined;
         if (leavesError && values.status === 'active' && !connectionChanged)
@@ -252,6 +286,8 @@ export function mailboxesRepository(db: Database) {
         const sets = entries.map(([column], i) => `${column} = $${i + 2}`);
         if (values.status === 'active') sets.push('paused_reason = NULL');
         if (reverify) sets.push(REVERIFY_MAILBOX);
+        // Validation lets no empty change through; should one come, it changes nothing.
+        if (!sets.length) return await get(c, id);
         const { rowCount } = await c.query(`UPDATE outreach.mailboxes SET ${sets.join(', ')} WHERE id = $1`, [
           id,
           ...entries.map(([, value]) => value),
@@ -273,12 +309,23 @@ export function mailboxesRepository(db: Database) {
       });
     },
 
-    /** False when no such mailbox (FK violations while a campaign or message uses it propagate). */
+    /**
+     * False when no such mailbox. Refused (422 `mailbox_in_use`) while a campaign, a campaign's
+     * rotation, an enrollment pinned to it or a message refers to it (the references restrict it).
+     */
     async delete(id: string): Promise<boolean> {
-      const { rowCount } = await db.tenant((c) =>
-        c.query('DELETE FROM outreach.mailboxes WHERE id = $1', [id]),
-      );
-      return (rowCount ?? 0) > 0;
+      try {
+        const { rowCount } = await db.tenant((c) =>
+          c.query('DELETE FROM outreach.mailboxes WHERE id = $1', [id]),
+        );
+        return (rowCount ?? 0) > 0;
+      } catch (error) {
+        if (!isPgError(error) || error.code !== '23503') throw error;
+        throw unprocessable(
+          'mailbox_in_use',
+          'A campaign or a message uses this mailbox (a campaign sends from it or rotates across it, or messages were sent from it): take it out of its campaigns, or disable it (status: disabled), which keeps its history.',
+        );
+      }
     },
   };
 }

@@ -185,6 +185,25 @@ describe('connecting a Google mailbox by consent', () => {
     expect((await stored(mailbox.id)).credentials_version).toBeGreaterThan(before.credentials_version);
   });
 
+  it('a reconnection named by an upper-case id seals the new token to the mailbox id as stored', async () => {
+    const first = await start(owner, {
+      provider: 'google',
+      fromAddress: 'upper.id@acme.test',
+      ...LOCAL_SERVERS,
+    });
+    const mailbox = (await complete(owner, await consent(first.json().authorizationUrl))).json();
+    const again = await start(owner, {
+      provider: 'google',
+      fromAddress: 'upper.id@acme.test',
+      mailboxId: mailbox.id.toUpperCase(),
+    });
+    expect(again.statusCode).toBe(200);
+    const done = await complete(owner, await consent(again.json().authorizationUrl));
+    expect(done.statusCode).toBe(200);
+    expect(done.json().id).toBe(mailbox.id);
+    expect(refreshTokenGrant(accounts, await refreshTokenOf(mailbox.id))?.owner).toBe('upper.id@acme.test');
+  });
+
   it('a provider outage at redemption leaves the consent pending: the same code and state complete it once the provider answers', async () => {
     const before = await count();
     const started = await start(owner, {

@@ -7,12 +7,15 @@ import { IdParams, Items } from '../../../lib/schemas.js';
 import { checkZone, prepareChange, split } from '../../../mailboxes/change.js';
 import { changesConnection } from '../../../mailboxes/connection.js';
 import { type ConnectionChange, mailboxesRepository } from '../../../repositories/mailboxes.js';
+import { exactBodies } from './exact-bodies.js';
 import { Mailbox, MailboxCreate, MailboxPatch } from './schema.js';
 
 /** Sending identities: anyone reads them, admins manage them (mail goes out in the organisation's name). */
 const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {
   const tags = ['outreach'];
   const repository = mailboxesRepository(fastify.db);
+  // Secrets travel in these bodies: an unknown or mistyped field is refused, never dropped or coerced.
+  fastify.setValidatorCompiler(exactBodies);
   fastify.post(
     '',
     {
@@ -32,7 +35,7 @@ const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {
       const change = await prepareChange(
         fastify,
         repository.organisationId(),
-        id,
+        { id },
         input,
         request.body.fromAddress,
       );
@@ -86,21 +89,21 @@ const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {
       const body = request.body as Record<string, unknown>;
       checkZone(body.timeZone);
       const { values, input } = split(body);
+      let id = request.params.id;
       let change: ConnectionChange | undefined;
       if (changesConnection({ ...input, fromAddress: values.fromAddress })) {
-        const stored = await repository.stored(request.params.id);
+        const stored = await repository.stored(id);
         if (!stored) throw notFound('Mailbox');
-        const organisationId = repository.organisationId();
+        id = stored.id;
         change = await prepareChange(
           fastify,
-          organisationId,
-          request.params.id,
+          repository.organisationId(),
+          stored,
           input,
           values.fromAddress ?? stored.fromAddress,
-          stored,
         );
       }
-      const row = await repository.update(request.params.id, values, change);
+      const row = await repository.update(id, values, change);
       if (!row) throw notFound('Mailbox');
       return row;
     },

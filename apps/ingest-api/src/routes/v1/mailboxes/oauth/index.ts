@@ -15,6 +15,7 @@ import { checkZone, prepareChange, split } from '../../../../mailboxes/change.js
 import { checkHosts, mergeConnection } from '../../../../mailboxes/connection.js';
 import { CONSENT_TTL_SECONDS, oauthConsents } from '../../../../mailboxes/oauth-consents.js';
 import { mailboxesRepository } from '../../../../repositories/mailboxes.js';
+import { exactBodies } from '../exact-bodies.js';
 import { Mailbox, OAuthComplete, OAuthStart, OAuthStarted } from '../schema.js';
 
 /** What the consent needs of the deployment: the provider's OAuth client, the redirect page, Redis. */
@@ -51,6 +52,8 @@ async function consentStore<T>(work: () => Promise<T>): Promise<T> {
 const oauth: FastifyPluginAsyncTypebox = async (fastify) => {
   const tags = ['outreach'];
   const repository = mailboxesRepository(fastify.db);
+  // As the other mailbox routes: unknown fields refused, nothing coerced.
+  fastify.setValidatorCompiler(exactBodies);
 
   fastify.post(
     '/start',
@@ -65,16 +68,19 @@ const oauth: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request) => {
-      const { provider, mailboxId, ...settings } = request.body;
+      const { provider, mailboxId: reconnect, ...settings } = request.body;
       const { client, redirectUri, consents } = consentSetup(fastify, provider);
-      if (mailboxId) {
+      let mailboxId: string | undefined;
+      if (reconnect) {
         if (Object.keys(settings).some((k) => k !== 'fromAddress'))
           throw unprocessable(
             'oauth_reconnect_settings',
             'A reconnection gives the mailbox a new token only: change its settings with PATCH /v1/mailboxes/{id}.',
           );
-        const stored = await repository.stored(mailboxId);
+        const stored = await repository.stored(reconnect);
         if (!stored) throw notFound('Mailbox');
+        // As the database has it: the new token is sealed to this id at completion.
+        mailboxId = stored.id;
         if (stored.connection.provider !== provider)
           throw unprocessable('oauth_provider_mismatch', `This mailbox is not a ${provider} mailbox.`);
         if (stored.fromAddress.toLowerCase() !== settings.fromAddress.toLowerCase())
@@ -179,12 +185,11 @@ const oauth: FastifyPluginAsyncTypebox = async (fastify) => {
         const change = await prepareChange(
           fastify,
           tenant.organisationId,
-          consent.mailboxId,
+          stored,
           oauthInput,
           stored.fromAddress,
-          stored,
         );
-        const row = await repository.update(consent.mailboxId, {}, change);
+        const row = await repository.update(stored.id, {}, change);
         if (!row) throw notFound('Mailbox');
         return row;
       }
@@ -193,7 +198,7 @@ const oauth: FastifyPluginAsyncTypebox = async (fastify) => {
       const change = await prepareChange(
         fastify,
         tenant.organisationId,
-        id,
+        { id },
         input,
         String(values.fromAddress),
       );
