@@ -1669,7 +1669,7 @@ CREATE OR REPLACE FUNCTION app.mailboxes_to_poll()
  SET search_path TO 'pg_catalog'
 AS $function$
   SELECT m.organisation_id, m.id, m.credentials_version FROM outreach.mailboxes m
-  WHERE m.provider <> 'relay' AND m.verification_status = 'verified' AND m.status IN ('active', 'paused')
+  WHERE m.provider <> 'relay' AND m.verification_status = 'verified' AND m.status IN ('active', 'paused', 'error')
   ORDER BY m.organisation_id, m.id
 $function$;
 GRANT EXECUTE ON FUNCTION app.mailboxes_to_poll() TO prospectflow_worker;
