@@ -7,6 +7,7 @@ import { createSmtpMailer, type OutgoingMail } from '../src/outreach/mailer.js';
 import { sendStep } from '../src/outreach/send-step.js';
 import { createCampaign, createOrg, createPositions, enroll, openTestDb, type TestDb } from './support/db.js';
 import { connectMailbox, messageIdsIn, queueVerification, testMailServices } from './support/mailboxes.js';
+import { startRefusingSmtp } from './support/smtp.js';
 import { PUBLIC_BASE_URL, type TestWorker, testWorker } from './support/worker.js';
 
 const mail = testMail();
@@ -382,5 +383,120 @@ describe('campaigns sending through connected mailboxes (real SMTP + Dovecot)', 
       [s.org],
     );
     expect(task.rows).toEqual([{ status: 'succeeded' }]);
+  });
+
+  /** Sends, attempts and mailbox state of a scenario whose one mailbox cannot send. */
+  const waiting = async (s: { org: string; boxes: string[] }) => ({
+    messages: (await messages(s.org)).map((m) => m.status),
+    tasks: (
+      await t.admin.query(
+        `SELECT status, attempts FROM outreach.tasks WHERE organisation_id = $1 AND type = 'send_step'`,
+        [s.org],
+      )
+    ).rows,
+    enrollments: (
+      await t.admin.query(`SELECT status FROM outreach.campaign_enrollments WHERE organisation_id = $1`, [
+        s.org,
+      ])
+    ).rows.map((r) => r.status),
+    suppressed: Number(
+      (await t.admin.query(`SELECT count(*) FROM outreach.suppressions WHERE organisation_id = $1`, [s.org]))
+        .rows[0].count,
+    ),
+    mailbox: (
+      await t.admin.query(
+        `SELECT status, verification_status, last_error_code FROM outreach.mailboxes WHERE id = $1`,
+        [s.boxes[0]],
+      )
+    ).rows[0],
+  });
+
+  it('a mailbox whose key was removed too early: its sends wait without spending attempts, and go out once the key is back', async () => {
+    const s = await scenario('keyless', ['k1@prospect.test', 'k2@prospect.test']);
+    await t.admin.query(`DELETE FROM outreach.campaign_mailboxes WHERE campaign_id = $1`, [s.campaign.id]);
+    const { rows } = await t.admin.query(
+      `UPDATE outreach.mailboxes SET secret_key_id = 'local:retired-k1' WHERE id = $1
+       RETURNING (SELECT secret_key_id FROM outreach.mailboxes WHERE id = $1) AS kept`,
+      [s.boxes[0]],
+    );
+    const clock = new ManualClock(START);
+    const w = worker(clock);
+    // Well past max_attempts (6) rounds: the first attempt, then resends of the reservation.
+    for (let round = 0; round < 10; round++) {
+      await w.worker.drain();
+      clock.advance(3 * 3600_000);
+    }
+    expect(await waiting(s)).toEqual({
+      messages: ['queued', 'queued'],
+      tasks: [
+        { status: 'pending', attempts: 0 },
+        { status: 'pending', attempts: 0 },
+      ],
+      enrollments: ['active', 'active'],
+      suppressed: 0,
+      mailbox: { status: 'active', verification_status: 'verified', last_error_code: null },
+    });
+    // The operator puts the key back: the waiting sends go out (the reservations, resent once).
+    await t.admin.query(`UPDATE outreach.mailboxes SET secret_key_id = $2 WHERE id = $1`, [
+      s.boxes[0],
+      rows[0].kept,
+    ]);
+    await w.worker.drain();
+    const sent = await messages(s.org);
+    expect(sent.map((m) => m.status)).toEqual(['sent', 'sent']);
+    expect(await messageIdsIn('k1@prospect.test')).toContain(sent[0].message_id_header);
+  });
+
+  it('credentials that do not open while sending put the mailbox in error (secrets:secrets_unreadable); nothing fails', async () => {
+    const s = await scenario('damaged', ['d1@prospect.test', 'd2@prospect.test']);
+    await t.admin.query(`DELETE FROM outreach.campaign_mailboxes WHERE campaign_id = $1`, [s.campaign.id]);
+    await t.admin.query(
+      `UPDATE outreach.mailboxes SET secret_ciphertext = set_byte(secret_ciphertext, 40, get_byte(secret_ciphertext, 40) # 1)
+       WHERE id = $1`,
+      [s.boxes[0]],
+    );
+    const clock = new ManualClock(START);
+    const w = worker(clock);
+    for (let round = 0; round < 10; round++) {
+      await w.worker.drain();
+      clock.advance(3 * 3600_000);
+    }
+    expect(await waiting(s)).toEqual({
+      messages: ['queued', 'queued'],
+      tasks: [
+        { status: 'pending', attempts: 0 },
+        { status: 'pending', attempts: 0 },
+      ],
+      enrollments: ['active', 'active'],
+      suppressed: 0,
+      mailbox: {
+        status: 'error',
+        verification_status: 'verified',
+        last_error_code: 'secrets:secrets_unreadable',
+      },
+    });
+  });
+
+  it('a server refusing the client at its greeting puts the mailbox in error: nobody bounced or suppressed', async () => {
+    const server = await startRefusingSmtp({ greeting: '550 5.7.1 Access denied: your IP is not allowed' });
+    try {
+      const s = await scenario('greeting', ['g1@prospect.test']);
+      await t.admin.query(`DELETE FROM outreach.campaign_mailboxes WHERE campaign_id = $1`, [s.campaign.id]);
+      await t.admin.query(
+        `UPDATE outreach.mailboxes SET smtp_host = '127.0.0.1', smtp_port = $2 WHERE id = $1`,
+        [s.boxes[0], server.port],
+      );
+      await worker(new ManualClock(START)).worker.drain();
+      expect(server.connections).toBeGreaterThan(0);
+      expect(await waiting(s)).toEqual({
+        messages: ['queued'],
+        tasks: [{ status: 'pending', attempts: 0 }],
+        enrollments: ['active'],
+        suppressed: 0,
+        mailbox: { status: 'error', verification_status: 'verified', last_error_code: 'smtp:auth' },
+      });
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -17,7 +17,7 @@ import {
   testDkimKey,
   testMailServices,
 } from './support/mailboxes.js';
-import { type SmtpSink, startSmtpSink } from './support/smtp.js';
+import { type SmtpSink, startRefusingSmtp, startSmtpSink } from './support/smtp.js';
 
 const mail = testMail();
 
@@ -94,6 +94,80 @@ describe('SMTP failures classified from the real test server', () => {
       }).kind,
     ).toBe('auth');
     expect(classifySmtpError({ code: 'EOAUTH2', message: 'invalid_grant' }).kind).toBe('auth');
+  });
+});
+
+/** What nodemailer throws when a server on 127.0.0.1:`port` refuses (no AUTH, plain text). */
+async function failureAt(port: number, to = 'someone@rcpt.test'): Promise<unknown> {
+  const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
+  try {
+    await transport.sendMail({ from: 'refused@sender.test', to, subject: 's', text: 't' });
+    return undefined;
+  } catch (error) {
+    return error;
+  } finally {
+    transport.close();
+  }
+}
+
+describe('SMTP refusals of the client itself, and policy refusals at RCPT (real servers)', () => {
+  // A server refusing us before any envelope says nothing about the recipient: the mailbox's problem.
+  it.each([
+    [
+      'a 550 greeting (our IP not allowed)',
+      'CONN',
+      { greeting: '550 5.7.1 Access denied: your IP is not allowed' },
+    ],
+    [
+      'a 554 greeting (client host blocked)',
+      'CONN',
+      { greeting: '554 5.7.1 client host [192.0.2.1] blocked' },
+    ],
+    [
+      'EHLO and HELO refused with 5xx',
+      'HELO',
+      { greeting: '220 mx.test ESMTP', ehlo: '550 5.7.1 not welcome', helo: '550 5.7.1 not welcome' },
+    ],
+  ])('%s → auth (mailbox error), neither bounce nor rejected', async (_label, command, answers) => {
+    const server = await startRefusingSmtp(answers);
+    try {
+      const error = await failureAt(server.port);
+      expect(error).toMatchObject({ command });
+      expect(classifySmtpError(error)).toEqual({
+        kind: 'auth',
+        detail: expect.stringMatching(/^55[04] 5\.7\.1/),
+      });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a 421 greeting (busy) retries', async () => {
+    const server = await startRefusingSmtp({ greeting: '421 4.7.0 too many connections, try later' });
+    try {
+      expect(classifySmtpError(await failureAt(server.port)).kind).toBe('retry');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a 5.7.x at RCPT (sender blocklisted) → rejected: the message fails, the address is not bounced', async () => {
+    const sink = await startSmtpSink({
+      rcpt: () => ({
+        code: 550,
+        message: '5.7.1 Service unavailable; client host [192.0.2.1] blocked using Spamhaus',
+      }),
+    });
+    try {
+      const failure = classifySmtpError(await failureAt(sink.port));
+      expect(failure).toMatchObject({ kind: 'rejected', responseCode: 550 });
+      expect(failure.detail).toContain('Spamhaus');
+      // The same code with a mailbox status (5.1.1) is still the recipient's: a bounce.
+      sink.setRcpt(() => ({ code: 550, message: '5.1.1 no such user' }));
+      expect(classifySmtpError(await failureAt(sink.port)).kind).toBe('bounce');
+    } finally {
+      await sink.close();
+    }
   });
 });
 

@@ -204,6 +204,13 @@ const TABLE: Row[] = [
     snooze('2026-03-04T08:00:00Z', 'minimum gap between sends', 'gap'),
   ],
   ['no gap configured', usage(1, 5, '2026-03-03T08:59:59Z'), INSIDE, { kind: 'send' }],
+  // A resend was counted and spaced when it was reserved: neither cap nor gap holds it again.
+  [
+    'a resend at the cap and within the gap (its own reservation is the last send)',
+    { existing: 'queued', ...mailbox({ minGapSeconds: 600 }), ...usage(5, 5, '2026-03-03T08:59:00Z') },
+    INSIDE,
+    { kind: 'resend' },
+  ],
 ];
 
 describe('decide(state, now): whether a message is sent now', () => {

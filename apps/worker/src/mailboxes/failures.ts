@@ -1,4 +1,5 @@
 import { HostRefusedError, OAuthReauthRequired } from '@prospectflow/mailboxes';
+import { DecryptionError, KeyUnavailableError } from '@prospectflow/secrets';
 
 /** Why a connection step failed, as shown on the mailbox (with the server's own answer). */
 export type FailureKind =
@@ -21,6 +22,24 @@ export interface StepFailure {
   answer: string;
 }
 
+/**
+ * Stored secrets (a mailbox's credentials, a relay domain's DKIM key) that do not open — one
+ * definition for verification, sending and polling. Unreadable: damaged or copied from another
+ * record, only entering them again helps. Unavailable: the key that wrapped them is missing here
+ * (removed too early, KMS key disabled); the secret may be intact and restoring the key is enough.
+ */
+export function secretsFailure(
+  error: unknown,
+): { kind: 'secrets_unreadable' | 'secrets_unavailable'; answer: string } | undefined {
+  if (error instanceof DecryptionError)
+    return {
+      kind: 'secrets_unreadable',
+      answer: 'the stored credentials do not open (damaged, or copied from another record): enter them again',
+    };
+  if (error instanceof KeyUnavailableError) return { kind: 'secrets_unavailable', answer: error.message };
+  return undefined;
+}
+
 const TLS = /certificate|self[- ]signed|SSL|TLS|ERR_SSL|CERT_|handshake/i;
 
 /** Maps an error from nodemailer or imapflow (or our guard and token cache) to a step failure. */
@@ -35,6 +54,8 @@ export function describeFailure(error: unknown): StepFailure {
     message?: string;
   };
   const answer = String(e.response ?? e.responseText ?? e.message ?? error).slice(0, 500);
+  const unopened = secretsFailure(error);
+  if (unopened) return unopened;
   if (error instanceof HostRefusedError)
     return { kind: error.reason === 'not_resolvable' ? 'dns' : 'blocked_host', answer: error.message };
   if (error instanceof OAuthReauthRequired) return { kind: 'auth', answer };

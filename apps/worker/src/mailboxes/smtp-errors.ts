@@ -1,23 +1,34 @@
+import { secretsFailure } from './failures.js';
+
 /**
  * What a failed SMTP submission means for the send (one definition, for the relay and for
  * connected mailboxes alike):
  *   retry    — 4xx answers (at AUTH too), timeouts, connection and DNS problems: back off, same mailbox.
- *   auth     — the provider refused *our* identity (AUTH 5xx such as 535, no/expired OAuth token,
- *              TLS/config failure, a 5xx to MAIL FROM but 552): the mailbox goes to `error` and its sends wait.
- *   bounce   — a 5xx to RCPT TO (550, 551, 553 …): the recipient is gone; bounce and suppress.
- *   rejected — a 5xx after DATA (content or policy): not the recipient's fault and not worth a
- *              blind retry; the message fails and the sequence pauses.
+ *   auth     — the provider refused *us*, not this message: a 5xx at the greeting, EHLO/HELO/LHLO or
+ *              STARTTLS (our IP or host blocked), at AUTH (535, Exchange's 5.7.30), no/expired OAuth
+ *              token, TLS/config failure, a 5xx to MAIL FROM but 552: the mailbox goes to `error`
+ *              and its sends wait. Nothing was sent, so nobody bounces.
+ *   bounce   — a 5xx to RCPT TO (550, 551, 553 …) but 5.7.x: the recipient is gone; bounce and suppress.
+ *   rejected — a 5xx after DATA (content or policy), or a 5.7.x policy refusal at RCPT (blocklisted
+ *              sender, "blocked using Spamhaus"): not the recipient's fault and not worth a blind
+ *              retry; the message fails and the sequence pauses; the address is not suppressed.
  *   unproven — refused by us before connecting: the from-address is not (or no longer) proved.
  *              Nothing left; the send waits for the mailbox's verification.
+ *   secrets_unavailable — the key that sealed the mailbox's credentials (or the relay domain's DKIM
+ *              key) is missing here: the send waits, attempts untouched, and resumes once it is back.
+ *   secrets_unreadable  — they do not open at all (damaged, copied): as `auth`, the mailbox goes to
+ *              `error` (`secrets:secrets_unreadable`) until new credentials verify.
  * Classified by the SMTP command that failed, not by the code alone: 5.7.x means "auth" at AUTH
- * (Exchange's 5.7.30 basic-auth refusal) but a policy refusal at RCPT or DATA.
+ * but a policy refusal at RCPT or DATA.
  */
 export type SmtpFailure =
   | { kind: 'retry'; detail: string }
   | { kind: 'auth'; detail: string }
   | { kind: 'bounce'; detail: string; responseCode: number }
   | { kind: 'rejected'; detail: string; responseCode: number }
-  | { kind: 'unproven'; detail: string };
+  | { kind: 'unproven'; detail: string }
+  | { kind: 'secrets_unavailable'; detail: string }
+  | { kind: 'secrets_unreadable'; detail: string };
 
 interface NodemailerError {
   code?: string;
@@ -29,8 +40,14 @@ interface NodemailerError {
 
 /** Our side of the identity: credentials, tokens, TLS, settings. Never a recipient problem. */
 const IDENTITY_CODES = new Set(['EAUTH', 'ENOAUTH', 'EOAUTH2', 'ETLS', 'ECONFIG']);
+/** The session before any envelope (nodemailer's command names): a 5xx there refuses the client. */
+const SESSION_COMMANDS = new Set(['CONN', 'EHLO', 'HELO', 'LHLO', 'STARTTLS']);
+/** RFC 3463 X.7.X, "security or policy status", in the answer's enhanced status code. */
+const POLICY_STATUS = /^\d{3}[ -]5\.7\.\d{1,3}\b/;
 
 export function classifySmtpError(error: unknown): SmtpFailure {
+  const unopened = secretsFailure(error);
+  if (unopened) return { kind: unopened.kind, detail: unopened.answer };
   const e = (error ?? {}) as NodemailerError;
   const detail = (e.response ?? e.message ?? String(error)).slice(0, 1000);
   const code = typeof e.responseCode === 'number' ? e.responseCode : undefined;
@@ -45,14 +62,19 @@ export function classifySmtpError(error: unknown): SmtpFailure {
   // 530 "authentication required", 534 "mechanism too weak", 535 "credentials invalid" — wherever they come.
   if (code === 530 || code === 534 || code === 535) return { kind: 'auth', detail };
   if (!permanent) return { kind: 'retry', detail };
+  if (SESSION_COMMANDS.has(command)) return { kind: 'auth', detail };
   // 552 at MAIL FROM is the SIZE limit (the message, not the sender); other 5xx refuse the sender.
   if (command === 'MAIL FROM')
     return code === 552 ? { kind: 'rejected', detail, responseCode: code } : { kind: 'auth', detail };
-  if (command === 'RCPT TO') return { kind: 'bounce', detail, responseCode: code };
+  const policy = POLICY_STATUS.test(e.response ?? '');
+  if (command === 'RCPT TO')
+    return policy
+      ? { kind: 'rejected', detail, responseCode: code }
+      : { kind: 'bounce', detail, responseCode: code };
   if (command === 'DATA' || command === 'DATA END' || command === '.')
     return { kind: 'rejected', detail, responseCode: code };
-  // A 5xx with no command (older transports): recipient codes bounce, the rest is rejected.
-  return [550, 551, 553].includes(code)
+  // A 5xx with no command (older transports): recipient codes bounce unless 5.7.x, the rest is rejected.
+  return [550, 551, 553].includes(code) && !policy
     ? { kind: 'bounce', detail, responseCode: code }
     : { kind: 'rejected', detail, responseCode: code };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { DecryptionError, KeyUnavailableError, type SecretBox } from '@prospectflow/secrets';
+import type { SecretBox } from '@prospectflow/secrets';
 import { ImapFlow } from 'imapflow';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Pool } from 'pg';
@@ -8,7 +8,7 @@ import { inTenant } from '../queue/sql.js';
 import type { TaskContext, TaskHandler } from '../queue/types.js';
 import { loadAccount, type MailboxAccount } from './account.js';
 import { imapOptions, type MailAccess, smtpOptions } from './connect.js';
-import { describeFailure, type StepFailure } from './failures.js';
+import { describeFailure, type StepFailure, secretsFailure } from './failures.js';
 
 export interface VerifyDeps {
   box: SecretBox | undefined;
@@ -70,7 +70,7 @@ export function verifyMailbox(deps: VerifyDeps): TaskHandler {
       const unopened = secretsFailure(error);
       if (!unopened) throw error;
       // Shown on the mailbox like any failed step: retrying cannot open them.
-      await record(ctx, mailboxId, version, { secrets: unopened });
+      await record(ctx, mailboxId, version, { secrets: { ok: false, at: now(), ...unopened } });
       return;
     }
     if (!account || account.credentialsVersion !== version) {
@@ -113,20 +113,6 @@ async function record(
     );
   });
   ctx.log.info({ mailboxId, ok, failure: firstFailure(steps) }, 'mailbox verification finished');
-}
-
-/** Stored credentials that do not open: damaged or copied (unreadable), or their key is missing here. */
-function secretsFailure(error: unknown): StepResult | undefined {
-  if (error instanceof DecryptionError)
-    return {
-      ok: false,
-      at: now(),
-      kind: 'secrets_unreadable',
-      answer: 'the stored credentials do not open for this mailbox: enter them again',
-    };
-  if (error instanceof KeyUnavailableError)
-    return { ok: false, at: now(), kind: 'secrets_unavailable', answer: error.message };
-  return undefined;
 }
 
 function firstFailure(steps: Partial<Record<StepName, StepResult>>): string | null {

@@ -5,7 +5,7 @@ import type { MailboxSender } from '../mailboxes/sender.js';
 import { classifySmtpError, type SmtpFailure } from '../mailboxes/smtp-errors.js';
 import { PermanentError, ReleasedError, RetryableError, SnoozeError } from '../queue/errors.js';
 import { inTenant } from '../queue/sql.js';
-import type { TaskHandler } from '../queue/types.js';
+import type { TaskContext, TaskHandler } from '../queue/types.js';
 import { giveUp, mailboxRefused, markNotified, recordBounce, recordSent } from './send/outcome.js';
 import { type PrepareDeps, type Prepared, prepare, StaleRead } from './send/prepare.js';
 import { readAhead } from './send/read-ahead.js';
@@ -29,6 +29,31 @@ export interface SendStepDeps {
   subjectKeys?: SubjectKeys;
 }
 
+/** A missing key is logged as an error at most this often per mailbox (its sends snooze every 10 min). */
+const KEY_MISSING_LOG_MS = 3_600_000;
+
+/** Logs each mailbox's missing key once an hour, not once per waiting send; the rest at debug. */
+class OncePerMailbox {
+  readonly #last = new Map<string, number>();
+  constructor(private readonly everyMs: number) {}
+
+  report(ctx: TaskContext, mailboxId: string, detail: string): void {
+    const now = ctx.clock.now().getTime();
+    const last = this.#last.get(mailboxId);
+    if (last !== undefined && now - last < this.everyMs) {
+      ctx.log.debug({ mailboxId }, 'mailbox credentials key unavailable: send waits');
+      return;
+    }
+    // Bounded: a stale entry only means one more error line.
+    if (this.#last.size >= 10_000) this.#last.clear();
+    this.#last.set(mailboxId, now);
+    ctx.log.error(
+      { mailboxId, detail },
+      'mailbox credentials key unavailable: its sends wait until the key is restored',
+    );
+  }
+}
+
 export function sendStep(deps: SendStepDeps): TaskHandler {
   const prepareDeps: PrepareDeps = {
     base: deps.publicBaseUrl.replace(/\/+$/, ''),
@@ -36,6 +61,7 @@ export function sendStep(deps: SendStepDeps): TaskHandler {
     pausedMailboxSnoozeMs: deps.pausedMailboxSnoozeMs ?? 600_000,
     subjectKeys: deps.subjectKeys,
   };
+  const keyMissing = new OncePerMailbox(KEY_MISSING_LOG_MS);
   const handler: TaskHandler = async (ctx) => {
     const { task, pool, clock, signal } = ctx;
     if (!task.enrollment_id || !task.step_id)
@@ -65,10 +91,11 @@ export function sendStep(deps: SendStepDeps): TaskHandler {
     // Last safe point: after this the mail may be out, so shutdown waits for the outcome.
     if (signal.aborted) throw new ReleasedError('shutdown before sending');
     let failure: SmtpFailure | undefined;
-    // An earlier attempt may have been accepted by SMTP and died before recording it.
-    let response = prepared.resend ? await foundInSent(ctx, deps.sender, prepared) : undefined;
-    if (response === undefined) {
-      try {
+    let response: string | undefined;
+    try {
+      // An earlier attempt may have been accepted by SMTP and died before recording it.
+      if (prepared.resend) response = await foundInSent(ctx, deps.sender, prepared);
+      if (response === undefined) {
         // A client span per SMTP submission (nodemailer has no maintained instrumentation).
         const sent = await withSpan(
           'smtp send',
@@ -77,9 +104,11 @@ export function sendStep(deps: SendStepDeps): TaskHandler {
           SpanKind.CLIENT,
         );
         response = sent.response;
-      } catch (error) {
-        failure = classifySmtpError(error);
       }
+    } catch (error) {
+      // The Sent folder could not be searched: foundInSent chose to retry.
+      if (error instanceof RetryableError) throw error;
+      failure = classifySmtpError(error);
     }
     const now = clock.now();
     if (!failure) {
@@ -96,10 +125,23 @@ export function sendStep(deps: SendStepDeps): TaskHandler {
       return;
     }
     const later = new Date(now.getTime() + prepareDeps.pausedMailboxSnoozeMs);
-    if (failure.kind === 'auth') {
-      await mailboxRefused(ctx, prepared.mailbox.id, failure.detail);
+    if (failure.kind === 'auth' || failure.kind === 'secrets_unreadable') {
+      await mailboxRefused(
+        ctx,
+        prepared.mailbox.id,
+        failure.kind === 'auth' ? 'smtp:auth' : 'secrets:secrets_unreadable',
+        failure.kind === 'auth'
+          ? `SMTP refused the mailbox (authentication, sender or connection): ${failure.detail}`
+          : failure.detail,
+      );
       deps.sender.forget(prepared.mailbox.id);
-      throw new SnoozeError(later, 'mailbox error (the provider refused its credentials)');
+      throw new SnoozeError(later, `mailbox error: ${failure.detail}`);
+    }
+    if (failure.kind === 'secrets_unavailable') {
+      // The key is missing here, not the mailbox's fault: nothing changes on it and no attempt is
+      // spent, so the send goes out once an operator restores the key (runbook rotate-secret-keys.md).
+      keyMissing.report(ctx, prepared.mailbox.id, failure.detail);
+      throw new SnoozeError(later, `mailbox credentials sealed under a missing key: ${failure.detail}`);
     }
     if (failure.kind === 'unproven') {
       ctx.log.warn(

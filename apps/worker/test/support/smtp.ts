@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 
@@ -86,5 +86,58 @@ export async function startSmtpSink(options: SinkOptions = {}): Promise<SmtpSink
       rcpt = next;
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export interface RefusingSmtp {
+  port: number;
+  /** Connections accepted so far. */
+  connections: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A raw SMTP server that refuses the client before any envelope, as a blocklisting MTA does: its
+ * greeting, or its answers to EHLO and HELO, are the given lines (smtp-server has no hook for EHLO).
+ */
+export async function startRefusingSmtp(answers: {
+  greeting: string;
+  ehlo?: string;
+  helo?: string;
+}): Promise<RefusingSmtp> {
+  const sockets = new Set<net.Socket>();
+  const state = { connections: 0 };
+  const server = net.createServer((socket) => {
+    state.connections += 1;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    socket.write(`${answers.greeting}\r\n`);
+    let buffered = '';
+    socket.on('data', (chunk) => {
+      buffered += chunk.toString('latin1');
+      for (let end = buffered.indexOf('\r\n'); end >= 0; end = buffered.indexOf('\r\n')) {
+        const verb = buffered.slice(0, end).split(' ')[0]!.toUpperCase();
+        buffered = buffered.slice(end + 2);
+        if (verb === 'QUIT') {
+          socket.end('221 2.0.0 Bye\r\n');
+          return;
+        }
+        const answer = verb === 'EHLO' ? answers.ehlo : verb === 'HELO' ? answers.helo : undefined;
+        socket.write(`${answer ?? '503 5.5.1 Bad sequence of commands'}\r\n`);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    port: (server.address() as AddressInfo).port,
+    get connections() {
+      return state.connections;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -39,7 +39,12 @@ export interface SendFacts {
 export type Decision =
   /** Send: compose and reserve a new message. */
   | { kind: 'send' }
-  /** Send again the message an earlier attempt reserved (same Message-ID; the cap already counts it). */
+  /**
+   * Send again the message an earlier attempt reserved (same Message-ID). Exempt from the daily cap
+   * and the minimum gap: the reservation already counted in the day and took its place in the
+   * mailbox's spacing (it is the mailbox's last send, or an earlier one), so checking them again
+   * would only hold the message against itself, or behind sends reserved after it.
+   */
   | { kind: 'resend' }
   /**
    * Nothing to send: complete the task; `stop` ends the enrollment through outreach-core's
@@ -112,6 +117,7 @@ export function decide(facts: SendFacts, now: Date, options: DecideOptions): Dec
       ...failExisting('suppressed'),
     };
   }
+  // Cap and gap were applied when the reservation was made (see Decision 'resend').
   if (facts.existing) return { kind: 'resend' };
   const usage = facts.usage;
   if (usage && usage.sentToday >= usage.dailyLimit) {

@@ -7,7 +7,7 @@ import { windowOf } from '../window.js';
 import { ALL, batchers } from './batchers.js';
 import type { Reserved } from './prepare.js';
 
-/** What happens after SMTP answered: sent, hard bounce, mailbox auth failure, or retries spent. */
+/** What happens after SMTP answered: sent, hard bounce, mailbox in error, or retries spent. */
 
 export async function recordSent(
   ctx: TaskContext,
@@ -75,19 +75,25 @@ export async function recordBounce(
 }
 
 /**
- * The provider refused the mailbox's credentials (5xx at AUTH, revoked token): the mailbox goes to
- * `error` and every send from it waits, until new credentials pass verification (which sets it
- * back to active).
+ * The mailbox cannot send as it is: the provider refused us (5xx at AUTH or the greeting, a revoked
+ * token — `smtp:auth`), or its stored credentials do not open (`secrets:secrets_unreadable`, the
+ * code verification gives them too). The mailbox goes to `error` and every send from it waits,
+ * until new credentials pass verification (which sets it back to active).
  */
-export async function mailboxRefused(ctx: TaskContext, mailboxId: string, detail: string): Promise<void> {
+export async function mailboxRefused(
+  ctx: TaskContext,
+  mailboxId: string,
+  code: 'smtp:auth' | 'secrets:secrets_unreadable',
+  reason: string,
+): Promise<void> {
   await inTenant(ctx.pool, ctx.task.organisation_id, (client) =>
     client.query(
-      `UPDATE outreach.mailboxes SET status = 'error', paused_reason = $2, last_error_code = 'smtp:auth'
+      `UPDATE outreach.mailboxes SET status = 'error', paused_reason = $2, last_error_code = $3
        WHERE id = $1 AND status IN ('active', 'error')`,
-      [mailboxId, `SMTP authentication failed: ${detail}`.slice(0, 500)],
+      [mailboxId, reason.slice(0, 500), code],
     ),
   );
-  ctx.log.error({ mailboxId, detail }, 'SMTP authentication failed: mailbox in error, its sends wait');
+  ctx.log.error({ mailboxId, code, reason }, 'mailbox in error, its sends wait');
 }
 
 /** The last attempt failed too: the message fails and the enrollment waits for a person. */

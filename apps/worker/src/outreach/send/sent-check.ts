@@ -1,4 +1,4 @@
-import { describeFailure } from '../../mailboxes/failures.js';
+import { describeFailure, secretsFailure } from '../../mailboxes/failures.js';
 import type { MailboxSender } from '../../mailboxes/sender.js';
 import { RetryableError } from '../../queue/errors.js';
 import type { TaskContext } from '../../queue/types.js';
@@ -9,7 +9,8 @@ import type { Reserved } from './prepare.js';
  * have handed to SMTP before the worker died), look for its Message-ID in the mailbox's Sent
  * folder. Found: the response to record it as sent with. Not found (or a relay mailbox, which has
  * no folder to look in): undefined, send it. IMAP failing: try later — except on the last attempt,
- * where a possible duplicate is better than a message never sent.
+ * where a possible duplicate is better than a message never sent. Credentials that do not open are
+ * thrown as they are: the send could not open them either, and send-step classifies them.
  */
 export async function foundInSent(
   ctx: TaskContext,
@@ -25,6 +26,7 @@ export async function foundInSent(
     );
     return `not resent: found in the mailbox's ${check.folder} folder`;
   } catch (error) {
+    if (secretsFailure(error)) throw error;
     const failure = describeFailure(error);
     if (ctx.task.attempts >= ctx.task.max_attempts) {
       ctx.log.warn(
