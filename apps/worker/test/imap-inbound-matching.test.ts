@@ -369,6 +369,245 @@ describe('IMAP poller: matching inbound messages (real Dovecot)', () => {
     expect((await inbound(org)).map((x) => x.inbound_kind).sort()).toEqual(['auto_reply', 'bounce']);
   });
 
+  it("a Cc copy in mailbox B of a reply to A's message changes nothing in B, whichever mailbox is read first", async () => {
+    for (const order of ['b-then-a', 'a-then-b'] as const) {
+      const org = await createOrg(t.admin, `match-cc-${order}`);
+      const a = await mailbox(org, `cc-a-${order}@sender.test`);
+      const b = await mailbox(org, `cc-b-${order}@sender.test`);
+      // Both mailboxes wrote to Amy: B's thread must not take the answer to A's.
+      const [ea] = await sentStep1(org, a, ['amy@prospect.test'], `cca-${order}`);
+      const [eb] = await sentStep1(org, b, ['amy@prospect.test'], `ccb-${order}`);
+      const answer = reply({
+        from: 'amy@prospect.test',
+        to: `cc-a-${order}@sender.test`,
+        inReplyTo: `<cca-${order}-0@sender.test>`,
+        messageId: `<amy-${order}@prospect.test>`,
+        headers: [`Cc: cc-b-${order}@sender.test`],
+      });
+      await append(`cc-a-${order}@sender.test`, [answer]);
+      await append(`cc-b-${order}@sender.test`, [answer]);
+      for (const id of order === 'b-then-a' ? [b, a] : [a, b])
+        expect((await poller().pollMailbox(org, id)).read).toBe(1);
+      expect(await state(ea!)).toEqual({ status: 'replied', pending: 0 });
+      expect(await state(eb!)).toEqual({ status: 'active', pending: 1 });
+      expect(await inbound(org)).toEqual([
+        { message_id_header: `<amy-${order}@prospect.test>`, mailbox_id: a, inbound_kind: 'reply' },
+      ]);
+    }
+  });
+
+  it('a DSN bounces our message only when its failed recipient is the address we wrote to', async () => {
+    const org = await createOrg(t.admin, 'match-dsn-ours');
+    const m = await mailbox(org, 'match-ours@sender.test');
+    const [kept, alsoKept, gone] = await sentStep1(
+      org,
+      m,
+      ['list-ida@prospect.test', 'ivo@prospect.test', 'Gone-Jo@prospect.test'],
+      'ours',
+    );
+    await append('match-ours@sender.test', [
+      // Our recipient delivered; an address her alias expanded to failed.
+      dsn(
+        'match-ours@sender.test',
+        [
+          'Final-Recipient: rfc822; list-ida@prospect.test\r\nAction: delivered\r\nStatus: 2.0.0',
+          'Final-Recipient: rfc822; stranger@elsewhere.test\r\nAction: failed\r\nStatus: 5.1.1',
+        ],
+        'Message-ID: <ours-0@sender.test>',
+      ),
+      // Only someone else failed, for a message of ours to Ivo.
+      dsn(
+        'match-ours@sender.test',
+        ['Final-Recipient: rfc822; other@elsewhere.test\r\nAction: failed\r\nStatus: 5.1.1'],
+        'Message-ID: <ours-1@sender.test>',
+      ),
+      // Our recipient failed (in another case than we wrote it), beside a stranger.
+      dsn(
+        'match-ours@sender.test',
+        [
+          'Final-Recipient: rfc822; gone-jo@PROSPECT.test\r\nAction: failed\r\nStatus: 5.1.1',
+          'Final-Recipient: rfc822; third@elsewhere.test\r\nAction: failed\r\nStatus: 5.1.1',
+        ],
+        'Message-ID: <ours-2@sender.test>',
+      ),
+    ]);
+    expect((await poller().pollMailbox(org, m)).read).toBe(3);
+    expect(await state(kept!)).toEqual({ status: 'active', pending: 1 });
+    expect(await state(alsoKept!)).toEqual({ status: 'active', pending: 1 });
+    expect(await state(gone!)).toEqual({ status: 'bounced', pending: 0 });
+    expect(await suppressed(org)).toEqual(['gone-jo@prospect.test']);
+    expect((await inbound(org)).map((x) => x.inbound_kind).sort()).toEqual([
+      'auto_reply',
+      'auto_reply',
+      'bounce',
+    ]);
+  });
+
+  it('a reply answers the message In-Reply-To names, not a mail of ours it attaches or an older References entry', async () => {
+    const org = await createOrg(t.admin, 'match-parent');
+    const m = await mailbox(org, 'match-parent@sender.test');
+    // Ann's message first, then Ben's and Cy's: the newest of the named messages is not the answered one.
+    const [ann, ben, cy, dot] = await sentStep1(
+      org,
+      m,
+      ['ann@prospect.test', 'ben@prospect.test', 'cy@prospect.test', 'dot@prospect.test'],
+      'par',
+    );
+    const b = 'MIXED';
+    const attaching = [
+      'From: ann@prospect.test',
+      'To: match-parent@sender.test',
+      'Subject: Re: Hi',
+      'Message-ID: <ann-fwd@prospect.test>',
+      'In-Reply-To: <par-0@sender.test>',
+      'References: <par-0@sender.test>',
+      'MIME-Version: 1.0',
+      `Content-Type: multipart/mixed; boundary="${b}"`,
+      '',
+      `--${b}`,
+      'Content-Type: text/plain',
+      '',
+      'Ben got this one too, see attached.',
+      '',
+      `--${b}`,
+      'Content-Type: message/rfc822',
+      '',
+      'From: match-parent@sender.test',
+      'To: ben@prospect.test',
+      'Subject: Hi',
+      'Message-ID: <par-1@sender.test>',
+      '',
+      'x',
+      '',
+      `--${b}--`,
+      '',
+    ].join('\r\n');
+    // References lists the root first and the direct parent last (In-Reply-To's: Dot's message).
+    const threaded = reply({
+      from: 'dot@prospect.test',
+      to: 'match-parent@sender.test',
+      messageId: '<dot-1@prospect.test>',
+      headers: ['In-Reply-To: <par-3@sender.test>', 'References: <par-2@sender.test> <par-3@sender.test>'],
+    });
+    await append('match-parent@sender.test', [attaching, threaded]);
+    expect((await poller().pollMailbox(org, m)).read).toBe(2);
+    expect(await state(ann!)).toEqual({ status: 'replied', pending: 0 });
+    expect(await state(ben!)).toEqual({ status: 'active', pending: 1 });
+    expect(await state(cy!)).toEqual({ status: 'active', pending: 1 });
+    expect(await state(dot!)).toEqual({ status: 'replied', pending: 0 });
+    const stored = await t.admin.query(
+      `SELECT message_id_header, in_reply_to FROM outreach.messages
+       WHERE organisation_id = $1 AND direction = 'inbound' ORDER BY message_id_header`,
+      [org],
+    );
+    expect(stored.rows).toEqual([
+      { message_id_header: '<ann-fwd@prospect.test>', in_reply_to: '<par-0@sender.test>' },
+      { message_id_header: '<dot-1@prospect.test>', in_reply_to: '<par-3@sender.test>' },
+    ]);
+  });
+
+  it('a reply that attaches a bounce report, or quotes one, is a reply, not a bounce', async () => {
+    const org = await createOrg(t.admin, 'match-fwd-dsn');
+    const m = await mailbox(org, 'match-fwd-dsn@sender.test');
+    const [eva, bob] = await sentStep1(org, m, ['eva@prospect.test', 'bob@prospect.test'], 'fwd');
+    const b = 'OUTER';
+    const attached = [
+      'From: eva@prospect.test',
+      'To: match-fwd-dsn@sender.test',
+      'Subject: Re: Hi',
+      'Message-ID: <eva-1@prospect.test>',
+      'In-Reply-To: <fwd-0@sender.test>',
+      'MIME-Version: 1.0',
+      `Content-Type: multipart/mixed; boundary="${b}"`,
+      '',
+      `--${b}`,
+      'Content-Type: text/plain',
+      '',
+      'Bob left us; his mail bounced, see below. Write to me instead.',
+      '',
+      `--${b}`,
+      'Content-Type: message/rfc822',
+      '',
+      dsn('eva@prospect.test', [
+        'Final-Recipient: rfc822; bob@prospect.test\r\nAction: failed\r\nStatus: 5.1.1',
+      ]),
+      `--${b}--`,
+      '',
+    ].join('\r\n');
+    const quoted = reply({
+      from: 'eva@prospect.test',
+      to: 'match-fwd-dsn@sender.test',
+      inReplyTo: '<fwd-0@sender.test>',
+      messageId: '<eva-2@prospect.test>',
+      body: 'Bob bounced:\r\n\r\nFinal-Recipient: rfc822; bob@prospect.test\r\nAction: failed\r\nStatus: 5.1.1',
+    });
+    await append('match-fwd-dsn@sender.test', [attached, quoted]);
+    expect((await poller().pollMailbox(org, m)).read).toBe(2);
+    expect(await state(eva!)).toEqual({ status: 'replied', pending: 0 });
+    expect(await state(bob!)).toEqual({ status: 'active', pending: 1 });
+    expect(await suppressed(org)).toEqual([]);
+    expect((await inbound(org)).map((x) => x.inbound_kind)).toEqual(['reply', 'reply']);
+  });
+
+  it('an internationalised DSN (RFC 6533) bounces by its global-delivery-status part and returned message', async () => {
+    const org = await createOrg(t.admin, 'match-global-dsn');
+    const m = await mailbox(org, 'match-global@sender.test');
+    const [headersOnly, whole] = await sentStep1(
+      org,
+      m,
+      ['gone-ulla@prospect.test', 'gone-ümit@prospect.test'],
+      'glob',
+    );
+    const globalDsn = (rcpt: string, returnedType: string, returned: string) => {
+      const b = 'GLOBAL';
+      return [
+        'From: MAILER-DAEMON@mx.test',
+        'To: match-global@sender.test',
+        'Subject: Undelivered Mail Returned to Sender',
+        `Message-ID: <gdsn.${Math.random().toString(36).slice(2)}@mx.test>`,
+        'MIME-Version: 1.0',
+        `Content-Type: multipart/report; report-type=global-delivery-status; boundary="${b}"`,
+        '',
+        `--${b}`,
+        'Content-Type: text/plain; charset=utf-8',
+        '',
+        'Your message could not be delivered.',
+        '',
+        `--${b}`,
+        'Content-Type: message/global-delivery-status',
+        '',
+        'Reporting-MTA: dns; mx.test',
+        '',
+        `Final-Recipient: utf-8; ${rcpt}\r\nAction: failed\r\nStatus: 5.1.1`,
+        '',
+        `--${b}`,
+        `Content-Type: ${returnedType}`,
+        '',
+        returned,
+        '',
+        `--${b}--`,
+        '',
+      ].join('\r\n');
+    };
+    await append('match-global@sender.test', [
+      // The returned headers' Message-ID names our message (message/global-headers).
+      globalDsn(
+        'gone-ulla@prospect.test',
+        'message/global-headers',
+        'Message-ID: <glob-0@sender.test>\r\nSubject: Hi',
+      ),
+      globalDsn(
+        'gone-ümit@prospect.test',
+        'message/global',
+        'From: match-global@sender.test\r\nTo: gone-ümit@prospect.test\r\nMessage-ID: <glob-1@sender.test>\r\nSubject: Hi\r\n\r\nx',
+      ),
+    ]);
+    expect((await poller().pollMailbox(org, m)).read).toBe(2);
+    expect(await state(headersOnly!)).toEqual({ status: 'bounced', pending: 0 });
+    expect(await state(whole!)).toEqual({ status: 'bounced', pending: 0 });
+    expect(await suppressed(org)).toEqual(['gone-ulla@prospect.test', 'gone-ümit@prospect.test']);
+  });
+
   it('a reply leaves a next step that does not exit on reply queued, and cancels one that does', async () => {
     const org = await createOrg(t.admin, 'match-exit');
     const m = await mailbox(org, 'match-exit@sender.test');

@@ -1,5 +1,6 @@
 /**
- * Classifies an inbound message: a delivery status notification (RFC 3464), an automatic message
+ * Classifies an inbound message: a delivery status notification (RFC 3464, or RFC 6533's
+ * internationalised one), an automatic message
  * (RFC 3834 Auto-Submitted and the common non-standard markers), or a human reply. Order matters:
  * a DSN is also automatic, and an out-of-office must never count as a reply.
  */
@@ -80,6 +81,63 @@ export function deliveryStatusInText(text: string | undefined): string | undefin
   return PER_MESSAGE_FIELD.test(fields) ? fields : `Reporting-MTA: dns; unknown\n\n${fields}`;
 }
 
+/**
+ * Whether a message is a delivery report by its Content-Type: multipart/report with report-type
+ * delivery-status (RFC 3464) or global-delivery-status (RFC 6533). The one rule both doors use
+ * before they read delivery-status fields or a returned message: a person's mail that quotes a
+ * DSN, or attaches one of ours, is not a report.
+ */
+export function isDeliveryReport(contentType: string | undefined): boolean {
+  return /^\s*multipart\/report\s*;(.*;)?\s*report-type\s*=\s*"?(global-)?delivery-status"?\s*(;|$)/i.test(
+    contentType ?? '',
+  );
+}
+
+/** A report's machine-readable part: message/delivery-status, or message/global-delivery-status (RFC 6533). */
+export const DELIVERY_STATUS_TYPES: readonly string[] = [
+  'message/delivery-status',
+  'message/global-delivery-status',
+];
+/** A report's returned message or its headers (RFC 3462, RFC 6533). */
+export const RETURNED_MESSAGE_TYPES: readonly string[] = [
+  'text/rfc822-headers',
+  'message/rfc822',
+  'message/global-headers',
+  'message/global',
+];
+
+/** A report of one recipient from loose Action/Status fields (a provider's split fields, or text). */
+export function singleRecipientReport(
+  action: string,
+  status: string,
+  recipient: string | undefined,
+): DeliveryReport {
+  const typed = recipient && (recipient.includes(';') ? recipient : `rfc822; ${recipient}`);
+  const parsed = typed
+    ? parseDeliveryStatus(
+        `Reporting-MTA: dns; unknown\n\nFinal-Recipient: ${typed}\nAction: ${action}\nStatus: ${status}\n`,
+      )
+    : undefined;
+  if (parsed?.recipients.length) return parsed;
+  // No usable recipient: still a report (the bounce then falls back to the address we sent to).
+  const code = status.match(/\d\.\d{1,3}\.\d{1,3}/)?.[0] ?? status;
+  return { recipients: [{ address: '', finalRecipient: '', action: action.toLowerCase(), status: code }] };
+}
+
+/**
+ * The report a delivery report's text carries when its delivery-status part is not at hand (a
+ * provider that flattens the DSN into the body): every RFC 3464 recipient block, else a lone
+ * Action/Status (older providers). Only for a message that is a report (isDeliveryReport).
+ */
+function reportInText(text: string | undefined): DeliveryReport {
+  const inText = deliveryStatusInText(text);
+  const report = inText === undefined ? undefined : parseDeliveryStatus(inText);
+  if (report?.recipients.length) return report;
+  const action = text?.match(/^Action:\s*(\S+)/im)?.[1];
+  const status = text?.match(/^Status:\s*(\d\.\d+\.\d+)/im)?.[1];
+  return action && status ? singleRecipientReport(action, status, undefined) : { recipients: [] };
+}
+
 /** Parses the `message/delivery-status` part of a DSN (RFC 3464 §2). */
 export function parseDeliveryStatus(text: string): DeliveryReport {
   const [perMessage, ...perRecipient] = fieldBlocks(text);
@@ -107,8 +165,10 @@ export interface InboundParts {
   subject?: string;
   /** Content type of the whole message, e.g. "multipart/report; report-type=delivery-status". */
   contentType?: string;
-  /** Text of the message/delivery-status part, when the message has one. */
+  /** Text of the (global-)delivery-status part, when the message has one. */
   deliveryStatus?: string;
+  /** The message's text: read for delivery-status fields only when it is a report without that part. */
+  text?: string;
   /** The delivery-status part already parsed (a door that gets its fields some other way). */
   report?: DeliveryReport;
 }
@@ -118,12 +178,12 @@ const AUTO_SUBJECT =
 
 export function classifyInbound(parts: InboundParts): InboundClass {
   const contentType = (parts.contentType || get(parts.headers, 'content-type')).toLowerCase();
-  if (
-    parts.report ||
-    parts.deliveryStatus !== undefined ||
-    /report-type\s*=\s*"?delivery-status/.test(contentType)
-  ) {
-    const report = parts.report ?? parseDeliveryStatus(parts.deliveryStatus ?? '');
+  if (parts.report || parts.deliveryStatus !== undefined || isDeliveryReport(contentType)) {
+    const report =
+      parts.report ??
+      (parts.deliveryStatus !== undefined
+        ? parseDeliveryStatus(parts.deliveryStatus)
+        : reportInText(parts.text));
     const failed = report.recipients.filter((r) => r.action === 'failed' && r.status.startsWith('5'));
     if (failed.length) return { kind: 'bounce', recipients: failed, report };
     // delayed, delivered, relayed or a 4.x.x failure: automatic, not a bounce and not a reply.

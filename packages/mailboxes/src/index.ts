@@ -9,15 +9,19 @@ export {
 } from './account.js';
 export {
   classifyInbound,
+  DELIVERY_STATUS_TYPES,
   type DeliveryReport,
   type DsnRecipient,
   deliveryStatusInText,
   type Headers,
   type InboundClass,
   type InboundParts,
+  isDeliveryReport,
   parseDeliveryStatus,
+  RETURNED_MESSAGE_TYPES,
   referencedMessageIds,
   returnedMessageId,
+  singleRecipientReport,
 } from './classify.js';
 export {
   checkDomainProof,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   classifyInbound,
   deliveryStatusInText,
+  isDeliveryReport,
   parseDeliveryStatus,
   referencedMessageIds,
   returnedMessageId,
@@ -108,5 +109,29 @@ describe('DSN (RFC 3464) and auto-reply (RFC 3834) classification', () => {
       recipients: [{ address: 'b@x.test', status: '5.1.1' }],
     });
     expect(deliveryStatusInText('Thanks, see you Monday.')).toBeUndefined();
+  });
+
+  it.each([
+    ['multipart/report; report-type=delivery-status; boundary="b"', true],
+    ['Multipart/Report; boundary="b"; report-type="delivery-status"', true],
+    ['multipart/report; report-type=global-delivery-status', true],
+    ['multipart/report; report-type=disposition-notification', false],
+    ['multipart/mixed; report-type=delivery-status', false],
+    ['text/plain', false],
+    [undefined, false],
+  ])('isDeliveryReport(%j) → %j (RFC 3464, RFC 6533)', (contentType, expected) => {
+    expect(isDeliveryReport(contentType)).toBe(expected);
+  });
+
+  it("reads a report's text only when the message is one, internationalised (RFC 6533) too", () => {
+    const text = 'Final-Recipient: utf-8; ümit@x.test\nAction: failed\nStatus: 5.1.1\n';
+    expect(
+      classifyInbound({
+        headers: {},
+        contentType: 'multipart/report; report-type=global-delivery-status',
+        text,
+      }),
+    ).toMatchObject({ kind: 'bounce', recipients: [{ address: 'ümit@x.test' }] });
+    expect(classifyInbound({ headers: {}, contentType: 'text/plain', text })).toEqual({ kind: 'reply' });
   });
 });

@@ -1,14 +1,14 @@
-import { contentMessageId, messageIdsIn, normaliseMessageId } from './message-id.js';
+import { answeredMessageIds, contentMessageId, messageIdsIn, normaliseMessageId } from './message-id.js';
 import type { Queryable } from './stats.js';
-import { stopEnrollment, suppressAddress } from './stop.js';
+import { stopEnrollment } from './stop.js';
 
 /**
  * An inbound message applied to the outreach domain, once for both doors: the provider webhook
  * (apps/ingest-api POST /v1/inbound) and the worker's IMAP poller. Each door classifies the
  * message and finds the organisation (and, when it knows it, the mailbox the message came to);
  * this normalises its ids, matches it to our outbound message, stores it and stops the enrollment
- * through stopEnrollment (reply → replied; permanent bounce → bounced and the failed recipients
- * suppressed; automatic replies change nothing).
+ * through stopEnrollment (reply → replied; permanent bounce of the address we wrote to → bounced and
+ * that address suppressed; automatic replies change nothing).
  */
 
 export type InboundKind = 'reply' | 'auto_reply' | 'bounce';
@@ -32,8 +32,9 @@ export interface InboundRecord {
   /** For a bounce: the DSN status (e.g. 5.1.1), kept in the outbound message's error. */
   bounceStatus?: string;
   /**
-   * For a bounce: the recipients the DSN reports as failed (Action: failed, 5.x.x). They are
-   * suppressed, and match the DSN to our latest message to them when no returned id matches.
+   * For a bounce: the recipients the DSN reports as failed (Action: failed, 5.x.x). The DSN
+   * bounces our message only when they include the address it went to (none named: it does), and
+   * matches our latest message to them when no returned id matches.
    */
   failedRecipients?: readonly string[];
 }
@@ -50,6 +51,8 @@ interface Original {
   enrollment_id: string | null;
   to_address: string;
   campaign_id: string | null;
+  mailbox_id: string | null;
+  header: string;
 }
 
 const EMAIL = /^[^@\s\0]+@[^@\s\0]+\.[^@\s\0]+$/;
@@ -58,20 +61,35 @@ const EMAIL = /^[^@\s\0]+@[^@\s\0]+\.[^@\s\0]+$/;
 const storable = (value: string | null | undefined, max: number) =>
   value?.replace(/\0/g, '').slice(0, max) ?? null;
 
-const ORIGINAL_COLUMNS = `m.id, m.enrollment_id, m.to_address::text AS to_address, e.campaign_id FROM outreach.messages m
+const ORIGINAL_COLUMNS = `m.id, m.enrollment_id, m.to_address::text AS to_address, e.campaign_id, m.mailbox_id,
+     m.message_id_header AS header FROM outreach.messages m
      LEFT JOIN outreach.campaign_enrollments e ON e.organisation_id = m.organisation_id AND e.id = m.enrollment_id`;
 
-/** Our outbound message named by one of the ids (in the mailbox when given). */
-async function originalById(client: Queryable, ids: string[], mailboxId: string | null) {
+/**
+ * Our outbound message the ids name (answeredMessageIds: the nearest parent first), in the mailbox
+ * when given. null: they name messages of the organisation, none sent from this mailbox — a copy
+ * of a reply to another mailbox's thread (a Cc, a forward), which that mailbox's own copy applies;
+ * it must not fall back to the sender's thread here. undefined: they name none of ours.
+ */
+async function originalById(
+  client: Queryable,
+  ids: string[],
+  mailboxId: string | null,
+): Promise<Original | null | undefined> {
   if (ids.length === 0) return undefined;
+  // Message-IDs are unique per organisation: at most one row per id, whichever mailbox sent it.
   const { rows } = await client.query<Original>(
     `SELECT ${ORIGINAL_COLUMNS}
-     WHERE m.message_id_header = ANY ($1::text[]) AND m.direction = 'outbound'
-       AND ($2::uuid IS NULL OR m.mailbox_id = $2)
-     ORDER BY m.created_at DESC LIMIT 1`,
-    [ids, mailboxId],
+     WHERE m.message_id_header = ANY ($1::text[]) AND m.direction = 'outbound'`,
+    [ids],
   );
-  return rows[0];
+  if (rows.length === 0) return undefined;
+  const mine = rows.filter((r) => mailboxId === null || r.mailbox_id === mailboxId);
+  for (const id of ids) {
+    const found = mine.find((r) => r.header === id);
+    if (found) return found;
+  }
+  return null;
 }
 
 /**
@@ -124,21 +142,30 @@ function answeringAddresses(mail: InboundRecord, failed: string[]): string[] {
   return sender ? [sender] : [];
 }
 
+/**
+ * Whether a DSN bounces our message: it reports the address the message went to as failed (or
+ * names no recipient at all). A DSN about someone else — an alias expansion, a forward, a
+ * recipient our prospect's server added — is only an automatic message to us.
+ */
+function bouncesOriginal(original: Original, failed: string[]): boolean {
+  return failed.length === 0 || failed.includes(original.to_address.toLowerCase());
+}
+
 /** Applies one inbound message in the client's organisation. Idempotent per Message-ID. */
 export async function applyInbound(
   client: Queryable,
   mail: InboundRecord,
   now: Date,
 ): Promise<InboundResult> {
-  const { kind } = mail;
   const mailboxId = mail.mailboxId ?? null;
   const inReplyTo = normaliseMessageId(mail.inReplyTo) ?? null;
   const references = messageIdsIn(mail.references);
   const failed = failedAddresses(mail);
+  const byId = await originalById(client, answeredMessageIds(inReplyTo, mail.references), mailboxId);
   const original =
-    (await originalById(client, messageIdsIn([inReplyTo, ...references]), mailboxId)) ??
-    (await originalByAddress(client, answeringAddresses(mail, failed), mailboxId));
-  if (!original) return { matched: false, kind };
+    byId === undefined ? await originalByAddress(client, answeringAddresses(mail, failed), mailboxId) : byId;
+  if (!original) return { matched: false, kind: mail.kind };
+  const kind = mail.kind === 'bounce' && !bouncesOriginal(original, failed) ? 'auto_reply' : mail.kind;
   const messageId =
     normaliseMessageId(mail.messageId) ??
     contentMessageId([mail.from, mail.to, mail.subject, inReplyTo, references, mail.text]);
@@ -173,37 +200,25 @@ export async function applyInbound(
     });
     return result;
   }
-  await applyBounce(client, original, mail.bounceStatus, failed, now);
+  await applyBounce(client, original, mail.bounceStatus, now);
   return result;
 }
 
 /**
- * A permanent bounce: the message bounced, the enrollment stopped, and the recipients the DSN
- * names suppressed (ours first). A DSN naming none (a webhook giving only Action and Status) falls
- * back to the address the message went to.
+ * A permanent bounce of the address we wrote to (bouncesOriginal): the message bounced, the
+ * enrollment stopped and that address suppressed. Other failed recipients the DSN lists are no
+ * one we wrote this message to: they are not suppressed.
  */
-async function applyBounce(
-  client: Queryable,
-  original: Original,
-  status: string | undefined,
-  failed: string[],
-  now: Date,
-) {
+async function applyBounce(client: Queryable, original: Original, status: string | undefined, now: Date) {
   await client.query(
     `UPDATE outreach.messages SET status = 'bounced', error = $2 WHERE id = $1 AND status IN ('sent', 'queued')`,
     [original.id, `bounce report: ${status ?? 'permanent failure'}`],
   );
-  const ours = original.to_address.toLowerCase();
-  const addresses = failed.length
-    ? [...failed].sort((a, b) => Number(b === ours) - Number(a === ours))
-    : [ours];
-  const [first, ...others] = addresses;
   await stopEnrollment(client, {
     enrollmentId: original.enrollment_id!,
-    email: first,
+    email: original.to_address.toLowerCase(),
     reason: 'bounce',
     messageId: original.id,
     at: now,
   });
-  for (const email of others) await suppressAddress(client, email, 'hard_bounce', original.id);
 }

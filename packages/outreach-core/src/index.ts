@@ -5,7 +5,7 @@ export {
   type InboundRecord,
   type InboundResult,
 } from './inbound.js';
-export { contentMessageId, messageIdsIn, normaliseMessageId } from './message-id.js';
+export { answeredMessageIds, contentMessageId, messageIdsIn, normaliseMessageId } from './message-id.js';
 export {
   type RetentionPolicy,
   type RetentionRule,

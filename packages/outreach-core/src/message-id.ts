@@ -31,6 +31,20 @@ export function messageIdsIn(values: readonly (string | null | undefined)[], max
 }
 
 /**
+ * The ids a message answers, the likeliest parent first: In-Reply-To, then References last first
+ * (RFC 5322 §3.6.4: the last entry is the direct parent, the first the thread's root). A reply
+ * naming two of our messages (a thread that moved on, a forward) answers the nearest one.
+ */
+export function answeredMessageIds(
+  inReplyTo: string | null | undefined,
+  references: readonly (string | null | undefined)[],
+  max = 50,
+): string[] {
+  // All of References before reversing: a long chain must not lose its last (nearest) entries.
+  return messageIdsIn([inReplyTo, ...messageIdsIn(references, Number.POSITIVE_INFINITY).reverse()], max);
+}
+
+/**
  * The id kept for a message that has no usable Message-ID: derived from its content, so reading
  * the same message again (a second webhook delivery, a poll after a UIDVALIDITY reset) gives the
  * same id and the store's (organisation, Message-ID) key recognises it.

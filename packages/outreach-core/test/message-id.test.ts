@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contentMessageId, messageIdsIn, normaliseMessageId } from '../src/index.js';
+import { answeredMessageIds, contentMessageId, messageIdsIn, normaliseMessageId } from '../src/index.js';
 
 // outreach.messages.message_id_header CHECK: ^<[^<>\s]+>$ — every id the inbound path stores must pass it.
 const STORABLE = /^<[^<>\s]+>$/;
@@ -33,5 +33,20 @@ describe('inbound Message-IDs', () => {
     expect(contentMessageId([...content])).toBe(id);
     expect(contentMessageId([...content.slice(0, 5), 'No'])).not.toBe(id);
     expect(contentMessageId([null, 'x'])).not.toBe(contentMessageId(['x', null]));
+  });
+
+  it('answeredMessageIds: In-Reply-To, then References last first, the end of a long chain kept', () => {
+    expect(answeredMessageIds('<p@x>', ['<root@x> <mid@x>', '<p@x>'])).toEqual([
+      '<p@x>',
+      '<mid@x>',
+      '<root@x>',
+    ]);
+    expect(answeredMessageIds(undefined, ['<root@x> <mid@x> <p@x>'])).toEqual([
+      '<p@x>',
+      '<mid@x>',
+      '<root@x>',
+    ]);
+    const chain = Array.from({ length: 80 }, (_, i) => `<m${i}@x>`);
+    expect(answeredMessageIds(null, [chain.join(' ')])[0]).toBe('<m79@x>');
   });
 });

@@ -1,9 +1,8 @@
 import {
   classifyInbound as classify,
   type DeliveryReport,
-  deliveryStatusInText,
   type InboundClass,
-  parseDeliveryStatus,
+  singleRecipientReport,
 } from '@prospectflow/mailboxes';
 import {
   applyInbound,
@@ -34,6 +33,11 @@ export const InboundMail = Type.Object({
   ),
   subject: Type.Optional(Type.String({ maxLength: 2000 })),
   text: Type.Optional(Type.String({ maxLength: 200_000 })),
+  /**
+   * The mail's headers. `Content-Type: multipart/report; report-type=delivery-status` (or
+   * `global-delivery-status`) marks a bounce report whose fields are read from `text` when neither
+   * `deliveryStatus` nor `dsn` is given.
+   */
   headers: Type.Optional(Type.Record(Type.String(), Type.String())),
   /**
    * For bounce reports: the `message/delivery-status` part (RFC 3464) verbatim, read by the same
@@ -56,47 +60,27 @@ export const InboundMail = Type.Object({
 });
 export type InboundMail = Static<typeof InboundMail>;
 
-/** A report of one recipient from separate Action/Status fields (the `dsn` object, or loose text). */
-function singleRecipientReport(
-  action: string,
-  status: string,
-  recipient: string | undefined,
-): DeliveryReport {
-  const typed = recipient && (recipient.includes(';') ? recipient : `rfc822; ${recipient}`);
-  const parsed = typed
-    ? parseDeliveryStatus(
-        `Reporting-MTA: dns; inbound-webhook\n\nFinal-Recipient: ${typed}\nAction: ${action}\nStatus: ${status}\n`,
-      )
-    : undefined;
-  if (parsed?.recipients.length) return parsed;
-  // No usable recipient: still a report (the bounce then falls back to the address we sent to).
-  const code = status.match(/\d\.\d{1,3}\.\d{1,3}/)?.[0] ?? status;
-  return { recipients: [{ address: '', finalRecipient: '', action: action.toLowerCase(), status: code }] };
+/** The `dsn` fields a provider split out of the report (one recipient), as a report. */
+function splitReport(mail: InboundMail): DeliveryReport | undefined {
+  const { action, status, recipient } = mail.dsn ?? {};
+  return action && status ? singleRecipientReport(action, status, recipient) : undefined;
 }
 
 /**
- * The webhook's delivery report, read with @prospectflow/mailboxes' parseDeliveryStatus like the
- * poller's: from `deliveryStatus` (the part itself), else the `dsn` fields, else RFC 3464 fields
- * found in the text (every recipient block), else a lone Action/Status in the text (older
- * providers). undefined: not a DSN.
+ * The whole classification, with the one classifyInbound the IMAP poller uses too: the report is
+ * `deliveryStatus` (the part itself), else the `dsn` fields; without either, classifyInbound reads
+ * delivery-status fields from `text` only when the headers' Content-Type says the mail is a
+ * report — a person quoting a bounce in a reply is still a reply.
  */
-export function deliveryReportOf(mail: InboundMail): DeliveryReport | undefined {
-  if (mail.deliveryStatus !== undefined) return parseDeliveryStatus(mail.deliveryStatus);
-  if (mail.dsn?.action && mail.dsn.status)
-    return singleRecipientReport(mail.dsn.action, mail.dsn.status, mail.dsn.recipient);
-  const text = mail.text ?? '';
-  const inText = deliveryStatusInText(text);
-  const report = inText === undefined ? undefined : parseDeliveryStatus(inText);
-  if (report?.recipients.length) return report;
-  const action = mail.dsn?.action ?? text.match(/^Action:\s*(\S+)/im)?.[1];
-  const status = mail.dsn?.status ?? text.match(/^Status:\s*(\d\.\d+\.\d+)/im)?.[1];
-  return action && status ? singleRecipientReport(action, status, mail.dsn?.recipient) : undefined;
-}
-
-/** The whole classification, with the one classifyInbound the IMAP poller uses too. */
 export function classifyInboundMail(mail: InboundMail): InboundClass {
-  const report = deliveryReportOf(mail);
-  return classify({ headers: mail.headers ?? {}, subject: mail.subject, ...(report ? { report } : {}) });
+  const report = mail.deliveryStatus === undefined ? splitReport(mail) : undefined;
+  return classify({
+    headers: mail.headers ?? {},
+    subject: mail.subject,
+    text: mail.text,
+    ...(mail.deliveryStatus !== undefined ? { deliveryStatus: mail.deliveryStatus } : {}),
+    ...(report ? { report } : {}),
+  });
 }
 
 /** Bounce report (DSN, RFC 3464) with a permanent failure, automatic message (RFC 3834 and common markers), or a reply. */

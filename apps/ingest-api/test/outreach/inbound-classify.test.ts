@@ -3,6 +3,8 @@ import { classifyInbound, type InboundMail } from '../../src/outreach/inbound.js
 
 // The webhook classifies with @prospectflow/mailboxes' classifyInbound, like the worker's IMAP
 // poller: one rule for what is a reply, an automatic message and a bounce, whichever door.
+const REPORT = { 'Content-Type': 'multipart/report; report-type=delivery-status; boundary="b"' };
+
 const CASES: [name: string, mail: InboundMail, kind: 'reply' | 'auto_reply' | 'bounce'][] = [
   ['a human answer', { subject: 'Re: Hello', text: 'Interested' }, 'reply'],
   [
@@ -11,9 +13,22 @@ const CASES: [name: string, mail: InboundMail, kind: 'reply' | 'auto_reply' | 'b
     'bounce',
   ],
   [
-    'DSN inside the text, permanent',
-    { text: 'Reporting-MTA: dns; mx\n\nAction: failed\nStatus: 5.1.1\n' },
+    'DSN inside the text of a report, permanent',
+    { headers: REPORT, text: 'Reporting-MTA: dns; mx\n\nAction: failed\nStatus: 5.1.1\n' },
     'bounce',
+  ],
+  [
+    'DSN inside the text of an internationalised report (RFC 6533), permanent',
+    {
+      headers: { 'content-type': 'multipart/report; report-type="global-delivery-status"' },
+      text: 'Final-Recipient: utf-8; ü@b.test\nAction: failed\nStatus: 5.1.1\n',
+    },
+    'bounce',
+  ],
+  [
+    "DSN fields quoted in the text of a person's mail: a reply (the poller reads only a report)",
+    { subject: 'Re: Hi', text: 'See:\n\nFinal-Recipient: rfc822; b@b.test\nAction: failed\nStatus: 5.1.1\n' },
+    'reply',
   ],
   [
     'DSN, temporary failure: automatic, not a bounce',
@@ -27,8 +42,9 @@ const CASES: [name: string, mail: InboundMail, kind: 'reply' | 'auto_reply' | 'b
   ['null return path', { headers: { 'Return-Path': '<>' } }, 'auto_reply'],
   ['a person writing about an out of office plan', { subject: 'Re: our out of office plan' }, 'reply'],
   [
-    'DSN inside the text, two recipients, the first delayed: every block is read (as the poller does)',
+    'DSN inside the text of a report, two recipients, the first delayed: every block is read (as the poller does)',
     {
+      headers: REPORT,
       text: 'Final-Recipient: rfc822; other@elsewhere.test\nAction: delayed\nStatus: 4.4.1\n\nFinal-Recipient: rfc822; fwd@forward.test\nAction: failed\nStatus: 5.1.1',
     },
     'bounce',

@@ -61,18 +61,27 @@ async function sentStep1(box: 'a' | 'b', emails: string[], exitOnReply = [true, 
   );
   const out: { enrollment: string; header: string }[] = [];
   for (const [i, email] of emails.entries()) {
-    const person = await t.admin.query(
-      `INSERT INTO crm.people (organisation_id, first_name) VALUES ($1, 'P') RETURNING id`,
-      [org],
+    // An address already known is the same position, enrolled again (in this other campaign).
+    const known = await t.admin.query(
+      'SELECT id FROM crm.positions WHERE organisation_id = $1 AND email = $2::citext',
+      [org, email],
     );
-    const position = await t.admin.query(
-      `INSERT INTO crm.positions (organisation_id, person_id, company_id, email) VALUES ($1, $2, $3, $4) RETURNING id`,
-      [org, person.rows[0].id, company.rows[0].id, email],
-    );
+    const person = known.rows.length
+      ? undefined
+      : await t.admin.query(
+          `INSERT INTO crm.people (organisation_id, first_name) VALUES ($1, 'P') RETURNING id`,
+          [org],
+        );
+    const position = known.rows.length
+      ? known
+      : await t.admin.query(
+          `INSERT INTO crm.positions (organisation_id, person_id, company_id, email) VALUES ($1, $2, $3, $4) RETURNING id`,
+          [org, person!.rows[0].id, company.rows[0].id, email],
+        );
     const enrolled = await t.request(user, {
       method: 'POST',
       url: `/v1/campaigns/${campaign.json().id}/enrollments`,
-      payload: { positionIds: [position.rows[0].id] },
+      payload: { positionIds: [position.rows[0].id], allowEnrolledElsewhere: true },
     });
     const enrollment = enrolled.json().enrolled[0].enrollmentId;
     const header = `<c${seq}-${i}@acme.test>`;
@@ -157,13 +166,14 @@ describe('POST /v1/inbound: matching', () => {
     expect(body.rows).toEqual([{ body_text: 'Call me' }]);
   });
 
-  it('a multi-recipient DSN in the text is a bounce, as in the poller, and suppresses only the failed recipient', async () => {
+  it('a multi-recipient DSN in the text of a report is a bounce, as in the poller, and suppresses only the failed recipient', async () => {
     const [m] = await sentStep1('a', ['fwd-cid@p.test']);
     const res = await t.app.inject(
       signed({
         references: [m!.header],
         to: boxes.a.address,
         subject: 'Delivery Status Notification',
+        headers: { 'Content-Type': 'multipart/report; report-type=delivery-status; boundary="x"' },
         text: [
           'Your message could not be delivered to everyone.',
           '',
@@ -284,6 +294,89 @@ describe('POST /v1/inbound: matching', () => {
     ).toEqual({ matched: false, kind: 'reply' });
     expect(await state(lee!.enrollment)).toEqual({ status: 'active', pending: 1 });
     await t.admin.query('DELETE FROM outreach.mailboxes WHERE id = $1', [theirs.json().id]);
+  });
+
+  it('a reply quoting a DSN in its text is a reply, as in the poller: the failed recipient comes from a report only', async () => {
+    const [ann, bob] = await sentStep1('a', ['q-ann@p.test', 'q-bob@p.test']);
+    const res = await t.app.inject(
+      signed({
+        messageId: '<q-ann-1@p.test>',
+        inReplyTo: ann!.header,
+        from: 'q-ann@p.test',
+        to: boxes.a.address,
+        subject: 'Re: Hi',
+        text: 'Bob left, his mail bounced:\n\nFinal-Recipient: rfc822; q-bob@p.test\nAction: failed\nStatus: 5.1.1\n',
+      }),
+    );
+    expect(res.json()).toMatchObject({ matched: true, kind: 'reply', enrollmentId: ann!.enrollment });
+    expect(await state(ann!.enrollment)).toEqual({ status: 'replied', pending: 0 });
+    expect(await state(bob!.enrollment)).toEqual({ status: 'active', pending: 1 });
+    expect(await suppressed(['q-ann@p.test', 'q-bob@p.test'])).toEqual([]);
+  });
+
+  it('a DSN whose failed recipient is not the address we wrote to is automatic: no bounce, no suppression', async () => {
+    const [m] = await sentStep1('a', ['alias-flo@p.test']);
+    const res = await t.app.inject(
+      signed({
+        references: [m!.header],
+        to: boxes.a.address,
+        deliveryStatus: [
+          'Reporting-MTA: dns; mx.p.test',
+          '',
+          'Final-Recipient: rfc822; alias-flo@p.test',
+          'Action: delivered',
+          'Status: 2.0.0',
+          '',
+          'Final-Recipient: rfc822; expanded@elsewhere.test',
+          'Action: failed',
+          'Status: 5.1.1',
+        ].join('\r\n'),
+      }),
+    );
+    expect(res.json()).toMatchObject({ matched: true, kind: 'auto_reply', enrollmentId: m!.enrollment });
+    expect(await state(m!.enrollment)).toEqual({ status: 'active', pending: 1 });
+    expect(await suppressed(['alias-flo@p.test', 'expanded@elsewhere.test'])).toEqual([]);
+  });
+
+  it("a reply copied to mailbox B answers A's thread only, even when B wrote to the same sender", async () => {
+    const [inA] = await sentStep1('a', ['cc-amy@p.test']);
+    const [inB] = await sentStep1('b', ['cc-amy@p.test']);
+    const answer = { messageId: '<cc-amy-1@p.test>', inReplyTo: inA!.header, from: 'cc-amy@p.test' };
+    expect((await t.app.inject(signed({ ...answer, to: boxes.b.address }))).json()).toEqual({
+      matched: false,
+      kind: 'reply',
+    });
+    expect(await state(inB!.enrollment)).toEqual({ status: 'active', pending: 1 });
+    expect((await t.app.inject(signed({ ...answer, to: boxes.a.address }))).json()).toMatchObject({
+      matched: true,
+      enrollmentId: inA!.enrollment,
+    });
+    expect(await state(inA!.enrollment)).toEqual({ status: 'replied', pending: 0 });
+    expect(await state(inB!.enrollment)).toEqual({ status: 'active', pending: 1 });
+  });
+
+  it('a reply answers In-Reply-To, else the last References entry, not the newest message it names', async () => {
+    // Created in this order: the later ones are the newer messages.
+    const [ann, dot, ben, cy] = await sentStep1('a', [
+      'p-ann@p.test',
+      'p-dot@p.test',
+      'p-ben@p.test',
+      'p-cy@p.test',
+    ]);
+    const byInReplyTo = await t.app.inject(
+      signed({
+        messageId: '<p-ann-1@p.test>',
+        inReplyTo: ann!.header,
+        references: [ben!.header, ann!.header],
+      }),
+    );
+    expect(byInReplyTo.json()).toMatchObject({ matched: true, enrollmentId: ann!.enrollment });
+    const byReferences = await t.app.inject(
+      signed({ messageId: '<p-dot-1@p.test>', references: [`${cy!.header} ${dot!.header}`] }),
+    );
+    expect(byReferences.json()).toMatchObject({ matched: true, enrollmentId: dot!.enrollment });
+    expect(await state(ben!.enrollment)).toEqual({ status: 'active', pending: 1 });
+    expect(await state(cy!.enrollment)).toEqual({ status: 'active', pending: 1 });
   });
 
   it('a delivery-status part that is not text is refused as problem+json', async () => {

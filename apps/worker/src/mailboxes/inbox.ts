@@ -1,6 +1,9 @@
 import {
   classifyInbound,
+  DELIVERY_STATUS_TYPES,
   type InboundClass,
+  isDeliveryReport,
+  RETURNED_MESSAGE_TYPES,
   referencedMessageIds,
   returnedMessageId,
 } from '@prospectflow/mailboxes';
@@ -12,7 +15,9 @@ import { VERIFICATION_HEADER } from './verify.js';
 export interface InboundMessage {
   uid: number;
   messageId: string | undefined;
-  /** Message-IDs from In-Reply-To and References (and, for a DSN, the returned message's). */
+  /** The In-Reply-To header's Message-ID: the message this one answers. */
+  inReplyTo: string | undefined;
+  /** Message-IDs from References, in order (and, for a delivery report, the returned message's). */
   referencedIds: string[];
   from: string | undefined;
   to: string | undefined;
@@ -69,17 +74,39 @@ function findParts(node: MessageStructureObject | undefined, out: MessageStructu
   return out;
 }
 
+/** A structure node's Content-Type as isDeliveryReport reads it. */
+const contentTypeOf = (node: MessageStructureObject) =>
+  `${node.type}; report-type=${node.parameters?.['report-type'] ?? ''}`;
+
+/**
+ * The message's delivery report (isDeliveryReport): the message itself, or a report a gateway
+ * wrapped in a multipart. Never one inside an attached message (message/*): a person forwarding
+ * a bounce, or attaching one of our mails, does not send a report.
+ */
+function reportNode(node: MessageStructureObject | undefined): MessageStructureObject | undefined {
+  if (!node || node.type.startsWith('message/')) return undefined;
+  if (isDeliveryReport(contentTypeOf(node))) return node;
+  for (const child of node.childNodes ?? []) {
+    const found = reportNode(child);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /** The parts a message's classification and text need, under the size bound. */
 function partsToFetch(m: FetchMessageObject) {
   // A single-part message's body is part 1 (its structure node carries no part number).
   const root = m.bodyStructure;
   const parts = findParts(root && !root.childNodes && !root.part ? { ...root, part: '1' } : root);
-  const dsn = parts.find((p) => p.type === 'message/delivery-status');
-  const returned = parts.find((p) => p.type === 'text/rfc822-headers' || p.type === 'message/rfc822');
+  // A report's own parts (RFC 3462): its delivery-status and the returned message or headers.
+  const report = reportNode(root);
+  const reportPart = (types: readonly string[]) => report?.childNodes?.find((p) => types.includes(p.type));
+  const dsn = reportPart(DELIVERY_STATUS_TYPES);
+  const returned = reportPart(RETURNED_MESSAGE_TYPES);
   const text = parts.find((p) => p.type === 'text/plain');
   const fetchable = (p: MessageStructureObject | undefined) =>
     p?.part && (p.size ?? 0) <= MAX_PART_BYTES ? p : undefined;
-  return { dsn: fetchable(dsn), returned, returnedPart: fetchable(returned), text: fetchable(text) };
+  return { report, dsn: fetchable(dsn), returned, returnedPart: fetchable(returned), text: fetchable(text) };
 }
 
 /** A UID set for a command: consecutive UIDs as ranges, so 200 UIDs stay a short line. */
@@ -189,12 +216,14 @@ function toInbound(
   text: string | undefined,
 ): InboundMessage {
   const headers = parseHeaders(m.headers);
+  // Only a report's returned message is one of ours that this message is about (partsToFetch).
   const returnedId = parts.returned?.envelope?.messageId ?? returnedMessageId(returnedText);
   return {
     uid: m.uid,
     messageId: m.envelope?.messageId,
+    inReplyTo: m.envelope?.inReplyTo,
     referencedIds: [
-      ...referencedMessageIds(m.envelope?.inReplyTo, headers.get('references')),
+      ...referencedMessageIds(undefined, headers.get('references')),
       ...(returnedId ? [returnedId] : []),
     ],
     from: m.envelope?.from?.[0]?.address?.toLowerCase(),
@@ -206,10 +235,13 @@ function toInbound(
       : classifyInbound({
           headers,
           subject: m.envelope?.subject,
-          contentType: m.bodyStructure?.type
-            ? `${m.bodyStructure.type}; report-type=${m.bodyStructure.parameters?.['report-type'] ?? ''}`
-            : undefined,
+          contentType: parts.report
+            ? contentTypeOf(parts.report)
+            : m.bodyStructure?.type
+              ? contentTypeOf(m.bodyStructure)
+              : undefined,
           ...(deliveryStatus !== undefined ? { deliveryStatus } : {}),
+          text,
         }),
   };
 }

@@ -19,6 +19,7 @@ export function inboundSink(clock: Clock): InboundSink {
         kind: c.kind,
         mailboxId: mailbox.id,
         messageId: message.messageId,
+        inReplyTo: message.inReplyTo,
         references: message.referencedIds,
         from: message.from,
         to: message.to,
