@@ -421,12 +421,12 @@ describe('IMAP poller: matching inbound messages (real Dovecot)', () => {
         ['Final-Recipient: rfc822; other@elsewhere.test\r\nAction: failed\r\nStatus: 5.1.1'],
         'Message-ID: <ours-1@sender.test>',
       ),
-      // Our recipient failed (in another case than we wrote it), beside a stranger.
+      // Our recipient failed (in another case than we wrote it), after a stranger with another status.
       dsn(
         'match-ours@sender.test',
         [
+          'Final-Recipient: rfc822; third@elsewhere.test\r\nAction: failed\r\nStatus: 5.2.2',
           'Final-Recipient: rfc822; gone-jo@PROSPECT.test\r\nAction: failed\r\nStatus: 5.1.1',
-          'Final-Recipient: rfc822; third@elsewhere.test\r\nAction: failed\r\nStatus: 5.1.1',
         ],
         'Message-ID: <ours-2@sender.test>',
       ),
@@ -435,6 +435,12 @@ describe('IMAP poller: matching inbound messages (real Dovecot)', () => {
     expect(await state(kept!)).toEqual({ status: 'active', pending: 1 });
     expect(await state(alsoKept!)).toEqual({ status: 'active', pending: 1 });
     expect(await state(gone!)).toEqual({ status: 'bounced', pending: 0 });
+    // The status the report gives our recipient, not the first one it lists.
+    const ours = await t.admin.query(
+      `SELECT error FROM outreach.messages WHERE organisation_id = $1 AND message_id_header = '<ours-2@sender.test>'`,
+      [org],
+    );
+    expect(ours.rows).toEqual([{ error: 'bounce report: 5.1.1' }]);
     expect(await suppressed(org)).toEqual(['gone-jo@prospect.test']);
     expect((await inbound(org)).map((x) => x.inbound_kind).sort()).toEqual([
       'auto_reply',
@@ -504,6 +510,24 @@ describe('IMAP poller: matching inbound messages (real Dovecot)', () => {
       { message_id_header: '<ann-fwd@prospect.test>', in_reply_to: '<par-0@sender.test>' },
       { message_id_header: '<dot-1@prospect.test>', in_reply_to: '<par-3@sender.test>' },
     ]);
+  });
+
+  it("a long thread's References keep their end: a reply naming our message last, after 60 others, matches it", async () => {
+    const org = await createOrg(t.admin, 'match-long-refs');
+    const m = await mailbox(org, 'match-long@sender.test');
+    const [eve] = await sentStep1(org, m, ['eve@prospect.test'], 'long');
+    // A colleague answers (another address, so no fallback by sender) from a client that dropped
+    // In-Reply-To; References: the thread's 60 earlier messages, then ours, the direct parent.
+    const earlier = Array.from({ length: 60 }, (_, i) => `<old-${i}@elsewhere.test>`).join(' ');
+    const answer = reply({
+      from: 'colleague@prospect.test',
+      to: 'match-long@sender.test',
+      messageId: '<colleague-1@prospect.test>',
+      headers: [`References: ${earlier} <long-0@sender.test>`],
+    });
+    await append('match-long@sender.test', [answer]);
+    expect((await poller().pollMailbox(org, m)).read).toBe(1);
+    expect(await state(eve!)).toEqual({ status: 'replied', pending: 0 });
   });
 
   it('a reply that attaches a bounce report, or quotes one, is a reply, not a bounce', async () => {

@@ -127,7 +127,7 @@ export function singleRecipientReport(
 /**
  * The report a delivery report's text carries when its delivery-status part is not at hand (a
  * provider that flattens the DSN into the body): every RFC 3464 recipient block, else a lone
- * Action/Status (older providers). Only for a message that is a report (isDeliveryReport).
+ * Action/Status (older providers). Only for a report (isDeliveryReport) or a mail system's mail.
  */
 function reportInText(text: string | undefined): DeliveryReport {
   const inText = deliveryStatusInText(text);
@@ -167,8 +167,13 @@ export interface InboundParts {
   contentType?: string;
   /** Text of the (global-)delivery-status part, when the message has one. */
   deliveryStatus?: string;
-  /** The message's text: read for delivery-status fields only when it is a report without that part. */
+  /**
+   * The message's text: read for delivery-status fields only when it is a report without that
+   * part, or a mail system's mail (fromMailSystem).
+   */
   text?: string;
+  /** The From header's value (for a mail without it, or a webhook's `from` field). */
+  from?: string;
   /** The delivery-status part already parsed (a door that gets its fields some other way). */
   report?: DeliveryReport;
 }
@@ -176,14 +181,38 @@ export interface InboundParts {
 const AUTO_SUBJECT =
   /^(auto(matic)?[ -]?reply|out of (the )?office|autosvar|abwesenheitsnotiz|r[ée]ponse automatique|absence)\b/i;
 
+const MAIL_SYSTEM_SENDER = /(^|[<\s])(mailer-daemon|postmaster)@/i;
+const BOUNCE_SUBJECT =
+  /^(undeliver(ed|able)|delivery (status notification|failure|has failed)|mail delivery (failed|failure|system)|returned mail|failure notice|non-?delivery)/i;
+
+/**
+ * Mail that is no person's, so delivery-status fields in its text are its report (a mail system or
+ * a provider that flattened the DSN): a null Return-Path, a MAILER-DAEMON or postmaster sender, a
+ * bounce's subject, or no From at all (RFC 5322 requires one: a webhook post without it is no
+ * one's reply). A person's reply quoting a bounce has none of these.
+ */
+function fromMailSystem(parts: InboundParts): boolean {
+  const from = (parts.from ?? get(parts.headers, 'from')).trim();
+  const subject = (parts.subject ?? get(parts.headers, 'subject')).trim();
+  return (
+    get(parts.headers, 'return-path') === '<>' ||
+    !from ||
+    MAIL_SYSTEM_SENDER.test(from) ||
+    BOUNCE_SUBJECT.test(subject)
+  );
+}
+
 export function classifyInbound(parts: InboundParts): InboundClass {
   const contentType = (parts.contentType || get(parts.headers, 'content-type')).toLowerCase();
-  if (parts.report || parts.deliveryStatus !== undefined || isDeliveryReport(contentType)) {
+  const isReport =
+    Boolean(parts.report) || parts.deliveryStatus !== undefined || isDeliveryReport(contentType);
+  const flattened = !isReport && fromMailSystem(parts) ? reportInText(parts.text) : undefined;
+  if (isReport || flattened?.recipients.length) {
     const report =
       parts.report ??
       (parts.deliveryStatus !== undefined
         ? parseDeliveryStatus(parts.deliveryStatus)
-        : reportInText(parts.text));
+        : (flattened ?? reportInText(parts.text)));
     const failed = report.recipients.filter((r) => r.action === 'failed' && r.status.startsWith('5'));
     if (failed.length) return { kind: 'bounce', recipients: failed, report };
     // delayed, delivered, relayed or a 4.x.x failure: automatic, not a bounce and not a reply.
@@ -204,19 +233,6 @@ export function classifyInbound(parts: InboundParts): InboundClass {
   if (AUTO_SUBJECT.test((parts.subject ?? get(parts.headers, 'subject')).trim()))
     return { kind: 'auto_reply', reason: 'automatic-reply subject' };
   return { kind: 'reply' };
-}
-
-const MESSAGE_ID = /<[^<>\s]+>/g;
-
-/** Every <message-id> in In-Reply-To and References (deduplicated, at most 50). */
-export function referencedMessageIds(
-  inReplyTo: string | undefined,
-  references: string | string[] | undefined,
-): string[] {
-  const refs = Array.isArray(references) ? references.join(' ') : (references ?? '');
-  return [
-    ...new Set([...(inReplyTo ?? '').matchAll(MESSAGE_ID), ...refs.matchAll(MESSAGE_ID)].map((m) => m[0])),
-  ].slice(0, 50);
 }
 
 /** The Message-ID of the original message a DSN returns (its text/rfc822-headers or message/rfc822 part). */

@@ -19,7 +19,6 @@ export {
   isDeliveryReport,
   parseDeliveryStatus,
   RETURNED_MESSAGE_TYPES,
-  referencedMessageIds,
   returnedMessageId,
   singleRecipientReport,
 } from './classify.js';

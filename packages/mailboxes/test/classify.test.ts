@@ -4,7 +4,6 @@ import {
   deliveryStatusInText,
   isDeliveryReport,
   parseDeliveryStatus,
-  referencedMessageIds,
   returnedMessageId,
 } from '../src/index.js';
 
@@ -86,8 +85,7 @@ describe('DSN (RFC 3464) and auto-reply (RFC 3834) classification', () => {
     expect(classifyInbound({ headers })).toEqual({ kind: 'reply' });
   });
 
-  it('collects referenced Message-IDs and the returned Message-ID of a DSN', () => {
-    expect(referencedMessageIds('<a@x>', ['<b@x> <a@x>', '<c@x>'])).toEqual(['<a@x>', '<b@x>', '<c@x>']);
+  it('reads the returned Message-ID of a DSN', () => {
     expect(returnedMessageId('From: s@acme.test\r\nMessage-ID:\r\n <m1@acme.test>\r\nSubject: hi\r\n')).toBe(
       '<m1@acme.test>',
     );
@@ -123,7 +121,7 @@ describe('DSN (RFC 3464) and auto-reply (RFC 3834) classification', () => {
     expect(isDeliveryReport(contentType)).toBe(expected);
   });
 
-  it("reads a report's text only when the message is one, internationalised (RFC 6533) too", () => {
+  it("reads a report's text only when the message is one (RFC 6533 too) or a mail system's", () => {
     const text = 'Final-Recipient: utf-8; ümit@x.test\nAction: failed\nStatus: 5.1.1\n';
     expect(
       classifyInbound({
@@ -132,6 +130,19 @@ describe('DSN (RFC 3464) and auto-reply (RFC 3834) classification', () => {
         text,
       }),
     ).toMatchObject({ kind: 'bounce', recipients: [{ address: 'ümit@x.test' }] });
-    expect(classifyInbound({ headers: {}, contentType: 'text/plain', text })).toEqual({ kind: 'reply' });
+    // A person quoting a bounce: a reply.
+    const person = { from: 'Amy <amy@prospect.test>', subject: 'Re: Hi', contentType: 'text/plain', text };
+    expect(classifyInbound({ headers: {}, ...person })).toEqual({ kind: 'reply' });
+    // The same text from a mail system that flattened its report: a bounce.
+    for (const system of [
+      { from: 'MAILER-DAEMON@mx.test' },
+      { from: 'Postmaster <postmaster@mx.test>' },
+      { subject: 'Delivery Status Notification (Failure)' },
+      { from: '' },
+    ])
+      expect(classifyInbound({ headers: {}, ...person, ...system })).toMatchObject({ kind: 'bounce' });
+    expect(classifyInbound({ headers: { 'return-path': '<>' }, ...person })).toMatchObject({
+      kind: 'bounce',
+    });
   });
 });

@@ -29,14 +29,13 @@ export interface InboundRecord {
   to?: string | null;
   subject?: string | null;
   text?: string | null;
-  /** For a bounce: the DSN status (e.g. 5.1.1), kept in the outbound message's error. */
-  bounceStatus?: string;
   /**
-   * For a bounce: the recipients the DSN reports as failed (Action: failed, 5.x.x). The DSN
-   * bounces our message only when they include the address it went to (none named: it does), and
-   * matches our latest message to them when no returned id matches.
+   * For a bounce: the recipients the DSN reports as failed (Action: failed, 5.x.x) and their status
+   * (e.g. 5.1.1, kept in the outbound message's error). The DSN bounces our message only when they
+   * include the address it went to (none named: it does), and matches our latest message to them
+   * when no returned id matches.
    */
-  failedRecipients?: readonly string[];
+  failedRecipients?: readonly { address: string; status?: string }[];
 }
 
 export interface InboundResult {
@@ -115,7 +114,9 @@ async function originalByAddress(client: Queryable, addresses: string[], mailbox
 function failedAddresses(mail: InboundRecord): string[] {
   if (mail.kind !== 'bounce') return [];
   return [
-    ...new Set((mail.failedRecipients ?? []).map((a) => a.trim().toLowerCase()).filter((a) => EMAIL.test(a))),
+    ...new Set(
+      (mail.failedRecipients ?? []).map((r) => r.address.trim().toLowerCase()).filter((a) => EMAIL.test(a)),
+    ),
   ];
 }
 
@@ -200,8 +201,15 @@ export async function applyInbound(
     });
     return result;
   }
-  await applyBounce(client, original, mail.bounceStatus, now);
+  await applyBounce(client, original, bounceStatusOf(mail, original), now);
   return result;
+}
+
+/** The status the DSN gives the address we wrote to (the first failed one's when it names none). */
+function bounceStatusOf(mail: InboundRecord, original: Original): string | undefined {
+  const to = original.to_address.toLowerCase();
+  const failed = mail.failedRecipients ?? [];
+  return (failed.find((r) => r.address.trim().toLowerCase() === to) ?? failed[0])?.status;
 }
 
 /**

@@ -70,13 +70,15 @@ function splitReport(mail: InboundMail): DeliveryReport | undefined {
  * The whole classification, with the one classifyInbound the IMAP poller uses too: the report is
  * `deliveryStatus` (the part itself), else the `dsn` fields; without either, classifyInbound reads
  * delivery-status fields from `text` only when the headers' Content-Type says the mail is a
- * report — a person quoting a bounce in a reply is still a reply.
+ * report or the mail is a mail system's (null Return-Path, MAILER-DAEMON/postmaster, a bounce's
+ * subject, no `from`) — a person quoting a bounce in a reply is still a reply.
  */
 export function classifyInboundMail(mail: InboundMail): InboundClass {
   const report = mail.deliveryStatus === undefined ? splitReport(mail) : undefined;
   return classify({
     headers: mail.headers ?? {},
     subject: mail.subject,
+    from: mail.from ?? '',
     text: mail.text,
     ...(mail.deliveryStatus !== undefined ? { deliveryStatus: mail.deliveryStatus } : {}),
     ...(report ? { report } : {}),
@@ -157,12 +159,7 @@ export async function processInbound(
         to: mail.to,
         subject: mail.subject,
         text: mail.text,
-        ...(classification.kind === 'bounce'
-          ? {
-              bounceStatus: classification.recipients[0]?.status,
-              failedRecipients: classification.recipients.map((r) => r.address),
-            }
-          : {}),
+        ...(classification.kind === 'bounce' ? { failedRecipients: classification.recipients } : {}),
       },
       now,
     ),

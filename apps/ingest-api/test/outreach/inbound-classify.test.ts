@@ -26,8 +26,30 @@ const CASES: [name: string, mail: InboundMail, kind: 'reply' | 'auto_reply' | 'b
     'bounce',
   ],
   [
+    "a mail system's flattened DSN (no report Content-Type): MAILER-DAEMON sender",
+    {
+      from: 'Mail Delivery System <MAILER-DAEMON@mx.test>',
+      text: 'This is the mail system.\n\nFinal-Recipient: rfc822; b@b.test\nAction: failed\nStatus: 5.1.1\n',
+    },
+    'bounce',
+  ],
+  [
+    "a mail system's flattened DSN: a bounce's subject, lone Action/Status (older providers)",
+    {
+      from: 'mx@provider.test',
+      subject: 'Undelivered Mail Returned to Sender',
+      text: 'Action: failed\nStatus: 5.1.1\n',
+    },
+    'bounce',
+  ],
+  ['a flattened DSN posted without any From', { text: 'Action: failed\nStatus: 5.1.1\n' }, 'bounce'],
+  [
     "DSN fields quoted in the text of a person's mail: a reply (the poller reads only a report)",
-    { subject: 'Re: Hi', text: 'See:\n\nFinal-Recipient: rfc822; b@b.test\nAction: failed\nStatus: 5.1.1\n' },
+    {
+      from: 'Amy <amy@prospect.test>',
+      subject: 'Re: Hi',
+      text: 'See:\n\nFinal-Recipient: rfc822; b@b.test\nAction: failed\nStatus: 5.1.1\n',
+    },
     'reply',
   ],
   [

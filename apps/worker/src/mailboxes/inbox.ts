@@ -4,12 +4,15 @@ import {
   type InboundClass,
   isDeliveryReport,
   RETURNED_MESSAGE_TYPES,
-  referencedMessageIds,
   returnedMessageId,
 } from '@prospectflow/mailboxes';
+import { messageIdsIn } from '@prospectflow/outreach-core';
 import type { FetchMessageObject, ImapFlow, MessageStructureObject } from 'imapflow';
 import { decodePart } from './body.js';
 import { VERIFICATION_HEADER } from './verify.js';
+
+/** How many References ids a message keeps (the store's and the match's bound). */
+const REFERENCES_KEPT = 50;
 
 /** One message read from a mailbox's INBOX, classified; nothing else of the inbox is kept. */
 export interface InboundMessage {
@@ -223,7 +226,8 @@ function toInbound(
     messageId: m.envelope?.messageId,
     inReplyTo: m.envelope?.inReplyTo,
     referencedIds: [
-      ...referencedMessageIds(undefined, headers.get('references')),
+      // The last ones: the end of References is the direct parent (a long thread's root may go).
+      ...messageIdsIn([headers.get('references')], Number.POSITIVE_INFINITY).slice(-REFERENCES_KEPT),
       ...(returnedId ? [returnedId] : []),
     ],
     from: m.envelope?.from?.[0]?.address?.toLowerCase(),
@@ -235,6 +239,7 @@ function toInbound(
       : classifyInbound({
           headers,
           subject: m.envelope?.subject,
+          from: m.envelope?.from?.[0]?.address ?? '',
           contentType: parts.report
             ? contentTypeOf(parts.report)
             : m.bodyStructure?.type

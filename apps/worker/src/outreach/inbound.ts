@@ -25,9 +25,7 @@ export function inboundSink(clock: Clock): InboundSink {
         to: message.to,
         subject: message.subject,
         text: message.text,
-        ...(c.kind === 'bounce'
-          ? { bounceStatus: c.recipients[0]?.status, failedRecipients: c.recipients.map((r) => r.address) }
-          : {}),
+        ...(c.kind === 'bounce' ? { failedRecipients: c.recipients } : {}),
       },
       clock.now(),
     );
