@@ -259,7 +259,8 @@ describe('migration 1000 on a database whose operator built its index beforehand
       `CREATE INDEX CONCURRENTLY IF NOT EXISTS messages_org_outbound_recipient_idx
          ON outreach.messages (organisation_id, (lower(to_address::text) COLLATE "C")) WHERE direction = 'outbound'`,
     );
-    const applied = await migrate(migrator);
+    // Up to 1000 only: later migrations are not what this checks.
+    const applied = await migrate(migrator, { migrationsDir: migrationsBefore(20260101001001) });
     expect(applied.map((m) => m.version)).toEqual([20260101001000]);
     const indexes = await query<{ n: number }>(
       adminUrl,
