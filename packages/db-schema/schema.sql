@@ -1268,19 +1268,39 @@ BEGIN
   PERFORM pg_advisory_xact_lock(hashtextextended('assign_enrollment_mailbox:' || v_campaign::text, 0));
   SELECT cand.id INTO v_chosen FROM (
     SELECT mb.id, mb.daily_limit,
-      mb.daily_limit - (SELECT count(*) FROM outreach.messages m
-         WHERE m.organisation_id = mb.organisation_id AND m.mailbox_id = mb.id AND m.direction = 'outbound'
-           AND m.status IN ('queued', 'sent', 'bounced') AND m.created_at >= now() - interval '24 hours'
-           AND (m.sent_at IS NULL OR m.sent_at >= now() - interval '2 days')) AS remaining,
+      -- Today's share of the cap already taken: the mailbox's reservations of its local day (the
+      -- day counter the reservation keeps, else a count since local midnight), plus enrollments
+      -- pinned to it here that have not sent yet (they take their place when they do).
+      (coalesce(
+         (SELECT d.reserved FROM outreach.mailbox_day_counts d
+          WHERE d.organisation_id = mb.organisation_id AND d.mailbox_id = mb.id
+            AND d.day_start <= now() AND d.day_end > now()
+          ORDER BY d.day_start DESC LIMIT 1),
+         (SELECT count(*) FROM outreach.messages m
+          WHERE m.organisation_id = mb.organisation_id AND m.mailbox_id = mb.id AND m.direction = 'outbound'
+            AND m.status IN ('queued', 'sent', 'bounced') AND m.created_at >= day.start
+            AND (m.sent_at IS NULL OR m.sent_at >= day.start - interval '1 day')))
+       + (SELECT count(*) FROM outreach.campaign_enrollments w
+          WHERE w.organisation_id = mb.organisation_id AND w.mailbox_id = mb.id AND w.campaign_id = v_campaign
+            AND w.status = 'active'
+            AND NOT EXISTS (SELECT 1 FROM outreach.messages s
+                            WHERE s.organisation_id = w.organisation_id AND s.enrollment_id = w.id
+                              AND s.direction = 'outbound'))
+      )::numeric / mb.daily_limit AS taken,
       (SELECT count(*) FROM outreach.campaign_enrollments o
          WHERE o.organisation_id = mb.organisation_id AND o.mailbox_id = mb.id AND o.campaign_id = v_campaign
            AND o.status IN ('active', 'paused', 'replied')) AS assigned
     FROM outreach.mailboxes mb
+    CROSS JOIN LATERAL (
+      SELECT date_trunc('day', now() AT TIME ZONE mb.time_zone) AT TIME ZONE mb.time_zone AS start
+    ) day
     WHERE mb.status = 'active' AND mb.verification_status = 'verified'
       AND (mb.id = (SELECT c.mailbox_id FROM outreach.campaigns c WHERE c.id = v_campaign)
            OR mb.id IN (SELECT cm.mailbox_id FROM outreach.campaign_mailboxes cm WHERE cm.campaign_id = v_campaign))
   ) cand
-  ORDER BY cand.remaining <= 0, cand.assigned::numeric / cand.daily_limit, cand.remaining DESC, cand.id
+  -- The least taken share of today's cap first (weighted round-robin by capacity left today); full
+  -- mailboxes last, then the campaign's long-run share by cap (they all wait for tomorrow).
+  ORDER BY cand.taken >= 1, cand.taken, cand.assigned::numeric / cand.daily_limit, cand.id
   LIMIT 1;
   IF v_chosen IS NULL THEN
     RETURN NULL;

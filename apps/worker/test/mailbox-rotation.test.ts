@@ -137,3 +137,75 @@ describe('a campaign sending from several mailboxes (migration 0900)', () => {
     await expect(reserve(box.a!, 'a@rot-a.test', '<g4@t>')).resolves.toMatchObject({ rowCount: 1 });
   });
 });
+
+describe('rotation by the capacity each mailbox has left today (migration 1002)', () => {
+  let t: TestDb;
+  let worker: pg.Pool;
+
+  beforeAll(async () => {
+    t = await openTestDb('rotation-capacity');
+    worker = new pg.Pool({ connectionString: t.workerUrl, max: 2 });
+  });
+  afterAll(async () => {
+    await worker?.end();
+    await t?.close();
+  });
+
+  it('a mailbox another campaign has nearly used up today takes only what it has left', async () => {
+    const org = await createOrg(t.admin, 'rotation-capacity');
+    const a = await createMailbox(t.admin, org, { address: 'a@cap-a.test', dailyLimit: 10 });
+    const b = await createMailbox(t.admin, org, { address: 'b@cap-b.test', dailyLimit: 10 });
+    // Campaign Y sends from a only and has used 9 of its 10 sends today.
+    const y = await createCampaign(t.admin, org, a, [{ delayDays: 0, subject: 'Y' }], { name: 'Y' });
+    const earlier = await enroll(
+      t.admin,
+      org,
+      y.id,
+      await createPositions(
+        t.admin,
+        org,
+        Array.from({ length: 9 }, (_, i) => ({ email: `y${i}@prospects.test` })),
+      ),
+      new Date(),
+      'y',
+    );
+    for (const [i, e] of earlier.entries())
+      await t.admin.query(
+        `INSERT INTO outreach.messages (organisation_id, enrollment_id, step_id, mailbox_id, direction, status, message_id_header, from_address, to_address, subject, sent_at)
+         VALUES ($1, $2, $3, $4, 'outbound', 'sent', $5, 'a@cap-a.test', $6, 'Y', now())`,
+        [org, e, y.steps[0]!.id, a, `<y${i}@cap-a.test>`, `y${i}@prospects.test`],
+      );
+    // Campaign X rotates over a and b: ten new enrollments.
+    const x = await createCampaign(t.admin, org, a, [{ delayDays: 0, subject: 'X' }], { name: 'X' });
+    await t.admin.query(
+      `INSERT INTO outreach.campaign_mailboxes (organisation_id, campaign_id, mailbox_id) VALUES ($1, $2, $3)`,
+      [org, x.id, b],
+    );
+    const enrollments = await enroll(
+      t.admin,
+      org,
+      x.id,
+      await createPositions(
+        t.admin,
+        org,
+        Array.from({ length: 10 }, (_, i) => ({ email: `x${i}@prospects.test` })),
+      ),
+      new Date(),
+      'x',
+    );
+    const chosen: string[] = [];
+    for (const e of enrollments)
+      chosen.push(
+        await inTenant(worker, org, async (c) => {
+          const { rows } = await c.query('SELECT mailbox_id FROM app.send_step_state($1, $2, false)', [
+            e,
+            x.steps[0]!.id,
+          ]);
+          return rows[0].mailbox_id as string;
+        }),
+      );
+    // a has 1 send left today, b 10: a takes at most its one (before: half of them, 5).
+    expect(chosen.filter((m) => m === a).length).toBeLessThanOrEqual(1);
+    expect(chosen.filter((m) => m === b).length).toBeGreaterThanOrEqual(9);
+  });
+});
