@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setMailPassword, testMail } from '@prospectflow/testing';
-import nodemailer from 'nodemailer';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertProvenSender, MailboxSender, type SendingMailbox } from '../src/mailboxes/sender.js';
@@ -9,7 +10,9 @@ import type { MailServices } from '../src/mailboxes/services.js';
 import { classifySmtpError } from '../src/mailboxes/smtp-errors.js';
 import { MailboxTransports } from '../src/mailboxes/transports.js';
 import { createSmtpMailer, type OutgoingMail } from '../src/outreach/mailer.js';
+import { unsubscribeHeaders } from '../src/outreach/send/compose.js';
 import { createOrg, openTestDb, type TestDb } from './support/db.js';
+import { verifyDkim } from './support/dkim.js';
 import {
   connectMailbox,
   messageIdsIn,
@@ -18,6 +21,7 @@ import {
   testMailServices,
 } from './support/mailboxes.js';
 import { type SmtpSink, startRefusingSmtp, startSmtpSink } from './support/smtp.js';
+import { waitUntil } from './support/worker.js';
 
 const mail = testMail();
 
@@ -171,14 +175,31 @@ describe('SMTP refusals of the client itself, and policy refusals at RCPT (real 
   });
 });
 
-describe('MailboxTransports: one pool per mailbox and credentials version', () => {
-  const options = async () => ({
-    pool: true as const,
-    host: mail.host,
-    port: mail.smtpPort,
-    ignoreTLS: true,
-    auth: { user: 'pool@sender.test', pass: 'pw' },
+describe('MailboxTransports: one pool per mailbox and credentials version (real SMTP sink)', () => {
+  let sink: SmtpSink;
+  let slowSink: SmtpSink;
+  beforeAll(async () => {
+    sink = await startSmtpSink();
+    // Holds each DATA: sends stay in flight (and queue behind a one-connection pool) meanwhile.
+    slowSink = await startSmtpSink({ dataDelayMs: 300 });
   });
+  afterAll(async () => {
+    await sink?.close();
+    await slowSink?.close();
+  });
+
+  const optionsFor =
+    (server: () => SmtpSink, buildDelayMs = 0): (() => Promise<SMTPPool.Options>) =>
+    async () => {
+      // Opening secrets and resolving the host take time: a build is a window like a send.
+      if (buildDelayMs) await new Promise((r) => setTimeout(r, buildDelayMs));
+      return { pool: true, host: '127.0.0.1', port: server().port, ignoreTLS: true, maxConnections: 1 };
+    };
+  const options = optionsFor(() => sink);
+  const send = (tag: string) => (t: Transporter) =>
+    t.sendMail({ from: 'pool@sender.test', to: `${tag}@rcpt.test`, subject: tag, text: tag });
+  const transportOf = async (t: Transporter) => t;
+  const isClosed = (t: Transporter) => (t.transporter as unknown as { _closed: boolean })._closed;
 
   it('reuses the pool, rebuilds it on a new credentials version and closes the old one', async () => {
     const pools = new MailboxTransports();
@@ -187,37 +208,81 @@ describe('MailboxTransports: one pool per mailbox and credentials version', () =
       built += 1;
       return options();
     };
-    const a = await pools.get('m1', 1, build);
-    expect(await pools.get('m1', 1, build)).toBe(a);
+    const a = await pools.use('m1', 1, build, transportOf);
+    expect(await pools.use('m1', 1, build, transportOf)).toBe(a);
     expect(built).toBe(1);
-    let closed = false;
-    a.on('idle', () => {});
-    const close = a.close.bind(a);
-    a.close = () => {
-      closed = true;
-      close();
-    };
-    const b = await pools.get('m1', 2, build);
+    const b = await pools.use('m1', 2, build, transportOf);
     expect(b).not.toBe(a);
     expect(built).toBe(2);
     await new Promise((r) => setImmediate(r));
-    expect(closed).toBe(true);
+    expect(isClosed(a)).toBe(true);
+    expect(isClosed(b)).toBe(false);
     pools.closeAll();
   });
 
-  it('is bounded (least recently used closed first) and closes idle pools', async () => {
+  it('a new credentials version closes the old pool only after its sends in flight finish', async () => {
+    const pools = new MailboxTransports();
+    const slow = optionsFor(() => slowSink);
+    let old: Transporter | undefined;
+    const inFlight = pools.use('m1', 1, slow, (t) => {
+      old = t;
+      return send('old-version')(t);
+    });
+    await waitUntil(() => old !== undefined, 'the first send to hold its pool');
+    const fresh = await pools.use('m1', 2, slow, transportOf);
+    expect(fresh).not.toBe(old);
+    expect(isClosed(old!)).toBe(false);
+    expect((await inFlight).response).toMatch(/^250/);
+    await new Promise((r) => setImmediate(r));
+    expect(isClosed(old!)).toBe(true);
+    expect(isClosed(fresh)).toBe(false);
+    pools.closeAll();
+  });
+
+  it('the bound does not close a pool still being built: the send waiting for it goes out', async () => {
+    const pools = new MailboxTransports({ maxMailboxes: 1 });
+    const a = pools.use(
+      'a',
+      1,
+      optionsFor(() => sink, 50),
+      send('built-slowly'),
+    );
+    expect((await pools.use('b', 1, options, send('other-mailbox'))).response).toMatch(/^250/);
+    expect((await a).response).toMatch(/^250/);
+    // The overshoot while both were busy is taken back once they are idle.
+    expect(pools.size).toBe(1);
+    pools.closeAll();
+  });
+
+  it('the bound does not close a pool with sends queued in it: they all go out', async () => {
+    const pools = new MailboxTransports({ maxMailboxes: 1 });
+    const slow = optionsFor(() => slowSink);
+    const tags = ['queued-1', 'queued-2', 'queued-3'];
+    // One connection: the second and third wait in the pool's queue behind the first.
+    const queued = tags.map((tag) => pools.use('a', 1, slow, send(tag)));
+    expect((await pools.use('b', 1, options, send('evicting'))).response).toMatch(/^250/);
+    for (const result of await Promise.all(queued)) expect(result.response).toMatch(/^250/);
+    expect(slowSink.mails.map((m) => m.parsed.subject)).toEqual(expect.arrayContaining(tags));
+    expect(pools.size).toBe(1);
+    pools.closeAll();
+  });
+
+  it('is bounded (least recently used idle pool closed first) and closes idle pools', async () => {
     let now = 0;
     const pools = new MailboxTransports({ maxMailboxes: 2, idleMs: 1000, now: () => now });
-    const m1 = await pools.get('m1', 1, options);
-    await pools.get('m2', 1, options);
-    expect(await pools.get('m1', 1, options)).toBe(m1); // m1 now most recent
-    await pools.get('m3', 1, options); // evicts m2
+    const m1 = await pools.use('m1', 1, options, transportOf);
+    const m2 = await pools.use('m2', 1, options, transportOf);
+    expect(await pools.use('m1', 1, options, transportOf)).toBe(m1); // m1 now most recent
+    await pools.use('m3', 1, options, transportOf); // evicts m2
     expect(pools.size).toBe(2);
+    expect(isClosed(m2)).toBe(true);
+    expect(isClosed(m1)).toBe(false);
     let rebuilt = 0;
-    await pools.get('m2', 1, () => {
+    const build = () => {
       rebuilt += 1;
       return options();
-    });
+    };
+    await pools.use('m2', 1, build, transportOf);
     expect(rebuilt).toBe(1);
     now = 5000;
     pools.closeIdle();
@@ -227,9 +292,9 @@ describe('MailboxTransports: one pool per mailbox and credentials version', () =
 
   it('does not cache a failed build', async () => {
     const pools = new MailboxTransports();
-    await expect(pools.get('m1', 1, () => Promise.reject(new Error('blocked host')))).rejects.toThrow(
-      'blocked host',
-    );
+    await expect(
+      pools.use('m1', 1, () => Promise.reject(new Error('blocked host')), transportOf),
+    ).rejects.toThrow('blocked host');
     expect(pools.size).toBe(0);
     pools.closeAll();
   });
@@ -366,6 +431,34 @@ describe('MailboxSender: mail leaves only under a proved address', () => {
     const message = outgoing('rotate@sender.test', 'p7@rcpt.test');
     expect((await sender.send(workerPool, await row(id), message)).response).toMatch(/^250/);
     expect(await messageIdsIn('p7@rcpt.test', 'INBOX')).toContain(message.messageId);
+  });
+
+  it('DKIM-signs List-Unsubscribe and List-Unsubscribe-Post on relay mail (RFC 8058 one-click)', async () => {
+    await proveSendingDomain(t.admin, org, 'one-click.test');
+    const relayId = await connectMailbox(t.admin, org, {
+      address: 'team@one-click.test',
+      provider: 'relay',
+      verified: true,
+    });
+    const message = {
+      ...outgoing('team@one-click.test', 'p10@rcpt.test'),
+      headers: unsubscribeHeaders('https://pf.example.test', 'tok123', 'team@one-click.test'),
+    };
+    await sender.send(workerPool, await row(relayId), message);
+    const raw = relaySink.mails.find((m) => m.parsed.messageId === message.messageId)!.raw;
+    const record = testDkimKey('one-click.test').recordValue;
+    const check = verifyDkim(raw, record);
+    expect(check.signed).toEqual(
+      expect.arrayContaining(['list-unsubscribe', 'list-unsubscribe-post', 'from']),
+    );
+    expect(check).toMatchObject({ bodyHashOk: true, signatureOk: true });
+    // Covered: a List-Unsubscribe-Post changed on the way no longer verifies.
+    const tampered = raw.replace(
+      'List-Unsubscribe-Post: List-Unsubscribe=One-Click',
+      'List-Unsubscribe-Post: x',
+    );
+    expect(tampered).not.toBe(raw);
+    expect(verifyDkim(tampered, record).signatureOk).toBe(false);
   });
 
   it('relays a relay mailbox only for a DNS-proved domain, DKIM-signed with its key', async () => {

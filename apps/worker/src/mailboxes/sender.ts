@@ -52,7 +52,7 @@ export class MailboxSender {
         );
       return await this.relay.send({ ...message, dkim });
     }
-    const transport = await this.mail.transports.get(mailbox.id, mailbox.credentials_version, async () => {
+    const build = async () => {
       const account = await inTenant(pool, mailbox.organisation_id, (c) =>
         loadAccount(c, mailbox.id, this.mail.box),
       );
@@ -65,16 +65,19 @@ export class MailboxSender {
           `mailbox ${mailbox.id} is no longer verified for ${mailbox.from_address}`,
         );
       return await smtpOptions(account, this.mail.access);
-    });
-    const info = await transport.sendMail({
-      from: message.from,
-      to: message.to,
-      subject: message.subject,
-      text: message.text,
-      html: message.html,
-      messageId: message.messageId,
-      headers: message.headers,
-    });
+    };
+    // Held for the whole send: the pool is not closed under it (bound, new credentials version).
+    const info = await this.mail.transports.use(mailbox.id, mailbox.credentials_version, build, (transport) =>
+      transport.sendMail({
+        from: message.from,
+        to: message.to,
+        subject: message.subject,
+        text: message.text,
+        html: message.html,
+        messageId: message.messageId,
+        headers: message.headers,
+      }),
+    );
     return { response: String(info.response ?? '') };
   }
 

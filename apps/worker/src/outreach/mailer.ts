@@ -30,6 +30,17 @@ export interface SmtpMailerOptions {
   maxConnections?: number;
 }
 
+/**
+ * Header fields the relay's DKIM signature covers: nodemailer's default list (dkim/sign.js,
+ * RFC 4871 §5.5) plus List-Unsubscribe-Post, which it leaves out. RFC 8058 §4: one-click
+ * unsubscribe counts only when both List-Unsubscribe and List-Unsubscribe-Post are signed.
+ */
+const DKIM_HEADER_FIELDS =
+  'From:Sender:Reply-To:Subject:Date:Message-ID:To:Cc:MIME-Version:Content-Type:' +
+  'Content-Transfer-Encoding:Content-ID:Content-Description:Resent-Date:Resent-From:Resent-Sender:' +
+  'Resent-To:Resent-Cc:Resent-Message-ID:In-Reply-To:References:List-Id:List-Help:List-Unsubscribe:' +
+  'List-Subscribe:List-Post:List-Owner:List-Archive:OTP-Token:List-Unsubscribe-Post';
+
 /** Pooled SMTP (reused connections); one transport per worker process. */
 export function createSmtpMailer(options: SmtpMailerOptions): Mailer {
   const transport = nodemailer.createTransport({
@@ -51,7 +62,9 @@ export function createSmtpMailer(options: SmtpMailerOptions): Mailer {
         html: mail.html,
         messageId: mail.messageId,
         headers: mail.headers,
-        ...(mail.dkim ? { dkim: { ...mail.dkim, cacheTreshold: 1024 * 1024 } } : {}),
+        ...(mail.dkim
+          ? { dkim: { ...mail.dkim, headerFieldNames: DKIM_HEADER_FIELDS, cacheTreshold: 1024 * 1024 } }
+          : {}),
       });
       return { response: String(info.response ?? '') };
     },
