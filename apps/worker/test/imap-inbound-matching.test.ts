@@ -512,6 +512,22 @@ describe('IMAP poller: matching inbound messages (real Dovecot)', () => {
     ]);
   });
 
+  it("a reply carrying our verification header is still a reply: only the mailbox's own check message is ignored", async () => {
+    const org = await createOrg(t.admin, 'match-verify-header');
+    const m = await mailbox(org, 'match-check@sender.test');
+    const [fay] = await sentStep1(org, m, ['fay@prospect.test'], 'chk');
+    await append('match-check@sender.test', [
+      reply({
+        from: 'fay@prospect.test',
+        to: 'match-check@sender.test',
+        inReplyTo: '<chk-0@sender.test>',
+        headers: ['X-ProspectFlow-Verification: hello'],
+      }),
+    ]);
+    expect((await poller().pollMailbox(org, m)).read).toBe(1);
+    expect(await state(fay!)).toEqual({ status: 'replied', pending: 0 });
+  });
+
   it("a long thread's References keep their end: a reply naming our message last, after 60 others, matches it", async () => {
     const org = await createOrg(t.admin, 'match-long-refs');
     const m = await mailbox(org, 'match-long@sender.test');

@@ -201,7 +201,7 @@ describe('rotation by the capacity each mailbox has left today (migration 1002)'
             e,
             x.steps[0]!.id,
           ]);
-          return rows[0].mailbox_id as string;
+          return (rows[0] as { mailbox_id: string }).mailbox_id;
         }),
       );
     // a has 1 send left today, b 10: a takes at most its one (before: half of them, 5).

@@ -167,7 +167,11 @@ export async function uidsAfter(client: ImapFlow, after: number): Promise<number
  * numbers (most messages share "1" or "1.1"), not one per message. Collects first and fetches
  * parts after: commands inside a fetch loop deadlock. A UID expunged meanwhile is simply absent.
  */
-export async function readMessages(client: ImapFlow, uids: number[]): Promise<InboxBatch> {
+export async function readMessages(
+  client: ImapFlow,
+  uids: number[],
+  ownAddress: string,
+): Promise<InboxBatch> {
   if (!uids.length) return { messages: [], unreadable: [] };
   const fetched = (
     await client.fetchAll(
@@ -201,7 +205,14 @@ export async function readMessages(client: ImapFlow, uids: number[]): Promise<In
       p?.part ? await decodePart(p, bodies.get(m.uid)?.get(p.part)) : undefined;
     try {
       batch.messages.push(
-        toInbound(m, parts, await body(parts.dsn), await body(parts.returnedPart), await body(parts.text)),
+        toInbound(
+          m,
+          parts,
+          ownAddress,
+          await body(parts.dsn),
+          await body(parts.returnedPart),
+          await body(parts.text),
+        ),
       );
     } catch (error) {
       // Its content defeats the parsing: reading it again would fail again.
@@ -214,6 +225,7 @@ export async function readMessages(client: ImapFlow, uids: number[]): Promise<In
 function toInbound(
   m: FetchMessageObject,
   parts: ReturnType<typeof partsToFetch>,
+  ownAddress: string,
   deliveryStatus: string | undefined,
   returnedText: string | undefined,
   text: string | undefined,
@@ -234,19 +246,22 @@ function toInbound(
     to: m.envelope?.to?.[0]?.address?.toLowerCase(),
     subject: m.envelope?.subject,
     text: text?.slice(0, 100_000),
-    classification: headers.has(VERIFICATION_HEADER.toLowerCase())
-      ? { kind: 'auto_reply', reason: 'our own verification message' }
-      : classifyInbound({
-          headers,
-          subject: m.envelope?.subject,
-          from: m.envelope?.from?.[0]?.address ?? '',
-          contentType: parts.report
-            ? contentTypeOf(parts.report)
-            : m.bodyStructure?.type
-              ? contentTypeOf(m.bodyStructure)
-              : undefined,
-          ...(deliveryStatus !== undefined ? { deliveryStatus } : {}),
-          text,
-        }),
+    // Ours only when the mailbox sent it to itself: anyone can add the header to a reply.
+    classification:
+      headers.has(VERIFICATION_HEADER.toLowerCase()) &&
+      m.envelope?.from?.[0]?.address?.toLowerCase() === ownAddress.toLowerCase()
+        ? { kind: 'auto_reply', reason: 'our own verification message' }
+        : classifyInbound({
+            headers,
+            subject: m.envelope?.subject,
+            from: m.envelope?.from?.[0]?.address ?? '',
+            contentType: parts.report
+              ? contentTypeOf(parts.report)
+              : m.bodyStructure?.type
+                ? contentTypeOf(m.bodyStructure)
+                : undefined,
+            ...(deliveryStatus !== undefined ? { deliveryStatus } : {}),
+            text,
+          }),
   };
 }

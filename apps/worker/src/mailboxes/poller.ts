@@ -209,7 +209,7 @@ export class MailboxPoller {
             organisationId,
             mailboxId,
             uidValidity,
-            await readMessages(client, batch),
+            await readMessages(client, batch, account.fromAddress),
             batch.at(-1)!,
           );
           read += outcome.applied;

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { SecretBox } from '@prospectflow/secrets';
 import { ImapFlow } from 'imapflow';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Pool } from 'pg';
-import { PermanentError } from '../queue/errors.js';
+import { PermanentError, ReleasedError } from '../queue/errors.js';
 import { inTenant } from '../queue/sql.js';
 import type { TaskContext, TaskHandler } from '../queue/types.js';
 import { loadAccount, type MailboxAccount } from './account.js';
@@ -25,21 +26,11 @@ type StepResult =
   | ({ ok: false; at: string } & StepFailure)
   | { ok: null; skipped: true };
 
-/** The header carrying the verification token; our own poller ignores such messages. */
+/** The header carrying the verification token; the poller ignores such messages the mailbox sent itself. */
 export const VERIFICATION_HEADER = 'X-ProspectFlow-Verification';
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
+/** Waits `ms`, or less when the signal aborts; no listener stays on the signal either way. */
+const sleep = (ms: number, signal: AbortSignal) => delay(ms, undefined, { signal }).catch(() => {});
 
 /**
  * verify_mailbox: a new or changed mailbox is used only after the worker logged in to its SMTP and
@@ -227,6 +218,8 @@ async function roundTrip(
   } catch (error) {
     return failed(error);
   }
+  // Shutdown, not the mailbox: the check is handed back (attempt refunded) and runs again.
+  if (signal.aborted) throw new ReleasedError('shutdown while waiting for the verification message');
   return {
     ok: false,
     at: now(),
