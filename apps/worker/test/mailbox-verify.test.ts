@@ -232,7 +232,7 @@ describe('mailbox verification by the worker (real Dovecot + SMTP)', () => {
 
   it('fails the round trip when the message never reaches the INBOX', async () => {
     // SMTP accepts (a sink that delivers nowhere); IMAP is the real mailbox.
-    const sink = await startSmtpSink();
+    const sink = await startSmtpSink({ auth: { user: 'lost@sender.test', pass: 'pw' } });
     setMailPassword(mail, 'lost@sender.test', 'pw');
     try {
       const result = await verify(

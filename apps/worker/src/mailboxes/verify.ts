@@ -153,6 +153,9 @@ async function connectionSteps(
       transport = nodemailer.createTransport({
         ...(await smtpOptions(account, deps.access)),
         pool: false,
+        // Log in even when the server offers no AUTH (nodemailer would skip it): a server that
+        // relays for anyone proves nothing about the credentials.
+        forceAuth: true,
       } as never);
       await transport.verify();
       result.smtp = { ok: true, at: now() };
