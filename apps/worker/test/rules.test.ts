@@ -9,7 +9,7 @@ import {
   openTestDb,
   type TestDb,
 } from './support/db.js';
-import { type SmtpSink, startSmtpSink } from './support/smtp.js';
+import { type SinkOptions, type SmtpSink, startSmtpSink } from './support/smtp.js';
 import { type TestWorker, testWorker } from './support/worker.js';
 
 // Tuesday 3 March 2026, 10:00 in Paris (CET): inside a 09:00–17:00 weekday window.
@@ -45,14 +45,42 @@ describe('sequence rules', { timeout: 60_000 }, () => {
     return rows[0];
   }
 
+  /** INSIDE plus `offsetS` seconds. */
+  const at = (offsetS: number) => new Date(Date.parse(INSIDE) + offsetS * 1000).toISOString();
+
+  /** The organisation's send tasks, with their enrollment and recipient. */
+  async function sendTasks(org: string) {
+    const { rows } = await t.admin.query(
+      `SELECT e.id, p.email, tk.status, tk.attempts, tk.run_at, tk.last_error
+       FROM outreach.tasks tk JOIN outreach.campaign_enrollments e ON e.id = tk.enrollment_id
+       JOIN crm.positions p ON p.id = e.position_id
+       WHERE tk.organisation_id = $1 AND tk.type = 'send_step'`,
+      [org],
+    );
+    return rows;
+  }
+
+  /** The first of these recipients to reach RCPT is deferred with a 451, until the sink is reset. */
+  function deferFirstOf(prefix: string): () => string | undefined {
+    let deferred: string | undefined;
+    smtp.setRcpt((address) => {
+      if (!address.startsWith(prefix) || (deferred && deferred !== address)) return undefined;
+      deferred = address;
+      return { code: 451, message: '4.7.1 Try again later' };
+    });
+    return () => deferred;
+  }
+
+  const defaultRcpt: SinkOptions['rcpt'] = (address) => {
+    if (address.startsWith('gone')) return { code: 550, message: '5.1.1 No such user' };
+    if (address.startsWith('busy')) return { code: 451, message: '4.7.1 Try again later' };
+    return undefined;
+  };
+
   beforeAll(async () => {
     t = await openTestDb('rules');
     smtp = await startSmtpSink();
-    smtp.setRcpt((address) => {
-      if (address.startsWith('gone')) return { code: 550, message: '5.1.1 No such user' };
-      if (address.startsWith('busy')) return { code: 451, message: '4.7.1 Try again later' };
-      return undefined;
-    });
+    smtp.setRcpt(defaultRcpt);
     w = testWorker(t.workerUrl, smtp.url, clock, { backoff: { baseMs: 60_000, capMs: 3600_000 } });
   });
 
@@ -187,6 +215,111 @@ describe('sequence rules', { timeout: 60_000 }, () => {
     clock.set(new Date(clock.now().getTime() + 600_000).toISOString());
     await w.worker.drain();
     expect(sent()).toBe(2);
+    clock.set(INSIDE);
+  });
+
+  it('minimum gap: a 4xx resend waits for the gap after another message of the mailbox went out', async () => {
+    const people = [{ email: 'regap0@x.test' }, { email: 'regap1@x.test' }];
+    const s = await scenario(people);
+    await t.admin.query('UPDATE outreach.mailboxes SET min_gap_seconds = 600 WHERE id = $1', [s.mailboxId]);
+    // The first message to reach RCPT is deferred (whichever the worker reserves first).
+    const deferredTo = deferFirstOf('regap');
+    const mails = () => smtp.mails.filter((m) => m.envelopeTo[0]!.startsWith('regap'));
+    const tasks = () => sendTasks(s.org);
+
+    // 10:00 Paris: one reserved and deferred (an attempt spent), the other waits for the gap.
+    await w.worker.drain();
+    expect(mails()).toHaveLength(0);
+    const deferred = deferredTo();
+    const retry = (await tasks()).find((r) => r.email === deferred)!;
+    const other = (await tasks()).find((r) => r.email !== deferred)!;
+    expect(retry).toMatchObject({ status: 'pending', attempts: 1, last_error: expect.stringMatching(/451/) });
+    expect(other).toMatchObject({ status: 'pending', attempts: 0, last_error: expect.stringMatching(/gap/) });
+    expect(other.run_at.toISOString()).toBe(at(600));
+
+    // The deferral ends; the retry comes due 10 s after the other message is sent at 10:10:00.
+    smtp.setRcpt(defaultRcpt);
+    await t.admin.query('UPDATE outreach.tasks SET run_at = $2 WHERE enrollment_id = $1 AND type = $3', [
+      retry.id,
+      at(610),
+      'send_step',
+    ]);
+    clock.set(at(600));
+    await w.worker.drain();
+    expect(mails().map((m) => m.envelopeTo[0])).toEqual([other.email]);
+    clock.set(at(610));
+    await w.worker.drain();
+    // Not 10 s after the other send: the resend waits for the gap, without spending an attempt.
+    expect(mails()).toHaveLength(1);
+    const waiting = (await tasks()).find((r) => r.id === retry.id)!;
+    expect(waiting).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      last_error: expect.stringMatching(/gap/),
+    });
+    expect(waiting.run_at.toISOString()).toBe(at(1200));
+
+    // 10:20:00: sent again under the Message-ID its reservation got; its own reservation holds nothing.
+    clock.set(at(1200));
+    await w.worker.drain();
+    expect(mails().map((m) => m.envelopeTo[0])).toEqual([other.email, deferred]);
+    const reserved = await t.admin.query(
+      `SELECT message_id_header, status FROM outreach.messages WHERE enrollment_id = $1`,
+      [retry.id],
+    );
+    expect(reserved.rows[0].status).toBe('sent');
+    expect(mails()[1]!.parsed.messageId).toBe(reserved.rows[0].message_id_header);
+    clock.set(INSIDE);
+  });
+
+  it("a resend's own reservation holds it back by neither the cap nor the gap", async () => {
+    const s = await scenario([{ email: 'busy-own@x.test' }], { dailyLimit: 1 });
+    await t.admin.query('UPDATE outreach.mailboxes SET min_gap_seconds = 600 WHERE id = $1', [s.mailboxId]);
+    await w.worker.drain();
+    expect((await sendTasks(s.org))[0]).toMatchObject({ status: 'pending', attempts: 1 });
+    // 60 s later the deferral is over: the day's only reservation, 60 s old, is its own.
+    smtp.setRcpt(() => undefined);
+    clock.set(at(60));
+    await w.worker.drain();
+    smtp.setRcpt(defaultRcpt);
+    expect(smtp.mails.filter((m) => m.envelopeTo[0] === 'busy-own@x.test')).toHaveLength(1);
+    expect((await sendTasks(s.org))[0]).toMatchObject({ status: 'succeeded', attempts: 2 });
+    clock.set(INSIDE);
+  });
+
+  it("a resend on a later day than its reservation waits while that day's cap is reached", async () => {
+    const s = await scenario([{ email: 'late0@x.test' }, { email: 'late1@x.test' }], { dailyLimit: 1 });
+    const deferredTo = deferFirstOf('late');
+    const mails = () => smtp.mails.filter((m) => m.envelopeTo[0]!.startsWith('late'));
+    // Tuesday 10:00 Paris: one reserved (the day's 1) and deferred, the other waits for Wednesday.
+    await w.worker.drain();
+    const deferred = deferredTo();
+    const retry = (await sendTasks(s.org)).find((r) => r.email === deferred)!;
+    const other = (await sendTasks(s.org)).find((r) => r.email !== deferred)!;
+    expect(retry).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(other.run_at.toISOString()).toBe('2026-03-04T08:00:00.000Z');
+    // The retry comes due Wednesday 10:00, after the other message took Wednesday's one send.
+    smtp.setRcpt(defaultRcpt);
+    await t.admin.query(
+      `UPDATE outreach.tasks SET run_at = $2 WHERE enrollment_id = $1 AND type = 'send_step'`,
+      [retry.id, '2026-03-04T09:00:00Z'],
+    );
+    clock.set('2026-03-04T08:00:00Z');
+    await w.worker.drain();
+    expect(mails().map((m) => m.envelopeTo[0])).toEqual([other.email]);
+    clock.set('2026-03-04T09:00:00Z');
+    await w.worker.drain();
+    expect(mails()).toHaveLength(1);
+    const waiting = (await sendTasks(s.org)).find((r) => r.id === retry.id)!;
+    expect(waiting).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      last_error: expect.stringMatching(/cap/),
+    });
+    expect(waiting.run_at.toISOString()).toBe('2026-03-05T08:00:00.000Z');
+    clock.set('2026-03-05T08:00:00Z');
+    await w.worker.drain();
+    expect(mails().map((m) => m.envelopeTo[0])).toEqual([other.email, deferred]);
     clock.set(INSIDE);
   });
 

@@ -204,12 +204,24 @@ const TABLE: Row[] = [
     snooze('2026-03-04T08:00:00Z', 'minimum gap between sends', 'gap'),
   ],
   ['no gap configured', usage(1, 5, '2026-03-03T08:59:59Z'), INSIDE, { kind: 'send' }],
-  // A resend was counted and spaced when it was reserved: neither cap nor gap holds it again.
+  // A resend is held like a send, on usage without its own reservation (prepare.ts reads it).
   [
-    'a resend at the cap and within the gap (its own reservation is the last send)',
-    { existing: 'queued', ...mailbox({ minGapSeconds: 600 }), ...usage(5, 5, '2026-03-03T08:59:00Z') },
+    'a resend under the cap, past the gap of the other messages',
+    { existing: 'queued', ...mailbox({ minGapSeconds: 600 }), ...usage(4, 5, '2026-03-03T08:45:00Z') },
     INSIDE,
     { kind: 'resend' },
+  ],
+  [
+    'a resend within the gap after another message went out: waits for it',
+    { existing: 'queued', ...mailbox({ minGapSeconds: 600 }), ...usage(1, 5, '2026-03-03T08:59:50Z') },
+    INSIDE,
+    snooze('2026-03-03T09:09:50Z', 'minimum gap between sends', 'gap'),
+  ],
+  [
+    'a resend from an earlier day, the cap reached by the other messages of today: next day',
+    { existing: 'queued', ...usage(5, 5) },
+    INSIDE,
+    snooze('2026-03-04T08:00:00Z', 'daily cap of 5 reached', 'cap'),
   ],
 ];
 

@@ -6,7 +6,8 @@ import { nextDayWindowStart, nextWindowStart, type SendingWindow } from '../sche
  * THE file that decides whether a message is sent now. Pure: facts in, decision out; the caller
  * (prepare.ts) reads the facts and carries the decision out. The same function runs twice on a
  * send: on the read, and — when the reservation (which re-checks everything under the locks)
- * refused — on the facts the reservation saw, with the mailbox's usage of the day.
+ * refused — on the facts the reservation saw, with the mailbox's usage of the day; or, on a
+ * resend, with the mailbox's usage apart from the message's own reservation.
  */
 export interface SendFacts {
   /** null: the enrollment no longer exists. */
@@ -32,7 +33,10 @@ export interface SendFacts {
   hasEmail: boolean;
   /** Why the recipient is suppressed (suppression list reason, or 'erased_or_objected'), else null. */
   suppression: string | null;
-  /** The mailbox's sends of the local day and its last send: known once a reservation counted them. */
+  /**
+   * The mailbox's sends of the local day and its last send: known once a reservation counted them.
+   * For a resend, read without its own reservation (prepare.ts), which must not hold it back.
+   */
   usage?: { sentToday: number; dailyLimit: number; lastSentAt: Date | null };
 }
 
@@ -40,10 +44,9 @@ export type Decision =
   /** Send: compose and reserve a new message. */
   | { kind: 'send' }
   /**
-   * Send again the message an earlier attempt reserved (same Message-ID). Exempt from the daily cap
-   * and the minimum gap: the reservation already counted in the day and took its place in the
-   * mailbox's spacing (it is the mailbox's last send, or an earlier one), so checking them again
-   * would only hold the message against itself, or behind sends reserved after it.
+   * Send again the message an earlier attempt reserved (same Message-ID). Held by the daily cap and
+   * the minimum gap like a send, counted without its own reservation: the mailbox may have sent
+   * other messages since (a 4xx retry comes minutes later), and the gap runs from the last of them.
    */
   | { kind: 'resend' }
   /**
@@ -117,8 +120,7 @@ export function decide(facts: SendFacts, now: Date, options: DecideOptions): Dec
       ...failExisting('suppressed'),
     };
   }
-  // Cap and gap were applied when the reservation was made (see Decision 'resend').
-  if (facts.existing) return { kind: 'resend' };
+  // A resend's usage is read only once it is known to be one (prepare.ts), then decided again here.
   const usage = facts.usage;
   if (usage && usage.sentToday >= usage.dailyLimit) {
     const until = nextDayWindowStart(now, mailbox.window);
@@ -134,5 +136,5 @@ export function decide(facts: SendFacts, now: Date, options: DecideOptions): Dec
         cause: 'gap',
       };
   }
-  return { kind: 'send' };
+  return facts.existing ? { kind: 'resend' } : { kind: 'send' };
 }

@@ -146,7 +146,11 @@ export async function prepare(
     mail: mailOf(row, mailbox, deps.base),
   });
   if (decision.kind === 'resend') {
-    inTransaction(client, 'resend of an earlier reservation');
+    const c = inTransaction(client, 'resend of an earlier reservation');
+    const usage = await resendUsage(c, s.existing!.id, mailbox, now);
+    // Same facts plus the usage: the only new answer can be a cap or gap snooze.
+    const again = decide({ ...facts, usage }, now, deps);
+    if (again.kind === 'snooze') return await carryOut(ctx, c, again);
     return { ...reservedFrom(s.existing!, s.existing!.variant_id), resend: true };
   }
 
@@ -229,6 +233,38 @@ export async function prepare(
     args.variant,
   );
   return privacy.carriesNotice ? { ...sent, noticeForPosition: s.position_id } : sent;
+}
+
+/**
+ * A resend's usage, its own reservation left out (it must not hold itself back): the day's count
+ * as the reservation keeps it (outreach.mailbox_day_counts, migration 0970) less the message when
+ * it was reserved today, and the latest time another message of the mailbox was reserved or sent
+ * (a sent resend was handed to SMTP at sent_at, after its reservation). Resends are rare (a 4xx,
+ * a crash): this reads the mailbox's messages within the gap instead of a kept row.
+ */
+async function resendUsage(
+  client: TenantClient,
+  messageRowId: string,
+  mailbox: MailboxRow,
+  now: Date,
+): Promise<NonNullable<SendFacts['usage']>> {
+  const { start, end } = localDayBounds(now, mailbox.time_zone);
+  const since = new Date(now.getTime() - mailbox.min_gap_seconds * 1000);
+  const { rows } = await client.query<{ sent_today: number; last_other: Date | null }>(
+    `SELECT greatest(0, coalesce((SELECT d.reserved FROM outreach.mailbox_day_counts d
+              WHERE d.mailbox_id = $2 AND d.day_start = $3 AND d.day_end = $4), 0)
+            - (SELECT count(*) FROM outreach.messages o WHERE o.id = $1 AND o.mailbox_id = $2
+                 AND o.created_at >= $3 AND o.created_at < $4))::int AS sent_today,
+            CASE WHEN $5::timestamptz < $6::timestamptz THEN (
+              SELECT max(greatest(m.created_at, m.sent_at)) FROM outreach.messages m
+              WHERE m.mailbox_id = $2 AND m.id <> $1 AND m.direction = 'outbound'
+                AND m.status IN ('queued', 'sent', 'bounced')
+                AND (m.sent_at IS NULL OR m.sent_at > $5) AND greatest(m.created_at, m.sent_at) > $5)
+            END AS last_other`,
+    [messageRowId, mailbox.id, start, end, since, now],
+  );
+  const row = rows[0]!;
+  return { sentToday: row.sent_today, dailyLimit: mailbox.daily_limit, lastSentAt: row.last_other };
 }
 
 function inTransaction(client: TenantClient | undefined, why: string): TenantClient {
