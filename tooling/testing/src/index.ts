@@ -1,6 +1,7 @@
 export { createTestDatabase, type TestDatabase, testEnvironment, testMail } from './database.js';
 export { startTestDns, type TestDns } from './dns.js';
 export {
+  failTokenRefreshes,
   issueRefreshToken,
   type MailAccounts,
   mailPassword,
@@ -9,6 +10,7 @@ export {
   setMailPassword,
   startTestMail,
   type TestMailEnvironment,
+  type TokenRefreshFailure,
 } from './mail/index.js';
 export { dumpableClusterUrl, toolMajor } from './pg-dump.js';
 export {

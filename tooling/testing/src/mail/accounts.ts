@@ -67,6 +67,36 @@ export function revokeRefreshToken(accounts: MailAccounts, token: string): void 
   fs.rmSync(path.join(accounts.dir, 'oauth', path.basename(token)), { force: true });
 }
 
+/**
+ * How the test OAuth server answers refreshes of an address's tokens until told otherwise: an HTTP
+ * status with an OAuth error code (503 `temporarily_unavailable` or 429 `rate_limit_exceeded`, as
+ * a provider in an outage does; 401 `invalid_client` for a client it stopped accepting), or
+ * `reset`: the connection is dropped unanswered. A file, so the global setup's server sees it.
+ */
+export type TokenRefreshFailure = { status: number; error?: string } | 'reset';
+
+/** `undefined`: refreshes work again. */
+export function failTokenRefreshes(
+  accounts: MailAccounts,
+  address: string,
+  failure: TokenRefreshFailure | undefined,
+): void {
+  const file = path.join(accounts.dir, 'oauth-failures', checked(address));
+  if (failure === undefined) fs.rmSync(file, { force: true });
+  else writeShared(file, JSON.stringify(failure));
+}
+
+export function tokenRefreshFailure(
+  accounts: MailAccounts,
+  address: string,
+): TokenRefreshFailure | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(accounts.dir, 'oauth-failures', checked(address)), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whom a refresh token belongs to, and whether it is replaced at each use. */
 export function refreshTokenGrant(
   accounts: MailAccounts,

@@ -6,12 +6,15 @@ import { startTestOAuth } from './oauth.js';
 import { startTestSmtp } from './smtp.js';
 
 export {
+  failTokenRefreshes,
   issueRefreshToken,
   type MailAccounts,
   mailPassword,
   refreshTokenGrant,
   revokeRefreshToken,
   setMailPassword,
+  type TokenRefreshFailure,
+  tokenRefreshFailure,
 } from './accounts.js';
 export { startTestOAuth, type TestOAuth } from './oauth.js';
 

@@ -1,7 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { issueRefreshToken, type MailAccounts, refreshTokenGrant, revokeRefreshToken } from './accounts.js';
+import {
+  issueRefreshToken,
+  type MailAccounts,
+  refreshTokenGrant,
+  revokeRefreshToken,
+  tokenRefreshFailure,
+} from './accounts.js';
 
 export interface TestOAuth {
   /**
@@ -29,7 +35,8 @@ export interface TestOAuth {
  * A local OAuth 2.0 authorisation server for mailboxes that authenticate with XOAUTH2: exchanges
  * refresh tokens (issued by issueRefreshToken) for short-lived access tokens, answers `invalid_grant`
  * once a refresh token is revoked, replaces rotating refresh tokens at each use (as Microsoft
- * may), and lets Dovecot check access tokens.
+ * may), fails refreshes of an address while failTokenRefreshes says so, and lets Dovecot check access
+ * tokens.
  */
 export async function startTestOAuth(accounts: MailAccounts, accessTtlSeconds = 3600): Promise<TestOAuth> {
   const issued = new Map<string, { owner: string; expiresAt: number }>();
@@ -116,6 +123,10 @@ export async function startTestOAuth(accounts: MailAccounts, accessTtlSeconds = 
             error_description: 'Token has been expired or revoked.',
           });
         const { owner, rotating } = grant;
+        // Before the token is used: a failed refresh neither rotates nor retires it.
+        const failure = tokenRefreshFailure(accounts, owner);
+        if (failure === 'reset') return req.socket.destroy();
+        if (failure) return json(failure.status, failure.error ? { error: failure.error } : {});
         const accessToken = `at_${randomBytes(18).toString('hex')}`;
         issued.set(accessToken, { owner, expiresAt: Date.now() + accessTtlSeconds * 1000 });
         let next: string | undefined;
