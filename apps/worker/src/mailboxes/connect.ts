@@ -28,6 +28,8 @@ async function accessToken(account: MailboxAccount, access: MailAccess, renew: b
   return await access.tokens.accessToken({
     provider,
     key: tokenKey(account),
+    // Only a fallback: the cache reads the stored token before refreshing (services.ts), so a
+    // pooled transport's account, read minutes ago, does not pin a token rotated since.
     refreshToken: account.secrets.refreshToken ?? '',
     mailbox: {
       organisationId: account.organisationId,
@@ -66,7 +68,9 @@ export async function smtpOptions(account: MailboxAccount, access: MailAccess): 
       ? {
           type: 'OAuth2',
           user: smtp.user,
-          // nodemailer asks again (renew) when the server refuses a token: one shared cache.
+          // nodemailer asks again (renew) when the server refuses a token: one shared cache. Its
+          // errors pass as they are (nodemailer sets code EAUTH on the same object): failures.ts
+          // tells an outage from a refused token by their class.
           provisionCallback: (
             _user: string,
             renew: boolean,

@@ -1,4 +1,9 @@
-import { HostRefusedError, OAuthReauthRequired } from '@prospectflow/mailboxes';
+import {
+  HostRefusedError,
+  OAuthClientRefused,
+  OAuthReauthRequired,
+  OAuthTemporaryFailure,
+} from '@prospectflow/mailboxes';
 import { DecryptionError, KeyUnavailableError } from '@prospectflow/secrets';
 
 /** Why a connection step failed, as shown on the mailbox (with the server's own answer). */
@@ -14,6 +19,8 @@ export type FailureKind =
   | 'domain_not_proved'
   | 'secrets_unreadable'
   | 'secrets_unavailable'
+  | 'oauth_client'
+  | 'oauth_unavailable'
   | 'error';
 
 export interface StepFailure {
@@ -40,6 +47,29 @@ export function secretsFailure(
   return undefined;
 }
 
+/**
+ * A failed OAuth token refresh — one definition for sending, verification and polling. Found on
+ * the error or its causes: nodemailer hands the provisionCallback's error on as `EAUTH` (command
+ * `AUTH XOAUTH2`), so its code alone would say "auth" for an outage too.
+ *   auth              — `invalid_grant`: the user must reconnect.
+ *   oauth_client      — our OAuth client was refused or is not configured: an operator must fix it.
+ *   oauth_unavailable — outage, throttling, timeout: temporary, retry later.
+ */
+export function oauthFailure(
+  error: unknown,
+): { kind: 'auth' | 'oauth_client' | 'oauth_unavailable'; answer: string } | undefined {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof OAuthReauthRequired) return { kind: 'auth', answer: e.message };
+    if (e instanceof OAuthClientRefused)
+      return {
+        kind: 'oauth_client',
+        answer: `${e.message}: an operator must fix the OAuth client settings, reconnecting does not help`,
+      };
+    if (e instanceof OAuthTemporaryFailure) return { kind: 'oauth_unavailable', answer: e.message };
+  }
+  return undefined;
+}
+
 const TLS = /certificate|self[- ]signed|SSL|TLS|ERR_SSL|CERT_|handshake/i;
 
 /** Maps an error from nodemailer or imapflow (or our guard and token cache) to a step failure. */
@@ -58,7 +88,8 @@ export function describeFailure(error: unknown): StepFailure {
   if (unopened) return unopened;
   if (error instanceof HostRefusedError)
     return { kind: error.reason === 'not_resolvable' ? 'dns' : 'blocked_host', answer: error.message };
-  if (error instanceof OAuthReauthRequired) return { kind: 'auth', answer };
+  const oauth = oauthFailure(error);
+  if (oauth) return oauth;
   if (e.code === 'EAUTH' || e.code === 'EOAUTH2' || e.authenticationFailed || e.command === 'AUTH')
     return { kind: 'auth', answer };
   if (e.command === 'MAIL FROM') return { kind: 'sender_refused', answer };

@@ -2,6 +2,7 @@ import { mailboxSecretBinding, type TokenRequest } from '@prospectflow/mailboxes
 import type { SecretBox } from '@prospectflow/secrets';
 import type { Pool } from 'pg';
 import { inTenant } from '../queue/sql.js';
+import { loadAccount } from './account.js';
 
 /**
  * Stores a refresh token the provider rotated (Microsoft may answer a refresh with a new one and
@@ -24,5 +25,23 @@ export function storeRotatedRefreshToken(pool: Pool, box: SecretBox) {
         [mailbox.id, mailbox.credentialsVersion, sealed.ciphertext, sealed.wrappedKey, sealed.keyId],
       ),
     );
+  };
+}
+
+/**
+ * Reads the refresh token stored for the mailbox now (undefined: gone, or its credentials changed):
+ * with several worker processes the stored one is the truth, another process may have rotated the
+ * token since this one read the mailbox (a pooled transport keeps its account for minutes).
+ */
+export function loadStoredRefreshToken(pool: Pool, box: SecretBox) {
+  return async (request: TokenRequest): Promise<string | undefined> => {
+    const mailbox = request.mailbox;
+    if (!mailbox) return undefined;
+    const account = await inTenant(pool, mailbox.organisationId, (client) =>
+      loadAccount(client, mailbox.id, box),
+    );
+    return account?.credentialsVersion === mailbox.credentialsVersion
+      ? account.secrets.refreshToken
+      : undefined;
   };
 }

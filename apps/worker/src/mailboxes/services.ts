@@ -3,7 +3,7 @@ import { keyProviderFromEnv, SecretBox } from '@prospectflow/secrets';
 import type { Pool } from 'pg';
 import type { MailSettings } from '../config.js';
 import type { MailAccess } from './connect.js';
-import { storeRotatedRefreshToken } from './refresh-tokens.js';
+import { loadStoredRefreshToken, storeRotatedRefreshToken } from './refresh-tokens.js';
 import { MailboxTransports } from './transports.js';
 
 /** What the worker shares across tasks for connected mailboxes: one of each per process. */
@@ -15,7 +15,7 @@ export interface MailServices {
   settings: MailSettings;
 }
 
-/** `pool`: where refresh tokens rotated by a provider are stored (without it they live in memory only). */
+/** `pool`: where refresh tokens rotated by a provider are stored and read back before each refresh (without it they live in memory only). */
 export function createMailServices(
   settings: MailSettings,
   env: NodeJS.ProcessEnv = process.env,
@@ -30,7 +30,12 @@ export function createMailServices(
     },
     tokens: new OAuthTokenCache({
       clients: settings.oauthClients,
-      ...(pool && box ? { onRefreshTokenRotated: storeRotatedRefreshToken(pool, box) } : {}),
+      ...(pool && box
+        ? {
+            onRefreshTokenRotated: storeRotatedRefreshToken(pool, box),
+            loadRefreshToken: loadStoredRefreshToken(pool, box),
+          }
+        : {}),
     }),
   };
   return {

@@ -1,13 +1,15 @@
-import { secretsFailure } from './failures.js';
+import { oauthFailure, secretsFailure } from './failures.js';
 
 /**
  * What a failed SMTP submission means for the send (one definition, for the relay and for
  * connected mailboxes alike):
- *   retry    — 4xx answers (at AUTH too), timeouts, connection and DNS problems: back off, same mailbox.
+ *   retry    — 4xx answers (at AUTH too), timeouts, connection and DNS problems, an OAuth token
+ *              endpoint down or throttling (429, 5xx, timeout): back off, same mailbox.
  *   auth     — the provider refused *us*, not this message: a 5xx at the greeting, EHLO/HELO/LHLO or
- *              STARTTLS (our IP or host blocked), at AUTH (535, Exchange's 5.7.30), no/expired OAuth
- *              token, TLS/config failure, a 5xx to MAIL FROM but 552: the mailbox goes to `error`
- *              and its sends wait. Nothing was sent, so nobody bounces.
+ *              STARTTLS (our IP or host blocked), at AUTH (535, Exchange's 5.7.30), a refresh token
+ *              refused (`invalid_grant`) or our OAuth client refused/unconfigured (the detail says
+ *              an operator must act), TLS/config failure, a 5xx to MAIL FROM but 552: the mailbox
+ *              goes to `error` and its sends wait. Nothing was sent, so nobody bounces.
  *   bounce   — a 5xx to RCPT TO (550, 551, 553 …) but 5.7.x: the recipient is gone; bounce and suppress.
  *   rejected — a 5xx after DATA (content or policy), or a 5.7.x policy refusal at RCPT (blocklisted
  *              sender, "blocked using Spamhaus"): not the recipient's fault and not worth a blind
@@ -48,6 +50,9 @@ const POLICY_STATUS = /^\d{3}[ -]5\.7\.\d{1,3}\b/;
 export function classifySmtpError(error: unknown): SmtpFailure {
   const unopened = secretsFailure(error);
   if (unopened) return { kind: unopened.kind, detail: unopened.answer };
+  // Before the codes: nodemailer reports any token failure as EAUTH.
+  const oauth = oauthFailure(error);
+  if (oauth) return { kind: oauth.kind === 'oauth_unavailable' ? 'retry' : 'auth', detail: oauth.answer };
   const e = (error ?? {}) as NodemailerError;
   const detail = (e.response ?? e.message ?? String(error)).slice(0, 1000);
   const code = typeof e.responseCode === 'number' ? e.responseCode : undefined;
