@@ -4,6 +4,8 @@ import {
   DEFAULT_AUTHORIZE_URLS,
   type OAuthClient,
   type OAuthProvider,
+  OAuthTemporaryFailure,
+  temporaryTokenAnswer,
 } from './oauth-tokens.js';
 
 /**
@@ -56,8 +58,9 @@ export class OAuthCodeRefused extends Error {
 
 /**
  * Redeems an authorisation code for the refresh token. Throws OAuthCodeRefused when the provider
- * answers 4xx or gives no refresh token (nothing a retry fixes: the user consents again), a plain
- * Error when the endpoint fails or cannot be reached.
+ * refuses it (4xx) or gives no refresh token (nothing a retry fixes: the user consents again),
+ * OAuthTemporaryFailure when it throttles or fails (429, 408, 5xx: temporaryTokenAnswer), and a
+ * network error as it comes when it cannot be reached.
  */
 export async function redeemAuthorizationCode(
   provider: OAuthProvider,
@@ -83,9 +86,9 @@ export async function redeemAuthorizationCode(
     error_description?: string;
   };
   const reason = `${payload.error ?? `HTTP ${response.status}`}${payload.error_description ? `: ${payload.error_description}` : ''}`;
-  if (response.status >= 400 && response.status < 500)
-    throw new OAuthCodeRefused(`${provider} refused the authorisation code (${reason})`);
-  if (!response.ok) throw new Error(`${provider} token endpoint failed (${reason})`);
+  if (temporaryTokenAnswer(response.status, payload.error))
+    throw new OAuthTemporaryFailure(`${provider} token endpoint unavailable (${reason})`);
+  if (!response.ok) throw new OAuthCodeRefused(`${provider} refused the authorisation code (${reason})`);
   if (!payload.refresh_token)
     throw new OAuthCodeRefused(`${provider} granted no refresh token (offline access was not given)`);
   return { refreshToken: payload.refresh_token };

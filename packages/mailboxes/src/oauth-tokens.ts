@@ -80,6 +80,14 @@ export class OAuthTemporaryFailure extends Error {
 const TEMPORARY_ERRORS = new Set(['temporarily_unavailable', 'server_error']);
 
 /**
+ * A token endpoint's answer that means "not now" — throttling (429), a timeout (408), an outage
+ * (5xx, `temporarily_unavailable`, `server_error`) — for refreshes and code redemptions alike.
+ */
+export function temporaryTokenAnswer(status: number, error: string | undefined): boolean {
+  return status === 408 || status === 429 || status >= 500 || TEMPORARY_ERRORS.has(error ?? '');
+}
+
+/**
  * What a failed refresh means (one definition): only `invalid_grant` condemns the refresh token;
  * throttling and outages are temporary whatever their status; any other refusal is about our client
  * or request, an operator's problem.
@@ -87,7 +95,7 @@ const TEMPORARY_ERRORS = new Set(['temporarily_unavailable', 'server_error']);
 function refusal(provider: OAuthProvider, status: number, error: string | undefined, reason: string): Error {
   if (error === 'invalid_grant')
     return new OAuthReauthRequired(`${provider} refused the refresh token (${reason})`);
-  if (status === 408 || status === 429 || status >= 500 || TEMPORARY_ERRORS.has(error ?? ''))
+  if (temporaryTokenAnswer(status, error))
     return new OAuthTemporaryFailure(`${provider} token endpoint unavailable (${reason})`);
   if (status >= 400) return new OAuthClientRefused(`${provider} refused our OAuth client (${reason})`);
   // A 2xx without an access token: a broken answer, not a refusal.

@@ -232,6 +232,20 @@ describe('connecting a Google mailbox by consent', () => {
     expect(await count()).toBe(before + 1);
     expect(logs.join('')).not.toContain(back.code);
 
+    // Throttling (429) is an outage too, not a refused code: the consent stays pending.
+    const throttled = await start(owner, {
+      provider: 'google',
+      fromAddress: 'ida@acme.test',
+      ...LOCAL_SERVERS,
+    });
+    const throttledBack = await consent(throttled.json().authorizationUrl);
+    oauth.failCodeRedemptions(1, { status: 429, error: 'rate_limit_exceeded' });
+    expect((await complete(owner, throttledBack)).json()).toMatchObject({
+      code: 'oauth_provider_unavailable',
+      consentPending: true,
+    });
+    expect((await complete(owner, throttledBack)).statusCode).toBe(201);
+
     // The answer lost after the provider used the code: the retry is refused, and that ends it.
     const next = await start(owner, { provider: 'google', fromAddress: 'gus@acme.test', ...LOCAL_SERVERS });
     const nextBack = await consent(next.json().authorizationUrl);
@@ -242,7 +256,7 @@ describe('connecting a Google mailbox by consent', () => {
     });
     expect((await complete(owner, nextBack)).json().code).toBe('oauth_code_refused');
     expect((await complete(owner, nextBack)).json().code).toBe('oauth_state_invalid');
-    expect(await count()).toBe(before + 1);
+    expect(await count()).toBe(before + 2);
 
     // A consent stored before consents carried their expiry is not put back: start again, no 500.
     const old = await start(owner, { provider: 'google', fromAddress: 'hal@acme.test', ...LOCAL_SERVERS });

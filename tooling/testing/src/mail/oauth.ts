@@ -23,11 +23,12 @@ export interface TestOAuth {
   /** The address an access token belongs to, when valid. */
   ownerOf(accessToken: string): string | undefined;
   /**
-   * The next `count` authorisation-code redemptions answer 503 `temporarily_unavailable`, as a
-   * provider in an outage does: with `codeUsed`, after using the code up (the answer was lost on
-   * the way back), else without looking at it.
+   * The next `count` authorisation-code redemptions fail as a provider in an outage does (503
+   * `temporarily_unavailable`, or the `status` and `error` given, e.g. 429 throttling): with
+   * `codeUsed`, after using the code up (the answer was lost on the way back), else without
+   * looking at it.
    */
-  failCodeRedemptions(count: number, options?: { codeUsed?: boolean }): void;
+  failCodeRedemptions(count: number, options?: { codeUsed?: boolean; status?: number; error?: string }): void;
   close(): Promise<void>;
 }
 
@@ -44,7 +45,7 @@ export async function startTestOAuth(accounts: MailAccounts, accessTtlSeconds = 
     string,
     { owner: string; clientId: string; redirectUri: string; challenge: string }
   >();
-  let failing = { count: 0, codeUsed: false };
+  let failing = { count: 0, codeUsed: false, status: 503, error: 'temporarily_unavailable' };
   const ownerOf = (token: string) => {
     const entry = issued.get(token);
     return entry && entry.expiresAt > Date.now() ? entry.owner : undefined;
@@ -91,11 +92,11 @@ export async function startTestOAuth(accounts: MailAccounts, accessTtlSeconds = 
         if (form.get('grant_type') === 'authorization_code') {
           const outage = failing.count > 0 ? failing : undefined;
           if (outage) outage.count--;
-          if (outage && !outage.codeUsed) return json(503, { error: 'temporarily_unavailable' });
+          if (outage && !outage.codeUsed) return json(outage.status, { error: outage.error });
           // One use; bound to the client, the redirect and the PKCE verifier (RFC 7636 S256).
           const grant = codes.get(form.get('code') ?? '');
           codes.delete(form.get('code') ?? '');
-          if (outage) return json(503, { error: 'temporarily_unavailable' });
+          if (outage) return json(outage.status, { error: outage.error });
           const verifier = form.get('code_verifier') ?? '';
           if (
             !grant ||
@@ -157,7 +158,12 @@ export async function startTestOAuth(accounts: MailAccounts, accessTtlSeconds = 
     tokeninfoUrl: `${base}/tokeninfo?access_token=`,
     ownerOf,
     failCodeRedemptions(count, options = {}) {
-      failing = { count, codeUsed: options.codeUsed ?? false };
+      failing = {
+        count,
+        codeUsed: options.codeUsed ?? false,
+        status: options.status ?? 503,
+        error: options.error ?? 'temporarily_unavailable',
+      };
     },
     close: () =>
       new Promise<void>((resolve) => {
