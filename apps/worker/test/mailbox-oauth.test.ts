@@ -152,8 +152,29 @@ describe('OAuth mailboxes: token endpoint failures and rotated refresh tokens', 
     });
     expect(await poller.pollMailbox(org, box.id)).toMatchObject({ error: 'oauth_unavailable' });
 
+    // Verification waits for the provider: retried, the mailbox left verified meanwhile...
     await queueVerification(t.admin, org, box.id);
-    await verifier().worker.drain();
+    const check = verifier();
+    await check.worker.drain();
+    const verifyTask = async () =>
+      (
+        await t.admin.query(
+          `SELECT status, attempts, max_attempts, last_error FROM outreach.tasks
+           WHERE type = 'verify_mailbox' AND payload->>'mailboxId' = $1`,
+          [box.id],
+        )
+      ).rows[0];
+    expect(await verifyTask()).toMatchObject({ status: 'pending', attempts: 1 });
+    expect((await verifyTask()).last_error).toMatch(/OAuth provider unavailable/);
+    expect(await mailbox(box.id)).toMatchObject({ verification_status: 'verified', status: 'active' });
+    // ...and only its last attempt records the outage as the result.
+    await t.admin.query(
+      `UPDATE outreach.tasks SET attempts = max_attempts - 1, run_at = now() - interval '1 second'
+       WHERE type = 'verify_mailbox' AND payload->>'mailboxId' = $1`,
+      [box.id],
+    );
+    check.clock.set(new Date(Date.now() + 1_000));
+    await check.worker.drain();
     const checked = await mailbox(box.id);
     expect(checked.verification).toMatchObject({
       smtp: {

@@ -4,7 +4,7 @@ import type { SecretBox } from '@prospectflow/secrets';
 import { ImapFlow } from 'imapflow';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Pool } from 'pg';
-import { PermanentError, ReleasedError } from '../queue/errors.js';
+import { PermanentError, ReleasedError, RetryableError } from '../queue/errors.js';
 import { inTenant } from '../queue/sql.js';
 import type { TaskContext, TaskHandler } from '../queue/types.js';
 import { loadAccount, type MailboxAccount } from './account.js';
@@ -74,6 +74,11 @@ export function verifyMailbox(deps: VerifyDeps): TaskHandler {
       account.provider === 'relay'
         ? { domain: await domainStep(ctx.pool, account) }
         : await connectionSteps(account, deps, ctx.signal);
+    // The provider's token endpoint is down, not the mailbox: check again later (a verified
+    // mailbox stays usable meanwhile); only the last attempt records the failure.
+    const providerDown = Object.values(steps).some((s) => s.ok === false && s.kind === 'oauth_unavailable');
+    if (providerDown && ctx.task.attempts < ctx.task.max_attempts)
+      throw new RetryableError(`OAuth provider unavailable: ${firstFailure(steps)}`);
     await record(ctx, mailboxId, version, steps);
   };
 }
