@@ -925,7 +925,7 @@ CREATE TABLE outreach.sending_domains (
   created_at timestamp with time zone NOT NULL DEFAULT now(),
   updated_at timestamp with time zone NOT NULL DEFAULT now(),
   CONSTRAINT sending_domains_dkim_selector_check CHECK ((dkim_selector ~ '^[a-z0-9-]{1,63}$'::text)),
-  CONSTRAINT sending_domains_domain_check CHECK ((domain ~ '^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$'::citext)),
+  CONSTRAINT sending_domains_domain_check CHECK ((domain ~ '^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,63}|xn--[a-z0-9-]{1,59}[a-z0-9])$'::citext)),
   CONSTRAINT sending_domains_organisation_id_domain_key UNIQUE (organisation_id, domain),
   CONSTRAINT sending_domains_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES iam.organisations(id) ON DELETE CASCADE,
   CONSTRAINT sending_domains_pkey PRIMARY KEY (organisation_id, id),
@@ -1752,7 +1752,7 @@ CREATE OR REPLACE FUNCTION app.organisation_for_message_ids(p_message_ids text[]
 AS $function$
   SELECT organisation_id FROM outreach.messages
   WHERE message_id_header = ANY (p_message_ids) AND direction = 'outbound'
-  ORDER BY created_at DESC LIMIT 1
+  ORDER BY array_position(p_message_ids, message_id_header), created_at DESC LIMIT 1
 $function$;
 GRANT EXECUTE ON FUNCTION app.organisation_for_message_ids(p_message_ids text[]) TO prospectflow_app;
 GRANT EXECUTE ON FUNCTION app.organisation_for_message_ids(p_message_ids text[]) TO prospectflow_worker;

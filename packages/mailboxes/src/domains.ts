@@ -5,10 +5,13 @@ import { Resolver } from 'node:dns/promises';
 export const PROOF_PREFIX = '_prospectflow';
 export const PROOF_VALUE_PREFIX = 'prospectflow-verification=';
 
+/** LDH labels; the top-level one letters only or an A-label (xn--…, an internationalised TLD). */
+const DOMAIN =
+  /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,63}|xn--[a-z0-9-]{1,59}[a-z0-9])$/;
+
 export function normaliseDomain(domain: string): string {
   const value = domain.trim().toLowerCase().replace(/\.$/, '');
-  if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(value))
-    throw new TypeError(`"${domain}" is not a domain name`);
+  if (!DOMAIN.test(value)) throw new TypeError(`"${domain}" is not a domain name`);
   return value;
 }
 

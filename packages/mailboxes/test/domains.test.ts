@@ -69,6 +69,10 @@ describe('domain proof (DNS TXT) and DKIM keys', () => {
     expect(() => normaliseDomain('localhost')).toThrow(TypeError);
     expect(() => normaliseDomain('a..b.test')).toThrow(TypeError);
     expect(normaliseDomain(' Mail.Example.COM. ')).toBe('mail.example.com');
+    // An internationalised top-level domain in its A-label form (.рф), not an unconverted U-label.
+    expect(normaliseDomain('Example.XN--P1AI')).toBe('example.xn--p1ai');
+    expect(() => normaliseDomain('bücher.de')).toThrow(TypeError);
+    expect(() => normaliseDomain('example.xn--')).toThrow(TypeError);
   });
 
   it('makes a 2048-bit DKIM key whose DNS record verifies its signatures', () => {

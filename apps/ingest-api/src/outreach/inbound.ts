@@ -5,11 +5,11 @@ import {
   singleRecipientReport,
 } from '@prospectflow/mailboxes';
 import {
+  answeredMessageIds,
   applyInbound,
   headerAddress,
   type InboundKind,
   type InboundResult,
-  messageIdsIn,
 } from '@prospectflow/outreach-core';
 import { type TenantClient, withTenant } from '@prospectflow/tenant-context';
 import type pg from 'pg';
@@ -112,7 +112,8 @@ async function addressedMailbox(client: TenantClient, to: string | undefined): P
  * none of our ids; no organisation when several have verified that address).
  */
 async function organisationOf(pool: pg.Pool, mail: InboundMail): Promise<string | null> {
-  const candidates = messageIdsIn([mail.inReplyTo, ...(mail.references ?? [])]);
+  // In the order the mail answers them (applyInbound's): the first of ours decides.
+  const candidates = answeredMessageIds(mail.inReplyTo, mail.references ?? []);
   if (candidates.length > 0) {
     const { rows } = await pool.query<{ org: string | null }>(
       'SELECT app.organisation_for_message_ids($1::text[]) AS org',

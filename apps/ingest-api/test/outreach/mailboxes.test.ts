@@ -347,4 +347,19 @@ describe('connected mailboxes: write-only secrets, SSRF guard, verification, sen
     expect(await verifyTasks(relay.id)).toHaveLength(1);
     expect((await call(other, 'GET', `/v1/sending-domains/${domain.id}`)).statusCode).toBe(404);
   });
+
+  it('takes a domain under an internationalised TLD (A-label) and a full-length name given with a trailing dot', async () => {
+    const idn = await call(owner, 'POST', '/v1/sending-domains', { domain: 'Example.XN--P1AI' });
+    expect(idn.statusCode).toBe(201);
+    expect(idn.json().domain).toBe('example.xn--p1ai');
+    // 253 characters once normalised: the trailing dot and spaces around do not count.
+    const label = 'a'.repeat(61);
+    const longest = `${[label, label, label, `${label}b`].join('.')}.test`;
+    expect(longest).toHaveLength(253);
+    const long = await call(owner, 'POST', '/v1/sending-domains', { domain: ` ${longest}. ` });
+    expect(long.statusCode).toBe(201);
+    expect(long.json().domain).toBe(longest);
+    const tooLong = await call(owner, 'POST', '/v1/sending-domains', { domain: `a${longest}` });
+    expect(tooLong.json().code).toBe('invalid_domain');
+  });
 });

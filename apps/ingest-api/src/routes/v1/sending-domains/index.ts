@@ -71,7 +71,8 @@ const sendingDomains: FastifyPluginAsyncTypebox = async (fastify) => {
         tags,
         summary: 'Add a domain: returns the TXT records to publish (ownership proof, DKIM key)',
         body: Type.Object(
-          { domain: Type.String({ minLength: 3, maxLength: 253 }) },
+          // Bounds the input only: normaliseDomain checks the 253 characters after trimming.
+          { domain: Type.String({ minLength: 3, maxLength: 300 }) },
           { additionalProperties: false },
         ),
         response: { 201: SendingDomain },
