@@ -4,8 +4,8 @@ import { enqueue, REVERIFY_MAILBOX, TASKS } from '@prospectflow/outreach-core';
 import type { SealedSecret } from '@prospectflow/secrets';
 import { currentTenant, type TenantClient } from '@prospectflow/tenant-context';
 import type { Static } from 'typebox';
-import { isPgError } from '../lib/db-errors.js';
-import { ProblemError, unprocessable } from '../lib/problem.js';
+import { isPgError, isUniqueViolation } from '../lib/db-errors.js';
+import { conflict, ProblemError, unprocessable } from '../lib/problem.js';
 import type { Connection } from '../mailboxes/connection.js';
 import type { Database } from '../plugins/app/db.js';
 import type { Mailbox } from '../routes/v1/mailboxes/schema.js';
@@ -113,6 +113,21 @@ async function queueVerification(c: TenantClient, id: string): Promise<void> {
   );
 }
 
+/**
+ * THE answer to a from-address the organisation already sends from (one mailbox per address):
+ * 409 `mailbox_address_taken` with the mailbox's id — for POST /v1/mailboxes, a PATCH to that
+ * address, and a consent (`oauth/start` up front, `oauth/complete` if it was taken meanwhile).
+ */
+export function mailboxAddressTaken(fromAddress: string, existingId?: string): ProblemError {
+  return conflict(
+    'mailbox_address_taken',
+    `This organisation already has a mailbox sending as ${fromAddress} (one per address): reconnect or change that one.`,
+    existingId,
+  );
+}
+
+const ADDRESS_KEY = 'mailboxes_organisation_id_from_address_key';
+
 /** 422 mailbox_in_error: what a mailbox the provider refused needs before it is used again. */
 function mailboxInError(mailboxId: string, pausedReason: string | null, failure: string | null) {
   return unprocessable(
@@ -165,23 +180,48 @@ export async function requireVerifiedMailbox(c: TenantClient, mailboxId: string)
 export function mailboxesRepository(db: Database) {
   const get = (c: TenantClient, id: string) =>
     c.query<MailboxRow>(`${SELECT} WHERE id = $1`, [id]).then((r) => r.rows[0]);
+  const idOfAddress = async (fromAddress: string) =>
+    (
+      await db.tenant((c) =>
+        c.query<{ id: string }>('SELECT id FROM outreach.mailboxes WHERE from_address = $1::citext', [
+          fromAddress,
+        ]),
+      )
+    ).rows[0]?.id;
+  /** A write that takes an address another mailbox has (a race past the check): the same 409. */
+  const addressGuarded = async <T>(values: MailboxWritable, write: () => Promise<T>): Promise<T> => {
+    try {
+      return await write();
+    } catch (error) {
+      if (!values.fromAddress || !isUniqueViolation(error, ADDRESS_KEY)) throw error;
+      throw mailboxAddressTaken(values.fromAddress, await idOfAddress(values.fromAddress));
+    }
+  };
   return {
     /** A fresh id, so the secret can be sealed to it before the row exists. */
     newId: () => randomUUID(),
     organisationId: () => currentTenant()!.organisationId,
 
+    /** 409 `mailbox_address_taken` when the organisation already sends from this address (any case). */
+    async refuseTakenAddress(fromAddress: string): Promise<void> {
+      const existingId = await idOfAddress(fromAddress);
+      if (existingId) throw mailboxAddressTaken(fromAddress, existingId);
+    },
+
     /** Created unverified; the worker's verification is queued in the same transaction. */
     async create(id: string, values: MailboxWritable, change: ConnectionChange): Promise<MailboxRow> {
       const entries: [string, unknown][] = [['id', id], ...entriesOf(values), ...connectionEntries(change)];
-      return await db.tenant(async (c) => {
-        await c.query(
-          `INSERT INTO outreach.mailboxes (${entries.map(([column]) => column).join(', ')})
-           VALUES (${entries.map((_, i) => `$${i + 1}`).join(', ')})`,
-          entries.map(([, value]) => value),
-        );
-        await queueVerification(c, id);
-        return (await get(c, id))!;
-      });
+      return await addressGuarded(values, () =>
+        db.tenant(async (c) => {
+          await c.query(
+            `INSERT INTO outreach.mailboxes (${entries.map(([column]) => column).join(', ')})
+             VALUES (${entries.map((_, i) => `$${i + 1}`).join(', ')})`,
+            entries.map(([, value]) => value),
+          );
+          await queueVerification(c, id);
+          return (await get(c, id))!;
+        }),
+      );
     },
 
     async list(): Promise<MailboxRow[]> {
@@ -258,46 +298,48 @@ export function mailboxesRepository(db: Database) {
       change?: ConnectionChange,
     ): Promise<MailboxRow | undefined> {
       const entries = [...entriesOf(values), ...(change ? connectionEntries(change) : [])];
-      return await db.tenant(async (c) => {
-        const current = (
-          await c.query<{
-            status: string;
-            paused_reason: string | null;
-            last_error_code: string | null;
-            credentials_version: number;
-          }>(
-            'SELECT status, paused_reason, last_error_code, credentials_version FROM outreach.mailboxes WHERE id = $1 FOR UPDATE',
-            [id],
-          )
-        ).rows[0];
-        if (!current) return undefined;
-        if (change?.basedOn !== undefined && change.basedOn !== current.credentials_version)
-          throw new ProblemError(
-            409,
-            'mailbox_changed_concurrently',
-            'The mailbox connection changed while this change was prepared: nothing was written. Send the change again (it applies over the new settings).',
-            { headers: { 'retry-after': '1' } },
+      return await addressGuarded(values, () =>
+        db.tenant(async (c) => {
+          const current = (
+            await c.query<{
+              status: string;
+              paused_reason: string | null;
+              last_error_code: string | null;
+              credentials_version: number;
+            }>(
+              'SELECT status, paused_reason, last_error_code, credentials_version FROM outreach.mailboxes WHERE id = $1 FOR UPDATE',
+              [id],
+            )
+          ).rows[0];
+          if (!current) return undefined;
+          if (change?.basedOn !== undefined && change.basedOn !== current.credentials_version)
+            throw new ProblemError(
+              409,
+              'mailbox_changed_concurrently',
+              'The mailbox connection changed while this change was prepared: nothing was written. Send the change again (it applies over the new settings).',
+              { headers: { 'retry-after': '1' } },
+            );
+          const connectionChanged = change !== undefined || values.fromAddress !== undefined;
+          const leavesError = current.status === 'error' && values.status !== undefined;
+          if (leavesError && values.status === 'active' && !connectionChanged)
+            throw mailboxInError(id, current.paused_reason, current.last_error_code);
+          const reverify = connectionChanged || leavesError;
+          const sets = entries.map(([column], i) => `${column} = $${i + 2}`);
+          if (values.status === 'active') sets.push('paused_reason = NULL');
+          if (reverify) sets.push(REVERIFY_MAILBOX);
+          // Validation lets no empty change through; should one come, it changes nothing.
+          if (!sets.length) return await get(c, id);
+          const { rowCount } = await c.query(
+            `UPDATE outreach.mailboxes SET ${sets.join(', ')} WHERE id = $1`,
+            [id, ...entries.map(([, value]) => value)],
           );
-        const connectionChanged = change !== undefined || values.fromAddress !== undefined;
-        const leavesError = current.status === 'error' && values.status !== undefined;
-        if (leavesError && values.status === 'active' && !connectionChanged)
-          throw mailboxInError(id, current.paused_reason, current.last_error_code);
-        const reverify = connectionChanged || leavesError;
-        const sets = entries.map(([column], i) => `${column} = $${i + 2}`);
-        if (values.status === 'active') sets.push('paused_reason = NULL');
-        if (reverify) sets.push(REVERIFY_MAILBOX);
-        // Validation lets no empty change through; should one come, it changes nothing.
-        if (!sets.length) return await get(c, id);
-        const { rowCount } = await c.query(`UPDATE outreach.mailboxes SET ${sets.join(', ')} WHERE id = $1`, [
-          id,
-          ...entries.map(([, value]) => value),
-        ]);
-        if (!rowCount) return undefined;
-        if (reverify) await queueVerification(c, id);
-        // Sends that waited for this mailbox (main, additional or pinned) go out without their snooze.
-        if (values.status === 'active') await c.query('SELECT app.wake_mailbox_sends($1)', [id]);
-        return await get(c, id);
-      });
+          if (!rowCount) return undefined;
+          if (reverify) await queueVerification(c, id);
+          // Sends that waited for this mailbox (main, additional or pinned) go out without their snooze.
+          if (values.status === 'active') await c.query('SELECT app.wake_mailbox_sends($1)', [id]);
+          return await get(c, id);
+        }),
+      );
     },
 
     /** Runs the worker's check again (the "test connection" button); false when no such mailbox. */

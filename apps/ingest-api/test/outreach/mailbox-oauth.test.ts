@@ -285,9 +285,9 @@ describe('connecting a Google mailbox by consent', () => {
     expect(after).toBe(before + 1);
 
     // A code is bound to its own consent's PKCE verifier: redeemed under another state, refused.
-    const first = await start(owner, { provider: 'google', fromAddress: 'cy@acme.test', ...LOCAL_SERVERS });
+    const first = await start(owner, { provider: 'google', fromAddress: 'cy2@acme.test', ...LOCAL_SERVERS });
     const firstBack = await consent(first.json().authorizationUrl);
-    const second = await start(owner, { provider: 'google', fromAddress: 'cy@acme.test', ...LOCAL_SERVERS });
+    const second = await start(owner, { provider: 'google', fromAddress: 'cy2@acme.test', ...LOCAL_SERVERS });
     const secondState = new URL(second.json().authorizationUrl).searchParams.get('state')!;
     const swapped = await complete(owner, { state: secondState, code: firstBack.code });
     expect(swapped.statusCode).toBe(422);
@@ -303,6 +303,53 @@ describe('connecting a Google mailbox by consent', () => {
     expect(ssrf.json().code).toBe('mailbox_host_refused');
   });
 
+  /** Refresh tokens the provider has issued for an address (one per redeemed code). */
+  const tokensIssuedTo = (address: string) =>
+    fs
+      .readdirSync(path.join(accounts.dir, 'oauth'))
+      .filter((token) => refreshTokenGrant(accounts, token)?.owner === address).length;
+
+  it('an address the organisation already sends from is refused at start as POST /v1/mailboxes refuses it; taken meanwhile, complete answers the same 409 before redeeming the code', async () => {
+    const create = (fromAddress: string) =>
+      t.request(owner, { method: 'POST', url: '/v1/mailboxes', payload: { fromName: 'Sales', fromAddress } });
+    const existing = await create('taken@acme.test');
+    expect(existing.statusCode).toBe(201);
+    const duplicate = await create('Taken@acme.test');
+    const started = await start(owner, {
+      provider: 'google',
+      fromAddress: 'Taken@acme.test',
+      ...LOCAL_SERVERS,
+    });
+    for (const refused of [duplicate, started]) {
+      expect(refused.statusCode).toBe(409);
+      expect(refused.headers['content-type']).toContain('application/problem+json');
+    }
+    expect(duplicate.json()).toMatchObject({ code: 'mailbox_address_taken', existingId: existing.json().id });
+    const { instance: _a, ...startProblem } = started.json();
+    const { instance: _b, ...createProblem } = duplicate.json();
+    expect(startProblem).toEqual(createProblem);
+    // A PATCH to that address answers the same.
+    const other = await create('other.sales@acme.test');
+    const moved = await t.request(owner, {
+      method: 'PATCH',
+      url: `/v1/mailboxes/${other.json().id}`,
+      payload: { fromAddress: 'taken@acme.test' },
+    });
+    expect(moved.json()).toMatchObject({ code: 'mailbox_address_taken', existingId: existing.json().id });
+
+    // Free at start, taken before the user came back: the code is not redeemed, nothing created.
+    const late = await start(owner, { provider: 'google', fromAddress: 'late@acme.test', ...LOCAL_SERVERS });
+    expect(late.statusCode).toBe(200);
+    const back = await consent(late.json().authorizationUrl);
+    const meanwhile = await create('late@acme.test');
+    const before = await count();
+    const done = await complete(owner, back);
+    expect(done.statusCode).toBe(409);
+    expect(done.json()).toMatchObject({ code: 'mailbox_address_taken', existingId: meanwhile.json().id });
+    expect(tokensIssuedTo('late@acme.test')).toBe(0);
+    expect(await count()).toBe(before);
+  });
+
   it('a provider without an OAuth client answers 503 oauth_not_configured; members cannot start', async () => {
     const res = await start(owner, { provider: 'microsoft', fromAddress: 'eve@acme.test' });
     expect(res.statusCode).toBe(503);
@@ -310,5 +357,51 @@ describe('connecting a Google mailbox by consent', () => {
     const member = await t.join(owner, 'member');
     const refused = await start(member, { provider: 'google', fromAddress: 'eve@acme.test' });
     expect(refused.statusCode).toBe(403);
+  });
+});
+
+describe('consent without a key to seal the token (no SECRETS_*)', () => {
+  const accounts = { dir: fs.mkdtempSync(path.join(os.tmpdir(), 'pf-oauth-nokey-')) };
+  let oauth: TestOAuth;
+  let t: TestApp;
+  let owner: TestUser;
+
+  beforeAll(async () => {
+    oauth = await startTestOAuth(accounts);
+    t = await buildTestApp({
+      label: 'mailbox_oauth_nokey',
+      env: {
+        SECRETS_LOCAL_KEYS: '',
+        OAUTH_GOOGLE_CLIENT_ID: 'pf-web-client',
+        OAUTH_GOOGLE_CLIENT_SECRET: 'pf-web-client-secret',
+        OAUTH_GOOGLE_TOKEN_URL: oauth.tokenUrl,
+        OAUTH_GOOGLE_AUTHORIZE_URL: oauth.authorizeUrl,
+        OAUTH_REDIRECT_URL: REDIRECT,
+      },
+    });
+    owner = await t.signUp('owner@oauth-nokey.test');
+  });
+  afterAll(async () => {
+    await t?.close();
+    await oauth?.close();
+    fs.rmSync(accounts.dir, { recursive: true, force: true });
+  });
+
+  it('start answers 503 secrets_not_configured before the user is sent to consent; complete too, before any code is redeemed', async () => {
+    const started = await t.request(owner, {
+      method: 'POST',
+      url: '/v1/mailboxes/oauth/start',
+      payload: { provider: 'google', fromAddress: 'ana@nokey.test', ...LOCAL_SERVERS },
+    });
+    expect(started.statusCode).toBe(503);
+    expect(started.headers['content-type']).toContain('application/problem+json');
+    expect(started.json().code).toBe('secrets_not_configured');
+    const completed = await t.request(owner, {
+      method: 'POST',
+      url: '/v1/mailboxes/oauth/complete',
+      payload: { state: 'A'.repeat(43), code: 'any-code' },
+    });
+    expect(completed.statusCode).toBe(503);
+    expect(completed.json().code).toBe('secrets_not_configured');
   });
 });

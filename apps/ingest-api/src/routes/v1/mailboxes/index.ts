@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { exactBodies } from '../../../lib/exact-bodies.js';
 import { notFound } from '../../../lib/problem.js';
 import { created } from '../../../lib/replies.js';
 import { MANAGE, READ } from '../../../lib/role-policy.js';
@@ -7,7 +8,6 @@ import { IdParams, Items } from '../../../lib/schemas.js';
 import { checkZone, prepareChange, split } from '../../../mailboxes/change.js';
 import { changesConnection } from '../../../mailboxes/connection.js';
 import { type ConnectionChange, mailboxesRepository } from '../../../repositories/mailboxes.js';
-import { exactBodies } from './exact-bodies.js';
 import { Mailbox, MailboxCreate, MailboxPatch } from './schema.js';
 
 /** Sending identities: anyone reads them, admins manage them (mail goes out in the organisation's name). */

@@ -8,6 +8,7 @@ import {
 } from '@prospectflow/mailboxes';
 import { currentTenant } from '@prospectflow/tenant-context';
 import type { FastifyInstance } from 'fastify';
+import { exactBodies } from '../../../../lib/exact-bodies.js';
 import { notFound, ProblemError, unprocessable } from '../../../../lib/problem.js';
 import { created } from '../../../../lib/replies.js';
 import { MANAGE } from '../../../../lib/role-policy.js';
@@ -15,7 +16,6 @@ import { checkZone, prepareChange, split } from '../../../../mailboxes/change.js
 import { checkHosts, mergeConnection } from '../../../../mailboxes/connection.js';
 import { CONSENT_TTL_SECONDS, oauthConsents } from '../../../../mailboxes/oauth-consents.js';
 import { mailboxesRepository } from '../../../../repositories/mailboxes.js';
-import { exactBodies } from '../exact-bodies.js';
 import { Mailbox, OAuthComplete, OAuthStart, OAuthStarted } from '../schema.js';
 
 /** What the consent needs of the deployment: the provider's OAuth client, the redirect page, Redis. */
@@ -70,6 +70,9 @@ const oauth: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request) => {
       const { provider, mailboxId: reconnect, ...settings } = request.body;
       const { client, redirectUri, consents } = consentSetup(fastify, provider);
+      // What completing would refuse is refused now, before the user consents: the token could not
+      // be sealed (503), or the organisation already sends from the address (409).
+      fastify.secretBox();
       let mailboxId: string | undefined;
       if (reconnect) {
         if (Object.keys(settings).some((k) => k !== 'fromAddress'))
@@ -90,6 +93,7 @@ const oauth: FastifyPluginAsyncTypebox = async (fastify) => {
           );
       } else {
         checkZone(settings.timeZone);
+        await repository.refuseTakenAddress(settings.fromAddress);
         // The servers are checked now (SSRF, TLS), before the user is sent to consent.
         const { input } = split({ ...settings, provider, oauth: { refreshToken: 'pending' } });
         const { connection } = mergeConnection(
@@ -144,6 +148,8 @@ const oauth: FastifyPluginAsyncTypebox = async (fastify) => {
       // The store is checked first: without Redis nothing was started here.
       const redis = fastify.redis;
       if (!redis) throw new ProblemError(503, 'oauth_not_configured', 'No consent store (REDIS_URL).');
+      // Nor a key to seal the token with: the consent stays pending, the code unredeemed.
+      fastify.secretBox();
       const consents = oauthConsents(redis);
       const consent = await consentStore(() =>
         consents.take(
@@ -157,6 +163,9 @@ const oauth: FastifyPluginAsyncTypebox = async (fastify) => {
           'No consent of yours is pending under this state (expired, completed already, or started by someone else): start again.',
         );
       const { client } = consentSetup(fastify, consent.provider);
+      // Another mailbox took the address since start: refused before the code becomes a token no
+      // mailbox would keep (a race past this check answers the same, from the unique key).
+      if (!consent.mailboxId) await repository.refuseTakenAddress(String(consent.settings.fromAddress));
       let refreshToken: string;
       try {
         ({ refreshToken } = await redeemAuthorizationCode(consent.provider, client, {

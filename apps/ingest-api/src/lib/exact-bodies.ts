@@ -6,11 +6,17 @@ import type { TSchema } from 'typebox';
 registerAjvFormats();
 
 /**
- * The mailbox routes' validator: a body is checked as sent, never coerced and never trimmed. The
- * app's ajv (`coerceTypes`, `removeAdditional`) would store `password: false` as "false" and drop a
- * misspelt secret field (`smtp.pasword`) with a 200; here both are 400 `validation_failed` naming
- * the field, and nothing is written. Params are converted as before (TypeBox's compiler converts
- * every part but the body).
+ * The validator of routes whose bodies are taken as sent (set it on their plugin with
+ * `fastify.setValidatorCompiler(exactBodies)`): a body is checked as sent, never coerced and never
+ * trimmed. The app's ajv (`coerceTypes`, `removeAdditional`) would store `password: false` as
+ * "false", or a webhook's `subject: 42` as "42", with a 2xx; here each is 400 `validation_failed`
+ * naming the field, and nothing is written. Params are converted as before (TypeBox's compiler
+ * converts every part but the body).
+ *
+ * Unknown fields are the schema's choice: an object declared `additionalProperties: false` (the
+ * mailbox routes, where a misspelt secret field such as `smtp.pasword` must not be dropped with a
+ * 200) refuses them, each named; an open object (the inbound webhook, whose providers may add
+ * fields) accepts and ignores them — they are not removed, so read the declared fields only.
  */
 export const exactBodies: FastifySchemaCompiler<TSchema> = (route) => {
   const validate = TypeBoxValidatorCompiler(route);
