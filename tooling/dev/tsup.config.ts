@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/cli.ts', 'src/smtp-sink.ts'],
+  entry: ['src/cli.ts', 'src/runner.ts', 'src/smtp-sink.ts'],
   format: ['esm'],
   clean: true,
   sourcemap: true,

@@ -9,6 +9,9 @@ ingest-api and worker. On the first start the demo campaign sends step 1 through
 mailbox; the local mail server answers alice.martin@acme-industrie.example (development only)
 and the worker's IMAP poller (every 3 s here) marks her enrollment 'replied'.
 
+Ctrl-C stops the worker first (in-flight tasks get up to 5 s, WORKER_SHUTDOWN_GRACE_MS), then the
+API, the mail servers and PostgreSQL; a third Ctrl-C kills everything at once.
+
   --reset   delete .data/postgres first (local dev data is lost)
   --help    this text (nothing is built or started)
 `;

@@ -3,21 +3,21 @@ import { DEMO_IDS, DEMO_OWNER_EMAIL } from '@prospectflow/db-schema';
 import { say, warn } from './logs.js';
 
 /**
- * Connects the demo mailbox to the local mail system through the API, as a user would (SMTP +
- * IMAP with a password), and waits for the worker's verification: login to both, a message to
- * itself found in its inbox. Resolves with the verification status.
+ * Points the demo mailbox at this run's local mail system through the API, as a user would (SMTP +
+ * IMAP with a password): Dovecot gets fresh ports each run, so this is done before the worker
+ * starts, or its IMAP poller would first try the previous run's ports. The API queues a new
+ * verification for the worker (see waitForDemoVerification). Resolves true when the API took it.
  */
-export async function connectDemoMailbox(
+export async function pointDemoMailbox(
   baseUrl: string,
   env: NodeJS.ProcessEnv,
   mail: { host: string; smtpPort: number; imapPort: number },
   password: string,
-): Promise<string> {
-  const headers = demoHeaders(env);
+): Promise<boolean> {
   const url = `${baseUrl}/v1/mailboxes/${DEMO_IDS.mailbox}`;
   const patched = await fetch(url, {
     method: 'PATCH',
-    headers,
+    headers: demoHeaders(env),
     body: JSON.stringify({
       smtp: { host: mail.host, port: mail.smtpPort, security: 'none', password },
       imap: { host: mail.host, port: mail.imapPort, security: 'none', password },
@@ -25,11 +25,27 @@ export async function connectDemoMailbox(
   });
   if (!patched.ok) {
     warn(`demo mailbox not connected: PATCH ${url} answered ${patched.status} ${await patched.text()}`);
-    return 'unverified';
+    return false;
   }
-  say('demo mailbox connected to the local mail system: the worker is verifying it (SMTP, IMAP, round trip)');
+  say('demo mailbox connected to the local mail system: the worker will verify it (SMTP, IMAP, round trip)');
+  return true;
+}
+
+/**
+ * Waits for the worker's verification of the demo mailbox: login to SMTP and IMAP, a message to
+ * itself found in its inbox. Resolves with the verification status ('unverified' when `signal`
+ * aborts or after 60 s).
+ */
+export async function waitForDemoVerification(
+  baseUrl: string,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+): Promise<string> {
+  const headers = demoHeaders(env);
+  const url = `${baseUrl}/v1/mailboxes/${DEMO_IDS.mailbox}`;
   for (let waited = 0; waited < 60_000; waited += 500) {
-    const current = (await (await fetch(url, { headers })).json()) as {
+    if (signal.aborted) return 'unverified';
+    const current = (await (await fetch(url, { headers, signal })).json()) as {
       verification: { status: string; failure: string | null };
     };
     if (current.verification.status === 'verified') {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DEMO_IDS } from '@prospectflow/db-schema';
 import { type Child, startNodeChild } from './children.js';
 import { type DevDatabase, startDevDatabase } from './database.js';
-import { connectDemoMailbox, reportDemoReply, startDemoCampaign } from './demo.js';
+import { pointDemoMailbox, reportDemoReply, startDemoCampaign, waitForDemoVerification } from './demo.js';
 import { waitForHealthy } from './health.js';
 import { say, warn } from './logs.js';
 import {
@@ -15,6 +15,25 @@ import {
 } from './mail.js';
 import { dataDir, repoRoot } from './paths.js';
 import { assertPortFree } from './ports.js';
+
+/**
+ * The worker's shutdown grace under `pnpm dev` (WORKER_SHUTDOWN_GRACE_MS; 20 s by default
+ * elsewhere): Ctrl-C lets in-flight tasks finish this long, then the worker hands the rest back
+ * (pending, attempt refunded) and exits. Its stop grace below is longer, so it always gets there.
+ */
+export const DEV_WORKER_SHUTDOWN_GRACE_MS = 5_000;
+
+/** The worker's close-with-grace delay is its shutdown grace + 5 s; then a margin of our own. */
+export function workerStopGraceMs(shutdownGraceMs: number): number {
+  return shutdownGraceMs + 5_000 + 5_000;
+}
+
+function milliseconds(value: string | undefined, fallback: number): number {
+  const parsed = Number(value);
+  return value !== undefined && value.trim() !== '' && Number.isFinite(parsed) && parsed >= 0
+    ? parsed
+    : fallback;
+}
 
 export interface DevOptions {
   reset: boolean;
@@ -35,7 +54,13 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
   const apiPort = Number(env.DEV_API_PORT ?? env.PORT ?? 3000);
   const smtpPort = Number(env.DEV_SMTP_PORT ?? 1025);
   const baseUrl = `http://127.0.0.1:${apiPort}`;
-  const children: Child[] = [];
+  // The worker's and the API's own graces, from the variables they read (their defaults otherwise).
+  const workerShutdownGraceMs = milliseconds(env.WORKER_SHUTDOWN_GRACE_MS, DEV_WORKER_SHUTDOWN_GRACE_MS);
+  const apiCloseGraceMs = milliseconds(env.CLOSE_GRACE_DELAY_MS, 10_000);
+  let sink: Child | undefined;
+  let api: Child | undefined;
+  let worker: Child | undefined;
+  const children = () => [sink, api, worker].filter((child): child is Child => child !== undefined);
   let database: DevDatabase | undefined;
   let mail: Awaited<ReturnType<typeof startDevMail>> | undefined;
   const stopping = new AbortController();
@@ -44,18 +69,37 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
     stopping.signal.addEventListener('abort', () => resolve('signal'), { once: true }),
   );
 
+  // One after the other, each while what it needs still runs: the worker first (it finishes or
+  // hands back its in-flight tasks, which needs PostgreSQL and the mail servers), then the API, the
+  // SMTP sink, the local mail system, and PostgreSQL last. Nothing here receives the terminal's
+  // Ctrl-C (cli.ts runs this process in a process group of its own), so nothing stops early.
   const shutdown = async () => {
     stopping.abort();
-    await Promise.all(children.map((child) => child.stop()));
-    await database?.embedded?.stop();
+    if (worker && worker.process.exitCode === null && worker.process.signalCode === null)
+      say(`stopping the worker (in-flight tasks get up to ${workerShutdownGraceMs / 1000} s)`);
+    await worker?.stop();
+    if (api && api.process.exitCode === null && api.process.signalCode === null) say('stopping the API');
+    await api?.stop();
+    await sink?.stop();
+    if (mail) say('stopping the local mail system');
     await mail?.stop();
+    if (database?.embedded) say('stopping PostgreSQL');
+    await database?.embedded?.stop();
   };
-  const onSignal = (signal: NodeJS.Signals) => {
-    say(`${signal}: stopping`);
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals | 'disconnect') => {
+    signals += 1;
+    if (signal === 'disconnect') say('pnpm dev went away: stopping');
+    else if (signals === 1) say(`${signal}: stopping`);
+    else say(`${signal}: already stopping, in order (Ctrl-C once more kills everything at once)`);
     stopping.abort();
   };
+  const onDisconnect = () => onSignal('disconnect');
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  // The IPC channel to cli.ts closes when it exits, even when it was killed (SIGKILL): stop too.
+  process.on('disconnect', onDisconnect);
 
   try {
     await assertPortFree(apiPort, 'ingest-api', 'DEV_API_PORT');
@@ -67,24 +111,26 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
     let smtpUrl = env.SMTP_URL;
     if (!smtpUrl) {
       await assertPortFree(smtpPort, 'SMTP sink', 'DEV_SMTP_PORT');
-      const sink = requireBuilt('tooling/dev/dist/smtp-sink.js');
       const mailDir = path.join(data, 'mail');
-      children.push(
-        startNodeChild(
-          'smtp',
-          sink,
-          { ...env, SMTP_SINK_PORT: String(smtpPort), SMTP_SINK_DIR: mailDir },
-          repoRoot,
-        ),
+      sink = startNodeChild(
+        'smtp',
+        requireBuilt('tooling/dev/dist/smtp-sink.js'),
+        { ...env, SMTP_SINK_PORT: String(smtpPort), SMTP_SINK_DIR: mailDir },
+        repoRoot,
+        { stopGraceMs: 5_000 },
       );
       smtpUrl = `smtp://127.0.0.1:${smtpPort}`;
-      say(`captured mail is written to ${mailDir} (one .eml per message)`);
+      // Only relay mailboxes (a DNS-proved sending domain) send through SMTP_URL; the demo mailbox
+      // sends through its own server (the local mail system below), so the demo leaves this empty.
+      say(
+        `SMTP sink on 127.0.0.1:${smtpPort} (the platform relay, SMTP_URL): writes what relay mailboxes send to ${mailDir}; the demo mailbox sends through its own server below`,
+      );
     }
 
     // The demo mailbox's own servers: Dovecot (IMAP) and an SMTP server delivering into it.
     mail = await startDevMail();
     say(
-      `local mail system: SMTP 127.0.0.1:${mail.smtpPort}, IMAP 127.0.0.1:${mail.imapPort} (${DEMO_MAILBOX.address} / ${DEMO_MAILBOX.password})`,
+      `local mail system: SMTP 127.0.0.1:${mail.smtpPort}, IMAP 127.0.0.1:${mail.imapPort} (${DEMO_MAILBOX.address} / ${DEMO_MAILBOX.password}); every address's mail as files in ${mail.dir}/home/<address>/Maildir (removed when pnpm dev stops)`,
     );
     if (stopping.signal.aborted) return 130;
 
@@ -97,50 +143,64 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
       AUTH_MODE: env.AUTH_MODE ?? 'dev',
       AUTH_DEV_KEY_DIR: keyDir,
     };
-    children.push(
-      startNodeChild(
-        'api',
-        requireBuilt('apps/ingest-api/dist/server.js'),
-        {
-          ...shared,
-          PORT: String(apiPort),
-          HOST: env.HOST ?? '127.0.0.1',
-          DATABASE_URL: database.appUrl,
-          INBOUND_WEBHOOK_SECRET: env.INBOUND_WEBHOOK_SECRET ?? 'dev-inbound-secret',
-        },
-        repoRoot,
-      ),
+    api = startNodeChild(
+      'api',
+      requireBuilt('apps/ingest-api/dist/server.js'),
+      {
+        ...shared,
+        PORT: String(apiPort),
+        HOST: env.HOST ?? '127.0.0.1',
+        DATABASE_URL: database.appUrl,
+        INBOUND_WEBHOOK_SECRET: env.INBOUND_WEBHOOK_SECRET ?? 'dev-inbound-secret',
+      },
+      repoRoot,
+      { stopGraceMs: apiCloseGraceMs + 5_000 },
     );
-    children.push(
-      startNodeChild(
-        'worker',
-        requireBuilt('apps/worker/dist/main.js'),
-        {
-          ...shared,
-          WORKER_DATABASE_URL: database.workerUrl,
-          SMTP_URL: smtpUrl,
-          IMAP_POLL_INTERVAL_MS: env.IMAP_POLL_INTERVAL_MS ?? String(DEV_IMAP_POLL_INTERVAL_MS),
-        },
-        repoRoot,
-      ),
-    );
-
-    const firstExit = Promise.race(children.map((child) => child.exited.then((code) => ({ child, code }))));
-    try {
-      await Promise.race([
-        waitForHealthy(`${baseUrl}/health`, 30_000, stopping.signal),
-        firstExit.then(({ child, code }) => {
-          throw new Error(`${child.name} exited during start-up (code ${code}); see its log above`);
-        }),
-      ]);
-    } catch (error) {
-      if (stopping.signal.aborted) return 130;
-      throw error;
-    }
+    const firstExit = () =>
+      Promise.race(children().map((child) => child.exited.then((code) => ({ child, code }))));
+    const startingUp = async (step: Promise<unknown>) => {
+      try {
+        await Promise.race([
+          step,
+          firstExit().then(({ child, code }) => {
+            throw new Error(`${child.name} exited during start-up (code ${code}); see its log above`);
+          }),
+        ]);
+      } catch (error) {
+        if (!stopping.signal.aborted) throw error;
+      }
+    };
+    await startingUp(waitForHealthy(`${baseUrl}/health`, 30_000, stopping.signal));
     if (stopping.signal.aborted) return 130;
-    await connectDemoMailbox(baseUrl, shared, mail, DEMO_MAILBOX.password).catch((error: Error) =>
-      warn(`demo mailbox not connected: ${error.message}`),
+    // Before the worker starts: the demo mailbox still names the previous run's Dovecot ports, and
+    // the worker's IMAP poller would try them first (a spurious 'imap poll failed' on every restart).
+    const pointed = await pointDemoMailbox(baseUrl, shared, mail, DEMO_MAILBOX.password).catch(
+      (error: Error) => {
+        warn(`demo mailbox not connected: ${error.message}`);
+        return false;
+      },
     );
+    if (stopping.signal.aborted) return 130;
+    worker = startNodeChild(
+      'worker',
+      requireBuilt('apps/worker/dist/main.js'),
+      {
+        ...shared,
+        WORKER_DATABASE_URL: database.workerUrl,
+        SMTP_URL: smtpUrl,
+        IMAP_POLL_INTERVAL_MS: env.IMAP_POLL_INTERVAL_MS ?? String(DEV_IMAP_POLL_INTERVAL_MS),
+        WORKER_SHUTDOWN_GRACE_MS: String(workerShutdownGraceMs),
+      },
+      repoRoot,
+      { stopGraceMs: workerStopGraceMs(workerShutdownGraceMs) },
+    );
+    if (pointed)
+      await startingUp(
+        waitForDemoVerification(baseUrl, shared, stopping.signal).catch((error: Error) => {
+          if (!stopping.signal.aborted) warn(`demo mailbox not verified: ${error.message}`);
+        }),
+      );
+    if (stopping.signal.aborted) return 130;
     const campaignStarted = await startDemoCampaign(baseUrl, shared).catch((error: Error) => {
       warn(`demo campaign not started: ${error.message}`);
       return false;
@@ -167,7 +227,7 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
       ].join('\n'),
     );
 
-    const outcome = await Promise.race([stopped, firstExit]);
+    const outcome = await Promise.race([stopped, firstExit()]);
     if (outcome !== 'signal') {
       warn(`${outcome.child.name} exited unexpectedly (code ${outcome.code}): stopping everything`);
       return 1;
@@ -177,5 +237,7 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
     await shutdown();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
+    process.off('disconnect', onDisconnect);
   }
 }

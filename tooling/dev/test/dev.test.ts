@@ -7,6 +7,7 @@ import path from 'node:path';
 import { DEMO_IDS, DEMO_PEOPLE } from '@prospectflow/db-schema';
 import { freePorts } from '@prospectflow/testing/ports';
 import { childGuardNodeOptions, watchChildStderr } from '@prospectflow/testing/setup';
+import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DEV_IMAP_POLL_INTERVAL_MS, REPLYING_PROSPECT } from '../src/mail.js';
 
@@ -90,6 +91,28 @@ async function waitFor(run: Run, pattern: RegExp, timeoutMs = 90_000): Promise<v
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * pnpm dev stopped its children one after the other: the worker's own last line before the API,
+ * the mail servers and PostgreSQL were asked to stop, and the worker's graceful shutdown never cut
+ * short (a second signal, or a SIGKILL before its grace was over).
+ */
+function expectOrderlyStop(output: string): void {
+  // The task queue's worker (its line names no queue), after the imports queue's.
+  const workerStopped = output.search(/\[worker\].*worker stopped\n\s+workerId/);
+  expect(workerStopped, output).toBeGreaterThan(-1);
+  expect(output.indexOf('stopping the API'), output).toBeGreaterThan(workerStopped);
+  expect(output.indexOf('stopping the local mail system'), output).toBeGreaterThan(
+    output.indexOf('stopping the API'),
+  );
+  expect(output.indexOf('stopping PostgreSQL'), output).toBeGreaterThan(
+    output.indexOf('stopping the local mail system'),
+  );
+  expect(output).not.toMatch(/second SIG(INT|TERM)|did not stop within|received fast shutdown request/);
+}
+
+/** The worker's complaints when it polls the demo mailbox at a Dovecot that is not there. */
+const IMAP_TROUBLE = /imap poll failed|imap idle: connection failed/;
 
 function postgresProcessesFor(dir: string): string[] {
   const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
@@ -203,10 +226,11 @@ describe('pnpm dev', () => {
     // pnpm dev says so in its own output too, naming who answered.
     await waitFor(first, /demo reply received/, 10_000);
     expect(first.output()).toContain(`demo reply received: ${REPLYING_PROSPECT.email} answered`);
-    // PostgreSQL, Dovecot and the apps get the SIGINT too, and stop on their own before pnpm dev
-    // asks them to: it must still stop (this hung once, waiting for a server already gone).
+    // Ctrl-C signals the terminal's whole process group: only pnpm dev is in it (PostgreSQL,
+    // Dovecot and the apps are in a group of its own), and it stops them in order.
     ctrlC(first);
     expect(await first.exit).toBe(0);
+    expectOrderlyStop(first.output());
     expect(postgresProcessesFor(dataDir)).toEqual([]);
 
     // Second start reuses the data directory (no new migrations) and stops on SIGTERM.
@@ -215,7 +239,102 @@ describe('pnpm dev', () => {
     expect(second.output()).toContain('migrations applied (0 new)');
     second.child.kill('SIGTERM');
     expect(await second.exit).toBe(0);
+    expectOrderlyStop(second.output());
     expect(postgresProcessesFor(dataDir)).toEqual([]);
+  }, 240_000);
+
+  it('lets the worker finish its in-flight task on Ctrl-C, and a restart is quiet; SIGKILL of pnpm dev still stops everything', async () => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    const ports = await devPorts();
+    // The worker's default shutdown grace (20 s): pnpm dev once SIGKILLed it after 10 s.
+    const env = { DEV_DATA_DIR: dataDir, ...ports, WORKER_SHUTDOWN_GRACE_MS: '20000' };
+    const databaseUrl = `postgres://postgres:postgres@127.0.0.1:${ports.DEV_POSTGRES_PORT}/prospectflow`;
+    const first = startDev(env);
+    // The demo mailbox now points at this run's mail system and the worker is about to start: hold
+    // the mailbox's row, so the worker's verification (it writes that row) stays in flight.
+    await waitFor(first, /demo mailbox connected to the local mail system/);
+    const holder = new pg.Client({ connectionString: databaseUrl });
+    const watcher = new pg.Client({ connectionString: databaseUrl });
+    let connected = true;
+    const disconnect = async () => {
+      if (!connected) return;
+      connected = false;
+      await Promise.allSettled([holder.end(), watcher.end()]);
+    };
+    await holder.connect();
+    await watcher.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM outreach.mailboxes WHERE id = $1 FOR UPDATE', [DEMO_IDS.mailbox]);
+      let task: { id: string; locked_by: string } | undefined;
+      for (const deadline = Date.now() + 60_000; !task && Date.now() < deadline; ) {
+        const { rows } = await watcher.query(
+          `SELECT id, locked_by FROM outreach.tasks WHERE type = 'verify_mailbox' AND status = 'running'`,
+        );
+        task = rows[0];
+        if (!task) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(task, first.output()).toBeDefined();
+
+      ctrlC(first);
+      await waitFor(first, /stopping the worker \(in-flight tasks get up to 20 s\)/);
+      // Longer than the 10 s after which the worker used to be killed: it is still waiting for its
+      // task, PostgreSQL and the mail servers still up.
+      await new Promise((r) => setTimeout(r, 12_000));
+      expect(first.child.exitCode).toBeNull();
+      expect(first.output()).not.toMatch(
+        /worker stopped\n\s+workerId|stopping the local mail|stopping PostgreSQL/,
+      );
+      await holder.query('COMMIT');
+      await disconnect();
+      // 130: interrupted during start-up (it was waiting for that verification).
+      expect(await first.exit).toBe(130);
+      expectOrderlyStop(first.output());
+      expect(first.output()).not.toContain('grace period over');
+      expect(postgresProcessesFor(dataDir)).toEqual([]);
+
+      // Restart: the task was finished, not left running leased to the stopped worker; the demo
+      // mailbox is pointed at the new Dovecot before the worker starts, so it never polls the old one.
+      const second = startDev(env);
+      await waitFor(second, /ready in/);
+      expect(second.output()).toContain('demo mailbox verified');
+      const check = new pg.Client({ connectionString: databaseUrl });
+      await check.connect();
+      try {
+        const { rows } = await check.query('SELECT status, locked_by FROM outreach.tasks WHERE id = $1', [
+          task!.id,
+        ]);
+        expect(rows).toEqual([{ status: 'succeeded', locked_by: null }]);
+        const leftover = await check.query(
+          `SELECT count(*)::int AS n FROM outreach.tasks WHERE status = 'running' AND locked_by = $1`,
+          [task!.locked_by],
+        );
+        expect(leftover.rows[0].n).toBe(0);
+      } finally {
+        await check.end();
+      }
+      // Two poll rounds of the demo mailbox, without a complaint.
+      await new Promise((r) => setTimeout(r, 2 * DEV_IMAP_POLL_INTERVAL_MS + 1_000));
+      expect(second.output()).not.toMatch(IMAP_TROUBLE);
+
+      // pnpm dev itself killed: what it started sees it gone and stops, in order.
+      second.child.kill('SIGKILL');
+      await second.exit;
+      await waitFor(second, /INFO: stopped$/m, 60_000);
+      expect(second.output()).toContain('pnpm dev went away: stopping');
+      expectOrderlyStop(second.output());
+      expect(postgresProcessesFor(dataDir)).toEqual([]);
+      for (const port of [ports.DEV_API_PORT, ports.WORKER_METRICS_PORT])
+        expect(
+          await fetch(`http://127.0.0.1:${port}/health`).then(
+            () => 'answering',
+            () => 'closed',
+          ),
+        ).toBe('closed');
+    } finally {
+      await disconnect();
+    }
   }, 240_000);
 
   it('stops cleanly when interrupted during start-up', async () => {
