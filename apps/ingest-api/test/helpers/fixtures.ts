@@ -1,5 +1,6 @@
 import { luhnValid } from '@prospectflow/field-rules';
 import type { Pool } from 'pg';
+import type { TestApp, TestUser } from './app.js';
 
 /** A SIREN with a correct check digit, derived from `n` (distinct n → distinct SIREN). */
 export function validSiren(n: number): string {
@@ -35,4 +36,60 @@ export async function markMailboxVerified(admin: Pool, mailboxId: string): Promi
     `UPDATE outreach.mailboxes SET verification_status = 'verified', verified_at = now() WHERE id = $1`,
     [mailboxId],
   );
+}
+
+/**
+ * In `user`'s organisation: a verified relay mailbox `address`, an active campaign of `steps` from
+ * it, and `email` enrolled whose first step went out `age` ago as Message-ID `header` (the rest
+ * queued) — what an inbound mail answers.
+ */
+export async function sentFirstStep(
+  t: TestApp,
+  user: TestUser,
+  o: { address: string; email: string; header: string; age?: string; steps?: object[] },
+): Promise<{ enrollment: string; mailboxId: string }> {
+  const org = user.organisationId;
+  const call = (method: 'POST', url: string, payload?: object) =>
+    t.request(user, { method, url, ...(payload ? { payload } : {}) });
+  const mailbox = (await call('POST', '/v1/mailboxes', { fromName: 'Sales', fromAddress: o.address })).json();
+  await markMailboxVerified(t.admin, mailbox.id);
+  const campaign = (
+    await call('POST', '/v1/campaigns', {
+      name: `C ${o.header}`,
+      mailboxId: mailbox.id,
+      steps: o.steps ?? [{ delayDays: 0, subject: 'Hi', body: 'x' }],
+    })
+  ).json();
+  await call('POST', `/v1/campaigns/${campaign.id}/activate`);
+  const company = await t.admin.query(
+    `INSERT INTO crm.companies (organisation_id, name) VALUES ($1, 'Acme') RETURNING id`,
+    [org],
+  );
+  const person = await t.admin.query(
+    `INSERT INTO crm.people (organisation_id, first_name) VALUES ($1, 'P') RETURNING id`,
+    [org],
+  );
+  const position = await t.admin.query(
+    `INSERT INTO crm.positions (organisation_id, person_id, company_id, email) VALUES ($1, $2, $3, $4) RETURNING id`,
+    [org, person.rows[0].id, company.rows[0].id, o.email],
+  );
+  const enrollment: string = (
+    await call('POST', `/v1/campaigns/${campaign.id}/enrollments`, { positionIds: [position.rows[0].id] })
+  ).json().enrolled[0].enrollmentId;
+  await t.admin.query(
+    `INSERT INTO outreach.messages (organisation_id, enrollment_id, step_id, mailbox_id, direction, status, message_id_header,
+       to_address, subject, unsubscribe_token, sent_at, created_at)
+     VALUES ($1, $2, $3, $4, 'outbound', 'sent', $5, $6, 'Hi', $7, now() - $8::interval, now() - $8::interval)`,
+    [
+      org,
+      enrollment,
+      campaign.steps[0].id,
+      mailbox.id,
+      o.header,
+      o.email,
+      `unsub-${enrollment}`,
+      o.age ?? '1 hour',
+    ],
+  );
+  return { enrollment, mailboxId: mailbox.id };
 }

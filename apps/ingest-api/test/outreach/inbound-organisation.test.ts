@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp, type TestUser } from '../helpers/app.js';
-import { markMailboxVerified } from '../helpers/fixtures.js';
+import { sentFirstStep } from '../helpers/fixtures.js';
 import { signedInbound } from '../helpers/inbound.js';
 
 // Which organisation an inbound webhook mail belongs to (migration 1003): the one of the message it
@@ -21,47 +21,9 @@ afterAll(async () => {
   await t?.close();
 });
 
-const call = (user: TestUser, method: 'POST', url: string, payload?: object) =>
-  t.request(user, { method, url, ...(payload ? { payload } : {}) });
-
-/** In `user`'s organisation: an active campaign whose step 1 to `email` went out `age` ago as `header`. */
-async function sent(user: TestUser, address: string, email: string, header: string, age: string) {
-  const org = user.organisationId;
-  const mailbox = (await call(user, 'POST', '/v1/mailboxes', { fromName: 'S', fromAddress: address })).json();
-  await markMailboxVerified(t.admin, mailbox.id);
-  const campaign = (
-    await call(user, 'POST', '/v1/campaigns', {
-      name: `C ${header}`,
-      mailboxId: mailbox.id,
-      steps: [{ delayDays: 0, subject: 'Hi', body: 'x' }],
-    })
-  ).json();
-  await call(user, 'POST', `/v1/campaigns/${campaign.id}/activate`);
-  const company = await t.admin.query(
-    `INSERT INTO crm.companies (organisation_id, name) VALUES ($1, 'Acme') RETURNING id`,
-    [org],
-  );
-  const person = await t.admin.query(
-    `INSERT INTO crm.people (organisation_id, first_name) VALUES ($1, 'P') RETURNING id`,
-    [org],
-  );
-  const position = await t.admin.query(
-    `INSERT INTO crm.positions (organisation_id, person_id, company_id, email) VALUES ($1, $2, $3, $4) RETURNING id`,
-    [org, person.rows[0].id, company.rows[0].id, email],
-  );
-  const enrollment: string = (
-    await call(user, 'POST', `/v1/campaigns/${campaign.id}/enrollments`, {
-      positionIds: [position.rows[0].id],
-    })
-  ).json().enrolled[0].enrollmentId;
-  await t.admin.query(
-    `INSERT INTO outreach.messages (organisation_id, enrollment_id, step_id, mailbox_id, direction, status, message_id_header,
-       to_address, subject, unsubscribe_token, sent_at, created_at)
-     VALUES ($1, $2, $3, $4, 'outbound', 'sent', $5, $6, 'Hi', $7, now() - $8::interval, now() - $8::interval)`,
-    [org, enrollment, campaign.steps[0].id, mailbox.id, header, email, `unsub-${enrollment}`, age],
-  );
-  return enrollment;
-}
+/** `user`'s enrollment of `email` whose step 1 went out `age` ago as `header`. */
+const sent = async (user: TestUser, address: string, email: string, header: string, age: string) =>
+  (await sentFirstStep(t, user, { address, email, header, age })).enrollment;
 
 const status = async (enrollment: string) =>
   (await t.admin.query('SELECT status FROM outreach.campaign_enrollments WHERE id = $1', [enrollment]))

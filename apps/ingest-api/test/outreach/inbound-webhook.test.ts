@@ -2,7 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signInbound } from '../../src/routes/v1/inbound/index.js';
 import { buildTestApp, type TestApp, type TestUser } from '../helpers/app.js';
-import { markMailboxVerified } from '../helpers/fixtures.js';
+import { sentFirstStep } from '../helpers/fixtures.js';
 
 // POST /v1/inbound judges a request in this order: the server's configuration (503), the caller's
 // signature over the exact bytes (401), and only then the body (400 invalid_json, 400
@@ -49,50 +49,16 @@ describe('inbound webhook: authentication before the body', () => {
     user = await t.signUp('owner@inbound-webhook.test');
     org = user.organisationId;
     // One enrollment whose first step went out (its Message-ID known), the next step queued.
-    const mailbox = await t.request(user, {
-      method: 'POST',
-      url: '/v1/mailboxes',
-      payload: { fromName: 'Sales', fromAddress: 'sales@webhook.test' },
-    });
-    await markMailboxVerified(t.admin, mailbox.json().id);
-    const campaign = await t.request(user, {
-      method: 'POST',
-      url: '/v1/campaigns',
-      payload: {
-        name: 'Webhook',
-        mailboxId: mailbox.json().id,
-        steps: [
-          { delayDays: 0, subject: 'Hi', body: 'x' },
-          { delayDays: 2, subject: 'Again', body: 'y' },
-        ],
-      },
-    });
-    const steps = campaign.json().steps;
-    await t.request(user, { method: 'POST', url: `/v1/campaigns/${campaign.json().id}/activate` });
-    const company = await t.admin.query(
-      `INSERT INTO crm.companies (organisation_id, name) VALUES ($1, 'Acme') RETURNING id`,
-      [org],
-    );
-    const person = await t.admin.query(
-      `INSERT INTO crm.people (organisation_id, first_name) VALUES ($1, 'P') RETURNING id`,
-      [org],
-    );
-    const position = await t.admin.query(
-      `INSERT INTO crm.positions (organisation_id, person_id, company_id, email) VALUES ($1, $2, $3, 'lead@prospect.test') RETURNING id`,
-      [org, person.rows[0].id, company.rows[0].id],
-    );
-    const enrolled = await t.request(user, {
-      method: 'POST',
-      url: `/v1/campaigns/${campaign.json().id}/enrollments`,
-      payload: { positionIds: [position.rows[0].id] },
-    });
-    enrollment = enrolled.json().enrolled[0].enrollmentId;
     header = '<step1@webhook.test>';
-    await t.admin.query(
-      `INSERT INTO outreach.messages (organisation_id, enrollment_id, step_id, mailbox_id, direction, status, message_id_header, to_address, subject, unsubscribe_token, sent_at)
-       VALUES ($1, $2, $3, $4, 'outbound', 'sent', $5, 'lead@prospect.test', 'Hi', 'unsub-webhook-AAAAAAAAAAAAAAAAAAAA', now() - interval '1 hour')`,
-      [org, enrollment, steps[0].id, mailbox.json().id, header],
-    );
+    ({ enrollment } = await sentFirstStep(t, user, {
+      address: 'sales@webhook.test',
+      email: 'lead@prospect.test',
+      header,
+      steps: [
+        { delayDays: 0, subject: 'Hi', body: 'x' },
+        { delayDays: 2, subject: 'Again', body: 'y' },
+      ],
+    }));
   });
   afterAll(async () => {
     await t?.close();
