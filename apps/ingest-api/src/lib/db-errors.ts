@@ -23,6 +23,14 @@ export function isUniqueViolation(error: unknown, constraint?: string): error is
   return isPgError(error) && error.code === '23505' && (!constraint || error.constraint === constraint);
 }
 
+/**
+ * A delete (or key change) refused because other rows still refer to the row: 23503 up to
+ * PostgreSQL 17, 23001 `restrict_violation` from 18 for an ON DELETE RESTRICT foreign key.
+ */
+export function isStillReferenced(error: unknown): error is PgError {
+  return isPgError(error) && (error.code === '23001' || error.code === '23503');
+}
+
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE']);
 
 /**
@@ -56,6 +64,16 @@ export function problemFromDatabaseError(error: unknown): ProblemError | undefin
         ...(constraint ? { extensions: constraint } : {}),
         cause: error,
       });
+    case '23001':
+      return new ProblemError(
+        422,
+        'record_in_use',
+        'Other records refer to this one: change or remove them first.',
+        {
+          ...(constraint ? { extensions: constraint } : {}),
+          cause: error,
+        },
+      );
     case '23514':
     case '23502':
     case '23P01':

@@ -4,7 +4,7 @@ import { enqueue, REVERIFY_MAILBOX, TASKS } from '@prospectflow/outreach-core';
 import type { SealedSecret } from '@prospectflow/secrets';
 import { currentTenant, type TenantClient } from '@prospectflow/tenant-context';
 import type { Static } from 'typebox';
-import { isPgError, isUniqueViolation } from '../lib/db-errors.js';
+import { isStillReferenced, isUniqueViolation } from '../lib/db-errors.js';
 import { conflict, ProblemError, unprocessable } from '../lib/problem.js';
 import type { Connection } from '../mailboxes/connection.js';
 import type { Database } from '../plugins/app/db.js';
@@ -362,7 +362,7 @@ export function mailboxesRepository(db: Database) {
         );
         return (rowCount ?? 0) > 0;
       } catch (error) {
-        if (!isPgError(error) || error.code !== '23503') throw error;
+        if (!isStillReferenced(error)) throw error;
         throw unprocessable(
           'mailbox_in_use',
           'A campaign or a message uses this mailbox (a campaign sends from it or rotates across it, or messages were sent from it): take it out of its campaigns, or disable it (status: disabled), which keeps its history.',
