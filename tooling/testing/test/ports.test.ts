@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { freePorts } from '../src/ports.js';
@@ -13,6 +14,19 @@ describe('freePorts', () => {
         server.listen(port, '127.0.0.1', () => resolve());
       });
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it("chooses below the kernel's ephemeral range, which the kernel never hands to other processes", async () => {
+    const [ephemeralLow] = fs
+      .readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    const ports = await freePorts(32);
+    for (const port of ports) {
+      expect(port).toBeGreaterThanOrEqual(10_000);
+      expect(port).toBeLessThan(ephemeralLow!);
     }
   });
 });
