@@ -153,6 +153,24 @@ describe('request log redaction', () => {
       ]),
     );
   });
+
+  it('redacts a token path however it is spelled: percent-encoded (routed as /u/…), doubled slashes, upper case', async () => {
+    const { lines, logStream } = captureLogs();
+    const t = await testApp({ LOG_LEVEL: 'info' }, { logStream });
+    const secret = 'Yk3otherTokenValue9876543210';
+    // The router decodes the path: /%75/{token} is the unsubscribe page, with the token.
+    const routed = await t.app.inject({ method: 'GET', url: `/%75/${secret}` });
+    expect(routed.statusCode).toBe(200);
+    await t.app.inject({ method: 'GET', url: `/%74/${secret}.gif` });
+    await t.app.inject({ method: 'GET', url: `//u/${secret}` });
+    await t.app.inject({ method: 'GET', url: `/U/${secret}?lang=fr` });
+    const all = lines.join('\n');
+    expect(all).not.toContain(secret);
+    const urls = lines.map((line) => JSON.parse(line).req?.url).filter(Boolean);
+    expect(urls).toEqual(
+      expect.arrayContaining(['/u/[redacted]', '/t/[redacted]', '/u/[redacted]?[redacted]']),
+    );
+  });
 });
 
 describe('trusted proxies', () => {
