@@ -46,9 +46,9 @@ done
 # URL from the environment, the password goes to PGPASSWORD (libpq's env) and every command line
 # below gets the URL without it.
 export BACKUP_DATABASE_URL
-PGPASSWORD=$(node -e 'process.stdout.write(decodeURIComponent(new URL(process.env.BACKUP_DATABASE_URL).password))')
+PGPASSWORD=$(url_password "$BACKUP_DATABASE_URL")
 export PGPASSWORD
-url=$(node -e 'const u = new URL(process.env.BACKUP_DATABASE_URL); u.password = ""; process.stdout.write(u.toString())')
+url=$(url_without_password "$BACKUP_DATABASE_URL")
 # Archives, checksums, listings and the log are the whole database: owner-only (0600/0700).
 umask 077
 

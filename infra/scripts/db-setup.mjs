@@ -1,17 +1,19 @@
 #!/usr/bin/env node
 // Creates (or repairs) a ProspectFlow database with db-schema's setupDatabase: roles, database
 // owned by prospectflow_migrator, extensions, grants. Idempotent; the one source of role SQL.
-// usage: node scripts/db-setup.mjs ADMIN_URL DATABASE   (ADMIN_URL: superuser, any existing database)
+// usage: node scripts/db-setup.mjs [ADMIN_URL] DATABASE   (ADMIN_URL: superuser, any existing database;
+// without it, DATABASE_ADMIN_URL: prefer the variable, a command line is visible to every local user)
 import { setupDatabase } from '@prospectflow/db-schema';
 
 const USAGE =
-  'usage: node scripts/db-setup.mjs ADMIN_URL DATABASE   (ADMIN_URL: superuser, any existing database)\n';
+  'usage: node scripts/db-setup.mjs [ADMIN_URL] DATABASE   (ADMIN_URL: superuser, any existing database;\n' +
+  '       default $DATABASE_ADMIN_URL, preferred: arguments are visible to every local user)\n';
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
   process.stdout.write(USAGE);
   process.exit(0);
 }
-const [adminUrl, database] = args;
+const [adminUrl, database] = args.length === 1 ? [process.env.DATABASE_ADMIN_URL, args[0]] : args;
 if (!adminUrl || !database) {
   process.stderr.write(USAGE);
   process.exit(2);

@@ -34,25 +34,35 @@ die() {
 }
 
 # URL helpers (node's WHATWG URL: correct percent-encoding of user, password and database).
+# No password in any process's arguments (every local user can read them with ps): URLs and the
+# values to set reach node through the environment, and psql gets the password in PGPASSWORD.
 url_with() {
   # url_with URL [db=NAME] [user=NAME] [password=SECRET]
-  node -e '
-    const u = new URL(process.argv[1]);
-    for (const kv of process.argv.slice(2)) {
+  local IFS=$'\n'
+  URL_IN=$1 URL_SET="${*:2}" node -e '
+    const u = new URL(process.env.URL_IN);
+    for (const kv of (process.env.URL_SET || "").split("\n").filter(Boolean)) {
       const i = kv.indexOf("="); const k = kv.slice(0, i); const v = kv.slice(i + 1);
       if (k === "db") u.pathname = "/" + encodeURIComponent(v);
       else if (k === "user") u.username = encodeURIComponent(v);
       else if (k === "password") u.password = encodeURIComponent(v);
     }
     process.stdout.write(u.toString());
-  ' "$@"
+  '
 }
-url_db() { node -e 'process.stdout.write(decodeURIComponent(new URL(process.argv[1]).pathname.slice(1)))' "$1"; }
-url_redacted() { node -e 'const u = new URL(process.argv[1]); if (u.password) u.password = "***"; process.stdout.write(u.toString())' "$1"; }
+url_db() { URL_IN=$1 node -e 'process.stdout.write(decodeURIComponent(new URL(process.env.URL_IN).pathname.slice(1)))'; }
+url_redacted() { URL_IN=$1 node -e 'const u = new URL(process.env.URL_IN); if (u.password) u.password = "***"; process.stdout.write(u.toString())'; }
+url_password() { URL_IN=$1 node -e 'process.stdout.write(decodeURIComponent(new URL(process.env.URL_IN).password))'; }
+url_without_password() { URL_IN=$1 node -e 'const u = new URL(process.env.URL_IN); u.password = ""; process.stdout.write(u.toString())'; }
 
 psql_value() {
-  # psql_value URL SQL → first column of the first row
-  "$PSQL" --no-psqlrc --quiet --no-align --tuples-only --set ON_ERROR_STOP=1 -d "$1" -c "$2"
+  # psql_value URL SQL → first column of the first row (the URL's password, if any, goes to PGPASSWORD)
+  local url=$1 password=''
+  if [[ $url == *@* ]]; then
+    password=$(url_password "$url")
+    url=$(url_without_password "$url")
+  fi
+  PGPASSWORD=${password:-${PGPASSWORD:-}} "$PSQL" --no-psqlrc --quiet --no-align --tuples-only --set ON_ERROR_STOP=1 -d "$url" -c "$2"
 }
 
 pg_major_of_tool() { "$1" --version | sed -E 's/.* ([0-9]+)(\.[0-9]+)?.*/\1/'; }

@@ -47,6 +47,13 @@ done
 [[ -f $archive ]] || EXIT_CODE=2 die "archive not found" "archive=$archive"
 admin=${DATABASE_ADMIN_URL:-}
 [[ -n $admin ]] || EXIT_CODE=2 die "DATABASE_ADMIN_URL is not set (superuser URL)"
+# No password in any process's arguments (every local user can read them with ps): the admin
+# password goes to PGPASSWORD (libpq's env), psql and pg_restore get URLs without it, and node
+# (db-setup.mjs, the validation suite) reads full URLs from the environment.
+admin_full=$admin
+PGPASSWORD=$(url_password "$admin_full")
+export PGPASSWORD
+admin=$(url_without_password "$admin_full")
 backup_dir=${BACKUP_DIR:-./backups}
 mkdir -p "$backup_dir/safety"
 backup_dir=$(cd "$backup_dir" && pwd)
@@ -114,7 +121,7 @@ log info confirmed "action=$what"
 
 restore_full() {
   psql_value "$admin" "DROP DATABASE IF EXISTS \"${target//\"/\"\"}\" WITH (FORCE)" >/dev/null
-  node "$here/db-setup.mjs" "$admin" "$target" >/dev/null || die "db-schema setupDatabase failed" "target_db=$target"
+  DATABASE_ADMIN_URL=$admin_full node "$here/db-setup.mjs" "$target" >/dev/null || die "db-schema setupDatabase failed" "target_db=$target"
   log info restore_start "mode=full" "target_db=$target" "tables=$data_entries"
   if ! "$PG_RESTORE" --dbname="$target_admin" --exit-on-error --single-transaction --no-password --verbose \
     "$work/archive.dump" 2> >(progress_filter "$data_entries" restore); then
@@ -159,7 +166,7 @@ log info restore_done "target_db=$target" "seconds=$((SECONDS - started))"
 if ((validate == 1)); then
   validate_cmd=${RESTORE_VALIDATE_CMD:-pnpm --dir "$repo_root" --silent db:validate}
   log info validate_start "command=$validate_cmd"
-  if ! DATABASE_ADMIN_URL=$target_admin \
+  if ! DATABASE_ADMIN_URL=$(url_with "$admin_full" "db=$target") \
     MIGRATION_DATABASE_URL=$(url_with "$target_admin" user=prospectflow_migrator "password=${PROSPECTFLOW_MIGRATOR_PASSWORD:-prospectflow_migrator}") \
     DATABASE_URL=$(url_with "$target_admin" user=prospectflow_app "password=${PROSPECTFLOW_APP_PASSWORD:-prospectflow_app}") \
     bash -c "$validate_cmd" >&2; then

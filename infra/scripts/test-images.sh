@@ -120,9 +120,11 @@ migrator=$(url_with "$db_admin" user=prospectflow_migrator password=prospectflow
 app_url=$(url_with "$db_admin" user=prospectflow_app password=prospectflow_app)
 worker_url=$(url_with "$db_admin" user=prospectflow_worker password=prospectflow_worker)
 # NODE_ENV=development: the role-name passwords are dev defaults, refused in production.
-podman run --rm --network=host -e NODE_ENV=development -e "DATABASE_ADMIN_URL=$admin" -e "MIGRATION_DATABASE_URL=$migrator" \
+# URLs go to the containers by name (-e NAME takes the value from this environment), never as arguments.
+DATABASE_ADMIN_URL=$admin MIGRATION_DATABASE_URL=$migrator \
+  podman run --rm --network=host -e NODE_ENV=development -e DATABASE_ADMIN_URL -e MIGRATION_DATABASE_URL \
   "$migrate_image" node dist/cli.js setup >&2 || die "db setup (migrate image) failed"
-podman run --rm --network=host -e NODE_ENV=development -e "MIGRATION_DATABASE_URL=$migrator" "$migrate_image" >&2 ||
+MIGRATION_DATABASE_URL=$migrator podman run --rm --network=host -e NODE_ENV=development -e MIGRATION_DATABASE_URL "$migrate_image" >&2 ||
   die "migrations (migrate image, default CMD) failed"
 applied=$(psql_value "$db_admin" "SELECT count(*) FROM public.schema_version WHERE version::bigint > 0")
 check migrations_applied test "$applied" -gt 0
@@ -133,9 +135,9 @@ port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=
 # the app refuses under NODE_ENV=production, so this run says development).
 token=$(AUTH_MODE=dev AUTH_DEV_KEY_DIR=$keys NODE_ENV=development pnpm --silent token --email images@prospectflow.local | tail -1)
 chmod -R a+rX "$keys"
-podman run -d --name "$api_name" --network=host \
+DATABASE_URL=$app_url podman run -d --name "$api_name" --network=host \
   -e NODE_ENV=development -e AUTH_MODE=dev -e AUTH_DEV_KEY_DIR=/keys -v "$keys:/keys:ro" \
-  -e "PORT=$port" -e HOST=127.0.0.1 -e "DATABASE_URL=$app_url" -e "REDIS_URL=$redis" \
+  -e "PORT=$port" -e HOST=127.0.0.1 -e DATABASE_URL -e "REDIS_URL=$redis" \
   -e PUBLIC_BASE_URL=http://127.0.0.1 "$api_image" >/dev/null
 base=http://127.0.0.1:$port
 
@@ -165,8 +167,8 @@ check api_healthcheck_command podman healthcheck run "$api_name"
 
 # --- worker: a noop task must succeed
 worker_port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-podman run -d --name "$worker_name" --network=host -e NODE_ENV=development \
-  -e "WORKER_DATABASE_URL=$worker_url" -e "WORKER_METRICS_PORT=$worker_port" -e WORKER_METRICS_HOST=127.0.0.1 -e SMTP_URL=smtp://127.0.0.1:2525 \
+WORKER_DATABASE_URL=$worker_url podman run -d --name "$worker_name" --network=host -e NODE_ENV=development \
+  -e WORKER_DATABASE_URL -e "WORKER_METRICS_PORT=$worker_port" -e WORKER_METRICS_HOST=127.0.0.1 -e SMTP_URL=smtp://127.0.0.1:2525 \
   -e PUBLIC_BASE_URL=http://127.0.0.1 "$worker_image" >/dev/null
 org=$(psql_value "$db_admin" "INSERT INTO iam.organisations (name, slug) VALUES ('Images', 'images-$$') RETURNING id" | head -1)
 task=$(psql_value "$db_admin" "INSERT INTO outreach.tasks (organisation_id, type, payload) VALUES ('$org', 'noop', '{}') RETURNING id" | head -1)
@@ -200,7 +202,7 @@ legacy_org=$(psql_value "$db_admin" "INSERT INTO iam.organisations (name, slug) 
 # NODE_ENV=production (the image's): erased people are keyed with PRIVACY_HMAC_KEYS, required there.
 hmac_key=$(node -e 'console.log(require("crypto").randomBytes(32).toString("base64"))')
 legacy_import() {
-  podman run --rm --network=host -e "DATABASE_URL=$app_url" -e "PRIVACY_HMAC_KEYS=1:$hmac_key" \
+  DATABASE_URL=$app_url PRIVACY_HMAC_KEYS=1:$hmac_key podman run --rm --network=host -e DATABASE_URL -e PRIVACY_HMAC_KEYS \
     -v "$stores:/data" "$legacy_image" data --organisation "$legacy_org" >&2
 }
 check legacy_import_ran legacy_import

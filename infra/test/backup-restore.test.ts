@@ -76,6 +76,34 @@ async function countAs(url: string, organisation: string, table: string): Promis
   });
 }
 
+/**
+ * Shims in front of every program the scripts run with a URL (node, pg_dump, pg_restore, psql):
+ * each records its arguments in `argsLog`, then runs the real program. Put `shims` first in PATH
+ * and use it as PG_BIN_DIR.
+ */
+function argumentShims(): { shims: string; argsLog: string } {
+  const shims = tempDir('shims');
+  const argsLog = path.join(shims, 'args.log');
+  const which = (tool: string) =>
+    process.env.PG_BIN_DIR
+      ? path.join(process.env.PG_BIN_DIR, tool)
+      : execFileSync('bash', ['-c', `command -v ${tool}`])
+          .toString()
+          .trim();
+  const real: Record<string, string> = {
+    node: process.execPath,
+    pg_dump: which('pg_dump'),
+    pg_restore: which('pg_restore'),
+    psql: which('psql'),
+  };
+  for (const [tool, target] of Object.entries(real)) {
+    const shim = path.join(shims, tool);
+    fs.writeFileSync(shim, `#!/bin/sh\nprintf '%s\\n' "${tool} $*" >> '${argsLog}'\nexec '${target}' "$@"\n`);
+    fs.chmodSync(shim, 0o755);
+  }
+  return { shims, argsLog };
+}
+
 describe('backup.sh', () => {
   it('full: a gzip custom-format archive with a checksum file and a listing of every table', async () => {
     const result = await runScript('backup.sh', ['full'], env);
@@ -98,29 +126,7 @@ describe('backup.sh', () => {
   });
 
   it('writes owner-only files (umask) and never puts the password on a command line', async () => {
-    // Shims in front of every program backup.sh runs with the URL record their arguments.
-    const shims = tempDir('shims');
-    const argsLog = path.join(shims, 'args.log');
-    const which = (tool: string) =>
-      process.env.PG_BIN_DIR
-        ? path.join(process.env.PG_BIN_DIR, tool)
-        : execFileSync('bash', ['-c', `command -v ${tool}`])
-            .toString()
-            .trim();
-    const real: Record<string, string> = {
-      node: process.execPath,
-      pg_dump: which('pg_dump'),
-      pg_restore: which('pg_restore'),
-      psql: which('psql'),
-    };
-    for (const [tool, target] of Object.entries(real)) {
-      const shim = path.join(shims, tool);
-      fs.writeFileSync(
-        shim,
-        `#!/bin/sh\nprintf '%s\\n' "${tool} $*" >> '${argsLog}'\nexec '${target}' "$@"\n`,
-      );
-      fs.chmodSync(shim, 0o755);
-    }
+    const { shims, argsLog } = argumentShims();
     const ownDir = tempDir('backups-umask');
     const result = await runScript('backup.sh', ['full'], {
       ...env,
@@ -275,6 +281,43 @@ describe('restore.sh', () => {
     );
     expect(await countAs(appUrl, ORG_A, 'crm.companies')).toBe(300);
     expect(await countAs(appUrl, ORG_B, 'crm.companies')).toBe(600);
+  });
+
+  it('never puts a password on a command line (admin URL, safety backup, setup, pg_restore, validation)', async () => {
+    // Over the database the previous test restored, so the safety backup runs too. The cluster
+    // URL gets a password if it has none (trust authentication ignores it).
+    const target = `${prefix}_restored`;
+    const adminUrl = new URL(cluster);
+    if (!adminUrl.password) adminUrl.password = 'Sup3r-secret-admin-password-in-argv';
+    const adminPassword = decodeURIComponent(adminUrl.password);
+    const { shims, argsLog } = argumentShims();
+    const result = await runScript('restore.sh', [fullArchive, '--target-db', target, '--yes'], {
+      ...env,
+      DATABASE_ADMIN_URL: adminUrl.toString(),
+      PATH: `${shims}:${process.env.PATH}`,
+      PG_BIN_DIR: shims,
+    });
+    expect(result.stderr).not.toMatch(/level=error/);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('event=safety_backup_done');
+    expect(result.stderr).toContain('event=validate_passed');
+    const args = fs.readFileSync(argsLog, 'utf8');
+    expect(args).toContain('pg_restore ');
+    expect(args).toContain('pg_dump ');
+    expect(args).toContain('psql ');
+    expect(args).not.toContain(adminPassword);
+    expect(args).not.toContain(encodeURIComponent(adminPassword));
+    // Role passwords (the safety backup's, the validation's migrator and app URLs) stay off too.
+    expect(args).not.toContain('password=');
+    for (const password of [
+      decodeURIComponent(new URL(backupUrl).password),
+      process.env.PROSPECTFLOW_MIGRATOR_PASSWORD ?? 'prospectflow_migrator',
+      process.env.PROSPECTFLOW_APP_PASSWORD ?? 'prospectflow_app',
+    ]) {
+      expect(args).not.toContain(`:${password}@`);
+      expect(args).not.toContain(`:${encodeURIComponent(password)}@`);
+    }
+    fs.rmSync(shims, { recursive: true, force: true });
   });
 
   it('restores a gpg-encrypted archive (decrypted in a private work directory)', async () => {
