@@ -387,7 +387,7 @@ ALTER TABLE iam.erasure_requests FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON iam.erasure_requests AS PERMISSIVE FOR ALL TO PUBLIC USING ((organisation_id = app.current_organisation_id())) WITH CHECK ((organisation_id = app.current_organisation_id()));
 GRANT DELETE, INSERT, SELECT, UPDATE ON iam.erasure_requests TO prospectflow_app;
 GRANT SELECT ON iam.erasure_requests TO prospectflow_backup;
-GRANT DELETE, INSERT, SELECT, UPDATE ON iam.erasure_requests TO prospectflow_worker;
+GRANT SELECT ON iam.erasure_requests TO prospectflow_worker;
 
 CREATE TABLE iam.erasures (
   organisation_id uuid NOT NULL DEFAULT app.current_organisation_id(),
@@ -542,7 +542,7 @@ ALTER TABLE iam.privacy_settings FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON iam.privacy_settings AS PERMISSIVE FOR ALL TO PUBLIC USING ((organisation_id = app.current_organisation_id())) WITH CHECK ((organisation_id = app.current_organisation_id()));
 GRANT DELETE, INSERT, SELECT, UPDATE ON iam.privacy_settings TO prospectflow_app;
 GRANT SELECT ON iam.privacy_settings TO prospectflow_backup;
-GRANT DELETE, INSERT, SELECT, UPDATE ON iam.privacy_settings TO prospectflow_worker;
+GRANT INSERT, SELECT ON iam.privacy_settings TO prospectflow_worker;
 
 CREATE TABLE iam.users (
   id uuid NOT NULL DEFAULT gen_random_uuid(),
@@ -1764,7 +1764,6 @@ CREATE OR REPLACE FUNCTION app.organisation_for_pixel_token(p_token text)
  SET search_path TO 'pg_catalog'
 AS $function$ SELECT organisation_id FROM tracking.pixels WHERE token = p_token $function$;
 GRANT EXECUTE ON FUNCTION app.organisation_for_pixel_token(p_token text) TO prospectflow_app;
-GRANT EXECUTE ON FUNCTION app.organisation_for_pixel_token(p_token text) TO prospectflow_worker;
 
 CREATE OR REPLACE FUNCTION app.organisation_for_unsubscribe_token(p_token text)
  RETURNS uuid
@@ -1773,7 +1772,6 @@ CREATE OR REPLACE FUNCTION app.organisation_for_unsubscribe_token(p_token text)
  SET search_path TO 'pg_catalog'
 AS $function$ SELECT organisation_id FROM outreach.messages WHERE unsubscribe_token = p_token $function$;
 GRANT EXECUTE ON FUNCTION app.organisation_for_unsubscribe_token(p_token text) TO prospectflow_app;
-GRANT EXECUTE ON FUNCTION app.organisation_for_unsubscribe_token(p_token text) TO prospectflow_worker;
 
 CREATE OR REPLACE FUNCTION app.organisations_with_sealed_secrets(p_active_key_id text)
  RETURNS TABLE(organisation_id uuid, pending bigint)
@@ -2348,7 +2346,6 @@ AS $function$
   WHERE m.user_id = p_user_id
 $function$;
 GRANT EXECUTE ON FUNCTION app.user_memberships(p_user_id uuid) TO prospectflow_app;
-GRANT EXECUTE ON FUNCTION app.user_memberships(p_user_id uuid) TO prospectflow_worker;
 
 CREATE OR REPLACE FUNCTION app.wake_mailbox_sends(p_mailbox uuid)
  RETURNS integer

@@ -2,7 +2,7 @@ import { createTestDatabase, type TestDatabase } from '@prospectflow/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-/** Migration 0880: the worker role keeps only what the worker uses (issue 14.5). */
+/** Migrations 0880 and 1006: the worker role keeps only what the worker uses (issue 14.5). */
 let database: TestDatabase;
 let client: pg.Client;
 
@@ -50,6 +50,45 @@ describe('prospectflow_worker privileges', () => {
     expect(await can('prospectflow_worker', 'iam.privacy_settings', 'INSERT')).toBe(true);
     expect(await can('prospectflow_worker', 'iam.audit_log', 'INSERT')).toBe(true);
     expect(await can('prospectflow_worker', 'outreach.tasks', 'UPDATE')).toBe(true);
+  });
+
+  it('cannot write erasure requests nor change or delete retention settings (1006)', async () => {
+    for (const privilege of ['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE'])
+      expect(await can('prospectflow_worker', 'iam.erasure_requests', privilege), privilege).toBe(false);
+    for (const privilege of ['UPDATE', 'DELETE', 'TRUNCATE'])
+      expect(await can('prospectflow_worker', 'iam.privacy_settings', privilege), privilege).toBe(false);
+    // Retention reads both and creates an organisation's default settings row.
+    expect(await can('prospectflow_worker', 'iam.erasure_requests', 'SELECT')).toBe(true);
+    expect(await can('prospectflow_worker', 'iam.privacy_settings', 'SELECT')).toBe(true);
+    // The API keeps what it needs.
+    for (const privilege of ['INSERT', 'UPDATE', 'DELETE'])
+      expect(await can('prospectflow_app', 'iam.erasure_requests', privilege), `app ${privilege}`).toBe(true);
+  });
+
+  it("cannot resolve a user's memberships, a pixel token or an unsubscribe token (the API's lookups, 1006)", async () => {
+    for (const fn of [
+      'app.user_memberships(uuid)',
+      'app.organisation_for_pixel_token(text)',
+      'app.organisation_for_unsubscribe_token(text)',
+    ]) {
+      const { rows } = await client.query<{ worker: boolean; app: boolean }>(
+        `SELECT has_function_privilege('prospectflow_worker', $1, 'EXECUTE') AS worker,
+                has_function_privilege('prospectflow_app', $1, 'EXECUTE') AS app`,
+        [fn],
+      );
+      expect(rows[0], fn).toEqual({ worker: false, app: true });
+    }
+  });
+
+  it('runs no function that writes erasure requests or retention settings with its own rights', async () => {
+    // A SECURITY INVOKER function or trigger the worker reaches would need the revoked privileges.
+    const { rows } = await client.query<{ fn: string }>(
+      `SELECT p.oid::regprocedure::text AS fn FROM pg_proc p
+         JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND NOT p.prosecdef
+          AND p.prosrc ~* '(insert\s+into|update|delete\s+from)\s+iam\.(erasure_requests|privacy_settings)'`,
+    );
+    expect(rows).toEqual([]);
   });
 
   it('has one claim entry point: the superseded 3-argument app.claim_tasks is gone', async () => {
