@@ -1,6 +1,6 @@
 import type { TenantClient } from '@prospectflow/tenant-context';
 import type Database from 'better-sqlite3';
-import { quoteSqliteName } from './discover.js';
+import { quoteSqliteName, type RowidAccess } from './discover.js';
 import type { ErasedCheck } from './erased.js';
 import { encodeRow, InvalidText, keyText, type SqliteValue } from './sqlite-values.js';
 
@@ -20,7 +20,11 @@ export interface ArchiveTable {
   table: string;
   columns: readonly string[];
   primaryKey: readonly string[];
-  rowid: boolean;
+  /**
+   * How to read the rowid (rowid, _rowid_ or oid: one no column hides; see rowidAccess) and the
+   * result alias for it; rowid null for WITHOUT ROWID tables and tables whose columns hide all three.
+   */
+  rowid: RowidAccess;
   /** A second read-only connection to the same file, to re-read text that is not valid UTF-8. */
   rawReader: Database.Database;
   erased: ErasedCheck | null;
@@ -28,7 +32,6 @@ export interface ArchiveTable {
 }
 
 const BATCH = 500;
-const ROWID = '__pf_rowid';
 
 const INSERT_SQL = `
 INSERT INTO legacy.archive_rows (import_id, source_database, source_table, source_key, original)
@@ -57,8 +60,17 @@ export async function archiveTable(
     rejectedReasons: {},
   };
   const name = quoteSqliteName(spec.table);
+  const { rowid: rowidName, alias } = spec.rowid;
   const statement = db
-    .prepare(spec.rowid ? `SELECT rowid AS ${ROWID}, * FROM ${name} ORDER BY rowid` : `SELECT * FROM ${name}`)
+    .prepare(
+      rowidName
+        ? `SELECT ${rowidName} AS ${quoteSqliteName(alias)}, * FROM ${name} ORDER BY ${rowidName}`
+        : // No rowid: a scan order that does not depend on the planner (the key's order for WITHOUT
+          // ROWID tables; the table's own order, rowid order, when columns hide every alias).
+          spec.rowid.withoutRowid && spec.primaryKey.length > 0
+          ? `SELECT * FROM ${name} ORDER BY ${spec.primaryKey.map(quoteSqliteName).join(', ')}`
+          : `SELECT * FROM ${name} NOT INDEXED`,
+    )
     .safeIntegers(true);
   const seen = new Set<string>();
   let batch: string[] = [];
@@ -79,14 +91,14 @@ export async function archiveTable(
   for (const row of statement.iterate() as Iterable<Record<string, SqliteValue>>) {
     counts.read++;
     spec.onRow?.();
-    const rowid = row[ROWID] as bigint | undefined;
+    const rowid = rowidName ? (row[alias] as bigint) : undefined;
     const values: Record<string, SqliteValue | InvalidText> = { ...row };
     for (const column of spec.columns) {
       const value = row[column];
       // better-sqlite3 decodes invalid UTF-8 as U+FFFD: keep the bytes instead.
       if (typeof value === 'string' && value.includes('\uFFFD') && rowid !== undefined) {
         const raw = spec.rawReader
-          .prepare(`SELECT CAST(${quoteSqliteName(column)} AS BLOB) AS b FROM ${name} WHERE rowid = ?`)
+          .prepare(`SELECT CAST(${quoteSqliteName(column)} AS BLOB) AS b FROM ${name} WHERE ${rowidName} = ?`)
           .safeIntegers(true)
           .get(rowid) as { b: Buffer | null };
         if (raw.b && !raw.b.equals(Buffer.from(value, 'utf8'))) values[column] = new InvalidText(raw.b);
@@ -98,7 +110,7 @@ export async function archiveTable(
       continue;
     }
     batch.push(
-      `{"k":${JSON.stringify(sourceKey(spec, row, seen, rowid))},"r":${encodeRow(spec.columns, values)}}`,
+      `{"k":${JSON.stringify(sourceKey(spec, row, seen, rowid, counts.read))},"r":${encodeRow(spec.columns, values)}}`,
     );
     if (batch.length >= BATCH) await flush();
   }
@@ -111,18 +123,19 @@ function sourceKey(
   row: Record<string, SqliteValue>,
   seen: Set<string>,
   rowid: bigint | undefined,
+  position: number,
 ): string {
   if (spec.primaryKey.length > 0) {
     const parts = spec.primaryKey.map((c) => keyText(row[c] ?? null));
     if (parts.every((p) => p !== null)) {
       const key = parts.length === 1 ? parts[0]! : JSON.stringify(parts);
-      if (!key.startsWith('rowid:') && !seen.has(key)) {
+      if (!key.startsWith('rowid:') && !key.startsWith('row:') && !seen.has(key)) {
         seen.add(key);
         return key;
       }
     }
   }
-  if (rowid === undefined)
-    throw new Error(`${spec.table}: a WITHOUT ROWID table with a NULL or duplicate key`);
-  return `rowid:${rowid}`;
+  // No rowid to read (WITHOUT ROWID, or every alias hidden by a column): the row's position in the
+  // table's scan order, stable while the table is not changed.
+  return rowid === undefined ? `row:${position}` : `rowid:${rowid}`;
 }

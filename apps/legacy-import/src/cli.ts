@@ -26,7 +26,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const USAGE = `Usage:
   import:sqlite <file.db | directory>... --organisation <uuid> [--dry-run] [--report <report.json>]
-                [--mapping <mapping.json>] [--source <name>]      (these two: one database only)
+                [--mapping <mapping.json>] [--source <name>] [--source-name <name>]
+                                              (these three: one database only)
   import:sqlite <file.db> --propose            print what was discovered and the proposed mapping
   import:sqlite export --help                  the archive as JSON Lines
   import:sqlite undo --help                    undo an import (also: --undo <import id>)
@@ -35,6 +36,11 @@ Directories are searched recursively for SQLite files (by their header, whatever
 Every table of every database ends somewhere: the presets (analysis, prompts and governance
 stores; legacy prospects) load some into typed tables, and EVERY row of every table is archived
 as it was in legacy.archive_rows. One import id for the whole run; one transaction.
+A database is named by its path relative to the directory given (a file given: its file name).
+A run is refused when a name was consolidated before from another file (two offices'
+prospects.db): --source-name <name> names the one database of the run (the same name to confirm
+it is the same store moved or copied, another name for another store).
+--source <name> only renames the namespace of remembered keys (default sqlite:<name>).
 Env: DATABASE_URL (role prospectflow_app) or MIGRATION_DATABASE_URL; PRIVACY_HMAC_KEYS (erased
 people are never imported again).
 `;
@@ -44,7 +50,8 @@ const EXPORT_USAGE = `Usage: import:sqlite export --organisation <uuid> [--datab
 Writes the organisation's archived rows as JSON Lines (stdout by default), one object per row:
 {"database", "table", "key", "importId", "row": {column: value}} where a value is a JSON number
 (INTEGER, all 64 bits; REAL always with a fraction), a string (TEXT), {"$blob": base64},
-{"$text": base64} (TEXT that is not valid UTF-8), {"$real": "Infinity"} or null.
+{"$text": base64} (TEXT that is not valid UTF-8), {"$real": "Infinity" | "-Infinity" | "-0"}
+(reals JSON or jsonb cannot hold) or null.
 `;
 
 function fail(message: string, usage: string): never {
@@ -119,6 +126,7 @@ async function importCommand(args: string[]): Promise<number> {
       'dry-run': { type: 'boolean', default: false },
       propose: { type: 'boolean', default: false },
       source: { type: 'string' },
+      'source-name': { type: 'string' },
       report: { type: 'string' },
       undo: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -160,6 +168,7 @@ async function importCommand(args: string[]): Promise<number> {
       mapping,
       dryRun: values['dry-run'],
       source: values.source,
+      sourceName: values['source-name'],
       onStart: (total) => bar.start(total, 0),
       onRow: () => bar.increment(),
     });

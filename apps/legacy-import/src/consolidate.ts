@@ -1,12 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, realpathSync } from 'node:fs';
+import { dirname, relative } from 'node:path';
 import { inTenantUnit, markFailed, SEAL_LEDGER_SQL, type Tenant } from '@prospectflow/import-engine';
 import { loadSubjectKeys, type SubjectKeys } from '@prospectflow/outreach-core';
 import type { TenantClient } from '@prospectflow/tenant-context';
 import Database from 'better-sqlite3';
 import type { Pool } from 'pg';
 import { type ArchiveCounts, archiveTable } from './archive.js';
-import { type DiscoveredTable, describeTable, discover, hasRowid, listSourceObjects } from './discover.js';
+import { type DiscoveredTable, describeTable, discover, listSourceObjects, rowidAccess } from './discover.js';
 import { loadErasedCheck } from './erased.js';
 import { type ColumnFate, type Fate, tableFate } from './fates.js';
 import { createImportRecord } from './import-record.js';
@@ -23,6 +24,12 @@ export interface ConsolidateOptions {
   mapping?: unknown;
   /** Source name for remembered keys (only with one database); default `sqlite:<name>`. */
   source?: string;
+  /**
+   * The database's name (only with one database): in the archive, the report and the default key
+   * namespace `sqlite:<name>`, instead of the name discovery gave it. Given explicitly, the run is
+   * not refused when the name was consolidated before from another file (see checkSourceNames).
+   */
+  sourceName?: string;
   dryRun?: boolean;
   subjectKeys?: SubjectKeys;
   onStart?: (totalRows: number) => void;
@@ -112,6 +119,73 @@ function open(source: SourceDatabase, options: ConsolidateOptions): Opened {
   };
 }
 
+const realPath = (path: string) => {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+};
+
+/**
+ * Refuses (before writing anything) a database whose name or key namespace an earlier, not undone
+ * consolidation of the organisation took from ANOTHER file: two stores with the same file name
+ * (paris/prospects.db, lyon/prospects.db, each consolidated as a single file) would share archive
+ * rows and remembered keys, and the second would overwrite the first. The latest consolidation of
+ * a name says where it comes from (a store moved and confirmed once is at home at its new path).
+ * Names stay what discovery gives (renaming them silently would duplicate every store consolidated
+ * before); the operator decides with --source-name. Imports recorded before paths were kept pass
+ * only with the same content (SHA-256).
+ */
+async function checkSourceNames(pool: Pool, tenant: Tenant, opened: readonly Opened[]): Promise<void> {
+  const previous = await inTenantUnit(pool, tenant, async (client) => {
+    const { rows } = await client.query<{
+      import_id: string;
+      at: Date | null;
+      name: string | null;
+      source: string | null;
+      path: string | null;
+      sha256: string | null;
+    }>(
+      `SELECT i.id AS import_id, i.finished_at AS at, d->>'name' AS name,
+              coalesce(d->>'source', d->'mapping'->>'source', 'sqlite:' || (d->>'name')) AS source,
+              d->>'path' AS path, d->>'sha256' AS sha256
+         FROM crm.imports i CROSS JOIN LATERAL jsonb_array_elements(
+                CASE WHEN jsonb_typeof(i.mapping->'databases') = 'array' THEN i.mapping->'databases' ELSE '[]' END) d
+        WHERE i.source_kind = 'sqlite' AND i.status = 'succeeded' AND i.undone_at IS NULL
+        ORDER BY i.finished_at DESC NULLS LAST`,
+    );
+    return rows;
+  });
+  const problems: string[] = [];
+  for (const { report } of opened) {
+    const path = realPath(report.path);
+    // The latest consolidation under this name or key namespace says where it comes from now.
+    // A key namespace given explicitly (--source, a mapping's source) is the operator's choice.
+    const derived = report.source === `sqlite:${report.name}`;
+    const other = previous.find((p) => p.name === report.name || (derived && p.source === report.source));
+    if (!other || (other.path ? other.path === path : other.sha256 === report.sha256)) continue;
+    const when = other.at ? ` on ${other.at.toISOString()}` : '';
+    const from = other.path
+      ? `from ${other.path}`
+      : 'before source paths were recorded, from a file with other content';
+    const suggestion = relative(dirname(dirname(path)), path);
+    problems.push(
+      `"${report.name}" (${report.path}) was already consolidated under that name ${from} (import ${other.import_id}${when}). ` +
+        `Consolidated as is, it would overwrite that database's archived rows and typed records. ` +
+        `If it is the same store (moved, or a newer copy), run it alone with --source-name ${JSON.stringify(report.name)}; ` +
+        `if it is another store, run it alone with a name of its own, e.g. --source-name ${JSON.stringify(suggestion)}.`,
+    );
+  }
+  if (problems.length > 0) throw new SourceNameConflict(problems);
+}
+
+export class SourceNameConflict extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Refused, nothing was written:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
 /**
  * Consolidates SQLite databases for one organisation in ONE transaction: each database's mapped
  * tables are loaded into their typed tables, then every table (mapped or not) is archived row by
@@ -121,13 +195,20 @@ function open(source: SourceDatabase, options: ConsolidateOptions): Opened {
  */
 export async function consolidate(pool: Pool, options: ConsolidateOptions): Promise<ConsolidationReport> {
   if (options.databases.length === 0) throw new Error('No SQLite database found');
-  if (options.databases.length > 1 && (options.mapping || options.source)) {
-    throw new Error('--mapping and --source apply to a single database');
+  if (options.databases.length > 1 && (options.mapping || options.source || options.sourceName)) {
+    throw new Error('--mapping, --source and --source-name apply to a single database');
   }
+  if (options.sourceName !== undefined && options.sourceName.trim() === '') {
+    throw new Error('--source-name must not be empty');
+  }
+  const databases = options.sourceName
+    ? [{ ...options.databases[0]!, name: options.sourceName }]
+    : options.databases;
   const started = performance.now();
   const opened: Opened[] = [];
   try {
-    for (const source of options.databases) opened.push(open(source, options));
+    for (const source of databases) opened.push(open(source, options));
+    if (!options.sourceName) await checkSourceNames(pool, options.tenant, opened);
     const report: ConsolidationReport = {
       organisationId: options.tenant.organisationId,
       importId: null,
@@ -146,6 +227,9 @@ export async function consolidate(pool: Pool, options: ConsolidateOptions): Prom
         mapping: {
           databases: opened.map(({ report: r }) => ({
             name: r.name,
+            source: r.source,
+            // Where the name came from: a later run of the same name from another file is refused.
+            path: realPath(r.path),
             sha256: r.sha256,
             store: r.store,
             mapping: r.mapping,
@@ -223,7 +307,11 @@ async function consolidateOne(
           .filter((c) => c.pkOrder > 0)
           .sort((a, b) => a.pkOrder - b.pkOrder)
           .map((c) => c.name),
-        rowid: hasRowid(o.db, object.name),
+        rowid: rowidAccess(
+          o.db,
+          object.name,
+          table.columns.map((c) => c.name),
+        ),
         rawReader: o.raw,
         erased,
         // Rows of mapped tables were already counted once by the typed load.

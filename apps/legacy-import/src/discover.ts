@@ -76,10 +76,32 @@ export function listSourceObjects(db: Database.Database): SourceObject[] {
 
 /** False for WITHOUT ROWID tables (their primary key is then NOT NULL and unique). */
 export function hasRowid(db: Database.Database, table: string): boolean {
-  try {
-    db.prepare(`SELECT rowid FROM ${quote(table)} LIMIT 0`);
-    return true;
-  } catch {
-    return false;
-  }
+  // Asked of the schema, not by selecting `rowid`: a column named rowid answers that select too.
+  const row = db.prepare(`SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?`).get(table) as
+    | { wr: number }
+    | undefined;
+  return row !== undefined && row.wr === 0;
+}
+
+export interface RowidAccess {
+  /** rowid, _rowid_ or oid; null when none reads the rowid. */
+  rowid: string | null;
+  /** A result column name no column of the table has. */
+  alias: string;
+  withoutRowid: boolean;
+}
+
+/**
+ * How to read a table's rowid beside its columns. A column named rowid, _rowid_ or oid hides that
+ * alias (SQLite gives the column instead), so the first alias no column uses is chosen (column
+ * names compare case-insensitively, as SQLite does); null for WITHOUT ROWID tables and for a table
+ * whose columns hide all three. `alias` names the result column and is never a column's name.
+ */
+export function rowidAccess(db: Database.Database, table: string, columns: readonly string[]): RowidAccess {
+  const taken = new Set(columns.map((c) => c.toLowerCase()));
+  let alias = '__pf_rowid';
+  for (let n = 2; taken.has(alias); n++) alias = `__pf_rowid_${n}`;
+  const withoutRowid = !hasRowid(db, table);
+  const rowid = withoutRowid ? null : (['rowid', '_rowid_', 'oid'].find((r) => !taken.has(r)) ?? null);
+  return { rowid, alias, withoutRowid };
 }

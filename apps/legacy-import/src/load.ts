@@ -3,7 +3,7 @@ import { type TenantClient, withTenantClient } from '@prospectflow/tenant-contex
 import type Database from 'better-sqlite3';
 import type { Pool } from 'pg';
 import { toBoolean, toInteger, toJson, toText, toTimestamp, toUuid } from './convert.js';
-import { quoteSqliteName } from './discover.js';
+import { quoteSqliteName, rowidAccess } from './discover.js';
 import type { ErasedCheck } from './erased.js';
 import { type SqliteMapping, type SqliteTarget, TARGET_ORDER, type TableMapping } from './presets.js';
 
@@ -160,11 +160,24 @@ async function loadTables(
       };
       const started = performance.now();
       summaries.push(summary);
-      const statement = db.prepare(`SELECT rowid AS "__rowid", * FROM ${quoteSqliteName(table)}`);
+      // The rowid under an alias no column hides (a column may be named rowid, or __rowid).
+      const columns = (
+        db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as Array<{ name: string }>
+      ).map((c) => c.name);
+      const { rowid, alias } = rowidAccess(db, table, columns);
+      const keyColumn = columns.find((c) => c === spec.key);
+      const statement = db.prepare(
+        rowid
+          ? `SELECT ${rowid} AS ${quoteSqliteName(alias)}, * FROM ${quoteSqliteName(table)}`
+          : `SELECT * FROM ${quoteSqliteName(table)}`,
+      );
       for (const row of statement.iterate() as Iterable<Row>) {
         summary.read++;
         options.onRow?.();
-        const key = toText(spec.key === 'rowid' ? row.__rowid : row[spec.key]);
+        // Key "rowid" is the table's rowid unless a column has that name (then it is the column).
+        const key = toText(
+          keyColumn !== undefined ? row[keyColumn] : spec.key === 'rowid' ? row[alias] : undefined,
+        );
         const f = new Fields(row, spec.columns);
         try {
           // A nested unit is a savepoint: a refused row is undone alone.
@@ -234,14 +247,17 @@ async function upsert(
   table: string,
   existing: string | undefined,
   values: Record<string, unknown>,
+  /** Columns an update sets by an expression of the old row and the new value (`$n`). */
+  onUpdate: Record<string, (value: string) => string> = {},
 ): Promise<{ id: string; inserted: boolean }> {
   const columns = Object.keys(values);
   const params = Object.values(values);
   if (existing) {
-    const { rowCount } = await client.query(
-      `UPDATE ${table} SET ${columns.map((c, i) => `${c} = $${i + 2}`).join(', ')} WHERE id = $1`,
-      [existing, ...params],
-    );
+    const set = columns.map((c, i) => `${c} = ${onUpdate[c]?.(`$${i + 2}`) ?? `$${i + 2}`}`);
+    const { rowCount } = await client.query(`UPDATE ${table} SET ${set.join(', ')} WHERE id = $1`, [
+      existing,
+      ...params,
+    ]);
     if (rowCount === 1) return { id: existing, inserted: false };
   }
   const { rows } = await client.query<{ id: string }>(
@@ -317,13 +333,27 @@ async function contact(
     personId = rows[0]?.person_id;
     if (!personId) positionId = undefined;
   }
-  const person = await upsert(client, 'crm.people', personId, {
-    first_name: firstName,
-    last_name: lastName,
-    linkedin_url: f.ruled('linkedin_url', rules.url),
-    custom: JSON.stringify(f.object('custom')),
-    ...(createdAt ? { created_at: createdAt } : {}),
-  });
+  const person = await upsert(
+    client,
+    'crm.people',
+    personId,
+    {
+      first_name: firstName,
+      last_name: lastName,
+      linkedin_url: f.ruled('linkedin_url', rules.url),
+      custom: JSON.stringify(f.object('custom')),
+      // The legacy creation date is when the person was collected (the retention clock; migration
+      // 0870 back-filled collected_at = created_at the same way). Without one: collected now.
+      ...(createdAt ? { created_at: createdAt, collected_at: createdAt } : {}),
+    },
+    {
+      // On update: a person a consolidation created takes the earliest legacy date (which also
+      // corrects the import-time stamp an earlier run gave it); a person the API or a CSV/JSON
+      // import created keeps its own collection date (a consolidation is not a new collection).
+      collected_at: (v) =>
+        `CASE WHEN created_source = 'sqlite' THEN least(collected_at, ${v}::timestamptz) ELSE collected_at END`,
+    },
+  );
   return await upsert(client, 'crm.positions', positionId, {
     person_id: person.id,
     company_id: companyId,

@@ -21,6 +21,8 @@ afterAll(async () => {
 });
 
 const hexOfText = (s: string) => Buffer.from(s, 'utf8').toString('hex').toUpperCase();
+/** A real as text, -0 included (String(-0) is "0"). */
+const realText = (n: number) => (Object.is(n, -0) ? '-0' : String(n));
 const hexOfBase64 = (s: string) => Buffer.from(s, 'base64').toString('hex').toUpperCase();
 
 /**
@@ -51,7 +53,7 @@ function sqliteRows(file: string, table: string): string[] {
               : type === 'integer'
                 ? row[`s${i}`]
                 : type === 'real'
-                  ? String(row[`v${i}`])
+                  ? realText(row[`v${i}`] as number)
                   : row[`h${i}`];
           return `${c}=${type}:${value}`;
         })
@@ -88,12 +90,12 @@ async function archivedRows(organisationId: string, database: string, table: str
           if (c.type === 'string') return `${name}=text:${hexOfText(JSON.parse(c.value))}`;
           if (c.type === 'number') {
             const real = /[.eE]/.test(c.value);
-            return real ? `${name}=real:${Number(c.value)}` : `${name}=integer:${c.value}`;
+            return real ? `${name}=real:${realText(Number(c.value))}` : `${name}=integer:${c.value}`;
           }
           const o = JSON.parse(c.value) as { $blob?: string; $text?: string; $real?: string };
           if (o.$blob !== undefined) return `${name}=blob:${hexOfBase64(o.$blob)}`;
           if (o.$text !== undefined) return `${name}=text:${hexOfBase64(o.$text)}`;
-          return `${name}=real:${o.$real}`;
+          return `${name}=real:${realText(Number(o.$real))}`;
         })
         .join('|');
     })
