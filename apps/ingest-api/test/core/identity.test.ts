@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp, type TestUser } from '../helpers/app.js';
 
@@ -189,6 +190,122 @@ describe('members', () => {
       );
       expect(rows[0].n).toBe(1);
     }
+  });
+
+  /**
+   * Holds the owner-set lock of `organisationId` on an admin connection while `first` queues behind
+   * it (waits until it is blocked on the lock), then starts `later` (requests already past the
+   * route's role check, whose cached sessions still show the old role) and gives them a moment to
+   * queue behind `first`, then releases the lock and returns every answer in order.
+   */
+  async function queuedBehindOwnerSetLock(
+    organisationId: string,
+    first: () => Promise<{ statusCode: number; body: string }>,
+    later: Array<() => Promise<{ statusCode: number; body: string }>>,
+  ) {
+    const hold = await t.admin.connect();
+    const pending: Array<Promise<{ statusCode: number; body: string }>> = [];
+    try {
+      await hold.query('BEGIN');
+      await hold.query('SELECT 1 FROM iam.organisations WHERE id = $1 FOR NO KEY UPDATE', [organisationId]);
+      pending.push(first());
+      await expect
+        .poll(
+          async () =>
+            (
+              await hold.query<{ n: number }>(
+                `SELECT count(*)::int AS n FROM pg_stat_activity
+                  WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+              )
+            ).rows[0]!.n,
+          { timeout: 10_000, interval: 20 },
+        )
+        .toBe(1);
+      for (const step of later) {
+        pending.push(step());
+        await sleep(700);
+      }
+    } finally {
+      await hold.query('COMMIT');
+      hold.release();
+    }
+    return await Promise.all(pending);
+  }
+
+  it('a suspended owner whose request was already authorised changes no owner and cannot reinstate itself', async () => {
+    const a = await t.signUp();
+    const b = await t.join(a, 'owner');
+    const c = await t.join(a, 'owner');
+    const url = (user: { userId: string }) => `/v1/organisations/${a.organisationId}/members/${user.userId}`;
+    // B's session is cached as an active owner, so its requests pass the route's role check.
+    expect(
+      (await t.request(b, { method: 'GET', url: `/v1/organisations/${a.organisationId}/members` }))
+        .statusCode,
+    ).toBe(200);
+    // A suspends B; B's two requests, already past the gate, run after that inside the lock.
+    const [suspend, demote, reinstate] = await queuedBehindOwnerSetLock(
+      a.organisationId,
+      () => t.request(a, { method: 'PATCH', url: url(b), payload: { status: 'suspended' } }),
+      [
+        () => t.request(b, { method: 'PATCH', url: url(c), payload: { role: 'viewer' } }),
+        () => t.request(b, { method: 'PATCH', url: url(b), payload: { status: 'active' } }),
+      ],
+    );
+    expect(suspend!.statusCode, suspend!.body).toBe(200);
+    expect(demote!.statusCode, demote!.body).toBe(403);
+    expect(JSON.parse(demote!.body)).toMatchObject({ code: 'insufficient_role', requiredRole: 'owner' });
+    expect(reinstate!.statusCode, reinstate!.body).toBe(403);
+    const { rows } = await t.admin.query(
+      'SELECT user_id AS "userId", role, status FROM iam.organisation_users WHERE organisation_id = $1',
+      [a.organisationId],
+    );
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        { userId: b.userId, role: 'owner', status: 'suspended' },
+        { userId: c.userId, role: 'owner', status: 'active' },
+      ]),
+    );
+  });
+
+  it('a suspended admin whose request was already authorised neither invites nor revokes', async () => {
+    const a = await t.signUp();
+    const b = await t.join(a, 'admin');
+    const invitations = `/v1/organisations/${a.organisationId}/invitations`;
+    const open = await t.request(a, {
+      method: 'POST',
+      url: invitations,
+      payload: { email: 'open@identity.test', role: 'member' },
+    });
+    expect(open.statusCode).toBe(201);
+    expect((await t.request(b, { method: 'GET', url: invitations })).statusCode).toBe(200);
+    const [suspend, invite, revoke] = await queuedBehindOwnerSetLock(
+      a.organisationId,
+      () =>
+        t.request(a, {
+          method: 'PATCH',
+          url: `/v1/organisations/${a.organisationId}/members/${b.userId}`,
+          payload: { status: 'suspended' },
+        }),
+      [
+        () =>
+          t.request(b, {
+            method: 'POST',
+            url: invitations,
+            payload: { email: 'late@identity.test', role: 'member' },
+          }),
+        () => t.request(b, { method: 'DELETE', url: `${invitations}/${open.json().id}` }),
+      ],
+    );
+    expect(suspend!.statusCode, suspend!.body).toBe(200);
+    expect(invite!.statusCode, invite!.body).toBe(403);
+    expect(revoke!.statusCode, revoke!.body).toBe(403);
+    const { rows } = await t.admin.query(
+      'SELECT email::text AS email, status FROM iam.organisation_invitations WHERE organisation_id = $1 ORDER BY email',
+      [a.organisationId],
+    );
+    expect(rows.filter((row) => row.email !== b.email)).toEqual([
+      { email: 'open@identity.test', status: 'pending' },
+    ]);
   });
 
   it('refuses a path naming another organisation than the header', async () => {

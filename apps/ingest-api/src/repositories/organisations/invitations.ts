@@ -115,6 +115,9 @@ export function invitationsRepository(db: Database, options: { ttlDays: number }
     async create(input: { email: string; role: Role }, gate: RoleGate): Promise<Invitation> {
       try {
         return await db.tenant(async (client) => {
+          // The owner set is locked first (as for every membership change), so the gate reads the
+          // actor's role after a concurrent suspension or demotion has committed.
+          await lockOwnerSet(client);
           await gate(client, input.role);
           const { rows: open } = await client.query<{ id: string; role: Role }>(
             `SELECT id, role FROM iam.organisation_invitations WHERE email = $1 AND status = 'pending' FOR UPDATE`,
@@ -156,6 +159,8 @@ export function invitationsRepository(db: Database, options: { ttlDays: number }
     /** Revokes a pending (or expired) invitation; `gate` checks the actor may touch its role. */
     async revoke(id: string, gate: RoleGate): Promise<void> {
       await db.tenant(async (client) => {
+        // Owner set first, then the row (the order of acceptIn), as for create().
+        await lockOwnerSet(client);
         const invitation = await findInvitation(client, id, true);
         if (!invitation) throw NOT_FOUND();
         await gate(client, invitation.role);

@@ -39,9 +39,13 @@ export function membersRepository(db: Database) {
       );
     },
 
-    /** The actor's current role, read inside the caller's unit (after lockOwnerSet). */
+    /**
+     * The actor's current role, read inside the caller's unit (after lockOwnerSet). A membership
+     * that is not active (suspended) confers no role: undefined, as for a non-member.
+     */
     async roleOf(client: TenantClient, userId: string): Promise<Role | undefined> {
-      return (await findMember(client, userId))?.role;
+      const member = await findMember(client, userId);
+      return member?.status === 'active' ? member.role : undefined;
     },
 
     /**
