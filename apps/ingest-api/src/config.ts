@@ -15,6 +15,7 @@ import {
   mailNetworkFromEnv,
   type OAuthClient,
   type OAuthProvider,
+  oauthClientEnv,
   oauthClientsFromEnv,
 } from '@prospectflow/mailboxes';
 import {
@@ -95,6 +96,7 @@ export const ApiEnv = Var.EnvObject({
   ),
   // Connected mailboxes: MAIL_HOST_ALLOWLIST, DNS_SERVERS (shared with the workers).
   ...mailNetworkEnv(),
+  ...oauthClientEnv(),
   OAUTH_REDIRECT_URL: Var.Optional(
     Var.Url(['http', 'https'], {
       description:

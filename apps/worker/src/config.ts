@@ -3,6 +3,7 @@ import {
   type MailNetwork,
   mailNetworkEnv,
   mailNetworkFromEnv,
+  oauthClientEnv,
   oauthClientsFromEnv,
 } from '@prospectflow/mailboxes';
 import {
@@ -47,6 +48,7 @@ export const WorkerEnv = Var.EnvObject({
   SMTP_MAX_CONNECTIONS: Var.Integer({ default: 5, minimum: 1, maximum: 1000 }),
   WORKER_RETRY_BASE_MS: Var.Integer({ default: 30_000, minimum: 1, maximum: 86_400_000 }),
   ...mailNetworkEnv(),
+  ...oauthClientEnv(),
   MAILBOX_VERIFY_TIMEOUT_MS: Var.Integer({ default: 120_000, minimum: 1000, maximum: 3_600_000 }),
   IMAP_POLL_INTERVAL_MS: Var.Integer({
     default: 60_000,

@@ -60,6 +60,33 @@ describe('worker config', () => {
     ]);
     expect(problemsOf({ ...base, VARIANT_SEED: 'k'.repeat(32) })).toEqual([]);
   });
+
+  it('refuses short and published secrets in production: database URLs, storage key, OAuth clients', () => {
+    const base = {
+      NODE_ENV: 'production',
+      WORKER_DATABASE_URL: 'postgres://prospectflow_worker:Kd8sW2nQ5vB9xL3mT7yR4cF6@pgbouncer:6432/pf',
+      PRIVACY_HMAC_KEYS: `1:${Buffer.alloc(32, 7).toString('base64')}`,
+      VARIANT_SEED: 'k'.repeat(32),
+      AWS_SECRET_ACCESS_KEY: 'u3Pq8ZlW0bXk2Nf9RtYc7Hs1Vd4Jm6Ge5Ao+Li/Q',
+      OAUTH_GOOGLE_CLIENT_ID: '123-abc.apps.googleusercontent.com',
+      OAUTH_GOOGLE_CLIENT_SECRET: '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',
+    };
+    expect(problemsOf(base)).toEqual([]);
+    const problems = problemsOf({
+      ...base,
+      WORKER_DATABASE_URL: 'postgres://prospectflow_worker:change-me-worker@pgbouncer:6432/pf',
+      WORKER_LISTEN_DATABASE_URL: 'postgres://prospectflow_worker:prospectflow_worker@postgres:5432/pf',
+      AWS_SECRET_ACCESS_KEY: 'minio-secret',
+      OAUTH_GOOGLE_CLIENT_SECRET: 'short',
+    });
+    expect(problems).toEqual([
+      'WORKER_DATABASE_URL (its password) is a published example value: set a secret of your own',
+      'WORKER_LISTEN_DATABASE_URL (its password) is too short for production (24 characters at least)',
+      'OAUTH_GOOGLE_CLIENT_SECRET is too short for production (24 characters at least)',
+      'AWS_SECRET_ACCESS_KEY is too short for production (24 characters at least)',
+    ]);
+    expect(problems.join('\n')).not.toMatch(/change-me-worker|minio-secret|:short|prospectflow_worker@/);
+  });
 });
 
 describe('node dist/main.js --help', () => {

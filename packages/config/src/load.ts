@@ -2,7 +2,7 @@ import envSchema from 'env-schema';
 import type { Static, TObject, TSchema } from 'typebox';
 import { ORIGINS_FORMAT, URL_FORMAT_PREFIX } from './formats.js';
 import { isOriginList } from './origins.js';
-import { secretProblem } from './secrets.js';
+import { secretProblem, urlPasswordProblem } from './secrets.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -33,6 +33,8 @@ type Property = TSchema & {
   description?: string;
   writeOnly?: boolean;
   requiredInProduction?: boolean;
+  /** `PostgresUrl()`: the URL's password is a secret. */
+  passwordIsSecret?: boolean;
   minimum?: number;
   maximum?: number;
 };
@@ -83,12 +85,12 @@ const prepared = new WeakMap<TObject, TObject>();
 
 /**
  * Registers the `url:<schemes>` formats the schema uses (see `Url()`), `Origins()`' format and the
- * `requiredInProduction` annotation (checked by `loadEnv` itself, not by Ajv).
+ * `requiredInProduction` and `passwordIsSecret` annotations (checked by `loadEnv` itself, not by Ajv).
  */
 function addUrlFormats(ajv: Ajv, schema: TObject): Ajv {
   if (!ajv.formats[ORIGINS_FORMAT]) ajv.addFormat(ORIGINS_FORMAT, isOriginList);
-  if (!ajv.getKeyword('requiredInProduction')) {
-    ajv.addKeyword({ keyword: 'requiredInProduction', schemaType: 'boolean' });
+  for (const keyword of ['requiredInProduction', 'passwordIsSecret']) {
+    if (!ajv.getKeyword(keyword)) ajv.addKeyword({ keyword, schemaType: 'boolean' });
   }
   for (const property of Object.values(properties(schema))) {
     const format = property.format;
@@ -192,8 +194,12 @@ export function loadEnv<S extends TObject>(
       );
       continue;
     }
-    if (!property.writeOnly || typeof value !== 'string') continue;
-    const problem = secretProblem(name, value);
+    if (typeof value !== 'string') continue;
+    const problem = property.writeOnly
+      ? secretProblem(name, value)
+      : property.passwordIsSecret
+        ? urlPasswordProblem(name, value)
+        : undefined;
     if (problem) add(name, problem);
   }
   for (const rule of rules) {

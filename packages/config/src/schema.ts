@@ -63,9 +63,12 @@ export function LogLevel(options: Options & { default?: (typeof LOG_LEVELS)[numb
   return OneOf(LOG_LEVELS, options);
 }
 
-/** A PostgreSQL connection URL (postgres: or postgresql:). */
+/**
+ * A PostgreSQL connection URL (postgres: or postgresql:). Its password, when it has one, is a
+ * secret: in production `loadEnv` refuses it when short or published (see secrets.ts).
+ */
 export function PostgresUrl(options: Options & { default?: string } = {}): TString {
-  return Url(['postgres', 'postgresql'], options);
+  return { ...Url(['postgres', 'postgresql'], options), passwordIsSecret: true } as unknown as TString;
 }
 
 /** A URL whose scheme is one of `protocols` (without the colon): `Url(['redis', 'rediss'])`. */

@@ -1,7 +1,8 @@
 /**
- * Production rules for secrets, in one place. A variable declared with `Secret()` is checked by
- * `loadEnv` when NODE_ENV=production; `secretProblem` is exported for secrets that are not plain
- * variables (e.g. the password inside a database URL).
+ * Production rules for secrets, in one place. A variable declared with `Secret()`, and the password
+ * inside a `PostgresUrl()`, are checked by `loadEnv` when NODE_ENV=production; `secretProblem` and
+ * `urlPasswordProblem` are exported for secrets read without `loadEnv` (db-schema's role passwords
+ * and CLI URLs).
  */
 export const MIN_SECRET_LENGTH = 24;
 
@@ -24,4 +25,19 @@ export function secretProblem(name: string, value: string): string | undefined {
     return `${name} is too short for production (${MIN_SECRET_LENGTH} characters at least)`;
   }
   return undefined;
+}
+
+/**
+ * Why the password inside `url` is not acceptable as a production secret, or undefined when it is
+ * (a URL without a password, or one that does not parse, is not this rule's business). The
+ * problem names the variable, never the value.
+ */
+export function urlPasswordProblem(name: string, url: string): string | undefined {
+  let password: string;
+  try {
+    password = decodeURIComponent(new URL(url).password);
+  } catch {
+    return undefined;
+  }
+  return password ? secretProblem(`${name} (its password)`, password) : undefined;
 }

@@ -102,6 +102,29 @@ describe('loadEnv', () => {
     expect(problemsOf({ ...base, NODE_ENV: 'production', WEBHOOK_SECRET: 'k'.repeat(24) })).toEqual([]);
   });
 
+  it("refuses a PostgresUrl's short or published password in production, never echoing it", () => {
+    const Db = EnvObject({ NODE_ENV: Text({ default: 'development' }), DATABASE_URL: PostgresUrl() });
+    const problems = (url: string, NODE_ENV = 'production') => {
+      try {
+        loadEnv(Db, { NODE_ENV, DATABASE_URL: url });
+        return [];
+      } catch (error) {
+        expect((error as Error).message).not.toContain(new URL(url).password || '\u0000');
+        return (error as ConfigError).problems;
+      }
+    };
+    expect(problems('postgres://prospectflow_app:change-me-app@pgbouncer:6432/prospectflow')).toEqual([
+      'DATABASE_URL (its password) is a published example value: set a secret of your own',
+    ]);
+    expect(problems('postgres://prospectflow_app:prospectflow_app@h/db')).toEqual([
+      'DATABASE_URL (its password) is too short for production (24 characters at least)',
+    ]);
+    // Percent-encoded characters count once; no password (peer, certificate, PGPASSFILE) is not this rule's.
+    expect(problems(`postgres://u:${encodeURIComponent('p@ss/word:'.repeat(3))}@h/db`)).toEqual([]);
+    expect(problems('postgres://u@h/db')).toEqual([]);
+    expect(problems('postgres://u:short@h/db', 'development')).toEqual([]);
+  });
+
   it('never prints a secret value in an error', () => {
     const secretSchema = EnvObject({ TOKEN: Secret(), COUNT: Integer({ minimum: 0, maximum: 9 }) });
     expect(() => loadEnv(secretSchema, { TOKEN: '', COUNT: 'hunter2-but-not-the-token' })).toThrow(

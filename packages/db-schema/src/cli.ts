@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { urlPasswordProblem } from '@prospectflow/config';
 import pg from 'pg';
 import { readCatalog } from './catalog.js';
 import { renderErdDocument } from './erd.js';
@@ -23,6 +24,9 @@ class UsageError extends Error {}
 function required(name: keyof typeof VARIABLES, env: NodeJS.ProcessEnv): string {
   const value = env[name];
   if (!value) throw new UsageError(`${name} is not set: it must be ${VARIABLES[name]}.`);
+  // The production secret rule, for the password inside the URL (the variable is named, not the value).
+  const problem = env.NODE_ENV === 'production' ? urlPasswordProblem(name, value) : undefined;
+  if (problem) throw new UsageError(problem);
   return value;
 }
 

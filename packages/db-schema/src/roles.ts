@@ -1,3 +1,5 @@
+import { secretProblem } from '@prospectflow/config';
+
 /** Cluster-wide role names (docs/CONTRACTS.md). */
 export const ROLES = {
   migrator: 'prospectflow_migrator',
@@ -37,16 +39,22 @@ function toLoginRoleName(role: RoleName | RoleKey): LoginRoleName {
 
 /**
  * The password of a role: its env variable, or the role name outside production. In production
- * a missing password, or one equal to the role name, is refused.
+ * a missing password, or one equal to the role name, is refused, and so is any password the
+ * production secret rule refuses (@prospectflow/config's `secretProblem`: shorter than 24
+ * characters or a published example). Errors name the variable, never the value.
  */
 export function rolePassword(role: RoleName | RoleKey, env: NodeJS.ProcessEnv = process.env): string {
   const name = toLoginRoleName(role);
   const variable = PASSWORD_ENV[name];
   const value = env[variable];
-  if (env.NODE_ENV === 'production' && (!value || value === name)) {
-    throw new Error(
-      `${variable} must be set to a real password when NODE_ENV=production (the dev default is refused)`,
-    );
+  if (env.NODE_ENV === 'production') {
+    if (!value || value === name) {
+      throw new Error(
+        `${variable} must be set to a real password when NODE_ENV=production (the dev default is refused)`,
+      );
+    }
+    const problem = secretProblem(variable, value);
+    if (problem) throw new Error(problem);
   }
   return value || name;
 }

@@ -1,3 +1,4 @@
+import { urlPasswordProblem } from '@prospectflow/config';
 import type pg from 'pg';
 import { withClient } from './client.js';
 import { LOGIN_ROLES, ROLES, type RoleName, rolePassword } from './roles.js';
@@ -121,8 +122,21 @@ async function prepareInsideDatabase(client: pg.Client): Promise<void> {
 export async function setupDatabase(adminUrl: string, options: SetupOptions = {}): Promise<SetupResult> {
   const env = options.env ?? process.env;
   const database = options.database ?? databaseOf(adminUrl);
-  // Validate passwords (production refuses defaults) before touching anything.
-  for (const role of LOGIN_ROLES) rolePassword(role, env);
+  // Validate passwords (production refuses defaults, short and published ones) before touching
+  // anything, and report every one at once.
+  const problems: string[] = [];
+  if (env.NODE_ENV === 'production') {
+    const problem = urlPasswordProblem('DATABASE_ADMIN_URL', adminUrl);
+    if (problem) problems.push(problem);
+  }
+  for (const role of LOGIN_ROLES) {
+    try {
+      rolePassword(role, env);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+  if (problems.length > 0) throw new Error(problems.join('\n'));
   const { createdRoles, createdDatabase } = await withClient(adminUrl, async (client) => {
     await client.query('SELECT pg_advisory_lock($1)', [SETUP_LOCK]);
     try {

@@ -15,6 +15,21 @@ it('names the missing variable and exits 2', async () => {
   }
 });
 
+it("refuses a URL's short or published password in production, naming the variable only (exit 2)", async () => {
+  const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+  try {
+    const url = 'postgres://prospectflow_migrator:change-me-migrator@db.invalid:5432/prospectflow';
+    expect(await runCli(['migrate'], { NODE_ENV: 'production', MIGRATION_DATABASE_URL: url }, () => {})).toBe(
+      2,
+    );
+    const message = String(errors.mock.calls.at(-1)?.[0]);
+    expect(message).toContain('MIGRATION_DATABASE_URL (its password) is a published example value');
+    expect(message).not.toContain('change-me-migrator');
+  } finally {
+    errors.mockRestore();
+  }
+});
+
 it('setup, migrate, status, seed and validate on a new database print what they did', async () => {
   const environment = testEnvironment();
   const name = `${environment.runPrefix}_cli`;

@@ -26,10 +26,22 @@ describe('roles', () => {
     expect(() =>
       rolePassword(ROLES.app, { NODE_ENV: 'production', PROSPECTFLOW_APP_PASSWORD: 'prospectflow_app' }),
     ).toThrow(/PROSPECTFLOW_APP_PASSWORD/);
-    expect(
-      rolePassword(ROLES.app, { NODE_ENV: 'production', PROSPECTFLOW_APP_PASSWORD: 'long-random' }),
-    ).toBe('long-random');
+    const real = 'Xq7vN2pLk9RfT4wZ8mYc3HbJ'; // 24 characters
+    expect(rolePassword(ROLES.app, { NODE_ENV: 'production', PROSPECTFLOW_APP_PASSWORD: real })).toBe(real);
     expect(() => roleUrl('postgres://h/db', ROLES.system)).toThrow(/not a login role/);
+  });
+
+  it("refuses in production what the production secret rule refuses (.env.example's, short), naming only the variable", () => {
+    for (const [value, why] of [
+      ['change-me-app', /PROSPECTFLOW_APP_PASSWORD is a published example value/],
+      ['a-real-but-short-pw', /PROSPECTFLOW_APP_PASSWORD is too short for production \(24 characters/],
+    ] as const) {
+      const env = { NODE_ENV: 'production', PROSPECTFLOW_APP_PASSWORD: value };
+      expect(() => rolePassword(ROLES.app, env)).toThrow(why);
+      expect(() => rolePassword(ROLES.app, env)).not.toThrow(value);
+      // Outside production the same values are fine (dev, tests).
+      expect(rolePassword(ROLES.app, { PROSPECTFLOW_APP_PASSWORD: value })).toBe(value);
+    }
   });
 
   it('setupDatabase refuses default passwords in production before changing anything', async () => {
@@ -38,6 +50,32 @@ describe('roles', () => {
     await expect(
       setupDatabase(environment.adminUrl, { database: name, env: { NODE_ENV: 'production' } }),
     ).rejects.toThrow(/PROSPECTFLOW_MIGRATOR_PASSWORD/);
+    expect(
+      await query(environment.adminUrl, 'SELECT 1 FROM pg_database WHERE datname = $1', [name]),
+    ).toHaveLength(0);
+  });
+
+  it("setupDatabase reports every refused password at once in production, the admin URL's too", async () => {
+    const environment = testEnvironment();
+    const name = `${environment.runPrefix}_prod_short`;
+    const admin = new URL(environment.adminUrl);
+    admin.password = 'change-me-superuser';
+    const error = await setupDatabase(admin.toString(), {
+      database: name,
+      env: {
+        NODE_ENV: 'production',
+        PROSPECTFLOW_MIGRATOR_PASSWORD: 'change-me-migrator',
+        PROSPECTFLOW_APP_PASSWORD: 'short-app-password',
+        PROSPECTFLOW_WORKER_PASSWORD: 'Xq7vN2pLk9RfT4wZ8mYc3HbJ',
+        PROSPECTFLOW_BACKUP_PASSWORD: 'Kd8sW2nQ5vB9xL3mT7yR4cF6',
+      },
+    }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(Error);
+    const message = (error as Error).message;
+    expect(message).toContain('DATABASE_ADMIN_URL (its password) is a published example value');
+    expect(message).toContain('PROSPECTFLOW_MIGRATOR_PASSWORD is a published example value');
+    expect(message).toContain('PROSPECTFLOW_APP_PASSWORD is too short for production');
+    expect(message).not.toMatch(/WORKER|BACKUP|change-me|short-app-password/);
     expect(
       await query(environment.adminUrl, 'SELECT 1 FROM pg_database WHERE datname = $1', [name]),
     ).toHaveLength(0);

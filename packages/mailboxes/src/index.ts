@@ -62,6 +62,7 @@ export {
   OAuthTemporaryFailure,
   OAuthTokenCache,
   type OAuthTokenCacheOptions,
+  oauthClientEnv,
   oauthClientsFromEnv,
   type TokenRequest,
   xoauth2,

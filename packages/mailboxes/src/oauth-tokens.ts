@@ -1,3 +1,5 @@
+import { Optional, Secret, Text } from '@prospectflow/config';
+
 /** OAuth providers whose mailboxes authenticate SMTP and IMAP with XOAUTH2. */
 export type OAuthProvider = 'google' | 'microsoft';
 
@@ -32,6 +34,22 @@ const REFRESH_SCOPES: Record<OAuthProvider, string | undefined> = {
   google: undefined,
   microsoft: MICROSOFT_MAIL_SCOPES,
 };
+
+/**
+ * The OAuth clients' id and secret as @prospectflow/config fields, for a program's EnvObject: the
+ * secrets are `Secret()`s, so production refuses a short or published one (Google's and
+ * Microsoft's issued secrets are 35 and 40 characters). `oauthClientsFromEnv` reads the same names.
+ */
+export function oauthClientEnv() {
+  return {
+    OAUTH_GOOGLE_CLIENT_ID: Optional(Text({ description: 'Google OAuth client of connected mailboxes' })),
+    OAUTH_GOOGLE_CLIENT_SECRET: Optional(Secret({ description: 'its secret' })),
+    OAUTH_MICROSOFT_CLIENT_ID: Optional(
+      Text({ description: 'Microsoft OAuth client of connected mailboxes' }),
+    ),
+    OAUTH_MICROSOFT_CLIENT_SECRET: Optional(Secret({ description: 'its secret' })),
+  };
+}
 
 /** OAUTH_GOOGLE_CLIENT_ID / _CLIENT_SECRET / _TOKEN_URL / _AUTHORIZE_URL, same for MICROSOFT. */
 export function oauthClientsFromEnv(

@@ -1,4 +1,4 @@
-import { OneOf, Optional, Text, Url } from '@prospectflow/config';
+import { OneOf, Optional, Secret, Text, Url } from '@prospectflow/config';
 import { storageConfigFromEnv } from './config.js';
 
 type Field = ReturnType<typeof Text>;
@@ -13,7 +13,7 @@ type Unset =
   | 'S3_KMS_KEY_ID';
 export type StorageEnvFields<P extends string> = { [K in Required as `${P}${K}`]: Field } & {
   [K in Unset as `${P}${K}`]: OptionalField;
-};
+} & { AWS_SECRET_ACCESS_KEY: OptionalField };
 
 /**
  * The storage variables as @prospectflow/config fields, for a program's EnvObject (so `--help`
@@ -39,6 +39,11 @@ export function storageEnv<const P extends string = 'STORAGE_'>(
       description: 's3: server-side encryption (none refused in production)',
     }),
     [`${prefix}S3_KMS_KEY_ID`]: Optional(Text({ description: 's3: KMS key for aws:kms' })),
+    // Credentials come from the AWS SDK chain; when they are static keys, the secret one is a
+    // secret like ours (AWS issues 40 characters; a MinIO one must be as long in production).
+    AWS_SECRET_ACCESS_KEY: Optional(
+      Secret({ description: 's3: static secret key, when credentials are not a role or profile' }),
+    ),
   } as unknown as StorageEnvFields<P>;
 }
 

@@ -32,6 +32,66 @@ describe('config', () => {
     expect(problems).not.toContain('change-me-inbound-secret');
   });
 
+  it('production refuses short and published secrets everywhere: database URL, storage key, OAuth clients, webhook', () => {
+    // Formats third parties issue are long enough: an AWS secret access key (40), a Google OAuth
+    // client secret (35), a Microsoft one (40).
+    const production = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://prospectflow_app:Xq7vN2pLk9RfT4wZ8mYc3HbJ@pgbouncer:6432/prospectflow',
+      REDIS_URL: 'redis://redis:6379',
+      COGNITO_USER_POOL_ID: 'eu-west-3_AbCdEf123',
+      COGNITO_CLIENT_ID: '1example23456789',
+      COGNITO_REGION: 'eu-west-3',
+      COGNITO_USERINFO_URL: 'https://auth.prospectflow.dev/oauth2/userInfo',
+      PUBLIC_BASE_URL: 'https://api.prospectflow.dev',
+      INBOUND_WEBHOOK_SECRET: 'a-real-long-inbound-secret-value-xyz',
+      PRIVACY_HMAC_KEYS: `1:${Buffer.alloc(32, 7).toString('base64')}`,
+      STORAGE_DRIVER: 's3',
+      STORAGE_S3_BUCKET: 'b',
+      STORAGE_S3_REGION: 'eu-west-3',
+      AWS_SECRET_ACCESS_KEY: 'u3Pq8ZlW0bXk2Nf9RtYc7Hs1Vd4Jm6Ge5Ao+Li/Q',
+      SECRETS_LOCAL_KEYS: `k:${Buffer.alloc(32, 1).toString('base64')}`,
+      OAUTH_GOOGLE_CLIENT_ID: '123-abc.apps.googleusercontent.com',
+      OAUTH_GOOGLE_CLIENT_SECRET: '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',
+      OAUTH_MICROSOFT_CLIENT_ID: '00000000-0000-0000-0000-000000000000',
+      OAUTH_MICROSOFT_CLIENT_SECRET: 'Zx98Q~abcDEFghiJKLmnoPQRstuVWXyz0123456789',
+    };
+    expect(loadConfig(production).databaseUrl).toBe(production.DATABASE_URL);
+    const refused = {
+      DATABASE_URL: 'postgres://prospectflow_app:change-me-app@pgbouncer:6432/prospectflow',
+      AWS_SECRET_ACCESS_KEY: 'change-me-uploads-secret-key',
+      OAUTH_GOOGLE_CLIENT_SECRET: 'short',
+      OAUTH_MICROSOFT_CLIENT_SECRET: 'too-short-to-be-issued',
+      INBOUND_WEBHOOK_SECRET: 'short-inbound',
+    };
+    let error: unknown;
+    try {
+      loadConfig({ ...production, ...refused });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual(
+      expect.arrayContaining([
+        'DATABASE_URL (its password) is a published example value: set a secret of your own',
+        'AWS_SECRET_ACCESS_KEY is a published example value: set a secret of your own',
+        'OAUTH_GOOGLE_CLIENT_SECRET is too short for production (24 characters at least)',
+        'OAUTH_MICROSOFT_CLIENT_SECRET is too short for production (24 characters at least)',
+        'INBOUND_WEBHOOK_SECRET is too short for production (24 characters at least)',
+      ]),
+    );
+    expect((error as ConfigError).problems).toHaveLength(5);
+    for (const value of [
+      'change-me-app',
+      'change-me-uploads-secret-key',
+      'too-short-to-be-issued',
+      'short-inbound',
+    ])
+      expect((error as Error).message).not.toContain(value);
+    // Outside production the dev values stay accepted.
+    expect(() => loadConfig({ ...production, ...refused, NODE_ENV: 'development' })).not.toThrow();
+  });
+
   it('TRUST_PROXY is a hop count or CIDRs, never "trust all"', () => {
     const base = { DATABASE_URL: 'postgres://prospectflow_app:x@db/prospectflow', AUTH_MODE: 'dev' };
     expect(loadConfig(base).trustProxy).toBe(false);
