@@ -101,6 +101,55 @@ describe('IMPORT_MAX_BYTES on every import body', () => {
     await expectRefusedAndNothingKept(await post(form.headers, chunked(form.payload)));
   });
 
+  it('multipart/form-data: fields count against the same limit as the file (a small file, large fields)', async () => {
+    const small = 'Raison sociale;SIREN\nAcme;\n';
+    // Each field under the limit, together over it; then one field far over it (cut short by the parser).
+    const pad = 'x'.repeat(MAX / 2);
+    const several = multipart(small, { a: pad, b: pad, c: pad });
+    const huge = multipart(small, { a: 'x'.repeat(900 * 1024) });
+    for (const form of [several, huge]) {
+      // Refused by its declared length, and (chunked) while its fields arrive.
+      await expectRefusedAndNothingKept(await post(form.headers, form.payload));
+      await expectRefusedAndNothingKept(await post(form.headers, chunked(form.payload)));
+    }
+    // Fields before the file leave it only what is left of the limit.
+    const before = multipart(csv(MAX - 1000), {
+      mapping: `{"Raison sociale": "company_name"${' '.repeat(1500)}}`,
+    });
+    await expectRefusedAndNothingKept(await post(before.headers, chunked(before.payload)));
+  });
+
+  it('multipart/form-data: a field after the file that takes the body over the limit removes the stored file', async () => {
+    const form = multipart(csv(MAX - 1000));
+    // The same body with a field after the file part.
+    const boundary = /boundary=(.+)$/.exec(form.headers['content-type']!)![1]!;
+    const tail = Buffer.from(
+      `--${boundary}\r\ncontent-disposition: form-data; name="note"\r\n\r\n${'y'.repeat(2000)}\r\n--${boundary}--\r\n`,
+    );
+    const payload = Buffer.concat([
+      form.payload.subarray(0, form.payload.length - `--${boundary}--\r\n`.length),
+      tail,
+    ]);
+    await expectRefusedAndNothingKept(await post(form.headers, chunked(payload)));
+  });
+
+  it('multipart/form-data: a second file part is 400 unexpected_file, saying so', async () => {
+    const form = multipart('Raison sociale;SIREN\nAcme;\n');
+    const boundary = /boundary=(.+)$/.exec(form.headers['content-type']!)![1]!;
+    const second = Buffer.from(
+      `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="b.csv"\r\ncontent-type: text/csv\r\n\r\nRaison sociale;SIREN\nB;\n\r\n--${boundary}--\r\n`,
+    );
+    const payload = Buffer.concat([
+      form.payload.subarray(0, form.payload.length - `--${boundary}--\r\n`.length),
+      second,
+    ]);
+    const response = await post(form.headers, payload);
+    expect(response.statusCode, response.body).toBe(400);
+    expect(response.json()).toMatchObject({ code: 'unexpected_file' });
+    expect(response.json().detail).toContain('exactly one file');
+    await expect.poll(stored, { timeout: 2000 }).toEqual([]);
+  });
+
   it('over real HTTP, the 413 arrives while the client is still sending (the body is not read to its end)', async () => {
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = t.app.server.address() as AddressInfo;

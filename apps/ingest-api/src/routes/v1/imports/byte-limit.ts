@@ -15,10 +15,15 @@ export function bodyTooLarge(maxBytes: number): ProblemError {
  * an oversized upload is refused while it arrives — never read to the end, never kept on disk.
  */
 export class ByteLimit extends Transform {
-  #seen = 0;
+  #seen: number;
 
-  constructor(readonly maxBytes: number) {
+  /** `alreadyUsed`: bytes of the same body counted before this stream (a multipart body's fields). */
+  constructor(
+    readonly maxBytes: number,
+    alreadyUsed = 0,
+  ) {
     super();
+    this.#seen = alreadyUsed;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {

@@ -50,6 +50,17 @@ function mappingOf(value: unknown): CustomMapping {
   }
 }
 
+/** Fields a multipart import body may carry besides its one file (`mapping` is the one read). */
+const MAX_FIELDS = 5;
+
+function moreThanOneFile(): ProblemError {
+  return new ProblemError(
+    400,
+    'unexpected_file',
+    'Send exactly one file, in the part named "file": this multipart body has another file part.',
+  );
+}
+
 /** Raw bodies streamed to object storage as CSV (the same limit as every other import body). */
 const RAW_TYPES = ['text/csv', 'application/csv', 'text/plain', 'application/octet-stream'];
 
@@ -75,7 +86,15 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
 
   await fastify.register(multipart, {
     // One byte over the limit reaches the stream, so ByteLimit refuses it while it arrives.
-    limits: { fileSize: maxBytes + 1, files: 1, fields: 5, fieldSize: 1024 * 1024, parts: 6 },
+    // Fields count against the same limit as the file (readUpload), so they cannot carry the
+    // body past it; one is never buffered beyond the limit (nor beyond 1 MiB).
+    limits: {
+      fileSize: maxBytes + 1,
+      files: 1,
+      fields: MAX_FIELDS,
+      fieldSize: Math.min(maxBytes + 1, 1024 * 1024),
+      parts: MAX_FIELDS + 1,
+    },
   });
   // Raw bodies stay a stream; the handler streams them to storage through the byte limit. A declared length
   // over the limit is refused before a byte is read. (This scope's text/plain is raw CSV too.)
@@ -93,9 +112,10 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
     target: UploadTarget,
     stream: Readable,
     mapping: CustomMapping | undefined,
+    alreadyUsed = 0,
   ): Promise<ReceivedCsv> {
     try {
-      return await receiveCsv(queue.storage, tenant(), target, stream, { maxBytes, mapping });
+      return await receiveCsv(queue.storage, tenant(), target, stream, { maxBytes, alreadyUsed, mapping });
     } catch (error) {
       const problem = asProblem(error);
       if (problem instanceof Error && !(problem instanceof ProblemError) && !cameFromClient(problem)) {
@@ -113,29 +133,49 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
       const remove = async () => {
         if (file?.received.key) await queue.storage.delete(file.received.key).catch(() => {});
       };
+      // Fields and file share the one limit (not only the file part): every field's bytes count,
+      // and the file streams through what is left. A declared length over it is refused before a
+      // byte is read. (Part headers and boundaries are bounded apart: at most MAX_FIELDS + 1 parts.)
+      if (declaredOver(request.headers['content-length'], maxBytes)) throw bodyTooLarge(maxBytes);
+      let used = 0;
+      const count = (bytes: number) => {
+        used += bytes;
+        if (used > maxBytes) throw bodyTooLarge(maxBytes);
+      };
       try {
         for await (const part of request.parts()) {
           if (part.type === 'file') {
             if (file || part.fieldname !== 'file') {
               part.file.resume();
-              throw new ProblemError(
-                400,
-                'unexpected_file',
-                'Send exactly one file, in the part named "file".',
-              );
+              throw moreThanOneFile();
             }
             // A mapping part sent before the file is checked against the header as it arrives.
             const known = fields.mapping === undefined ? undefined : mappingOf(fields.mapping);
-            file = { received: await receive(target, part.file, known), fileName: part.filename || null };
+            file = {
+              received: await receive(target, part.file, known, used),
+              fileName: part.filename || null,
+            };
             if (part.file.truncated) throw bodyTooLarge(maxBytes);
+            count(file.received.size);
           } else {
-            fields[part.fieldname] = String(part.value);
+            // A field longer than fieldSize arrives cut short: it was over what is left anyway.
+            if (part.valueTruncated) throw bodyTooLarge(maxBytes);
+            const value = String(part.value);
+            count(Buffer.byteLength(part.fieldname) + Buffer.byteLength(value));
+            fields[part.fieldname] = value;
           }
         }
       } catch (error) {
         await remove();
         const code = (error as { code?: string }).code;
         if (code === 'FST_REQ_FILE_TOO_LARGE') throw bodyTooLarge(maxBytes);
+        if (code === 'FST_FILES_LIMIT') throw moreThanOneFile();
+        if (code === 'FST_FIELDS_LIMIT' || code === 'FST_PARTS_LIMIT')
+          throw new ProblemError(
+            400,
+            'malformed_multipart',
+            `The multipart body has too many parts: send one part named "file" and at most ${MAX_FIELDS} fields (e.g. "mapping").`,
+          );
         // Storage and socket errors (S3, ENOSPC, ECONNRESET…) are not the body's; anything else
         // from busboy is a malformed body.
         const ours = error instanceof Error && storageFailures.has(error);

@@ -24,16 +24,17 @@ export function cameFromClient(error: unknown): boolean {
  * limit and the header probe. Over the limit (413), an invalid header (4xx, as soon as it has
  * arrived) or a client that goes away, the upload is aborted and nothing is stored; the error is
  * the first cause. `mapping`: the request's mapping when it is already known (else the mapping-
- * dependent checks wait for acceptImport).
+ * dependent checks wait for acceptImport). `alreadyUsed`: bytes of the same body already counted
+ * against the limit (a multipart body's fields).
  */
 export async function receiveCsv(
   storage: ObjectStorage,
   tenant: Tenant,
   target: UploadTarget,
   stream: Readable,
-  options: { maxBytes: number; mapping?: CustomMapping },
+  options: { maxBytes: number; alreadyUsed?: number; mapping?: CustomMapping },
 ): Promise<ReceivedCsv> {
-  const limiter = new ByteLimit(options.maxBytes);
+  const limiter = new ByteLimit(options.maxBytes, options.alreadyUsed);
   const probe = new CsvUploadProbe(options.mapping);
   let failure: unknown;
   const fail = (error: Error) => {
