@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { freePort } from '@prospectflow/testing';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 
@@ -35,6 +36,73 @@ describe('rate limits', () => {
     expect((await t.request(bob, { method: 'GET', url: '/v1/companies' })).statusCode).toBe(200);
     expect((await t.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
   });
+
+  it.each([
+    ['Redis store', {}],
+    ['in-process store (no REDIS_URL)', { REDIS_URL: '' }],
+  ])(
+    'limits refused requests (401/403) per client address, before the token is verified, with the %s',
+    async (_label, env) => {
+      const t = await testApp({ RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000', ...env });
+      const alice = await t.signUp();
+      const bob = await t.signUp();
+      const viewer = await t.join(alice, 'viewer');
+      const forged = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln';
+      // Each kind of refusal from an address of its own.
+      const kinds: Array<[string, string, InjectOptions]> = [
+        ['no token', '198.51.100.1', { method: 'GET', url: '/v1/companies' }],
+        [
+          'forged token',
+          '198.51.100.2',
+          { method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${forged}` } },
+        ],
+        [
+          'another organisation',
+          '198.51.100.3',
+          {
+            method: 'GET',
+            url: '/v1/companies',
+            headers: { ...alice.headers, 'x-organisation-id': bob.organisationId },
+          },
+        ],
+        [
+          'viewer writing',
+          '198.51.100.4',
+          { method: 'POST', url: '/v1/companies', headers: viewer.headers, payload: { name: 'x' } },
+        ],
+      ];
+      for (const [kind, remoteAddress, request] of kinds) {
+        const codes: number[] = [];
+        let last: LightMyRequestResponse | undefined;
+        for (let i = 0; i < 5; i += 1) {
+          last = await t.app.inject({ ...request, remoteAddress });
+          codes.push(last.statusCode);
+        }
+        const refused = kind === 'no token' || kind === 'forged token' ? 401 : 403;
+        expect(codes, kind).toEqual([refused, refused, refused, 429, 429]);
+        expect(last!.headers['content-type']).toContain('application/problem+json');
+        expect(last!.json()).toMatchObject({ status: 429, code: 'rate_limited' });
+        expect(Number(last!.headers['retry-after'])).toBeGreaterThan(0);
+      }
+      // Over its budget of refusals, the address is refused before its token is looked at...
+      const fromLimited = { remoteAddress: '198.51.100.1' };
+      expect(
+        (await t.app.inject({ method: 'GET', url: '/v1/companies', headers: alice.headers, ...fromLimited }))
+          .statusCode,
+      ).toBe(429);
+      // ...while the same user from another address is served, and accepted requests do not
+      // spend the refusal budget (they count per user and organisation, as before).
+      expect(
+        (await t.request(bob, { method: 'GET', url: '/v1/companies', remoteAddress: '198.51.100.9' }))
+          .statusCode,
+      ).toBe(200);
+      // Public pages and probes keep their own limits.
+      expect(
+        (await t.app.inject({ method: 'GET', url: '/u/not-a-token', ...fromLimited })).statusCode,
+      ).not.toBe(429);
+      expect((await t.app.inject({ method: 'GET', url: '/health', ...fromLimited })).statusCode).toBe(200);
+    },
+  );
 });
 
 describe('body limits', () => {

@@ -52,4 +52,9 @@ async function auth(fastify: FastifyInstance, opts: AppOptions) {
   }
 }
 
-export default fp(auth, { name: 'auth', fastify: '5.x', dependencies: ['db', 'request-context'] });
+// After rate-limit: its check of an address's refused requests (401/403) runs before a token is verified.
+export default fp(auth, {
+  name: 'auth',
+  fastify: '5.x',
+  dependencies: ['db', 'request-context', 'rate-limit'],
+});

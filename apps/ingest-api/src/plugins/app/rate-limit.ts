@@ -12,6 +12,34 @@ export function rateLimitKey(request: FastifyRequest): string {
   return `u:${auth.userId ?? auth.sub}:o:${organisation}`;
 }
 
+/** The bucket of a client address's refused requests (401/403 before the handler). */
+export function refusedKey(request: FastifyRequest): string {
+  return `refused:ip:${request.ip}`;
+}
+
+/** Routes behind authentication that the limiter covers (public routes keep their per-IP limit). */
+function guarded(request: FastifyRequest): boolean {
+  const config = request.routeOptions.config;
+  if (config?.auth === false || config?.rateLimit === false) return false;
+  // CORS preflights carry no credentials and are answered before authentication.
+  return !(request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined);
+}
+
+function retryAfterSeconds(ttlMs: number): string {
+  return String(Math.max(1, Math.ceil(ttlMs / 1000)));
+}
+
+/**
+ * Two budgets, the same size (RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_MS):
+ * - requests that pass authentication and the organisation scope count per user and organisation
+ *   (the limiter runs in preHandler, once the caller is known);
+ * - requests refused before that — 401 (no or bad token) and 403 (not a member, role too low),
+ *   answered in onRequest so never seen by the first limiter — count per client IP. Once an
+ *   address is over, every authenticated route answers it 429 before its token is even verified,
+ *   so guessing tokens or probing organisations stops there (fastify.createRateLimit: a peek
+ *   before authentication, a count on each refusal, as its docs describe for failed logins).
+ * Public routes (/u/…, /t/…, webhooks) keep the per-IP limit; probes opt out (`rateLimit: false`).
+ */
 async function rateLimitPlugin(fastify: FastifyInstance, opts: AppOptions) {
   const { config } = opts;
   await fastify.register(rateLimit, {
@@ -26,13 +54,41 @@ async function rateLimitPlugin(fastify: FastifyInstance, opts: AppOptions) {
     skipOnError: true,
     errorResponseBuilder: (_request, context) =>
       new ProblemError(429, 'rate_limited', `Too many requests; retry in ${context.after}.`, {
-        headers: { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) },
+        headers: { 'retry-after': retryAfterSeconds(context.ttl) },
       }),
+  });
+
+  const refusals = fastify.createRateLimit({ keyGenerator: refusedKey });
+  /** Requests that got past the onRequest hooks (authentication, organisation scope, role). */
+  const passed = new WeakSet<FastifyRequest>();
+
+  // This plugin is registered before auth (auth depends on it), so this hook runs before the
+  // token is verified.
+  fastify.addHook('onRequest', async (request) => {
+    if (!guarded(request)) return;
+    const status = await refusals(request, { increment: false });
+    if (!status.isAllowed && status.remaining === 0) {
+      throw new ProblemError(
+        429,
+        'rate_limited',
+        `Too many refused requests (401/403) from this address; retry in ${retryAfterSeconds(status.ttl)} s.`,
+        { headers: { 'retry-after': retryAfterSeconds(status.ttl) } },
+      );
+    }
+  });
+  fastify.addHook('preParsing', async (request) => {
+    passed.add(request);
+  });
+  fastify.addHook('onSend', async (request, reply) => {
+    if ((reply.statusCode === 401 || reply.statusCode === 403) && !passed.has(request) && guarded(request)) {
+      await refusals(request);
+    }
   });
 }
 
 export default fp(rateLimitPlugin, {
   name: 'rate-limit',
   fastify: '5.x',
-  dependencies: ['redis', 'auth'],
+  // Not 'auth': auth depends on this plugin, so the refusal check above runs before it.
+  dependencies: ['redis'],
 });
