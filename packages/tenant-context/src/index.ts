@@ -27,5 +27,6 @@ export type { TenantClient } from './pg-client.js';
 export { queryWithPrelude } from './pipelined-query.js';
 export { settingsSql } from './settings.js';
 export { runAsSystem, type SystemOptions } from './system.js';
+export { TimedPool } from './timed-pool.js';
 export { setUnitTimeouts, type UnitTimeouts, unitTimeouts } from './timeouts.js';
 export { isUuid } from './uuid.js';

@@ -9,7 +9,8 @@ import { buildTestApp, type TestApp, type TestUser } from '../helpers/app.js';
  * The API behind a STOCK pgBouncer (transaction mode, `ignore_startup_parameters` only
  * `extra_float_digits`, two server connections shared by everyone): tenant traffic works, stays
  * isolated, and the statement / idle-in-transaction timeouts still hold — they travel inside each
- * transaction, not as startup parameters the pooler would refuse or drop.
+ * transaction (a plain pool.query's in its own round trip), not as startup parameters the pooler
+ * would refuse or drop.
  */
 // Generous enough for a busy machine: every statement of the app (sign-up…) runs under them.
 const STATEMENT_TIMEOUT_MS = 1500;
@@ -105,8 +106,43 @@ describe('stock pgBouncer in front of the API', () => {
       expect(Date.now() - started).toBeLessThan(8000);
       // A statement under the limit is fine, and the limit never leaks to the session.
       await expect(inUnit(t, user, (query) => query('SELECT pg_sleep(0.05)'))).resolves.toBeDefined();
-      const session = await t.app.db.pool.query('SHOW statement_timeout');
-      expect(session.rows[0].statement_timeout).not.toBe(`${STATEMENT_TIMEOUT_MS}ms`);
+      const connection = await t.app.db.pool.connect();
+      try {
+        const session = await connection.query('SHOW statement_timeout');
+        expect(session.rows[0].statement_timeout).not.toBe(`${STATEMENT_TIMEOUT_MS}ms`);
+      } finally {
+        connection.release();
+      }
+    });
+
+    it(`bounds statements outside a tenant unit too (session load, plain pool queries) ${name}`, async () => {
+      const t = app();
+      const user = await t.signUp();
+      // A plain pool.query carries the timeout in its own round trip, not in the session.
+      expect((await t.app.db.pool.query('SHOW statement_timeout')).rows[0]).toEqual({
+        statement_timeout: `${STATEMENT_TIMEOUT_MS}ms`,
+      });
+      await expect(t.app.db.pool.query('SELECT pg_sleep(10)')).rejects.toMatchObject({ code: '57014' });
+      // The session load (user sync: INSERT … ON CONFLICT on iam.users) waits on a locked row: the
+      // request answers 503 problem+json at about the timeout instead of hanging.
+      const hold = await t.admin.connect();
+      try {
+        await hold.query('BEGIN');
+        await hold.query('SELECT 1 FROM iam.users WHERE id = $1 FOR UPDATE', [user.userId]);
+        await t.app.authServices.sessions.invalidate(user.userId);
+        const started = Date.now();
+        const response = await t.request(user, { method: 'GET', url: '/v1/companies' });
+        const elapsed = Date.now() - started;
+        expect(response.statusCode, response.body).toBe(503);
+        expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(elapsed).toBeGreaterThanOrEqual(STATEMENT_TIMEOUT_MS - 100);
+        expect(elapsed).toBeLessThan(STATEMENT_TIMEOUT_MS * 4);
+      } finally {
+        await hold.query('ROLLBACK');
+        hold.release();
+      }
+      // Once the lock is gone the same request is served.
+      expect((await t.request(user, { method: 'GET', url: '/v1/companies' })).statusCode).toBe(200);
     });
 
     it(`ends a tenant transaction left idle past DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS ${name}`, async () => {

@@ -1,7 +1,7 @@
-import { setUnitTimeouts, type TenantClient, withTenantClient } from '@prospectflow/tenant-context';
+import { type TenantClient, TimedPool, withTenantClient } from '@prospectflow/tenant-context';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import pg from 'pg';
+import type pg from 'pg';
 import type { AppOptions } from '../../app.js';
 
 export interface PoolStats {
@@ -40,19 +40,22 @@ declare module 'fastify' {
 async function database(fastify: FastifyInstance, opts: AppOptions) {
   const { config } = opts;
   const open = (connectionString: string, applicationName: string) => {
-    const opened = new pg.Pool({
-      connectionString,
-      max: config.databasePoolMax,
-      connectionTimeoutMillis: 5000,
-      idleTimeoutMillis: 30_000,
+    const opened = new TimedPool(
+      {
+        connectionString,
+        max: config.databasePoolMax,
+        connectionTimeoutMillis: 5000,
+        idleTimeoutMillis: 30_000,
+        application_name: applicationName,
+      },
       // No timeout as a startup parameter: a stock pgBouncer refuses it (and one told to ignore it
-      // drops it silently). Each unit of work sets its timeouts inside its own transaction instead.
-      application_name: applicationName,
-    });
-    setUnitTimeouts(opened, {
-      statementTimeoutMs: config.databaseStatementTimeoutMs,
-      idleInTransactionTimeoutMs: config.databaseIdleInTransactionTimeoutMs,
-    });
+      // drops it silently). Each unit of work sets its timeouts inside its own transaction, and each
+      // plain pool.query (session load, invitation lookups) ahead of itself in the same round trip.
+      {
+        statementTimeoutMs: config.databaseStatementTimeoutMs,
+        idleInTransactionTimeoutMs: config.databaseIdleInTransactionTimeoutMs,
+      },
+    );
     // An idle client losing its server connection must not crash the process.
     opened.on('error', (error) => fastify.log.warn({ err: error }, 'idle database connection failed'));
     return opened;
