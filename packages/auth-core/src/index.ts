@@ -49,5 +49,6 @@ export {
   type SessionStore,
 } from './session-store.js';
 export { type SyncedUser, UserSyncService } from './user-sync.js';
+export { appendVary } from './vary.js';
 export type { VerifiedToken } from './verified-token.js';
 export { createTokenVerifier, type TokenVerifier, type TokenVerifierOptions } from './verifier.js';

@@ -82,6 +82,28 @@ describe('CORS (CORS_ORIGINS)', () => {
     expect(anonymous.headers['access-control-allow-origin']).toBe(APP);
   });
 
+  it('adds to Vary rather than replacing it: authenticated answers vary on Origin and the credentials', async () => {
+    const names = (value: unknown) =>
+      String(value ?? '')
+        .split(',')
+        .map((name) => name.trim().toLowerCase());
+    const ok = await t.request(user, { method: 'GET', url: '/v1/companies', headers: { origin: APP } });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(names(ok.headers.vary)).toEqual(
+      expect.arrayContaining(['origin', 'authorization', 'x-organisation-id']),
+    );
+    const anonymous = await t.app.inject({ method: 'GET', url: '/v1/companies', headers: { origin: APP } });
+    expect(anonymous.statusCode).toBe(401);
+    expect(names(anonymous.headers.vary)).toEqual(expect.arrayContaining(['origin', 'authorization']));
+    const missing = await t.request(user, {
+      method: 'GET',
+      url: '/v1/companies/00000000-0000-4000-8000-000000000000',
+      headers: { origin: APP },
+    });
+    expect(missing.statusCode).toBe(404);
+    expect(names(missing.headers.vary)).toEqual(expect.arrayContaining(['origin', 'authorization']));
+  });
+
   it('sends no CORS header to another origin on a real request', async () => {
     const res = await t.request(user, { method: 'GET', url: '/v1/companies', headers: { origin: EVIL } });
     expect(res.statusCode).toBe(200);

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { readBearerToken } from '../bearer.js';
 import { isAuthError } from '../errors.js';
+import { appendVary } from '../vary.js';
 import type { TokenVerifier } from '../verifier.js';
 import { isPreflight, isPublicRoute, type RequestAuth, sendAuthProblem } from './request-auth.js';
 
@@ -39,7 +40,7 @@ async function authenticate(fastify: FastifyInstance, options: AuthenticatePlugi
 
   fastify.addHook('onRequest', async (request, reply) => {
     if (isPublicRoute(request) || isPreflight(request)) return;
-    reply.header('vary', 'Authorization');
+    appendVary(reply, 'Authorization');
     try {
       const token = await verifier.verify(readBearerToken(request.raw.rawHeaders, maxTokenLength));
       const auth: RequestAuth = { token, sub: token.sub, session: null, userId: null, organisation: null };

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin';
 import type { Membership, OrganisationScope } from '../contracts.js';
 import { AuthError, isAuthError } from '../errors.js';
 import { readOrganisationId } from '../organisation-header.js';
+import { appendVary } from '../vary.js';
 import { isPreflight, isPublicRoute, sendAuthProblem } from './request-auth.js';
 import { roleRefusal } from './require-role.js';
 import { SESSION_PLUGIN } from './session.js';
@@ -52,7 +53,7 @@ async function organisationScope(fastify: FastifyInstance, options: Organisation
   fastify.addHook('onRequest', async (request, reply) => {
     const auth = request.auth;
     if (!auth || !isScoped(request)) return;
-    reply.header('vary', 'Authorization, X-Organisation-Id');
+    appendVary(reply, 'Authorization', 'X-Organisation-Id');
     try {
       if (!auth.session) throw new Error('organisationScope needs the session plugin to have run');
       auth.organisation = resolveOrganisation(

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { appendVary } from '@prospectflow/auth-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppOptions } from '../../app.js';
@@ -59,10 +60,9 @@ const publicOutreach: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, op
   );
 
   const html = (reply: FastifyReply, body: string) =>
-    reply
+    appendVary(reply, 'Accept-Language')
       .header('cache-control', 'no-store')
       .header('content-language', body.includes('<html lang="fr">') ? 'fr' : 'en')
-      .header('vary', 'Accept-Language')
       .type('text/html; charset=utf-8')
       .send(body);
   /** The page for a link's token: its sender named, in the reader's language, posting back to the link. */
