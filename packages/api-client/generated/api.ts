@@ -1922,6 +1922,50 @@ export interface components {
             body?: string;
             variants?: components["schemas"]["VariantInput"][];
         };
+        SubjectAccess: {
+            /** Format: date-time */
+            generatedAt: string;
+            subject: {
+                email: string;
+                /** @description a person or a message is held for this address */
+                found: boolean;
+            };
+            controller: {
+                name: string;
+                privacyNoticeUrl: string | null;
+            };
+            purposes: string[];
+            recipients: string[];
+            retention: {
+                people: string;
+                openEvents: string;
+            };
+            rights: string[];
+            records: {
+                /** @description crm.people rows of the subject */
+                people: components["schemas"]["SubjectRecord"][];
+                /** @description crm.positions rows: the one with this address, then their others */
+                positions: components["schemas"]["SubjectRecord"][];
+                /** @description crm.companies the positions are at */
+                companies: components["schemas"]["SubjectRecord"][];
+            };
+            /** @description campaign enrollments of their positions, with campaign_name */
+            enrollments: components["schemas"]["SubjectRecord"][];
+            /** @description messages sent to or received from their addresses */
+            messages: components["schemas"]["SubjectRecord"][];
+            /** @description open events of those messages */
+            events: components["schemas"]["SubjectRecord"][];
+            /** @description suppressions matching them, with matched_by */
+            suppressions: components["schemas"]["SubjectRecord"][];
+            /** @description import errors holding their data */
+            importErrors: components["schemas"]["SubjectRecord"][];
+            /** @description rows of legacy databases holding their data */
+            legacyRecords: components["schemas"]["SubjectRecord"][];
+        };
+        /** @description A stored row, its columns as held */
+        SubjectRecord: {
+            [key: string]: unknown;
+        };
         UserProfile: {
             /** Format: uuid */
             id: string;
@@ -1939,6 +1983,15 @@ export interface components {
     responses: {
         /** @description Bad request: `validation_failed` (with `errors[]`: `in`, `path`, `message` for every problem), `malformed_json`, `empty_body`, `invalid_value`, `invalid_cursor`, or a malformed `Authorization` / `x-organisation-id` header. */
         BadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `company_not_found` (Company not found): nothing with this id in this organisation (other organisations are never disclosed). */
+        CompanyNotFound: {
             headers: {
                 [name: string]: unknown;
             };
@@ -1964,8 +2017,26 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description `inbound_not_configured` (Inbound webhook secret not configured). */
+        InboundNotConfigured: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description `internal_error`: logged with the request id (`instance`, `x-request-id`). */
         InternalError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `invalid_signature` (Webhook signature missing, malformed or not matching) or `stale_signature` (Webhook timestamp more than 300 s from now). */
+        InvalidSignatureOrStaleSignature: {
             headers: {
                 [name: string]: unknown;
             };
@@ -1984,6 +2055,24 @@ export interface components {
         };
         /** @description `body_too_large`: the body is over the limit. */
         PayloadTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `person_not_found` (Person not found): nothing with this id in this organisation (other organisations are never disclosed). */
+        PersonNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `position_not_found` (Position not found): nothing with this id in this organisation (other organisations are never disclosed). */
+        PositionNotFound: {
             headers: {
                 [name: string]: unknown;
             };
@@ -2720,7 +2809,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
+            404: components["responses"]["CompanyNotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -2747,7 +2836,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
+            404: components["responses"]["CompanyNotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
@@ -2782,7 +2871,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
+            404: components["responses"]["CompanyNotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -2982,10 +3071,12 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["InvalidSignatureOrStaleSignature"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["InboundNotConfigured"];
         };
     };
     listInvitations: {
@@ -3798,7 +3889,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
+            404: components["responses"]["PersonNotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3825,7 +3916,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
+            404: components["responses"]["PersonNotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
@@ -3860,7 +3951,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
+            404: components["responses"]["PersonNotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -3966,7 +4057,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
+            404: components["responses"]["PositionNotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3993,7 +4084,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
+            404: components["responses"]["PositionNotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
@@ -4028,7 +4119,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
+            404: components["responses"]["PositionNotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -4146,12 +4237,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Success (body not described: not JSON, or to be declared) */
+            /** @description OK */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["SubjectAccess"];
+                };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];

@@ -82,10 +82,29 @@ export const REQUEST_ERRORS = {
   database_conflict: { status: 503, title: 'Concurrent change' },
 } as const satisfies Record<string, ErrorInfo>;
 
-export const ERRORS = { ...AUTH_ERRORS, ...REQUEST_ERRORS } as const;
+/**
+ * A resource's own 404: the code names what was not found (another organisation's record is
+ * not found either, never disclosed), so a client knows which id of its request was unknown.
+ */
+export const RESOURCE_ERRORS = {
+  company_not_found: { status: 404, title: 'Company not found' },
+  person_not_found: { status: 404, title: 'Person not found' },
+  position_not_found: { status: 404, title: 'Position not found' },
+} as const satisfies Record<string, ErrorInfo>;
+
+/** The HMAC-signed inbound mail webhook's refusals (`POST /v1/inbound`, called by the mail provider). */
+export const WEBHOOK_ERRORS = {
+  invalid_signature: { status: 401, title: 'Webhook signature missing, malformed or not matching' },
+  stale_signature: { status: 401, title: 'Webhook timestamp more than 300 s from now' },
+  inbound_not_configured: { status: 503, title: 'Inbound webhook secret not configured' },
+} as const satisfies Record<string, ErrorInfo>;
+
+export const ERRORS = { ...AUTH_ERRORS, ...REQUEST_ERRORS, ...RESOURCE_ERRORS, ...WEBHOOK_ERRORS } as const;
 
 export type AuthErrorCode = keyof typeof AUTH_ERRORS;
 export type RequestErrorCode = keyof typeof REQUEST_ERRORS;
+export type ResourceErrorCode = keyof typeof RESOURCE_ERRORS;
+export type WebhookErrorCode = keyof typeof WEBHOOK_ERRORS;
 export type ErrorCode = keyof typeof ERRORS;
 
 /** The auth codes as a list (e.g. to switch on them in a client). */

@@ -49,6 +49,16 @@ describe('@prospectflow/contracts', () => {
     expectTypeOf<AuthProblem['status']>().toEqualTypeOf<400 | 401 | 403 | 503>();
   });
 
+  it('lists the resource 404s and the inbound webhook refusals the API answers with', () => {
+    expect(errorStatus('company_not_found')).toBe(404);
+    expect(errorStatus('person_not_found')).toBe(404);
+    expect(errorStatus('position_not_found')).toBe(404);
+    expectTypeOf(errorStatus('person_not_found')).toEqualTypeOf<404>();
+    expect(errorStatus('invalid_signature')).toBe(401);
+    expect(errorStatus('stale_signature')).toBe(401);
+    expect(errorStatus('inbound_not_configured')).toBe(503);
+  });
+
   it('builds a problem body whose extensions never replace a standard member', () => {
     const error = {
       code: 'conflict',

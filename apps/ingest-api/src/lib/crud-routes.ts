@@ -38,6 +38,8 @@ export function crudRoutes(options: CrudRoutesOptions): FastifyPluginAsync {
   const { path, tags, schemas, summaries, normalise } = options;
   return async (fastify, opts) => {
     const repository = options.repository(fastify.db);
+    // A missing or other organisation's row is the resource's own 404 (company_not_found…).
+    const problems = { 404: [repository.spec.notFoundCode] };
     const context = { db: fastify.db, config: (opts as AppOptions).config };
     const checked = async (values: Values) => {
       await options.beforeWrite?.(values, context);
@@ -81,7 +83,7 @@ export function crudRoutes(options: CrudRoutesOptions): FastifyPluginAsync {
     fastify.get(
       '/:id',
       {
-        config: READ,
+        config: { ...READ, problems },
         schema: {
           tags,
           summary: summaries.get,
@@ -95,7 +97,7 @@ export function crudRoutes(options: CrudRoutesOptions): FastifyPluginAsync {
     fastify.patch(
       '/:id',
       {
-        config: WRITE,
+        config: { ...WRITE, problems },
         schema: {
           tags,
           summary: summaries.patch,
@@ -114,7 +116,7 @@ export function crudRoutes(options: CrudRoutesOptions): FastifyPluginAsync {
     fastify.delete(
       '/:id',
       {
-        config: WRITE,
+        config: { ...WRITE, problems },
         schema: {
           tags,
           summary: summaries.delete,

@@ -1,3 +1,4 @@
+import type { ResourceErrorCode } from '@prospectflow/contracts';
 import type { TenantClient } from '@prospectflow/tenant-context';
 import { isPgError } from '../lib/db-errors.js';
 import { decodeCursor, pageOf } from '../lib/pagination.js';
@@ -13,7 +14,8 @@ import { PROVENANCE_SELECT } from '../privacy/provenance.js';
 export interface CrudSpec<F extends object = Record<string, unknown>> {
   table: string;
   label: string;
-  notFoundCode: string;
+  /** The 404 code of a missing row: one of contracts' RESOURCE_ERRORS (also named in the API document). */
+  notFoundCode: ResourceErrorCode;
   /** API field → column (or a SELECT expression for reads when `select` is given). */
   fields: Record<string, { column: string; select?: string; write?: boolean }>;
   /** Unique constraints (by name) → the API field that carries the value and the 409 code. */

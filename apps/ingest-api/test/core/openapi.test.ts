@@ -1,3 +1,4 @@
+import { ERRORS, isErrorCode } from '@prospectflow/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lintDocument, readCommitted } from '../../scripts/openapi-document.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
@@ -85,6 +86,49 @@ describe('OpenAPI document', () => {
       }
     }
     expect(wrong).toEqual([]);
+  });
+
+  it('names the codes a route really answers with: a resource 404 of its own, the signed webhook 401 and 503', () => {
+    const description = (path: string, method: string, status: string) =>
+      String(
+        (response(served, served.paths[path]![method]!.responses[status]!) as { description?: string })
+          .description,
+      );
+    for (const [collection, code] of [
+      ['companies', 'company_not_found'],
+      ['people', 'person_not_found'],
+      ['positions', 'position_not_found'],
+    ] as const) {
+      expect(ERRORS[code].status).toBe(404);
+      for (const method of ['get', 'patch', 'delete']) {
+        const text = description(`/v1/${collection}/{id}`, method, '404');
+        expect(text, `${method} ${collection}`).toContain(`\`${code}\``);
+        expect(text).not.toContain('`not_found`');
+      }
+    }
+    const inbound = served.paths['/v1/inbound']!.post!;
+    expect(inbound.security).toEqual([]);
+    expect(description('/v1/inbound', 'post', '401')).toMatch(/`invalid_signature`.*`stale_signature`/);
+    expect(description('/v1/inbound', 'post', '503')).toContain('`inbound_not_configured`');
+    // Every code a 4xx/5xx description names first is one contracts knows, with that status.
+    for (const { name, operation } of operations(served)) {
+      for (const [status, value] of Object.entries(operation.responses)) {
+        if (Number(status) < 400) continue;
+        const text = String((response(served, value) as { description?: string }).description);
+        for (const [, code] of text.matchAll(
+          /`([a-z]+(?:_[a-z]+)*_not_found|[a-z_]*signature|inbound_not_configured)`/g,
+        )) {
+          expect(isErrorCode(code) ? ERRORS[code].status : undefined, `${name} ${status} ${code}`).toBe(
+            Number(status),
+          );
+        }
+      }
+    }
+  });
+
+  it('describes the Art. 15 subject-access document (GET /v1/privacy/subjects)', () => {
+    const ok = served.paths['/v1/privacy/subjects']!.get!.responses['200']!;
+    expect(ok.content?.['application/json']?.schema).toEqual({ $ref: '#/components/schemas/SubjectAccess' });
   });
 
   it('names shared schemas under components/schemas and refers to them', () => {

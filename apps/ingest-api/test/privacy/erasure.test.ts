@@ -1,4 +1,6 @@
+import { runWithTenant } from '@prospectflow/tenant-context';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { subjectAccess } from '../../src/privacy/subject-access.js';
 import { buildTestApp, type TestApp, type TestUser } from '../helpers/app.js';
 import { markMailboxVerified } from '../helpers/fixtures.js';
 import { signedInbound } from '../helpers/inbound.js';
@@ -177,6 +179,13 @@ describe('erasure (Art. 17), access (Art. 15) and provenance', () => {
     ]);
     expect(doc.legacyRecords.map((r: { source_key: string }) => r.source_key)).toEqual(['1', '2']);
     expect(doc.controller.name).toBeTruthy();
+
+    // The declared response schema (OpenAPI) loses nothing: the answer is the document as built.
+    const built = await runWithTenant({ organisationId: admin.organisationId, userId: admin.userId }, () =>
+      t.app.db.tenant((client) => subjectAccess(client, t.app.config.subjectKeys, EMAIL)),
+    );
+    const asJson = JSON.parse(JSON.stringify(built));
+    expect({ ...doc, generatedAt: null }).toEqual({ ...asJson, generatedAt: null });
   });
 
   it('erases the person everywhere, keeps the counters, and audits without personal data', async () => {

@@ -64,6 +64,7 @@ function facts(route: RouteOptions, method: string, url: string, schema: Schema)
     organisation: authenticated && route.config?.organisation !== false,
     rateLimited: route.config?.rateLimit !== false,
     validated: Boolean(schema.body || schema.querystring || schema.params || schema.headers),
+    problems: route.config?.problems,
   };
 }
 

@@ -1,4 +1,20 @@
+import { ERRORS, type ErrorCode } from '@prospectflow/contracts';
 import { PROBLEM_CONTENT_TYPE } from '../problem.js';
+
+/**
+ * Problem answers a route gives that the rules below cannot infer from what the route is, by
+ * status: the codes (contracts' ERRORS, each with that status) it answers with. A resource's own
+ * 404 (`company_not_found`) replaces the generic `not_found`; a route authenticated some other
+ * way (the HMAC-signed inbound webhook) declares its 401 and 503 here.
+ */
+export type RouteProblems = Readonly<Partial<Record<number, readonly ErrorCode[]>>>;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route's own problem codes by status, for the API document (lib/openapi/errors.ts). */
+    problems?: RouteProblems;
+  }
+}
 
 /**
  * The problem+json answers a route can give, declared in the document from what the route is
@@ -15,6 +31,8 @@ export interface RouteFacts {
   rateLimited: boolean;
   /** Has query, header, path or body schemas (validation_failed). */
   validated: boolean;
+  /** Its own problem codes by status (`config.problems`). */
+  problems?: RouteProblems | undefined;
 }
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -36,6 +54,8 @@ interface ErrorRule {
   name: string;
   applies: (route: RouteFacts) => boolean;
   description: string;
+  /** What follows the codes when a route names its own (`config.problems`). */
+  detail?: string;
   headers?: Record<string, object>;
 }
 
@@ -69,6 +89,7 @@ const RULES: ErrorRule[] = [
     applies: (r) => /[:{]/.test(r.url),
     description:
       '`not_found`: nothing with this id in this organisation (other organisations are never disclosed).',
+    detail: 'nothing with this id in this organisation (other organisations are never disclosed).',
   },
   {
     status: 409,
@@ -128,18 +149,47 @@ export function problemResponse(description: string, schema: object, headers?: R
   };
 }
 
+/** Names under components/responses of the responses built for routes' own codes, by status and description. */
+const OWN_NAMES = new Map<string, string>();
+
+const pascal = (code: string) =>
+  code.replace(/(?:^|_)([a-z])/g, (_match, letter: string) => letter.toUpperCase());
+
+/**
+ * The response for a route's own codes at `status`: each code with its contracts title, then the
+ * rule's detail; the rule's headers only when the rule applies to the route anyway.
+ */
+function ownResponse(status: number, codes: readonly ErrorCode[], route: RouteFacts, problem: object) {
+  const wrong = codes.filter((code) => ERRORS[code]?.status !== status);
+  if (codes.length === 0 || wrong.length > 0) {
+    throw new Error(
+      `${route.method} ${route.url}: config.problems[${status}] must list codes of @prospectflow/contracts ERRORS answered with ${status} (wrong: ${wrong.join(', ') || 'none listed'})`,
+    );
+  }
+  const rule = RULES.find((candidate) => candidate.status === status);
+  const named = codes.map((code) => `\`${code}\` (${ERRORS[code].title})`).join(' or ');
+  const description = rule?.detail ? `${named}: ${rule.detail}` : `${named}.`;
+  OWN_NAMES.set(`${status} ${description}`, codes.map(pascal).join('Or'));
+  return problemResponse(description, problem, rule?.applies(route) ? rule.headers : undefined);
+}
+
 /** components/responses name of a generated error response (recognised by its description). */
 export function standardResponseName(status: string, description: unknown): string | undefined {
   const rule = RULES.find((candidate) => String(candidate.status) === status);
-  return rule && rule.description === description ? rule.name : undefined;
+  if (rule && rule.description === description) return rule.name;
+  return OWN_NAMES.get(`${status} ${String(description)}`);
 }
 
-/** The error answers of a route, by status. */
+/** The error answers of a route, by status: the rules that apply, then the route's own codes. */
 export function errorResponses(route: RouteFacts, problem: object): Record<string, object> {
-  return Object.fromEntries(
+  const responses: Record<string, object> = Object.fromEntries(
     RULES.filter((rule) => rule.applies(route)).map((rule) => [
       String(rule.status),
       problemResponse(rule.description, problem, rule.headers),
     ]),
   );
+  for (const [status, codes] of Object.entries(route.problems ?? {})) {
+    if (codes) responses[status] = ownResponse(Number(status), codes, route, problem);
+  }
+  return responses;
 }

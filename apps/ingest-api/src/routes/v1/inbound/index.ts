@@ -92,7 +92,11 @@ const inbound: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(
     '',
     {
-      config: { auth: false },
+      config: {
+        auth: false,
+        // Authenticated by its signature, not a bearer token: its refusals, for the API document.
+        problems: { 401: ['invalid_signature', 'stale_signature'], 503: ['inbound_not_configured'] },
+      },
       schema: {
         tags: ['outreach'],
         summary: 'Inbound replies and bounce reports (HMAC-signed webhook): enrollment replied or bounced',

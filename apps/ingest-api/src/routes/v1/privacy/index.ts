@@ -17,6 +17,7 @@ import {
   PrivacySettings,
   PrivacySettingsPatch,
   RetentionPreview,
+  SubjectAccess,
   SubjectQuery,
 } from './schema.js';
 
@@ -91,6 +92,7 @@ const privacy: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
         summary:
           'Everything held about the person with this address (Art. 15), as one JSON document — admin only',
         querystring: SubjectQuery,
+        response: { 200: SubjectAccess },
       },
     },
     async (request, reply) => {

@@ -79,3 +79,42 @@ export const RetentionPreview = Type.Object({
     }),
   ),
 });
+
+/**
+ * A stored row as held, column names as in the database (snake_case; timestamps as ISO strings):
+ * open, so the access document never loses a column (the serializer drops undeclared properties).
+ */
+export const SubjectRecord = Type.Object(
+  {},
+  { additionalProperties: true, description: 'A stored row, its columns as held' },
+);
+
+const records = (description: string) => Type.Array(SubjectRecord, { description });
+
+/** GET /v1/privacy/subjects: the Art. 15 document (privacy/subject-access.ts builds it). */
+export const SubjectAccess = Type.Object({
+  generatedAt: Type.String({ format: 'date-time' }),
+  subject: Type.Object({
+    email: Type.String(),
+    found: Type.Boolean({ description: 'a person or a message is held for this address' }),
+  }),
+  controller: Type.Object({
+    name: Type.String(),
+    privacyNoticeUrl: Nullable(Type.String()),
+  }),
+  purposes: Type.Array(Type.String()),
+  recipients: Type.Array(Type.String()),
+  retention: Type.Object({ people: Type.String(), openEvents: Type.String() }),
+  rights: Type.Array(Type.String()),
+  records: Type.Object({
+    people: records('crm.people rows of the subject'),
+    positions: records('crm.positions rows: the one with this address, then their others'),
+    companies: records('crm.companies the positions are at'),
+  }),
+  enrollments: records('campaign enrollments of their positions, with campaign_name'),
+  messages: records('messages sent to or received from their addresses'),
+  events: records('open events of those messages'),
+  suppressions: records('suppressions matching them, with matched_by'),
+  importErrors: records('import errors holding their data'),
+  legacyRecords: records('rows of legacy databases holding their data'),
+});
