@@ -86,7 +86,7 @@ describe('prospectflow_worker privileges', () => {
       `SELECT p.oid::regprocedure::text AS fn FROM pg_proc p
          JOIN pg_namespace n ON n.oid = p.pronamespace
         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND NOT p.prosecdef
-          AND p.prosrc ~* '(insert\s+into|update|delete\s+from)\s+iam\.(erasure_requests|privacy_settings)'`,
+          AND p.prosrc ~* '(insert\\s+into|update|delete\\s+from)\\s+iam\\.(erasure_requests|privacy_settings)'`,
     );
     expect(rows).toEqual([]);
   });
