@@ -26,6 +26,11 @@ export interface AuthConfig {
   tokenUse: TokenUse;
   /** Fetch keys here instead of Cognito (local development, tests). */
   jwksUrl: string | undefined;
+  /**
+   * Cognito's OIDC userInfo endpoint (`https://<domain>/oauth2/userInfo`): where an access
+   * token's verified email is learned (access tokens carry none). Dev mode answers from memory.
+   */
+  userInfoUrl: string | undefined;
   /** Seconds of clock skew accepted on `exp`/`nbf`. */
   clockToleranceSeconds: number;
   /** Tokens longer than this are refused before any parsing. */
@@ -65,6 +70,12 @@ export const AuthEnv = EnvObject({
   COGNITO_CLIENT_ID: Optional(Text({ description: 'one app client id or several, comma-separated' })),
   COGNITO_TOKEN_USE: OneOf(['id', 'access', 'both'], { default: 'access' }),
   AUTH_JWKS_URL: Optional(Url(['http', 'https'], { description: 'fetch keys here instead of Cognito' })),
+  COGNITO_USERINFO_URL: Optional(
+    Url(['http', 'https'], {
+      description:
+        "the user pool domain's https://<domain>/oauth2/userInfo: access tokens' verified email (required in production with COGNITO_TOKEN_USE=access)",
+    }),
+  ),
   AUTH_CLOCK_TOLERANCE_SECONDS: Integer({ default: 5, minimum: 0, maximum: 300 }),
   AUTH_MAX_TOKEN_LENGTH: Integer({ default: 8192, minimum: 512, maximum: 16_384 }),
   AUTH_JWKS_TIMEOUT_MS: Integer({ default: 5000, minimum: 100, maximum: 60_000 }),
@@ -117,6 +128,19 @@ function rules(overrides: Partial<AuthConfig>): Rule<AuthEnvValues>[] {
         ? 'AUTH_JWKS_URL must use https when NODE_ENV=production'
         : undefined,
     (values) =>
+      values.COGNITO_USERINFO_URL?.startsWith('http:') && production(values)
+        ? 'COGNITO_USERINFO_URL must use https when NODE_ENV=production'
+        : undefined,
+    (values) =>
+      production(values) &&
+      values.AUTH_MODE !== 'dev' &&
+      values.COGNITO_TOKEN_USE === 'access' &&
+      !values.COGNITO_USERINFO_URL &&
+      !overrides.userInfoUrl
+        ? 'COGNITO_USERINFO_URL is required when NODE_ENV=production and COGNITO_TOKEN_USE=access ' +
+          '(access tokens carry no email; invitations need the verified one): https://<your user pool domain>/oauth2/userInfo'
+        : undefined,
+    (values) =>
       production(values) && !values.REDIS_URL && !overrides.redisUrl
         ? 'REDIS_URL is required when NODE_ENV=production (the in-process session cache is per process)'
         : undefined,
@@ -135,6 +159,7 @@ export function loadAuthConfig(env: Env = process.env, overrides: Partial<AuthCo
     clientIds: clientIds(values),
     tokenUse: values.COGNITO_TOKEN_USE,
     jwksUrl: values.AUTH_JWKS_URL,
+    userInfoUrl: values.COGNITO_USERINFO_URL,
     clockToleranceSeconds: values.AUTH_CLOCK_TOLERANCE_SECONDS,
     maxTokenLength: values.AUTH_MAX_TOKEN_LENGTH,
     jwksTimeoutMs: values.AUTH_JWKS_TIMEOUT_MS,

@@ -6,6 +6,7 @@ import { type AuthLogger, silentLogger } from './logger.js';
 import { createSessionRedis } from './redis.js';
 import { SessionService } from './session-service.js';
 import { MemorySessionStore, RedisSessionStore, type SessionStore } from './session-store.js';
+import { HttpUserInfoEndpoint, UserInfoClient } from './user-info.js';
 import { UserSyncService } from './user-sync.js';
 import { createTokenVerifier, type TokenVerifier, type TokenVerifierOptions } from './verifier.js';
 
@@ -24,6 +25,26 @@ export function createTokenVerifierFromConfig(
     return createTokenVerifier(config, { ...options, fetcher: new StaticJwksFetcher(() => issuer.jwks()) });
   }
   return createTokenVerifier(config, options);
+}
+
+/**
+ * Where access tokens' emails come from: COGNITO_USERINFO_URL when set, else in dev mode the dev
+ * issuer's userInfo in memory, else nowhere (access tokens then never set an email).
+ */
+export function createUserInfoClient(
+  config: AuthConfig,
+  devIssuer: DevIssuer | undefined,
+  logger: AuthLogger = silentLogger,
+): UserInfoClient | undefined {
+  if (config.userInfoUrl)
+    return new UserInfoClient(new HttpUserInfoEndpoint(config.userInfoUrl, config.jwksTimeoutMs));
+  if (devIssuer) return new UserInfoClient({ fetch: async (token) => devIssuer.userInfo(token) });
+  if (config.tokenUse !== 'id')
+    logger.warn(
+      {},
+      'COGNITO_USERINFO_URL is not set: access tokens carry no email, so their users cannot accept invitations',
+    );
+  return undefined;
 }
 
 /** Redis when `config.redisUrl` is set (fail-fast ioredis), else the in-process store. */
@@ -71,7 +92,10 @@ export function createAuthServices(options: CreateAuthOptions): AuthServices {
   const devIssuer = config.mode === 'dev' ? DevIssuer.fromConfig(config, env) : undefined;
   const verifier = createTokenVerifierFromConfig(config, { logger, env, ...options.verifierOptions });
   const store = options.store ?? createSessionStore(config, logger);
-  const userSync = new UserSyncService(options.db);
+  const userSync = new UserSyncService(options.db, {
+    userInfo: createUserInfoClient(config, devIssuer, logger),
+    logger,
+  });
   const sessions = new SessionService({
     db: options.db,
     store,

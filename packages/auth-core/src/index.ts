@@ -11,7 +11,7 @@ export {
 } from './config.js';
 export * from './contracts.js';
 export type { Queryable } from './database.js';
-export { DevIssuer, devSubForEmail, type MintOptions } from './dev/dev-issuer.js';
+export { DevIssuer, DevUserInfoError, devSubForEmail, type MintOptions } from './dev/dev-issuer.js';
 export { mapVerificationError } from './error-mapping.js';
 export { AuthError, authErrorStatus, isAuthError } from './errors.js';
 export {
@@ -20,6 +20,7 @@ export {
   createAuthServices,
   createSessionStore,
   createTokenVerifierFromConfig,
+  createUserInfoClient,
 } from './factories.js';
 export { StaticJwksFetcher, UrlJwksFetcher } from './jwks-fetchers.js';
 export { type AuthLogger, silentLogger } from './logger.js';
@@ -48,7 +49,14 @@ export {
   RedisSessionStore,
   type SessionStore,
 } from './session-store.js';
-export { type SyncedUser, UserSyncService } from './user-sync.js';
+export {
+  HttpUserInfoEndpoint,
+  type UserInfo,
+  UserInfoClient,
+  type UserInfoEndpoint,
+  type UserInfoOutcome,
+} from './user-info.js';
+export { type SyncedUser, type UserSyncOptions, UserSyncService } from './user-sync.js';
 export { appendVary } from './vary.js';
 export type { VerifiedToken } from './verified-token.js';
 export { createTokenVerifier, type TokenVerifier, type TokenVerifierOptions } from './verifier.js';

@@ -111,7 +111,7 @@ export class SessionService {
 
   private async loadFromDatabase(token: VerifiedToken, logger: AuthLogger): Promise<AuthSession> {
     try {
-      const user = await this.options.userSync.sync(token);
+      const user = await this.options.userSync.sync(token, logger);
       await this.options.onUserSynced?.(user.id);
       const memberships = await loadMemberships(this.options.db, user.id);
       return {

@@ -1,4 +1,6 @@
 import type { Queryable } from './database.js';
+import { type AuthLogger, silentLogger } from './logger.js';
+import type { UserInfoClient } from './user-info.js';
 import type { VerifiedToken } from './verified-token.js';
 
 export interface SyncedUser {
@@ -6,24 +8,68 @@ export interface SyncedUser {
   created: boolean;
 }
 
+export interface UserSyncOptions {
+  /**
+   * Where an access token's email comes from (Cognito's userInfo endpoint, or the dev issuer).
+   * Without it, access tokens never change the stored email.
+   */
+  userInfo?: UserInfoClient | undefined;
+  logger?: AuthLogger;
+}
+
+/** What a sync does with the stored email: write the token's, mark it unverified, or leave it. */
+type EmailUpdate =
+  | { kind: 'set'; email: string; verified: boolean }
+  | { kind: 'unverify' }
+  | { kind: 'keep' };
+
 /**
  * Keeps `iam.users` in step with Cognito. One statement, `INSERT … ON CONFLICT (cognito_sub) DO
  * UPDATE`, so concurrent first requests for a new `sub` serialise on the unique index and all get
- * the same row. Profile fields come only from ID tokens (access tokens carry no email); a claim
- * that is absent never erases what we already know.
+ * the same row. Names come only from ID tokens. The email comes from ID tokens, or for access
+ * tokens (which carry none) from the userInfo endpoint when one is configured: its answer counts
+ * only for the token's own `sub`. When that endpoint cannot answer, the stored email is kept but
+ * marked unverified for now (fail closed: no invitation matches it) and the request goes on. A
+ * claim that is absent never erases what we already know.
  */
 export class UserSyncService {
-  constructor(private readonly db: Queryable) {}
+  private readonly userInfo: UserInfoClient | undefined;
+  private readonly logger: AuthLogger;
 
-  async sync(token: VerifiedToken): Promise<SyncedUser> {
-    const fromIdToken = token.tokenUse === 'id';
+  constructor(
+    private readonly db: Queryable,
+    options: UserSyncOptions = {},
+  ) {
+    this.userInfo = options.userInfo;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  private async emailUpdate(token: VerifiedToken, logger: AuthLogger): Promise<EmailUpdate> {
+    if (token.tokenUse === 'id')
+      return token.email
+        ? { kind: 'set', email: token.email, verified: token.emailVerified }
+        : { kind: 'keep' };
+    if (!this.userInfo) return { kind: 'keep' };
+    const outcome = await this.userInfo.lookup(token, logger);
+    if (outcome.ok && outcome.info.email)
+      return { kind: 'set', email: outcome.info.email, verified: outcome.info.emailVerified };
+    logger.warn(
+      { sub: token.sub, reason: outcome.ok ? 'no_email' : outcome.reason },
+      'access token: no verified email from userInfo; the stored email counts as unverified (invitations are not matched)',
+    );
+    return { kind: 'unverify' };
+  }
+
+  async sync(token: VerifiedToken, logger: AuthLogger = this.logger): Promise<SyncedUser> {
+    const update = await this.emailUpdate(token, logger);
     const { rows } = await this.db.query<{ id: string; created: boolean }>(
       `INSERT INTO iam.users AS u (cognito_sub, cognito_pool_id, email, email_verified, first_name, last_name, last_seen_at)
        VALUES ($1, $2, $3, $4, $5, $6, now())
        ON CONFLICT (cognito_sub) DO UPDATE SET
          cognito_pool_id = EXCLUDED.cognito_pool_id,
-         email = CASE WHEN $7::boolean AND EXCLUDED.email IS NOT NULL THEN EXCLUDED.email ELSE u.email END,
-         email_verified = CASE WHEN $7::boolean AND EXCLUDED.email IS NOT NULL THEN EXCLUDED.email_verified ELSE u.email_verified END,
+         email = CASE WHEN $7::text = 'set' THEN EXCLUDED.email ELSE u.email END,
+         email_verified = CASE $7::text WHEN 'set' THEN EXCLUDED.email_verified WHEN 'unverify' THEN false
+                          ELSE u.email_verified END,
          first_name = COALESCE(EXCLUDED.first_name, u.first_name),
          last_name = COALESCE(EXCLUDED.last_name, u.last_name),
          last_seen_at = now()
@@ -31,11 +77,11 @@ export class UserSyncService {
       [
         token.sub,
         token.userPoolId,
-        fromIdToken ? (token.email ?? null) : null,
-        fromIdToken ? token.emailVerified : false,
+        update.kind === 'set' ? update.email : null,
+        update.kind === 'set' ? update.verified : false,
         token.givenName ?? null,
         token.familyName ?? null,
-        fromIdToken,
+        update.kind,
       ],
     );
     const row = rows[0];

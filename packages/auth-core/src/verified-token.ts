@@ -19,6 +19,23 @@ export interface VerifiedToken {
   claims: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * The compact JWT each verified token came from, kept off the object itself (so logging a token
+ * never logs the bearer secret). auth-core needs it only to call the userInfo endpoint.
+ */
+const rawTokens = new WeakMap<VerifiedToken, string>();
+
+/** Remembers the compact JWT `token` was verified from (the verifier calls this). */
+export function withRawToken(token: VerifiedToken, raw: string): VerifiedToken {
+  rawTokens.set(token, raw);
+  return token;
+}
+
+/** The compact JWT `token` was verified from, when the verifier recorded it. */
+export function rawTokenOf(token: VerifiedToken): string | undefined {
+  return rawTokens.get(token);
+}
+
 function optionalString(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }

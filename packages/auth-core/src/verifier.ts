@@ -7,7 +7,7 @@ import { mapVerificationError } from './error-mapping.js';
 import { AuthError } from './errors.js';
 import { UrlJwksFetcher } from './jwks-fetchers.js';
 import { type AuthLogger, silentLogger } from './logger.js';
-import { toVerifiedToken, type VerifiedToken } from './verified-token.js';
+import { toVerifiedToken, type VerifiedToken, withRawToken } from './verified-token.js';
 
 export interface TokenVerifier {
   readonly config: AuthConfig;
@@ -83,7 +83,7 @@ export function createTokenVerifier(config: AuthConfig, options: TokenVerifierOp
       if (typeof claims.sub !== 'string' || claims.sub === '') {
         throw new AuthError('token_missing_claim', 'The token has no subject.');
       }
-      return toVerifiedToken(claims);
+      return withRawToken(toVerifiedToken(claims), token);
     },
     async hydrate() {
       try {

@@ -95,6 +95,7 @@ describe('loadAuthConfig', () => {
     ]);
     expect(problemsOf({ ...base, NODE_ENV: 'production', AUTH_JWKS_URL: 'http://keys/jwks.json' })).toEqual([
       expect.stringMatching(/https/),
+      expect.stringMatching(/COGNITO_USERINFO_URL is required/),
       expect.stringMatching(/REDIS_URL is required/),
     ]);
   });

@@ -62,14 +62,14 @@ describe('dev issuer', () => {
     expect(claims.client_id).toBeUndefined();
   });
 
-  it('mints access tokens without email claims', () => {
+  it('mints access tokens without email claims, with the openid and email scopes (userInfo answers the email)', () => {
     const claims = decode(runTokenCli(['--email', 'ada@example.com', '--sub', 'fixed-sub'], env));
     expect(claims).toMatchObject({
       token_use: 'access',
       client_id: DEV_CLIENT_ID,
       sub: 'fixed-sub',
       username: 'fixed-sub',
-      scope: 'aws.cognito.signin.user.admin',
+      scope: 'openid email aws.cognito.signin.user.admin',
     });
     expect(claims.aud).toBeUndefined();
     expect(claims.email).toBeUndefined();

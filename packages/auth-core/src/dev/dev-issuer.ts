@@ -2,6 +2,7 @@ import {
   createHash,
   createPrivateKey,
   createPublicKey,
+  createVerify,
   generateKeyPairSync,
   type KeyObject,
   randomUUID,
@@ -22,8 +23,13 @@ export interface MintOptions {
   expiresInSeconds?: number;
   givenName?: string;
   familyName?: string;
-  /** `email_verified` of an ID token (default true, as after Cognito's verification step). */
+  /**
+   * Whether the email is verified (default true, as after Cognito's verification step): the ID
+   * token's `email_verified`, and what the dev userInfo endpoint answers for an access token.
+   */
   emailVerified?: boolean;
+  /** `scope` of an access token (default `openid email aws.cognito.signin.user.admin`). */
+  scope?: string;
   userPoolId?: string;
   clientId?: string;
   /** Seconds since epoch used as `iat`; defaults to now. */
@@ -36,17 +42,43 @@ export function devSubForEmail(email: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
+/** A refused dev userInfo request, with the status Cognito's endpoint would answer. */
+export class DevUserInfoError extends Error {
+  constructor(
+    readonly status: 400 | 401,
+    readonly error: 'invalid_request' | 'invalid_token',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DevUserInfoError';
+  }
+}
+
+interface DevUser {
+  sub: string;
+  username: string;
+  email: string;
+  email_verified: 'true' | 'false';
+}
+
+const SUB_FILE = /^[\w-]{1,128}$/;
+
 /**
  * Offline stand-in for Cognito: mints ID and access tokens in Cognito's exact claim layout,
- * signed by a local RSA key whose JWKS the API serves at `/.well-known/jwks.json`.
+ * signed by a local RSA key whose JWKS the API serves at `/.well-known/jwks.json`. Like Cognito it
+ * remembers each minted user's email (in memory, and under `<keyDir>/users/` when it has a key
+ * folder, so tokens printed by `pnpm token` are known to the API) and answers the userInfo request
+ * of an access token (`userInfo()`, served over HTTP by `devJwksPlugin`'s `userInfoPath`).
  */
 export class DevIssuer {
   readonly kid: string;
   private readonly publicKey: KeyObject;
+  private readonly users = new Map<string, DevUser>();
 
   constructor(
     private readonly privateKey: KeyObject,
     private readonly defaults: { userPoolId: string; clientId: string },
+    private readonly usersDir?: string,
   ) {
     this.publicKey = createPublicKey(privateKey);
     this.kid = jwkThumbprint(this.publicKey);
@@ -66,7 +98,7 @@ export class DevIssuer {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
     }
-    return new DevIssuer(createPrivateKey(fs.readFileSync(file)), defaults);
+    return new DevIssuer(createPrivateKey(fs.readFileSync(file)), defaults, path.join(keyDir, 'users'));
   }
 
   /** The issuer for `AuthConfig` in dev mode; refuses production. */
@@ -118,9 +150,74 @@ export class DevIssuer {
             ...common,
             client_id: clientId,
             token_use: 'access',
-            scope: 'aws.cognito.signin.user.admin',
+            scope: options.scope ?? 'openid email aws.cognito.signin.user.admin',
             username,
           };
+    this.remember({
+      sub,
+      username,
+      email: options.email,
+      email_verified: (options.emailVerified ?? true) ? 'true' : 'false',
+    });
     return signRs256({ kid: this.kid, alg: 'RS256' }, payload, this.privateKey);
+  }
+
+  private remember(user: DevUser): void {
+    this.users.set(user.sub, user);
+    if (!this.usersDir || !SUB_FILE.test(user.sub)) return;
+    fs.mkdirSync(this.usersDir, { recursive: true, mode: 0o700 });
+    const file = path.join(this.usersDir, `${user.sub}.json`);
+    const temporary = `${file}.${process.pid}.${randomUUID()}`;
+    fs.writeFileSync(temporary, JSON.stringify(user), { mode: 0o600 });
+    fs.renameSync(temporary, file);
+  }
+
+  private known(sub: string): DevUser | undefined {
+    if (this.usersDir && SUB_FILE.test(sub)) {
+      try {
+        const stored = JSON.parse(
+          fs.readFileSync(path.join(this.usersDir, `${sub}.json`), 'utf8'),
+        ) as DevUser;
+        if (stored.sub === sub) return stored;
+      } catch {
+        // Not minted by a process sharing this key folder: fall back to memory.
+      }
+    }
+    return this.users.get(sub);
+  }
+
+  /**
+   * Cognito's `GET /oauth2/userInfo` for an access token signed by this issuer: `sub`, `username`
+   * and, with the `email` scope, `email` and `email_verified` (`"true"`/`"false"`, as Cognito).
+   * Throws DevUserInfoError (401 invalid_token, 400 without the `openid` scope) as Cognito answers.
+   */
+  userInfo(accessToken: string): Record<string, string> {
+    const parts = accessToken.split('.');
+    const invalid = (message: string) => new DevUserInfoError(401, 'invalid_token', message);
+    if (parts.length !== 3) throw invalid('malformed token');
+    let header: Record<string, unknown>;
+    let claims: Record<string, unknown>;
+    try {
+      header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString());
+      claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString());
+    } catch {
+      throw invalid('malformed token');
+    }
+    const signed = createVerify('RSA-SHA256')
+      .update(`${parts[0]}.${parts[1]}`)
+      .verify(this.publicKey, Buffer.from(parts[2]!, 'base64url'));
+    if (header.kid !== this.kid || header.alg !== 'RS256' || !signed) throw invalid('bad signature');
+    if (claims.token_use !== 'access') throw invalid('not an access token');
+    if (typeof claims.exp !== 'number' || claims.exp * 1000 <= Date.now()) throw invalid('token expired');
+    const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
+    if (!scopes.includes('openid'))
+      throw new DevUserInfoError(400, 'invalid_request', 'the access token has no openid scope');
+    const sub = String(claims.sub);
+    const user = this.known(sub);
+    return {
+      sub,
+      username: String(claims.username ?? sub),
+      ...(user && scopes.includes('email') ? { email: user.email, email_verified: user.email_verified } : {}),
+    };
   }
 }
