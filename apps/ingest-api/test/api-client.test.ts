@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -98,5 +99,41 @@ describe('@prospectflow/api-client against the listening API', () => {
     // The company created above, and the one the import may have added by now.
     expect(stdout).toMatch(new RegExp(`^${email}, organisation ${organisationId}: [12] companies$`, 'm'));
     expect(stdout).toContain('- Analytical Engines (analytical.example)');
+  });
+
+  it("the README's and the example's commands mint a token `pnpm dev`'s API accepts (COGNITO_TOKEN_USE default: access)", async () => {
+    const devLike = await buildTestApp({ label: 'api-client-dev', env: { COGNITO_TOKEN_USE: 'access' } });
+    try {
+      await devLike.app.listen({ host: '127.0.0.1', port: 0 });
+      const url = `http://127.0.0.1:${(devLike.app.server.address() as AddressInfo).port}`;
+      const read = (path: string) =>
+        readFileSync(fileURLToPath(new URL(`../../../packages/api-client/${path}`, import.meta.url)), 'utf8');
+      for (const [where, text] of [
+        ['README.md', read('README.md')],
+        ['examples/companies.mjs', read('examples/companies.mjs')],
+      ] as const) {
+        const command = /ingest-api token ([^)]*)\)/.exec(text);
+        expect(command, where).not.toBeNull();
+        // What the token CLI (auth-core's token-cli) mints for these arguments.
+        const type = /--type (\w+)/.exec(command![1]!)?.[1] ?? 'access';
+        const who = /--email (\S+)/.exec(command![1]!)![1]!;
+        const { stdout } = await promisify(execFile)(
+          process.execPath,
+          [fileURLToPath(new URL('../../../packages/api-client/examples/companies.mjs', import.meta.url))],
+          {
+            env: {
+              ...process.env,
+              API_URL: url,
+              API_TOKEN: devLike.token(who, { type: type as 'id' | 'access' }),
+            },
+          },
+        );
+        expect(stdout, where).toMatch(
+          new RegExp(`^${who}, organisation [0-9a-f-]{36}: \\d+ companies$`, 'm'),
+        );
+      }
+    } finally {
+      await devLike.close();
+    }
   });
 });

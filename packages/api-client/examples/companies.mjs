@@ -1,5 +1,6 @@
 // Lists the companies of your first organisation (creating one if you have none) through the typed client.
-//   API_URL=http://127.0.0.1:3000 API_TOKEN=$(pnpm --silent --filter @prospectflow/ingest-api token --email ada@example.com --type id) \
+// With `pnpm dev` running (its API accepts access tokens, the token command's default), from the repository root:
+//   API_URL=http://127.0.0.1:3000 API_TOKEN=$(pnpm --silent --filter @prospectflow/ingest-api token --email ada@example.com) \
 //     node packages/api-client/examples/companies.mjs
 import { createApiClient } from '@prospectflow/api-client';
 
