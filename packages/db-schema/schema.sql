@@ -1508,6 +1508,19 @@ GRANT EXECUTE ON FUNCTION app.current_user_id() TO prospectflow_backup;
 GRANT EXECUTE ON FUNCTION app.current_user_id() TO prospectflow_system;
 GRANT EXECUTE ON FUNCTION app.current_user_id() TO prospectflow_worker;
 
+CREATE OR REPLACE FUNCTION app.emails_in(p_text text)
+ RETURNS text[]
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE STRICT
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+  SELECT coalesce(array_agg(DISTINCT btrim(m[1], '.''`')), '{}')
+  FROM regexp_matches(lower(normalize(p_text, NFC)),
+         '[^[:space:]"(),:;<>@\[\]\\]+@[^[:space:]"(),:;<>@\[\]\\]+\.[^[:space:]"(),:;<>@\[\]\\]+', 'g') AS m
+$function$;
+GRANT EXECUTE ON FUNCTION app.emails_in(p_text text) TO prospectflow_app;
+GRANT EXECUTE ON FUNCTION app.emails_in(p_text text) TO prospectflow_worker;
+
 CREATE OR REPLACE FUNCTION app.enqueue_domain_checks(p_run_at timestamp with time zone, p_checked_before timestamp with time zone)
  RETURNS integer
  LANGUAGE sql
@@ -1553,15 +1566,10 @@ CREATE OR REPLACE FUNCTION app.erase_legacy_subject(p_emails text[], p_names tex
  LANGUAGE sql
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
-  WITH patterns AS (
-    SELECT '%' || replace(replace(replace(lower(x), '\', '\\'), '%', '\%'), '_', '\_') || '%' AS p
-    FROM unnest(coalesce(p_emails, '{}') || coalesce(p_names, '{}')) AS x
-    WHERE length(btrim(x)) >= 3
-  ), gone AS (
+  WITH gone AS (
     DELETE FROM legacy.archive_rows AS a
     WHERE a.organisation_id = app.current_organisation_id()
-      AND EXISTS (SELECT 1 FROM jsonb_each_text(a.original) AS v, patterns
-                  WHERE lower(v.value) LIKE patterns.p)
+      AND app.subject_owns(ARRAY(SELECT v.value FROM jsonb_each_text(a.original) AS v), p_emails, p_names, '{}')
     RETURNING 1
   )
   SELECT count(*)::integer FROM gone
@@ -1693,6 +1701,18 @@ AS $function$
   ORDER BY m.organisation_id, m.id
 $function$;
 GRANT EXECUTE ON FUNCTION app.mailboxes_to_poll() TO prospectflow_worker;
+
+CREATE OR REPLACE FUNCTION app.name_words(p_text text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE STRICT
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+  SELECT ' ' || btrim(regexp_replace(lower(normalize(p_text, NFC)),
+           '[[:space:]!"#$%&()*+,./:;<=>?\[\\\]^`{|}~«»“”„…–—]+', ' ', 'g')) || ' '
+$function$;
+GRANT EXECUTE ON FUNCTION app.name_words(p_text text) TO prospectflow_app;
+GRANT EXECUTE ON FUNCTION app.name_words(p_text text) TO prospectflow_worker;
 
 CREATE OR REPLACE FUNCTION app.note_inbound_contact()
  RETURNS trigger
@@ -2285,6 +2305,28 @@ $function$;
 GRANT EXECUTE ON FUNCTION app.set_updated_provenance() TO prospectflow_app;
 GRANT EXECUTE ON FUNCTION app.set_updated_provenance() TO prospectflow_system;
 GRANT EXECUTE ON FUNCTION app.set_updated_provenance() TO prospectflow_worker;
+
+CREATE OR REPLACE FUNCTION app.subject_owns(p_values text[], p_emails text[], p_names text[], p_ids text[])
+ RETURNS boolean
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+  WITH v AS (SELECT x FROM unnest(p_values) AS x WHERE x IS NOT NULL AND x <> ''),
+  found AS (SELECT DISTINCT e FROM v, unnest(app.emails_in(v.x)) AS e),
+  mine AS (SELECT lower(normalize(btrim(e), NFC)) AS e FROM unnest(coalesce(p_emails, '{}')) AS e
+            WHERE e IS NOT NULL),
+  ids AS (SELECT lower(normalize(btrim(i), NFC)) AS i FROM unnest(coalesce(p_ids, '{}')) AS i
+           WHERE length(btrim(i)) > 0),
+  full_names AS (SELECT w FROM unnest(coalesce(p_names, '{}')) AS n, app.name_words(n) AS w
+                  WHERE btrim(w) LIKE '% %')
+  SELECT EXISTS (SELECT 1 FROM found JOIN mine USING (e))
+      OR EXISTS (SELECT 1 FROM v JOIN ids ON lower(normalize(btrim(v.x), NFC)) = ids.i)
+      OR (NOT EXISTS (SELECT 1 FROM found WHERE e NOT IN (SELECT e FROM mine))
+          AND EXISTS (SELECT 1 FROM v, full_names WHERE strpos(app.name_words(v.x), full_names.w) > 0))
+$function$;
+GRANT EXECUTE ON FUNCTION app.subject_owns(p_values text[], p_emails text[], p_names text[], p_ids text[]) TO prospectflow_app;
+GRANT EXECUTE ON FUNCTION app.subject_owns(p_values text[], p_emails text[], p_names text[], p_ids text[]) TO prospectflow_worker;
 
 CREATE OR REPLACE FUNCTION app.suppression_reason(p_address citext)
  RETURNS text

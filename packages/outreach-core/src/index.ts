@@ -48,6 +48,7 @@ export {
   subjectHmac,
   subjectHmacs,
 } from './subject-hash.js';
+export { emailsIn, nameWords, normaliseSubjectName, subjectNameHmac } from './subject-match.js';
 export {
   cancelPendingTasks,
   DEDUPE_KEY,

@@ -1,72 +1,27 @@
-import { type SubjectKeys, subjectHmac } from '@prospectflow/outreach-core';
+import {
+  normaliseSubjectName,
+  type SubjectKeys,
+  subjectHmac,
+  subjectHmacs,
+  subjectNameHmac,
+} from '@prospectflow/outreach-core';
 import type { TenantClient } from '@prospectflow/tenant-context';
-import { likeContains } from '../lib/pagination.js';
-import { notFound } from '../lib/problem.js';
+import {
+  resolveSubject,
+  SUBJECT_IMPORT_ERRORS,
+  type Subject,
+  type SubjectTarget,
+  subjectImportErrorParams,
+} from './subject.js';
 import { suppressSubject } from './suppression.js';
 
-export type ErasureTarget = { email: string } | { personId: string } | { requestId: string };
+export type ErasureTarget = SubjectTarget;
 
 export interface ErasureResult {
   id: string;
   /** store → rows removed; no personal data. */
   removed: Record<string, number>;
   completedAt: string;
-}
-
-interface Subject {
-  personIds: string[];
-  emails: string[];
-  /** "First Last" of each person, to find free-text copies (import error values). */
-  names: string[];
-  pharowIds: string[];
-  requestId: string | null;
-}
-
-async function resolve(client: TenantClient, target: ErasureTarget): Promise<Subject> {
-  let personIds: string[] = [];
-  const emails = new Set<string>();
-  let requestId: string | null = null;
-  if ('requestId' in target) {
-    const { rows } = await client.query<{ person_id: string | null; email: string | null }>(
-      `SELECT p.person_id, p.email::text AS email FROM iam.erasure_requests r
-       LEFT JOIN crm.positions p ON p.id = r.position_id
-       WHERE r.id = $1 AND r.status = 'pending'`,
-      [target.requestId],
-    );
-    if (rows.length === 0) throw notFound('Erasure request', 'erasure_request_not_found');
-    requestId = target.requestId;
-    if (rows[0]!.person_id) personIds = [rows[0]!.person_id];
-    if (rows[0]!.email) emails.add(rows[0]!.email.toLowerCase());
-  } else if ('personId' in target) {
-    const { rows } = await client.query('SELECT 1 FROM crm.people WHERE id = $1', [target.personId]);
-    if (rows.length === 0) throw notFound('Person', 'person_not_found');
-    personIds = [target.personId];
-  } else {
-    emails.add(target.email.trim().toLowerCase());
-    const { rows } = await client.query<{ person_id: string }>(
-      'SELECT person_id FROM crm.positions WHERE id = (SELECT app.position_id_for_email($1))',
-      [target.email.trim()],
-    );
-    personIds = rows.map((r) => r.person_id);
-  }
-  const { rows: people } = await client.query<{
-    email: string | null;
-    name: string | null;
-    pharow_person_id: string | null;
-  }>(
-    `SELECT p.email::text AS email, nullif(concat_ws(' ', pe.first_name, pe.last_name), '') AS name, pe.pharow_person_id
-     FROM crm.people pe LEFT JOIN crm.positions p ON p.person_id = pe.id
-     WHERE pe.id = ANY ($1::uuid[])`,
-    [personIds],
-  );
-  for (const row of people) if (row.email) emails.add(row.email.toLowerCase());
-  return {
-    personIds,
-    emails: [...emails],
-    names: [...new Set(people.map((r) => r.name).filter((n): n is string => !!n))],
-    pharowIds: [...new Set(people.map((r) => r.pharow_person_id).filter((n): n is string => !!n))],
-    requestId,
-  };
 }
 
 /** Row counts of what will go (cascades included), read before anything is deleted. */
@@ -96,8 +51,11 @@ export async function eraseSubject(
   keys: SubjectKeys,
   target: ErasureTarget,
 ): Promise<ErasureResult> {
-  const subject = await resolve(client, target);
+  const subject = await resolveSubject(client, target);
   for (const email of subject.emails) await suppressSubject(client, keys, email, 'erasure');
+  // Open requests of the same person (asked twice, before this erasure): by the position they
+  // were made at, or by the address's hash under any key version (made before a key rotation).
+  const requests = await openRequests(client, keys, subject);
 
   const counts = (
     await client.query<{
@@ -131,11 +89,12 @@ export async function eraseSubject(
   ]);
   note('outreach.suppressions', plain.rowCount);
   note('crm.import_errors', await eraseImportErrors(client, subject));
+  note('crm.import_source_keys', await eraseSourceKeys(client, subject));
   const people = await client.query('DELETE FROM crm.people WHERE id = ANY ($1::uuid[])', [
     subject.personIds,
   ]);
   note('crm.people', people.rowCount);
-  note('legacy', await eraseLegacy(client, subject));
+  note('legacy', await eraseLegacy(client, keys, subject));
 
   const ledgerKey = subject.emails[0] ?? `person:${subject.personIds[0] ?? subject.requestId}`;
   const { rows } = await client.query<{ id: string; completed_at: Date }>(
@@ -150,24 +109,45 @@ export async function eraseSubject(
       [subject.requestId, ledger.id],
     );
   }
-  // Other open requests of the same person (asked twice, before this erasure) are done too.
   await client.query(
     `UPDATE iam.erasure_requests SET status = 'completed', erasure_id = $1, position_id = NULL
-     WHERE status = 'pending' AND subject_hmac = ANY ($2::bytea[])`,
-    [ledger.id, subject.emails.map((email) => subjectHmac(email, keys.current))],
+     WHERE status = 'pending' AND id = ANY ($2::uuid[])`,
+    [ledger.id, requests],
   );
   return { id: ledger.id, removed, completedAt: ledger.completed_at.toISOString() };
 }
 
+async function openRequests(client: TenantClient, keys: SubjectKeys, subject: Subject): Promise<string[]> {
+  const hashes = subject.emails.flatMap((email) => subjectHmacs(email, keys));
+  const { rows } = await client.query<{ id: string }>(
+    `SELECT id FROM iam.erasure_requests
+      WHERE status = 'pending' AND (position_id = ANY ($1::uuid[])
+         OR (key_version, subject_hmac) IN (SELECT * FROM unnest($2::smallint[], $3::bytea[])))`,
+    [subject.positionIds, hashes.map((h) => h.version), hashes.map((h) => h.hmac)],
+  );
+  return rows.map((r) => r.id);
+}
+
 /** Every error row of a file row that carried one of the person's values (the whole row goes). */
 async function eraseImportErrors(client: TenantClient, subject: Subject): Promise<number> {
-  const patterns = [...subject.emails, ...subject.names, ...subject.pharowIds].map(likeContains);
-  if (patterns.length === 0) return 0;
   const { rowCount } = await client.query(
-    `DELETE FROM crm.import_errors e USING (
-       SELECT DISTINCT import_id, row_number FROM crm.import_errors WHERE raw_value ILIKE ANY ($1::text[])) hit
-     WHERE e.import_id = hit.import_id AND e.row_number = hit.row_number`,
-    [patterns],
+    `DELETE FROM crm.import_errors e USING (${SUBJECT_IMPORT_ERRORS}) hit WHERE e.id = hit.id`,
+    subjectImportErrorParams(subject),
+  );
+  return rowCount ?? 0;
+}
+
+/**
+ * The importers' source-key map (crm.import_source_keys, no foreign key on target_id): the
+ * person's rows, and any key that is one of their addresses (legacy contacts keyed by email).
+ */
+async function eraseSourceKeys(client: TenantClient, subject: Subject): Promise<number> {
+  const { rowCount } = await client.query(
+    `DELETE FROM crm.import_source_keys
+      WHERE (target_table = 'crm.positions' AND target_id = ANY ($1::uuid[]))
+         OR (target_table = 'crm.people' AND target_id = ANY ($2::uuid[]))
+         OR app.subject_owns(ARRAY[source_key], $3::text[], '{}'::text[], '{}'::text[])`,
+    [subject.positionIds, subject.personIds, subject.emails],
   );
   return rowCount ?? 0;
 }
@@ -175,13 +155,28 @@ async function eraseImportErrors(client: TenantClient, subject: Subject): Promis
 /**
  * The SQLite importer's archive (owned by `legacy`) keeps original rows. Contract: when the
  * function app.erase_legacy_subject(emails text[], names text[]) exists, it deletes the current
- * organisation's archived rows mentioning any of them and returns how many it removed.
+ * organisation's archived rows that belong to the subject (app.subject_owns) and returns how many
+ * it removed. The keyed hash of each full name goes to legacy.erased_names, so that a later
+ * consolidation refuses rows naming the person without another address (apps/legacy-import
+ * erased.ts), like the address hashes of the suppression list.
  */
-async function eraseLegacy(client: TenantClient, subject: Subject): Promise<number> {
-  const { rows } = await client.query<{ present: boolean }>(
-    `SELECT to_regprocedure('app.erase_legacy_subject(text[], text[])') IS NOT NULL AS present`,
+async function eraseLegacy(client: TenantClient, keys: SubjectKeys, subject: Subject): Promise<number> {
+  const { rows } = await client.query<{ present: boolean; names: boolean }>(
+    `SELECT to_regprocedure('app.erase_legacy_subject(text[], text[])') IS NOT NULL AS present,
+            to_regclass('legacy.erased_names') IS NOT NULL AS names`,
   );
   if (!rows[0]?.present) return 0;
+  if (rows[0].names) {
+    const names = [
+      ...new Set(subject.names.map(normaliseSubjectName).filter((n): n is string => n !== null)),
+    ];
+    await client.query(
+      `INSERT INTO legacy.erased_names (key_version, name_hmac)
+       SELECT $1, h FROM unnest($2::bytea[]) AS h
+       ON CONFLICT (organisation_id, key_version, name_hmac) DO NOTHING`,
+      [keys.current.version, names.map((n) => subjectNameHmac(n, keys.current))],
+    );
+  }
   const result = await client.query<{ n: number }>('SELECT app.erase_legacy_subject($1, $2)::int AS n', [
     subject.emails,
     subject.names,

@@ -1,32 +1,39 @@
 import { type SubjectKeys, subjectHmacs } from '@prospectflow/outreach-core';
 import type { TenantClient } from '@prospectflow/tenant-context';
-import { likeContains } from '../lib/pagination.js';
 import { PROVENANCE_SQL } from './provenance.js';
 import { retentionPolicy } from './settings.js';
+import {
+  resolveSubject,
+  SUBJECT_IMPORT_ERRORS,
+  SUBJECT_LEGACY_ROWS,
+  subjectImportErrorParams,
+} from './subject.js';
 
 /**
  * Art. 15 access: everything the organisation holds about the person with this address, as one
  * JSON document ready to send (data, source, purposes, recipients, retention, rights, timeline).
- * Read in one transaction, so the document is a consistent snapshot.
+ * Read in one transaction, so the document is a consistent snapshot. The subject is the one the
+ * erasure would remove (resolveSubject: every address of the person, their names), and import
+ * errors and legacy rows are theirs by the erasure's own rule (app.subject_owns).
  */
 export async function subjectAccess(client: TenantClient, keys: SubjectKeys, email: string) {
   const address = email.trim();
   const q = async <T extends Record<string, unknown>>(sql: string, params: unknown[]) =>
     (await client.query<T>(sql, params)).rows;
+  const subject = await resolveSubject(client, { email: address });
   const positions = await q<{ person_id: string }>(
     `SELECT p.id, p.person_id, p.company_id, p.title, p.email::text AS email, p.email_status, p.phone, p.list_name,
             p.status, p.custom, p.art14_notified_at, p.created_at, p.updated_at, ${PROVENANCE_SQL('p')}
        FROM crm.positions p WHERE p.id = (SELECT app.position_id_for_email($1))`,
     [address],
   );
-  const personIds = [...new Set(positions.map((p) => p.person_id))];
+  const personIds = subject.personIds;
   const people = await q(
     `SELECT pe.id, pe.first_name, pe.last_name, pe.linkedin_url, pe.phone, pe.location, pe.pharow_person_id,
             pe.custom, pe.collected_at, pe.last_inbound_at, pe.created_at, pe.updated_at, ${PROVENANCE_SQL('pe')}
        FROM crm.people pe WHERE pe.id = ANY ($1::uuid[])`,
     [personIds],
   );
-  // Their other positions (other addresses) are theirs too.
   const otherPositions = await q(
     `SELECT p.id, p.person_id, p.company_id, p.title, p.email::text AS email, p.phone, p.status, p.created_at,
             ${PROVENANCE_SQL('p')}
@@ -48,9 +55,9 @@ export async function subjectAccess(client: TenantClient, keys: SubjectKeys, ema
     `SELECT m.id, m.enrollment_id, m.direction, m.status, m.inbound_kind, m.from_address::text AS from_address,
             m.to_address::text AS to_address, m.subject, m.body_text, m.sent_at, m.received_at, m.created_at
        FROM outreach.messages m
-      WHERE m.enrollment_id = ANY ($1::uuid[]) OR m.to_address = $2::citext OR m.from_address = $2::citext
+      WHERE m.enrollment_id = ANY ($1::uuid[]) OR m.to_address = ANY ($2::citext[]) OR m.from_address = ANY ($2::citext[])
       ORDER BY coalesce(m.sent_at, m.received_at, m.created_at)`,
-    [enrollments.map((e) => e.id), address],
+    [enrollments.map((e) => e.id), subject.emails],
   );
   const events = await q(
     `SELECT 'open' AS kind, o.message_id, o.opened_at AS at, o.is_machine, o.user_agent
@@ -58,31 +65,25 @@ export async function subjectAccess(client: TenantClient, keys: SubjectKeys, ema
     [messages.map((m) => m.id)],
   );
   const suppressions = await q(
-    `SELECT reason, created_at, 'email' AS matched_by FROM outreach.suppressions WHERE email = $1::citext
+    `SELECT reason, created_at, 'email' AS matched_by FROM outreach.suppressions WHERE email = ANY ($4::citext[])
      UNION ALL
      SELECT reason, created_at, 'email_domain' FROM outreach.suppressions WHERE domain = split_part($1, '@', 2)::citext
      UNION ALL
      SELECT reason, created_at, 'keyed_hash' FROM outreach.suppression_hashes h
       WHERE (h.key_version, h.email_hmac) IN (SELECT * FROM unnest($2::smallint[], $3::bytea[]))`,
-    [address, ...unzip(subjectHmacs(address, keys))],
+    [address, ...unzip(subjectHmacs(address, keys)), subject.emails],
   );
   const importErrors = await q(
     `SELECT e.import_id, i.file_name, e.row_number, e.column_name, e.code, e.raw_value, e.created_at
-       FROM crm.import_errors e LEFT JOIN crm.imports i ON i.id = e.import_id
-      WHERE e.raw_value ILIKE $1 ORDER BY e.created_at`,
-    [likeContains(address)],
+       FROM (${SUBJECT_IMPORT_ERRORS}) e LEFT JOIN crm.imports i ON i.id = e.import_id
+      ORDER BY e.created_at, e.import_id, e.row_number`,
+    subjectImportErrorParams(subject),
   );
-  // Rows of the consolidated legacy stores that mention the address or a full name of the person
-  // (the same match as the erasure's app.erase_legacy_subject).
-  const names = people
-    .map((p) => [p.first_name, p.last_name].filter(Boolean).join(' '))
-    .filter((n) => n.length >= 3);
   const legacyRecords = await q(
     `SELECT a.source_database, a.source_table, a.source_key, a.import_id, a.original, a.created_at
-       FROM legacy.archive_rows a
-      WHERE EXISTS (SELECT 1 FROM jsonb_each_text(a.original) v WHERE v.value ILIKE ANY ($1::text[]))
+       FROM (${SUBJECT_LEGACY_ROWS}) a
       ORDER BY a.source_database, a.source_table, a.source_key`,
-    [[address, ...names].map(likeContains)],
+    [subject.emails, subject.names],
   );
   const organisation = (
     await q<{ name: string; privacy_notice_url: string | null }>(

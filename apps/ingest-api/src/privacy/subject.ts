@@ -1,0 +1,87 @@
+import type { TenantClient } from '@prospectflow/tenant-context';
+import { notFound } from '../lib/problem.js';
+
+export type SubjectTarget = { email: string } | { personId: string } | { requestId: string };
+
+/**
+ * A data subject as the erasure (Art. 17) and the access export (Art. 15) both see it: the
+ * person(s) behind an address, every address of theirs, their full names and other identifiers.
+ * What belongs to them is decided by ONE rule, app.subject_owns (migration 1005): one of these
+ * addresses or identifiers, or a full name as whole words in a record that carries no other
+ * address.
+ */
+export interface Subject {
+  personIds: string[];
+  positionIds: string[];
+  /** Lower case; the queried one first. */
+  emails: string[];
+  /** "First Last" of each person (app.subject_owns ignores single words). */
+  names: string[];
+  pharowIds: string[];
+  requestId: string | null;
+}
+
+export async function resolveSubject(client: TenantClient, target: SubjectTarget): Promise<Subject> {
+  let personIds: string[] = [];
+  const emails = new Set<string>();
+  let requestId: string | null = null;
+  if ('requestId' in target) {
+    const { rows } = await client.query<{ person_id: string | null; email: string | null }>(
+      `SELECT p.person_id, p.email::text AS email FROM iam.erasure_requests r
+       LEFT JOIN crm.positions p ON p.id = r.position_id
+       WHERE r.id = $1 AND r.status = 'pending'`,
+      [target.requestId],
+    );
+    if (rows.length === 0) throw notFound('Erasure request', 'erasure_request_not_found');
+    requestId = target.requestId;
+    if (rows[0]!.person_id) personIds = [rows[0]!.person_id];
+    if (rows[0]!.email) emails.add(rows[0]!.email.toLowerCase());
+  } else if ('personId' in target) {
+    const { rows } = await client.query('SELECT 1 FROM crm.people WHERE id = $1', [target.personId]);
+    if (rows.length === 0) throw notFound('Person', 'person_not_found');
+    personIds = [target.personId];
+  } else {
+    emails.add(target.email.trim().toLowerCase());
+    const { rows } = await client.query<{ person_id: string }>(
+      'SELECT person_id FROM crm.positions WHERE id = (SELECT app.position_id_for_email($1))',
+      [target.email.trim()],
+    );
+    personIds = rows.map((r) => r.person_id);
+  }
+  const { rows: people } = await client.query<{
+    position_id: string | null;
+    email: string | null;
+    name: string | null;
+    pharow_person_id: string | null;
+  }>(
+    `SELECT p.id AS position_id, p.email::text AS email,
+            nullif(concat_ws(' ', pe.first_name, pe.last_name), '') AS name, pe.pharow_person_id
+     FROM crm.people pe LEFT JOIN crm.positions p ON p.person_id = pe.id
+     WHERE pe.id = ANY ($1::uuid[])`,
+    [personIds],
+  );
+  for (const row of people) if (row.email) emails.add(row.email.toLowerCase());
+  const distinct = (values: (string | null)[]) => [...new Set(values.filter((v): v is string => !!v))];
+  return {
+    personIds,
+    positionIds: distinct(people.map((r) => r.position_id)),
+    emails: [...emails],
+    names: distinct(people.map((r) => r.name)),
+    pharowIds: distinct(people.map((r) => r.pharow_person_id)),
+    requestId,
+  };
+}
+
+/** The subject's import error rows: every error row of a file row that carried one of their values. */
+export const SUBJECT_IMPORT_ERRORS = `
+  SELECT e.* FROM crm.import_errors e JOIN (
+    SELECT import_id, row_number FROM crm.import_errors GROUP BY import_id, row_number
+    HAVING app.subject_owns(array_agg(raw_value), $1::text[], $2::text[], $3::text[])) hit
+  ON e.import_id = hit.import_id AND e.row_number = hit.row_number`;
+
+export const subjectImportErrorParams = (s: Subject) => [s.emails, s.names, s.pharowIds];
+
+/** The subject's rows of the consolidated legacy stores (what app.erase_legacy_subject deletes). */
+export const SUBJECT_LEGACY_ROWS = `
+  SELECT a.* FROM legacy.archive_rows a
+   WHERE app.subject_owns(ARRAY(SELECT v.value FROM jsonb_each_text(a.original) v), $1::text[], $2::text[], '{}'::text[])`;

@@ -1,0 +1,93 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  loadSubjectKeys,
+  normaliseSubjectName,
+  subjectHmac,
+  subjectNameHmac,
+} from '@prospectflow/outreach-core';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consolidate } from '../src/consolidate.js';
+import { findDatabases } from '../src/sources.js';
+import { setupLegacyDb } from './helpers.js';
+
+// An erased person does not come back with a re-consolidation (Art. 17), by the same rule as the
+// erasure itself (app.subject_owns): one of their addresses (non-ASCII included), or their full
+// name as whole words (any Unicode normal form) on a row carrying no other address.
+
+let ctx: Awaited<ReturnType<typeof setupLegacyDb>>;
+let dir: string;
+
+const ROWS: Array<[number, string | null, string | null, string]> = [
+  [1, 'Zoé Quillardet', 'zoe.q@quillardet.fr', 'first call'],
+  [2, 'Zoé Quillardet', null, 'second call, no address on this row'],
+  [3, 'Zoe\u0301 Quillardet', null, 'NFD, as macOS writes it'],
+  [4, 'Ünal Şahin', 'ünal@şahin.fr', 'non-ASCII address'],
+  [5, 'Zoé Quillardet', 'zoe@autre-quillardet.fr', 'a namesake: another address'],
+  [6, 'Zoé Quillardetti', null, 'not her name'],
+  [7, 'Bystander', 'else@example.fr', 'keep'],
+  [8, null, null, 'RDV avec ZOÉ QUILLARDET, mardi'],
+];
+
+beforeAll(async () => {
+  ctx = await setupLegacyDb('legacy_erased');
+  dir = mkdtempSync(join(tmpdir(), 'pf-erased-'));
+  const db = new Database(join(dir, 'crm_notes.db'));
+  db.exec('CREATE TABLE call_notes (id INTEGER PRIMARY KEY, lead_name TEXT, email TEXT, note TEXT)');
+  const insert = db.prepare('INSERT INTO call_notes VALUES (?, ?, ?, ?)');
+  for (const row of ROWS) insert.run(...row);
+  db.close();
+});
+afterAll(async () => {
+  await ctx?.close();
+});
+
+describe('re-consolidation after an erasure', () => {
+  it('refuses the erased people’s rows: by address, non-ASCII too, and by full name without another address', async () => {
+    const tenant = await ctx.newOrganisation();
+    const keys = loadSubjectKeys();
+    const databases = findDatabases([dir]);
+    const first = await consolidate(ctx.pool, { databases, tenant, subjectKeys: keys });
+    expect(first.status, first.error).toBe('succeeded');
+    const keysLeft = async () =>
+      (
+        await ctx.query<{ source_key: string }>(
+          tenant,
+          'SELECT source_key FROM legacy.archive_rows ORDER BY source_key::int',
+        )
+      ).map((r) => r.source_key);
+    expect(await keysLeft()).toEqual(['1', '2', '3', '4', '5', '6', '7', '8']);
+
+    // What the API's erasure (apps/ingest-api privacy/erasure.ts) writes for two people: the keyed
+    // hashes of their addresses and full names, then the archive's rows go.
+    const people = [
+      { email: 'zoe.q@quillardet.fr', name: 'Zoé Quillardet' },
+      { email: 'ünal@şahin.fr', name: 'Ünal Şahin' },
+    ];
+    for (const { email, name } of people) {
+      await ctx.query(
+        tenant,
+        `INSERT INTO outreach.suppression_hashes (key_version, email_hmac, reason) VALUES ($1, $2, 'erasure')`,
+        [keys.current.version, subjectHmac(email, keys.current)],
+      );
+      await ctx.query(tenant, 'INSERT INTO legacy.erased_names (key_version, name_hmac) VALUES ($1, $2)', [
+        keys.current.version,
+        subjectNameHmac(normaliseSubjectName(name)!, keys.current),
+      ]);
+    }
+    const erased = await ctx.query<{ n: number }>(tenant, 'SELECT app.erase_legacy_subject($1, $2) AS n', [
+      people.map((p) => p.email),
+      people.map((p) => p.name),
+    ]);
+    expect(erased[0]!.n).toBe(5);
+    expect(await keysLeft()).toEqual(['5', '6', '7']);
+
+    const again = await consolidate(ctx.pool, { databases, tenant, subjectKeys: keys });
+    expect(again.status, again.error).toBe('succeeded');
+    const table = again.databases[0]!.tables.find((t) => t.table === 'call_notes')!;
+    expect(table.archive?.rejectedReasons.erased_subject).toBe(5);
+    expect(await keysLeft()).toEqual(['5', '6', '7']);
+  });
+});
