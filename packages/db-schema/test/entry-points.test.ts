@@ -26,9 +26,9 @@ async function loads(entry: string): Promise<string[]> {
 }
 
 it.each([
-  ['src/index.ts', ['pg', 'postgrator']],
-  ['src/testing.ts', ['pg', 'postgrator']],
-  ['src/validation/index.ts', ['pg', 'postgrator']],
+  ['src/index.ts', ['@prospectflow/config', 'pg', 'postgrator']],
+  ['src/testing.ts', ['@prospectflow/config', 'pg', 'postgrator']],
+  ['src/validation/index.ts', ['@prospectflow/config', 'pg', 'postgrator']],
 ])('%s loads no Prisma, only %j', async (entry, expected) => {
   const modules = await loads(entry);
   expect(modules.filter((m) => /prisma/i.test(m))).toEqual([]);
