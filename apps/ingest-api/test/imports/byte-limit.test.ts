@@ -133,6 +133,27 @@ describe('IMPORT_MAX_BYTES on every import body', () => {
     await expectRefusedAndNothingKept(await post(form.headers, chunked(payload)));
   });
 
+  it('multipart/form-data: bytes outside the parts (preamble, part headers, epilogue) count too', async () => {
+    const form = multipart('Raison sociale;SIREN\nAcme;\n');
+    const boundary = /boundary=(.+)$/.exec(form.headers['content-type']!)![1]!;
+    const padded = [
+      Buffer.concat([Buffer.from(`${'p'.repeat(MAX * 4)}\r\n`), form.payload]),
+      Buffer.concat([form.payload, Buffer.from('e'.repeat(MAX * 4))]),
+      Buffer.from(
+        form.payload
+          .toString()
+          .replace(
+            'content-type: text/csv\r\n',
+            `content-type: text/csv\r\nx-pad: ${'h'.repeat(MAX * 4)}\r\n`,
+          ),
+      ),
+    ];
+    for (const payload of padded) {
+      expect(payload.includes(boundary)).toBe(true);
+      await expectRefusedAndNothingKept(await post(form.headers, chunked(payload)));
+    }
+  });
+
   it('multipart/form-data: a second file part is 400 unexpected_file, saying so', async () => {
     const form = multipart('Raison sociale;SIREN\nAcme;\n');
     const boundary = /boundary=(.+)$/.exec(form.headers['content-type']!)![1]!;

@@ -61,6 +61,25 @@ function moreThanOneFile(): ProblemError {
   );
 }
 
+/**
+ * Counts the raw bytes of a multipart request as they arrive. Over `maxBytes`, the request stream
+ * reports the 413 to @fastify/multipart, which listens for the request's errors: it unpipes its
+ * parser, fails the file part in flight with it (that upload is aborted) and rejects the next
+ * part with it. Returns the function that stops counting.
+ */
+function countRawBody(request: FastifyRequest, maxBytes: number): () => void {
+  const raw = request.raw;
+  let seen = 0;
+  const count = (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen <= maxBytes) return;
+    raw.removeListener('data', count);
+    raw.emit('error', bodyTooLarge(maxBytes));
+  };
+  raw.on('data', count);
+  return () => raw.removeListener('data', count);
+}
+
 /** Raw bodies streamed to object storage as CSV (the same limit as every other import body). */
 const RAW_TYPES = ['text/csv', 'application/csv', 'text/plain', 'application/octet-stream'];
 
@@ -135,13 +154,17 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
       };
       // Fields and file share the one limit (not only the file part): every field's bytes count,
       // and the file streams through what is left. A declared length over it is refused before a
-      // byte is read. (Part headers and boundaries are bounded apart: at most MAX_FIELDS + 1 parts.)
+      // byte is read.
       if (declaredOver(request.headers['content-length'], maxBytes)) throw bodyTooLarge(maxBytes);
       let used = 0;
       const count = (bytes: number) => {
         used += bytes;
         if (used > maxBytes) throw bodyTooLarge(maxBytes);
       };
+      // What the parts do not show (preamble, part headers, epilogue) is bounded too: the raw
+      // bytes of the body are counted as they arrive (attached before the parser is piped in, in
+      // this same tick, so no chunk is missed).
+      const stopCounting = countRawBody(request, maxBytes);
       try {
         for await (const part of request.parts()) {
           if (part.type === 'file') {
@@ -185,6 +208,8 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
           'malformed_multipart',
           `The multipart body could not be read: ${(error as Error).message}`,
         );
+      } finally {
+        stopCounting();
       }
       if (!file) throw new ProblemError(400, 'file_required', 'The multipart body has no part named "file".');
       try {

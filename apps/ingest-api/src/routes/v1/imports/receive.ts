@@ -34,6 +34,12 @@ export async function receiveCsv(
   stream: Readable,
   options: { maxBytes: number; alreadyUsed?: number; mapping?: CustomMapping },
 ): Promise<ReceivedCsv> {
+  // A stream that already failed (a multipart part destroyed by its parser before it was read: the
+  // body went over the limit) emits nothing more: its error is the answer.
+  if (stream.errored) {
+    clientErrors.add(stream.errored);
+    throw stream.errored;
+  }
   const limiter = new ByteLimit(options.maxBytes, options.alreadyUsed);
   const probe = new CsvUploadProbe(options.mapping);
   let failure: unknown;
