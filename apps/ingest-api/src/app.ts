@@ -8,6 +8,7 @@ import type { DestinationStream } from 'pino';
 import type { AppConfig } from './config.js';
 import { requestSerializer } from './lib/log-redaction.js';
 import { registerProblemHandlers } from './lib/problem-handler.js';
+import { requestValidator } from './lib/request-validation.js';
 import routePolicy from './plugins/route-policy.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -31,6 +32,8 @@ const IGNORE = /(?:\.test\.[cm]?[jt]s|\.d\.[cm]?ts|\.map)$/;
  */
 export default async function serviceApp(fastify: FastifyInstance, opts: AppOptions): Promise<void> {
   registerProblemHandlers(fastify);
+  // One validator for every route: bodies exactly as sent, query/params/headers coerced from strings.
+  fastify.setValidatorCompiler(requestValidator());
   // First, so its onRoute hook sees every route (deny-by-default check at ready).
   await fastify.register(routePolicy);
 
@@ -53,7 +56,7 @@ export default async function serviceApp(fastify: FastifyInstance, opts: AppOpti
   });
 }
 
-/** Fastify's own options for this service: logger, request ids, body limit, validation. */
+/** Fastify's own options for this service: logger, request ids, body limit. */
 export function serverOptions(config: AppConfig, logStream?: DestinationStream): FastifyServerOptions {
   const pretty =
     !logStream && process.stdout.isTTY && config.nodeEnv !== 'production' && config.logLevel !== 'silent';
@@ -91,9 +94,7 @@ export function serverOptions(config: AppConfig, logStream?: DestinationStream):
         : config.trustProxy,
     bodyLimit: config.bodyLimitBytes,
     return503OnClosing: true,
-    ajv: {
-      customOptions: { coerceTypes: 'array', removeAdditional: true, useDefaults: true, allErrors: true },
-    },
+    // Validation (ajv options per request part) is set in serviceApp: lib/request-validation.ts.
   };
 }
 

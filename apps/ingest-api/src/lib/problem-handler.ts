@@ -33,7 +33,10 @@ function validationIssues(error: FastifyError): ValidationIssue[] {
     return {
       in: where,
       path: field ? `${base}/${field}` : base || '/',
-      message: issue.message ?? 'is invalid',
+      message:
+        params?.additionalProperty !== undefined
+          ? 'is not a field of this request (unknown fields are refused, not ignored)'
+          : (issue.message ?? 'is invalid'),
     };
   });
 }

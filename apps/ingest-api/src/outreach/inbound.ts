@@ -17,7 +17,11 @@ import { type Static, Type } from 'typebox';
 
 export type { InboundKind, InboundResult };
 
-/** What a mail provider's inbound webhook posts (already parsed MIME); the route validates it. */
+/**
+ * What a mail provider's inbound webhook posts (already parsed MIME); the route validates it, types
+ * as sent. Deliberately open (no `additionalProperties: false`): a provider's extra fields are
+ * accepted and ignored, so read only the fields declared here.
+ */
 export const InboundMail = Type.Object({
   messageId: Type.Optional(Type.String({ maxLength: 1000 })),
   inReplyTo: Type.Optional(Type.String({ maxLength: 2000 })),

@@ -2,7 +2,6 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { exactBodies } from '../../../lib/exact-bodies.js';
 import { ProblemError } from '../../../lib/problem.js';
 import { InboundMail, processInbound } from '../../../outreach/inbound.js';
 
@@ -85,9 +84,9 @@ const inbound: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (_request, body, done) =>
     done(null, body),
   );
-  // Types as sent (`subject: 42` is refused, not stored as "42"); the schema's object is open, so a
-  // provider's extra fields are ignored.
-  fastify.setValidatorCompiler(exactBodies);
+  // The body is then validated as every body is (lib/request-validation.ts): types as sent
+  // (`subject: 42` is refused, not stored as "42"). InboundMail is deliberately an open object, so a
+  // provider's extra fields are accepted and ignored rather than refused.
 
   fastify.post(
     '',

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { exactBodies } from '../../../lib/exact-bodies.js';
 import { notFound } from '../../../lib/problem.js';
 import { created } from '../../../lib/replies.js';
 import { MANAGE, READ } from '../../../lib/role-policy.js';
@@ -14,8 +13,6 @@ import { Mailbox, MailboxCreate, MailboxPatch } from './schema.js';
 const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {
   const tags = ['outreach'];
   const repository = mailboxesRepository(fastify.db);
-  // Secrets travel in these bodies: an unknown or mistyped field is refused, never dropped or coerced.
-  fastify.setValidatorCompiler(exactBodies);
   fastify.post(
     '',
     {

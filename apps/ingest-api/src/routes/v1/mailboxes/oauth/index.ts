@@ -8,7 +8,6 @@ import {
 } from '@prospectflow/mailboxes';
 import { currentTenant } from '@prospectflow/tenant-context';
 import type { FastifyInstance } from 'fastify';
-import { exactBodies } from '../../../../lib/exact-bodies.js';
 import { notFound, ProblemError, unprocessable } from '../../../../lib/problem.js';
 import { created } from '../../../../lib/replies.js';
 import { MANAGE } from '../../../../lib/role-policy.js';
@@ -52,8 +51,6 @@ async function consentStore<T>(work: () => Promise<T>): Promise<T> {
 const oauth: FastifyPluginAsyncTypebox = async (fastify) => {
   const tags = ['outreach'];
   const repository = mailboxesRepository(fastify.db);
-  // As the other mailbox routes: unknown fields refused, nothing coerced.
-  fastify.setValidatorCompiler(exactBodies);
 
   fastify.post(
     '/start',
