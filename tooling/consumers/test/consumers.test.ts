@@ -127,6 +127,7 @@ describe('published packages, installed outside the workspace from a local regis
         '@prospectflow/tenant-context': exact('@prospectflow/tenant-context'),
         '@prospectflow/contracts': exact('@prospectflow/contracts'),
         '@prospectflow/api-client': exact('@prospectflow/api-client'),
+        '@prospectflow/mailboxes': exact('@prospectflow/mailboxes'),
         pg: '^8.23.1',
         '@types/pg': '^8.23.1',
         '@types/node': '^20.19.0',
@@ -139,6 +140,11 @@ describe('published packages, installed outside the workspace from a local regis
     const check = spawnSync(process.execPath, [tsc, '-p', dir], { cwd: dir, encoding: 'utf8' });
     expect(check.stdout + check.stderr).toBe('');
     expect(check.status).toBe(0);
+
+    // skipLibCheck hides what a consumer with skipLibCheck false sees: every module our published
+    // declarations import must resolve, from where npm installed them, to declarations (not to
+    // untyped JavaScript, TS7016, nor to nothing, TS2307): the package declares what its types need.
+    expect(unresolvedDeclarationImports(dir)).toEqual([]);
   });
 
   it('browser: contracts + api-client bundle with no Node built-ins, under budget, and no server package installed', async () => {
@@ -179,3 +185,57 @@ describe('published packages, installed outside the workspace from a local regis
     expect(bytes).toBeLessThanOrEqual(BROWSER_BUDGET_BYTES);
   });
 });
+
+/**
+ * `package (file) → import` for each bare import of an installed @prospectflow declaration file
+ * that does not resolve to types the package itself declares (dependency or peer): resolving only
+ * through something npm happened to hoist, or the consumer installed, does not count.
+ */
+function unresolvedDeclarationImports(dir: string): string[] {
+  const ts = createRequire(import.meta.url)('typescript') as typeof import('typescript');
+  const options = { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext };
+  const scope = path.join(dir, 'node_modules', '@prospectflow');
+  const declarations = /\.d\.(?:c|m)?ts$/;
+  const typed = new Set<string>([ts.Extension.Dts, ts.Extension.Dcts, ts.Extension.Dmts]);
+  const problems: string[] = [];
+  const walk = (folder: string): string[] =>
+    fs.readdirSync(folder, { withFileTypes: true }).flatMap((entry) => {
+      const full = path.join(folder, entry.name);
+      if (entry.isDirectory()) return entry.name === 'node_modules' ? [] : walk(full);
+      return declarations.test(entry.name) ? [full] : [];
+    });
+  for (const name of fs.readdirSync(scope)) {
+    const manifest = JSON.parse(fs.readFileSync(path.join(scope, name, 'package.json'), 'utf8'));
+    const declared = new Set(
+      Object.keys({
+        ...manifest.dependencies,
+        ...manifest.peerDependencies,
+        ...manifest.optionalDependencies,
+      }),
+    );
+    for (const file of walk(path.join(scope, name))) {
+      const mode = file.endsWith('.d.cts') ? ts.ModuleKind.CommonJS : ts.ModuleKind.ESNext;
+      const { importedFiles } = ts.preProcessFile(fs.readFileSync(file, 'utf8'), true, true);
+      for (const { fileName: specifier } of importedFiles) {
+        // Relative files are the package's own; Node's built-ins are typed by the consumer's @types/node.
+        if (specifier.startsWith('.') || specifier.startsWith('node:')) continue;
+        const { resolvedModule } = ts.resolveModuleName(
+          specifier,
+          file,
+          options,
+          ts.sys,
+          undefined,
+          undefined,
+          mode,
+        );
+        const provider = resolvedModule?.packageId?.name;
+        if (!resolvedModule || !typed.has(resolvedModule.extension) || !provider || !declared.has(provider)) {
+          problems.push(
+            `@prospectflow/${name} (${path.basename(file)}) → ${specifier} (types from ${provider ?? 'nowhere'})`,
+          );
+        }
+      }
+    }
+  }
+  return [...new Set(problems)].sort();
+}
