@@ -70,6 +70,20 @@ describe('@prospectflow/api-client against the listening API', () => {
     expect(Array.isArray(read.data!.errors.items)).toBe(true);
   });
 
+  it('uploads a CSV as FormData (multipart) through the client, then reads the import', async () => {
+    const form = new FormData();
+    form.append(
+      'file',
+      new Blob(['email;first_name;company_name\ngrace@hopper.io;Grace;Navy\n'], { type: 'text/csv' }),
+      'people.csv',
+    );
+    const accepted = await api.POST('/v1/imports', { body: form });
+    expect(accepted.response.status, JSON.stringify(accepted.error)).toBe(202);
+    const read = await api.GET('/v1/imports/{id}', { params: { path: { id: accepted.data!.id } } });
+    expect(read.data!.sourceKind).toBe('csv');
+    expect(read.data!.fileName).toBe('people.csv');
+  });
+
   it('answers errors as typed problems', async () => {
     const missing = await api.GET('/v1/imports/{id}', { params: { path: { id: randomUUID() } } });
     expect(missing.response.status).toBe(404);

@@ -1267,6 +1267,8 @@ export interface components {
             /** @description URL name */
             slug?: string;
         };
+        /** @description The CSV file as the body (also application/csv, text/plain, application/octet-stream) */
+        CsvImportBody: string;
         DnsRecord: {
             name: string;
             /** @constant */
@@ -1440,6 +1442,16 @@ export interface components {
             /** Format: uuid */
             rowId: string;
             reason: "changed_since" | "deleted_since" | "referenced_since";
+        };
+        /** @description A CSV file upload */
+        ImportUpload: {
+            /**
+             * Format: binary
+             * @description The CSV file (one part named "file")
+             */
+            file: string;
+            /** @description JSON mapping {"Source header": "field"}, as a field before or after the file */
+            mapping?: string;
         };
         ImportWithErrors: components["schemas"]["ImportResource"] & {
             errors: {
@@ -2898,6 +2910,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["JsonImportBody"];
+                "multipart/form-data": components["schemas"]["ImportUpload"];
+                "text/csv": components["schemas"]["CsvImportBody"];
             };
         };
         responses: {

@@ -1,5 +1,5 @@
 import createClient, { type Client, type ClientOptions, type Middleware } from 'openapi-fetch';
-import type { components, operations, paths } from '../generated/api.js';
+import type { components, paths as GeneratedPaths, operations } from '../generated/api.js';
 
 /**
  * Typed client of the ProspectFlow API. Every path, parameter, body and answer comes from the
@@ -7,7 +7,27 @@ import type { components, operations, paths } from '../generated/api.js';
  * ../generated/api.ts); calls go through openapi-fetch, so `{ data, error, response }` is typed
  * per route and status, and `error` is the RFC 9457 `Problem`.
  */
-export type { components, operations, paths };
+export type { components, operations };
+
+/**
+ * A multipart/form-data request body is sent as a `FormData` (openapi-fetch passes it through and
+ * the browser or undici sets the boundary): the document's part schema (e.g. `ImportUpload`) says
+ * which parts to append.
+ */
+type WithFormData<Body> = Body extends { content: infer Content }
+  ? Omit<Body, 'content'> & {
+      content: { [Type in keyof Content]: Type extends 'multipart/form-data' ? FormData : Content[Type] };
+    }
+  : Body;
+type FormDataOperation<Operation> = {
+  [Key in keyof Operation]: Key extends 'requestBody' ? WithFormData<Operation[Key]> : Operation[Key];
+};
+/** The API's paths as the client takes them (generated/api.ts, with multipart bodies as `FormData`). */
+export type paths = {
+  [Path in keyof GeneratedPaths]: {
+    [Method in keyof GeneratedPaths[Path]]: FormDataOperation<GeneratedPaths[Path][Method]>;
+  };
+};
 
 /** Named schemas of the API (`Schemas['Company']`, `Schemas['ImportWithErrors']`…). */
 export type Schemas = components['schemas'];

@@ -7,9 +7,13 @@ import { createApiClient, isProblem } from '../src/index.js';
 let server: http.Server;
 let baseUrl: string;
 const seen: http.IncomingHttpHeaders[] = [];
+const bodies: string[] = [];
 beforeAll(async () => {
-  server = http.createServer((request, response) => {
+  server = http.createServer(async (request, response) => {
     seen.push(request.headers);
+    let body = '';
+    for await (const chunk of request) body += chunk;
+    bodies.push(body);
     response.setHeader('content-type', 'application/problem+json');
     response.statusCode = 404;
     response.end(
@@ -46,5 +50,28 @@ describe('createApiClient', () => {
       [undefined, undefined],
       [undefined, 'org-2'],
     ]);
+  });
+
+  it('uploads an import as FormData (multipart/form-data) or as a text/csv body, typed by the document', async () => {
+    seen.length = 0;
+    bodies.length = 0;
+    const api = createApiClient({ baseUrl, token: 't', organisationId: 'org-1' });
+    const form = new FormData();
+    form.append('file', new Blob(['email\nada@lovelace.io\n'], { type: 'text/csv' }), 'people.csv');
+    form.append('mapping', JSON.stringify({ email: 'email' }));
+    // Type-checked (pnpm typecheck: tsc -p test): POST /v1/imports takes a FormData body.
+    await api.POST('/v1/imports', { body: form });
+    await api.POST('/v1/imports', {
+      body: 'email\nada@lovelace.io\n',
+      headers: { 'content-type': 'text/csv' },
+      bodySerializer: (csv) => csv as string,
+    });
+    // @ts-expect-error a route without a multipart body takes no FormData
+    await api.POST('/v1/companies', { body: form });
+    expect(String(seen[0]!['content-type'])).toMatch(/^multipart\/form-data; boundary=/);
+    expect(bodies[0]).toContain('filename="people.csv"');
+    expect(bodies[0]).toContain('ada@lovelace.io');
+    expect(seen[1]!['content-type']).toBe('text/csv');
+    expect(bodies[1]).toBe('email\nada@lovelace.io\n');
   });
 });

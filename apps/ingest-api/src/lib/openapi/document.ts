@@ -15,6 +15,17 @@ import { operationIdFor } from './operation-id.js';
 const UNDOCUMENTED = new Set(['/.well-known/jwks.json']);
 
 type Schema = Record<string, unknown>;
+
+declare module 'fastify' {
+  interface FastifySchema {
+    /**
+     * Request bodies the handler reads itself as streams, by media type (e.g. multipart/form-data,
+     * text/csv): declared in the API document beside `body`, never compiled into Fastify's body
+     * validation (which would judge the stream against the schema).
+     */
+    streamedBodies?: Record<string, object>;
+  }
+}
 interface OpenApiObject {
   paths?: Record<string, Record<string, { operationId?: string; responses?: Record<string, unknown> }>>;
   components?: { schemas?: Record<string, unknown>; responses?: Record<string, unknown> };
@@ -75,7 +86,19 @@ export function describeRoute(input: {
   openapiObject: Partial<OpenApiObject>;
 }): { schema: Schema; url: string } {
   const { url, route, openapiObject } = input;
-  const schema = { ...((input.schema ?? {}) as Schema) };
+  const { streamedBodies, ...rest } = (input.schema ?? {}) as Schema & {
+    streamedBodies?: Record<string, object>;
+  };
+  const schema: Schema = { ...rest };
+  if (streamedBodies) {
+    const content = ((schema.body as { content?: Schema } | undefined)?.content ?? {}) as Schema;
+    schema.body = {
+      content: {
+        ...content,
+        ...Object.fromEntries(Object.entries(streamedBodies).map(([type, body]) => [type, { schema: body }])),
+      },
+    };
+  }
   if (schema.hide) return { schema, url };
   if (UNDOCUMENTED.has(url)) return { schema: { ...schema, hide: true }, url };
 

@@ -30,7 +30,15 @@ import { READ, WRITE } from '../../../lib/role-policy.js';
 import { IdParams, ProblemSchema } from '../../../lib/schemas.js';
 import { bodyTooLarge, declaredOver } from './byte-limit.js';
 import { cameFromClient, receiveCsv } from './receive.js';
-import { ErrorsQuery, ImportHeaders, ImportResource, ImportWithErrors, JsonImportBody } from './schema.js';
+import {
+  CsvImportBody,
+  ErrorsQuery,
+  ImportHeaders,
+  ImportResource,
+  ImportUpload,
+  ImportWithErrors,
+  JsonImportBody,
+} from './schema.js';
 import undoRoutes from './undo.js';
 
 function tenant(): Tenant {
@@ -266,6 +274,8 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
         }),
         // Multipart and text/csv bodies are streams read by the handler; only JSON is validated here.
         body: { content: { 'application/json': { schema: JsonImportBody } } },
+        // Declared in the API document only (lib/openapi/document.ts): the handler streams these.
+        streamedBodies: { 'multipart/form-data': ImportUpload, 'text/csv': CsvImportBody },
         response: {
           200: ImportResource,
           202: ImportResource,

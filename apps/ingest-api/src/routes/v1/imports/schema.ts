@@ -77,3 +77,24 @@ export const ImportUndo = Type.Object({
     description: 'rows changed/deleted since the import, or created rows something created since depends on',
   }),
 });
+
+/**
+ * multipart/form-data import body (API document only: the handler streams it, Fastify does not
+ * validate it): one file part named `file`, optionally a `mapping` field.
+ */
+export const ImportUpload = Type.Object(
+  {
+    file: Type.String({ format: 'binary', description: 'The CSV file (one part named "file")' }),
+    mapping: Type.Optional(
+      Type.String({
+        description: 'JSON mapping {"Source header": "field"}, as a field before or after the file',
+      }),
+    ),
+  },
+  { description: 'A CSV file upload' },
+);
+
+/** text/csv import body (API document only: streamed by the handler): the CSV file itself. */
+export const CsvImportBody = Type.String({
+  description: 'The CSV file as the body (also application/csv, text/plain, application/octet-stream)',
+});
