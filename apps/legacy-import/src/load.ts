@@ -311,9 +311,12 @@ async function contact(
 ) {
   if (!companyId) skip('company_not_found');
   const email = f.ruled('email', rules.email);
-  if (email && erased?.(email)) skip('erased_subject');
   const firstName = f.text('first_name');
   const lastName = f.text('last_name');
+  // The archive's rule (erased.ts): an erased address, or an erased full name on a contact that
+  // carries no other address — a contact without an email is not let back in by its name.
+  if (erased?.([email, [firstName, lastName].filter(Boolean).join(' ')].filter(Boolean).join('\n')))
+    skip('erased_subject');
   if (!firstName && !lastName) skip('missing_name');
   const createdAt = f.timestamp('created_at');
   const active = f.boolean('is_active');

@@ -91,3 +91,39 @@ describe('re-consolidation after an erasure', () => {
     expect(await keysLeft()).toEqual(['5', '6', '7']);
   });
 });
+
+describe('typed contacts after an erasure', () => {
+  it('refuses a contact naming an erased person without an address, and keeps a namesake with another address', async () => {
+    const tenant = await ctx.newOrganisation();
+    const keys = loadSubjectKeys();
+    const store = mkdtempSync(join(tmpdir(), 'pf-erased-contacts-'));
+    const db = new Database(join(store, 'prospects.db'));
+    db.exec(`CREATE TABLE companies (id INTEGER PRIMARY KEY, name TEXT);
+      INSERT INTO companies VALUES (1, 'Quillardet Conseil');
+      CREATE TABLE contacts (id INTEGER PRIMARY KEY, company_id INTEGER, first_name TEXT, last_name TEXT, email TEXT);`);
+    const contact = db.prepare('INSERT INTO contacts VALUES (?, 1, ?, ?, ?)');
+    contact.run(1, 'Zoé', 'Quillardet', null);
+    contact.run(2, 'Zoé', 'Quillardet', 'zoe@autre-quillardet.fr');
+    contact.run(3, 'Bruno', 'Durand', null);
+    db.close();
+    // What the erasure of Zoé Quillardet (by person id: she had no address) leaves behind.
+    await ctx.query(tenant, 'INSERT INTO legacy.erased_names (key_version, name_hmac) VALUES ($1, $2)', [
+      keys.current.version,
+      subjectNameHmac(normaliseSubjectName('Zoé Quillardet')!, keys.current),
+    ]);
+
+    const run = await consolidate(ctx.pool, { databases: findDatabases([store]), tenant, subjectKeys: keys });
+    expect(run.status, run.error).toBe('succeeded');
+    const contacts = run.databases[0]!.tables.find((t) => t.table === 'contacts')!;
+    expect(contacts.typed?.skippedReasons.erased_subject).toBe(1);
+    const people = await ctx.query<{ name: string; email: string | null }>(
+      tenant,
+      `SELECT p.first_name || ' ' || p.last_name AS name, pos.email::text AS email
+         FROM crm.people p LEFT JOIN crm.positions pos ON pos.person_id = p.id ORDER BY 1, 2`,
+    );
+    expect(people).toEqual([
+      { name: 'Bruno Durand', email: null },
+      { name: 'Zoé Quillardet', email: 'zoe@autre-quillardet.fr' },
+    ]);
+  });
+});
