@@ -15,15 +15,10 @@ export function bodyTooLarge(maxBytes: number): ProblemError {
  * an oversized upload is refused while it arrives — never read to the end, never kept on disk.
  */
 export class ByteLimit extends Transform {
-  #seen: number;
+  #seen = 0;
 
-  /** `alreadyUsed`: bytes of the same body counted before this stream (a multipart body's fields). */
-  constructor(
-    readonly maxBytes: number,
-    alreadyUsed = 0,
-  ) {
+  constructor(readonly maxBytes: number) {
     super();
-    this.#seen = alreadyUsed;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {

@@ -113,8 +113,8 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
 
   await fastify.register(multipart, {
     // One byte over the limit reaches the stream, so ByteLimit refuses it while it arrives.
-    // Fields count against the same limit as the file (readUpload), so they cannot carry the
-    // body past it; one is never buffered beyond the limit (nor beyond 1 MiB).
+    // The whole body counts against the limit (countRawBody), fields included; a field is never
+    // buffered beyond the limit (nor beyond 1 MiB).
     limits: {
       fileSize: maxBytes + 1,
       files: 1,
@@ -139,10 +139,9 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
     target: UploadTarget,
     stream: Readable,
     mapping: CustomMapping | undefined,
-    alreadyUsed = 0,
   ): Promise<ReceivedCsv> {
     try {
-      return await receiveCsv(queue.storage, tenant(), target, stream, { maxBytes, alreadyUsed, mapping });
+      return await receiveCsv(queue.storage, tenant(), target, stream, { maxBytes, mapping });
     } catch (error) {
       const problem = asProblem(error);
       if (problem instanceof Error && !(problem instanceof ProblemError) && !cameFromClient(problem)) {
@@ -160,18 +159,11 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
       const remove = async () => {
         if (file?.received.key) await queue.storage.delete(file.received.key).catch(() => {});
       };
-      // Fields and file share the one limit (not only the file part): every field's bytes count,
-      // and the file streams through what is left. A declared length over it is refused before a
-      // byte is read.
+      // The one limit holds for the whole body, not only the file part: fields, part headers,
+      // preamble and epilogue count too. A declared length over it is refused before a byte is
+      // read; otherwise the raw bytes are counted as they arrive (attached before the parser is
+      // piped in, in this same tick, so no chunk is missed).
       if (declaredOver(request.headers['content-length'], maxBytes)) throw bodyTooLarge(maxBytes);
-      let used = 0;
-      const count = (bytes: number) => {
-        used += bytes;
-        if (used > maxBytes) throw bodyTooLarge(maxBytes);
-      };
-      // What the parts do not show (preamble, part headers, epilogue) is bounded too: the raw
-      // bytes of the body are counted as they arrive (attached before the parser is piped in, in
-      // this same tick, so no chunk is missed).
       const stopCounting = countRawBody(request, maxBytes);
       try {
         for await (const part of request.parts()) {
@@ -183,17 +175,14 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
             // A mapping part sent before the file is checked against the header as it arrives.
             const known = fields.mapping === undefined ? undefined : mappingOf(fields.mapping);
             file = {
-              received: await receive(target, part.file, known, used),
+              received: await receive(target, part.file, known),
               fileName: part.filename || null,
             };
             if (part.file.truncated) throw bodyTooLarge(maxBytes);
-            count(file.received.size);
           } else {
             // A field longer than fieldSize arrives cut short: it was over what is left anyway.
             if (part.valueTruncated) throw bodyTooLarge(maxBytes);
-            const value = String(part.value);
-            count(Buffer.byteLength(part.fieldname) + Buffer.byteLength(value));
-            fields[part.fieldname] = value;
+            fields[part.fieldname] = String(part.value);
           }
         }
       } catch (error) {

@@ -24,15 +24,14 @@ export function cameFromClient(error: unknown): boolean {
  * limit and the header probe. Over the limit (413), an invalid header (4xx, as soon as it has
  * arrived) or a client that goes away, the upload is aborted and nothing is stored; the error is
  * the first cause. `mapping`: the request's mapping when it is already known (else the mapping-
- * dependent checks wait for acceptImport). `alreadyUsed`: bytes of the same body already counted
- * against the limit (a multipart body's fields).
+ * dependent checks wait for acceptImport).
  */
 export async function receiveCsv(
   storage: ObjectStorage,
   tenant: Tenant,
   target: UploadTarget,
   stream: Readable,
-  options: { maxBytes: number; alreadyUsed?: number; mapping?: CustomMapping },
+  options: { maxBytes: number; mapping?: CustomMapping },
 ): Promise<ReceivedCsv> {
   // A stream that already failed (a multipart part destroyed by its parser before it was read: the
   // body went over the limit) emits nothing more: its error is the answer.
@@ -40,7 +39,7 @@ export async function receiveCsv(
     clientErrors.add(stream.errored);
     throw stream.errored;
   }
-  const limiter = new ByteLimit(options.maxBytes, options.alreadyUsed);
+  const limiter = new ByteLimit(options.maxBytes);
   const probe = new CsvUploadProbe(options.mapping);
   let failure: unknown;
   const fail = (error: Error) => {
