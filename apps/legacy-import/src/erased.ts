@@ -29,13 +29,9 @@ export async function loadErasedCheck(client: TenantClient, keys: SubjectKeys): 
   const { rows: emailRows } = await client.query<Hashes>(
     'SELECT key_version, email_hmac AS hmac FROM outreach.suppression_hashes',
   );
-  // legacy.erased_names arrived with migration 1005; before it, addresses only.
-  const { rows: present } = await client.query<{ names: boolean }>(
-    `SELECT to_regclass('legacy.erased_names') IS NOT NULL AS names`,
+  const { rows: nameRows } = await client.query<Hashes>(
+    'SELECT key_version, name_hmac AS hmac FROM legacy.erased_names',
   );
-  const nameRows = present[0]?.names
-    ? (await client.query<Hashes>('SELECT key_version, name_hmac AS hmac FROM legacy.erased_names')).rows
-    : [];
   if (emailRows.length === 0 && nameRows.length === 0) return null;
   const lookup = (rows: Hashes[]) => ({
     set: new Set(rows.map((r) => `${r.key_version}:${r.hmac.toString('hex')}`)),

@@ -161,22 +161,17 @@ async function eraseSourceKeys(client: TenantClient, subject: Subject): Promise<
  * erased.ts), like the address hashes of the suppression list.
  */
 async function eraseLegacy(client: TenantClient, keys: SubjectKeys, subject: Subject): Promise<number> {
-  const { rows } = await client.query<{ present: boolean; names: boolean }>(
-    `SELECT to_regprocedure('app.erase_legacy_subject(text[], text[])') IS NOT NULL AS present,
-            to_regclass('legacy.erased_names') IS NOT NULL AS names`,
+  const { rows } = await client.query<{ present: boolean }>(
+    `SELECT to_regprocedure('app.erase_legacy_subject(text[], text[])') IS NOT NULL AS present`,
   );
   if (!rows[0]?.present) return 0;
-  if (rows[0].names) {
-    const names = [
-      ...new Set(subject.names.map(normaliseSubjectName).filter((n): n is string => n !== null)),
-    ];
-    await client.query(
-      `INSERT INTO legacy.erased_names (key_version, name_hmac)
-       SELECT $1, h FROM unnest($2::bytea[]) AS h
-       ON CONFLICT (organisation_id, key_version, name_hmac) DO NOTHING`,
-      [keys.current.version, names.map((n) => subjectNameHmac(n, keys.current))],
-    );
-  }
+  const names = [...new Set(subject.names.map(normaliseSubjectName).filter((n): n is string => n !== null))];
+  await client.query(
+    `INSERT INTO legacy.erased_names (key_version, name_hmac)
+     SELECT $1, h FROM unnest($2::bytea[]) AS h
+     ON CONFLICT (organisation_id, key_version, name_hmac) DO NOTHING`,
+    [keys.current.version, names.map((n) => subjectNameHmac(n, keys.current))],
+  );
   const result = await client.query<{ n: number }>('SELECT app.erase_legacy_subject($1, $2)::int AS n', [
     subject.emails,
     subject.names,
