@@ -47,40 +47,37 @@ export function problemFromDatabaseError(error: unknown): ProblemError | undefin
     });
   }
   if (!isPgError(error)) return undefined;
-  const constraint = error.constraint ? { constraint: error.constraint } : undefined;
+  // What a constraint's refusal carries: its name (an extension) and the cause.
+  const refusal = {
+    ...(error.constraint ? { extensions: { constraint: error.constraint } } : {}),
+    cause: error,
+  };
   switch (error.code) {
     case '23505':
       return new ProblemError(
         409,
         'unique_violation',
         'A record with the same unique value already exists.',
-        {
-          ...(constraint ? { extensions: constraint } : {}),
-          cause: error,
-        },
+        refusal,
       );
     case '23503':
-      return new ProblemError(422, 'invalid_reference', 'A referenced record does not exist.', {
-        ...(constraint ? { extensions: constraint } : {}),
-        cause: error,
-      });
+      return new ProblemError(422, 'invalid_reference', 'A referenced record does not exist.', refusal);
     case '23001':
       return new ProblemError(
         422,
         'record_in_use',
         'Other records refer to this one: change or remove them first.',
-        {
-          ...(constraint ? { extensions: constraint } : {}),
-          cause: error,
-        },
+        refusal,
       );
     case '23514':
     case '23502':
     case '23P01':
-      return new ProblemError(422, 'constraint_violation', 'A value breaks a data rule of this record.', {
-        ...(constraint ? { extensions: constraint } : {}),
-        cause: error,
-      });
+      return new ProblemError(
+        422,
+        'constraint_violation',
+        'A value breaks a data rule of this record.',
+        refusal,
+      );
     case '22P02':
     case '22001':
     case '22003':
