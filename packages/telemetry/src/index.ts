@@ -9,3 +9,4 @@ export {
 } from './context.js';
 export { tracingRequested } from './settings.js';
 export { startTracing, type Tracing, type TracingOptions } from './start.js';
+export { redactTracedUrls, type UrlRedactor } from './urls.js';

@@ -7,8 +7,9 @@ import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { ATTR_SERVICE_NAME, ATTR_URL_PATH } from '@opentelemetry/semantic-conventions';
 import { tracingRequested } from './settings.js';
+import { incomingUrlAttributes, tracedUrl } from './urls.js';
 
 export interface TracingOptions {
   /** service.name unless OTEL_SERVICE_NAME says otherwise. */
@@ -36,14 +37,16 @@ type Global = typeof globalThis & { [ACTIVE]?: Tracing };
  * instance created afterwards is traced), http, pg and ioredis (patched when those modules load:
  * start tracing before importing them, which `--import @prospectflow/telemetry/register` does).
  * nodemailer has no maintained instrumentation: the worker wraps its SMTP sends in a span itself.
+ * Incoming request URLs are recorded as the application's rule redacts them (redactTracedUrls).
  */
 function instrumentations(): Instrumentation[] {
   return [
     new FastifyOtelInstrumentation({
       registerOnInitialization: true,
       ignorePaths: '/{health,ready,metrics}',
+      requestHook: (span, request) => span.setAttribute(ATTR_URL_PATH, tracedUrl(request.url)),
     }),
-    new HttpInstrumentation(),
+    new HttpInstrumentation({ startIncomingSpanHook: incomingUrlAttributes }),
     new PgInstrumentation({ enhancedDatabaseReporting: false }),
     new IORedisInstrumentation(),
   ];

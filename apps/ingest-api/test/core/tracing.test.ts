@@ -97,3 +97,34 @@ describe('tracing: request → queued task', () => {
     expect(ancestors(parent!, spans)).toContain(request);
   });
 });
+
+describe('tracing: what request spans keep of the URL', () => {
+  it('records bearer tokens in paths and query strings redacted, as the logs do', async () => {
+    const token = 'Tok3nThatUnsubscribesSomeone';
+    const email = 'ada@prospect.test';
+    const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    exporter.reset();
+    for (const path of [`/u/${token}?email=${encodeURIComponent(email)}`, `/t/${token}.gif`]) {
+      expect((await fetch(`${address}${path}`)).status).toBe(200);
+    }
+    // The http server span ends after the response is sent.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const spans = exporter.getFinishedSpans();
+    const paths = spans.map((s) => s.attributes['url.path']).filter((p) => p !== undefined);
+    // Both the http server spans and @fastify/otel's request spans record the request's URL.
+    expect(paths.length).toBeGreaterThanOrEqual(4);
+    for (const span of spans) {
+      for (const [name, value] of Object.entries(span.attributes)) {
+        const text = decodeURIComponent(String(value));
+        expect({ span: span.name, name, leaks: text.includes(token) || text.includes(email) }).toEqual({
+          span: span.name,
+          name,
+          leaks: false,
+        });
+      }
+    }
+    expect(paths).toContain('/u/[redacted]');
+    expect(paths).toContain('/t/[redacted]');
+  });
+});

@@ -1,13 +1,16 @@
-import { ATTR, annotateRequestSpan } from '@prospectflow/telemetry';
+import { ATTR, annotateRequestSpan, redactTracedUrls } from '@prospectflow/telemetry';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { redactUrl } from '../../lib/log-redaction.js';
 
 /**
  * Names the request span (created by @fastify/otel when tracing is on) with the request id and
  * the organisation the request runs for, so a trace can be found from a log line or a tenant.
- * A no-op when tracing is off.
+ * Request URLs reach spans as they reach the logs: path tokens (/u/…, /t/…) and query strings
+ * redacted. A no-op when tracing is off.
  */
 async function tracing(fastify: FastifyInstance) {
+  redactTracedUrls(redactUrl);
   fastify.addHook('preHandler', (request, _reply, done) => {
     const organisationId = request.auth?.organisation?.organisationId;
     annotateRequestSpan(request, {
