@@ -1,3 +1,4 @@
+import { SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { ATTR, startTracing, type Tracing } from '@prospectflow/telemetry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,5 +83,45 @@ describe('tracing: queued task → follow-up task → SMTP send', () => {
     });
     expect(send!.attributes[ATTR.organisationId]).toBe(org);
     expect(smtpSpan!.attributes['smtp.message_id']).toBe(smtp.mails[0]!.parsed.messageId);
+  });
+});
+
+describe('tracing: what a refused SMTP send leaves in its span', () => {
+  it("the error's type and code, not its message (a 550 quotes the recipient's address)", async () => {
+    const address = 'grace@prospect.test';
+    smtp.setRcpt((rcpt) => ({
+      code: 550,
+      message: `5.1.1 <${rcpt}>: Recipient address rejected: User unknown`,
+    }));
+    const other = await createOrg(t.admin, 'traced-refused');
+    const mailbox = await createMailbox(t.admin, other, {
+      address: 'sales@refused.test',
+      timeZone: 'Europe/Paris',
+    });
+    const campaign = await createCampaign(t.admin, other, mailbox, [
+      { delayDays: 0, subject: 'Hi', body: 'Hello' },
+    ]);
+    const positions = await createPositions(t.admin, other, [
+      { email: address, firstName: 'Grace', company: 'Acme' },
+    ]);
+    await enroll(t.admin, other, campaign.id, positions, clock.now());
+    exporter.reset();
+    await w.worker.drain();
+
+    const spans = exporter.getFinishedSpans();
+    const smtpSpan = spans.find((s) => s.name === 'smtp send');
+    expect(smtpSpan?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(smtpSpan?.events.map((e) => e.attributes?.['exception.type'])).toEqual(['EENVELOPE']);
+    for (const span of spans) {
+      const recorded = JSON.stringify({
+        attributes: span.attributes,
+        events: span.events,
+        status: span.status,
+      });
+      expect({ span: span.name, leaks: recorded.includes(address) }).toEqual({
+        span: span.name,
+        leaks: false,
+      });
+    }
   });
 });

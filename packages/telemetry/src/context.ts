@@ -45,12 +45,23 @@ export function annotateRequestSpan(request: object, attributes: Attributes): vo
   if (typeof otel === 'function') otel.call(request).span?.setAttributes(attributes);
 }
 
+/**
+ * What a span keeps of an error: its class and code, never its message or stack — free text that
+ * quotes what failed (an SMTP 550 names the recipient's address). The logs have the message.
+ */
+function recordError(span: Span, error: unknown): void {
+  const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
+  const type = typeof name === 'string' && name ? name : 'Error';
+  const errorCode = typeof code === 'string' || typeof code === 'number' ? String(code) : undefined;
+  span.recordException(errorCode ? { name: type, code: errorCode } : { name: type });
+  span.setStatus({ code: SpanStatusCode.ERROR, message: errorCode ? `${type} ${errorCode}` : type });
+}
+
 async function inSpan<T>(span: Span, fn: (span: Span) => Promise<T>): Promise<T> {
   try {
     return await fn(span);
   } catch (error) {
-    span.recordException(error as Error);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
+    recordError(span, error);
     throw error;
   } finally {
     span.end();
