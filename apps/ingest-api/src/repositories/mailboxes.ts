@@ -176,6 +176,33 @@ export async function requireVerifiedMailbox(c: TenantClient, mailboxId: string)
     );
 }
 
+/** Whether a change points the mailbox at another IMAP account (server or login): another INBOX. */
+function otherInbox(
+  current: { imap_host: string | null; imap_port: number | null; imap_user: string | null },
+  next: Connection['imap'],
+): boolean {
+  return (
+    current.imap_host !== (next?.host ?? null) ||
+    current.imap_port !== (next?.port ?? null) ||
+    current.imap_user !== (next?.user ?? null)
+  );
+}
+
+/**
+ * The IMAP poller's checkpoints (UIDVALIDITY, last UID) belong to the INBOX they were read from:
+ * another account's INBOX may have the same UIDVALIDITY (Dovecot takes the creation time, other
+ * servers a small constant), and its UIDs would then be read from the old account's position —
+ * replies below it never, older mail above it as new. Dropped in the change's transaction; the
+ * time of the last poll stays, so the new INBOX is read from shortly before it, as after a
+ * UIDVALIDITY change.
+ */
+async function forgetInboxCheckpoints(c: TenantClient, mailboxId: string): Promise<void> {
+  await c.query(
+    'UPDATE outreach.mailbox_sync_states SET uid_validity = NULL, last_uid = 0 WHERE mailbox_id = $1',
+    [mailboxId],
+  );
+}
+
 /** Sending mailboxes of the request's organisation (RLS scopes every statement). */
 export function mailboxesRepository(db: Database) {
   const get = (c: TenantClient, id: string) =>
@@ -306,8 +333,12 @@ export function mailboxesRepository(db: Database) {
               paused_reason: string | null;
               last_error_code: string | null;
               credentials_version: number;
+              imap_host: string | null;
+              imap_port: number | null;
+              imap_user: string | null;
             }>(
-              'SELECT status, paused_reason, last_error_code, credentials_version FROM outreach.mailboxes WHERE id = $1 FOR UPDATE',
+              `SELECT status, paused_reason, last_error_code, credentials_version, imap_host, imap_port, imap_user
+               FROM outreach.mailboxes WHERE id = $1 FOR UPDATE`,
               [id],
             )
           ).rows[0];
@@ -334,6 +365,7 @@ export function mailboxesRepository(db: Database) {
             [id, ...entries.map(([, value]) => value)],
           );
           if (!rowCount) return undefined;
+          if (change && otherInbox(current, change.connection.imap)) await forgetInboxCheckpoints(c, id);
           if (reverify) await queueVerification(c, id);
           // Sends that waited for this mailbox (main, additional or pinned) go out without their snooze.
           if (values.status === 'active') await c.query('SELECT app.wake_mailbox_sends($1)', [id]);

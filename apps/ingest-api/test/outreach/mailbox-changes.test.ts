@@ -295,4 +295,43 @@ describe('changing a connected mailbox', () => {
     expect(withToken.statusCode).toBe(200);
     expect(withToken.json().imap.host).toBe('mail.elsewhere.test');
   });
+
+  it("another IMAP account drops the poller's checkpoint of the old INBOX; a new password or SMTP server keeps it", async () => {
+    const id = await create(owner, smtpImap('inbox@acme.test'));
+    await markMailboxVerified(t.admin, id);
+    const polledAt = new Date('2026-03-01T10:00:00Z');
+    // As the poller leaves it: UIDVALIDITY and last UID of the INBOX it read, when it last caught up.
+    const checkpoint = () =>
+      t.admin.query(
+        `INSERT INTO outreach.mailbox_sync_states (organisation_id, mailbox_id, folder, uid_validity, last_uid, last_polled_at)
+         VALUES ($1, $2, 'INBOX', 1796560170, 6, $3)
+         ON CONFLICT (organisation_id, mailbox_id, folder) DO UPDATE SET uid_validity = 1796560170, last_uid = 6`,
+        [owner.organisationId, id, polledAt],
+      );
+    const state = async () =>
+      (
+        await t.admin.query(
+          `SELECT uid_validity, last_uid, last_polled_at FROM outreach.mailbox_sync_states WHERE mailbox_id = $1`,
+          [id],
+        )
+      ).rows;
+    const kept = [{ uid_validity: '1796560170', last_uid: '6', last_polled_at: polledAt }];
+    // Another account's INBOX (the same server may give it the same UIDVALIDITY): its UIDs are not
+    // the old ones, so it is read from shortly before the last poll, not from UID 6.
+    const reset = [{ uid_validity: null, last_uid: '0', last_polled_at: polledAt }];
+    await checkpoint();
+    for (const payload of [{ smtp: { password: 'rotated' } }, { smtp: { port: 2526 } }, { dailyLimit: 20 }]) {
+      expect((await call(owner, 'PATCH', `/v1/mailboxes/${id}`, payload)).statusCode).toBe(200);
+      expect(await state(), JSON.stringify(payload)).toEqual(kept);
+    }
+    for (const payload of [
+      { imap: { user: 'other.inbox@acme.test' } },
+      { imap: { port: 1144 } },
+      { imap: { host: 'mail.elsewhere.test', security: 'starttls', password: 'for-elsewhere' } },
+    ]) {
+      await checkpoint();
+      expect((await call(owner, 'PATCH', `/v1/mailboxes/${id}`, payload)).statusCode).toBe(200);
+      expect(await state(), JSON.stringify(payload)).toEqual(reset);
+    }
+  });
 });
