@@ -4,7 +4,8 @@ import type { ServerEndpoint } from './account.js';
 
 /**
  * Addresses a user-supplied mail host must not resolve to (SSRF): loopback, private, link-local
- * (incl. cloud metadata 169.254.169.254 and fd00:ec2::254), carrier-grade NAT, unspecified,
+ * (incl. cloud metadata 169.254.169.254 and fd00:ec2::254), IPv6 site-local (fec0::/10, deprecated
+ * by RFC 3879 but still routed where configured), carrier-grade NAT, unspecified,
  * multicast, reserved, benchmarking and documentation ranges, their IPv4-mapped IPv6 forms, and the
  * IPv6 forms that carry an IPv4 address a gateway may route to (IPv4-compatible ::a.b.c.d,
  * IPv4-translated ::ffff:0:a.b.c.d, NAT64 64:ff9b::/96 and its local-use 64:ff9b:1::/48, 6to4
@@ -41,6 +42,7 @@ for (const [net, prefix] of [
   ['3fff::', 20],
   ['fc00::', 7],
   ['fe80::', 10],
+  ['fec0::', 10],
   ['ff00::', 8],
 ] as const)
   BLOCKED.addSubnet(net, prefix, 'ipv6');

@@ -36,6 +36,9 @@ describe('SSRF host guard', () => {
     ['::ffff:a9fe:a9fe'],
     ['fe80::1'],
     ['fc00::1'],
+    // IPv6 site-local (RFC 3879 deprecated it; networks that still configure it route it internally).
+    ['fec0::1'],
+    ['feff::1'],
     // IPv6 forms that carry an IPv4 address: IPv4-compatible, IPv4-translated (SIIT), NAT64 and its
     // local-use prefix (169.254.169.254 translated), 6to4, Teredo.
     ['::127.0.0.1'],
