@@ -148,3 +148,77 @@ describe('PATCH /v1/organisations/:organisationId', () => {
     expect((await stored()).name).toBe('New name');
   });
 });
+
+describe('every other JSON body is closed too', () => {
+  // One row per route whose body used to accept and drop unknown fields. Each gets a body it would
+  // take, plus one unknown field: 400 naming it, and no row of the organisation (or any new
+  // organisation, membership, erasure or setting) changes.
+  let ids: { company: string; person: string; member: string };
+
+  const snapshot = async () =>
+    (
+      await t.admin.query(
+        `SELECT (SELECT json_agg(c ORDER BY c.id) FROM crm.companies c WHERE c.organisation_id = $1) AS companies,
+                (SELECT json_agg(p ORDER BY p.id) FROM crm.people p WHERE p.organisation_id = $1) AS people,
+                (SELECT json_agg(p ORDER BY p.id) FROM crm.positions p WHERE p.organisation_id = $1) AS positions,
+                (SELECT json_agg(m ORDER BY m.user_id) FROM iam.organisation_users m WHERE m.organisation_id = $1) AS members,
+                (SELECT json_agg(s) FROM iam.privacy_settings s WHERE s.organisation_id = $1) AS settings,
+                (SELECT count(*) FROM iam.erasures) AS erasures,
+                (SELECT count(*) FROM iam.organisations) AS organisations`,
+        [user.organisationId],
+      )
+    ).rows[0];
+
+  beforeAll(async () => {
+    const company = await call('POST', '/v1/companies', { name: 'Closed Co' });
+    const person = await call('POST', '/v1/people', { firstName: 'Ada', lastName: 'Closed' });
+    expect(company.statusCode, company.body).toBe(201);
+    expect(person.statusCode, person.body).toBe(201);
+    const member = await t.join(user, 'member');
+    ids = { company: company.json().id, person: person.json().id, member: member.userId };
+  });
+
+  it('refuses an unknown field on each of them, naming it; nothing is written', async () => {
+    // The erasure takes exactly one property, so the extra one also breaks that rule ('/').
+    const cases: [
+      method: 'POST' | 'PATCH',
+      url: () => string,
+      body: Record<string, unknown>,
+      also?: string,
+    ][] = [
+      ['POST', () => '/v1/companies', { name: 'Acme' }],
+      ['PATCH', () => `/v1/companies/${ids.company}`, { name: 'Acme' }],
+      ['POST', () => '/v1/people', { firstName: 'Grace' }],
+      ['PATCH', () => `/v1/people/${ids.person}`, { firstName: 'Grace' }],
+      ['POST', () => '/v1/positions', { personId: ids.person, companyId: ids.company, title: 'CTO' }],
+      ['POST', () => '/v1/organisations', { name: 'Second org' }],
+      ['PATCH', () => `/v1/organisations/${user.organisationId}/members/${ids.member}`, { role: 'viewer' }],
+      ['POST', () => '/v1/privacy/erasures', { personId: ids.person }, '/'],
+      ['PATCH', () => '/v1/privacy/settings', { retentionEnabled: true }],
+    ];
+    const before = await snapshot();
+    for (const [method, url, body, also] of cases) {
+      const res = await call(method, url(), { ...body, unexpected: 'field' });
+      const errors = expectRefused(res, also ? ['/unexpected', also] : ['/unexpected']);
+      const unknown = errors.find((error) => error.path === '/unexpected');
+      expect(unknown?.message, `${method} ${url()}`).toMatch(/not a field of this request/);
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('refuses it on a position change as well, and takes the same bodies without it', async () => {
+    const position = await call('POST', '/v1/positions', {
+      personId: ids.person,
+      companyId: ids.company,
+      title: 'CTO',
+    });
+    expect(position.statusCode, position.body).toBe(201);
+    const url = `/v1/positions/${position.json().id}`;
+    expectRefused(await call('PATCH', url, { title: 'CEO', id: position.json().id }), ['/id']);
+    const changed = await call('PATCH', url, { title: 'CEO' });
+    expect(changed.statusCode, changed.body).toBe(200);
+    expect(changed.json().title).toBe('CEO');
+    const renamed = await call('PATCH', `/v1/companies/${ids.company}`, { name: 'Closed Co 2' });
+    expect(renamed.statusCode, renamed.body).toBe(200);
+  });
+});

@@ -32,11 +32,17 @@ const writable = {
 
 const { name, ...optional } = writable;
 
-export const CompanyCreate = Type.Object({
-  name,
-  ...Object.fromEntries(Object.entries(optional).map(([k, v]) => [k, Type.Optional(v)])),
-} as typeof writable extends infer W ? { [K in keyof W]: W[K] } : never);
+export const CompanyCreate = Type.Object(
+  {
+    name,
+    ...Object.fromEntries(Object.entries(optional).map(([k, v]) => [k, Type.Optional(v)])),
+  } as typeof writable extends infer W ? { [K in keyof W]: W[K] } : never,
+  { additionalProperties: false },
+);
 
-export const CompanyPatch = Type.Partial(Type.Object(writable), { minProperties: 1 });
+export const CompanyPatch = Type.Partial(Type.Object(writable), {
+  additionalProperties: false,
+  minProperties: 1,
+});
 
 export const Company = Type.Object({ id: Uuid, ...writable, ...Timestamps, provenance: Provenance });

@@ -53,7 +53,7 @@ const members: FastifyPluginAsyncTypebox = async (fastify) => {
             role: Type.Optional(RoleSchema),
             status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('suspended')])),
           },
-          { minProperties: 1 },
+          { additionalProperties: false, minProperties: 1 },
         ),
         response: { 200: Member },
       },

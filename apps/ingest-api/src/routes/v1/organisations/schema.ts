@@ -10,7 +10,10 @@ const Slug = Type.String({
   description: 'URL name',
 });
 
-export const CreateOrganisation = Type.Object({ name: Name, slug: Type.Optional(Slug) });
+export const CreateOrganisation = Type.Object(
+  { name: Name, slug: Type.Optional(Slug) },
+  { additionalProperties: false },
+);
 export const OrganisationSettings = Type.Object(
   { name: Type.Optional(Name), slug: Type.Optional(Slug) },
   { additionalProperties: false, minProperties: 1 },

@@ -15,6 +15,9 @@ const writable = {
 };
 
 /** A person needs a first or a last name (checked in the route and by the table). */
-export const PersonCreate = Type.Partial(Type.Object(writable));
-export const PersonPatch = Type.Partial(Type.Object(writable), { minProperties: 1 });
+export const PersonCreate = Type.Partial(Type.Object(writable), { additionalProperties: false });
+export const PersonPatch = Type.Partial(Type.Object(writable), {
+  additionalProperties: false,
+  minProperties: 1,
+});
 export const Person = Type.Object({ id: Uuid, ...writable, ...Timestamps, provenance: Provenance });

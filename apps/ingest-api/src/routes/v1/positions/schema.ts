@@ -21,14 +21,20 @@ const editable = {
 };
 
 /** A person's job at a company; the email lives here (unique per organisation). */
-export const PositionCreate = Type.Object({
-  personId: Uuid,
-  companyId: Uuid,
-  ...Object.fromEntries(Object.entries(editable).map(([k, v]) => [k, Type.Optional(v)])),
-} as { personId: typeof Uuid; companyId: typeof Uuid } & {
-  [K in keyof typeof editable]: ReturnType<typeof Type.Optional<(typeof editable)[K]>>;
+export const PositionCreate = Type.Object(
+  {
+    personId: Uuid,
+    companyId: Uuid,
+    ...Object.fromEntries(Object.entries(editable).map(([k, v]) => [k, Type.Optional(v)])),
+  } as { personId: typeof Uuid; companyId: typeof Uuid } & {
+    [K in keyof typeof editable]: ReturnType<typeof Type.Optional<(typeof editable)[K]>>;
+  },
+  { additionalProperties: false },
+);
+export const PositionPatch = Type.Partial(Type.Object(editable), {
+  additionalProperties: false,
+  minProperties: 1,
 });
-export const PositionPatch = Type.Partial(Type.Object(editable), { minProperties: 1 });
 export const Position = Type.Object({
   id: Uuid,
   personId: Uuid,

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { Nullable, Uuid } from '../../../lib/schemas.js';
 
-/** Exactly one of the three (one object, not a union: the body validator strips unknown keys). */
+/** Exactly one of the three (one object with maxProperties rather than a union: one error, not three). */
 export const ErasureCreate = Type.Object(
   {
     email: Type.Optional(Type.String({ format: 'email', maxLength: 320 })),
@@ -14,6 +14,7 @@ export const ErasureCreate = Type.Object(
     ),
   },
   {
+    additionalProperties: false,
     minProperties: 1,
     maxProperties: 1,
     description: 'Who to erase: exactly one of email, personId, requestId',
@@ -63,7 +64,10 @@ export const PrivacySettings = Type.Object({
   retentionEnabled: Type.Boolean(),
 });
 
-export const PrivacySettingsPatch = Type.Partial(PrivacySettings, { minProperties: 1 });
+export const PrivacySettingsPatch = Type.Partial(PrivacySettings, {
+  additionalProperties: false,
+  minProperties: 1,
+});
 
 export const SubjectQuery = Type.Object({ email: Type.String({ format: 'email', maxLength: 320 }) });
 
