@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { outreachHandlers } from '../src/handlers.js';
 import { createOrg, openTestDb, type TestDb } from './support/db.js';
+import { startLyingImap } from './support/lying-imap.js';
 import { connectMailbox, queueVerification, testMailServices } from './support/mailboxes.js';
 import { startSmtpSink } from './support/smtp.js';
 import { PUBLIC_BASE_URL, type TestWorker, testWorker } from './support/worker.js';
@@ -82,6 +83,36 @@ describe('verification edges: a server that skips the login, a worker that shuts
     } finally {
       await new Promise<void>((r) => open.close(() => r()));
       deliver.close();
+    }
+  });
+
+  it('an IMAP server that finds whatever it is searched for does not verify an address whose mail it never had', async () => {
+    const org = await createOrg(t.admin, 'verify-lying-imap');
+    // SMTP: an account that takes any From and delivers elsewhere (here, nowhere). IMAP: a server
+    // answering every SEARCH with a hit — only the token in the header it returns proves delivery.
+    const sink = await startSmtpSink({ auth: { user: 'ceo@any-bank.test', pass: 'pw' } });
+    const imap = await startLyingImap();
+    try {
+      const id = await connectMailbox(t.admin, org, {
+        address: 'ceo@any-bank.test',
+        secrets: { smtpPassword: 'pw', imapPassword: 'pw' },
+        smtp: { port: sink.port },
+        imap: { port: imap.port },
+      });
+      await queueVerification(t.admin, org, id);
+      await verifyingWorker(1_500).worker.drain();
+      const { rows } = await t.admin.query(
+        `SELECT verification_status, verification, last_error_code FROM outreach.mailboxes WHERE id = $1`,
+        [id],
+      );
+      expect(sink.mails).toHaveLength(1);
+      expect(imap.commands.some((c) => /SEARCH HEADER X-PROSPECTFLOW-VERIFICATION/i.test(c))).toBe(true);
+      expect(rows[0].verification_status).toBe('failed');
+      expect(rows[0].verification.roundtrip).toMatchObject({ ok: false, kind: 'not_delivered' });
+      expect(rows[0].last_error_code).toBe('roundtrip:not_delivered');
+    } finally {
+      await sink.close();
+      await imap.close();
     }
   });
 

@@ -185,6 +185,30 @@ async function connectionSteps(
   }
 }
 
+/**
+ * The INBOX messages (UIDs) whose verification header is exactly `token`. SEARCH only proposes
+ * them: a server's answer to SEARCH costs it nothing (one that answers every search with a hit
+ * would verify an address whose mail it never received), the header it returns must carry the
+ * token, which only the message we sent holds.
+ */
+async function carryingToken(imap: ImapFlow, token: string): Promise<number[]> {
+  const header = VERIFICATION_HEADER.toLowerCase();
+  const uids = (await imap.search({ header: { [header]: token } }, { uid: true })) || [];
+  if (!uids.length) return [];
+  const messages = await imap.fetchAll(uids, { uid: true, headers: [header] }, { uid: true });
+  return messages
+    .filter((m) => {
+      const lines = (m.headers?.toString('utf8') ?? '').replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/);
+      return lines.some((line) => {
+        const at = line.indexOf(':');
+        return (
+          at > 0 && line.slice(0, at).trim().toLowerCase() === header && line.slice(at + 1).trim() === token
+        );
+      });
+    })
+    .map((m) => m.uid);
+}
+
 async function roundTrip(
   account: MailboxAccount,
   transport: Transporter,
@@ -209,12 +233,10 @@ async function roundTrip(
     while (!signal.aborted) {
       const lock = await imap.getMailboxLock('INBOX');
       try {
-        const uids =
-          (await imap.search({ header: { [VERIFICATION_HEADER.toLowerCase()]: token } }, { uid: true })) ||
-          [];
-        if (uids.length) {
+        const found = await carryingToken(imap, token);
+        if (found.length) {
           // Found: tidy the user's inbox (the Sent copy stays, as any sent message would).
-          await imap.messageDelete(uids, { uid: true }).catch(() => {});
+          await imap.messageDelete(found, { uid: true }).catch(() => {});
           return { ok: true, at: now() };
         }
       } finally {
