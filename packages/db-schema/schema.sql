@@ -540,6 +540,9 @@ CREATE TRIGGER set_updated_at BEFORE UPDATE ON iam.privacy_settings FOR EACH ROW
 ALTER TABLE iam.privacy_settings ENABLE ROW LEVEL SECURITY;
 ALTER TABLE iam.privacy_settings FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON iam.privacy_settings AS PERMISSIVE FOR ALL TO PUBLIC USING ((organisation_id = app.current_organisation_id())) WITH CHECK ((organisation_id = app.current_organisation_id()));
+GRANT SELECT (organisation_id) ON iam.privacy_settings TO prospectflow_system;
+GRANT SELECT (audit_retention_days) ON iam.privacy_settings TO prospectflow_system;
+GRANT SELECT (retention_enabled) ON iam.privacy_settings TO prospectflow_system;
 GRANT DELETE, INSERT, SELECT, UPDATE ON iam.privacy_settings TO prospectflow_app;
 GRANT SELECT ON iam.privacy_settings TO prospectflow_backup;
 GRANT INSERT, SELECT ON iam.privacy_settings TO prospectflow_worker;
@@ -1919,10 +1922,14 @@ CREATE OR REPLACE FUNCTION app.purge_audit_log(p_before timestamp with time zone
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
-  WITH doomed AS (
-    SELECT organisation_id, id FROM iam.audit_log
-    WHERE organisation_id = app.current_organisation_id() AND created_at < p_before
-    ORDER BY created_at LIMIT least(greatest(p_limit, 0), 10000)
+  WITH policy AS (
+    SELECT least(p_before, now() - make_interval(days => s.audit_retention_days)) AS cutoff
+    FROM iam.privacy_settings AS s
+    WHERE s.organisation_id = app.current_organisation_id() AND s.retention_enabled
+  ), doomed AS (
+    SELECT a.organisation_id, a.id FROM iam.audit_log AS a, policy AS p
+    WHERE a.organisation_id = app.current_organisation_id() AND a.created_at < p.cutoff
+    ORDER BY a.created_at LIMIT least(greatest(p_limit, 0), 10000)
   ), gone AS (
     DELETE FROM iam.audit_log AS a USING doomed AS d
     WHERE a.organisation_id = d.organisation_id AND a.id = d.id RETURNING 1

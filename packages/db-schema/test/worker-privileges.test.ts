@@ -1,6 +1,7 @@
 import { createTestDatabase, type TestDatabase } from '@prospectflow/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROLES, roleUrl } from '../src/roles.js';
 
 /** Migrations 0880 and 1006: the worker role keeps only what the worker uses (issue 14.5). */
 let database: TestDatabase;
@@ -89,6 +90,54 @@ describe('prospectflow_worker privileges', () => {
           AND p.prosrc ~* '(insert\\s+into|update|delete\\s+from)\\s+iam\\.(erasure_requests|privacy_settings)'`,
     );
     expect(rows).toEqual([]);
+  });
+
+  it('cannot purge audit rows inside the retention period, whatever cutoff it passes (1007)', async () => {
+    const org = (
+      await client.query<{ id: string }>(
+        `INSERT INTO iam.organisations (name, slug) VALUES ('Audit', 'audit-purge') RETURNING id`,
+      )
+    ).rows[0]!.id;
+    const ages = ['1 hour', '100 days', '400 days', '500 days'];
+    for (const age of ages)
+      await client.query(
+        `INSERT INTO iam.audit_log (organisation_id, action, table_name, row_id, created_at)
+         VALUES ($1, 'update', 'crm.people', gen_random_uuid(), now() - $2::interval)`,
+        [org, age],
+      );
+    const worker = new pg.Client({ connectionString: roleUrl(database.adminUrl, ROLES.worker) });
+    await worker.connect();
+    const purge = async () => {
+      await worker.query('BEGIN');
+      await worker.query(`SELECT set_config('app.organisation_id', $1, true)`, [org]);
+      const { rows } = await worker.query<{ n: number }>(
+        `SELECT app.purge_audit_log(now() + interval '1 day', 10000) AS n`,
+      );
+      await worker.query('COMMIT');
+      return rows[0]!.n;
+    };
+    try {
+      // No settings row yet: no policy, nothing goes.
+      expect(await purge()).toBe(0);
+      await client.query(
+        `INSERT INTO iam.privacy_settings (organisation_id, audit_retention_days) VALUES ($1, 365)`,
+        [org],
+      );
+      // Only the rows past the organisation's 365 days go.
+      expect(await purge()).toBe(2);
+      await client.query(
+        `UPDATE iam.privacy_settings SET retention_enabled = false, audit_retention_days = 30 WHERE organisation_id = $1`,
+        [org],
+      );
+      expect(await purge()).toBe(0);
+    } finally {
+      await worker.end();
+    }
+    const { rows } = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM iam.audit_log WHERE organisation_id = $1 AND table_name = 'crm.people'`,
+      [org],
+    );
+    expect(rows[0]!.n).toBe(2);
   });
 
   it('has one claim entry point: the superseded 3-argument app.claim_tasks is gone', async () => {
