@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { setMailPassword, testMail } from '@prospectflow/testing';
+import type { AddressInfo } from 'node:net';
+import { setMailPassword, startTestDns, testMail } from '@prospectflow/testing';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import pg from 'pg';
+import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertProvenSender, MailboxSender, type SendingMailbox } from '../src/mailboxes/sender.js';
 import { sentFolderOf } from '../src/mailboxes/sent-folder.js';
@@ -431,6 +433,65 @@ describe('MailboxSender: mail leaves only under a proved address', () => {
     const message = outgoing('rotate@sender.test', 'p7@rcpt.test');
     expect((await sender.send(workerPool, await row(id), message)).response).toMatch(/^250/);
     expect(await messageIdsIn('p7@rcpt.test', 'INBOX')).toContain(message.messageId);
+  });
+
+  it('a pool whose server stopped answering is rebuilt: a provider that moved its host is reached at its new address', async () => {
+    // The pool connects to the address checked when it was built (DNS rebinding): after a failed
+    // connection the next send resolves the host again. 127.0.0.2 is loopback too on Linux.
+    const received: string[] = [];
+    const serve = (host: string, port: number) => {
+      const server = new SMTPServer({
+        logger: false,
+        closeTimeout: 100,
+        disabledCommands: ['STARTTLS'],
+        allowInsecureAuth: true,
+        onAuth: (_auth, _session, callback) => callback(null, { user: 'moving' }),
+        onData(stream, _session, callback) {
+          stream.resume();
+          stream.on('end', () => {
+            received.push(host);
+            callback();
+          });
+        },
+      });
+      return new Promise<SMTPServer>((resolve) => server.listen(port, host, () => resolve(server)));
+    };
+    const dns = await startTestDns();
+    const old = await serve('127.0.0.1', 0);
+    const port = (old.server.address() as AddressInfo).port;
+    dns.setAddresses('smtp.moving.test', ['127.0.0.1']);
+    const moving = new MailboxSender(
+      testMailServices({ hostAllowList: ['127.0.0.1', '127.0.0.2'], dnsServers: [dns.server] }),
+      createSmtpMailer({ url: relaySink.url }),
+    );
+    let moved: SMTPServer | undefined;
+    try {
+      const id = await connectMailbox(t.admin, org, {
+        address: 'moving@sender.test',
+        secrets: { smtpPassword: 'pw', imapPassword: 'pw' },
+        smtp: { host: 'smtp.moving.test', port },
+        verified: true,
+      });
+      await moving.send(workerPool, await row(id), outgoing('moving@sender.test', 'p11@rcpt.test'));
+      await new Promise<void>((resolve) => old.close(() => resolve()));
+      moved = await serve('127.0.0.2', port);
+      dns.setAddresses('smtp.moving.test', ['127.0.0.2']);
+      const outcomes: string[] = [];
+      for (const to of ['p12@rcpt.test', 'p13@rcpt.test', 'p14@rcpt.test'])
+        outcomes.push(
+          await moving.send(workerPool, await row(id), outgoing('moving@sender.test', to)).then(
+            () => 'sent',
+            (error) => classifySmtpError(error).kind,
+          ),
+        );
+      // The old address refuses (a retry, nothing sent); the sends after it go to the new one.
+      expect(outcomes).toEqual(['retry', 'sent', 'sent']);
+      expect(received).toEqual(['127.0.0.1', '127.0.0.2', '127.0.0.2']);
+    } finally {
+      moving.close();
+      if (moved) await new Promise<void>((resolve) => moved!.close(() => resolve()));
+      await dns.close();
+    }
   });
 
   it('DKIM-signs List-Unsubscribe and List-Unsubscribe-Post on relay mail (RFC 8058 one-click)', async () => {

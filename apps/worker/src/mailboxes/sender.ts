@@ -6,7 +6,7 @@ import { loadAccount } from './account.js';
 import { smtpOptions } from './connect.js';
 import { findInSent, type SentCheck } from './sent-folder.js';
 import type { MailServices } from './services.js';
-import { UnprovenSenderError } from './smtp-errors.js';
+import { lostConnection, UnprovenSenderError } from './smtp-errors.js';
 
 /** The mailbox columns a send needs (the row send_step_state returns as JSON). */
 export interface SendingMailbox {
@@ -66,19 +66,29 @@ export class MailboxSender {
         );
       return await smtpOptions(account, this.mail.access);
     };
-    // Held for the whole send: the pool is not closed under it (bound, new credentials version).
-    const info = await this.mail.transports.use(mailbox.id, mailbox.credentials_version, build, (transport) =>
-      transport.sendMail({
-        from: message.from,
-        to: message.to,
-        subject: message.subject,
-        text: message.text,
-        html: message.html,
-        messageId: message.messageId,
-        headers: message.headers,
-      }),
-    );
-    return { response: String(info.response ?? '') };
+    try {
+      // Held for the whole send: the pool is not closed under it (bound, new credentials version).
+      const info = await this.mail.transports.use(
+        mailbox.id,
+        mailbox.credentials_version,
+        build,
+        (transport) =>
+          transport.sendMail({
+            from: message.from,
+            to: message.to,
+            subject: message.subject,
+            text: message.text,
+            html: message.html,
+            messageId: message.messageId,
+            headers: message.headers,
+          }),
+      );
+      return { response: String(info.response ?? '') };
+    } catch (error) {
+      // The pool keeps the address resolved when it was built: the next send resolves again.
+      if (lostConnection(error)) this.forget(mailbox.id);
+      throw error;
+    }
   }
 
   /**

@@ -84,6 +84,19 @@ export function classifySmtpError(error: unknown): SmtpFailure {
     : { kind: 'rejected', detail, responseCode: code };
 }
 
+/** nodemailer's codes for a connection that could not be made or broke off (no SMTP answer). */
+const CONNECTION_CODES = new Set(['ECONNECTION', 'ESOCKET', 'ETIMEDOUT', 'EDNS']);
+
+/**
+ * Whether the server could not be reached at all: a mailbox's pool connects to the address
+ * resolved when it was built (the SSRF guard's), so after such a failure it is rebuilt and the
+ * host resolved again — a provider that moved its server is reached at its new address.
+ */
+export function lostConnection(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && CONNECTION_CODES.has(code);
+}
+
 /** Thrown before any byte leaves when the from-address is not one the organisation proved. */
 export class UnprovenSenderError extends Error {
   readonly code = 'EUNPROVEN';
