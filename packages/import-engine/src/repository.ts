@@ -153,6 +153,7 @@ export async function findByContent(
     const { rows } = await client.query<Row>(
       `SELECT ${COLUMNS} FROM crm.imports
         WHERE content_sha256 = $1 AND mapping -> 'request' = $2::jsonb AND status <> 'failed'
+          AND undone_at IS NULL
         ORDER BY created_at DESC LIMIT 1`,
       [sha256, JSON.stringify(requestMapping ?? {})],
     );

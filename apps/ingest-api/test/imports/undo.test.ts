@@ -93,6 +93,23 @@ describe('DELETE /v1/imports/{id}: undo a CSV import', () => {
     expect(again.statusCode).toBe(409);
     expect(again.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(again.json().code).toBe('import_already_undone');
+
+    // The same file again (no Idempotency-Key) is a new import, not the undone one replayed.
+    const reposted = await t.request(member, {
+      method: 'POST',
+      url: '/v1/imports',
+      headers: { 'content-type': 'text/csv' },
+      payload: toCsv([PHAROW_HEADER, pharowRow(1, { Poste: 'PDG', Ville: 'Paris' }), pharowRow(3)]),
+    });
+    expect(reposted.statusCode, reposted.body).toBe(202);
+    expect(reposted.json().id).not.toBe(second.id);
+    const redone = await waitForImport(t, member, reposted.json().id);
+    expect(redone).toMatchObject({
+      status: 'succeeded',
+      counts: { inserted: 1, updated: 1 },
+      undoneAt: null,
+    });
+    expect(await checksums(org)).not.toEqual(before);
     // Two imports through the worker's queue: well over 30 s on a loaded 2-core machine.
   }, 120_000);
 
