@@ -96,6 +96,8 @@ export async function runStoredImport(
       ? 'The uploaded file is no longer in object storage; upload it again'
       : `The uploaded file could not be read after ${job.attempt} attempts: ${(error as Error).message}`;
     await markFailed(pool, tenant, importId, code, message);
+    // The outcome is recorded: an unreadable upload is not kept either (personal data).
+    if (!missing) await storage.delete(row.storage_key!).catch(() => {});
     return { status: 'failed', code, message };
   }
   let outcome: ImportOutcome;

@@ -1,11 +1,17 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
   createImport,
   getImport,
   ImportAlreadyFinished,
+  importStorageKey,
   listImportErrors,
   runImport,
+  runStoredImport,
 } from '@prospectflow/import-engine';
+import { createLocalStorage } from '@prospectflow/object-storage';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PHAROW_HEADER, pharowRow, setupImportDb, siren, toCsv } from './helpers.js';
@@ -232,6 +238,31 @@ describe('CSV import engine', () => {
       counts: { inserted: 2100, failed: 0 },
     });
     expect(await ctx.count(tenant, 'crm.positions')).toBe(2100);
+  });
+
+  it('an upload still unreadable on the last attempt fails the import and leaves the storage', async () => {
+    const tenant = await ctx.newOrganisation();
+    const folder = mkdtempSync(join(tmpdir(), 'pf-unreadable-'));
+    const storage = createLocalStorage(folder);
+    try {
+      const id = crypto.randomUUID();
+      const key = importStorageKey(tenant.organisationId, id, 'json');
+      await storage.put(key, '[{"email":'); // cut short: never parses
+      await createImport(ctx.pool, tenant, { id, sourceKind: 'json', storageKey: key });
+      const job = { tenant, importId: id, maxAttempts: 2, runBy: 'test-worker' };
+      // Not the last attempt: thrown, to be retried from the stored file.
+      await expect(runStoredImport(ctx.pool, storage, { ...job, attempt: 1 })).rejects.toThrow(/JSON/);
+      expect(await storage.head(key)).not.toBeNull();
+      // The last one records the failure, and the upload (personal data) goes.
+      await expect(runStoredImport(ctx.pool, storage, { ...job, attempt: 2 })).resolves.toMatchObject({
+        status: 'failed',
+        code: 'import_failed',
+      });
+      expect(await getImport(ctx.pool, tenant, id)).toMatchObject({ status: 'failed' });
+      expect(await storage.head(key)).toBeNull();
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('imports JSON rows with a custom mapping and keeps organisations apart', async () => {
