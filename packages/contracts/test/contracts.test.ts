@@ -8,14 +8,22 @@ import {
   type AuthProblem,
   ERRORS,
   type ErrorCode,
+  type ErrorCodeWithStatus,
   errorStatus,
   hasRole,
+  IDENTITY_ERRORS,
+  IMPORT_ERRORS,
   isErrorCode,
   isRole,
+  OUTREACH_ERRORS,
   problemBody,
   problemType,
+  RECORD_ERRORS,
+  REQUEST_ERRORS,
+  RESOURCE_ERRORS,
   ROLES_BY_RANK,
   type Role,
+  WEBHOOK_ERRORS,
 } from '../src/index.js';
 
 const packageDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -57,6 +65,26 @@ describe('@prospectflow/contracts', () => {
     expect(errorStatus('invalid_signature')).toBe(401);
     expect(errorStatus('stale_signature')).toBe(401);
     expect(errorStatus('inbound_not_configured')).toBe(503);
+  });
+
+  it('names each code in one group only, so no group silently replaces another in ERRORS', () => {
+    const groups = [
+      AUTH_ERRORS,
+      REQUEST_ERRORS,
+      RESOURCE_ERRORS,
+      IDENTITY_ERRORS,
+      RECORD_ERRORS,
+      IMPORT_ERRORS,
+      OUTREACH_ERRORS,
+      WEBHOOK_ERRORS,
+    ].flatMap((group) => Object.keys(group));
+    expect(groups.length).toBe(new Set(groups).size);
+    expect(errorStatus('member_not_found')).toBe(404);
+    expect(errorStatus('invitation_expired')).toBe(410);
+    expect(errorStatus('invalid_siren')).toBe(422);
+    expect(errorStatus('campaign_not_draft')).toBe(409);
+    expectTypeOf<'slug_taken'>().toExtend<ErrorCodeWithStatus<409>>();
+    expectTypeOf<'slug_taken'>().not.toExtend<ErrorCodeWithStatus<404>>();
   });
 
   it('builds a problem body whose extensions never replace a standard member', () => {

@@ -149,11 +149,7 @@ export async function readCsv(source: Readable, options: CsvReadOptions): Promis
   const translate = (error: unknown): unknown => {
     const code = (error as { code?: string }).code;
     if (code === 'CSV_MAX_RECORD_SIZE') {
-      return new ImportFailure(
-        'record_too_large',
-        'A record is larger than the limit (an unclosed quote?)',
-        422,
-      );
+      return new ImportFailure('record_too_large', 'A record is larger than the limit (an unclosed quote?)');
     }
     return error;
   };
@@ -164,7 +160,7 @@ export async function readCsv(source: Readable, options: CsvReadOptions): Promis
   } catch (error) {
     throw translate(error);
   }
-  if (first.done) throw new ImportFailure('empty_file', 'The file has no header row', 422);
+  if (first.done) throw new ImportFailure('empty_file', 'The file has no header row');
   const header = first.value.record;
   const mapping = resolveMapping(header, options.mapping);
   assertUsable(mapping);

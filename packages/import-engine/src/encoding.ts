@@ -36,11 +36,7 @@ export function detectEncoding(sample: Buffer, wholeFileIsUtf8?: boolean): Detec
   if (sample[0] === 0xff && sample[1] === 0xfe) return { encoding: 'utf16le', bomLength: 2 };
   if (sample[0] === 0xfe && sample[1] === 0xff) return { encoding: 'utf16be', bomLength: 2 };
   if (sample.includes(0)) {
-    throw new ImportFailure(
-      'unsupported_file',
-      'The file contains NUL bytes: it is not a text (CSV) file',
-      415,
-    );
+    throw new ImportFailure('unsupported_file', 'The file contains NUL bytes: it is not a text (CSV) file');
   }
   const utf8 = wholeFileIsUtf8 ?? isValidUtf8(sample);
   return { encoding: utf8 ? 'utf8' : 'windows-1252', bomLength: 0 };
@@ -71,7 +67,7 @@ export function decoder(detected: DetectedEncoding): Transform {
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   let offset = 0;
   const fail = (): ImportFailure =>
-    new ImportFailure('invalid_encoding', `The file is not valid UTF-8 (near byte ${offset})`, 422);
+    new ImportFailure('invalid_encoding', `The file is not valid UTF-8 (near byte ${offset})`);
   return new Transform({
     readableObjectMode: true,
     transform(chunk: Buffer, _enc, done: TransformCallback) {

@@ -1,15 +1,19 @@
+import { type ErrorCode, errorStatus } from '@prospectflow/contracts';
+
 /**
  * A failure of a whole import (not of one row), with a stable snake_case `code` and the HTTP
- * status it maps to when it happens before the import is accepted.
+ * status the code has in contracts (the answer when it happens before the import is accepted).
  */
 export class ImportFailure extends Error {
+  readonly status: number;
+
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
-    readonly status = 422,
   ) {
     super(message);
     this.name = 'ImportFailure';
+    this.status = errorStatus(code);
   }
 }
 

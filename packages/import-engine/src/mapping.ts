@@ -162,15 +162,11 @@ export function parseCustomMapping(value: unknown): CustomMapping {
     try {
       parsed = JSON.parse(value);
     } catch {
-      throw new ImportFailure('invalid_mapping', 'The mapping is not valid JSON', 422);
+      throw new ImportFailure('invalid_mapping', 'The mapping is not valid JSON');
     }
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ImportFailure(
-      'invalid_mapping',
-      'The mapping must be an object of "source column": "field"',
-      422,
-    );
+    throw new ImportFailure('invalid_mapping', 'The mapping must be an object of "source column": "field"');
   }
   const mapping: CustomMapping = {};
   for (const [source, target] of Object.entries(parsed)) {
@@ -178,7 +174,6 @@ export function parseCustomMapping(value: unknown): CustomMapping {
       throw new ImportFailure(
         'invalid_mapping',
         `Mapping of "${source}" targets "${String(target)}", which is not one of: ${IMPORT_FIELDS.join(', ')}`,
-        422,
       );
     }
     mapping[source] = target;
@@ -243,7 +238,6 @@ export function assertUsable(mapping: ResolvedMapping): void {
     throw new ImportFailure(
       'no_usable_columns',
       `No column maps to one of ${KEY_FIELDS.join(', ')}; ignored columns: ${mapping.ignored.slice(0, 20).join(', ') || '(none)'}. Send a mapping.`,
-      422,
     );
   }
 }

@@ -139,7 +139,7 @@ export async function runImport(pool: Pool, job: ImportJob, logger: Logger = sil
       try {
         for await (const row of rows) {
           if (writer.rows >= maxRows) {
-            throw new ImportFailure('too_many_rows', `The import has more than ${maxRows} rows`, 413);
+            throw new ImportFailure('too_many_rows', `The import has more than ${maxRows} rows`);
           }
           await writer.write(row.rowNumber, row.values, row.error);
           if ((writer.rows & 1023) === 0) {

@@ -1,3 +1,4 @@
+import { errorStatus } from '@prospectflow/contracts';
 import type { TenantClient } from '@prospectflow/tenant-context';
 
 /**
@@ -29,12 +30,15 @@ export interface UndoReport {
 }
 
 export class UndoRefused extends Error {
+  /** The code's HTTP status in contracts. */
+  readonly status: number;
+
   constructor(
     readonly code: 'import_not_found' | 'import_not_finished' | 'import_already_undone' | 'import_failed',
-    readonly status: number,
     message: string,
   ) {
     super(message);
+    this.status = errorStatus(code);
   }
 }
 
@@ -91,23 +95,18 @@ export async function undoImport(
     [importId],
   );
   const record = found[0];
-  if (!record) throw new UndoRefused('import_not_found', 404, 'The import does not exist');
+  if (!record) throw new UndoRefused('import_not_found', 'The import does not exist');
   if (record.undone_at) {
     throw new UndoRefused(
       'import_already_undone',
-      409,
       `The import was undone at ${record.undone_at.toISOString()}`,
     );
   }
   if (record.status === 'failed') {
-    throw new UndoRefused(
-      'import_failed',
-      409,
-      'The import failed: it wrote nothing, there is nothing to undo',
-    );
+    throw new UndoRefused('import_failed', 'The import failed: it wrote nothing, there is nothing to undo');
   }
   if (record.status !== 'succeeded') {
-    throw new UndoRefused('import_not_finished', 409, `The import is ${record.status}: wait until it ends`);
+    throw new UndoRefused('import_not_finished', `The import is ${record.status}: wait until it ends`);
   }
   const report: UndoReport = {
     importId,

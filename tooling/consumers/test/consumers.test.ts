@@ -16,8 +16,8 @@ import {
 } from '../src/registry.js';
 import { installedNames, scratchProject } from '../src/scratch.js';
 
-/** Minified browser bundle of contracts + api-client (openapi-fetch); measured in docs/benchmarks.md. */
-const BROWSER_BUDGET_BYTES = 12_000;
+/** Minified browser bundle of contracts (every error code with its status and title) + api-client (openapi-fetch); measured in docs/benchmarks.md. */
+const BROWSER_BUDGET_BYTES = 17_000;
 /** What a browser app must never install: every server-side package of ours and their stacks. */
 const SERVER_PACKAGES = [
   'pg',

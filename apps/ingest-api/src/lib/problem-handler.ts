@@ -1,4 +1,5 @@
 import { isAuthError, sendAuthProblem } from '@prospectflow/auth-core';
+import type { ErrorCode } from '@prospectflow/contracts';
 import { KeyUnavailableError } from '@prospectflow/secrets';
 import { PoolTimeoutError } from '@prospectflow/tenant-context';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -6,7 +7,7 @@ import { problemFromDatabaseError } from './db-errors.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from './problem.js';
 
 /** Fastify's own 4xx errors get stable codes instead of their FST_ERR_* names. */
-const FASTIFY_CODES: Record<string, string> = {
+const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_content_length',

@@ -1,4 +1,11 @@
-import { PROBLEM_CONTENT_TYPE, type Problem, problemBody, problemType } from '@prospectflow/contracts';
+import {
+  type ErrorCode,
+  type ErrorCodeWithStatus,
+  PROBLEM_CONTENT_TYPE,
+  type Problem,
+  problemBody,
+  problemType,
+} from '@prospectflow/contracts';
 
 /**
  * RFC 9457 problem details (the shape and the type URIs come from @prospectflow/contracts). Every
@@ -29,17 +36,20 @@ export function statusTitle(status: number): string {
 
 /**
  * Throw this from any route or plugin: the root error handler turns it into problem+json.
- * `extensions` are extra members of the body (e.g. `existingId` on a conflict).
+ * `extensions` are extra members of the body (e.g. `existingId` on a conflict). The code is one
+ * of contracts' ERRORS, and a literal status must be that code's status there (checked by the
+ * compiler), so the document, the client types and the answers cannot disagree.
  */
-export class ProblemError extends Error {
+export class ProblemError<S extends number = number> extends Error {
+  readonly code: ErrorCode;
   readonly statusCode: number;
   readonly title: string;
   readonly extensions: Record<string, unknown>;
   readonly headers: Record<string, string>;
 
   constructor(
-    readonly status: number,
-    readonly code: string,
+    readonly status: S,
+    code: ErrorCodeWithStatus<S>,
     readonly detail: string,
     options: {
       title?: string;
@@ -50,6 +60,7 @@ export class ProblemError extends Error {
   ) {
     super(detail, { cause: options.cause });
     this.name = 'ProblemError';
+    this.code = code;
     this.statusCode = status;
     this.title = options.title ?? statusTitle(status);
     this.extensions = options.extensions ?? {};
@@ -66,21 +77,25 @@ export function isProblemError(error: unknown): error is ProblemError {
 }
 
 /** 404 that never says whether the id exists in another organisation. */
-export function notFound(what: string, code = 'not_found'): ProblemError {
+export function notFound(what: string, code: ErrorCodeWithStatus<404> = 'not_found'): ProblemError {
   return new ProblemError(404, code, `${what} was not found.`);
 }
 
 /** 409 naming the row that already holds the unique value, so clients can use it instead. */
-export function conflict(code: string, detail: string, existingId?: string): ProblemError {
+export function conflict(code: ErrorCodeWithStatus<409>, detail: string, existingId?: string): ProblemError {
   return new ProblemError(409, code, detail, existingId ? { extensions: { existingId } } : {});
 }
 
-export function badRequest(code: string, detail: string, extensions?: Record<string, unknown>): ProblemError {
+export function badRequest(
+  code: ErrorCodeWithStatus<400>,
+  detail: string,
+  extensions?: Record<string, unknown>,
+): ProblemError {
   return new ProblemError(400, code, detail, extensions ? { extensions } : {});
 }
 
 export function unprocessable(
-  code: string,
+  code: ErrorCodeWithStatus<422>,
   detail: string,
   extensions?: Record<string, unknown>,
 ): ProblemError {

@@ -1,3 +1,4 @@
+import type { ErrorCodeWithStatus } from '@prospectflow/contracts';
 import {
   country,
   domain,
@@ -19,14 +20,15 @@ import { ProblemError } from './problem.js';
  */
 export interface FieldIssue {
   path: string;
-  code: string;
+  /** A field rule's refusal or a rule across fields; the first one is the answer's `code`. */
+  code: ErrorCodeWithStatus<422>;
   message: string;
 }
 
 export class FieldErrors {
   readonly issues: FieldIssue[] = [];
 
-  add(field: string, code: string, message: string): undefined {
+  add(field: string, code: ErrorCodeWithStatus<422>, message: string): undefined {
     this.issues.push({ path: `/${field}`, code, message });
     return undefined;
   }

@@ -1,4 +1,4 @@
-import type { ResourceErrorCode } from '@prospectflow/contracts';
+import type { ErrorCodeWithStatus, ResourceErrorCode } from '@prospectflow/contracts';
 import type { TenantClient } from '@prospectflow/tenant-context';
 import { isPgError } from '../lib/db-errors.js';
 import { decodeCursor, pageOf } from '../lib/pagination.js';
@@ -19,9 +19,9 @@ export interface CrudSpec<F extends object = Record<string, unknown>> {
   /** API field → column (or a SELECT expression for reads when `select` is given). */
   fields: Record<string, { column: string; select?: string; write?: boolean }>;
   /** Unique constraints (by name) → the API field that carries the value and the 409 code. */
-  uniques: Record<string, { field: string; code: string }>;
+  uniques: Record<string, { field: string; code: ErrorCodeWithStatus<409> }>;
   /** Foreign keys (by name) → the API field and the 422 code. */
-  references?: Record<string, { field: string; code: string }>;
+  references?: Record<string, { field: string; code: ErrorCodeWithStatus<422> }>;
   /** List filters: query parameter → the condition(s) it adds (absent values add none). */
   filters: { [K in keyof F]-?: (value: NonNullable<F[K]>, where: Conditions) => void };
   /** The table has provenance columns (migration 0870): rows carry `provenance`. */

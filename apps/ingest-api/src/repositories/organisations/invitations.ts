@@ -1,5 +1,5 @@
 import type { Role } from '@prospectflow/auth-core';
-import type { InvitationStatus } from '@prospectflow/contracts';
+import type { ErrorCodeWithStatus, InvitationStatus } from '@prospectflow/contracts';
 import { type TenantClient, withTenant } from '@prospectflow/tenant-context';
 import type { Static } from 'typebox';
 import { isUniqueViolation } from '../../lib/db-errors.js';
@@ -28,7 +28,7 @@ const INVITATION = `SELECT i.id, i.email::text AS email, i.role,
   FROM iam.organisation_invitations AS i`;
 
 const NOT_FOUND = () => notFound('Invitation', 'invitation_not_found');
-const GONE = (code: string, detail: string) => new ProblemError(410, code, detail);
+const GONE = (code: ErrorCodeWithStatus<410>, detail: string) => new ProblemError(410, code, detail);
 
 async function findInvitation(client: TenantClient, id: string, lock = false) {
   const { rows } = await client.query<Invitation>(
