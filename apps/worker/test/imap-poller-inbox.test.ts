@@ -10,6 +10,7 @@ import { BATCH_SIZE, type InboundMessage } from '../src/mailboxes/inbox.js';
 import { type InboundSink, MailboxPoller } from '../src/mailboxes/poller.js';
 import { inboundSink } from '../src/outreach/inbound.js';
 import { createCampaign, createOrg, createPositions, enroll, openTestDb, type TestDb } from './support/db.js';
+import { startTarpitImap } from './support/lying-imap.js';
 import { connectMailbox, testImapClient, testMailServices } from './support/mailboxes.js';
 import { silent, waitUntil } from './support/worker.js';
 
@@ -378,5 +379,73 @@ describe('IMAP poller: poison messages, first poll, batches, bodies (real Doveco
       '<b64@prospect.test>': 'Ça marche très bien',
       '<multi@prospect.test>': 'Réponse',
     });
+  });
+});
+
+describe("IMAP poller: a user's server that never finishes answering (real Dovecot beside it)", () => {
+  const mail = testMail();
+  let t: TestDb;
+  let pool: pg.Pool;
+
+  beforeAll(async () => {
+    t = await openTestDb('pollertarpit');
+    pool = new pg.Pool({ connectionString: t.workerUrl, max: 4 });
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await t?.close();
+  });
+
+  it("is cut off at the poll deadline: the rounds go on, and another organisation's reply is read", async () => {
+    // One organisation points its mailbox at a server that answers a byte at a time (never idle,
+    // so no socket timeout ends it); another's mailbox is a real one.
+    const pit = await startTarpitImap();
+    const seen: InboundMessage[] = [];
+    const poller = new MailboxPoller({
+      pool,
+      mail: testMailServices(),
+      log: silent,
+      intervalMs: 100,
+      pollTimeoutMs: 1_500,
+      apply: async (_c, _m, message) => {
+        seen.push(message);
+      },
+    });
+    try {
+      const pitted = await connectMailbox(t.admin, await createOrg(t.admin, 'tarpit-org'), {
+        address: 'pit@sender.test',
+        secrets: { imapPassword: 'pw', smtpPassword: 'pw' },
+        imap: { port: pit.port },
+        verified: true,
+      });
+      setMailPassword(mail, 'bystander@sender.test', 'pw');
+      await connectMailbox(t.admin, await createOrg(t.admin, 'bystander-org'), {
+        address: 'bystander@sender.test',
+        secrets: { imapPassword: 'pw', smtpPassword: 'pw' },
+        verified: true,
+      });
+      poller.start();
+      // The first round reads the real INBOX (empty) while the other poll hangs; then a reply comes.
+      await waitUntil(
+        async () => pit.commands.some((c) => / SEARCH /i.test(c)),
+        'the hanging search',
+        10_000,
+      );
+      const client = await testImapClient('bystander@sender.test');
+      await client.append(
+        'INBOX',
+        'From: p@prospect.test\r\nTo: bystander@sender.test\r\nSubject: Re: hello\r\nMessage-ID: <tarpit-reply@prospect.test>\r\n\r\nYes\r\n',
+      );
+      await client.logout();
+      await waitUntil(async () => seen.some((m) => m.subject === 'Re: hello'), 'the reply read', 15_000);
+      const { rows } = await t.admin.query(
+        'SELECT last_error FROM outreach.mailbox_sync_states WHERE mailbox_id = $1',
+        [pitted],
+      );
+      expect(rows[0].last_error).toMatch(/^timeout: the poll did not finish within 2 s/);
+    } finally {
+      await poller.stop();
+      await pit.close();
+    }
   });
 });

@@ -6,7 +6,7 @@ import { type Logger, quietSystemScope } from '../logger.js';
 import { inTenant } from '../queue/sql.js';
 import { loadAccount } from './account.js';
 import { imapOptions } from './connect.js';
-import { describeFailure, isMessageFault } from './failures.js';
+import { describeFailure, isMessageFault, type StepFailure } from './failures.js';
 import { InboxWatchers, type WatchedMailbox } from './idle.js';
 import {
   BATCH_SIZE,
@@ -37,7 +37,16 @@ export interface PollerOptions {
   concurrency?: number;
   /** IDLE connections at most (IMAP_IDLE_CONNECTIONS); 0 or absent: polling only. */
   idleConnections?: number;
+  /** One mailbox's poll at most this long, ms (default POLL_TIMEOUT_MS): then its connection is cut. */
+  pollTimeoutMs?: number;
 }
+
+/**
+ * A mailbox's poll is cut off after this long (its batches committed so far are kept). The socket
+ * timeout does not bound it: a server that sends a byte now and then never goes idle, and a round
+ * waits for each of its polls — one such server (a user's host) would stop every mailbox's polling.
+ */
+export const POLL_TIMEOUT_MS = 120_000;
 
 export interface PollResult {
   mailboxId: string;
@@ -180,11 +189,18 @@ export class MailboxPoller {
     let read = 0;
     let skipped = 0;
     let client: ImapFlow | undefined;
+    const limitMs = this.options.pollTimeoutMs ?? POLL_TIMEOUT_MS;
+    let timedOut = false;
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      client?.close();
+    }, limitMs);
     try {
       const account = await inTenant(pool, organisationId, (c) => loadAccount(c, mailboxId, mail.box));
       if (!account?.imap) return { mailboxId, read, skipped, roundTrips };
       client = new ImapFlow(await imapOptions(account, mail.access));
       client.on('error', () => {});
+      if (timedOut) throw new Error('poll deadline passed before connecting');
       // Every command of imapflow goes through exec(): count them as round trips.
       const exec = (client as unknown as { exec: (...args: unknown[]) => Promise<unknown> }).exec.bind(
         client,
@@ -227,7 +243,12 @@ export class MailboxPoller {
       if (read || skipped) log.info({ mailboxId, read, skipped }, 'imap poll: messages read');
       return { mailboxId, read, skipped, roundTrips };
     } catch (error) {
-      const failure = describeFailure(error);
+      const failure: StepFailure = timedOut
+        ? {
+            kind: 'timeout',
+            answer: `the poll did not finish within ${Math.round(limitMs / 1000)} s: the connection was cut (the checkpoint keeps what was read)`,
+          }
+        : describeFailure(error);
       log.warn(
         { mailboxId, kind: failure.kind, answer: failure.answer, read, skipped },
         'imap poll failed: the checkpoint stays before the unread messages',
@@ -239,6 +260,7 @@ export class MailboxPoller {
       );
       return { mailboxId, read, skipped, roundTrips, error: failure.kind };
     } finally {
+      clearTimeout(deadline);
       client?.close();
     }
   }

@@ -1,6 +1,7 @@
 import net, { type AddressInfo } from 'node:net';
 
-export interface LyingImap {
+/** An IMAP server of a user's choosing that misbehaves (tests of what the worker must withstand). */
+export interface FakeImap {
   port: number;
   /** The command lines it received. */
   commands: string[];
@@ -8,10 +9,13 @@ export interface LyingImap {
 }
 
 /**
- * An IMAP server on 127.0.0.1:0 that takes any login and answers every SEARCH with UID 1 although
- * it holds no message: what verification must not take for its message found in the INBOX.
+ * A minimal IMAP server on 127.0.0.1:0 that takes any login and holds one message in INBOX
+ * (UIDVALIDITY 7, UID 1). `answer` may take a command over: it gets the socket, the tag and the
+ * command name (UID stripped) and returns true when it answered (or chose not to).
  */
-export async function startLyingImap(): Promise<LyingImap> {
+async function startFakeImap(
+  answer: (socket: net.Socket, tag: string, command: string) => boolean = () => false,
+): Promise<FakeImap> {
   const commands: string[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -26,9 +30,10 @@ export async function startLyingImap(): Promise<LyingImap> {
         const line = buffer.slice(0, at);
         buffer = buffer.slice(at + 2);
         commands.push(line);
-        const [tag, ...words] = line.split(' ');
+        const [tag = '*', ...words] = line.split(' ');
         const upper = words.map((w) => w.toUpperCase());
-        const command = upper[0] === 'UID' ? upper[1] : upper[0];
+        const command = (upper[0] === 'UID' ? upper[1] : upper[0]) ?? '';
+        if (answer(socket, tag, command)) continue;
         const out: string[] = [];
         if (command === 'CAPABILITY') out.push('* CAPABILITY IMAP4rev1 AUTH=PLAIN');
         if (command === 'SELECT' || command === 'EXAMINE')
@@ -55,6 +60,35 @@ export async function startLyingImap(): Promise<LyingImap> {
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * Answers every SEARCH with UID 1 although it holds no message: what verification must not take
+ * for its message found in the INBOX.
+ */
+export const startLyingImap = () => startFakeImap();
+
+/**
+ * Answers a SEARCH or FETCH one byte every 200 ms, forever: the connection is never idle, so no
+ * socket timeout ends it.
+ */
+export async function startTarpitImap(): Promise<FakeImap> {
+  const drips = new Set<NodeJS.Timeout>();
+  const imap = await startFakeImap((socket, _tag, command) => {
+    if (command !== 'SEARCH' && command !== 'FETCH') return false;
+    socket.write('* SEARCH');
+    const drip = setInterval(() => socket.write(' '), 200);
+    drips.add(drip);
+    socket.on('close', () => clearInterval(drip));
+    return true;
+  });
+  return {
+    ...imap,
+    close: async () => {
+      for (const drip of drips) clearInterval(drip);
+      await imap.close();
     },
   };
 }
