@@ -2,9 +2,10 @@ import * as rules from '@prospectflow/field-rules';
 import { type TenantClient, withTenantClient } from '@prospectflow/tenant-context';
 import type Database from 'better-sqlite3';
 import type { Pool } from 'pg';
-import { toBoolean, toInteger, toJson, toText, toTimestamp, toUuid } from './convert.js';
+import { toText, toUuid } from './convert.js';
 import { quoteSqliteName, rowidAccess } from './discover.js';
 import type { ErasedCheck } from './erased.js';
+import { Fields, type Row, Skip, skip } from './fields.js';
 import { type SqliteMapping, type SqliteTarget, TARGET_ORDER, type TableMapping } from './presets.js';
 
 export interface TableSummary {
@@ -20,12 +21,6 @@ export interface TableSummary {
   ms: number;
 }
 
-type Row = Record<string, unknown>;
-class Skip extends Error {}
-const skip = (reason: string): never => {
-  throw new Skip(reason);
-};
-
 export const TARGET_TABLE: Record<SqliteTarget, string> = {
   companies: 'crm.companies',
   contacts: 'crm.positions',
@@ -33,55 +28,6 @@ export const TARGET_TABLE: Record<SqliteTarget, string> = {
   test_cases: 'outreach.prompts',
 };
 const PURPOSES = new Set(['email_body', 'email_subject', 'personalisation', 'reply_classification', 'other']);
-/** Reads field → converted value; an unconvertible value skips the row with a reason. */
-class Fields {
-  constructor(
-    private readonly row: Row,
-    private readonly columns: Record<string, string>,
-  ) {}
-  raw(field: string): unknown {
-    const column = this.columns[field];
-    return column === undefined ? undefined : this.row[column];
-  }
-  text(field: string): string | null {
-    return toText(this.raw(field));
-  }
-  /** The value through its field rule: the stored form, null when blank; a refusal skips the row. */
-  ruled(field: string, rule: (raw: string) => rules.Outcome): string | null {
-    const value = this.text(field);
-    if (value === null) return null;
-    const outcome = rule(value);
-    return outcome.ok ? outcome.value : skip(outcome.code);
-  }
-  json(field: string): unknown {
-    const value = toJson(this.raw(field));
-    return value === undefined ? skip(`invalid_json:${field}`) : value;
-  }
-  /** Test inputs/outputs: JSON when the text is JSON, else the text itself. */
-  jsonOrText(field: string): unknown {
-    const value = toJson(this.raw(field));
-    return value === undefined ? this.text(field) : value;
-  }
-  object(field: string): Record<string, unknown> {
-    const value = this.json(field);
-    if (value === null) return {};
-    return typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : { value };
-  }
-  timestamp(field: string): Date | null {
-    const value = toTimestamp(this.raw(field));
-    return value === undefined ? skip(`invalid_timestamp:${field}`) : value;
-  }
-  boolean(field: string): boolean | null {
-    const value = toBoolean(this.raw(field));
-    return value === undefined ? skip(`invalid_boolean:${field}`) : value;
-  }
-  integer(field: string): number | null {
-    const value = toInteger(this.raw(field));
-    return value === undefined ? skip(`invalid_integer:${field}`) : value;
-  }
-}
 
 export interface LoadOptions {
   source: string;
@@ -269,14 +215,18 @@ async function upsert(
 
 async function company(client: TenantClient, f: Fields, existing: string | undefined, key: string) {
   const name = f.text('name') ?? skip('missing_name');
-  const siren = f.ruled('siren', rules.siren);
+  const sirenGiven = f.ruled('siren', rules.siren);
+  const siret = f.ruled('siret', rules.siret);
+  // Refused like the API and the CSV import refuse it (the database has no CHECK for it).
+  if (sirenGiven && siret && !rules.siretMatchesSiren(siret, sirenGiven)) skip('siret_siren_mismatch');
+  const siren = sirenGiven ?? (siret ? rules.sirenOfSiret(siret) : null);
   const website = f.ruled('website_url', rules.url);
   const domain = f.ruled('domain', rules.domain) ?? (website ? (rules.hostOf(website) ?? null) : null);
   const createdAt = f.timestamp('created_at');
   const values: Record<string, unknown> = {
     name,
     siren,
-    siret: f.ruled('siret', rules.siret),
+    siret,
     naf_code: f.ruled('naf_code', rules.naf),
     website_url: website,
     domain,

@@ -322,3 +322,40 @@ describe('tables whose columns hide the rowid', () => {
     expect(archive.reduce((n, a) => n + a.unchanged, 0)).toBe(15);
   });
 });
+
+describe('field rules, as the API and the CSV import apply them', () => {
+  it('refuses a SIRET of another company, stores the SIREN a SIRET names, trims what String#trim trims, never folds U+212A into k', async () => {
+    const file = join(dir, 'rules.db');
+    const db = new Database(file);
+    db.exec(`CREATE TABLE companies (id INTEGER PRIMARY KEY, name TEXT, siren TEXT, siret TEXT, country TEXT);
+      CREATE TABLE contacts (id INTEGER PRIMARY KEY, company_id INTEGER, first_name TEXT, last_name TEXT, email TEXT);`);
+    const company = db.prepare('INSERT INTO companies VALUES (?, ?, ?, ?, ?)');
+    company.run(1, 'Mismatch', '552100554', '73282932000074', null); // the SIRET is Globex's
+    company.run(2, 'Padded', '542065479\u2003', '54206547900009\u202f', 'France\u3000');
+    company.run(3, 'Siret only', null, '38012986646850', null); // its SIREN is stored too
+    company.run(4, 'Siret of no SIREN', null, '55210055500002', null); // 552100555 fails its check digit
+    const contact = db.prepare('INSERT INTO contacts VALUES (?, 2, ?, ?, ?)');
+    contact.run(1, 'Ada', 'Legacy', 'ada@padded.fr\u202f');
+    contact.run(2, 'Karl', 'Legacy', '\u212Aarl@padded.fr');
+    db.close();
+    const tenant = await ctx.newOrganisation();
+    const report = await run(tenant, [file]);
+    const typed = Object.fromEntries(report.databases[0]!.tables.map((t) => [t.table, t.typed]));
+    expect(typed.companies).toMatchObject({
+      inserted: 3,
+      skipped: 1,
+      skippedReasons: { siret_siren_mismatch: 1 },
+    });
+    expect(typed.contacts).toMatchObject({ inserted: 1, skipped: 1, skippedReasons: { invalid_email: 1 } });
+    expect(
+      await ctx.query(tenant, 'SELECT name, siren, siret, country_code FROM crm.companies ORDER BY name'),
+    ).toEqual([
+      { name: 'Padded', siren: '542065479', siret: '54206547900009', country_code: 'FR' },
+      { name: 'Siret of no SIREN', siren: null, siret: '55210055500002', country_code: null },
+      { name: 'Siret only', siren: '380129866', siret: '38012986646850', country_code: null },
+    ]);
+    expect(await ctx.query(tenant, 'SELECT email::text FROM crm.positions')).toEqual([
+      { email: 'ada@padded.fr' },
+    ]);
+  });
+});

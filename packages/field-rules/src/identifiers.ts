@@ -1,5 +1,6 @@
 import { accept, type Outcome, refuse } from './outcome.js';
 import { IDENTIFIER_SEPARATORS, NAF_DIGITS } from './patterns.js';
+import { trimValue } from './text.js';
 
 const SEPARATORS = new RegExp(IDENTIFIER_SEPARATORS, 'g');
 
@@ -18,9 +19,9 @@ export function luhnValid(digits: string): boolean {
   return sum % 10 === 0;
 }
 
-/** Digits of an identifier typed with separators (`552 100 554`, `552.100.554`). */
+/** Digits of an identifier typed with separators (`552 100 554`, `552.100.554`), trimmed like every value. */
 export function identifierDigits(raw: string): string {
-  return raw.replace(SEPARATORS, '');
+  return trimValue(raw).replace(SEPARATORS, '');
 }
 
 /** SIREN: 9 digits with a Luhn check digit. */
@@ -42,6 +43,16 @@ export function siret(raw: string): Outcome {
 /** True when a SIRET belongs to the SIREN (both already normalised). */
 export function siretMatchesSiren(siretValue: string, sirenValue: string): boolean {
   return siretValue.startsWith(sirenValue);
+}
+
+/**
+ * The company SIREN a SIRET names (its first 9 digits), or null when they are not a valid SIREN
+ * (the SIRET's own check digit does not cover them). Every door that is given a SIRET without a
+ * SIREN stores this one, so the company de-duplicates by SIREN whichever door it came through.
+ */
+export function sirenOfSiret(siretValue: string): string | null {
+  const outcome = siren(siretValue.slice(0, 9));
+  return outcome.ok ? outcome.value : null;
 }
 
 const NAF = new RegExp(NAF_DIGITS);

@@ -6,7 +6,15 @@
 export { COUNTRY_CODES, COUNTRY_NAMES, country } from './country.js';
 export { email, emailDomain } from './email.js';
 export { FOLD_FROM, FOLD_TO, fold } from './fold.js';
-export { identifierDigits, luhnValid, naf, siren, siret, siretMatchesSiren } from './identifiers.js';
+export {
+  identifierDigits,
+  luhnValid,
+  naf,
+  siren,
+  sirenOfSiret,
+  siret,
+  siretMatchesSiren,
+} from './identifiers.js';
 export { accept, type Outcome, refuse } from './outcome.js';
 export * as patterns from './patterns.js';
 export { DEFAULT_PHONE_COUNTRY, phone } from './phone.js';

@@ -37,5 +37,10 @@ export const EMAIL =
   "^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([a-z0-9]([a-z0-9-]*[a-z0-9])?\\.)+[a-z0-9]([a-z0-9-]*[a-z0-9])?$";
 export const EMAIL_MAX_LENGTH = 254;
 
-/** Whitespace trimmed from every value (what `String#trim` and the SQL `btrim` agree on). */
-export const TRIMMED = ' \t\n\r\u00a0';
+/**
+ * Whitespace trimmed from every value: exactly what `String#trim` removes (the SQLite import reads
+ * text with it), given to the SQL `btrim` too, so an em space or a narrow no-break space pasted at
+ * the end of a cell is trimmed by every door, not accepted by one and refused by another.
+ */
+export const TRIMMED =
+  '\t\n\u000b\u000c\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff';

@@ -66,9 +66,11 @@ export const sqlUrl = (value: string): string =>
   `(SELECT u FROM (SELECT CASE WHEN ${value} ~ ${re(HAS_SCHEME)} THEN ${value} ELSE 'https://' || ${value} END AS u) AS url
      WHERE length(u) <= ${URL_MAX_LENGTH} AND u ~ ${re(URL)})`;
 
-/** `email`: lower-cased; NULL unless an address. */
+const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+/** `email`: A–Z lower-cased (`lower()` would also fold U+212A to `k`); NULL unless an address. */
 export const sqlEmail = (value: string): string =>
-  `(SELECT e FROM (SELECT lower(${value}) AS e) AS email WHERE length(e) <= ${EMAIL_MAX_LENGTH} AND e ~ ${re(EMAIL)})`;
+  `(SELECT e FROM (SELECT translate(${value}, '${UPPER}', '${UPPER.toLowerCase()}') AS e) AS email WHERE length(e) <= ${EMAIL_MAX_LENGTH} AND e ~ ${re(EMAIL)})`;
 
 const CODES_JSON = sqlLiteral(JSON.stringify(Object.fromEntries(COUNTRY_CODES.map((c) => [c, true]))));
 const NAMES_JSON = sqlLiteral(JSON.stringify(COUNTRY_NAMES));

@@ -9,6 +9,8 @@ export const CASES: Record<FieldRuleName, Array<[raw: string, stored: string | n
     ['552-100-554', '552100554'],
     ['552\u00a0100\u00a0554', '552100554'],
     ['552\u202f100\u202f554', '552100554'],
+    ['552100554\u2003', '552100554'], // an em space pasted at the end (String#trim drops it)
+    ['\ufeff552100554\u3000', '552100554'],
     ['732829320', '732829320'],
     ['552100555', null],
     ['55210055', null],
@@ -57,6 +59,9 @@ export const CASES: Record<FieldRuleName, Array<[raw: string, stored: string | n
   email: [
     ['ada@acme.fr', 'ada@acme.fr'],
     ['  Ada.Lovelace@ACME.fr ', 'ada.lovelace@acme.fr'],
+    ['ada@acme.fr\u202f', 'ada@acme.fr'],
+    ['\u2003ada@acme.fr\u2028', 'ada@acme.fr'],
+    ['\u212aarl@acme.fr', null], // Kelvin sign: not lower-cased into `k`
     ["o'brien+news@mail.acme.co.uk", "o'brien+news@mail.acme.co.uk"],
     ['jean-luc@sub-domain.acme.fr', 'jean-luc@sub-domain.acme.fr'],
     ['ada@acme', null],
@@ -90,6 +95,7 @@ export const CASES: Record<FieldRuleName, Array<[raw: string, stored: string | n
     ['acme.fr', 'acme.fr'],
     ['ACME.fr', 'acme.fr'],
     ['www.acme.fr', 'acme.fr'],
+    ['\u2009acme.fr\u205f', 'acme.fr'],
     ['WWW.Acme.FR', 'acme.fr'],
     ['https://www.acme.fr/about', 'acme.fr'],
     ['http://user@acme.fr:8080/x', 'acme.fr'],
@@ -106,6 +112,7 @@ export const CASES: Record<FieldRuleName, Array<[raw: string, stored: string | n
     ['France', 'FR'],
     ['FRANCE', 'FR'],
     ['Allemagne', 'DE'],
+    ['France\u3000', 'FR'],
     ['Germany', 'DE'],
     ['Royaume-Uni', 'GB'],
     ['UK', 'GB'],

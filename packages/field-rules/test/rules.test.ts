@@ -7,6 +7,7 @@ import {
   hostOf,
   luhnValid,
   presentValue,
+  sirenOfSiret,
   siretMatchesSiren,
 } from '../src/index.js';
 import { CASES } from './cases.js';
@@ -34,6 +35,14 @@ describe('field rules (TypeScript)', () => {
     }
   });
 
+  it('trims exactly what String#trim trims (the SQLite import reads text with it)', () => {
+    for (let code = 0; code <= 0xffff; code++) {
+      const c = String.fromCharCode(code);
+      if (code >= 0xd800 && code <= 0xdfff) continue;
+      expect(presentValue(`${c}x${c}`), `U+${code.toString(16)}`).toBe(`${c}x${c}`.trim());
+    }
+  });
+
   it('the fold table maps each character to exactly one', () => {
     expect([...FOLD_FROM].length).toBe([...FOLD_TO].length);
   });
@@ -43,6 +52,9 @@ describe('field rules (TypeScript)', () => {
     expect(luhnValid('552100555')).toBe(false);
     expect(siretMatchesSiren('55210055400013', '552100554')).toBe(true);
     expect(siretMatchesSiren('73282932000074', '552100554')).toBe(false);
+    expect(sirenOfSiret('55210055400013')).toBe('552100554');
+    // The SIRET's check digit holds, its first 9 digits' does not: no SIREN to store.
+    expect(sirenOfSiret('55210055500002')).toBeNull();
     expect(hostOf('https://www.Acme.fr/x')).toBe('acme.fr');
     expect(hostOf('https://www.fr')).toBeUndefined();
     expect(presentValue(' \u00a0 ')).toBeNull();

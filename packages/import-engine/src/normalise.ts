@@ -13,6 +13,7 @@ import {
   naf,
   type Outcome,
   presentValue,
+  sirenOfSiret,
   siren as sirenRule,
   siret,
   url,
@@ -120,15 +121,16 @@ export function normaliseRow(
   const personLinkedin = get('person_linkedin');
   const countryRaw = get('company_country');
   const emailStatus = get('email_status');
-  const emailValue = get('email')?.toLowerCase() ?? null;
+  // The rule alone lower-cases (A–Z only): `toLowerCase()` here would fold U+212A into `k` first.
+  const emailGiven = get('email');
 
   const websiteUrl = stored(url, website);
   const websiteDomain = websiteUrl === null ? null : (hostOf(websiteUrl) ?? null);
   const domainGiven = domainRaw === null ? null : (hostOf(domainRaw) ?? null);
-  const validEmail = stored(email, emailValue);
+  const validEmail = stored(email, emailGiven);
   const emailDomainValue = validEmail === null ? null : emailDomain(validEmail);
   const validSiret = stored(siret, siretDigits);
-  const siren = sirenGiven ?? (validSiret === null ? null : validSiret.slice(0, 9));
+  const siren = sirenGiven ?? (validSiret === null ? null : sirenOfSiret(validSiret));
   const domainValue =
     domainGiven ??
     websiteDomain ??
@@ -166,7 +168,7 @@ export function normaliseRow(
       person_phone: phones.e164(values[INDEX.person_phone]),
       person_location: get('person_location'),
       person_pharow_id: get('person_pharow_id'),
-      email: emailValue,
+      email: validEmail ?? emailGiven,
       email_domain: emailDomainValue,
       email_status: (emailStatus && EMAIL_STATUS.get(emailStatus.toLowerCase())) ?? 'unknown',
       job_title: get('job_title'),

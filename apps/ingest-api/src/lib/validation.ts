@@ -7,6 +7,7 @@ import {
   naf,
   type Outcome,
   phone,
+  presentValue,
   siren,
   siret,
   url,
@@ -42,6 +43,21 @@ export class FieldErrors {
     if (this.issues.length === 0) return;
     const first = this.issues[0]!;
     throw new ProblemError(422, first.code, first.message, { extensions: { errors: this.issues } });
+  }
+}
+
+/**
+ * The fields of `input` that are blank (only what the rules trim) set to null in `out`: no value,
+ * the way the CSV and SQLite imports read a blank cell, rather than a value each rule refuses.
+ */
+export function blanksAsNull(
+  input: Record<string, unknown>,
+  out: Record<string, unknown>,
+  fields: readonly string[],
+) {
+  for (const field of fields) {
+    const value = input[field];
+    if (typeof value === 'string' && presentValue(value) === null) out[field] = null;
   }
 }
 

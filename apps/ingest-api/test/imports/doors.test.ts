@@ -135,3 +135,128 @@ describe('one contact through every door', () => {
     expect(await stored(viaImport)).toEqual(api);
   });
 });
+
+describe('blank and padded values through every door', () => {
+  it('reads a blank field as no value and trims what String#trim trims, in the API as in an import', async () => {
+    const apiUser = await t.signUp('api-blank@example.com', 'API blank');
+    const importUser = await t.signUp('import-blank@example.com', 'Import blank');
+    const siren = validSiren(4343);
+    // A blank value (spaces, no-break spaces) is no value; an em space or an ideographic space
+    // pasted around a value is trimmed like the SQLite import's String#trim trims it.
+    const raw = {
+      name: 'Blank SAS',
+      siren: `${siren}\u2003`,
+      nafCode: '\u00a0 ',
+      phone: '   ',
+      websiteUrl: '\u2009blank-example.fr\u205f',
+      domain: ' ',
+      countryCode: 'France\u3000',
+    };
+    const company = await t.request(apiUser, { method: 'POST', url: '/v1/companies', payload: raw });
+    expect(company.statusCode, company.body).toBe(201);
+    const person = await t.request(apiUser, {
+      method: 'POST',
+      url: '/v1/people',
+      payload: { lastName: 'Blank', phone: '\u00a0', linkedinUrl: ' ' },
+    });
+    expect(person.statusCode, person.body).toBe(201);
+    const position = await t.request(apiUser, {
+      method: 'POST',
+      url: '/v1/positions',
+      payload: { personId: person.json().id, companyId: company.json().id, phone: ' ' },
+    });
+    expect(position.statusCode, position.body).toBe(201);
+
+    const accepted = await t.request(importUser, {
+      method: 'POST',
+      url: '/v1/imports',
+      payload: [
+        {
+          company_name: raw.name,
+          company_siren: raw.siren,
+          company_naf: raw.nafCode,
+          company_phone: raw.phone,
+          company_website: raw.websiteUrl,
+          company_domain: raw.domain,
+          company_country: raw.countryCode,
+          last_name: 'Blank',
+          email: 'blank@blank-example.fr\u202f',
+          person_phone: '\u00a0',
+          person_linkedin: ' ',
+        },
+        // U+212A (Kelvin) is not lower-cased into k: the API's email format refuses it too.
+        {
+          company_name: raw.name,
+          company_siren: siren,
+          last_name: 'Kelvin',
+          email: '\u212Aarl@blank-example.fr',
+        },
+      ],
+    });
+    expect(accepted.statusCode, accepted.body).toBe(202);
+    const done = await waitForImport(t, importUser, (accepted.json() as ImportBody).id);
+    expect(done.errors.items.map((e) => [e.rowNumber, e.code])).toEqual([[2, 'invalid_email']]);
+
+    const pick = (row: Record<string, unknown>, keys: string[]) =>
+      Object.fromEntries(keys.map((k) => [k, row[k]]));
+    const storedCompany = async (user: TestUser) => {
+      const list = await t.request(user, { method: 'GET', url: `/v1/companies?siren=${siren}` });
+      expect(list.json().items).toHaveLength(1);
+      return pick(list.json().items[0], ['siren', 'nafCode', 'phone', 'websiteUrl', 'domain', 'countryCode']);
+    };
+    const api = await storedCompany(apiUser);
+    expect(api).toEqual({
+      siren,
+      nafCode: null,
+      phone: null,
+      websiteUrl: 'https://blank-example.fr',
+      domain: 'blank-example.fr',
+      countryCode: 'FR',
+    });
+    expect(await storedCompany(importUser)).toEqual(api);
+    expect(pick(person.json(), ['phone', 'linkedinUrl'])).toEqual({ phone: null, linkedinUrl: null });
+    expect(position.json().phone).toBeNull();
+  });
+});
+
+describe('a company given only its SIRET', () => {
+  it('is stored with the SIREN the SIRET names by the API and by an import; one of no valid SIREN fails no import', async () => {
+    const apiUser = await t.signUp('api-siret@example.com', 'API SIRET');
+    const importUser = await t.signUp('import-siret@example.com', 'Import SIRET');
+    // 38012986646850 names SIREN 380129866; 55210055500002 passes its check digit, 552100555 does not.
+    for (const siret of ['38012986646850', '55210055500002']) {
+      const created = await t.request(apiUser, {
+        method: 'POST',
+        url: '/v1/companies',
+        payload: { name: siret, siret },
+      });
+      expect(created.statusCode, created.body).toBe(201);
+    }
+    const accepted = await t.request(importUser, {
+      method: 'POST',
+      url: '/v1/imports',
+      payload: ['38012986646850', '55210055500002'].map((siret, i) => ({
+        company_name: siret,
+        company_siret: siret,
+        last_name: 'Siret',
+        email: `siret@siret-${i}.example.fr`,
+      })),
+    });
+    expect(accepted.statusCode, accepted.body).toBe(202);
+    const done = await waitForImport(t, importUser, (accepted.json() as ImportBody).id);
+    expect(done).toMatchObject({ status: 'succeeded', counts: { inserted: 2, failed: 0 } });
+
+    const companies = async (user: TestUser) => {
+      const list = await t.request(user, { method: 'GET', url: '/v1/companies?limit=10' });
+      return (list.json().items as Array<Record<string, unknown>>)
+        .map((c) => [c.name, c.siren, c.siret])
+        .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+    };
+    const api = await companies(apiUser);
+    expect(api).toEqual([
+      ['38012986646850', '380129866', '38012986646850'],
+      ['55210055500002', null, '55210055500002'],
+    ]);
+    expect(await companies(importUser)).toEqual(api);
+  });
+});

@@ -1,6 +1,8 @@
+import { sirenOfSiret } from '@prospectflow/field-rules';
 import { Type } from 'typebox';
 import { crudRoutes } from '../../../lib/crud-routes.js';
 import {
+  blanksAsNull,
   domainOfUrl,
   FieldErrors,
   normaliseCountry,
@@ -14,23 +16,32 @@ import {
 import { companiesRepository } from '../../../repositories/companies.js';
 import { Company, CompanyCreate, CompanyPatch } from './schema.js';
 
+const RULED = ['siren', 'siret', 'nafCode', 'phone', 'websiteUrl', 'linkedinUrl', 'domain', 'countryCode'];
+
 /** Check digits and normal forms the schema cannot express; 422 listing every problem. */
-function normalise(input: Record<string, unknown>): Record<string, unknown> {
+function normalise(input: Record<string, unknown>, mode: 'create' | 'patch'): Record<string, unknown> {
   const errors = new FieldErrors();
   const out: Record<string, unknown> = { ...input };
-  const text = (name: string) => (typeof input[name] === 'string' ? (input[name] as string) : undefined);
+  blanksAsNull(input, out, RULED);
+  const text = (name: string) => (typeof out[name] === 'string' ? (out[name] as string) : undefined);
   if (typeof input.name === 'string') out.name = input.name.trim();
   if (text('siren')) out.siren = normaliseSiren(text('siren')!, errors);
   if (text('siret')) out.siret = normaliseSiret(text('siret')!, errors);
   if (out.siren && out.siret && !(out.siret as string).startsWith(out.siren as string)) {
     errors.add('siret', 'siret_siren_mismatch', 'A SIRET starts with its company SIREN.');
   }
+  // A new company given only its SIRET gets the SIREN it names, as an import stores it.
+  if (mode === 'create' && !out.siren && typeof out.siret === 'string') out.siren = sirenOfSiret(out.siret);
   if (text('nafCode')) out.nafCode = normaliseNaf(text('nafCode')!, errors);
   if (text('phone')) out.phone = normalisePhone(text('phone')!, errors);
   if (text('websiteUrl')) out.websiteUrl = normaliseUrl(text('websiteUrl')!, errors, 'websiteUrl');
   if (text('linkedinUrl')) out.linkedinUrl = normaliseUrl(text('linkedinUrl')!, errors, 'linkedinUrl');
   if (text('domain')) out.domain = normaliseDomain(text('domain')!, errors);
-  else if (input.domain === undefined && typeof out.websiteUrl === 'string')
+  // Not given, or given blank (as an import reads an empty cell): the website's host.
+  else if (
+    (input.domain === undefined || typeof input.domain === 'string') &&
+    typeof out.websiteUrl === 'string'
+  )
     out.domain = domainOfUrl(out.websiteUrl);
   if (text('countryCode')) out.countryCode = normaliseCountry(text('countryCode')!, errors);
   errors.throwIfAny();

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { crudRoutes } from '../../../lib/crud-routes.js';
 import { Uuid } from '../../../lib/schemas.js';
-import { FieldErrors, normalisePhone, normaliseUrl } from '../../../lib/validation.js';
+import { blanksAsNull, FieldErrors, normalisePhone, normaliseUrl } from '../../../lib/validation.js';
 import { peopleRepository } from '../../../repositories/people.js';
 import { Person, PersonCreate, PersonPatch } from './schema.js';
 
@@ -15,9 +15,10 @@ function normalise(input: Record<string, unknown>, mode: 'create' | 'patch'): Re
   if (mode === 'create' && !out.firstName && !out.lastName) {
     errors.add('lastName', 'name_required', 'A person needs a first name or a last name.');
   }
-  if (typeof input.phone === 'string' && input.phone) out.phone = normalisePhone(input.phone, errors);
-  if (typeof input.linkedinUrl === 'string' && input.linkedinUrl)
-    out.linkedinUrl = normaliseUrl(input.linkedinUrl, errors, 'linkedinUrl');
+  blanksAsNull(input, out, ['phone', 'linkedinUrl']);
+  if (typeof out.phone === 'string') out.phone = normalisePhone(out.phone, errors);
+  if (typeof out.linkedinUrl === 'string')
+    out.linkedinUrl = normaliseUrl(out.linkedinUrl, errors, 'linkedinUrl');
   errors.throwIfAny();
   return out;
 }
