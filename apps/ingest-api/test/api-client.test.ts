@@ -89,7 +89,7 @@ describe('@prospectflow/api-client against the listening API', () => {
     expect(missing.response.status).toBe(404);
     expect(missing.response.headers.get('content-type')).toContain('application/problem+json');
     expect(isProblem(missing.error)).toBe(true);
-    expect(missing.error?.code).toBe('not_found');
+    expect(missing.error?.code).toBe('import_not_found');
 
     const stranger = createApiClient({ baseUrl, token: t.token('stranger@example.test'), organisationId });
     const refused = await stranger.GET('/v1/companies');

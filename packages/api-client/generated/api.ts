@@ -477,7 +477,7 @@ export interface paths {
          * Accept an invitation addressed to my verified email; I become a member with its role
          * @description Any signed-in user (bearer token; no `x-organisation-id`).
          *
-         *     404 `invitation_not_found` unless the invitation is addressed to my email; 403 `email_not_verified` while that email is unverified; 409 `invitation_already_accepted` or `already_a_member`; 410 `invitation_revoked` or `invitation_expired`.
+         *     An invitation addressed to another email is not found; while my email is unverified, none can be accepted.
          */
         post: operations["acceptInvitation"];
         delete?: never;
@@ -2020,8 +2020,44 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description `email_not_verified` (Email not verified). */
+        EmailNotVerified: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `erasure_request_not_found` (Erasure request not found) or `person_not_found` (Person not found): nothing with this id in this organisation (other organisations are never disclosed). */
+        ErasureRequestNotFoundOrPersonNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description `not_a_member`, `membership_suspended`, `organisation_suspended`, or `insufficient_role` with `requiredRole`. */
         Forbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `import_not_found` (Import not found): nothing with this id in this organisation (other organisations are never disclosed). */
+        ImportNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `import_undo_conflicts` (Undo conflicts) or `import_not_finished` (Import not finished) or `import_failed` (Import failed) or `import_already_undone` (Import already undone). */
+        ImportUndoConflictsOrImportNotFinishedOrImportFailedOrImportAlreadyUndone: {
             headers: {
                 [name: string]: unknown;
             };
@@ -2049,6 +2085,69 @@ export interface components {
         };
         /** @description `invalid_signature` (Webhook signature missing, malformed or not matching) or `stale_signature` (Webhook timestamp more than 300 s from now). */
         InvalidSignatureOrStaleSignature: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `invitation_already_accepted` (Invitation already accepted) or `already_a_member` (Already a member). */
+        InvitationAlreadyAcceptedOrAlreadyAMember: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `invitation_conflict` (Invitation already pending). */
+        InvitationConflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `invitation_not_found` (Invitation not found): nothing with this id in this organisation (other organisations are never disclosed). */
+        InvitationNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `invitation_not_pending` (Invitation not pending). */
+        InvitationNotPending: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `invitation_revoked` (Invitation revoked) or `invitation_expired` (Invitation expired). */
+        InvitationRevokedOrInvitationExpired: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `last_owner` (Last owner). */
+        LastOwner: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `member_not_found` (Member not found): nothing with this id in this organisation (other organisations are never disclosed). */
+        MemberNotFound: {
             headers: {
                 [name: string]: unknown;
             };
@@ -2097,6 +2196,15 @@ export interface components {
             headers: {
                 /** @description Seconds to wait before retrying */
                 "retry-after"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `slug_taken` (Slug taken). */
+        SlugTaken: {
+            headers: {
                 [name: string]: unknown;
             };
             content: {
@@ -2995,7 +3103,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
+            404: components["responses"]["ImportNotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3027,8 +3135,8 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
+            404: components["responses"]["ImportNotFound"];
+            409: components["responses"]["ImportUndoConflictsOrImportNotFinishedOrImportFailedOrImportAlreadyUndone"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -3142,26 +3250,10 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            /** @description RFC 9457 problem details. Extension members by code: `errors[]` (validation_failed), `requiredRole` (insufficient_role), `existingId` (conflicts). */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            /** @description RFC 9457 problem details. Extension members by code: `errors[]` (validation_failed), `requiredRole` (insufficient_role), `existingId` (conflicts). */
-            410: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            403: components["responses"]["EmailNotVerified"];
+            404: components["responses"]["InvitationNotFound"];
+            409: components["responses"]["InvitationAlreadyAcceptedOrAlreadyAMember"];
+            410: components["responses"]["InvitationRevokedOrInvitationExpired"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableContent"];
@@ -3519,7 +3611,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["SlugTaken"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableContent"];
@@ -3556,7 +3648,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["SlugTaken"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableContent"];
@@ -3626,7 +3718,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["InvitationConflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableContent"];
@@ -3657,8 +3749,8 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
+            404: components["responses"]["MemberNotFound"];
+            409: components["responses"]["LastOwner"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -3697,8 +3789,8 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
+            404: components["responses"]["MemberNotFound"];
+            409: components["responses"]["LastOwner"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableContent"];
@@ -3770,7 +3862,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["InvitationConflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableContent"];
@@ -3801,8 +3893,8 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
+            404: components["responses"]["InvitationNotFound"];
+            409: components["responses"]["InvitationNotPending"];
             422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -4200,6 +4292,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["ErasureRequestNotFoundOrPersonNotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];

@@ -1,5 +1,6 @@
 import type { Role } from '@prospectflow/auth-core';
 import type { FastifySchema } from 'fastify';
+import type { RouteProblems } from './openapi/errors.js';
 
 /**
  * Who may call what, in one place (docs/api/roles.md is checked against the routes):
@@ -20,8 +21,11 @@ export const OWN = { role: 'owner' } as const;
  * Options of a route about the signed-in caller, outside any organisation (their profile, the
  * organisations they belong to or create, invitations addressed to them): a valid token, no role.
  */
-export function callerRoute<S extends FastifySchema>(schema: S) {
-  return { config: { organisation: false as const }, schema: { tags: ['identity'], ...schema } };
+export function callerRoute<S extends FastifySchema>(schema: S, problems?: RouteProblems) {
+  return {
+    config: { organisation: false as const, ...(problems ? { problems } : {}) },
+    schema: { tags: ['identity'], ...schema },
+  };
 }
 
 /** The sentence the OpenAPI description of a route starts with. */

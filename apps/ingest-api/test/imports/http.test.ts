@@ -231,6 +231,6 @@ describe('POST /v1/imports', () => {
       method: 'GET',
       url: `/v1/imports/${(a.json() as ImportBody).id}`,
     });
-    expect([peek.statusCode, peek.json().code]).toEqual([404, 'not_found']);
+    expect([peek.statusCode, peek.json().code]).toEqual([404, 'import_not_found']);
   });
 });

@@ -310,7 +310,7 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
   fastify.get(
     '/:id',
     {
-      config: READ,
+      config: { ...READ, problems: { 404: ['import_not_found'] } },
       schema: {
         tags: ['imports'],
         summary: 'An import: status, progress, counts and a page of per-row errors (ordered by row)',
@@ -322,7 +322,7 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
     async (request) => {
       const t = tenant();
       const record = await getImport(fastify.db.pool, t, request.params.id);
-      if (!record) throw notFound('The import');
+      if (!record) throw notFound('The import', 'import_not_found');
       const errors = await listImportErrors(fastify.db.pool, t, record.id, {
         limit: request.query.errorsLimit ?? 50,
         cursor: request.query.errorsCursor ?? null,

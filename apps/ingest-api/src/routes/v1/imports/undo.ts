@@ -17,7 +17,13 @@ const undoRoutes: FastifyPluginAsyncTypebox<AppOptions> = async (fastify) => {
   fastify.delete(
     '/:id',
     {
-      config: WRITE,
+      config: {
+        ...WRITE,
+        problems: {
+          404: ['import_not_found'],
+          409: ['import_undo_conflicts', 'import_not_finished', 'import_failed', 'import_already_undone'],
+        },
+      },
       schema: {
         tags: ['imports'],
         summary:

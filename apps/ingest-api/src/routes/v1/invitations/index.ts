@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { named } from '../../../lib/openapi/components.js';
 import { callerRoute } from '../../../lib/role-policy.js';
-import { Items, ProblemSchema, Role, Uuid } from '../../../lib/schemas.js';
+import { Items, Role, Uuid } from '../../../lib/schemas.js';
 import { invalidateSessions } from '../../../lib/sessions.js';
 import { invitationsRepository } from '../../../repositories/organisations/invitations.js';
 import { ReceivedInvitation } from '../organisations/schema.js';
@@ -39,15 +39,21 @@ const invitations: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.post(
     '/:invitationId/accept',
-    callerRoute({
-      summary: 'Accept an invitation addressed to my verified email; I become a member with its role',
-      description:
-        '404 `invitation_not_found` unless the invitation is addressed to my email; 403 `email_not_verified` ' +
-        'while that email is unverified; 409 `invitation_already_accepted` or `already_a_member`; ' +
-        '410 `invitation_revoked` or `invitation_expired`.',
-      params: Type.Object({ invitationId: Uuid }),
-      response: { 200: AcceptedInvitation, 403: ProblemSchema, 410: ProblemSchema },
-    }),
+    callerRoute(
+      {
+        summary: 'Accept an invitation addressed to my verified email; I become a member with its role',
+        description:
+          'An invitation addressed to another email is not found; while my email is unverified, none can be accepted.',
+        params: Type.Object({ invitationId: Uuid }),
+        response: { 200: AcceptedInvitation },
+      },
+      {
+        403: ['email_not_verified'],
+        404: ['invitation_not_found'],
+        409: ['invitation_already_accepted', 'already_a_member'],
+        410: ['invitation_revoked', 'invitation_expired'],
+      },
+    ),
     async (request) => {
       const userId = await syncedUser(request);
       const accepted = await repository.accept(request.params.invitationId, userId);

@@ -40,11 +40,14 @@ const organisations: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.post(
     '',
-    callerRoute({
-      summary: 'Create an organisation; the caller becomes its owner',
-      body: CreateOrganisation,
-      response: { 201: MyOrganisation },
-    }),
+    callerRoute(
+      {
+        summary: 'Create an organisation; the caller becomes its owner',
+        body: CreateOrganisation,
+        response: { 201: MyOrganisation },
+      },
+      { 409: ['slug_taken'] },
+    ),
     async (request, reply) => {
       const userId = requireAuth(request).userId!;
       const id = randomUUID();

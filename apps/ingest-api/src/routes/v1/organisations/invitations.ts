@@ -33,7 +33,7 @@ const invitations: FastifyPluginAsyncTypebox = async (fastify) => {
     fastify.post(
       path,
       {
-        config: MANAGE,
+        config: { ...MANAGE, problems: { 409: ['invitation_conflict'] } },
         schema: {
           tags: ['identity'],
           ...extra,
@@ -85,7 +85,7 @@ const invitations: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.delete(
     '/:organisationId/invitations/:invitationId',
     {
-      config: MANAGE,
+      config: { ...MANAGE, problems: { 404: ['invitation_not_found'], 409: ['invitation_not_pending'] } },
       schema: {
         tags: ['identity'],
         summary: 'Revoke a pending invitation (409 `invitation_not_pending` once accepted or revoked)',

@@ -11,6 +11,9 @@ import { ownerRule } from './owner-rule.js';
 import { pathNamesScopedOrganisation } from './path-scope.js';
 import { Member, MemberParams, OrganisationParams } from './schema.js';
 
+/** A member's own 404, and the organisation's last active owner, who can be neither demoted nor removed. */
+const MEMBER_PROBLEMS = { 404: ['member_not_found'], 409: ['last_owner'] } as const;
+
 /**
  * /v1/organisations/:organisationId/members — admins manage members below owner; only owners
  * grant, change or remove the owner role. Members join by invitation (invitations.ts). Changes invalidate the affected user's cached session
@@ -43,7 +46,7 @@ const members: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.patch(
     '/:organisationId/members/:userId',
     {
-      config: MANAGE,
+      config: { ...MANAGE, problems: MEMBER_PROBLEMS },
       schema: {
         tags: ['identity'],
         summary: "Change a member's role or status",
@@ -69,7 +72,7 @@ const members: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.delete(
     '/:organisationId/members/:userId',
     {
-      config: MANAGE,
+      config: { ...MANAGE, problems: MEMBER_PROBLEMS },
       schema: {
         tags: ['identity'],
         summary: 'Remove a member',

@@ -12,7 +12,7 @@ const settings: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.patch(
     '/:organisationId',
     {
-      config: OWN,
+      config: { ...OWN, problems: { 409: ['slug_taken'] } },
       schema: {
         tags: ['identity'],
         summary: "Change the organisation's name or slug",

@@ -28,7 +28,7 @@ const privacy: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
   fastify.post(
     '/erasures',
     {
-      config: MANAGE,
+      config: { ...MANAGE, problems: { 404: ['erasure_request_not_found', 'person_not_found'] } },
       schema: {
         tags: ['privacy'],
         summary: 'Erase a person everywhere (Art. 17) and suppress their address for good — admin only',
