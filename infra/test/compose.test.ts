@@ -81,6 +81,15 @@ describe('infra/compose.yaml', () => {
     expect(services.redis.image).toMatch(/^redis:7/);
   });
 
+  it('gives the API and the worker the keys they refuse to start without in production', () => {
+    for (const app of ['ingest-api', 'worker']) {
+      expect(services[app].environment.NODE_ENV).toBe('production');
+      expect(services[app].environment.PRIVACY_HMAC_KEYS, app).toBe(envExample.PRIVACY_HMAC_KEYS);
+    }
+    const { PRIVACY_HMAC_KEYS: _, ...withoutKeys } = envExample;
+    expect(() => interpolate(composeText, withoutKeys)).toThrow(/PRIVACY_HMAC_KEYS/);
+  });
+
   it('every service_healthy dependency has a health check, and one-shot jobs do not restart', () => {
     for (const service of Object.values(services)) {
       for (const [target, spec] of Object.entries((service.depends_on ?? {}) as Record<string, any>)) {

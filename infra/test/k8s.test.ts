@@ -105,6 +105,28 @@ describe('Kubernetes manifests (infra/k8s, production overlay)', () => {
     }
   });
 
+  it('gives the API and the worker what they refuse to start without, and an identity for the uploads bucket', () => {
+    for (const name of ['ingest-api', 'worker']) {
+      const pod = find('Deployment', name).spec.template.spec;
+      type Variable = { name: string; valueFrom?: { secretKeyRef?: Record<string, unknown> } };
+      const env = new Map<string, Variable>(pod.containers[0].env.map((e: Variable) => [e.name, e]));
+      // Required in production by both (outreach-core's loadSubjectKeys): a secret, never optional.
+      expect(env.get('PRIVACY_HMAC_KEYS')?.valueFrom?.secretKeyRef, name).toEqual({
+        name: 'prospectflow-secrets',
+        key: 'PRIVACY_HMAC_KEYS',
+      });
+      // STORAGE_DRIVER=s3: IRSA / pod identity on a ServiceAccount of their own, or optional keys.
+      expect(find('ServiceAccount', pod.serviceAccountName).metadata.name, name).toBe('prospectflow-app');
+      expect(pod.automountServiceAccountToken, name).toBe(false);
+      for (const key of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'])
+        expect(env.get(key)?.valueFrom?.secretKeyRef, `${name} ${key}`).toMatchObject({
+          key,
+          optional: true,
+        });
+    }
+    expect(find('ConfigMap', 'prospectflow-config').data).toMatchObject({ STORAGE_DRIVER: 's3' });
+  });
+
   it('pins every image to a tag in production', () => {
     for (const { pod } of podSpecs) {
       for (const container of containersOf(pod)) expect(container.image).toMatch(/[:@]/);
