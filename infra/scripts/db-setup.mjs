@@ -14,7 +14,8 @@ if (args.includes('--help') || args.includes('-h')) {
   process.exit(0);
 }
 const [adminUrl, database] = args.length === 1 ? [process.env.DATABASE_ADMIN_URL, args[0]] : args;
-if (!adminUrl || !database) {
+// `--bogus` is an unknown option, not a database to create; a third argument is a mistake too.
+if (!adminUrl || !database || args.length > 2 || args.some((arg) => arg.startsWith('-'))) {
   process.stderr.write(USAGE);
   process.exit(2);
 }

@@ -28,6 +28,13 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.stdout.write(`${header.replace(/^\/\*\*\n?|^ \* ?/gm, '').trim()}\n`);
   process.exit(0);
 }
+if (process.argv.length > 2) {
+  // Settings come from LOAD_* variables: an argument is a mistake, not a load test to start.
+  process.stderr.write(
+    `load: unknown argument ${process.argv[2]} (settings are LOAD_* variables: see --help)\n`,
+  );
+  process.exit(2);
+}
 
 const require = createRequire(import.meta.url);
 // autocannon ships no types; the part used here is typed below.

@@ -57,6 +57,7 @@ describe('CLIs behave like CLIs', () => {
     ['infra/scripts/test-images.sh', ['--help'], /usage: infra\/scripts\/test-images\.sh/],
     ['infra/scripts/db-setup.mjs', ['--help'], /usage: node scripts\/db-setup\.mjs/],
     ['tooling/dev/start.mjs', ['--help'], /^Usage: pnpm dev/],
+    ['scripts/prepare.mjs', ['--help'], /^usage: node scripts\/prepare\.mjs/],
     [process.execPath, ['--import', 'tsx', 'scripts/load.ts', '--help'], /Load test:/],
     [
       process.execPath,
@@ -74,6 +75,33 @@ describe('CLIs behave like CLIs', () => {
       });
       expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
       expect(run.stdout).toMatch(usage);
+      expect(fs.readdirSync(scratch)).toEqual([]);
+    });
+  }
+
+  // An unknown option is an error (exit 2, said on stderr), never a value: not a database named
+  // `--bogus`, not a directory to write into, not a load test or a build to start.
+  const refusals: [string, string[]][] = [
+    ['infra/scripts/backup.sh', ['--bogus']],
+    ['infra/scripts/restore.sh', ['--bogus']],
+    ['infra/scripts/db-setup.mjs', ['--bogus']],
+    ['infra/scripts/db-setup.mjs', ['postgres://nobody@127.0.0.1:1/none', 'db', 'extra']],
+    ['tooling/dev/start.mjs', ['--bogus']],
+    [process.execPath, ['--import', 'tsx', 'scripts/load.ts', '--bogus']],
+    [process.execPath, ['--import', 'tsx', '../apps/backups/src/cli.ts', '--bogus']],
+    [process.execPath, ['--import', 'tsx', '../apps/legacy-import/src/example-stores-cli.ts', '--bogus']],
+  ];
+  for (const [command, args] of refusals) {
+    const script = path.basename(args.find((a) => /\.(ts|mjs|sh)$/.test(a)) ?? command);
+    it(`${script} ${args.filter((a) => !a.includes('/') && a !== '--import' && a !== 'tsx').join(' ')} is refused: exit 2, nothing done`, () => {
+      const run = spawnSync(command.startsWith('/') ? command : path.join(repo, command), args, {
+        cwd: path.join(repo, 'infra'),
+        env: { ...env, INIT_CWD: scratch },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect({ status: run.status, stdout: run.stdout }).toEqual({ status: 2, stdout: '' });
+      expect(run.stderr).not.toBe('');
       expect(fs.readdirSync(scratch)).toEqual([]);
     });
   }

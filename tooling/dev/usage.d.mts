@@ -1,1 +1,2 @@
 export declare const USAGE: string;
+export declare function readArgs(args: string[]): { help: true } | { error: string } | { reset: boolean };

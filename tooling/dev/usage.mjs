@@ -15,3 +15,14 @@ API, the mail servers and PostgreSQL; a third Ctrl-C kills everything at once.
   --reset   delete .data/postgres first (local dev data is lost)
   --help    this text (nothing is built or started)
 `;
+
+/**
+ * What the arguments ask for: `help`, or `run` (with `reset`), or the `error` to print (exit 2).
+ * start.mjs asks before building anything, so `pnpm dev --bogus` builds nothing either.
+ */
+export function readArgs(args) {
+  if (args.includes('--help') || args.includes('-h')) return { help: true };
+  const unknown = args.filter((a) => a !== '--reset');
+  if (unknown.length > 0) return { error: `unknown option ${unknown.join(' ')} (see --help)\n` };
+  return { reset: args.includes('--reset') };
+}

@@ -10,10 +10,16 @@ class, NULLs, JSON text, epoch and ISO dates, duplicate keys and broken rows. Th
 not hold them already.
 `;
 
-const arg = process.argv[2];
-if (!arg || arg === '--help' || arg === '-h') {
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
   process.stdout.write(USAGE);
-  process.exit(arg ? 0 : 2);
+  process.exit(0);
+}
+const [arg] = args;
+// `--bogus` is an unknown option, not a directory to write into.
+if (!arg || args.length > 1 || arg.startsWith('-')) {
+  process.stderr.write(arg?.startsWith('-') ? `stores:example: unknown option ${arg}\n${USAGE}` : USAGE);
+  process.exit(2);
 }
 const stores = makeExampleStores(resolve(process.env.INIT_CWD ?? process.cwd(), arg));
 for (const [name, file] of Object.entries(stores.files)) process.stdout.write(`${name}: ${file}\n`);

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { urlPasswordProblem } from '@prospectflow/config';
 import pg from 'pg';
 import { readCatalog } from './catalog.js';
@@ -54,6 +55,28 @@ ${Object.entries(VARIABLES)
 
 const HELP = ['--help', '-h', 'help'];
 
+/** The options each command takes: any other argument is refused before a database is touched. */
+const OPTIONS: Record<string, NonNullable<ParseArgsConfig['options']>> = {
+  erd: { out: { type: 'string' } },
+  schema: { out: { type: 'string' } },
+};
+
+function optionsOf(command: string, args: string[]): { out?: string } {
+  try {
+    const { values } = parseArgs({
+      args,
+      options: OPTIONS[command] ?? {},
+      strict: true,
+      allowPositionals: false,
+    });
+    return values as { out?: string };
+  } catch (error) {
+    throw new UsageError(
+      `${(error as Error).message}\nUsage: prospectflow-db ${command}\n  ${COMMANDS[command]}`,
+    );
+  }
+}
+
 /** Runs one command; returns the exit code. Output goes to `out` (stdout by default). */
 export async function runCli(
   argv: string[],
@@ -67,6 +90,7 @@ export async function runCli(
     return 0;
   }
   try {
+    const options = COMMANDS[command] ? optionsOf(command, rest) : {};
     switch (command) {
       case 'setup': {
         const admin = required('DATABASE_ADMIN_URL', env);
@@ -124,11 +148,9 @@ export async function runCli(
       }
       case 'erd': {
         const url = required('MIGRATION_DATABASE_URL', env);
-        const outIndex = rest.indexOf('--out');
-        const file =
-          outIndex >= 0 && rest[outIndex + 1]
-            ? path.resolve(rest[outIndex + 1]!)
-            : fileURLToPath(new URL('../../../docs/database/erd.md', import.meta.url));
+        const file = options.out
+          ? path.resolve(options.out)
+          : fileURLToPath(new URL('../../../docs/database/erd.md', import.meta.url));
         const client = new pg.Client({ connectionString: url });
         await client.connect();
         try {
@@ -144,8 +166,7 @@ export async function runCli(
         return 0;
       }
       case 'schema': {
-        const outIndex = rest.indexOf('--out');
-        const file = outIndex >= 0 && rest[outIndex + 1] ? path.resolve(rest[outIndex + 1]!) : undefined;
+        const file = options.out ? path.resolve(options.out) : undefined;
         out(`wrote ${await writeSchemaFile(required('DATABASE_ADMIN_URL', env), file)}`);
         return 0;
       }

@@ -93,3 +93,36 @@ it('answers --help for every command with its usage, exit 0, and touches no data
     errors.mockRestore();
   }
 });
+
+it('refuses an unknown option or argument with exit 2 before touching a database (db:undo --dry-run must not undo)', async () => {
+  // A reachable, migrated database of its own: a command that ignored the bad argument would run.
+  const db = await createTestDatabase('cli_arguments');
+  const env = {
+    MIGRATION_DATABASE_URL: roleUrl(db.adminUrl, ROLES.migrator),
+    DATABASE_ADMIN_URL: db.adminUrl,
+  };
+  const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+  try {
+    for (const argv of [
+      ['status', '--bogus'],
+      ['undo', '--dry-run'],
+      ['migrate', 'now'],
+      ['seed', '-x'],
+      ['erd', '--out'],
+      ['schema', '--outt', 'x.sql'],
+    ]) {
+      const lines: string[] = [];
+      expect(await runCli(argv, env, (line) => lines.push(line)), argv.join(' ')).toBe(2);
+      expect(lines, argv.join(' ')).toEqual([]);
+      expect(String(errors.mock.calls.at(-1)?.[0]), argv.join(' ')).toContain(
+        `Usage: prospectflow-db ${argv[0]}`,
+      );
+    }
+    const lines: string[] = [];
+    expect(await runCli(['status'], env, (line) => lines.push(line))).toBe(0);
+    expect(lines.at(-1)).toMatch(/^current (\d+), latest \1$/);
+  } finally {
+    errors.mockRestore();
+    await db.drop();
+  }
+});

@@ -13,23 +13,23 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { USAGE } from '../usage.mjs';
+import { readArgs, USAGE } from '../usage.mjs';
 import { warn } from './logs.js';
 
-const args = process.argv.slice(2);
-if (args.includes('--help') || args.includes('-h')) {
+const argv = process.argv.slice(2);
+const args = readArgs(argv);
+if ('help' in args) {
   process.stdout.write(USAGE);
   process.exit(0);
 }
-const unknown = args.filter((a) => a !== '--reset');
-if (unknown.length > 0) {
-  process.stderr.write(`unknown option ${unknown.join(' ')} (see --help)\n`);
+if ('error' in args) {
+  process.stderr.write(args.error);
   process.exit(2);
 }
 
 const runner = spawn(
   process.execPath,
-  ['--enable-source-maps', fileURLToPath(new URL('./runner.js', import.meta.url)), ...args],
+  ['--enable-source-maps', fileURLToPath(new URL('./runner.js', import.meta.url)), ...argv],
   // detached: a new session and process group (the runner's pid), away from the terminal's.
   { detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
 );
