@@ -80,7 +80,7 @@ export async function subjectAccess(client: TenantClient, keys: SubjectKeys, ema
     subjectImportErrorParams(subject),
   );
   const legacyRecords = await q(
-    `SELECT a.source_database, a.source_table, a.source_key, a.import_id, a.original, a.created_at
+    `SELECT a.source_database, a.source_table, a.source_key, a.import_id, ${EXACT_ORIGINAL} AS original, a.created_at
        FROM (${SUBJECT_LEGACY_ROWS}) a
       ORDER BY a.source_database, a.source_table, a.source_key`,
     [subject.emails, subject.names],
@@ -120,6 +120,19 @@ export async function subjectAccess(client: TenantClient, keys: SubjectKeys, ema
     legacyRecords,
   };
 }
+
+/**
+ * An archived row as held, for a JSON answer: a number JavaScript cannot hold exactly (an integer
+ * beyond 2^53, more than 15 significant digits) is given as the string of its digits, so the
+ * export neither rounds it (the driver parses jsonb with JSON.parse) nor changes any other value.
+ */
+const EXACT_ORIGINAL = `CASE WHEN jsonb_typeof(a.original) <> 'object' THEN a.original ELSE coalesce((
+    SELECT jsonb_object_agg(f.key, CASE
+             WHEN jsonb_typeof(f.value) = 'number'
+              AND NOT (f.value::numeric = trunc(f.value::numeric) AND abs(f.value::numeric) <= 9007199254740991)
+              AND f.value::numeric <> f.value::numeric::float8::numeric
+             THEN to_jsonb(f.value #>> '{}') ELSE f.value END)
+      FROM jsonb_each(a.original) AS f), '{}') END`;
 
 function unzip(hashes: { version: number; hmac: Buffer }[]): [number[], Buffer[]] {
   return [hashes.map((h) => h.version), hashes.map((h) => h.hmac)];

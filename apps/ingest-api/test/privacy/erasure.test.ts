@@ -155,7 +155,10 @@ describe('erasure (Art. 17), access (Art. 15) and provenance', () => {
     const archive = `INSERT INTO legacy.archive_rows (organisation_id, import_id, source_database, source_table, source_key, original)
        VALUES ($1, gen_random_uuid(), 'prospects.db', 'contacts', $2, $3)`;
     await t.admin.query(archive, [org, '1', { email: EMAIL.toUpperCase(), note: null }]);
-    await t.admin.query(archive, [org, '2', { full_name: 'Zoé Quillardet', age: 41 }]);
+    // Held exactly by jsonb; JSON.parse would round the first two (2^53 + 1, 17 significant digits).
+    const exact =
+      '{"full_name": "Zoé Quillardet", "age": 41, "rowid_big": 9007199254740993, "ratio": 0.30000000000000004, "max_safe": 9007199254740991, "huge": 1e21}';
+    await t.admin.query(archive, [org, '2', exact]);
     await t.admin.query(archive, [org, '3', { full_name: 'Someone Else', email: 'else@example.fr' }]);
     expect(
       (await t.request(member, { method: 'GET', url: `/v1/privacy/subjects?email=${EMAIL}` })).statusCode,
@@ -178,6 +181,15 @@ describe('erasure (Art. 17), access (Art. 15) and provenance', () => {
       expect.objectContaining({ code: 'duplicate_in_file', file_name: 'leads-2026.csv' }),
     ]);
     expect(doc.legacyRecords.map((r: { source_key: string }) => r.source_key)).toEqual(['1', '2']);
+    // Numbers JavaScript cannot hold exactly come as their digits; every other value as held.
+    expect(doc.legacyRecords[1].original).toEqual({
+      full_name: 'Zoé Quillardet',
+      age: 41,
+      rowid_big: '9007199254740993',
+      ratio: '0.30000000000000004',
+      max_safe: 9007199254740991,
+      huge: 1e21,
+    });
     expect(doc.controller.name).toBeTruthy();
 
     // The declared response schema (OpenAPI) loses nothing: the answer is the document as built.
