@@ -11,7 +11,14 @@ const PositionStatus = Type.Union(['active', 'former', 'unknown'].map((value) =>
 
 const editable = {
   title: nullableString(500),
-  email: Nullable(Type.String({ format: 'email', maxLength: 320 })),
+  // No `format: 'email'`: it would refuse ` Ada@acme.fr ` that an import accepts; the field rule
+  // (trim, lower-case, check) answers 422 invalid_email in the route, as it does for every door.
+  email: Nullable(
+    Type.String({
+      maxLength: 320,
+      description: 'an email address; stored trimmed and lower-cased (422 invalid_email)',
+    }),
+  ),
   emailStatus: EmailStatus,
   emailReliability: Nullable(Type.Integer({ minimum: 0, maximum: 100 })),
   phone: nullableString(40, { description: 'any format; French numbers without +33 accepted; stored E.164' }),
