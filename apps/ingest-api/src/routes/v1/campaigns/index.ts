@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { unprocessable } from '../../../lib/problem.js';
 import { created } from '../../../lib/replies.js';
 import { READ, WRITE } from '../../../lib/role-policy.js';
-import { IdParams, Items, ProblemSchema } from '../../../lib/schemas.js';
+import { IdParams, Items } from '../../../lib/schemas.js';
 import { campaignsRepository } from '../../../repositories/campaigns.js';
 import {
   Campaign,
@@ -30,13 +30,13 @@ const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(
     '',
     {
-      config: WRITE,
+      config: { ...WRITE, problems: { 422: ['invalid_campaign_steps', 'invalid_reference'] } },
       schema: {
         tags,
         summary: 'Create a campaign (draft) with ordered steps, A/B variants per step',
         description: STEPS_REFUSED,
         body: CampaignCreate,
-        response: { 201: Campaign, 422: ProblemSchema },
+        response: { 201: Campaign },
       },
     },
     async (request, reply) => {
@@ -77,7 +77,13 @@ const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.patch(
     '/:id',
     {
-      config: WRITE,
+      config: {
+        ...WRITE,
+        problems: {
+          409: ['campaign_not_draft'],
+          422: ['invalid_campaign_steps', 'invalid_reference', 'mailbox_unverified', 'mailbox_in_error'],
+        },
+      },
       schema: {
         tags,
         summary:
@@ -85,7 +91,7 @@ const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
         description: STEPS_REFUSED,
         params: IdParams,
         body: CampaignPatch,
-        response: { 200: Campaign, 422: ProblemSchema },
+        response: { 200: Campaign },
       },
     },
     async (request) => {
@@ -97,7 +103,7 @@ const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.delete(
     '/:id',
     {
-      config: WRITE,
+      config: { ...WRITE, problems: { 409: ['campaign_active'] } },
       schema: {
         tags,
         summary: 'Delete a campaign that is not active (with its enrollments and messages)',
@@ -114,7 +120,13 @@ const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(
     '/:id/activate',
     {
-      config: WRITE,
+      config: {
+        ...WRITE,
+        problems: {
+          409: ['campaign_closed'],
+          422: ['campaign_has_no_mailbox', 'mailbox_unverified', 'mailbox_in_error'],
+        },
+      },
       schema: {
         tags,
         summary:
@@ -129,7 +141,7 @@ const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(
     '/:id/pause',
     {
-      config: WRITE,
+      config: { ...WRITE, problems: { 409: ['campaign_closed'] } },
       schema: {
         tags,
         summary: 'Pause: nothing more is sent until it is activated again',
@@ -143,7 +155,10 @@ const campaigns: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(
     '/:id/enrollments',
     {
-      config: WRITE,
+      config: {
+        ...WRITE,
+        problems: { 409: ['campaign_closed'], 422: ['positions_or_filter', 'too_many_positions'] },
+      },
       schema: {
         tags,
         summary:

@@ -66,7 +66,7 @@ const sendingDomains: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(
     '',
     {
-      config: MANAGE,
+      config: { ...MANAGE, problems: { 409: ['domain_exists'], 422: ['invalid_domain'] } },
       schema: {
         tags,
         summary: 'Add a domain: returns the TXT records to publish (ownership proof, DKIM key)',
@@ -128,7 +128,7 @@ const sendingDomains: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(
     '/:id/verify',
     {
-      config: MANAGE,
+      config: { ...MANAGE, problems: { 422: ['domain_not_proved'] } },
       schema: {
         tags,
         summary:
