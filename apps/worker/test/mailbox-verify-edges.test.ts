@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { outreachHandlers } from '../src/handlers.js';
 import { createOrg, openTestDb, type TestDb } from './support/db.js';
-import { startLyingImap } from './support/lying-imap.js';
+import { startLyingImap, startTarpitImap } from './support/lying-imap.js';
 import { connectMailbox, queueVerification, testMailServices } from './support/mailboxes.js';
 import { startSmtpSink } from './support/smtp.js';
 import { PUBLIC_BASE_URL, type TestWorker, testWorker } from './support/worker.js';
@@ -23,13 +23,13 @@ describe('verification edges: a server that skips the login, a worker that shuts
     await t?.close();
   });
 
-  function verifyingWorker(verifyTimeoutMs: number) {
+  function verifyingWorker(verifyTimeoutMs: number, socketTimeoutMs?: number) {
     const w = testWorker(t.workerUrl, 'smtp://127.0.0.1:1', new ManualClock(new Date()), {
       handlers: outreachHandlers({
         mailer: undefined as never,
         publicBaseUrl: PUBLIC_BASE_URL,
         variantSeed: 's',
-        mail: testMailServices({ verifyTimeoutMs }),
+        mail: testMailServices({ verifyTimeoutMs }, socketTimeoutMs),
       }),
     });
     workers.push(w);
@@ -110,6 +110,37 @@ describe('verification edges: a server that skips the login, a worker that shuts
       expect(rows[0].verification_status).toBe('failed');
       expect(rows[0].verification.roundtrip).toMatchObject({ ok: false, kind: 'not_delivered' });
       expect(rows[0].last_error_code).toBe('roundtrip:not_delivered');
+    } finally {
+      await sink.close();
+      await imap.close();
+    }
+  });
+
+  it('an IMAP server that answers a byte at a time is cut off: the check ends as a timeout instead of holding a worker slot', async () => {
+    const org = await createOrg(t.admin, 'verify-tarpit-imap');
+    const sink = await startSmtpSink({ auth: { user: 'pit@sender.test', pass: 'pw' } });
+    const imap = await startTarpitImap();
+    try {
+      const id = await connectMailbox(t.admin, org, {
+        address: 'pit@sender.test',
+        secrets: { smtpPassword: 'pw', imapPassword: 'pw' },
+        smtp: { port: sink.port },
+        imap: { port: imap.port },
+      });
+      await queueVerification(t.admin, org, id);
+      // Bound: the round trip's 1 s plus 3 × 0.5 s of connection timeouts.
+      await verifyingWorker(1_000, 500).worker.drain();
+      const { rows } = await t.admin.query(
+        `SELECT verification_status, verification, last_error_code FROM outreach.mailboxes WHERE id = $1`,
+        [id],
+      );
+      expect(rows[0].verification_status).toBe('failed');
+      expect(rows[0].verification).toMatchObject({
+        smtp: { ok: true },
+        imap: { ok: true },
+        roundtrip: { ok: false, kind: 'timeout', answer: expect.stringContaining('within 3 s') },
+      });
+      expect(rows[0].last_error_code).toBe('roundtrip:timeout');
     } finally {
       await sink.close();
       await imap.close();

@@ -139,17 +139,59 @@ async function domainStep(pool: Pool, account: MailboxAccount): Promise<StepResu
       };
 }
 
+type ConnectionSteps = Record<'smtp' | 'imap' | 'roundtrip', StepResult>;
+
+/**
+ * The three steps, bounded as a whole: a server that answers a byte at a time is never idle, so no
+ * socket timeout ends it, and the check (a task slot of the worker) would wait forever. Past the
+ * round trip's wait plus a connection timeout per step, the connections are cut and the step
+ * under way fails as `timeout`.
+ */
 async function connectionSteps(
   account: MailboxAccount,
   deps: VerifyDeps,
   signal: AbortSignal,
-): Promise<Record<'smtp' | 'imap' | 'roundtrip', StepResult>> {
+): Promise<ConnectionSteps> {
   const skipped = { ok: null, skipped: true } as const;
-  const result: Record<'smtp' | 'imap' | 'roundtrip', StepResult> = {
-    smtp: skipped,
-    imap: skipped,
-    roundtrip: skipped,
-  };
+  const result: ConnectionSteps = { smtp: skipped, imap: skipped, roundtrip: skipped };
+  const open: OpenConnections = {};
+  const limitMs = (deps.roundTripTimeoutMs ?? 120_000) + 3 * (deps.access.timeoutMs ?? 30_000);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), limitMs);
+  });
+  try {
+    const outcome = await Promise.race([runSteps(account, deps, signal, result, open), deadline]);
+    if (outcome !== 'timeout') return outcome;
+    const pending = (['smtp', 'imap', 'roundtrip'] as const).find((step) => result[step].ok === null)!;
+    return {
+      ...result,
+      [pending]: {
+        ok: false,
+        at: now(),
+        kind: 'timeout',
+        answer: `the server did not finish answering within ${Math.round(limitMs / 1000)} s: the connection was cut`,
+      },
+    };
+  } finally {
+    clearTimeout(timer);
+    open.transport?.close();
+    open.imap?.close();
+  }
+}
+
+interface OpenConnections {
+  transport?: Transporter;
+  imap?: ImapFlow;
+}
+
+async function runSteps(
+  account: MailboxAccount,
+  deps: VerifyDeps,
+  signal: AbortSignal,
+  result: ConnectionSteps,
+  open: OpenConnections,
+): Promise<ConnectionSteps> {
   // A transport of its own (not the send pool): verification must not reuse a pool built from older settings.
   let transport: Transporter | undefined;
   let imap: ImapFlow | undefined;
@@ -162,6 +204,7 @@ async function connectionSteps(
         // relays for anyone proves nothing about the credentials.
         forceAuth: true,
       } as never);
+      open.transport = transport;
       await transport.verify();
       result.smtp = { ok: true, at: now() };
     } catch (error) {
@@ -169,6 +212,7 @@ async function connectionSteps(
     }
     try {
       imap = new ImapFlow(await imapOptions(account, deps.access));
+      open.imap = imap;
       imap.on('error', () => {});
       await imap.connect();
       result.imap = { ok: true, at: now() };
@@ -176,9 +220,9 @@ async function connectionSteps(
       result.imap = failed(error);
       imap = undefined;
     }
-    if (!result.smtp.ok || !result.imap.ok || !transport || !imap) return result;
+    if (!result.smtp.ok || !result.imap.ok || !transport || !imap) return { ...result };
     result.roundtrip = await roundTrip(account, transport, imap, deps, signal);
-    return result;
+    return { ...result };
   } finally {
     transport?.close();
     await imap?.logout().catch(() => {});
