@@ -3,7 +3,10 @@
 # podman and runs them with --network=host against this machine's PostgreSQL and Redis:
 #   migrate image: db setup (roles, fresh database) + migrations as a one-shot job
 #   ingest-api:    /health and /ready answer 200, an authenticated request (dev token) answers 200,
-#                  runs as node, only production dependencies
+#                  runs as node, only production dependencies; then in production mode (the image's
+#                  NODE_ENV, Cognito verification): keys fetched from an https JWKS endpoint whose
+#                  throw-away CA the container trusts through NODE_EXTRA_CA_CERTS, an ID token
+#                  answers 200 on /v1/me and no token 401
 #   worker:        a noop task inserted in the database reaches "succeeded"
 #   legacy-import: --help; consolidates generated copies of the three legacy SQLite stores
 #                  (stores:example) into a new organisation: import succeeded, rows archived,
@@ -24,7 +27,7 @@
 set -euo pipefail
 export SCRIPT_NAME=test-images
 case ${1:-} in
-  -h | --help) sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
 esac
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR
@@ -43,8 +46,11 @@ worker_image=prospectflow/worker:$tag
 legacy_image=prospectflow/legacy-import:$tag
 budget_mb=${IMAGES_BUDGET_MB:-80}
 api_name=pf-images-api-$$
+prod_name=pf-images-api-prod-$$
 worker_name=pf-images-worker-$$
 keys=$(mktemp -d)
+tls=$(mktemp -d)
+jwks_pid=
 stores=$(mktemp -d)
 failures=0
 
@@ -70,12 +76,13 @@ podman info >/dev/null 2>&1 || cannot_setup "podman info fails (no usable runtim
 cleanup() {
   local code=$?
   if [[ ${IMAGES_KEEP:-0} == 1 ]]; then
-    log info kept "api=$api_name" "worker=$worker_name" "database=$database" "keys=$keys"
+    log info kept "api=$api_name" "api_production=$prod_name" "worker=$worker_name" "database=$database" "keys=$keys" "tls=$tls"
     return
   fi
-  podman rm -f "$api_name" "$worker_name" >/dev/null 2>&1 || true
+  podman rm -f "$api_name" "$prod_name" "$worker_name" >/dev/null 2>&1 || true
+  if [[ -n $jwks_pid ]]; then kill "$jwks_pid" 2>/dev/null || true; fi
   psql_value "$admin" "DROP DATABASE IF EXISTS \"$database\" WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$keys" "$stores"
+  rm -rf "$keys" "$tls" "$stores"
   exit "$code"
 }
 trap cleanup EXIT
@@ -129,8 +136,10 @@ MIGRATION_DATABASE_URL=$migrator podman run --rm --network=host -e NODE_ENV=deve
 applied=$(psql_value "$db_admin" "SELECT count(*) FROM public.schema_version WHERE version::bigint > 0")
 check migrations_applied test "$applied" -gt 0
 
+free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+
 # --- ingest-api
-port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+port=$(free_port)
 # Dev tokens: the API verifies with the key the host's token CLI signs with (AUTH_MODE=dev, which
 # the app refuses under NODE_ENV=production, so this run says development).
 token=$(AUTH_MODE=dev AUTH_DEV_KEY_DIR=$keys NODE_ENV=development pnpm --silent token --email images@prospectflow.local | tail -1)
@@ -165,8 +174,55 @@ check api_prod_deps_only podman run --rm --entrypoint sh "$api_image" -c \
   'test ! -e src && test ! -e node_modules/typescript && test ! -e node_modules/vitest && test ! -e node_modules/.pnpm/typescript@* && test -d node_modules/fastify'
 check api_healthcheck_command podman healthcheck run "$api_name"
 
+# --- ingest-api in production mode: Cognito verification (AUTH_MODE's default) of an ID token signed
+# by the dev key, whose JWKS a host server publishes over https with a certificate from a throw-away
+# CA; the container trusts that CA only through NODE_EXTRA_CA_CERTS. COGNITO_TOKEN_USE=id: the ID
+# token carries the email, so no userInfo endpoint is needed. The database password goes in
+# PGPASSWORD, not in DATABASE_URL: the role passwords here are dev defaults, which the production
+# rules refuse inside a URL.
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj '/CN=pf-images CA' \
+  -keyout "$tls/ca.key" -out "$tls/ca.crt" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$tls/server.key" -out "$tls/server.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$tls/san.ext"
+openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 1 \
+  -extfile "$tls/san.ext" -out "$tls/server.crt" 2>/dev/null
+chmod a+r "$tls/ca.crt"
+id_token=$(AUTH_MODE=dev AUTH_DEV_KEY_DIR=$keys NODE_ENV=development pnpm --silent token --type id --email images-prod@prospectflow.local | tail -1)
+jwks_port=$(free_port)
+node -e '
+  const fs = require("fs"), https = require("https"), crypto = require("crypto");
+  const [dir, tls, port, token] = process.argv.slice(1);
+  const kid = JSON.parse(Buffer.from(token.split(".")[0], "base64url")).kid;
+  const jwk = crypto.createPublicKey(fs.readFileSync(dir + "/private.pem")).export({ format: "jwk" });
+  const body = JSON.stringify({ keys: [{ ...jwk, kid, alg: "RS256", use: "sig" }] });
+  https
+    .createServer({ key: fs.readFileSync(tls + "/server.key"), cert: fs.readFileSync(tls + "/server.crt") }, (_q, r) => {
+      r.writeHead(200, { "content-type": "application/json" });
+      r.end(body);
+    })
+    .listen(Number(port), "127.0.0.1");
+' "$keys" "$tls" "$jwks_port" "$id_token" &
+jwks_pid=$!
+prod_port=$(free_port)
+DATABASE_URL=$(url_without_password "$app_url") PGPASSWORD=prospectflow_app PRIVACY_HMAC_KEYS=1:$(openssl rand -base64 32) \
+  podman run -d --name "$prod_name" --network=host -v "$tls/ca.crt:/tls/ca.crt:ro" -e NODE_EXTRA_CA_CERTS=/tls/ca.crt \
+  -e "PORT=$prod_port" -e HOST=127.0.0.1 -e DATABASE_URL -e PGPASSWORD -e "REDIS_URL=$redis" -e PRIVACY_HMAC_KEYS \
+  -e COGNITO_USER_POOL_ID=eu-west-1_DevPool01 -e COGNITO_CLIENT_ID=prospectflowdevclient -e COGNITO_TOKEN_USE=id \
+  -e "AUTH_JWKS_URL=https://127.0.0.1:$jwks_port/jwks.json" -e PUBLIC_BASE_URL=https://images.prospectflow.local \
+  "$api_image" >/dev/null
+prod_base=http://127.0.0.1:$prod_port
+if wait_http "$prod_base/health"; then
+  check api_production_mode test "$(podman exec "$prod_name" printenv NODE_ENV)" = production
+  check api_production_ready test "$(status_of "$prod_base/ready")" = 200
+  check api_production_authenticated test "$(status_of -H "authorization: Bearer $id_token" "$prod_base/v1/me")" = 200
+  check api_production_rejects_anonymous test "$(status_of "$prod_base/v1/me")" = 401
+else
+  log error api_production_not_up "logs=$(podman logs --tail 30 "$prod_name" 2>&1 | tr '\n' '|')"
+  failures=$((failures + 1))
+fi
+
 # --- worker: a noop task must succeed
-worker_port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+worker_port=$(free_port)
 WORKER_DATABASE_URL=$worker_url podman run -d --name "$worker_name" --network=host -e NODE_ENV=development \
   -e WORKER_DATABASE_URL -e "WORKER_METRICS_PORT=$worker_port" -e WORKER_METRICS_HOST=127.0.0.1 -e SMTP_URL=smtp://127.0.0.1:2525 \
   -e PUBLIC_BASE_URL=http://127.0.0.1 "$worker_image" >/dev/null
