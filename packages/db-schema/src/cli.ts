@@ -63,8 +63,9 @@ const OPTIONS: Record<string, NonNullable<ParseArgsConfig['options']>> = {
 
 function optionsOf(command: string, args: string[]): { out?: string } {
   try {
+    // pnpm passes the `--` of `pnpm db:erd -- --out file` through: it separates nothing here.
     const { values } = parseArgs({
-      args,
+      args: args.filter((arg) => arg !== '--'),
       options: OPTIONS[command] ?? {},
       strict: true,
       allowPositionals: false,

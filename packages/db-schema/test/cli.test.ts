@@ -118,6 +118,9 @@ it('refuses an unknown option or argument with exit 2 before touching a database
         `Usage: prospectflow-db ${argv[0]}`,
       );
     }
+    // `pnpm db:erd -- --out file` (the README's form) reaches the command: here it asks for its URL.
+    expect(await runCli(['erd', '--', '--out', 'erd.md'], {}, () => {})).toBe(2);
+    expect(String(errors.mock.calls.at(-1)?.[0])).toContain('MIGRATION_DATABASE_URL is not set');
     const lines: string[] = [];
     expect(await runCli(['status'], env, (line) => lines.push(line))).toBe(0);
     expect(lines.at(-1)).toMatch(/^current (\d+), latest \1$/);
