@@ -98,6 +98,23 @@ describe('tracing: request → queued task', () => {
   });
 });
 
+describe('tracing: refused requests', () => {
+  it('carry the request id (and the organisation once known) like any other', async () => {
+    exporter.reset();
+    const anonymous = await t.app.inject({ method: 'GET', url: '/v1/me' });
+    expect(anonymous.statusCode).toBe(401);
+    const invalid = await t.request(user, { method: 'POST', url: '/v1/companies', payload: { name: 1 } });
+    expect(invalid.statusCode).toBe(400);
+
+    const spans = exporter.getFinishedSpans().filter((s) => s.name === 'request');
+    const spanOf = (id: unknown) => spans.find((s) => s.attributes[ATTR.requestId] === id);
+    expect(spanOf(anonymous.headers['x-request-id'])?.attributes[ATTR.organisationId]).toBeUndefined();
+    expect(spanOf(invalid.headers['x-request-id'])?.attributes[ATTR.organisationId]).toBe(
+      user.organisationId,
+    );
+  });
+});
+
 describe('tracing: what request spans keep of the URL', () => {
   it('records bearer tokens in paths and query strings redacted, as the logs do', async () => {
     const token = 'Tok3nThatUnsubscribesSomeone';

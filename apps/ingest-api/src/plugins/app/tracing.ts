@@ -11,13 +11,16 @@ import { redactUrl } from '../../lib/log-redaction.js';
  */
 async function tracing(fastify: FastifyInstance) {
   redactTracedUrls(redactUrl);
-  fastify.addHook('preHandler', (request, _reply, done) => {
+  // onSend runs for every answer, refusals included (401 and 429 from onRequest hooks, 400 from
+  // validation), which a preHandler never sees — and those are the ones a log line most often
+  // leads to. It runs before @fastify/otel ends the span (in the route's last onSend).
+  fastify.addHook('onSend', (request, _reply, payload, done) => {
     const organisationId = request.auth?.organisation?.organisationId;
     annotateRequestSpan(request, {
       [ATTR.requestId]: request.id,
       ...(organisationId ? { [ATTR.organisationId]: organisationId } : {}),
     });
-    done();
+    done(null, payload);
   });
 }
 
