@@ -1,3 +1,4 @@
+import { hostOf } from '@prospectflow/field-rules';
 import { likeContains } from '../lib/pagination.js';
 import type { Database } from '../plugins/app/db.js';
 import { CrudRepository, type CrudSpec, type Row } from './crud.js';
@@ -44,14 +45,11 @@ export const companySpec: CrudSpec<CompanyFilters> = {
   },
   filters: {
     name: (name, where) => where.add((p) => `lower(name) LIKE lower(${p})`, likeContains(name)),
-    domain: (domain, where) =>
-      where.add(
-        (p) => `domain = ${p}`,
-        domain
-          .trim()
-          .toLowerCase()
-          .replace(/^www\./, ''),
-      ),
+    // The domain as the field rule stores it (`https://www.Acme.fr/x` → `acme.fr`).
+    domain: (domain, where) => {
+      const host = hostOf(domain);
+      return host === undefined ? where.none() : where.add((p) => `domain = ${p}`, host);
+    },
     siren: (siren, where) => where.add((p) => `siren = ${p}`, siren),
   },
 };

@@ -140,6 +140,12 @@ describe('companies', () => {
     expect(byName.json().items.map((c: { name: string }) => c.name)).toEqual(['Page Co 5']);
     const byDomain = await t.request(owner, { method: 'GET', url: '/v1/companies?domain=paged.example' });
     expect(byDomain.json().items).toHaveLength(2);
+    // The filter reads a domain as the field does (scheme, www., case, path dropped).
+    const byUrl = await t.request(owner, {
+      method: 'GET',
+      url: `/v1/companies?domain=${encodeURIComponent('https://WWW.Paged.example/about')}`,
+    });
+    expect(byUrl.json().items).toHaveLength(2);
     const badCursor = await t.request(owner, { method: 'GET', url: '/v1/companies?cursor=garbage' });
     expect(badCursor.statusCode).toBe(400);
     expect(badCursor.json().code).toBe('invalid_cursor');
