@@ -35,8 +35,8 @@ const days = (now: Date, n: number) => new Date(now.getTime() - n * 86_400_000);
 /** `n` calendar months before `now`, on the same day or the month's last (31 March - 1 month = 28 February). */
 function months(now: Date, n: number): Date {
   const cutoff = new Date(now);
-  // setUTCMonth alone overflows a short month (29 February 2025 becomes 1 March), moving the
-  // cutoff days later and deleting rows still inside the retention period.
+  // setUTCMonth alone overflows a short month (31 March minus one month is "31 February", i.e.
+  // 3 March), moving the cutoff days later and deleting rows still inside the retention period.
   cutoff.setUTCDate(1);
   cutoff.setUTCMonth(cutoff.getUTCMonth() - n);
   const lastDay = new Date(Date.UTC(cutoff.getUTCFullYear(), cutoff.getUTCMonth() + 1, 0)).getUTCDate();
