@@ -35,12 +35,13 @@ const ANY_OPEN: readonly EnrollmentStatus[] = ['active', 'paused', 'replied', 'c
 
 export const STOP_RULES: Record<Exclude<StopReason, 'suppressed'>, StopRule> = {
   bounce: { status: 'bounced', suppress: 'hard_bounce', counter: 'bounced', from: ANY_OPEN },
-  // A reply ends a running sequence only; it is no reason to refuse the address later.
+  // A reply ends a running sequence; it is no reason to refuse the address later. A reply after
+  // the last step (completed) or to a paused enrollment is a reply too: marked and counted once.
   reply: {
     status: 'replied',
     suppress: null,
     counter: 'replied',
-    from: ['active'],
+    from: ['active', 'paused', 'completed'],
     keepsStepsThatGoOn: true,
   },
   unsubscribe: { status: 'unsubscribed', suppress: 'unsubscribed', counter: 'unsubscribed', from: ANY_OPEN },
