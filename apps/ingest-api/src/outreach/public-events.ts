@@ -55,24 +55,24 @@ export async function recordOpen(
       'INSERT INTO tracking.open_events (message_id, opened_at, is_machine, user_agent) VALUES ($1, $2, $3, $4)',
       [pixel.message_id, now, machine, userAgent?.slice(0, 500) ?? null],
     );
-    const before = (
+    // The upsert's own result says whether this open is the message's first of its kind: the
+    // conflicting row is locked while it is updated, so concurrent opens each see their own count
+    // (a read before the upsert finds no row to lock for two simultaneous first opens).
+    const after = (
       await client.query<{ open_count: number; machine_open_count: number }>(
-        'SELECT open_count, machine_open_count FROM tracking.message_open_stats WHERE message_id = $1 FOR UPDATE',
-        [pixel.message_id],
+        `INSERT INTO tracking.message_open_stats (message_id, open_count, machine_open_count, first_opened_at, last_opened_at)
+         VALUES ($1, $2, $3, CASE WHEN $2 = 1 THEN $4::timestamptz END, $4)
+         ON CONFLICT (organisation_id, message_id) DO UPDATE SET
+           open_count = message_open_stats.open_count + $2,
+           machine_open_count = message_open_stats.machine_open_count + $3,
+           first_opened_at = coalesce(message_open_stats.first_opened_at, CASE WHEN $2 = 1 THEN $4::timestamptz END),
+           last_opened_at = $4
+         RETURNING open_count, machine_open_count`,
+        [pixel.message_id, machine ? 0 : 1, machine ? 1 : 0, now],
       )
-    ).rows[0];
-    await client.query(
-      `INSERT INTO tracking.message_open_stats (message_id, open_count, machine_open_count, first_opened_at, last_opened_at)
-       VALUES ($1, $2, $3, CASE WHEN $2 = 1 THEN $4::timestamptz END, $4)
-       ON CONFLICT (organisation_id, message_id) DO UPDATE SET
-         open_count = message_open_stats.open_count + $2,
-         machine_open_count = message_open_stats.machine_open_count + $3,
-         first_opened_at = coalesce(message_open_stats.first_opened_at, CASE WHEN $2 = 1 THEN $4::timestamptz END),
-         last_opened_at = $4`,
-      [pixel.message_id, machine ? 0 : 1, machine ? 1 : 0, now],
-    );
+    ).rows[0]!;
     // Daily stats count each message once: its first human open, or its first machine open.
-    const firstOfKind = machine ? (before?.machine_open_count ?? 0) === 0 : (before?.open_count ?? 0) === 0;
+    const firstOfKind = machine ? after.machine_open_count === 1 : after.open_count === 1;
     if (firstOfKind) {
       const owner = await messageCampaign(client, pixel.message_id);
       if (owner)

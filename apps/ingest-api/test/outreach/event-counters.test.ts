@@ -1,0 +1,125 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordOpen } from '../../src/outreach/public-events.js';
+import { buildTestApp, type TestApp, type TestUser } from '../helpers/app.js';
+import { markMailboxVerified } from '../helpers/fixtures.js';
+import { signedInbound } from '../helpers/inbound.js';
+
+// The campaign's daily counters move once per message or enrollment, whatever the timing: a
+// reply after the sequence's last step counts, and simultaneous first opens count one.
+const SECRET = 'event-counters-secret';
+let t: TestApp;
+let user: TestUser;
+let mailboxId: string;
+let seq = 0;
+
+beforeAll(async () => {
+  t = await buildTestApp({ label: 'event-counters', env: { INBOUND_WEBHOOK_SECRET: SECRET } });
+  user = await t.signUp('owner@event-counters.test');
+  const mailbox = await t.request(user, {
+    method: 'POST',
+    url: '/v1/mailboxes',
+    payload: { fromName: 'Sales', fromAddress: 'sales@counters.test' },
+  });
+  mailboxId = mailbox.json().id;
+  await markMailboxVerified(t.admin, mailboxId);
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+/** A one-step campaign whose step went to `email`: its message (with a pixel) and enrollment. */
+async function sentOnce(email: string) {
+  seq += 1;
+  const org = user.organisationId;
+  const campaign = (
+    await t.request(user, {
+      method: 'POST',
+      url: '/v1/campaigns',
+      payload: { name: `C${seq}`, mailboxId, steps: [{ delayDays: 0, subject: 'Hi', body: 'x' }] },
+    })
+  ).json();
+  const company = await t.admin.query(
+    `INSERT INTO crm.companies (organisation_id, name) VALUES ($1, 'Acme') RETURNING id`,
+    [org],
+  );
+  const person = await t.admin.query(
+    `INSERT INTO crm.people (organisation_id, first_name) VALUES ($1, 'P') RETURNING id`,
+    [org],
+  );
+  const position = await t.admin.query(
+    `INSERT INTO crm.positions (organisation_id, person_id, company_id, email) VALUES ($1, $2, $3, $4) RETURNING id`,
+    [org, person.rows[0].id, company.rows[0].id, email],
+  );
+  const enrolled = await t.request(user, {
+    method: 'POST',
+    url: `/v1/campaigns/${campaign.id}/enrollments`,
+    payload: { positionIds: [position.rows[0].id] },
+  });
+  const enrollment: string = enrolled.json().enrolled[0].enrollmentId;
+  const header = `<counters-${seq}@counters.test>`;
+  const pixel = `pixel${seq}AAAAAAAAAAAAAAAAAAAAAA`;
+  const message = await t.admin.query(
+    `INSERT INTO outreach.messages (organisation_id, enrollment_id, step_id, mailbox_id, direction, status, message_id_header, to_address, subject, unsubscribe_token, sent_at)
+     VALUES ($1, $2, $3, $4, 'outbound', 'sent', $5, $6, 'Hi', $7, now() - interval '1 hour') RETURNING id`,
+    [org, enrollment, campaign.steps[0].id, mailboxId, header, email, `unsub${seq}AAAAAAAAAAAAAAAAAAAAAA`],
+  );
+  await t.admin.query(
+    'INSERT INTO tracking.pixels (organisation_id, message_id, token) VALUES ($1, $2, $3)',
+    [org, message.rows[0].id, pixel],
+  );
+  return { campaign: campaign.id as string, enrollment, header, pixel };
+}
+
+const totals = async (campaign: string) =>
+  (await t.request(user, { method: 'GET', url: `/v1/campaigns/${campaign}/stats` })).json().totals;
+const status = async (enrollment: string) =>
+  (await t.admin.query('SELECT status FROM outreach.campaign_enrollments WHERE id = $1', [enrollment]))
+    .rows[0].status;
+
+describe('campaign counters', () => {
+  it('a reply after the last step (enrollment completed) or to a paused enrollment is counted once', async () => {
+    for (const [email, before] of [
+      ['done@p.test', 'completed'],
+      ['held@p.test', 'paused'],
+    ] as const) {
+      const sent = await sentOnce(email);
+      // What app.record_sent leaves after the last step (or a person pausing the enrollment).
+      await t.admin.query(
+        `UPDATE outreach.campaign_enrollments SET status = $2, current_step_order = 1, completed_at = now() WHERE id = $1`,
+        [sent.enrollment, before],
+      );
+      const reply = { messageId: `<re-${email}>`, inReplyTo: sent.header, from: email, text: 'Interested' };
+      const res = await t.app.inject(signedInbound(reply, SECRET));
+      expect(res.json()).toMatchObject({ matched: true, kind: 'reply', enrollmentId: sent.enrollment });
+      expect(await status(sent.enrollment)).toBe('replied');
+      // Another reply from the same person is one more message, not one more replied enrollment.
+      await t.app.inject(signedInbound({ ...reply, messageId: `<re2-${email}>` }, SECRET));
+      expect((await totals(sent.campaign)).replied).toBe(1);
+    }
+  });
+
+  it('simultaneous first opens of one message count one open', async () => {
+    const sent = await sentOnce('opens@p.test');
+    // Its own pool, so the opens really run side by side (a mail client and its preview fetching).
+    const pool = new pg.Pool({ connectionString: t.env.DATABASE_URL, max: 8 });
+    try {
+      await Promise.all(Array.from({ length: 8 }, () => pool.query('SELECT 1')));
+      for (const agent of ['Mozilla/5.0 (Macintosh)', 'GoogleImageProxy']) {
+        const recorded = await Promise.all(
+          Array.from({ length: 8 }, () => recordOpen(pool, sent.pixel, agent)),
+        );
+        expect(recorded).toEqual(Array(8).fill(true));
+      }
+    } finally {
+      await pool.end();
+    }
+    expect(await totals(sent.campaign)).toMatchObject({ opened: 1, machineOpened: 1 });
+    const stats = await t.admin.query(
+      `SELECT s.open_count, s.machine_open_count FROM tracking.message_open_stats s
+       JOIN tracking.pixels p ON p.organisation_id = s.organisation_id AND p.message_id = s.message_id WHERE p.token = $1`,
+      [sent.pixel],
+    );
+    expect(stats.rows).toEqual([{ open_count: 8, machine_open_count: 8 }]);
+  });
+});
