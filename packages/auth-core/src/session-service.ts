@@ -65,7 +65,9 @@ export class SessionService {
     const key = this.key(token.userPoolId, token.sub);
     const pending = this.inFlight.get(key);
     if (pending) return await pending;
-    const load = this.readThrough(key, token, logger).finally(() => this.inFlight.delete(key));
+    const load: Promise<AuthSession> = this.readThrough(key, token, logger).finally(() => {
+      if (this.inFlight.get(key) === load) this.inFlight.delete(key);
+    });
     this.inFlight.set(key, load);
     return await load;
   }
@@ -82,7 +84,11 @@ export class SessionService {
   }
 
   async invalidateIdentity(userPoolId: string, sub: string): Promise<void> {
-    await this.options.store.invalidate(this.key(userPoolId, sub));
+    const key = this.key(userPoolId, sub);
+    // A load already under way may have read the memberships before the change: later requests
+    // must start their own, not share its answer.
+    this.inFlight.delete(key);
+    await this.options.store.invalidate(key);
   }
 
   private async readThrough(key: string, token: VerifiedToken, logger: AuthLogger): Promise<AuthSession> {

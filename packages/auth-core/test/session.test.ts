@@ -137,6 +137,39 @@ describe('SessionService with Redis', () => {
     expect(recorded.count('INSERT INTO iam.users')).toBe(1);
   });
 
+  it('does not let a request made after invalidate() share a load that read the old memberships', async () => {
+    // The memberships read waits at `gate` after it ran, so the removal commits in between.
+    let gate: Promise<void> | undefined;
+    const slow: Queryable = {
+      async query(text: string, values?: unknown[]) {
+        const result = await db.app.query(text, values);
+        if (text.includes('user_memberships') && gate) await gate;
+        return result;
+      },
+    } as Queryable;
+    const sessions = sessionsOn(new RedisSessionStore(sharedRedis), slow);
+    const sub = randomUUID();
+    const { userId } = await sessions.getSession(verified(sub));
+    const organisationId = await createOrganisation(db.admin);
+    await setMembership(db.admin, organisationId, userId, 'owner');
+    await sessions.invalidate(userId);
+
+    let release!: () => void;
+    gate = new Promise((resolve) => {
+      release = resolve;
+    });
+    const before = sessions.getSession(verified(sub));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await removeMembership(db.admin, organisationId, userId);
+    await sessions.invalidate(userId);
+    gate = undefined;
+    const after = sessions.getSession(verified(sub));
+    release();
+    expect((await before).memberships).toHaveLength(1);
+    expect((await after).memberships).toEqual([]);
+    expect((await sessions.getSession(verified(sub))).memberships).toEqual([]);
+  });
+
   it('does not cache a session for a token that is already past its expiry', async () => {
     const sessions = sessionsOn(new RedisSessionStore(sharedRedis));
     const sub = randomUUID();
