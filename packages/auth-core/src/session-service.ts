@@ -128,6 +128,7 @@ export class SessionService {
         loadedAt: Date.now(),
       };
     } catch (error) {
+      if (error instanceof AuthError) throw error;
       logger.error({ err: error }, 'session load from PostgreSQL failed');
       throw new AuthError('session_unavailable', 'Your session cannot be loaded right now; retry shortly.', {
         cause: error,

@@ -1,4 +1,5 @@
 import type { Queryable } from './database.js';
+import { AuthError } from './errors.js';
 import { type AuthLogger, silentLogger } from './logger.js';
 import type { UserInfoClient } from './user-info.js';
 import type { VerifiedToken } from './verified-token.js';
@@ -26,7 +27,9 @@ type EmailUpdate =
 /**
  * Keeps `iam.users` in step with Cognito. One statement, `INSERT … ON CONFLICT (cognito_sub) DO
  * UPDATE`, so concurrent first requests for a new `sub` serialise on the unique index and all get
- * the same row. Names come only from ID tokens. The email comes from ID tokens, or for access
+ * the same row. A row belongs to the pool that first claimed it: the same `sub` from another
+ * configured pool is refused (401 `token_invalid`), never given that user's memberships. Names
+ * come only from ID tokens. The email comes from ID tokens, or for access
  * tokens (which carry none) from the userInfo endpoint when one is configured: its answer counts
  * only for the token's own `sub`. When that endpoint cannot answer, the stored email is kept but
  * marked unverified for now (fail closed: no invitation matches it) and the request goes on. A
@@ -73,6 +76,7 @@ export class UserSyncService {
          first_name = COALESCE(EXCLUDED.first_name, u.first_name),
          last_name = COALESCE(EXCLUDED.last_name, u.last_name),
          last_seen_at = now()
+       WHERE u.cognito_pool_id IS NULL OR u.cognito_pool_id = EXCLUDED.cognito_pool_id
        RETURNING id, (xmax = 0) AS created`,
       [
         token.sub,
@@ -85,7 +89,15 @@ export class UserSyncService {
       ],
     );
     const row = rows[0];
-    if (!row) throw new Error('user upsert returned no row');
+    if (!row) {
+      // The sub is already another pool's user: never hand that user's row (and memberships) to
+      // this pool's token. Cognito subs are uuids, so this is a forged or misconfigured pool.
+      logger.error(
+        { sub: token.sub, userPoolId: token.userPoolId },
+        'token sub belongs to a user of another user pool; refused',
+      );
+      throw new AuthError('token_invalid', 'The token is not valid.');
+    }
     return { id: row.id, created: row.created };
   }
 }

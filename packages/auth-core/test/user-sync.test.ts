@@ -7,8 +7,24 @@ import { UserSyncService } from '../src/user-sync.js';
 import { toVerifiedToken } from '../src/verified-token.js';
 import { createTokenVerifier } from '../src/verifier.js';
 import { buildTestApp } from './support/app.js';
-import { openTestDb, type TestDb } from './support/database.js';
-import { accessClaims, idClaims, jwksFor, mainKey, POOL_ID, sign, testConfig } from './support/keys.js';
+import {
+  createOrganisation,
+  openTestDb,
+  removeMembership,
+  setMembership,
+  type TestDb,
+} from './support/database.js';
+import {
+  accessClaims,
+  idClaims,
+  jwksFor,
+  mainKey,
+  OTHER_POOL_ID,
+  POOL_ID,
+  sign,
+  testConfig,
+} from './support/keys.js';
+import { expectProblem } from './support/problem.js';
 
 let db: TestDb;
 beforeAll(async () => {
@@ -64,6 +80,49 @@ describe('UserSyncService', () => {
       expect(await usersWithSub(other)).toHaveLength(1);
     } finally {
       await Promise.all(apps.map((app) => app.close()));
+    }
+  });
+
+  it("refuses another pool's token for the same sub instead of handing it that user's memberships", async () => {
+    const verifier = createTokenVerifier(testConfig(), {
+      fetcher: new StaticJwksFetcher(() => jwksFor(mainKey)),
+    });
+    const sessions = new SessionService({
+      db: db.app,
+      store: new MemorySessionStore(),
+      userSync: new UserSyncService(db.app),
+    });
+    const app = await buildTestApp({ verifier, sessions });
+    try {
+      const sub = randomUUID();
+      const ownToken = sign(accessClaims({ sub }));
+      const owner = await app.inject({ url: '/session', headers: { authorization: `Bearer ${ownToken}` } });
+      const { userId } = owner.json();
+      const organisationId = await createOrganisation(db.admin);
+      await setMembership(db.admin, organisationId, userId, 'owner');
+      await sessions.invalidate(userId);
+
+      const otherPool = sign(
+        accessClaims({ sub, iss: `https://cognito-idp.eu-west-1.amazonaws.com/${OTHER_POOL_ID}` }),
+      );
+      for (const url of ['/session', '/org']) {
+        expectProblem(
+          await app.inject({
+            url,
+            headers: { authorization: `Bearer ${otherPool}`, 'x-organisation-id': organisationId },
+          }),
+          401,
+          'token_invalid',
+        );
+      }
+      expect(await usersWithSub(sub)).toMatchObject([{ id: userId, cognito_pool_id: POOL_ID }]);
+      // The rightful user keeps their row, pool and memberships (and invalidation still reaches them).
+      await removeMembership(db.admin, organisationId, userId);
+      await sessions.invalidate(userId);
+      const after = await app.inject({ url: '/session', headers: { authorization: `Bearer ${ownToken}` } });
+      expect(after.json()).toEqual({ userId, memberships: [] });
+    } finally {
+      await app.close();
     }
   });
 
