@@ -290,6 +290,11 @@ export function campaignsRepository(db: Database) {
         const campaign = await lockCampaign(c, id);
         if (campaign.status === 'completed' || campaign.status === 'archived')
           throw conflict('campaign_closed', `The campaign is ${campaign.status}.`);
+        // Enrollments of the organisation one at a time: "enrolled elsewhere" is read before the
+        // insert, so two requests into two campaigns at once would each miss the other's position.
+        await c.query(
+          "SELECT pg_advisory_xact_lock(hashtextextended('enrollments:' || app.current_organisation_id(), 0))",
+        );
         const rows = await enrollmentCandidates(c, id, request);
         if (rows.length > MAX_ENROLLMENT)
           throw unprocessable(
