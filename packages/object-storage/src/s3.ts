@@ -32,9 +32,15 @@ export interface S3StorageConfig {
 
 const MiB = 1024 * 1024;
 
-function isNotFound(error: unknown): boolean {
+/**
+ * GetObject names a missing key `NoSuchKey`; a missing bucket (a wrong setting, a deleted bucket)
+ * is a 404 too, `NoSuchBucket`, and must not pass for a missing object — an import would be
+ * failed for good as `upload_missing`. A HEAD answer has no body: any 404 there reads as absent.
+ */
+function isMissingObject(error: unknown, method: 'get' | 'head'): boolean {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
+  if (e?.name === 'NoSuchKey') return true;
+  return method === 'head' && (e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404);
 }
 
 /**
@@ -111,7 +117,7 @@ export function createS3Storage(config: S3StorageConfig): ObjectStorage {
         });
         return out.Body as Readable;
       } catch (error) {
-        if (isNotFound(error)) throw new ObjectNotFoundError(key);
+        if (isMissingObject(error, 'get')) throw new ObjectNotFoundError(key);
         throw error;
       }
     },
@@ -126,7 +132,7 @@ export function createS3Storage(config: S3StorageConfig): ObjectStorage {
           metadata: out.Metadata ?? {},
         };
       } catch (error) {
-        if (isNotFound(error)) return null;
+        if (isMissingObject(error, 'head')) return null;
         throw error;
       }
     },

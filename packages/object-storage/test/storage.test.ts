@@ -213,6 +213,19 @@ describe('s3 specifics', () => {
     await storage.close();
   });
 
+  it('a missing bucket is an error, never a missing object', async () => {
+    const storage = createS3Storage({
+      bucket: 'no-such-bucket',
+      region: s3.region,
+      endpoint: s3.endpoint,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    });
+    const failure = await storage.get('imports/org/id.csv').catch((error: unknown) => error);
+    expect(failure).not.toBeInstanceOf(ObjectNotFoundError);
+    expect((failure as Error).name).toBe('NoSuchBucket');
+    await storage.close();
+  });
+
   it('fails with an unknown access key', async () => {
     const storage = createS3Storage({
       bucket: 'storage-test',
