@@ -47,17 +47,18 @@ export class FieldErrors {
 }
 
 /**
- * The fields of `input` that are blank (only what the rules trim) set to null in `out`: no value,
- * the way the CSV and SQLite imports read a blank cell, rather than a value each rule refuses.
+ * Text fields as the imports read a cell (`presentValue`): trimmed of what the rules trim, and
+ * null when blank (no value), into `out`. The rules then see the trimmed value; plain text fields
+ * (a Pharow id, a city) are stored as an import stores them, so keys like Pharow ids match.
  */
-export function blanksAsNull(
+export function presentFields(
   input: Record<string, unknown>,
   out: Record<string, unknown>,
   fields: readonly string[],
 ) {
   for (const field of fields) {
     const value = input[field];
-    if (typeof value === 'string' && presentValue(value) === null) out[field] = null;
+    if (typeof value === 'string') out[field] = presentValue(value);
   }
 }
 

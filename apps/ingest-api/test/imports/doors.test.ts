@@ -151,6 +151,10 @@ describe('blank and padded values through every door', () => {
       websiteUrl: '\u2009blank-example.fr\u205f',
       domain: ' ',
       countryCode: 'France\u3000',
+      // Plain text is trimmed too: a Pharow id is a key the import matches companies by.
+      pharowCompanyId: ' PH-4343\u00a0',
+      city: ' Paris\u2003',
+      postalCode: '\u00a0',
     };
     const company = await t.request(apiUser, { method: 'POST', url: '/v1/companies', payload: raw });
     expect(company.statusCode, company.body).toBe(201);
@@ -179,6 +183,9 @@ describe('blank and padded values through every door', () => {
           company_website: raw.websiteUrl,
           company_domain: raw.domain,
           company_country: raw.countryCode,
+          company_pharow_id: raw.pharowCompanyId,
+          company_city: raw.city,
+          company_postal_code: raw.postalCode,
           last_name: 'Blank',
           email: 'blank@blank-example.fr\u202f',
           person_phone: '\u00a0',
@@ -202,7 +209,17 @@ describe('blank and padded values through every door', () => {
     const storedCompany = async (user: TestUser) => {
       const list = await t.request(user, { method: 'GET', url: `/v1/companies?siren=${siren}` });
       expect(list.json().items).toHaveLength(1);
-      return pick(list.json().items[0], ['siren', 'nafCode', 'phone', 'websiteUrl', 'domain', 'countryCode']);
+      return pick(list.json().items[0], [
+        'siren',
+        'nafCode',
+        'phone',
+        'websiteUrl',
+        'domain',
+        'countryCode',
+        'pharowCompanyId',
+        'city',
+        'postalCode',
+      ]);
     };
     const api = await storedCompany(apiUser);
     expect(api).toEqual({
@@ -212,6 +229,9 @@ describe('blank and padded values through every door', () => {
       websiteUrl: 'https://blank-example.fr',
       domain: 'blank-example.fr',
       countryCode: 'FR',
+      pharowCompanyId: 'PH-4343',
+      city: 'Paris',
+      postalCode: null,
     });
     expect(await storedCompany(importUser)).toEqual(api);
     expect(pick(person.json(), ['phone', 'linkedinUrl'])).toEqual({ phone: null, linkedinUrl: null });

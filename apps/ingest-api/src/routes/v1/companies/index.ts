@@ -2,7 +2,6 @@ import { sirenOfSiret } from '@prospectflow/field-rules';
 import { Type } from 'typebox';
 import { crudRoutes } from '../../../lib/crud-routes.js';
 import {
-  blanksAsNull,
   domainOfUrl,
   FieldErrors,
   normaliseCountry,
@@ -12,17 +11,35 @@ import {
   normaliseSiren,
   normaliseSiret,
   normaliseUrl,
+  presentFields,
 } from '../../../lib/validation.js';
 import { companiesRepository } from '../../../repositories/companies.js';
 import { Company, CompanyCreate, CompanyPatch } from './schema.js';
 
-const RULED = ['siren', 'siret', 'nafCode', 'phone', 'websiteUrl', 'linkedinUrl', 'domain', 'countryCode'];
+/** Fields read as an import reads a cell (trimmed, blank → null): the ruled ones, then plain text. */
+const TEXT = [
+  'siren',
+  'siret',
+  'nafCode',
+  'phone',
+  'websiteUrl',
+  'linkedinUrl',
+  'domain',
+  'countryCode',
+  'pharowCompanyId',
+  'addressLine1',
+  'addressLine2',
+  'postalCode',
+  'city',
+  'employeeRange',
+  'industry',
+];
 
 /** Check digits and normal forms the schema cannot express; 422 listing every problem. */
 function normalise(input: Record<string, unknown>, mode: 'create' | 'patch'): Record<string, unknown> {
   const errors = new FieldErrors();
   const out: Record<string, unknown> = { ...input };
-  blanksAsNull(input, out, RULED);
+  presentFields(input, out, TEXT);
   const text = (name: string) => (typeof out[name] === 'string' ? (out[name] as string) : undefined);
   if (typeof input.name === 'string') out.name = input.name.trim();
   if (text('siren')) out.siren = normaliseSiren(text('siren')!, errors);

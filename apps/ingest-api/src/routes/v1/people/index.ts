@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { crudRoutes } from '../../../lib/crud-routes.js';
 import { Uuid } from '../../../lib/schemas.js';
-import { blanksAsNull, FieldErrors, normalisePhone, normaliseUrl } from '../../../lib/validation.js';
+import { FieldErrors, normalisePhone, normaliseUrl, presentFields } from '../../../lib/validation.js';
 import { peopleRepository } from '../../../repositories/people.js';
 import { Person, PersonCreate, PersonPatch } from './schema.js';
 
@@ -15,7 +15,7 @@ function normalise(input: Record<string, unknown>, mode: 'create' | 'patch'): Re
   if (mode === 'create' && !out.firstName && !out.lastName) {
     errors.add('lastName', 'name_required', 'A person needs a first name or a last name.');
   }
-  blanksAsNull(input, out, ['phone', 'linkedinUrl']);
+  presentFields(input, out, ['phone', 'linkedinUrl', 'location', 'pharowPersonId']);
   if (typeof out.phone === 'string') out.phone = normalisePhone(out.phone, errors);
   if (typeof out.linkedinUrl === 'string')
     out.linkedinUrl = normaliseUrl(out.linkedinUrl, errors, 'linkedinUrl');

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { crudRoutes } from '../../../lib/crud-routes.js';
 import { Uuid } from '../../../lib/schemas.js';
-import { blanksAsNull, FieldErrors, normaliseEmail, normalisePhone } from '../../../lib/validation.js';
+import { FieldErrors, normaliseEmail, normalisePhone, presentFields } from '../../../lib/validation.js';
 import { refuseSuppressed } from '../../../privacy/suppression.js';
 import { positionsRepository } from '../../../repositories/positions.js';
 import { Position, PositionCreate, PositionPatch } from './schema.js';
@@ -9,7 +9,7 @@ import { Position, PositionCreate, PositionPatch } from './schema.js';
 function normalise(input: Record<string, unknown>): Record<string, unknown> {
   const errors = new FieldErrors();
   const out: Record<string, unknown> = { ...input };
-  blanksAsNull(input, out, ['email', 'phone']);
+  presentFields(input, out, ['email', 'phone', 'title', 'listName']);
   if (typeof out.email === 'string') out.email = normaliseEmail(out.email, errors);
   if (typeof out.phone === 'string') out.phone = normalisePhone(out.phone, errors);
   errors.throwIfAny();
