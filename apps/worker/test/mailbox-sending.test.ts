@@ -7,7 +7,7 @@ import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertProvenSender, MailboxSender, type SendingMailbox } from '../src/mailboxes/sender.js';
-import { sentFolderOf } from '../src/mailboxes/sent-folder.js';
+import { findInSent, sentFolderOf } from '../src/mailboxes/sent-folder.js';
 import type { MailServices } from '../src/mailboxes/services.js';
 import { classifySmtpError } from '../src/mailboxes/smtp-errors.js';
 import { MailboxTransports } from '../src/mailboxes/transports.js';
@@ -15,6 +15,7 @@ import { createSmtpMailer, type OutgoingMail } from '../src/outreach/mailer.js';
 import { unsubscribeHeaders } from '../src/outreach/send/compose.js';
 import { createOrg, openTestDb, type TestDb } from './support/db.js';
 import { verifyDkim } from './support/dkim.js';
+import { startTarpitImap } from './support/lying-imap.js';
 import {
   connectMailbox,
   messageIdsIn,
@@ -22,7 +23,7 @@ import {
   testDkimKey,
   testMailServices,
 } from './support/mailboxes.js';
-import { type SmtpSink, startRefusingSmtp, startSmtpSink } from './support/smtp.js';
+import { type SmtpSink, startRefusingSmtp, startSmtpSink, startTarpitSmtp } from './support/smtp.js';
 import { waitUntil } from './support/worker.js';
 
 const mail = testMail();
@@ -494,6 +495,34 @@ describe('MailboxSender: mail leaves only under a proved address', () => {
     }
   });
 
+  it('a server that answers a byte at a time cannot hold a send: it ends at the deadline as a retry, the pool dropped', async () => {
+    const pit = await startTarpitSmtp();
+    // Connection timeouts of 0.5 s: the submission's deadline is 2 s (the socket timeout, 60 s, never fires).
+    const services = testMailServices({}, 500);
+    const slow = new MailboxSender(services, createSmtpMailer({ url: relaySink.url }));
+    try {
+      const id = await connectMailbox(t.admin, org, {
+        address: 'tarpit@sender.test',
+        secrets: { smtpPassword: 'pw', imapPassword: 'pw' },
+        smtp: { port: pit.port },
+        verified: true,
+      });
+      const started = Date.now();
+      const error = await slow
+        .send(workerPool, await row(id), outgoing('tarpit@sender.test', 'p15@rcpt.test'))
+        .catch((e) => e);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(pit.messages).toBe(1);
+      expect(error).toMatchObject({ code: 'ETIMEDOUT', message: expect.stringContaining('within 2 s') });
+      // Retried, and the resend looks in the Sent folder first (the server may have taken it).
+      expect(classifySmtpError(error).kind).toBe('retry');
+      expect(services.transports.size).toBe(0);
+    } finally {
+      slow.close();
+      await pit.close();
+    }
+  });
+
   it('DKIM-signs List-Unsubscribe and List-Unsubscribe-Post on relay mail (RFC 8058 one-click)', async () => {
     await proveSendingDomain(t.admin, org, 'one-click.test');
     const relayId = await connectMailbox(t.admin, org, {
@@ -557,5 +586,34 @@ describe('sentFolderOf', () => {
     );
     expect(sentFolderOf([{ path: 'INBOX' }, { path: 'Sent Items' }] as never)).toBe('Sent Items');
     expect(sentFolderOf([{ path: 'INBOX' }] as never)).toBeUndefined();
+  });
+});
+
+describe('findInSent against a server that answers a byte at a time', () => {
+  it('gives up at the deadline (ETIMEDOUT, retried later) instead of holding the send', async () => {
+    const pit = await startTarpitImap();
+    const services = testMailServices({}, 500);
+    try {
+      const account = {
+        organisationId: randomUUID(),
+        id: randomUUID(),
+        provider: 'smtp_imap',
+        fromName: 'Sales',
+        fromAddress: 'pit@sender.test',
+        status: 'active',
+        verificationStatus: 'verified',
+        credentialsVersion: 1,
+        smtp: null,
+        imap: { host: '127.0.0.1', port: pit.port, security: 'none', user: 'pit@sender.test' },
+        secrets: { imapPassword: 'pw' },
+      } as const;
+      const started = Date.now();
+      const error = await findInSent(account, services.access, '<resent@pf.test>').catch((e) => e);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(pit.commands.some((c) => /SEARCH HEADER MESSAGE-ID/i.test(c))).toBe(true);
+      expect(error).toMatchObject({ code: 'ETIMEDOUT', message: expect.stringContaining('within 2 s') });
+    } finally {
+      await pit.close();
+    }
   });
 });

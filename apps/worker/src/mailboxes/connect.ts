@@ -45,6 +45,13 @@ async function target(endpoint: ServerEndpoint, access: MailAccess) {
   return { host: address, servername: isIP(endpoint.host) ? undefined : endpoint.host };
 }
 
+/**
+ * How long one exchange with a mailbox's server may take (a submission through its pool, waiting
+ * for a connection included; a Sent-folder search from login to logout): the socket timeouts only
+ * bound silence, not a server that keeps sending a byte now and then.
+ */
+export const exchangeDeadlineMs = (access: Pick<MailAccess, 'timeoutMs'>) => 4 * (access.timeoutMs ?? 30_000);
+
 /** nodemailer pool options for a mailbox's own SMTP server (bounded: the pool is per mailbox). */
 export async function smtpOptions(account: MailboxAccount, access: MailAccess): Promise<SMTPPool.Options> {
   const smtp = account.smtp;

@@ -44,7 +44,7 @@ async function startFakeImap(
             '* OK [UIDNEXT 2] ok',
           );
         if (command === 'SEARCH') out.push('* SEARCH 1');
-        if (command === 'LIST') out.push('* LIST () "/" INBOX');
+        if (command === 'LIST') out.push('* LIST () "/" INBOX', '* LIST (\\Sent) "/" Sent');
         // Whatever it is asked to fetch, it has nothing: an empty header block.
         if (command === 'FETCH') out.push('* 1 FETCH (UID 1 BODY[HEADER] {2}\r\n\r\n)');
         if (command === 'LOGOUT') out.push('* BYE');

@@ -141,3 +141,59 @@ export async function startRefusingSmtp(answers: {
       }),
   };
 }
+
+/**
+ * A raw SMTP server that takes a message and then answers its end of data one byte every 200 ms,
+ * forever ("2", "5", "5"…): the connection is never idle, so no socket timeout ends the send.
+ */
+export async function startTarpitSmtp(): Promise<{ port: number; messages: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const drips = new Set<NodeJS.Timeout>();
+  const state = { messages: 0 };
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    socket.write('220 tarpit ESMTP\r\n');
+    let buffered = '';
+    let inData = false;
+    socket.on('data', (chunk) => {
+      buffered += chunk.toString('latin1');
+      for (let end = buffered.indexOf('\r\n'); end >= 0; end = buffered.indexOf('\r\n')) {
+        const line = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        if (inData) {
+          if (line !== '.') continue;
+          inData = false;
+          state.messages += 1;
+          socket.write('2');
+          const drip = setInterval(() => socket.write('5'), 200);
+          drips.add(drip);
+          socket.on('close', () => clearInterval(drip));
+          continue;
+        }
+        const verb = line.split(' ')[0]!.toUpperCase();
+        if (verb === 'EHLO') socket.write('250-tarpit\r\n250 AUTH PLAIN LOGIN\r\n');
+        else if (verb === 'AUTH') socket.write('235 2.7.0 Accepted\r\n');
+        else if (verb === 'DATA') {
+          inData = true;
+          socket.write('354 Go ahead\r\n');
+        } else if (verb === 'QUIT') socket.end('221 2.0.0 Bye\r\n');
+        else socket.write('250 2.0.0 OK\r\n');
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    port: (server.address() as AddressInfo).port,
+    get messages() {
+      return state.messages;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const drip of drips) clearInterval(drip);
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
