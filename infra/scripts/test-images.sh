@@ -28,6 +28,9 @@ set -euo pipefail
 export SCRIPT_NAME=test-images
 case ${1:-} in
   -h | --help) sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  '') ;;
+  # It takes no argument: anything else is a mistake, not an image build to start.
+  *) printf 'test-images.sh: unknown argument %s (see --help)\n' "$1" >&2; exit 2 ;;
 esac
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR

@@ -84,6 +84,7 @@ describe('CLIs behave like CLIs', () => {
   const refusals: [string, string[]][] = [
     ['infra/scripts/backup.sh', ['--bogus']],
     ['infra/scripts/restore.sh', ['--bogus']],
+    ['infra/scripts/test-images.sh', ['--bogus']],
     ['infra/scripts/db-setup.mjs', ['--bogus']],
     ['infra/scripts/db-setup.mjs', ['postgres://nobody@127.0.0.1:1/none', 'db', 'extra']],
     ['tooling/dev/start.mjs', ['--bogus']],
