@@ -99,7 +99,11 @@ describe('cross-tenant matrix', () => {
     const res = await t.request(b, {
       method: 'POST',
       url: '/v1/positions',
-      payload: { ...matrix.fixtures['/'], email: 'steal@b.test' },
+      payload: {
+        personId: matrix.fixtures['/']!.personId,
+        companyId: matrix.fixtures['/']!.companyId,
+        email: 'steal@b.test',
+      },
     });
     expect(res.statusCode).toBe(422);
     expect(res.json().code).toBe('unknown_person');

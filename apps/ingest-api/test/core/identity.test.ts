@@ -43,16 +43,20 @@ describe('me and organisations', () => {
 
   it('POST /v1/organisations makes the creator owner, with an audit row naming them', async () => {
     const creator = await signedIn('creator@identity.test');
-    const res = await t.request(creator, {
-      method: 'POST',
-      url: '/v1/organisations',
-      organisationId: null,
-      payload: {
-        name: 'Études & Co',
-        organisationId: '00000000-0000-4000-8000-000000000000',
-        role: 'viewer',
-      },
+    const create = (payload: object) =>
+      t.request(creator, { method: 'POST', url: '/v1/organisations', organisationId: null, payload });
+    // No id nor role can be chosen by the caller: such fields are refused, and nothing is created.
+    const chosen = await create({
+      name: 'Études & Co',
+      organisationId: '00000000-0000-4000-8000-000000000000',
+      role: 'viewer',
     });
+    expect([chosen.statusCode, chosen.json().code]).toEqual([400, 'validation_failed']);
+    expect(
+      (await t.request(creator, { method: 'GET', url: '/v1/organisations', organisationId: null })).json()
+        .items,
+    ).toEqual([]);
+    const res = await create({ name: 'Études & Co' });
     expect(res.statusCode).toBe(201);
     const created = res.json();
     expect(created).toMatchObject({ name: 'Études & Co', role: 'owner', status: 'active' });
