@@ -381,6 +381,23 @@ describe('Authorization header catalogue', () => {
     });
     expect(preflight.statusCode).not.toBe(401);
   });
+
+  it('keeps an OPTIONS handler the app declared behind authentication, preflight header or not', async () => {
+    const before = handlerRuns;
+    const response = await app.inject({
+      method: 'OPTIONS',
+      url: '/any-method',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'DELETE' },
+    });
+    expectProblem(response, 401, 'credentials_missing');
+    expect(handlerRuns).toBe(before);
+    const authenticated = await app.inject({
+      method: 'OPTIONS',
+      url: '/any-method',
+      headers: { ...bearer(sign(accessClaims())), 'access-control-request-method': 'DELETE' },
+    });
+    expect(authenticated.statusCode).toBe(200);
+  });
 });
 
 describe('over real HTTP', () => {

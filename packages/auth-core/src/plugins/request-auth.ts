@@ -38,9 +38,16 @@ export function isPublicRoute(request: FastifyRequest): boolean {
   return request.routeOptions.config?.auth === false;
 }
 
-/** CORS preflights carry no credentials; let them through to the CORS plugin. */
+/**
+ * CORS preflights carry no credentials; let them through to the CORS plugin (its catch-all
+ * `OPTIONS *` route) or to the 404. An `OPTIONS` handler the app declared itself (`fastify.all`,
+ * `method: ['GET', 'OPTIONS']`…) is not a preflight answer: it stays behind authentication.
+ */
 export function isPreflight(request: FastifyRequest): boolean {
-  return request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined;
+  if (request.method !== 'OPTIONS' || request.headers['access-control-request-method'] === undefined)
+    return false;
+  const route = request.routeOptions.url;
+  return route === undefined || route === '*';
 }
 
 /** Writes an AuthError as RFC 9457 problem+json with its RFC 6750 challenge. */

@@ -26,6 +26,11 @@ export async function buildTestApp(options: TestAppOptions): Promise<FastifyInst
       userId: request.auth?.userId ?? null,
     };
   });
+  // Every method, OPTIONS included: a preflight-shaped request must not reach it without a token.
+  app.all('/any-method', async (request) => {
+    options.onHandler?.();
+    return { sub: request.auth?.sub };
+  });
   app.post('/me', async (request) => {
     options.onHandler?.();
     return { sub: request.auth?.sub, bodyType: typeof request.body };
