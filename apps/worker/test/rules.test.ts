@@ -361,6 +361,43 @@ describe('sequence rules', { timeout: 60_000 }, () => {
     expect(msgs.rows[0].n).toBe(0);
   });
 
+  it('re-activation schedules a replied enrollment only with a next step that does not exit on reply', async () => {
+    const steps = (exitOnReply: boolean) => [
+      { delayDays: 0, subject: 'Hello', body: 'Step 1' },
+      { delayDays: 1, subject: 'Step 2', body: 'Step 2', exitOnReply },
+    ];
+    const goesOn = await scenario([{ email: 'goes-on@x.test' }], {}, steps(false));
+    const ends = await scenario([{ email: 'ends@x.test' }], {}, steps(true));
+    clock.set(INSIDE);
+    await w.worker.drain();
+    const sentTo = (address: string) => smtp.mails.filter((m) => m.envelopeTo.includes(address)).length;
+    expect([sentTo('goes-on@x.test'), sentTo('ends@x.test')]).toEqual([1, 1]);
+    // A reply, then the campaign paused (its queued sends cancelled) and activated again.
+    for (const s of [goesOn, ends]) {
+      await t.admin.query(`UPDATE outreach.campaign_enrollments SET status = 'replied' WHERE id = $1`, [
+        s.enrollments[0],
+      ]);
+      await t.admin.query(
+        `UPDATE outreach.tasks SET status = 'cancelled' WHERE enrollment_id = $1 AND status = 'pending'`,
+        [s.enrollments[0]],
+      );
+      await t.admin.query(
+        `INSERT INTO outreach.tasks (organisation_id, type, run_at, enrollment_id, priority, dedupe_key)
+         VALUES ($1, 'schedule_enrollment', $2, $3, 10, $4)`,
+        [s.org, clock.now(), s.enrollments[0], `schedule:${s.enrollments[0]}`],
+      );
+    }
+    await w.worker.drain();
+    clock.set('2026-03-04T09:00:00Z');
+    await w.worker.drain();
+    expect([sentTo('goes-on@x.test'), sentTo('ends@x.test')]).toEqual([2, 1]);
+    const { rows } = await t.admin.query(
+      'SELECT status FROM outreach.campaign_enrollments WHERE id = ANY ($1::uuid[]) ORDER BY id = $2 DESC',
+      [[goesOn.enrollments[0], ends.enrollments[0]], goesOn.enrollments[0]],
+    );
+    expect(rows.map((r) => r.status)).toEqual(['replied', 'replied']);
+  });
+
   it('enqueueing the same enrollment step twice leaves one pending task', async () => {
     clock.set('2026-03-03T06:00:00Z');
     const s = await scenario([{ email: 'twice@x.test' }]);

@@ -226,7 +226,7 @@ export function campaignsRepository(db: Database) {
       });
     },
 
-    /** Active, and every active enrollment gets its scheduling task. */
+    /** Active, and every active (or replied) enrollment gets its scheduling task. */
     async activate(id: string): Promise<CampaignView> {
       return await db.tenant(async (c) => {
         const current = await lockCampaign(c, id);
@@ -245,8 +245,10 @@ export function campaignsRepository(db: Database) {
           `UPDATE outreach.campaigns SET status = 'active', activated_at = coalesce(activated_at, now()) WHERE id = $1`,
           [id],
         );
+        // Replied enrollments too: one whose next step does not exit on reply goes on (the worker's
+        // schedule task decides), and a pause cancelled that step's send.
         const { rows } = await c.query<{ id: string }>(
-          `SELECT id FROM outreach.campaign_enrollments WHERE campaign_id = $1 AND status = 'active'`,
+          `SELECT id FROM outreach.campaign_enrollments WHERE campaign_id = $1 AND status IN ('active', 'replied')`,
           [id],
         );
         await enqueueScheduling(

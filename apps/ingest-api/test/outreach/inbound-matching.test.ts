@@ -236,6 +236,31 @@ describe('POST /v1/inbound: matching', () => {
     expect(await state(exits!.enrollment)).toEqual({ status: 'replied', pending: 0 });
   });
 
+  it('pausing and re-activating the campaign keeps a replied enrollment going on with its next step', async () => {
+    const [goesOn] = await sentStep1('a', ['gus@p.test'], [true, false]);
+    const [exits] = await sentStep1('a', ['hub@p.test'], [true, true]);
+    for (const m of [goesOn, exits]) await t.app.inject(signed({ inReplyTo: m!.header, text: 'Thanks' }));
+    const live = async (enrollment: string) =>
+      (
+        await t.admin.query(
+          `SELECT type FROM outreach.tasks WHERE enrollment_id = $1 AND status = 'pending' ORDER BY type`,
+          [enrollment],
+        )
+      ).rows.map((r) => r.type);
+    for (const m of [goesOn, exits]) {
+      const { rows } = await t.admin.query(
+        'SELECT campaign_id FROM outreach.campaign_enrollments WHERE id = $1',
+        [m!.enrollment],
+      );
+      const campaign = rows[0].campaign_id;
+      await t.request(user, { method: 'POST', url: `/v1/campaigns/${campaign}/pause` });
+      expect(await live(m!.enrollment)).toEqual([]);
+      await t.request(user, { method: 'POST', url: `/v1/campaigns/${campaign}/activate` });
+    }
+    // The worker's schedule task then queues step 2 again, or ends a sequence whose next step exits.
+    expect(await live(goesOn!.enrollment)).toEqual(['schedule_enrollment']);
+  });
+
   it('a mail naming none of our Message-IDs matches in the verified mailbox `to` names, by its sender or failed recipient', async () => {
     const [ivy, jon, kim] = await sentStep1('b', ['ivy@p.test', 'jon@p.test', 'kim@p.test']);
     // A new mail from the prospect (no In-Reply-To, no References) to the mailbox that wrote to her.

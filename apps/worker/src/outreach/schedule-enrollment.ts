@@ -8,7 +8,8 @@ import { type MailboxRow, windowOf } from './window.js';
 /**
  * Activation (and re-activation after a pause) enqueues one of these per enrollment: it schedules
  * the enrollment's next step inside the mailbox window — step 1 at the next open moment, a later
- * step at previous send + delay_days.
+ * step at previous send + delay_days. A replied enrollment goes on only with a next step that does
+ * not exit on reply (as decide.ts and app.record_sent let it): a pause cancelled that step's send.
  */
 export const scheduleEnrollment: TaskHandler = async (ctx) => {
   const { task, pool, clock } = ctx;
@@ -22,17 +23,25 @@ export const scheduleEnrollment: TaskHandler = async (ctx) => {
       [enrollmentId],
     );
     const enrollment = rows[0];
-    if (enrollment?.status !== 'active' || enrollment.campaign_status !== 'active') {
+    const replied = enrollment?.status === 'replied';
+    if ((enrollment?.status !== 'active' && !replied) || enrollment.campaign_status !== 'active') {
       return await ctx.complete(client, 'nothing to schedule');
     }
     if (!enrollment.mailbox_id) throw new PermanentError('campaign has no mailbox');
     const now = clock.now();
-    const next = await client.query<{ id: string; step_order: number; delay_days: number }>(
-      `SELECT id, step_order, delay_days FROM outreach.workflow_steps
+    const next = await client.query<{
+      id: string;
+      step_order: number;
+      delay_days: number;
+      exit_on_reply: boolean;
+    }>(
+      `SELECT id, step_order, delay_days, exit_on_reply FROM outreach.workflow_steps
        WHERE campaign_id = $1 AND step_order > $2 ORDER BY step_order LIMIT 1`,
       [enrollment.campaign_id, enrollment.current_step_order],
     );
     const step = next.rows[0];
+    if (replied && (!step || step.exit_on_reply))
+      return await ctx.complete(client, 'replied: sequence ended');
     if (!step) {
       await client.query(
         `UPDATE outreach.campaign_enrollments SET status = 'completed', completed_at = $2, next_run_at = NULL WHERE id = $1`,
