@@ -1,5 +1,6 @@
 import { AuthEnv } from '@prospectflow/auth-core';
 import { envUsage } from '@prospectflow/config';
+import { shutdownTracing } from '@prospectflow/telemetry';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ApiEnv, ConfigError, loadConfig } from './config.js';
@@ -28,6 +29,8 @@ async function main(): Promise<void> {
     if (err) app.log.error({ err }, 'closing after an uncaught error');
     else app.log.info({ signal }, 'closing');
     await app.close();
+    // close-with-grace exits next: the spans still buffered go out now or never.
+    await shutdownTracing();
   });
 
   try {

@@ -1,4 +1,5 @@
 import { envUsage } from '@prospectflow/config';
+import { shutdownTracing } from '@prospectflow/telemetry';
 import closeWithGrace from 'close-with-grace';
 import pg from 'pg';
 import { systemClock } from './clock.js';
@@ -150,4 +151,6 @@ closeWithGrace({ delay: config.shutdownGraceMs + 5_000, logger: log }, async ({ 
   mailer.close();
   mail.transports.closeAll();
   await pool.end();
+  // close-with-grace exits next: the spans still buffered go out now or never.
+  await shutdownTracing();
 });

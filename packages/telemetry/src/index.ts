@@ -8,5 +8,5 @@ export {
   withSpan,
 } from './context.js';
 export { tracingRequested } from './settings.js';
-export { startTracing, type Tracing, type TracingOptions } from './start.js';
+export { shutdownTracing, startTracing, type Tracing, type TracingOptions } from './start.js';
 export { redactTracedUrls, type UrlRedactor } from './urls.js';

@@ -10,6 +10,7 @@ import { startTracing } from './start.js';
 if (tracingRequested()) {
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
   const tracing = startTracing({ serviceName: process.env.OTEL_SERVICE_NAME || 'prospectflow' });
-  // Flush what is buffered when the process is asked to stop (the app's own close runs first).
+  // Flush what is buffered when the process ends by itself; a close that ends in process.exit()
+  // (close-with-grace) calls shutdownTracing() instead, since 'beforeExit' never fires then.
   process.once('beforeExit', () => void tracing?.shutdown());
 }
