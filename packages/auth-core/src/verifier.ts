@@ -41,7 +41,7 @@ function defaultFetcher(config: AuthConfig): Fetcher {
 /**
  * One aws-jwt-verify CognitoJwtVerifier for every configured pool, built once. The library checks
  * signature, `alg` against the JWK, issuer, `exp`/`nbf` (with grace), client and `token_use`;
- * we add what it leaves lenient: a length cap, a required numeric `exp` and a string `sub`.
+ * we add what it leaves lenient: a length cap, a required numeric `exp` and `iat`, and a string `sub`.
  */
 export function createTokenVerifier(config: AuthConfig, options: TokenVerifierOptions = {}): TokenVerifier {
   const logger = options.logger ?? silentLogger;
@@ -79,6 +79,10 @@ export function createTokenVerifier(config: AuthConfig, options: TokenVerifierOp
       // aws-jwt-verify accepts a token without `exp`; we do not.
       if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) {
         throw new AuthError('token_missing_claim', 'The token has no valid expiry.');
+      }
+      // Cognito always sets `iat`; the library does not require it.
+      if (typeof claims.iat !== 'number' || !Number.isFinite(claims.iat)) {
+        throw new AuthError('token_missing_claim', 'The token has no valid issue time.');
       }
       if (typeof claims.sub !== 'string' || claims.sub === '') {
         throw new AuthError('token_missing_claim', 'The token has no subject.');

@@ -197,6 +197,8 @@ describe('token attack catalogue', () => {
       () => signWithRawPayload(JSON.stringify(accessClaims({ exp: 0 })).replace('"exp":0', '"exp":1e400')),
       'token_malformed',
     ],
+    ['no iat', () => sign(accessClaims({ iat: undefined })), 'token_missing_claim'],
+    ['iat as a string', () => sign(accessClaims({ iat: String(now()) })), 'token_malformed'],
     ['no sub', () => sign(accessClaims({ sub: undefined })), 'token_missing_claim'],
     ['a numeric sub', () => sign(accessClaims({ sub: 12345 })), 'token_malformed'],
     ['an empty sub', () => sign(accessClaims({ sub: '' })), 'token_missing_claim'],
