@@ -6,7 +6,8 @@ import { markMailboxVerified } from '../helpers/fixtures.js';
 import { signedInbound } from '../helpers/inbound.js';
 
 // The campaign's daily counters move once per message or enrollment, whatever the timing: a
-// reply after the sequence's last step counts, and simultaneous first opens count one.
+// reply after the sequence's last step counts, simultaneous first opens count one, and a one-click
+// unsubscribe counts in either form RFC 8058 allows.
 const SECRET = 'event-counters-secret';
 let t: TestApp;
 let user: TestUser;
@@ -68,7 +69,13 @@ async function sentOnce(email: string) {
     'INSERT INTO tracking.pixels (organisation_id, message_id, token) VALUES ($1, $2, $3)',
     [org, message.rows[0].id, pixel],
   );
-  return { campaign: campaign.id as string, enrollment, header, pixel };
+  return {
+    campaign: campaign.id as string,
+    enrollment,
+    header,
+    pixel,
+    unsub: `unsub${seq}AAAAAAAAAAAAAAAAAAAAAA`,
+  };
 }
 
 const totals = async (campaign: string) =>
@@ -121,5 +128,24 @@ describe('campaign counters', () => {
       [sent.pixel],
     );
     expect(stats.rows).toEqual([{ open_count: 8, machine_open_count: 8 }]);
+  });
+
+  it('a one-click POST sent as multipart/form-data (RFC 8058: SHOULD) unsubscribes like a urlencoded one', async () => {
+    const sent = await sentOnce('multipart@p.test');
+    const boundary = 'one-click-boundary';
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/u/${sent.unsub}`,
+      payload: `--${boundary}\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--${boundary}--\r\n`,
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(await status(sent.enrollment)).toBe('unsubscribed');
+    const suppression = await t.admin.query(
+      `SELECT reason FROM outreach.suppressions WHERE organisation_id = $1 AND email = 'multipart@p.test'`,
+      [user.organisationId],
+    );
+    expect(suppression.rows).toEqual([{ reason: 'unsubscribed' }]);
+    expect((await totals(sent.campaign)).unsubscribed).toBe(1);
   });
 });

@@ -25,9 +25,10 @@ const TokenParams = Type.Object({ token: Type.String({ minLength: 1, maxLength: 
  * get the same status and body as known ones, so a response tells nothing about a token.
  */
 const publicOutreach: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => {
-  // RFC 8058 one-click POSTs `List-Unsubscribe=One-Click` as a form; nothing in it is needed.
+  // RFC 8058 one-click POSTs `List-Unsubscribe=One-Click` as a form — multipart/form-data (its
+  // SHOULD) or urlencoded (its MAY); nothing in it is needed, so either is read and ignored.
   fastify.addContentTypeParser(
-    'application/x-www-form-urlencoded',
+    ['application/x-www-form-urlencoded', 'multipart/form-data'],
     { parseAs: 'string', bodyLimit: 4096 },
     (_req, body, done) => done(null, body),
   );
