@@ -10,7 +10,7 @@ import { BATCH_SIZE, type InboundMessage } from '../src/mailboxes/inbox.js';
 import { type InboundSink, MailboxPoller } from '../src/mailboxes/poller.js';
 import { inboundSink } from '../src/outreach/inbound.js';
 import { createCampaign, createOrg, createPositions, enroll, openTestDb, type TestDb } from './support/db.js';
-import { startTarpitImap } from './support/lying-imap.js';
+import { startHugeLiteralImap, startTarpitImap } from './support/lying-imap.js';
 import { connectMailbox, testImapClient, testMailServices } from './support/mailboxes.js';
 import { silent, waitUntil } from './support/worker.js';
 
@@ -394,6 +394,33 @@ describe("IMAP poller: a user's server that never finishes answering (real Dovec
   afterAll(async () => {
     await pool?.end();
     await t?.close();
+  });
+
+  it('a literal of 64 MB is refused at its announcement, not read into memory', async () => {
+    const huge = await startHugeLiteralImap(64 * 1024 * 1024);
+    try {
+      const org = await createOrg(t.admin, 'huge-literal-org');
+      const mailboxId = await connectMailbox(t.admin, org, {
+        address: 'huge@sender.test',
+        secrets: { imapPassword: 'pw', smtpPassword: 'pw' },
+        imap: { port: huge.port },
+        verified: true,
+      });
+      const poller = new MailboxPoller({
+        pool,
+        mail: testMailServices(),
+        log: silent,
+        intervalMs: 60_000,
+        apply: async () => {},
+      });
+      const result = await poller.pollMailbox(org, mailboxId);
+      expect(huge.commands.some((c) => / FETCH /i.test(c))).toBe(true);
+      expect(result).toMatchObject({ read: 0, error: expect.any(String) });
+      // What left the server before the worker hung up: socket buffers, not the 64 MB.
+      expect(huge.bytesTaken()).toBeLessThan(24 * 1024 * 1024);
+    } finally {
+      await huge.close();
+    }
   });
 
   it("is cut off at the poll deadline: the rounds go on, and another organisation's reply is read", async () => {

@@ -93,6 +93,18 @@ export async function smtpOptions(account: MailboxAccount, access: MailAccess): 
   } as SMTPPool.Options;
 }
 
+/**
+ * What one IMAP response may hold, in bytes. imapflow's defaults (a 1 GB literal, a 2 GB response)
+ * let a server of a user's choosing make the shared worker buffer gigabytes; we never ask for more
+ * than a few parts of 1 MB (inbox.ts) or a header block per message, and a SEARCH answer of a
+ * million UIDs is under 8 MB.
+ */
+export const IMAP_LIMITS = {
+  maxLiteralSize: 8 * 1024 * 1024,
+  maxLineLength: 32 * 1024 * 1024,
+  maxResponseSize: 64 * 1024 * 1024,
+} as const;
+
 /** imapflow options for a mailbox's IMAP server. */
 export async function imapOptions(account: MailboxAccount, access: MailAccess): Promise<ImapFlowOptions> {
   const imap = account.imap;
@@ -114,5 +126,6 @@ export async function imapOptions(account: MailboxAccount, access: MailAccess): 
     greetingTimeout: timeout,
     socketTimeout: Math.max(timeout, 300_000),
     disableAutoIdle: true,
+    ...IMAP_LIMITS,
   };
 }

@@ -92,3 +92,28 @@ export async function startTarpitImap(): Promise<FakeImap> {
     },
   };
 }
+
+/**
+ * Answers a FETCH with one literal of `size` bytes (what a server of a user's choosing may
+ * announce): `bytesTaken` is how much of it the client read before it hung up.
+ */
+export async function startHugeLiteralImap(size: number): Promise<FakeImap & { bytesTaken(): number }> {
+  const taken: net.Socket[] = [];
+  const chunk = Buffer.alloc(1024 * 1024, 0x61);
+  const imap = await startFakeImap((socket, tag, command) => {
+    if (command !== 'FETCH') return false;
+    taken.push(socket);
+    socket.write(`* 1 FETCH (UID 1 BODY[HEADER.FIELDS (REFERENCES)] {${size}}\r\n`);
+    let sent = 0;
+    const pump = () => {
+      while (sent < size && !socket.destroyed) {
+        sent += chunk.length;
+        if (!socket.write(chunk)) return void socket.once('drain', pump);
+      }
+      if (!socket.destroyed) socket.write(`)\r\n${tag} OK done\r\n`);
+    };
+    pump();
+    return true;
+  });
+  return { ...imap, bytesTaken: () => taken.reduce((n, s) => n + s.bytesWritten - s.writableLength, 0) };
+}
