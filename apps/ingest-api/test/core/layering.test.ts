@@ -42,4 +42,30 @@ describe('layering', () => {
     );
     expect(wrappers.map((file) => path.relative(src, file))).toEqual([]);
   });
+
+  it('no source file of an app, a package or a tool is over 400 lines (issue 15)', () => {
+    const repo = path.resolve(src, '../../..');
+    const sources = ['apps', 'packages', 'tooling'].flatMap((group) =>
+      fs.readdirSync(path.join(repo, group)).flatMap((workspace) => {
+        const dir = path.join(repo, group, workspace, 'src');
+        return fs.existsSync(dir) ? files(dir).concat(scripts(dir)) : [];
+      }),
+    );
+    const long = sources
+      .map((file) => ({
+        file: path.relative(repo, file),
+        lines: fs.readFileSync(file, 'utf8').split('\n').length - 1,
+      }))
+      .filter(({ lines }) => lines > 400);
+    expect(sources.length).toBeGreaterThan(200);
+    expect(long).toEqual([]);
+  });
 });
+
+/** Plain JavaScript sources (`.mjs`, `.js`), beside the TypeScript `files` lists. */
+function scripts(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((file) => /\.m?js$/.test(file))
+    .map((file) => path.join(dir, file));
+}
