@@ -24,6 +24,24 @@ type EmailUpdate =
   | { kind: 'unverify' }
   | { kind: 'keep' };
 
+/** The `iam.users.email` CHECK (migration 20260101000100), plus NUL, which PostgreSQL text refuses. */
+const STORABLE_EMAIL = /^[^@\s\0]+@[^@\s\0]+\.[^@\s\0]+$/;
+
+/**
+ * An email the row can hold is set; one it cannot (e.g. `ada@localhost`) would fail the upsert and
+ * turn every request of the user into a 503, so it is treated as unverified and not stored.
+ */
+function storableEmail(email: string, verified: boolean, sub: string, logger: AuthLogger): EmailUpdate {
+  if (STORABLE_EMAIL.test(email)) return { kind: 'set', email, verified };
+  logger.warn({ sub }, 'email claim cannot be stored; the stored email counts as unverified');
+  return { kind: 'unverify' };
+}
+
+/** A name PostgreSQL text can hold (no NUL), else none. */
+function storableName(name: string | undefined): string | null {
+  return name === undefined || name.includes('\0') ? null : name;
+}
+
 /**
  * Keeps `iam.users` in step with Cognito. One statement, `INSERT … ON CONFLICT (cognito_sub) DO
  * UPDATE`, so concurrent first requests for a new `sub` serialise on the unique index and all get
@@ -50,12 +68,12 @@ export class UserSyncService {
   private async emailUpdate(token: VerifiedToken, logger: AuthLogger): Promise<EmailUpdate> {
     if (token.tokenUse === 'id')
       return token.email
-        ? { kind: 'set', email: token.email, verified: token.emailVerified }
+        ? storableEmail(token.email, token.emailVerified, token.sub, logger)
         : { kind: 'keep' };
     if (!this.userInfo) return { kind: 'keep' };
     const outcome = await this.userInfo.lookup(token, logger);
     if (outcome.ok && outcome.info.email)
-      return { kind: 'set', email: outcome.info.email, verified: outcome.info.emailVerified };
+      return storableEmail(outcome.info.email, outcome.info.emailVerified, token.sub, logger);
     logger.warn(
       { sub: token.sub, reason: outcome.ok ? 'no_email' : outcome.reason },
       'access token: no verified email from userInfo; the stored email counts as unverified (invitations are not matched)',
@@ -83,8 +101,8 @@ export class UserSyncService {
         token.userPoolId,
         update.kind === 'set' ? update.email : null,
         update.kind === 'set' ? update.verified : false,
-        token.givenName ?? null,
-        token.familyName ?? null,
+        storableName(token.givenName),
+        storableName(token.familyName),
         update.kind,
       ],
     );

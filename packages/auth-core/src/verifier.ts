@@ -84,8 +84,14 @@ export function createTokenVerifier(config: AuthConfig, options: TokenVerifierOp
       if (typeof claims.iat !== 'number' || !Number.isFinite(claims.iat)) {
         throw new AuthError('token_missing_claim', 'The token has no valid issue time.');
       }
-      if (typeof claims.sub !== 'string' || claims.sub === '') {
-        throw new AuthError('token_missing_claim', 'The token has no subject.');
+      // iam.users.cognito_sub holds 1–128 characters, never NUL (Cognito subs are uuids).
+      if (
+        typeof claims.sub !== 'string' ||
+        claims.sub === '' ||
+        claims.sub.length > 128 ||
+        claims.sub.includes('\0')
+      ) {
+        throw new AuthError('token_missing_claim', 'The token has no valid subject.');
       }
       return withRawToken(toVerifiedToken(claims), token);
     },

@@ -202,6 +202,8 @@ describe('token attack catalogue', () => {
     ['no sub', () => sign(accessClaims({ sub: undefined })), 'token_missing_claim'],
     ['a numeric sub', () => sign(accessClaims({ sub: 12345 })), 'token_malformed'],
     ['an empty sub', () => sign(accessClaims({ sub: '' })), 'token_missing_claim'],
+    ['a sub over 128 characters', () => sign(accessClaims({ sub: 'a'.repeat(129) })), 'token_missing_claim'],
+    ['a sub holding NUL', () => sign(accessClaims({ sub: 'ada\u0000' })), 'token_missing_claim'],
     [
       'an issuer from another region',
       () => sign(accessClaims({ iss: ISSUER.replace('eu-west-1', 'us-east-1') })),

@@ -126,6 +126,34 @@ describe('UserSyncService', () => {
     }
   });
 
+  it('loads the session of a user whose email or name the row cannot hold, without them (not a 503)', async () => {
+    const sessions = new SessionService({
+      db: db.app,
+      store: new MemorySessionStore(),
+      userSync: new UserSyncService(db.app),
+    });
+    const sub = randomUUID();
+    await sessions.getSession(
+      toVerifiedToken(idClaims({ sub, email: 'ada@example.com', given_name: 'Ada' })),
+    );
+    await sessions.invalidateIdentity(POOL_ID, sub);
+    for (const claims of [
+      { email: 'ada@localhost' },
+      { email: 'ada lovelace@example.com' },
+      { email: 'ada@example.com', given_name: 'A\u0000da', family_name: 'By\u0000ron' },
+    ]) {
+      const session = await sessions.getSession(toVerifiedToken(idClaims({ sub, ...claims })));
+      await sessions.invalidateIdentity(POOL_ID, sub);
+      expect(session.sub).toBe(sub);
+    }
+    expect(await usersWithSub(sub)).toMatchObject([
+      { email: 'ada@example.com', first_name: 'Ada', last_name: 'Lovelace' },
+    ]);
+    // An address the row cannot hold leaves the stored one unverified (no invitation matches it).
+    await sessions.getSession(toVerifiedToken(idClaims({ sub, email: 'ada@localhost' })));
+    expect(await usersWithSub(sub)).toMatchObject([{ email: 'ada@example.com', email_verified: false }]);
+  });
+
   it('fills and refreshes email and names from ID tokens, never erasing them from access tokens', async () => {
     const sync = new UserSyncService(db.app);
     const sub = randomUUID();
