@@ -64,6 +64,11 @@ describe('CLIs behave like CLIs', () => {
       ['--import', 'tsx', '../apps/backups/src/cli.ts', '--help'],
       /^Usage: prospectflow-backups/,
     ],
+    [
+      process.execPath,
+      ['--import', 'tsx', '../packages/db-schema/scripts/pull-prisma-schema.ts', '--help'],
+      /^Usage: MIGRATION_DATABASE_URL=… pnpm db:pull-prisma/,
+    ],
   ];
   for (const [command, args, usage] of commands) {
     it(`${path.basename(args.at(-2) ?? command)} --help prints its usage, exits 0 and does nothing else`, () => {
@@ -90,6 +95,7 @@ describe('CLIs behave like CLIs', () => {
     ['tooling/dev/start.mjs', ['--bogus']],
     [process.execPath, ['--import', 'tsx', 'scripts/load.ts', '--bogus']],
     [process.execPath, ['--import', 'tsx', '../apps/backups/src/cli.ts', '--bogus']],
+    [process.execPath, ['--import', 'tsx', '../packages/db-schema/scripts/pull-prisma-schema.ts', '--bogus']],
     [process.execPath, ['--import', 'tsx', '../apps/legacy-import/src/example-stores-cli.ts', '--bogus']],
   ];
   for (const [command, args] of refusals) {

@@ -201,7 +201,22 @@ async function main(): Promise<void> {
   }
 }
 
+const USAGE = `Usage: MIGRATION_DATABASE_URL=… pnpm db:pull-prisma
+Writes prisma/schema.prisma from the migrated database's catalogue (the drift test then proves it
+mirrors the SQL). It takes no argument.
+`;
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const args = process.argv.slice(2);
+  // --help must not rewrite prisma/schema.prisma; any other argument is a mistake, not a run.
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  if (args.length > 0) {
+    process.stderr.write(`db:pull-prisma: unknown argument ${args[0]}\n${USAGE}`);
+    process.exit(2);
+  }
   main().catch((error) => {
     console.error(error instanceof Error ? error.message : error);
     process.exit(1);
