@@ -148,4 +148,28 @@ describe('campaign counters', () => {
     expect(suppression.rows).toEqual([{ reason: 'unsubscribed' }]);
     expect((await totals(sent.campaign)).unsubscribed).toBe(1);
   });
+
+  it('a HEAD of the pixel (no image fetched) records no open; the GET after it does', async () => {
+    const sent = await sentOnce('head@p.test');
+    const agent = (n: number) => ({ 'user-agent': `Mozilla/5.0 (Windows NT 10.0; Win64; x64) probe/${n}` });
+    const head = await t.app.inject({ method: 'HEAD', url: `/t/${sent.pixel}.gif`, headers: agent(1) });
+    expect(head.statusCode).toBe(200);
+    await t.app.inject({ method: 'GET', url: `/t/${sent.pixel}.gif`, headers: agent(2) });
+    // Opens are recorded after the answer, each in the order of its request: once the GET's is
+    // there, a HEAD's would be too.
+    const agents = async () =>
+      (
+        await t.admin.query(
+          `SELECT o.user_agent FROM tracking.open_events o
+           JOIN tracking.pixels p ON p.organisation_id = o.organisation_id AND p.message_id = o.message_id
+           WHERE p.token = $1 ORDER BY o.user_agent`,
+          [sent.pixel],
+        )
+      ).rows.map((r) => r.user_agent.slice(-7));
+    for (let i = 0; i < 200 && !(await agents()).includes('probe/2'); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await agents()).toEqual(['probe/2']);
+    expect((await totals(sent.campaign)).opened).toBe(1);
+  });
 });

@@ -46,12 +46,14 @@ const publicOutreach: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, op
     async (request, reply) => {
       const token = request.params.file.replace(/\.gif$/, '');
       const userAgent = request.headers['user-agent'];
-      // Answer first, record after: the response time never depends on the token.
-      setImmediate(() => {
-        recordOpen(fastify.db.pool, token, userAgent).catch((error) =>
-          request.log.warn({ err: error }, 'open not recorded'),
-        );
-      });
+      // Answer first, record after: the response time never depends on the token. A HEAD (the
+      // route Fastify adds beside GET: a link checker, a prefetch probe) fetches no image: no open.
+      if (request.method === 'GET')
+        setImmediate(() => {
+          recordOpen(fastify.db.pool, token, userAgent).catch((error) =>
+            request.log.warn({ err: error }, 'open not recorded'),
+          );
+        });
       return reply
         .header('cache-control', 'no-store, no-cache, must-revalidate, private')
         .header('pragma', 'no-cache')
