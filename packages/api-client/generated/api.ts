@@ -2281,7 +2281,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Temporarily unavailable: `database_unavailable`, `database_timeout`, `session_unavailable`, `jwks_unavailable`… Retry after `Retry-After` seconds. */
+        /** @description Temporarily unavailable: `database_unavailable`, `database_timeout`, `session_unavailable`, `jwks_unavailable`, `storage_unavailable` (imports)… Retry after `Retry-After` seconds. */
         ServiceUnavailable: {
             headers: {
                 /** @description Seconds to wait before retrying */

@@ -158,6 +158,7 @@ export const IMPORT_ERRORS = {
   import_already_undone: { status: 409, title: 'Import already undone' },
   import_failed: { status: 409, title: 'Import failed' },
   import_undo_conflicts: { status: 409, title: 'Undo conflicts' },
+  storage_unavailable: { status: 503, title: 'Upload storage unavailable' },
 } as const satisfies Record<string, ErrorInfo>;
 
 /** Campaigns, mailboxes (their connection, OAuth consent, verification) and sending domains. */

@@ -55,6 +55,17 @@ export interface ImportQueue {
   maxAttempts: number;
 }
 
+/**
+ * 503 `storage_unavailable`: the upload storage failed (S3 unreachable, refused credentials, a full
+ * disk) — the platform's side, not the body's; nothing was accepted, so the client retries.
+ */
+export function storageUnavailable(cause: unknown): ProblemError {
+  return new ProblemError(503, 'storage_unavailable', 'The upload could not be stored; retry shortly.', {
+    headers: { 'retry-after': '5' },
+    cause,
+  });
+}
+
 function asProblem(error: unknown): unknown {
   return error instanceof ImportFailure ? new ProblemError(error.status, error.code, error.message) : error;
 }
@@ -158,7 +169,11 @@ export async function acceptImport(
       key = upload.received.key!;
     } else {
       key = importStorageKey(tenant.organisationId, id, 'json');
-      await queue.storage.put(key, JSON.stringify(upload.rows), { contentType: 'application/json' });
+      await queue.storage
+        .put(key, JSON.stringify(upload.rows), { contentType: 'application/json' })
+        .catch((error: unknown) => {
+          throw storageUnavailable(error);
+        });
       storedKey = key;
     }
     const record = await inTenantUnit(pool, tenant, async (client) => {

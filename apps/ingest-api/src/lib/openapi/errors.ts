@@ -135,7 +135,7 @@ const RULES: ErrorRule[] = [
     name: 'ServiceUnavailable',
     applies: (r) => r.authenticated || r.url === '/ready',
     description:
-      'Temporarily unavailable: `database_unavailable`, `database_timeout`, `session_unavailable`, `jwks_unavailable`… Retry after `Retry-After` seconds.',
+      'Temporarily unavailable: `database_unavailable`, `database_timeout`, `session_unavailable`, `jwks_unavailable`, `storage_unavailable` (imports)… Retry after `Retry-After` seconds.',
     headers: retryAfter,
   },
 ];

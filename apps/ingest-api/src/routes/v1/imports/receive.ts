@@ -8,7 +8,7 @@ import {
   type Tenant,
 } from '@prospectflow/import-engine';
 import type { ObjectStorage } from '@prospectflow/object-storage';
-import type { ReceivedCsv, UploadTarget } from '../../../imports/accept.js';
+import { type ReceivedCsv, storageUnavailable, type UploadTarget } from '../../../imports/accept.js';
 import { ByteLimit } from './byte-limit.js';
 
 /** Errors of the request's own stream (a client gone, a malformed multipart body). */
@@ -71,7 +71,8 @@ export async function receiveCsv(
     else await pipeline(probe, new Writable({ write: (_chunk, _encoding, done) => done() }));
   } catch (error) {
     stream.unpipe(limiter);
-    throw failure ?? error;
+    // The body's own failure (limit, header, client gone) first; else the storage failed.
+    throw failure ?? (key ? storageUnavailable(error) : error);
   } finally {
     stream.removeListener('error', fail);
     stream.removeListener('close', closed);
