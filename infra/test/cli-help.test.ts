@@ -69,9 +69,26 @@ describe('CLIs behave like CLIs', () => {
       ['--import', 'tsx', '../packages/db-schema/scripts/pull-prisma-schema.ts', '--help'],
       /^Usage: MIGRATION_DATABASE_URL=… pnpm db:pull-prisma/,
     ],
+    // `pnpm <script> -- --help`: pnpm passes its `--` through to the command.
+    [
+      process.execPath,
+      ['--import', 'tsx', '../apps/backups/src/cli.ts', '--', '--help'],
+      /^Usage: prospectflow-backups/,
+    ],
+    [
+      process.execPath,
+      ['--import', 'tsx', '../apps/legacy-import/src/cli.ts', '--', '--help'],
+      /^Usage:\n {2}import:sqlite/,
+    ],
+    [
+      process.execPath,
+      ['--import', 'tsx', '../packages/auth-core/src/token-cli.ts', '--', '--help'],
+      /^usage: pnpm token/,
+    ],
   ];
   for (const [command, args, usage] of commands) {
-    it(`${path.basename(args.at(-2) ?? command)} --help prints its usage, exits 0 and does nothing else`, () => {
+    const script = path.basename(args.find((a) => /\.(ts|mjs|sh)$/.test(a)) ?? command);
+    it(`${script} ${args.slice(args.indexOf('--help') - (args.includes('--') ? 1 : 0)).join(' ')} prints its usage, exits 0 and does nothing else`, () => {
       const run = spawnSync(command.startsWith('/') ? command : path.join(repo, command), args, {
         cwd: path.join(repo, 'infra'),
         env,

@@ -97,7 +97,8 @@ function usage(command?: string): string {
 /** Runs one command; returns the exit code. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv,
+    // `pnpm backups -- --help`: pnpm passes its `--` through; it separates nothing here.
+    args: argv[0] === '--' ? argv.slice(1) : argv,
     allowPositionals: true,
     options: {
       help: { type: 'boolean', short: 'h', default: false },

@@ -188,7 +188,9 @@ async function importCommand(args: string[]): Promise<number> {
   }
 }
 
-async function main(argv: string[]): Promise<number> {
+async function main(args: string[]): Promise<number> {
+  // `pnpm import:sqlite -- --help`: pnpm passes its `--` through; it separates nothing here.
+  const argv = args[0] === '--' ? args.slice(1) : args;
   if (argv[0] === 'export') return await exportCommand(argv.slice(1));
   if (argv[0] === 'undo') return await runUndo(argv.slice(1), connect, organisation);
   return await importCommand(argv);

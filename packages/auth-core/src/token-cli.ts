@@ -31,7 +31,8 @@ export function parseDuration(value: string): number {
 
 export function runTokenCli(argv: string[], env: Record<string, string | undefined> = process.env): string {
   const { values } = parseArgs({
-    args: argv,
+    // `pnpm token -- --help`: pnpm passes its `--` through; it separates nothing here.
+    args: argv[0] === '--' ? argv.slice(1) : argv,
     options: {
       email: { type: 'string' },
       sub: { type: 'string' },
