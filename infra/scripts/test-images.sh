@@ -210,7 +210,7 @@ prod_port=$(free_port)
 DATABASE_URL=$(url_without_password "$app_url") PGPASSWORD=prospectflow_app PRIVACY_HMAC_KEYS=1:$(openssl rand -base64 32) \
   podman run -d --name "$prod_name" --network=host -v "$tls/ca.crt:/tls/ca.crt:ro" -e NODE_EXTRA_CA_CERTS=/tls/ca.crt \
   -e "PORT=$prod_port" -e HOST=127.0.0.1 -e DATABASE_URL -e PGPASSWORD -e "REDIS_URL=$redis" -e PRIVACY_HMAC_KEYS \
-  -e COGNITO_USER_POOL_ID=eu-west-1_DevPool01 -e COGNITO_CLIENT_ID=prospectflowdevclient -e COGNITO_TOKEN_USE=id \
+  -e STORAGE_LOCAL_DIR=/tmp/prospectflow-uploads -e COGNITO_USER_POOL_ID=eu-west-1_DevPool01 -e COGNITO_CLIENT_ID=prospectflowdevclient -e COGNITO_TOKEN_USE=id \
   -e "AUTH_JWKS_URL=https://127.0.0.1:$jwks_port/jwks.json" -e PUBLIC_BASE_URL=https://images.prospectflow.local \
   "$api_image" >/dev/null
 prod_base=http://127.0.0.1:$prod_port

@@ -44,7 +44,8 @@ describe('worker config', () => {
       'WORKER_LEASE_SECONDS must be an integer (got "soon")',
       'WORKER_POLL_ONLY must be true or false (got "perhaps")',
       'VARIANT_SEED is required in production (HMAC key of A/B assignment)',
-      // outreach-core's PRIVACY_HMAC_KEYS check joins the same list.
+      // object-storage's and outreach-core's checks join the same list.
+      'STORAGE_LOCAL_DIR is required in production with the local driver (a folder every API and worker shares), or set STORAGE_DRIVER=s3',
       expect.stringMatching(/^PRIVACY_HMAC_KEYS is required in production/),
     ]);
   });
@@ -54,6 +55,7 @@ describe('worker config', () => {
       NODE_ENV: 'production',
       WORKER_DATABASE_URL: 'postgres://w@db/pf',
       PRIVACY_HMAC_KEYS: `1:${Buffer.alloc(32, 7).toString('base64')}`,
+      STORAGE_LOCAL_DIR: '/shared/uploads',
     };
     expect(problemsOf({ ...base, VARIANT_SEED: 'change-me-variant-seed' })).toEqual([
       'VARIANT_SEED is a published example value: set a secret of your own',
@@ -67,6 +69,8 @@ describe('worker config', () => {
       WORKER_DATABASE_URL: 'postgres://prospectflow_worker:Kd8sW2nQ5vB9xL3mT7yR4cF6@pgbouncer:6432/pf',
       PRIVACY_HMAC_KEYS: `1:${Buffer.alloc(32, 7).toString('base64')}`,
       VARIANT_SEED: 'k'.repeat(32),
+      STORAGE_DRIVER: 's3',
+      STORAGE_S3_BUCKET: 'uploads',
       AWS_SECRET_ACCESS_KEY: 'u3Pq8ZlW0bXk2Nf9RtYc7Hs1Vd4Jm6Ge5Ao+Li/Q',
       OAUTH_GOOGLE_CLIENT_ID: '123-abc.apps.googleusercontent.com',
       OAUTH_GOOGLE_CLIENT_SECRET: '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',

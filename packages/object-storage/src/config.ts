@@ -23,7 +23,14 @@ export function storageConfigFromEnv(
   const problems: string[] = [];
   const driver = get('DRIVER') ?? 'local';
   if (driver === 'local') {
-    return { driver, directory: get('LOCAL_DIR') ?? join(tmpdir(), 'prospectflow-storage') };
+    const directory = get('LOCAL_DIR');
+    // In production a folder by default would be this pod's own: uploads the workers never see.
+    if (!directory && env.NODE_ENV === 'production') {
+      throw new Error(
+        `Invalid object storage settings:\n- ${prefix}LOCAL_DIR is required in production with the local driver (a folder every API and worker shares), or set ${prefix}DRIVER=s3`,
+      );
+    }
+    return { driver, directory: directory ?? join(tmpdir(), 'prospectflow-storage') };
   }
   if (driver !== 's3') problems.push(`${prefix}DRIVER must be "local" or "s3" (got "${driver}")`);
   const bucket = get('S3_BUCKET');

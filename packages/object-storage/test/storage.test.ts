@@ -269,4 +269,23 @@ describe('storageConfigFromEnv', () => {
       storageConfigFromEnv({ NODE_ENV: 'production', STORAGE_DRIVER: 's3', STORAGE_S3_SSE: 'none' }),
     ).toThrow(/S3_BUCKET is required[\s\S]*refused in production/);
   });
+
+  it('in production, takes the local driver only with a folder named for it', () => {
+    // Nothing set: the default folder would be the pod's own, where no worker finds the upload.
+    expect(() => storageConfigFromEnv({ NODE_ENV: 'production' })).toThrow(
+      /STORAGE_LOCAL_DIR is required in production with the local driver/,
+    );
+    expect(() =>
+      storageConfigFromEnv({ NODE_ENV: 'production', BACKUP_STORAGE_DRIVER: 'local' }, 'BACKUP_STORAGE_'),
+    ).toThrow(/BACKUP_STORAGE_LOCAL_DIR is required/);
+    expect(
+      storageConfigFromEnv({
+        NODE_ENV: 'production',
+        STORAGE_DRIVER: 'local',
+        STORAGE_LOCAL_DIR: '/shared/uploads',
+      }),
+    ).toEqual({ driver: 'local', directory: '/shared/uploads' });
+    // Outside production the default folder stays (pnpm dev, tests).
+    expect(storageConfigFromEnv({ NODE_ENV: 'development' })).toMatchObject({ driver: 'local' });
+  });
 });
