@@ -36,6 +36,7 @@ while (($#)); do
     --dir) dir=${2:?--dir needs a path}; shift ;;
     --retention-days) retention_days=${2:?--retention-days needs a number}; shift ;;
     -h | --help) usage; exit 0 ;;
+    --) ;; # pnpm passes its -- through (`pnpm backup -- --help`): it separates nothing here
     *) usage >&2; EXIT_CODE=2 die "unknown argument" "argument=$1" ;;
   esac
   shift

@@ -38,6 +38,7 @@ while (($#)); do
     --yes | -y) assume_yes=1 ;;
     --no-validate) validate=0 ;;
     -h | --help) usage; exit 0 ;;
+    --) ;; # pnpm passes its -- through (`pnpm restore -- --help`): it separates nothing here
     -*) usage >&2; EXIT_CODE=2 die "unknown option" "option=$1" ;;
     *) [[ -z $archive ]] || EXIT_CODE=2 die "one archive at a time" "extra=$1"; archive=$1 ;;
   esac

@@ -70,6 +70,8 @@ describe('CLIs behave like CLIs', () => {
       /^Usage: MIGRATION_DATABASE_URL=… pnpm db:pull-prisma/,
     ],
     // `pnpm <script> -- --help`: pnpm passes its `--` through to the command.
+    ['infra/scripts/backup.sh', ['--', '--help'], /usage: backup\.sh/i],
+    ['infra/scripts/restore.sh', ['--', '--help'], /usage: restore\.sh/i],
     [
       process.execPath,
       ['--import', 'tsx', '../apps/backups/src/cli.ts', '--', '--help'],
