@@ -2227,6 +2227,51 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description `mailbox_address_taken` (Mailbox address taken). */
+        MailboxAddressTaken: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `mailbox_address_taken` (Mailbox address taken) or `mailbox_changed_concurrently` (Mailbox changed concurrently). */
+        MailboxAddressTakenOrMailboxChangedConcurrently: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `mailbox_connection_incomplete` (Mailbox connection incomplete) or `mailbox_host_refused` (Mailbox host refused) or `mailbox_plaintext_refused` (Unencrypted connection refused) or `relay_takes_no_servers` (Relay mailbox takes no servers) or `invalid_time_zone` (Invalid time zone). */
+        MailboxConnectionIncompleteOrMailboxHostRefusedOrMailboxPlaintextRefusedOrRelayTakesNoServersOrInvalidTimeZone: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `mailbox_connection_incomplete` (Mailbox connection incomplete) or `mailbox_host_refused` (Mailbox host refused) or `mailbox_plaintext_refused` (Unencrypted connection refused) or `relay_takes_no_servers` (Relay mailbox takes no servers) or `invalid_time_zone` (Invalid time zone) or `secret_required_for_host_change` (Secret required for host change) or `mailbox_secrets_unreadable` (Stored secrets unreadable) or `mailbox_in_error` (Mailbox in error). */
+        MailboxConnectionIncompleteOrMailboxHostRefusedOrMailboxPlaintextRefusedOrRelayTakesNoServersOrInvalidTimeZoneOrSecretRequiredForHostChangeOrMailboxSecretsUnreadableOrMailboxInError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `mailbox_in_use` (Mailbox in use). */
+        MailboxInUse: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description `member_not_found` (Member not found): nothing with this id in this organisation (other organisations are never disclosed). */
         MemberNotFound: {
             headers: {
@@ -3391,10 +3436,10 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["MailboxAddressTaken"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableContent"];
+            422: components["responses"]["MailboxConnectionIncompleteOrMailboxHostRefusedOrMailboxPlaintextRefusedOrRelayTakesNoServersOrInvalidTimeZone"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3452,7 +3497,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
-            422: components["responses"]["UnprocessableContent"];
+            422: components["responses"]["MailboxInUse"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3486,10 +3531,10 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
+            409: components["responses"]["MailboxAddressTakenOrMailboxChangedConcurrently"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["UnprocessableContent"];
+            422: components["responses"]["MailboxConnectionIncompleteOrMailboxHostRefusedOrMailboxPlaintextRefusedOrRelayTakesNoServersOrInvalidTimeZoneOrSecretRequiredForHostChangeOrMailboxSecretsUnreadableOrMailboxInError"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

@@ -9,6 +9,15 @@ import { changesConnection } from '../../../mailboxes/connection.js';
 import { type ConnectionChange, mailboxesRepository } from '../../../repositories/mailboxes.js';
 import { Mailbox, MailboxCreate, MailboxPatch } from './schema.js';
 
+/** What a connection given in a create or a change can be refused for (422). */
+const CONNECTION_REFUSALS = [
+  'mailbox_connection_incomplete',
+  'mailbox_host_refused',
+  'mailbox_plaintext_refused',
+  'relay_takes_no_servers',
+  'invalid_time_zone',
+] as const;
+
 /** Sending identities: anyone reads them, admins manage them (mail goes out in the organisation's name). */
 const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {
   const tags = ['outreach'];
@@ -16,7 +25,7 @@ const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(
     '',
     {
-      config: MANAGE,
+      config: { ...MANAGE, problems: { 409: ['mailbox_address_taken'], 422: CONNECTION_REFUSALS } },
       schema: {
         tags,
         summary:
@@ -72,7 +81,18 @@ const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.patch(
     '/:id',
     {
-      config: MANAGE,
+      config: {
+        ...MANAGE,
+        problems: {
+          409: ['mailbox_address_taken', 'mailbox_changed_concurrently'],
+          422: [
+            ...CONNECTION_REFUSALS,
+            'secret_required_for_host_change',
+            'mailbox_secrets_unreadable',
+            'mailbox_in_error',
+          ],
+        },
+      },
       schema: {
         tags,
         summary:
@@ -125,7 +145,7 @@ const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.delete(
     '/:id',
     {
-      config: MANAGE,
+      config: { ...MANAGE, problems: { 422: ['mailbox_in_use'] } },
       schema: {
         tags,
         summary: 'Delete a mailbox (refused with 422 while a campaign or message uses it)',
