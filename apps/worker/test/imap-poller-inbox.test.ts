@@ -282,6 +282,35 @@ describe('IMAP poller: poison messages, first poll, batches, bodies (real Doveco
     expect(after.rows[0]!.v).not.toBe(before);
   });
 
+  it('a connection change committed during a poll keeps the old INBOX checkpoint from being written back', async () => {
+    const address = 'moved@sender.test';
+    const mailboxId = await mailbox(address);
+    await append(address, [
+      {
+        raw: message(['From: a@prospect.test', `To: ${address}`, 'Message-ID: <moved-1@prospect.test>'], 'x'),
+      },
+    ]);
+    // While the poll applies the message, the API commits a change to another IMAP account: the
+    // connection's version goes up and the checkpoints are dropped (ingest-api, mailboxes update).
+    const changeDuringPoll: InboundSink = async () => {
+      await t.admin.query(
+        'UPDATE outreach.mailboxes SET credentials_version = credentials_version + 1 WHERE id = $1',
+        [mailboxId],
+      );
+      await t.admin.query(
+        'UPDATE outreach.mailbox_sync_states SET uid_validity = NULL, last_uid = 0 WHERE mailbox_id = $1',
+        [mailboxId],
+      );
+    };
+    expect(await poller(changeDuringPoll).pollMailbox(org, mailboxId)).toMatchObject({ read: 1 });
+    // No checkpoint of the old account: the new INBOX is read from its start window, not after UID 1.
+    expect((await syncState(mailboxId))?.has_checkpoint ?? false).toBe(false);
+    // The next poll (with the new version) writes its own.
+    const seen: InboundMessage[] = [];
+    expect(await poller(collect(seen)).pollMailbox(org, mailboxId)).toMatchObject({ read: 1 });
+    expect(await syncState(mailboxId)).toMatchObject({ has_checkpoint: true, last_uid: 1 });
+  });
+
   it('reads in batches that each commit the checkpoint, so a failure mid-way keeps the progress', async () => {
     const address = 'batches@sender.test';
     const mailboxId = await mailbox(address);

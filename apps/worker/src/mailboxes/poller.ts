@@ -223,7 +223,7 @@ export class MailboxPoller {
           const batch = uids.slice(i, i + BATCH_SIZE);
           const outcome = await this.#applyBatch(
             organisationId,
-            mailboxId,
+            { id: mailboxId, credentialsVersion: account.credentialsVersion },
             uidValidity,
             await readMessages(client, batch, account.fromAddress),
             batch.at(-1)!,
@@ -233,7 +233,13 @@ export class MailboxPoller {
           after = batch.at(-1)!;
         }
         await inTenant(pool, organisationId, (c) =>
-          saveProgress(c, mailboxId, FOLDER, { uidValidity, lastUid: after, skipped: 0, caughtUp: true }),
+          saveProgress(c, mailboxId, FOLDER, {
+            uidValidity,
+            lastUid: after,
+            skipped: 0,
+            caughtUp: true,
+            credentialsVersion: account.credentialsVersion,
+          }),
         );
       } finally {
         lock.release();
@@ -272,7 +278,7 @@ export class MailboxPoller {
    */
   async #applyBatch(
     organisationId: string,
-    mailboxId: string,
+    { id: mailboxId, credentialsVersion }: { id: string; credentialsVersion: number },
     uidValidity: bigint,
     { messages, unreadable }: InboxBatch,
     lastUid: number,
@@ -307,6 +313,7 @@ export class MailboxPoller {
         skipped: skips.length,
         ...(last ? { lastSkip: `uid ${last.uid}: ${last.code} ${last.error}` } : {}),
         caughtUp: false,
+        credentialsVersion,
       });
     });
     // Logged once committed: a batch rolled back is read again, and its skips with it.

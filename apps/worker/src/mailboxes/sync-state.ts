@@ -52,14 +52,22 @@ export interface Progress {
   lastSkip?: string;
   /** Every message the poll found is handled: the poll's time becomes the re-read point. */
   caughtUp: boolean;
+  /** The mailbox's credentials_version the poll connected with. */
+  credentialsVersion: number;
 }
 
-/** Upserts the checkpoint (in the transaction that applied the messages up to `lastUid`). */
+/**
+ * Upserts the checkpoint (in the transaction that applied the messages up to `lastUid`), unless
+ * the mailbox's connection changed since the poll read it: the checkpoint is the old INBOX's, and
+ * the change has just dropped it. The mailbox row is locked FOR SHARE, so a change committing at
+ * the same time either comes first (nothing is written) or waits and drops this checkpoint too.
+ */
 export async function saveProgress(c: TenantClient, mailboxId: string, folder: string, p: Progress) {
   await c.query(
     `INSERT INTO outreach.mailbox_sync_states AS s
        (mailbox_id, folder, uid_validity, last_uid, last_polled_at, skipped_messages, last_skip)
-     VALUES ($1, $2, $3, $4, CASE WHEN $7 THEN now() END, $5, $6)
+     SELECT $1, $2, $3, $4, CASE WHEN $7 THEN now() END, $5, $6
+       FROM outreach.mailboxes m WHERE m.id = $1 AND m.credentials_version = $8 FOR SHARE OF m
      ON CONFLICT (organisation_id, mailbox_id, folder) DO UPDATE SET
        last_uid = CASE WHEN s.uid_validity IS DISTINCT FROM excluded.uid_validity THEN excluded.last_uid
                        ELSE greatest(s.last_uid, excluded.last_uid) END,
@@ -76,6 +84,7 @@ export async function saveProgress(c: TenantClient, mailboxId: string, folder: s
       p.skipped,
       p.lastSkip?.slice(0, 1000) ?? null,
       p.caughtUp,
+      p.credentialsVersion,
     ],
   );
 }
