@@ -10,6 +10,7 @@ import {
   presentValue,
   siren,
   siret,
+  siretMatchesSiren,
   url,
 } from '@prospectflow/field-rules';
 import { ProblemError } from './problem.js';
@@ -60,6 +61,16 @@ export function presentFields(
     const value = input[field];
     if (typeof value === 'string') out[field] = presentValue(value);
   }
+}
+
+/**
+ * The rule across SIREN and SIRET: a SIRET names its company's SIREN (its first 9 digits). Checked
+ * on a create's values and, as a PATCH may change one of the two, on the row as written.
+ */
+export function checkSiretOfSiren(values: Record<string, unknown>, errors: FieldErrors): void {
+  const { siren, siret } = values;
+  if (typeof siren === 'string' && typeof siret === 'string' && !siretMatchesSiren(siret, siren))
+    errors.add('siret', 'siret_siren_mismatch', 'A SIRET starts with its company SIREN.');
 }
 
 /** True for a SIREN already in its stored form (query filters). */

@@ -1,5 +1,6 @@
 import { hostOf } from '@prospectflow/field-rules';
 import { likeContains } from '../lib/pagination.js';
+import { checkSiretOfSiren, FieldErrors } from '../lib/validation.js';
 import type { Database } from '../plugins/app/db.js';
 import { CrudRepository, type CrudSpec, type Row } from './crud.js';
 
@@ -35,6 +36,12 @@ export const companySpec: CrudSpec<CompanyFilters> = {
     industry: { column: 'industry' },
     description: { column: 'description' },
     custom: { column: 'custom' },
+  },
+  // A PATCH of the SIRET alone (or the SIREN alone) must not pair it with another company's.
+  check: (row) => {
+    const errors = new FieldErrors();
+    checkSiretOfSiren(row, errors);
+    errors.throwIfAny();
   },
   uniques: {
     companies_organisation_id_siren_key: { field: 'siren', code: 'company_siren_taken' },

@@ -26,6 +26,11 @@ export interface CrudSpec<F extends object = Record<string, unknown>> {
   filters: { [K in keyof F]-?: (value: NonNullable<F[K]>, where: Conditions) => void };
   /** The table has provenance columns (migration 0870): rows carry `provenance`. */
   provenance?: boolean;
+  /**
+   * A rule across fields a PATCH may change one at a time (SIREN and SIRET), checked on the row as
+   * written, inside the write's transaction: it throws a problem and the write is undone.
+   */
+  check?: (row: Record<string, unknown>) => void;
 }
 
 export type Row = Record<string, unknown> & { id: string };
@@ -112,6 +117,7 @@ export class CrudRepository<T extends { id: string } = Row, F extends object = R
            RETURNING ${this.selectList}`,
           params,
         );
+        this.spec.check?.(rows[0]!);
         return rows[0]!;
       }),
     );
@@ -141,6 +147,7 @@ export class CrudRepository<T extends { id: string } = Row, F extends object = R
                 `UPDATE ${this.spec.table} SET ${sets.join(', ')} WHERE id = $1 RETURNING ${this.selectList}`,
                 [id, ...params],
               );
+        if (rows[0]) this.spec.check?.(rows[0]);
         return rows[0];
       }),
     );

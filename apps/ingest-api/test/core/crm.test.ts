@@ -110,6 +110,31 @@ describe('companies', () => {
     expect(clash.json()).toMatchObject({ code: 'company_siren_taken', existingId: first.id });
   });
 
+  it('refuses a SIRET of another SIREN on create and on a patch of either one (422, nothing written)', async () => {
+    // 552100554 and 732829320 are two companies' SIRENs; 73282932000074 is a SIRET of the second.
+    const mismatch = await post('/v1/companies', {
+      name: 'Mismatch',
+      siren: '552100554',
+      siret: '73282932000074',
+    });
+    expect(mismatch.statusCode).toBe(422);
+    expect(mismatch.json().code).toBe('siret_siren_mismatch');
+    const created = (await post('/v1/companies', { name: 'Pair', siren: '552100554' })).json();
+    const patch = (payload: object) =>
+      t.request(user, { method: 'PATCH', url: `/v1/companies/${created.id}`, payload });
+    const siretAlone = await patch({ siret: '73282932000074' });
+    expect(siretAlone.statusCode).toBe(422);
+    expect(siretAlone.json()).toMatchObject({ code: 'siret_siren_mismatch', errors: [{ path: '/siret' }] });
+    expect((await patch({ siret: '55210055400013' })).statusCode).toBe(200);
+    const sirenAlone = await patch({ siren: '732829320' });
+    expect(sirenAlone.statusCode).toBe(422);
+    expect(sirenAlone.json().code).toBe('siret_siren_mismatch');
+    const stored = await t.request(user, { method: 'GET', url: `/v1/companies/${created.id}` });
+    expect(stored.json()).toMatchObject({ siren: '552100554', siret: '55210055400013' });
+    // Both together, consistent: accepted.
+    expect((await patch({ siren: '732829320', siret: '73282932000074' })).statusCode).toBe(200);
+  });
+
   it('paginates with a cursor and filters by name and domain', async () => {
     const owner = await t.signUp();
     for (let i = 0; i < 7; i += 1) {

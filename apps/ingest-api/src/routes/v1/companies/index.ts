@@ -2,6 +2,7 @@ import { sirenOfSiret } from '@prospectflow/field-rules';
 import { Type } from 'typebox';
 import { crudRoutes } from '../../../lib/crud-routes.js';
 import {
+  checkSiretOfSiren,
   domainOfUrl,
   FieldErrors,
   normaliseCountry,
@@ -44,9 +45,7 @@ function normalise(input: Record<string, unknown>, mode: 'create' | 'patch'): Re
   if (typeof input.name === 'string') out.name = input.name.trim();
   if (text('siren')) out.siren = normaliseSiren(text('siren')!, errors);
   if (text('siret')) out.siret = normaliseSiret(text('siret')!, errors);
-  if (out.siren && out.siret && !(out.siret as string).startsWith(out.siren as string)) {
-    errors.add('siret', 'siret_siren_mismatch', 'A SIRET starts with its company SIREN.');
-  }
+  checkSiretOfSiren(out, errors);
   // A new company given only its SIRET gets the SIREN it names, as an import stores it.
   if (mode === 'create' && !out.siren && typeof out.siret === 'string') out.siren = sirenOfSiret(out.siret);
   if (text('nafCode')) out.nafCode = normaliseNaf(text('nafCode')!, errors);
