@@ -55,6 +55,8 @@ export { ConfigError as AuthConfigError };
 /** Same shape aws-jwt-verify accepts: `<region>_<id>`. */
 const USER_POOL_ID = /^(?:eusc-[a-z]{2}|[a-z]{2})-(?:gov-)?[a-z]+-\d_[a-zA-Z0-9]+$/;
 const CLIENT_ID = /^[\w+]{1,128}$/;
+/** Sent as `realm="…"` in WWW-Authenticate: printable ASCII but `"` and `\`, so it needs no escaping. */
+const REALM = /^[\x20\x21\x23-\x5b\x5d-\x7e]+$/;
 
 export const DEV_USER_POOL_ID = 'eu-west-1_DevPool01';
 export const DEV_CLIENT_ID = 'prospectflowdevclient';
@@ -123,6 +125,10 @@ function rules(overrides: Partial<AuthConfig>): Rule<AuthEnvValues>[] {
         : clientIds(values)
             .filter((id) => !CLIENT_ID.test(id))
             .map((id) => `COGNITO_CLIENT_ID: "${id}" is not an app client id`),
+    (values) =>
+      REALM.test(values.AUTH_REALM)
+        ? undefined
+        : 'AUTH_REALM must be printable ASCII without " or \\ (it is quoted in WWW-Authenticate)',
     (values) =>
       values.AUTH_JWKS_URL?.startsWith('http:') && production(values)
         ? 'AUTH_JWKS_URL must use https when NODE_ENV=production'

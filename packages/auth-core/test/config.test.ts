@@ -100,6 +100,15 @@ describe('loadAuthConfig', () => {
     ]);
   });
 
+  it('refuses an AUTH_REALM that cannot be sent quoted in WWW-Authenticate', () => {
+    for (const realm of ['pf"api', 'pf\\api', 'pf\napi', 'pf\u00e9']) {
+      expect(problemsOf({ ...base, AUTH_REALM: realm })).toEqual([
+        expect.stringMatching(/AUTH_REALM must be/),
+      ]);
+    }
+    expect(loadAuthConfig({ ...base, AUTH_REALM: 'ProspectFlow API' }).realm).toBe('ProspectFlow API');
+  });
+
   it('rejects an unknown AUTH_MODE', () => {
     expect(problemsOf({ ...base, AUTH_MODE: 'none' })).toEqual([expect.stringMatching(/AUTH_MODE must be/)]);
   });
