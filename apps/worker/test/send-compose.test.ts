@@ -121,8 +121,7 @@ describe('compose', () => {
     expect(mail.from).toEqual({ name: 'Sales Team', address: 'sales@acme.test' });
     expect(mail.messageId).toBe('<c@acme.test>');
     expect(mail.headers).toEqual({
-      'List-Unsubscribe':
-        '<mailto:unsubscribe@acme.test?subject=unsubscribe%20UTOK>, <https://app.test/u/UTOK>',
+      'List-Unsubscribe': '<mailto:sales@acme.test?subject=unsubscribe%20UTOK>, <https://app.test/u/UTOK>',
       'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
       'In-Reply-To': '<b@x>',
       References: '<a@x> <b@x>',

@@ -3305,7 +3305,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         matched: boolean;
-                        kind: "reply" | "auto_reply" | "bounce";
+                        /** @description unsubscribe: a recipient's mailto unsubscribe (List-Unsubscribe), applied as by the link */
+                        kind: "reply" | "auto_reply" | "bounce" | "unsubscribe";
                         enrollmentId?: string;
                         duplicate?: boolean;
                     };

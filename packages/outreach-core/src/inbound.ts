@@ -1,6 +1,7 @@
 import { answeredMessageIds, contentMessageId, messageIdsIn, normaliseMessageId } from './message-id.js';
 import type { Queryable } from './stats.js';
 import { stopEnrollment } from './stop.js';
+import { mailtoUnsubscribeToken, unsubscribeByToken } from './unsubscribe.js';
 
 /**
  * An inbound message applied to the outreach domain, once for both doors: the provider webhook
@@ -8,7 +9,8 @@ import { stopEnrollment } from './stop.js';
  * message and finds the organisation (and, when it knows it, the mailbox the message came to);
  * this normalises its ids, matches it to our outbound message, stores it and stops the enrollment
  * through stopEnrollment (reply → replied; permanent bounce of the address we wrote to → bounced and
- * that address suppressed; automatic replies change nothing).
+ * that address suppressed; automatic replies change nothing). A recipient's mailto unsubscribe (its
+ * subject names one of our unsubscribe tokens) is an unsubscribe, as by the one-click link.
  */
 
 export type InboundKind = 'reply' | 'auto_reply' | 'bounce';
@@ -40,7 +42,8 @@ export interface InboundRecord {
 
 export interface InboundResult {
   matched: boolean;
-  kind: InboundKind;
+  /** `unsubscribe`: the mail was a mailto unsubscribe (List-Unsubscribe) naming one of our messages. */
+  kind: InboundKind | 'unsubscribe';
   enrollmentId?: string;
   duplicate?: boolean;
 }
@@ -158,6 +161,8 @@ export async function applyInbound(
   mail: InboundRecord,
   now: Date,
 ): Promise<InboundResult> {
+  const token = mail.kind === 'bounce' ? undefined : mailtoUnsubscribeToken(mail.subject);
+  if (token && (await unsubscribeByToken(client, token, now))) return { matched: true, kind: 'unsubscribe' };
   const mailboxId = mail.mailboxId ?? null;
   const inReplyTo = normaliseMessageId(mail.inReplyTo) ?? null;
   const references = messageIdsIn(mail.references);

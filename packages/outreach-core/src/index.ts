@@ -73,3 +73,4 @@ export {
   unknownVariables,
   usesVariable,
 } from './template.js';
+export { mailtoUnsubscribeToken, unsubscribeByToken } from './unsubscribe.js';

@@ -2,8 +2,8 @@ import {
   bumpDailyStat,
   messageCampaign,
   type SubjectKeys,
-  stopEnrollment,
   subjectHmac,
+  unsubscribeByToken,
 } from '@prospectflow/outreach-core';
 import { type TenantClient, withTenant } from '@prospectflow/tenant-context';
 import type pg from 'pg';
@@ -91,28 +91,8 @@ export async function recordOpen(
 
 /** One-click unsubscribe: suppression + enrollment unsubscribed. Idempotent; false for unknown tokens. */
 export async function unsubscribe(pool: pg.Pool, token: string, now = new Date()): Promise<boolean> {
-  const done = await underTokenOrganisation(
-    pool,
-    'organisation_for_unsubscribe_token',
-    token,
-    async (client) => {
-      const { rows } = await client.query<{ id: string; enrollment_id: string | null; to_address: string }>(
-        `SELECT id, enrollment_id, to_address::text AS to_address FROM outreach.messages WHERE unsubscribe_token = $1`,
-        [token],
-      );
-      const message = rows[0];
-      if (!message) return false;
-      // A message outside any enrollment still suppresses its address; then every enrollment of it stops.
-      await stopEnrollment(client, {
-        ...(message.enrollment_id
-          ? { enrollmentId: message.enrollment_id, email: message.to_address }
-          : { email: message.to_address }),
-        reason: 'unsubscribe',
-        messageId: message.id,
-        at: now,
-      });
-      return true;
-    },
+  const done = await underTokenOrganisation(pool, 'organisation_for_unsubscribe_token', token, (client) =>
+    unsubscribeByToken(client, token, now),
   );
   return done ?? false;
 }

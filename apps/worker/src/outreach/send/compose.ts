@@ -103,10 +103,11 @@ export function referencesOf(previous: SendStateRow['previous']): string[] {
 }
 
 export function unsubscribeHeaders(base: string, token: string, fromAddress: string): Record<string, string> {
-  const domain = fromAddress.split('@')[1];
   return {
-    // RFC 2369 + RFC 8058: mailto for old clients, https for one-click POST.
-    'List-Unsubscribe': `<mailto:unsubscribe@${domain}?subject=unsubscribe%20${token}>, <${base}/u/${token}>`,
+    // RFC 2369 + RFC 8058: https for one-click POST; mailto for clients that write instead, to the
+    // sending mailbox itself, whose inbox the platform reads (IMAP poller, or the webhook for the
+    // relay): outreach-core's applyInbound takes the token from the subject.
+    'List-Unsubscribe': `<mailto:${fromAddress}?subject=unsubscribe%20${token}>, <${base}/u/${token}>`,
     'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
   };
 }

@@ -108,7 +108,18 @@ const inbound: FastifyPluginAsyncTypebox = async (fastify) => {
         response: {
           202: Type.Object({
             matched: Type.Boolean(),
-            kind: Type.Union([Type.Literal('reply'), Type.Literal('auto_reply'), Type.Literal('bounce')]),
+            kind: Type.Union(
+              [
+                Type.Literal('reply'),
+                Type.Literal('auto_reply'),
+                Type.Literal('bounce'),
+                Type.Literal('unsubscribe'),
+              ],
+              {
+                description:
+                  "unsubscribe: a recipient's mailto unsubscribe (List-Unsubscribe), applied as by the link",
+              },
+            ),
             enrollmentId: Type.Optional(Type.String()),
             duplicate: Type.Optional(Type.Boolean()),
           }),
