@@ -1,4 +1,5 @@
 import { envUsage } from '@prospectflow/config';
+import { createObjectStorage } from '@prospectflow/object-storage';
 import { shutdownTracing } from '@prospectflow/telemetry';
 import closeWithGrace from 'close-with-grace';
 import pg from 'pg';
@@ -57,6 +58,8 @@ const metrics = new WorkerMetrics(
   () => queueStats(pool, systemClock.now()),
   () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
 );
+// The import uploads' storage, for the retention task's sweep of what a dead import worker left.
+const uploads = createObjectStorage(config.imports.storage);
 const worker = new Worker({
   pool,
   handlers: outreachHandlers({
@@ -68,6 +71,7 @@ const worker = new Worker({
       batchSize: config.retentionBatchSize,
       maxBatches: 100,
       onRemoved: (rule, rows) => metrics.retentionRemoved.inc({ rule }, rows),
+      uploads,
     },
     mail,
   }),
@@ -147,6 +151,7 @@ closeWithGrace({ delay: config.shutdownGraceMs + 5_000, logger: log }, async ({ 
   await poller?.stop();
   await Promise.all([worker.stop(config.shutdownGraceMs), imports?.worker.stop(config.shutdownGraceMs)]);
   await imports?.close();
+  await uploads.close();
   await ops.close();
   mailer.close();
   mail.transports.closeAll();

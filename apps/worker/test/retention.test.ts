@@ -1,3 +1,7 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createLocalStorage } from '@prospectflow/object-storage';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
@@ -232,5 +236,72 @@ describe('retention', () => {
     const worker = retentionWorker(applyRetention({ batchSize: 2, maxBatches: 2 }));
     await worker.drain();
     expect((await state(orgA)).openEvents).toBe(1);
+  });
+});
+
+describe('uploads a dead import worker left', () => {
+  it('are removed in every organisation, retention on or off; live and finished imports keep theirs', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-retention-uploads-'));
+    const storage = createLocalStorage(dir);
+    // orgB has retention switched off: the uploads are removed all the same (not a policy).
+    const importOf = async (label: string, status: string, taskStatus: string | null) => {
+      const task = taskStatus
+        ? (
+            await t.admin.query(
+              `INSERT INTO outreach.tasks (organisation_id, type, status, attempts, max_attempts, locked_by, locked_until)
+               VALUES ($1, 'run_import', $2, 3, 3, $3, $4) RETURNING id`,
+              [
+                orgB,
+                taskStatus,
+                taskStatus === 'running' ? 'w1' : null,
+                taskStatus === 'running' ? new Date(Date.now() + 60_000) : null,
+              ],
+            )
+          ).rows[0].id
+        : null;
+      const key = `imports/${orgB}/${label}.csv`;
+      await storage.put(key, 'email\nada@lovelace.io\n');
+      const id = (
+        await t.admin.query(
+          `INSERT INTO crm.imports (organisation_id, source_kind, status, storage_key, task_id, finished_at)
+           VALUES ($1, 'csv', $2, $3, $4, CASE WHEN $2 IN ('failed', 'succeeded') THEN now() END) RETURNING id`,
+          [orgB, status, key, task],
+        )
+      ).rows[0].id;
+      return { id, key };
+    };
+    // The worker died on the last attempt: the task failed in SQL, the import still reads running.
+    const dead = await importOf('dead', 'running', 'failed');
+    const failed = await importOf('failed', 'failed', null);
+    const live = await importOf('live', 'running', 'running');
+    const done = await importOf('done', 'succeeded', null);
+    expect(await enqueueRetentionTasks(pool, new Date())).toBeGreaterThan(0);
+    const worker = retentionWorker(
+      applyRetention({
+        batchSize: 100,
+        maxBatches: 10,
+        uploads: storage,
+        onRemoved: (rule, n) => {
+          removed[rule] = (removed[rule] ?? 0) + n;
+        },
+      }),
+    );
+    await worker.drain();
+    const exists = async (key: string) => (await storage.head(key)) !== null;
+    expect([await exists(dead.key), await exists(failed.key)]).toEqual([false, false]);
+    expect([await exists(live.key), await exists(done.key)]).toEqual([true, true]);
+    const { rows } = await t.admin.query(
+      `SELECT id, status, storage_key IS NULL AS cleared, split_part(error, ':', 1) AS code
+         FROM crm.imports WHERE organisation_id = $1`,
+      [orgB],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    expect(byId.get(dead.id)).toMatchObject({ status: 'failed', cleared: true, code: 'import_interrupted' });
+    expect(byId.get(failed.id)).toMatchObject({ status: 'failed', cleared: true });
+    expect(byId.get(live.id)).toMatchObject({ status: 'running', cleared: false });
+    expect(byId.get(done.id)).toMatchObject({ status: 'succeeded', cleared: false });
+    expect(removed.abandoned_uploads).toBe(2);
+    await storage.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -1,3 +1,4 @@
+export { discardAbandonedUploads } from './abandoned-uploads.js';
 export { type Delimiter, detectDelimiter, readCsv, type SourceRow } from './csv-source.js';
 export { type DetectedEncoding, detectEncoding, SAMPLE_BYTES, scanFile } from './encoding.js';
 export { ERASED_TABLE, flagErasedRows, IMPORT_PROVENANCE_SQL } from './erased-subjects.js';

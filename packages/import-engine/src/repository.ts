@@ -78,15 +78,26 @@ async function failStale(
         AND updated_at < now() - make_interval(secs => ${STALE_AFTER_SECONDS})`,
     [value],
   );
-  // Worker-run imports whose task ran out of attempts without recording an outcome (the worker
-  // died on the last one: its lease expired), so nothing was imported.
+  await failInterrupted(client, { column, value });
+}
+
+/**
+ * Worker-run imports whose task ran out of attempts without recording an outcome (the worker died
+ * on the last one: its lease expired, and SQL failed the task), so nothing was imported: failed as
+ * import_interrupted. `match`: only the import(s) with this id, key or content; else all of the
+ * organisation's.
+ */
+export async function failInterrupted(
+  client: TenantClient,
+  match?: { column: 'id' | 'idempotency_key' | 'content_sha256'; value: string },
+): Promise<void> {
   await client.query(
     `UPDATE crm.imports AS i SET status = 'failed', finished_at = now(),
             error = ${literalError('import_interrupted', 'The import was stopped before it finished on every attempt (worker restarts); nothing was imported')}
        FROM outreach.tasks AS t
-      WHERE i.${column} = $1 AND i.status IN ('queued', 'running')
+      WHERE ${match ? `i.${match.column} = $1 AND ` : ''}i.status IN ('queued', 'running')
         AND t.organisation_id = i.organisation_id AND t.id = i.task_id AND t.status IN ('failed', 'cancelled')`,
-    [value],
+    match ? [match.value] : [],
   );
 }
 

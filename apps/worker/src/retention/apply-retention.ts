@@ -1,3 +1,5 @@
+import { discardAbandonedUploads } from '@prospectflow/import-engine';
+import type { ObjectStorage } from '@prospectflow/object-storage';
 import { type RetentionPolicy, retentionRules } from '@prospectflow/outreach-core';
 import type { TenantClient } from '@prospectflow/tenant-context';
 import { SnoozeError } from '../queue/errors.js';
@@ -11,6 +13,8 @@ export interface RetentionDeps {
   maxBatches: number;
   /** Rows removed per rule (Prometheus counter). */
   onRemoved?: (rule: string, rows: number) => void;
+  /** The import uploads' storage: what a dead import worker left there is removed (always, not a policy). */
+  uploads?: ObjectStorage;
 }
 
 /** The organisation's policy; the settings row is created with the column defaults when missing. */
@@ -37,6 +41,13 @@ export function applyRetention(deps: RetentionDeps): TaskHandler {
     const { task, pool, clock } = ctx;
     const policy = await inTenant(pool, task.organisation_id, readPolicy);
     const removed: Record<string, number> = {};
+    if (deps.uploads) {
+      const n = await discardAbandonedUploads(pool, deps.uploads, task.organisation_id);
+      if (n > 0) {
+        removed.abandoned_uploads = n;
+        deps.onRemoved?.('abandoned_uploads', n);
+      }
+    }
     let batches = 0;
     if (policy.retention_enabled) {
       for (const rule of retentionRules(policy, clock.now())) {
@@ -61,7 +72,10 @@ export function applyRetention(deps: RetentionDeps): TaskHandler {
       }
     }
     await inTenant(pool, task.organisation_id, (client) =>
-      ctx.complete(client, policy.retention_enabled ? JSON.stringify({ removed }) : 'retention disabled'),
+      ctx.complete(
+        client,
+        JSON.stringify(policy.retention_enabled ? { removed } : { removed, retention: 'disabled' }),
+      ),
     );
     if (Object.keys(removed).length > 0) ctx.log.info({ removed, batches }, 'retention applied');
   };
