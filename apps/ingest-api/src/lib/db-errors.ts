@@ -79,6 +79,9 @@ export function problemFromDatabaseError(error: unknown): ProblemError | undefin
         refusal,
       );
     case '22P02':
+    // NUL (U+0000) in a text parameter (22021) or in a JSON string (22P05): text PostgreSQL cannot hold.
+    case '22021':
+    case '22P05':
     case '22001':
     case '22003':
     case '22007':

@@ -232,3 +232,25 @@ describe('people and positions', () => {
     expect(res.json().code).toBe('name_required');
   });
 });
+
+describe('text PostgreSQL cannot hold', () => {
+  it('answers 400 invalid_value, not 500, for NUL in a field, a custom value, a filter or an organisation name', async () => {
+    const refused = [
+      await post('/v1/companies', { name: 'Nul\u0000Co' }),
+      await post('/v1/companies', { name: 'Nul city', city: 'Ly\u0000on' }),
+      await post('/v1/companies', { name: 'Nul custom', custom: { note: 'a\u0000b' } }),
+      await t.request(user, { method: 'GET', url: '/v1/companies?name=a%00' }),
+      await t.request(user, { method: 'GET', url: '/v1/people?name=a%00' }),
+      await t.request(user, { method: 'POST', url: '/v1/organisations', payload: { name: 'Nul\u0000Org' } }),
+    ];
+    for (const res of refused) {
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json()).toMatchObject({ code: 'invalid_value' });
+    }
+    const stored = await t.admin.query(
+      `SELECT (SELECT count(*) FROM crm.companies WHERE name LIKE 'Nul%')::int AS companies,
+              (SELECT count(*) FROM iam.organisations WHERE name LIKE 'Nul%')::int AS organisations`,
+    );
+    expect(stored.rows[0]).toEqual({ companies: 0, organisations: 0 });
+  });
+});
