@@ -47,7 +47,7 @@ export async function sentFirstStep(
   t: TestApp,
   user: TestUser,
   o: { address: string; email: string; header: string; age?: string; steps?: object[] },
-): Promise<{ enrollment: string; mailboxId: string }> {
+): Promise<{ enrollment: string; mailboxId: string; campaignId: string; unsubscribeToken: string }> {
   const org = user.organisationId;
   const call = (method: 'POST', url: string, payload?: object) =>
     t.request(user, { method, url, ...(payload ? { payload } : {}) });
@@ -87,9 +87,14 @@ export async function sentFirstStep(
       mailbox.id,
       o.header,
       o.email,
-      `unsub-${enrollment}`,
+      `unsub-${enrollment}`, // the unsubscribeToken returned
       o.age ?? '1 hour',
     ],
   );
-  return { enrollment, mailboxId: mailbox.id };
+  return {
+    enrollment,
+    mailboxId: mailbox.id,
+    campaignId: campaign.id,
+    unsubscribeToken: `unsub-${enrollment}`,
+  };
 }

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordOpen } from '../../src/outreach/public-events.js';
 import { buildTestApp, type TestApp, type TestUser } from '../helpers/app.js';
-import { markMailboxVerified } from '../helpers/fixtures.js';
+import { sentFirstStep } from '../helpers/fixtures.js';
 import { signedInbound } from '../helpers/inbound.js';
 
 // The campaign's daily counters move once per message or enrollment, whatever the timing: a
@@ -11,70 +11,33 @@ import { signedInbound } from '../helpers/inbound.js';
 const SECRET = 'event-counters-secret';
 let t: TestApp;
 let user: TestUser;
-let mailboxId: string;
 let seq = 0;
 
 beforeAll(async () => {
   t = await buildTestApp({ label: 'event-counters', env: { INBOUND_WEBHOOK_SECRET: SECRET } });
   user = await t.signUp('owner@event-counters.test');
-  const mailbox = await t.request(user, {
-    method: 'POST',
-    url: '/v1/mailboxes',
-    payload: { fromName: 'Sales', fromAddress: 'sales@counters.test' },
-  });
-  mailboxId = mailbox.json().id;
-  await markMailboxVerified(t.admin, mailboxId);
 });
 afterAll(async () => {
   await t?.close();
 });
 
-/** A one-step campaign whose step went to `email`: its message (with a pixel) and enrollment. */
+/** A one-step campaign whose step went to `email` (its own mailbox): its message with a pixel, and enrollment. */
 async function sentOnce(email: string) {
   seq += 1;
-  const org = user.organisationId;
-  const campaign = (
-    await t.request(user, {
-      method: 'POST',
-      url: '/v1/campaigns',
-      payload: { name: `C${seq}`, mailboxId, steps: [{ delayDays: 0, subject: 'Hi', body: 'x' }] },
-    })
-  ).json();
-  const company = await t.admin.query(
-    `INSERT INTO crm.companies (organisation_id, name) VALUES ($1, 'Acme') RETURNING id`,
-    [org],
-  );
-  const person = await t.admin.query(
-    `INSERT INTO crm.people (organisation_id, first_name) VALUES ($1, 'P') RETURNING id`,
-    [org],
-  );
-  const position = await t.admin.query(
-    `INSERT INTO crm.positions (organisation_id, person_id, company_id, email) VALUES ($1, $2, $3, $4) RETURNING id`,
-    [org, person.rows[0].id, company.rows[0].id, email],
-  );
-  const enrolled = await t.request(user, {
-    method: 'POST',
-    url: `/v1/campaigns/${campaign.id}/enrollments`,
-    payload: { positionIds: [position.rows[0].id] },
-  });
-  const enrollment: string = enrolled.json().enrolled[0].enrollmentId;
   const header = `<counters-${seq}@counters.test>`;
+  const sent = await sentFirstStep(t, user, { address: `sales${seq}@counters.test`, email, header });
   const pixel = `pixel${seq}AAAAAAAAAAAAAAAAAAAAAA`;
-  const message = await t.admin.query(
-    `INSERT INTO outreach.messages (organisation_id, enrollment_id, step_id, mailbox_id, direction, status, message_id_header, to_address, subject, unsubscribe_token, sent_at)
-     VALUES ($1, $2, $3, $4, 'outbound', 'sent', $5, $6, 'Hi', $7, now() - interval '1 hour') RETURNING id`,
-    [org, enrollment, campaign.steps[0].id, mailboxId, header, email, `unsub${seq}AAAAAAAAAAAAAAAAAAAAAA`],
-  );
   await t.admin.query(
-    'INSERT INTO tracking.pixels (organisation_id, message_id, token) VALUES ($1, $2, $3)',
-    [org, message.rows[0].id, pixel],
+    `INSERT INTO tracking.pixels (organisation_id, message_id, token)
+     SELECT organisation_id, id, $2 FROM outreach.messages WHERE message_id_header = $1`,
+    [header, pixel],
   );
   return {
-    campaign: campaign.id as string,
-    enrollment,
+    campaign: sent.campaignId,
+    enrollment: sent.enrollment,
     header,
     pixel,
-    unsub: `unsub${seq}AAAAAAAAAAAAAAAAAAAAAA`,
+    unsub: sent.unsubscribeToken,
   };
 }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signInbound } from '../../src/routes/v1/inbound/index.js';
 import { buildTestApp, type TestApp, type TestUser } from '../helpers/app.js';
 import { sentFirstStep } from '../helpers/fixtures.js';
+import { signedInbound } from '../helpers/inbound.js';
 
 // Every message's List-Unsubscribe offers a mailto to the sending mailbox with the subject
 // "unsubscribe <token>" (apps/worker compose). A client that unsubscribes by writing sends that
@@ -21,20 +21,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-function inbound(body: object) {
-  const raw = JSON.stringify(body);
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  return t.app.inject({
-    method: 'POST',
-    url: '/v1/inbound',
-    payload: raw,
-    headers: {
-      'content-type': 'application/json',
-      'x-prospectflow-timestamp': timestamp,
-      'x-prospectflow-signature': signInbound(SECRET, timestamp, raw),
-    },
-  });
-}
+const inbound = (body: object) => t.app.inject(signedInbound(body, SECRET));
 
 const state = async (enrollment: string, email: string) => {
   const { rows } = await t.admin.query(
@@ -50,7 +37,7 @@ const state = async (enrollment: string, email: string) => {
 describe('a mailto unsubscribe (List-Unsubscribe) reaching the mailbox', () => {
   it('unsubscribes and suppresses the address, with the prefixes a client adds; again changes nothing', async () => {
     const email = 'writer@prospect.test';
-    const { enrollment } = await sentFirstStep(t, user, {
+    const { enrollment, unsubscribeToken } = await sentFirstStep(t, user, {
       address: 'sales@mailto-unsub.test',
       email,
       header: '<first@mailto-unsub.test>',
@@ -63,7 +50,7 @@ describe('a mailto unsubscribe (List-Unsubscribe) reaching the mailbox', () => {
       messageId: '<unsub-1@client.test>',
       from: email,
       to: 'sales@mailto-unsub.test',
-      subject: `Re:  Unsubscribe unsub-${enrollment}`,
+      subject: `Re:  Unsubscribe ${unsubscribeToken}`,
       text: '',
     };
     const res = await inbound(mail);
