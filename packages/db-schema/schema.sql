@@ -1365,7 +1365,7 @@ CREATE OR REPLACE FUNCTION app.claim_import_tasks(p_worker text, p_limit integer
  RETURNS TABLE(organisation_id uuid, id uuid, type text, attempts integer, max_attempts integer, payload jsonb, enrollment_id uuid, step_id uuid, run_at timestamp with time zone, trace_context jsonb)
  LANGUAGE plpgsql
  SECURITY DEFINER
- SET search_path TO 'pg_catalog'
+ SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 BEGIN
   PERFORM pg_advisory_xact_lock(hashtext('app.claim_import_tasks'));
@@ -1402,7 +1402,7 @@ CREATE OR REPLACE FUNCTION app.claim_tasks(p_worker text, p_limit integer, p_lea
  RETURNS TABLE(organisation_id uuid, id uuid, type text, attempts integer, max_attempts integer, payload jsonb, enrollment_id uuid, step_id uuid, run_at timestamp with time zone, trace_context jsonb)
  LANGUAGE plpgsql
  SECURITY DEFINER
- SET search_path TO 'pg_catalog'
+ SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 BEGIN
   PERFORM set_config('synchronous_commit', 'off', true);
@@ -1430,7 +1430,7 @@ CREATE OR REPLACE FUNCTION app.complete_tasks(p_worker text, p_organisation_ids 
  RETURNS integer
  LANGUAGE plpgsql
  SECURITY DEFINER
- SET search_path TO 'pg_catalog'
+ SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 DECLARE
   n integer;
@@ -1584,7 +1584,7 @@ CREATE OR REPLACE FUNCTION app.heartbeat_tasks(p_worker text, p_ids uuid[], p_le
  RETURNS integer
  LANGUAGE sql
  SECURITY DEFINER
- SET search_path TO 'pg_catalog'
+ SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
   WITH renewed AS (
     UPDATE outreach.tasks
@@ -1697,7 +1697,7 @@ CREATE OR REPLACE FUNCTION app.mailboxes_to_poll()
  RETURNS TABLE(organisation_id uuid, id uuid, credentials_version integer)
  LANGUAGE sql
  STABLE SECURITY DEFINER
- SET search_path TO 'pg_catalog'
+ SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
   SELECT m.organisation_id, m.id, m.credentials_version FROM outreach.mailboxes m
   WHERE m.provider <> 'relay' AND m.verification_status = 'verified' AND m.status IN ('active', 'paused', 'error')
@@ -1753,7 +1753,7 @@ CREATE OR REPLACE FUNCTION app.organisation_for_mailbox_address(p_address citext
  RETURNS uuid
  LANGUAGE plpgsql
  STABLE SECURITY DEFINER
- SET search_path TO 'pg_catalog'
+ SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 DECLARE
   v_organisations uuid[];
@@ -1771,7 +1771,7 @@ CREATE OR REPLACE FUNCTION app.organisation_for_message_ids(p_message_ids text[]
  RETURNS uuid
  LANGUAGE sql
  STABLE SECURITY DEFINER
- SET search_path TO 'pg_catalog'
+ SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
   SELECT organisation_id FROM outreach.messages
   WHERE message_id_header = ANY (p_message_ids) AND direction = 'outbound'
@@ -1784,7 +1784,7 @@ CREATE OR REPLACE FUNCTION app.organisation_for_pixel_token(p_token text)
  RETURNS uuid
  LANGUAGE sql
  STABLE SECURITY DEFINER
- SET search_path TO 'pg_catalog'
+ SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$ SELECT organisation_id FROM tracking.pixels WHERE token = p_token $function$;
 GRANT EXECUTE ON FUNCTION app.organisation_for_pixel_token(p_token text) TO prospectflow_app;
 
@@ -1792,7 +1792,7 @@ CREATE OR REPLACE FUNCTION app.organisation_for_unsubscribe_token(p_token text)
  RETURNS uuid
  LANGUAGE sql
  STABLE SECURITY DEFINER
- SET search_path TO 'pg_catalog'
+ SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$ SELECT organisation_id FROM outreach.messages WHERE unsubscribe_token = p_token $function$;
 GRANT EXECUTE ON FUNCTION app.organisation_for_unsubscribe_token(p_token text) TO prospectflow_app;
 
@@ -1800,7 +1800,7 @@ CREATE OR REPLACE FUNCTION app.organisations_with_sealed_secrets(p_active_key_id
  RETURNS TABLE(organisation_id uuid, pending bigint)
  LANGUAGE sql
  STABLE SECURITY DEFINER
- SET search_path TO 'pg_catalog'
+ SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
   SELECT organisation_id, count(*) FROM (
     SELECT organisation_id FROM outreach.mailboxes WHERE secret_key_id IS NOT NULL AND secret_key_id <> p_active_key_id
@@ -1815,7 +1815,7 @@ CREATE OR REPLACE FUNCTION app.outbound_message_ids_to(p_addresses text[], p_mai
  RETURNS uuid[]
  LANGUAGE plpgsql
  STABLE SECURITY DEFINER
- SET search_path TO 'pg_catalog'
+ SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 DECLARE
   v_organisation uuid := app.current_organisation_id();
@@ -1891,7 +1891,7 @@ CREATE OR REPLACE FUNCTION app.position_id_for_email(p_email citext)
  RETURNS uuid
  LANGUAGE plpgsql
  STABLE SECURITY DEFINER
- SET search_path TO 'pg_catalog'
+ SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 BEGIN
   RETURN (
@@ -2051,7 +2051,7 @@ CREATE OR REPLACE FUNCTION app.requeue_expired_tasks()
  RETURNS integer
  LANGUAGE sql
  SECURITY DEFINER
- SET search_path TO 'pg_catalog'
+ SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
   WITH expired AS (
     UPDATE outreach.tasks
@@ -2339,7 +2339,7 @@ CREATE OR REPLACE FUNCTION app.suppression_reason(p_address citext)
  RETURNS text
  LANGUAGE plpgsql
  STABLE SECURITY DEFINER
- SET search_path TO 'pg_catalog'
+ SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 BEGIN
   -- An address suppressed itself wins over its domain's entry (either stops the send).
@@ -2359,7 +2359,7 @@ CREATE OR REPLACE FUNCTION app.task_queue_stats(p_now timestamp with time zone)
  RETURNS TABLE(ready bigint, deferred bigint, running bigint, oldest_ready_seconds double precision)
  LANGUAGE sql
  STABLE SECURITY DEFINER
- SET search_path TO 'pg_catalog'
+ SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
   SELECT count(*) FILTER (WHERE status = 'pending' AND run_at <= coalesce(p_now, now())),
          count(*) FILTER (WHERE status = 'pending' AND run_at > coalesce(p_now, now())),
@@ -2374,7 +2374,7 @@ CREATE OR REPLACE FUNCTION app.user_invitations(p_user_id uuid)
  RETURNS TABLE(organisation_id uuid, id uuid, role text, status text, expires_at timestamp with time zone, email_verified boolean)
  LANGUAGE sql
  STABLE SECURITY DEFINER
- SET search_path TO 'pg_catalog'
+ SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
   SELECT i.organisation_id, i.id, i.role, i.status, i.expires_at, u.email_verified
   FROM iam.users AS u
@@ -2387,7 +2387,7 @@ CREATE OR REPLACE FUNCTION app.user_memberships(p_user_id uuid)
  RETURNS TABLE(organisation_id uuid, role text, status text, organisation_status text)
  LANGUAGE sql
  STABLE SECURITY DEFINER
- SET search_path TO 'pg_catalog'
+ SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
   SELECT m.organisation_id, m.role, m.status, o.status
   FROM iam.organisation_users AS m

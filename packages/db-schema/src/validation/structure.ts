@@ -303,4 +303,23 @@ export const structureChecks: Check[] = [
       return failIfAny(problems);
     },
   },
+  {
+    name: 'security-definer-search-path',
+    description: 'every SECURITY DEFINER function pins its search_path with pg_temp named last',
+    async run(ctx) {
+      // Unnamed, pg_temp is searched FIRST for relations and types: a runtime role's temp domain
+      // (e.g. pg_temp.uuid with a CHECK calling its own function) would run as the owner (migration 1008).
+      const rows = await queryRows<{ f: string }>(
+        ctx.migratorUrl,
+        `SELECT p.oid::regprocedure::text || ': ' || coalesce(array_to_string(p.proconfig, ','), 'no SET') AS f
+           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+          WHERE p.prosecdef AND n.nspname = ANY($1)
+            AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) AS c(setting)
+                             WHERE c.setting ~ '^search_path=(.*, *)?pg_temp$')
+          ORDER BY 1`,
+        [['app', ...APP_SCHEMAS]],
+      );
+      return failIfAny(rows.map((r) => `${r.f} (search_path must end with pg_temp)`));
+    },
+  },
 ];
