@@ -21,7 +21,7 @@ export SCRIPT_NAME=backup
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { script_usage "${BASH_SOURCE[0]}"; }
 
 mode=full
 schemas=()

@@ -9,6 +9,10 @@ PG_RESTORE=$(pg_tool pg_restore)
 PSQL=$(pg_tool psql)
 export PG_DUMP PG_RESTORE PSQL
 
+# The usage of a script: its leading comment block (after the shebang, up to the first line of
+# code), without the "# " prefixes.
+script_usage() { sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$1"; }
+
 log() {
   local level=$1 event=$2
   shift 2

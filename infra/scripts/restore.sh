@@ -4,7 +4,8 @@
 # validation suite (db:validate) against the restored database.
 #
 # usage: restore.sh ARCHIVE.dump.gz[.gpg|.age] [--target-db NAME] [--schema NAME] [--yes] [--no-validate]
-#   (default)      full restore: the target database is dropped, re-created by db-schema's
+#   (default)      full restore of a whole-database archive (backup.sh full, no --schema; others
+#                  are refused): the target database is dropped, re-created by db-schema's
 #                  setupDatabase (owner, grants, extensions) and the archive restored in one transaction
 #   --schema NAME  restore the DATA of one schema from a full or data archive into the existing
 #                  database (structure stays: same migration version required), in one transaction,
@@ -24,7 +25,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
 repo_root=$(cd "$here/../.." && pwd)
 
-usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { script_usage "${BASH_SOURCE[0]}"; }
 
 archive=''
 target=''
@@ -91,6 +92,20 @@ data_entries=$(grep -c ' TABLE DATA ' "$work/archive.toc" || true)
 source_db=$(sed -n 's/^;[[:space:]]*dbname: //p' "$work/archive.toc" | head -1)
 target=${target:-$source_db}
 log info archive_ok "archive=$archive" "source_db=$source_db" "target_db=$target" "table_data_entries=$data_entries"
+# A full restore drops the target first: only an archive of the whole database (backup.sh full
+# without --schema) may replace it. A one-schema, data-only or structure-only archive holds no
+# structure and data of the migration history table (db-schema's SCHEMA_VERSION_TABLE), and would
+# leave the target empty or without its history; such archives restore with --schema.
+if [[ -z $schema ]]; then
+  version_table=$(cd "$here" && node --input-type=module -e \
+    'process.stdout.write((await import("@prospectflow/db-schema")).SCHEMA_VERSION_TABLE)')
+  for kind in 'TABLE' 'TABLE DATA'; do
+    if ! grep -q "^[0-9]*; [0-9]* [0-9]* $kind ${version_table/./ } " "$work/archive.toc"; then
+      EXIT_CODE=2 die "not a whole-database archive (one schema, data only or structure only): restore it with --schema NAME, or use a backup.sh full archive; nothing was changed" \
+        "archive=$archive" "missing=$kind $version_table"
+    fi
+  done
+fi
 
 target_admin=$(url_with "$admin" "db=$target")
 exists=$(psql_value "$admin" "SELECT count(*) FROM pg_database WHERE datname = '${target//\'/\'\'}'")

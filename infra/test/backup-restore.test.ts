@@ -447,6 +447,32 @@ describe('restore.sh', () => {
     expect(safetyArchives(target)).toHaveLength(safetyBefore + 1);
   });
 
+  it('refuses a full restore of an archive that does not hold the whole database, before touching the target', async () => {
+    // A one-schema, data-only or structure-only archive restored as a whole database used to drop
+    // the target first and leave it empty (or without its migration history) when pg_restore failed.
+    const target = `${prefix}_partial`;
+    expect(
+      (await runScript('restore.sh', [fullArchive, '--target-db', target, '--yes', '--no-validate'], env))
+        .code,
+    ).toBe(0);
+    const targetUrl = withDatabase(cluster, target);
+    const before = await tableFingerprints(targetUrl);
+    const partial = [
+      ...(await runScript('backup.sh', ['full', '--schema', 'crm'], env)).stdout.trim().split('\n'),
+      ...(await runScript('backup.sh', ['data', '--schema', 'iam'], env)).stdout.trim().split('\n'),
+      ...(await runScript('backup.sh', ['schema'], env)).stdout.trim().split('\n'),
+    ];
+    expect(partial).toHaveLength(3);
+    const safetyBefore = safetyArchives(target).length;
+    for (const archive of partial) {
+      const result = await runScript('restore.sh', [archive, '--target-db', target, '--yes'], env);
+      expect(result.code, archive).toBe(2);
+      expect(result.stderr).toContain('not a whole-database archive');
+    }
+    expect(safetyArchives(target)).toHaveLength(safetyBefore);
+    expect(await tableFingerprints(targetUrl)).toEqual(before);
+  });
+
   it('rolls a schema restore back when it would orphan rows of another schema', async () => {
     const target = `${prefix}_orphan`;
     expect(

@@ -99,6 +99,8 @@ describe('CLIs behave like CLIs', () => {
       });
       expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
       expect(run.stdout).toMatch(usage);
+      // The usage only: restore.sh --help printed three lines of its code after it.
+      expect(run.stdout).not.toMatch(/^(set -euo|export |here=|source )/m);
       expect(fs.readdirSync(scratch)).toEqual([]);
     });
   }
