@@ -90,6 +90,22 @@ describe('infra/compose.yaml', () => {
     expect(() => interpolate(composeText, withoutKeys)).toThrow(/PRIVACY_HMAC_KEYS/);
   });
 
+  it('gives the API and the worker the same key provider for mailbox credentials', () => {
+    // Without SECRETS_* the stack could not connect a mailbox: every POST/PATCH with credentials
+    // answered 503 secrets_not_configured.
+    for (const app of ['ingest-api', 'worker']) {
+      for (const name of [
+        'SECRETS_PROVIDER',
+        'SECRETS_LOCAL_KEYS',
+        'SECRETS_ACTIVE_KEY',
+        'SECRETS_KMS_KEY_ID',
+      ])
+        expect(services[app].environment[name] ?? '', `${app} ${name}`).toBe(envExample[name]);
+    }
+    expect(envExample.SECRETS_PROVIDER).toBe('local');
+    expect(envExample.SECRETS_LOCAL_KEYS).toMatch(/^k1:/);
+  });
+
   it('every service_healthy dependency has a health check, and one-shot jobs do not restart', () => {
     for (const service of Object.values(services)) {
       for (const [target, spec] of Object.entries((service.depends_on ?? {}) as Record<string, any>)) {
