@@ -155,6 +155,14 @@ export async function runImport(pool: Pool, job: ImportJob, logger: Logger = sil
       progress.set(writer.rows);
       job.onProgress?.(writer.rows);
       const timings: Record<string, number> = { stage: Date.now() - startedAt };
+      // Imports of one organisation match and write one at a time (reading and staging stay
+      // parallel): two running at once both saw a SIREN or email as new, and the later commit
+      // failed its whole import on the unique key. Each matching statement runs after this lock,
+      // so it sees what an earlier import committed (READ COMMITTED) and updates it.
+      await client.query(
+        `SELECT pg_advisory_xact_lock(hashtextextended('crm-import-write:' || $1::text, 0))`,
+        [tenant.organisationId],
+      );
       for (const [step, sql] of PIPELINE) {
         const stepStart = Date.now();
         try {

@@ -240,6 +240,56 @@ describe('CSV import engine', () => {
     expect(await ctx.count(tenant, 'crm.positions')).toBe(2100);
   });
 
+  it('two imports of the same rows into one organisation at once both succeed: the later one updates', async () => {
+    const tenant = await ctx.newOrganisation();
+    const csv = toCsv([PHAROW_HEADER, ...Array.from({ length: 50 }, (_, i) => pharowRow(5000 + i))]);
+    const start = async (beforeCommit?: () => Promise<void>) => {
+      const record = await createImport(ctx.pool, tenant, { sourceKind: 'csv' });
+      return runImport(ctx.pool, {
+        importId: record.id,
+        tenant,
+        source: {
+          kind: 'csv',
+          open: () => Readable.from([Buffer.from(csv)]),
+          encoding: { encoding: 'utf8', bomLength: 0 },
+          delimiter: ';',
+        },
+        ...(beforeCommit ? { beforeCommit } : {}),
+      });
+    };
+    // The first holds its commit until the second waits on it (for its turn, or on the keys).
+    let held!: () => void;
+    let release!: () => void;
+    const holding = new Promise<void>((resolve) => {
+      held = resolve;
+    });
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const first = start(async () => {
+      held();
+      await released;
+    });
+    await holding;
+    // Started outside the first's unit (inside it, it would join that transaction).
+    const later = start();
+    later.catch(() => {}); // asserted below
+    for (let i = 0; ; i += 1) {
+      const { rows } = await ctx.admin.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
+      if (rows[0].n > 0) break;
+      if (i > 500) throw new Error('the second import never waited on the first');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    release();
+    await expect(first).resolves.toMatchObject({ status: 'succeeded', counts: { inserted: 50 } });
+    await expect(later).resolves.toMatchObject({ status: 'succeeded', counts: { inserted: 0, updated: 50 } });
+    expect(await ctx.count(tenant, 'crm.companies')).toBe(50);
+    expect(await ctx.count(tenant, 'crm.positions')).toBe(50);
+  });
+
   it('an upload still unreadable on the last attempt fails the import and leaves the storage', async () => {
     const tenant = await ctx.newOrganisation();
     const folder = mkdtempSync(join(tmpdir(), 'pf-unreadable-'));
