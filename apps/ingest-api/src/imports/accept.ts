@@ -14,6 +14,7 @@ import {
   inTenantUnit,
   type ProbedUpload,
   prepareCsvSample,
+  readJsonRows,
   type Tenant,
 } from '@prospectflow/import-engine';
 import type { ObjectStorage } from '@prospectflow/object-storage';
@@ -161,6 +162,10 @@ export async function acceptImport(
         bomLength: prepared.encoding.bomLength,
         delimiter: prepared.delimiter,
       });
+    } else {
+      // The check a CSV's header gets: rows none of whose keys maps to a field the import matches
+      // on (or no rows at all) can never import — refused now (422), not accepted and failed later.
+      readJsonRows(upload.rows, upload.mapping);
     }
     const id =
       upload.kind === 'csv' ? upload.received.id : reservation ? reservation.reserved.id : randomUUID();

@@ -109,6 +109,14 @@ describe('POST /v1/imports', () => {
       expect([response.statusCode, response.json().code], String(file)).toEqual([status, code]);
       expect(response.headers['content-type']).toContain('application/problem+json');
     }
+    // JSON rows get the same check as a CSV's header: refused at once, not accepted and failed later.
+    for (const payload of [[], [{ a: '1', b: '2' }], { rows: [{ Courriel: 'x@y.fr' }] }]) {
+      const response = await t.request(other, { method: 'POST', url: '/v1/imports', payload });
+      expect([response.statusCode, response.json().code], JSON.stringify(payload)).toEqual([
+        422,
+        'no_usable_columns',
+      ]);
+    }
     expect(await count(other.organisationId, 'crm.imports')).toBe(0);
     const mapped = await t.request(other, {
       method: 'POST',
