@@ -125,6 +125,24 @@ describe('loadEnv', () => {
     expect(problems('postgres://u:short@h/db', 'development')).toEqual([]);
   });
 
+  it('never echoes the password of a URL it refuses (an unencoded / or + makes it no URL)', () => {
+    const Db = EnvObject({ DATABASE_URL: PostgresUrl(), REDIS_URL: Url(['redis', 'rediss']) });
+    const password = 'mt6kSh1Ndy/oNif1k8jky+AetdxfP@S51q=';
+    try {
+      loadEnv(Db, {
+        DATABASE_URL: `postgres://prospectflow_app:${password}@pgbouncer:6432/prospectflow`,
+        REDIS_URL: `redis://default:${password}@redis:6379`,
+      });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as ConfigError).problems).toEqual([
+        'DATABASE_URL must be a URL using postgres: or postgresql: (got "postgres://prospectflow_app:***@pgbouncer:6432/prospectflow")',
+        'REDIS_URL must be a URL using redis: or rediss: (got "redis://default:***@redis:6379")',
+      ]);
+      expect((error as Error).message).not.toContain('oNif1k8jky');
+    }
+  });
+
   it('never prints a secret value in an error', () => {
     const secretSchema = EnvObject({ TOKEN: Secret(), COUNT: Integer({ minimum: 0, maximum: 9 }) });
     expect(() => loadEnv(secretSchema, { TOKEN: '', COUNT: 'hunter2-but-not-the-token' })).toThrow(
