@@ -134,9 +134,12 @@ export function createTenantDb<C extends PrismaClientLike>(
   };
   const base = prisma as unknown as { $transaction: AnyFunction; $extends: AnyFunction };
 
-  // Learned from the first single call: false once a call's statements reached the database
-  // without the settings (a pool other than createPrismaPool); such calls then run as units.
-  let singleCallsCarried = true;
+  // Whether this client's pool is a createPrismaPool one, which carries a single call's settings
+  // with its statements. Unknown until a unit shows it (its opening claimed, or not): until then
+  // single calls run as units. Never assumed: on another pool a single call goes out without the
+  // settings, and a connection left with a stray session-level `SET app.organisation_id` (another
+  // user of the pool, another pgBouncer client) would answer it for that organisation, not refuse.
+  let singleCallsCarried: boolean | undefined;
 
   async function singleCall(
     settings: UnitSettings,
@@ -147,7 +150,7 @@ export function createTenantDb<C extends PrismaClientLike>(
   ): Promise<unknown> {
     // biome-ignore lint/suspicious/noExplicitAny: see PrismaUnit.tx
     const asUnit = () => runUnit(settings, (tx: any) => tx[delegateKey(model)][operation](args));
-    if (BATCHED_OPERATIONS.has(operation) || !singleCallsCarried) return await asUnit();
+    if (BATCHED_OPERATIONS.has(operation) || singleCallsCarried !== true) return await asUnit();
     const call: SingleCall = { settings, opening: { settings, claimed: false }, carried: false };
     try {
       return await runSingleCall(call, async () => await query(args));
@@ -250,6 +253,7 @@ export function createTenantDb<C extends PrismaClientLike>(
                 settings.organisationId,
                 settings.userId,
               );
+            singleCallsCarried ??= opening.claimed;
             const unit: PrismaUnit = {
               tx,
               organisationId: settings.organisationId,

@@ -190,6 +190,27 @@ describe.each(['plain', 'pipelined'] as const)('createTenantDb (Prisma) on a %s 
     expect(await adminCompanies(orgA)).toEqual(expect.arrayContaining(['a-single', 'a-single-include']));
   });
 
+  it('never answers a single call from a stray session-level SET left on its connection', async () => {
+    await db.forTenant({ organisationId: orgA }, (tx) => tx.company.create({ data: { name: 'a-stray' } }));
+    // One connection, left with another organisation by some other user of the pool.
+    const small = makePool[kind]({ connectionString: fixture.appUrl, max: 1 });
+    const smallPrisma = createPrismaClient(small);
+    try {
+      await small.query(`SET app.organisation_id = '${orgA}'`);
+      const fresh = createTenantDb(smallPrisma);
+      const seen = await runWithTenant({ organisationId: orgB }, async () => {
+        const created = await fresh.client.company.create({ data: { name: 'b-stray' } });
+        const rows = await fresh.client.company.findMany({ select: { organisationId: true } });
+        return [created.organisationId, ...rows.map((r) => r.organisationId)];
+      });
+      expect(new Set(seen)).toEqual(new Set([orgB]));
+      expect(await adminCompanies(orgA)).not.toContain('b-stray');
+    } finally {
+      await smallPrisma.$disconnect();
+      await small.end();
+    }
+  });
+
   it('gives a single call the user id too, for audit', async () => {
     const actor = randomUUID();
     const membership = await runWithTenant({ organisationId: orgA, userId: actor }, async () => {
