@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { ImportFailure } from './errors.js';
 import { SKIP_CODES } from './pipeline-sql.js';
 import { inTenantUnit, type Tenant } from './tenant-unit.js';
 
@@ -11,7 +12,12 @@ export interface ImportErrorRecord {
   rawValue: string | null;
 }
 
-/** Keyset page of per-row errors ordered by row number; the cursor is opaque to clients. */
+/** `<row number>:<error id>` (base64url): the last error of the page before. */
+const CURSOR = /^(\d{1,10}):([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+/** crm.import_errors.row_number is an integer. */
+const MAX_ROW_NUMBER = 2_147_483_647;
+
+/** Keyset page of per-row errors ordered by row number; the cursor is opaque to clients (not ours: ImportFailure invalid_cursor). */
 export async function listImportErrors(
   pool: Pool,
   tenant: Tenant,
@@ -22,11 +28,14 @@ export async function listImportErrors(
   let afterId = '00000000-0000-0000-0000-000000000000';
   if (page.cursor) {
     const decoded = Buffer.from(page.cursor, 'base64url').toString('utf8');
-    const match = /^(\d+):([0-9a-f-]{36})$/.exec(decoded);
-    if (match) {
-      afterRow = Number(match[1]);
-      afterId = match[2]!;
+    const match = CURSOR.exec(decoded);
+    // A cursor we did not write is refused: read as "no cursor", a client paging with it started
+    // over at the first page (and looped on the same errors for good).
+    if (!match || Number(match[1]) > MAX_ROW_NUMBER) {
+      throw new ImportFailure('invalid_cursor', 'The errors cursor is not one this API returned.');
     }
+    afterRow = Number(match[1]);
+    afterId = match[2]!;
   }
   const { rows } = await inTenantUnit(pool, tenant, (client) =>
     client.query<{

@@ -58,6 +58,18 @@ describe('POST /v1/imports', () => {
       [4, 'Email', 'invalid_email'],
     ]);
     expect(await count(user.organisationId, 'crm.positions')).toBe(1);
+    // A cursor it did not write is refused (it restarted at the first page: a paging client looped).
+    for (const cursor of [
+      'zzzz',
+      `${done.errors.nextCursor}x`,
+      Buffer.from('99999999999:00000000-0000-4000-8000-000000000000').toString('base64url'),
+    ]) {
+      const refused = await t.request(user, {
+        method: 'GET',
+        url: `/v1/imports/${accepted.id}?errorsCursor=${cursor}`,
+      });
+      expect([refused.statusCode, refused.json().code], cursor).toEqual([400, 'invalid_cursor']);
+    }
   });
 
   it('imports a JSON array and a text/csv body', async () => {

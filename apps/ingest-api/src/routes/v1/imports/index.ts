@@ -326,6 +326,8 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
       const errors = await listImportErrors(fastify.db.pool, t, record.id, {
         limit: request.query.errorsLimit ?? 50,
         cursor: request.query.errorsCursor ?? null,
+      }).catch((error: unknown) => {
+        throw asProblem(error);
       });
       return { ...record, errors };
     },
