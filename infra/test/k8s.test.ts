@@ -125,6 +125,12 @@ describe('Kubernetes manifests (infra/k8s, production overlay)', () => {
         });
     }
     expect(find('ConfigMap', 'prospectflow-config').data).toMatchObject({ STORAGE_DRIVER: 's3' });
+    // Both read mailbox credentials through one key provider: without one nothing could be connected.
+    expect(find('ConfigMap', 'prospectflow-config').data).toMatchObject({
+      SECRETS_PROVIDER: 'kms',
+      SECRETS_KMS_KEY_ID: expect.stringMatching(/^(alias\/|arn:aws:kms:)/),
+      AWS_REGION: expect.any(String),
+    });
   });
 
   it('pins every image to a tag in production', () => {
