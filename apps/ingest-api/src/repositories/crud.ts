@@ -22,6 +22,11 @@ export interface CrudSpec<F extends object = Record<string, unknown>> {
   uniques: Record<string, { field: string; code: ErrorCodeWithStatus<409> }>;
   /** Foreign keys (by name) → the API field and the 422 code. */
   references?: Record<string, { field: string; code: ErrorCodeWithStatus<422> }>;
+  /**
+   * CHECK constraints (by name) → the 422 the route answers for the same rule on create (a PATCH
+   * can break one only with the stored row, which the route does not read).
+   */
+  checks?: Record<string, { field: string; code: ErrorCodeWithStatus<422>; message: string }>;
   /** List filters: query parameter → the condition(s) it adds (absent values add none). */
   filters: { [K in keyof F]-?: (value: NonNullable<F[K]>, where: Conditions) => void };
   /** The table has provenance columns (migration 0870): rows carry `provenance`. */
@@ -101,6 +106,12 @@ export class CrudRepository<T extends { id: string } = Row, F extends object = R
           extensions: {
             errors: [{ path: `/${reference.field}`, code: reference.code, message: 'not found' }],
           },
+        });
+      }
+      const check = this.spec.checks?.[error.constraint];
+      if (error.code === '23514' && check) {
+        throw new ProblemError(422, check.code, check.message, {
+          extensions: { errors: [{ path: `/${check.field}`, code: check.code, message: check.message }] },
         });
       }
       throw error;

@@ -11,6 +11,9 @@ export interface PersonFilters {
   companyId?: string;
 }
 
+/** The rule of people_check (a first or a last name), as POST and PATCH answer it. */
+export const NAME_REQUIRED = 'A person needs a first name or a last name.';
+
 export const personSpec: CrudSpec<PersonFilters> = {
   table: 'crm.people',
   provenance: true,
@@ -27,6 +30,9 @@ export const personSpec: CrudSpec<PersonFilters> = {
   },
   uniques: {
     people_organisation_id_pharow_person_id_key: { field: 'pharowPersonId', code: 'person_pharow_id_taken' },
+  },
+  checks: {
+    people_check: { field: 'lastName', code: 'name_required', message: NAME_REQUIRED },
   },
   filters: {
     name: (name, where) =>

@@ -230,6 +230,20 @@ describe('people and positions', () => {
     const res = await post('/v1/people', { location: 'Paris' });
     expect(res.statusCode).toBe(422);
     expect(res.json().code).toBe('name_required');
+    // A PATCH clearing the only name answers the same code (it was constraint_violation people_check).
+    const ada = (await post('/v1/people', { firstName: 'Ada' })).json();
+    for (const payload of [{ firstName: null }, { firstName: '  ', lastName: null }]) {
+      const cleared = await t.request(user, { method: 'PATCH', url: `/v1/people/${ada.id}`, payload });
+      expect([cleared.statusCode, cleared.json().code], JSON.stringify(payload)).toEqual([
+        422,
+        'name_required',
+      ]);
+      expect(cleared.json().errors).toEqual([
+        expect.objectContaining({ path: '/lastName', code: 'name_required' }),
+      ]);
+    }
+    const kept = await t.request(user, { method: 'GET', url: `/v1/people/${ada.id}` });
+    expect(kept.json()).toMatchObject({ firstName: 'Ada', lastName: null });
   });
 });
 

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { crudRoutes } from '../../../lib/crud-routes.js';
 import { Uuid } from '../../../lib/schemas.js';
 import { FieldErrors, normalisePhone, normaliseUrl, presentFields } from '../../../lib/validation.js';
-import { peopleRepository } from '../../../repositories/people.js';
+import { NAME_REQUIRED, peopleRepository } from '../../../repositories/people.js';
 import { Person, PersonCreate, PersonPatch } from './schema.js';
 
 function normalise(input: Record<string, unknown>, mode: 'create' | 'patch'): Record<string, unknown> {
@@ -13,7 +13,7 @@ function normalise(input: Record<string, unknown>, mode: 'create' | 'patch'): Re
     if (typeof value === 'string') out[field] = value.trim() === '' ? null : value.trim();
   }
   if (mode === 'create' && !out.firstName && !out.lastName) {
-    errors.add('lastName', 'name_required', 'A person needs a first name or a last name.');
+    errors.add('lastName', 'name_required', NAME_REQUIRED);
   }
   presentFields(input, out, ['phone', 'linkedinUrl', 'location', 'pharowPersonId']);
   if (typeof out.phone === 'string') out.phone = normalisePhone(out.phone, errors);
