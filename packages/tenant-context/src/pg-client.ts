@@ -21,15 +21,27 @@ export function isTransactionControl(text: unknown): boolean {
  */
 export type TenantClient = Pick<ScopedClient, 'organisationId' | 'query'>;
 
+/**
+ * Runs `send` now, or once the statement may go: a unit's statement issued beside (not from
+ * inside) one of its nested units waits for that nested unit to end, so it never lands in the
+ * nested unit's savepoint and gets undone with it.
+ */
+export type QueryGate = <T>(send: () => Promise<T>) => Promise<T>;
+
 export class ScopedClient {
   #connection: UnitConnection | undefined;
+
+  readonly #gate: QueryGate | undefined;
 
   constructor(
     connection: UnitConnection,
     /** '' on the system path. */
     readonly organisationId: string,
+    /** Decides when a statement of this unit may go (see QueryGate). */
+    gate?: QueryGate,
   ) {
     this.#connection = connection;
+    this.#gate = gate;
   }
 
   query<R extends QueryResultRow = QueryResultRow>(
@@ -77,11 +89,12 @@ export class ScopedClient {
         ),
       );
     }
-    return connection.query<R>(
+    const config =
       typeof textOrConfig === 'string'
         ? { text: textOrConfig, values: values as unknown[] | undefined }
-        : (textOrConfig as QueryConfig),
-    );
+        : (textOrConfig as QueryConfig);
+    const send = () => connection.query<R>(config);
+    return this.#gate ? this.#gate(send) : send();
   }
 
   close(): void {

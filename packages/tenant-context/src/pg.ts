@@ -15,7 +15,7 @@ import {
   UnsafeQueryError,
 } from './errors.js';
 import { Mutex } from './mutex.js';
-import { isTransactionControl, ScopedClient, type TenantClient } from './pg-client.js';
+import { isTransactionControl, type QueryGate, ScopedClient, type TenantClient } from './pg-client.js';
 import { queryWithPrelude } from './pipelined-query.js';
 import { settingsSql, type UnitSettings, unitPrelude } from './settings.js';
 import { unitTimeouts } from './timeouts.js';
@@ -41,6 +41,22 @@ interface PgUnit {
   readonly depth: number;
   /** Serialises this unit's direct children so their savepoints never interleave. */
   readonly children: Mutex;
+  /** How many direct children are open or waiting (their savepoint holds the connection). */
+  readonly state: { openChildren: number };
+}
+
+/**
+ * The unit's own statements wait for its open nested units unless they are issued from inside
+ * one (the unit's client used within a nested unit belongs to it): a statement sent beside a
+ * nested unit would run in that unit's savepoint and vanish, reported as done, when it rolls back.
+ */
+function gateFor(pool: Pool, self: PgUnit): QueryGate {
+  return (send) => {
+    if (self.state.openChildren === 0) return send();
+    const caller = activeUnit<PgUnit>(pool);
+    if (caller && caller.connection === self.connection && caller.depth > self.depth) return send();
+    return self.children.run(send);
+  };
 }
 
 const DEFAULT_ACQUIRE_TIMEOUT_MS = 5000;
@@ -113,29 +129,37 @@ async function runNested<T>(
   parent: PgUnit,
   fn: (client: TenantClient) => Promise<T>,
 ): Promise<T> {
-  return await parent.children.run(async () => {
-    const depth = parent.depth + 1;
-    const savepoint = `pf_unit_${depth}`;
-    const scoped = new ScopedClient(parent.connection, parent.organisationId);
-    const unit: PgUnit = {
-      connection: parent.connection,
-      organisationId: parent.organisationId,
-      depth,
-      children: new Mutex(),
-    };
-    await parent.connection.query({ text: `SAVEPOINT ${savepoint}` });
-    try {
-      const result = await runInUnit(pool, unit, () => fn(scoped));
-      scoped.close();
-      await parent.connection.query({ text: `RELEASE SAVEPOINT ${savepoint}` });
-      return result;
-    } catch (error) {
-      scoped.close();
-      // Undo only this level; the outer unit decides whether the whole transaction survives.
-      await parent.connection.query({ text: `ROLLBACK TO SAVEPOINT ${savepoint}` }).catch(() => {});
-      throw error;
-    }
-  });
+  parent.state.openChildren++;
+  try {
+    return await parent.children.run(async () => await nested(pool, parent, fn));
+  } finally {
+    parent.state.openChildren--;
+  }
+}
+
+async function nested<T>(pool: Pool, parent: PgUnit, fn: (client: TenantClient) => Promise<T>): Promise<T> {
+  const depth = parent.depth + 1;
+  const savepoint = `pf_unit_${depth}`;
+  const unit: PgUnit = {
+    connection: parent.connection,
+    organisationId: parent.organisationId,
+    depth,
+    children: new Mutex(),
+    state: { openChildren: 0 },
+  };
+  const scoped = new ScopedClient(parent.connection, parent.organisationId, gateFor(pool, unit));
+  await parent.connection.query({ text: `SAVEPOINT ${savepoint}` });
+  try {
+    const result = await runInUnit(pool, unit, () => fn(scoped));
+    scoped.close();
+    await parent.connection.query({ text: `RELEASE SAVEPOINT ${savepoint}` });
+    return result;
+  } catch (error) {
+    scoped.close();
+    // Undo only this level; the outer unit decides whether the whole transaction survives.
+    await parent.connection.query({ text: `ROLLBACK TO SAVEPOINT ${savepoint}` }).catch(() => {});
+    throw error;
+  }
 }
 
 async function runTopLevel<T>(
@@ -147,14 +171,15 @@ async function runTopLevel<T>(
   const client = await checkout(pool, options);
   const timeouts = unitTimeouts(pool);
   const connection = new UnitConnection(client, unitPrelude(timeouts ? { ...settings, timeouts } : settings));
-  const scoped = new ScopedClient(connection, settings.organisationId);
+  const unit: PgUnit = {
+    connection,
+    organisationId: settings.organisationId,
+    depth: 0,
+    children: new Mutex(),
+    state: { openChildren: 0 },
+  };
+  const scoped = new ScopedClient(connection, settings.organisationId, gateFor(pool, unit));
   try {
-    const unit: PgUnit = {
-      connection,
-      organisationId: settings.organisationId,
-      depth: 0,
-      children: new Mutex(),
-    };
     const result = await runInUnit(pool, unit, () => fn(scoped));
     scoped.close();
     await connection.settled();
@@ -265,7 +290,7 @@ export async function tenantQuery<R extends QueryResultRow = QueryResultRow>(
   const config = { text, values: values as unknown[] | undefined };
   const unit = activeUnit<PgUnit>(pool);
   // runWithTenant refuses another organisation inside a unit, so an open unit is this tenant's.
-  if (unit) return await unit.connection.query<R>(config);
+  if (unit) return await gateFor(pool, unit)(() => unit.connection.query<R>(config));
   const client = await checkout(pool, options);
   try {
     const settings = {

@@ -160,6 +160,33 @@ describe('withTenantClient (raw pg)', () => {
     expect(await adminCompanies(orgB)).toEqual(['b-inner-kept', 'b-outer', 'b-sib-1', 'b-sib-2', 'b-sib-3']);
   });
 
+  it("keeps the unit's own statements out of a nested unit's savepoint, unless issued from inside it", async () => {
+    const prefix = `b-beside-${randomUUID().slice(0, 8)}`;
+    const outcome = await runWithTenant({ organisationId: orgB }, () =>
+      withTenantClient(pool, async (outer) => {
+        await outer.query('SELECT 1');
+        const beside = await Promise.allSettled([
+          withTenantClient(pool, async (inner) => {
+            await inner.query('INSERT INTO crm.companies (name) VALUES ($1)', [`${prefix}-inner-undone`]);
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            // The outer client used from inside the nested unit belongs to it (and is undone with it).
+            await outer.query('INSERT INTO crm.companies (name) VALUES ($1)', [`${prefix}-via-outer-undone`]);
+            throw new Error('inner fails');
+          }),
+          // Sent beside the nested unit, while its savepoint is open: reported done, so it must stay.
+          new Promise((resolve) => setTimeout(resolve, 10)).then(() =>
+            outer.query('INSERT INTO crm.companies (name) VALUES ($1)', [`${prefix}-outer-kept`]),
+          ),
+        ]);
+        return beside.map((r) => r.status);
+      }),
+    );
+    expect(outcome).toEqual(['rejected', 'fulfilled']);
+    expect((await adminCompanies(orgB)).filter((n) => n.startsWith(prefix))).toEqual([
+      `${prefix}-outer-kept`,
+    ]);
+  });
+
   it('refuses to nest another organisation', async () => {
     const attempt = runWithTenant({ organisationId: orgA }, () =>
       withTenantClient(pool, async (client) => {
