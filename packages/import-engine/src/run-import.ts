@@ -8,6 +8,7 @@ import { flagErasedRows, IMPORT_PROVENANCE_SQL } from './erased-subjects.js';
 import { ImportAlreadyFinished, ImportFailure } from './errors.js';
 import { readJsonRows } from './json-source.js';
 import type { CustomMapping, ResolvedMapping } from './mapping.js';
+import { lockOrganisationImports } from './organisation-lock.js';
 import { COUNTS_SQL, PIPELINE, SAVE_ERRORS_SQL } from './pipeline-sql.js';
 import { ProgressReporter } from './progress.js';
 import { markFailed, markRunning } from './repository.js';
@@ -155,14 +156,8 @@ export async function runImport(pool: Pool, job: ImportJob, logger: Logger = sil
       progress.set(writer.rows);
       job.onProgress?.(writer.rows);
       const timings: Record<string, number> = { stage: Date.now() - startedAt };
-      // Imports of one organisation match and write one at a time (reading and staging stay
-      // parallel): two running at once both saw a SIREN or email as new, and the later commit
-      // failed its whole import on the unique key. Each matching statement runs after this lock,
-      // so it sees what an earlier import committed (READ COMMITTED) and updates it.
-      await client.query(
-        `SELECT pg_advisory_xact_lock(hashtextextended('crm-import-write:' || $1::text, 0))`,
-        [tenant.organisationId],
-      );
+      // Reading and staging above run alongside other imports; matching and writing do not.
+      await lockOrganisationImports(client);
       for (const [step, sql] of PIPELINE) {
         const stepStart = Date.now();
         try {

@@ -1,5 +1,6 @@
 import { errorStatus } from '@prospectflow/contracts';
 import type { TenantClient } from '@prospectflow/tenant-context';
+import { lockOrganisationImports } from './organisation-lock.js';
 
 /**
  * Undo of an import from its ledger (crm.import_changes, migration 0962): rows the import created
@@ -90,6 +91,8 @@ export async function undoImport(
   importId: string,
   options: { dryRun?: boolean } = {},
 ): Promise<UndoReport> {
+  // After any import of the organisation now writing has committed, so the plan sees its changes.
+  await lockOrganisationImports(client);
   const { rows: found } = await client.query<{ status: string; undone_at: Date | null }>(
     'SELECT status, undone_at FROM crm.imports WHERE id = $1 FOR UPDATE',
     [importId],

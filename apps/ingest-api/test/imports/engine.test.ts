@@ -7,9 +7,11 @@ import {
   getImport,
   ImportAlreadyFinished,
   importStorageKey,
+  inTenantUnit,
   listImportErrors,
   runImport,
   runStoredImport,
+  undoImport,
 } from '@prospectflow/import-engine';
 import { createLocalStorage } from '@prospectflow/object-storage';
 import iconv from 'iconv-lite';
@@ -288,6 +290,63 @@ describe('CSV import engine', () => {
     await expect(later).resolves.toMatchObject({ status: 'succeeded', counts: { inserted: 0, updated: 50 } });
     expect(await ctx.count(tenant, 'crm.companies')).toBe(50);
     expect(await ctx.count(tenant, 'crm.positions')).toBe(50);
+  });
+
+  it('an undo started while a later import of the same rows commits waits for it, then refuses', async () => {
+    const tenant = await ctx.newOrganisation();
+    const run = async (rows: string[][], beforeCommit?: () => Promise<void>) => {
+      const record = await createImport(ctx.pool, tenant, { sourceKind: 'csv' });
+      const outcome = await runImport(ctx.pool, {
+        importId: record.id,
+        tenant,
+        source: {
+          kind: 'csv',
+          open: () => Readable.from([Buffer.from(toCsv([PHAROW_HEADER, ...rows]))]),
+          encoding: { encoding: 'utf8', bomLength: 0 },
+          delimiter: ';',
+        },
+        ...(beforeCommit ? { beforeCommit } : {}),
+      });
+      return { id: record.id, outcome };
+    };
+    const first = await run(Array.from({ length: 20 }, (_, i) => pharowRow(6000 + i)));
+    let held!: () => void;
+    let release!: () => void;
+    const holding = new Promise<void>((resolve) => {
+      held = resolve;
+    });
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const later = run(
+      Array.from({ length: 20 }, (_, i) => pharowRow(6000 + i, { Poste: 'CEO' })),
+      async () => {
+        held();
+        await released;
+      },
+    );
+    await holding;
+    const undo = inTenantUnit(ctx.pool, tenant, (client) => undoImport(client, first.id));
+    undo.catch(() => {}); // asserted below
+    for (let i = 0; ; i += 1) {
+      const { rows } = await ctx.admin.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
+      if (rows[0].n > 0) break;
+      if (i > 500) throw new Error('the undo never waited on the import');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    release();
+    await expect(later).resolves.toMatchObject({ outcome: { status: 'succeeded', counts: { updated: 20 } } });
+    // It plans once the later import has committed: the rows changed since, nothing is undone
+    // (it deleted the rows the later import had just reported as updated).
+    const report = await undo;
+    expect(report.applied).toBe(false);
+    expect(report.conflicts.length).toBeGreaterThan(0);
+    expect(await ctx.count(tenant, 'crm.companies')).toBe(20);
+    const titles = await ctx.query<{ title: string }>(tenant, 'SELECT DISTINCT title FROM crm.positions');
+    expect(titles).toEqual([{ title: 'CEO' }]);
   });
 
   it('an upload still unreadable on the last attempt fails the import and leaves the storage', async () => {
