@@ -85,10 +85,34 @@ interface PrismaUnit {
   readonly organisationId: string;
   readonly depth: number;
   readonly children: Mutex;
+  /** How many direct children are open or waiting (their savepoint holds the transaction). */
+  readonly state: { openChildren: number };
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: see PrismaUnit.tx
 type AnyFunction = (...args: any[]) => any;
+
+/**
+ * `tx` as handed to a unit's callback: every call goes through `gate`, which holds a statement sent
+ * beside an open nested unit until that unit ends (see gateFor in pg.ts: else it would run in the
+ * nested unit's savepoint and vanish, reported as done, when that unit rolls back).
+ */
+// biome-ignore lint/suspicious/noExplicitAny: see PrismaUnit.tx
+function gatedTx(tx: any, gate: (send: () => unknown) => unknown): any {
+  const wrap = (target: object): object =>
+    new Proxy(target, {
+      get(object, property) {
+        const value = Reflect.get(object, property, object);
+        if (typeof value === 'function')
+          return (...args: unknown[]) => gate(() => (value as AnyFunction).apply(object, args));
+        // A model delegate (tx.company): its operations are gated too.
+        if (value && typeof value === 'object' && typeof property === 'string' && !property.startsWith('$'))
+          return wrap(value);
+        return value;
+      },
+    });
+  return wrap(tx);
+}
 
 const DEFAULT_GLOBAL_MODELS = ['Organisation', 'User'];
 /**
@@ -133,6 +157,13 @@ export function createTenantDb<C extends PrismaClientLike>(
     isolationLevel: options.isolationLevel,
   };
   const base = prisma as unknown as { $transaction: AnyFunction; $extends: AnyFunction };
+
+  // A call made from a unit's own context while one of its nested units is open waits for it.
+  const gate = (send: () => unknown): unknown => {
+    const caller = activeUnit<PrismaUnit>(prisma);
+    if (!caller || caller.state.openChildren === 0) return send();
+    return caller.children.run(async () => await send());
+  };
 
   // Whether this client's pool is a createPrismaPool one, which carries a single call's settings
   // with its statements. Unknown until a unit shows it (its opening claimed, or not): until then
@@ -191,7 +222,7 @@ export function createTenantDb<C extends PrismaClientLike>(
           );
         }
         const unit = activeUnit<PrismaUnit>(prisma);
-        if (unit) return unit.tx[delegateKey(model)][operation](args);
+        if (unit) return gate(() => unit.tx[delegateKey(model)][operation](args));
         if (globalModels.has(model)) return query(args);
         const tenant = tryCurrentTenant();
         if (!tenant) throw new NoTenantError(`${model}.${operation}`);
@@ -202,25 +233,31 @@ export function createTenantDb<C extends PrismaClientLike>(
   }) as C;
 
   async function runNested<T>(parent: PrismaUnit, fn: (tx: TransactionClient<C>) => Promise<T>): Promise<T> {
-    return await parent.children.run(async () => {
-      const depth = parent.depth + 1;
-      const savepoint = `pf_unit_${depth}`;
-      const unit: PrismaUnit = {
-        tx: parent.tx,
-        organisationId: parent.organisationId,
-        depth,
-        children: new Mutex(),
-      };
-      await parent.tx.$executeRawUnsafe(`SAVEPOINT ${savepoint}`);
-      try {
-        const result = await runInUnit(prisma, unit, () => fn(parent.tx));
-        await parent.tx.$executeRawUnsafe(`RELEASE SAVEPOINT ${savepoint}`);
-        return result;
-      } catch (error) {
-        await parent.tx.$executeRawUnsafe(`ROLLBACK TO SAVEPOINT ${savepoint}`).catch(() => {});
-        throw error;
-      }
-    });
+    parent.state.openChildren++;
+    try {
+      return await parent.children.run(async () => {
+        const depth = parent.depth + 1;
+        const savepoint = `pf_unit_${depth}`;
+        const unit: PrismaUnit = {
+          tx: parent.tx,
+          organisationId: parent.organisationId,
+          depth,
+          children: new Mutex(),
+          state: { openChildren: 0 },
+        };
+        await parent.tx.$executeRawUnsafe(`SAVEPOINT ${savepoint}`);
+        try {
+          const result = await runInUnit(prisma, unit, () => fn(gatedTx(parent.tx, gate)));
+          await parent.tx.$executeRawUnsafe(`RELEASE SAVEPOINT ${savepoint}`);
+          return result;
+        } catch (error) {
+          await parent.tx.$executeRawUnsafe(`ROLLBACK TO SAVEPOINT ${savepoint}`).catch(() => {});
+          throw error;
+        }
+      });
+    } finally {
+      parent.state.openChildren--;
+    }
   }
 
   async function runUnit<T>(
@@ -259,8 +296,9 @@ export function createTenantDb<C extends PrismaClientLike>(
               organisationId: settings.organisationId,
               depth: 0,
               children: new Mutex(),
+              state: { openChildren: 0 },
             };
-            return await runInUnit(prisma, unit, () => fn(tx));
+            return await runInUnit(prisma, unit, () => fn(gatedTx(tx, gate)));
           },
           {
             maxWait: effective.maxWait,
@@ -291,7 +329,7 @@ export function createTenantDb<C extends PrismaClientLike>(
     currentTx() {
       const unit = activeUnit<PrismaUnit>(prisma);
       if (!unit) throw new NoTenantError('currentTx()');
-      return unit.tx;
+      return gatedTx(unit.tx, gate);
     },
     async systemTransaction(fn, overrides) {
       if (!currentScope().system)

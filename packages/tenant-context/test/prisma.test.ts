@@ -120,6 +120,32 @@ describe.each(['plain', 'pipelined'] as const)('createTenantDb (Prisma) on a %s 
     expect(await adminCompanies(orgB)).toEqual(['b-inner-kept', 'b-outer']);
   });
 
+  it("keeps the unit's own calls out of a nested unit's savepoint, unless made from inside it", async () => {
+    const prefix = `b-beside-${randomUUID().slice(0, 8)}`;
+    const outcome = await db.forTenant({ organisationId: orgB }, async (tx) => {
+      await tx.company.count();
+      const later = () => new Promise((resolve) => setTimeout(resolve, 10));
+      const beside = await Promise.allSettled([
+        db.transaction(async (inner) => {
+          await inner.company.create({ data: { name: `${prefix}-inner-undone` } });
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          // The outer tx used from inside the nested unit belongs to it (and is undone with it).
+          await tx.company.create({ data: { name: `${prefix}-via-outer-undone` } });
+          throw new Error('inner fails');
+        }),
+        // Made beside the nested unit, while its savepoint is open: reported done, so they must stay.
+        later().then(() => tx.company.create({ data: { name: `${prefix}-tx-kept` } })),
+        later().then(() => db.client.company.create({ data: { name: `${prefix}-guarded-kept` } })),
+      ]);
+      return beside.map((r) => r.status);
+    });
+    expect(outcome).toEqual(['rejected', 'fulfilled', 'fulfilled']);
+    expect((await adminCompanies(orgB)).filter((n) => n.startsWith(prefix))).toEqual([
+      `${prefix}-guarded-kept`,
+      `${prefix}-tx-kept`,
+    ]);
+  });
+
   it('never batches same-tick findUnique calls of two organisations together (prisma/prisma#23343)', async () => {
     const ids = await Promise.all(
       [orgA, orgB].map((organisationId) =>
