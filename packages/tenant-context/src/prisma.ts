@@ -98,19 +98,31 @@ type AnyFunction = (...args: any[]) => any;
  * nested unit's savepoint and vanish, reported as done, when that unit rolls back).
  */
 // biome-ignore lint/suspicious/noExplicitAny: see PrismaUnit.tx
-function gatedTx(tx: any, gate: (send: () => unknown) => unknown): any {
-  const wrap = (target: object): object =>
-    new Proxy(target, {
+function gatedTx(tx: any, gate: (send: () => unknown) => unknown, cache: WeakMap<object, object>): any {
+  const wrap = (target: object): object => {
+    const known = cache.get(target);
+    if (known) return known;
+    const methods = new Map<PropertyKey, AnyFunction>();
+    const proxy = new Proxy(target, {
       get(object, property) {
         const value = Reflect.get(object, property, object);
-        if (typeof value === 'function')
-          return (...args: unknown[]) => gate(() => (value as AnyFunction).apply(object, args));
+        if (typeof value === 'function') {
+          let method = methods.get(property);
+          if (!method) {
+            method = (...args: unknown[]) => gate(() => (value as AnyFunction).apply(object, args));
+            methods.set(property, method);
+          }
+          return method;
+        }
         // A model delegate (tx.company): its operations are gated too.
         if (value && typeof value === 'object' && typeof property === 'string' && !property.startsWith('$'))
           return wrap(value);
         return value;
       },
     });
+    cache.set(target, proxy);
+    return proxy;
+  };
   return wrap(tx);
 }
 
@@ -158,6 +170,8 @@ export function createTenantDb<C extends PrismaClientLike>(
   };
   const base = prisma as unknown as { $transaction: AnyFunction; $extends: AnyFunction };
 
+  // Gated handles by the Prisma object they wrap (a transaction client or one of its delegates).
+  const gated = new WeakMap<object, object>();
   // A call made from a unit's own context while one of its nested units is open waits for it.
   const gate = (send: () => unknown): unknown => {
     const caller = activeUnit<PrismaUnit>(prisma);
@@ -247,7 +261,7 @@ export function createTenantDb<C extends PrismaClientLike>(
         };
         await parent.tx.$executeRawUnsafe(`SAVEPOINT ${savepoint}`);
         try {
-          const result = await runInUnit(prisma, unit, () => fn(gatedTx(parent.tx, gate)));
+          const result = await runInUnit(prisma, unit, () => fn(gatedTx(parent.tx, gate, gated)));
           await parent.tx.$executeRawUnsafe(`RELEASE SAVEPOINT ${savepoint}`);
           return result;
         } catch (error) {
@@ -298,7 +312,7 @@ export function createTenantDb<C extends PrismaClientLike>(
               children: new Mutex(),
               state: { openChildren: 0 },
             };
-            return await runInUnit(prisma, unit, () => fn(gatedTx(tx, gate)));
+            return await runInUnit(prisma, unit, () => fn(gatedTx(tx, gate, gated)));
           },
           {
             maxWait: effective.maxWait,
@@ -329,7 +343,7 @@ export function createTenantDb<C extends PrismaClientLike>(
     currentTx() {
       const unit = activeUnit<PrismaUnit>(prisma);
       if (!unit) throw new NoTenantError('currentTx()');
-      return gatedTx(unit.tx, gate);
+      return gatedTx(unit.tx, gate, gated);
     },
     async systemTransaction(fn, overrides) {
       if (!currentScope().system)
