@@ -67,10 +67,16 @@ interface Logger {
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
 
-/** Failures that come from the data: running the import again from the same file cannot help. */
+/**
+ * Failures that come from the data: running the import again from the same file cannot help. A
+ * unique violation is not one of them: a row another connection (the API, a legacy import)
+ * committed while this import was writing collides with a row the import meant to insert, and the
+ * next attempt matches and updates it instead. One the file itself causes fails on the last attempt.
+ */
 export function isDataFailure(error: unknown): boolean {
   if (error instanceof ImportFailure) return true;
   const code = (error as { code?: unknown })?.code;
+  if (code === '23505') return false;
   return typeof code === 'string' && (code.startsWith('23') || code.startsWith('22'));
 }
 

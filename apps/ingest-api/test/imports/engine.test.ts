@@ -292,6 +292,54 @@ describe('CSV import engine', () => {
     expect(await ctx.count(tenant, 'crm.positions')).toBe(50);
   });
 
+  it('a company another connection commits while the import writes is matched on the next attempt, not a failure', async () => {
+    const tenant = await ctx.newOrganisation();
+    const csv = toCsv([PHAROW_HEADER, pharowRow(7000), pharowRow(7001)]);
+    const record = await createImport(ctx.pool, tenant, { sourceKind: 'csv' });
+    const attempt = (last: boolean) =>
+      runImport(ctx.pool, {
+        importId: record.id,
+        tenant,
+        source: {
+          kind: 'csv',
+          open: () => Readable.from([Buffer.from(csv)]),
+          encoding: { encoding: 'utf8', bomLength: 0 },
+          delimiter: ';',
+        },
+        throwTransient: !last,
+      });
+    // The API creates the first row's company (same SIREN) and commits while the import waits on it.
+    const api = await ctx.pool.connect();
+    try {
+      await api.query('BEGIN');
+      await api.query(`SELECT set_config('app.organisation_id', $1, true)`, [tenant.organisationId]);
+      await api.query(`INSERT INTO crm.companies (name, siren) VALUES ('Made by the API', $1)`, [
+        siren(10_000_000 + 7000),
+      ]);
+      const first = attempt(false);
+      first.catch(() => {}); // asserted below
+      for (let i = 0; ; i += 1) {
+        const { rows } = await ctx.admin.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        if (rows[0].n > 0) break;
+        if (i > 500) throw new Error('the import never waited on the API insert');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await api.query('COMMIT');
+      // Not a failure of the data: the attempt is handed back (the worker retries the task).
+      await expect(first).rejects.toMatchObject({ code: '23505' });
+    } finally {
+      api.release();
+    }
+    expect((await getImport(ctx.pool, tenant, record.id))?.status).not.toBe('failed');
+    // Both rows imported; the first row's company is the one the API made, not a second one.
+    await expect(attempt(true)).resolves.toMatchObject({ status: 'succeeded', counts: { inserted: 2 } });
+    expect(await ctx.count(tenant, 'crm.companies')).toBe(2);
+    expect(await ctx.count(tenant, 'crm.positions')).toBe(2);
+  });
+
   it('an undo started while a later import of the same rows commits waits for it, then refuses', async () => {
     const tenant = await ctx.newOrganisation();
     const run = async (rows: string[][], beforeCommit?: () => Promise<void>) => {
