@@ -1944,11 +1944,15 @@ CREATE OR REPLACE FUNCTION app.purge_closed_invitations(p_before timestamp with 
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
-  WITH doomed AS (
-    SELECT organisation_id, id FROM iam.organisation_invitations
-    WHERE organisation_id = app.current_organisation_id()
-      AND coalesce(accepted_at, revoked_at, expires_at) < least(p_before, now())
-    ORDER BY coalesce(accepted_at, revoked_at, expires_at) LIMIT least(greatest(p_limit, 0), 10000)
+  WITH policy AS (
+    SELECT least(p_before, now() - interval '30 days') AS cutoff
+    FROM iam.privacy_settings AS s
+    WHERE s.organisation_id = app.current_organisation_id() AND s.retention_enabled
+  ), doomed AS (
+    SELECT i.organisation_id, i.id FROM iam.organisation_invitations AS i, policy AS p
+    WHERE i.organisation_id = app.current_organisation_id()
+      AND coalesce(i.accepted_at, i.revoked_at, i.expires_at) < p.cutoff
+    ORDER BY coalesce(i.accepted_at, i.revoked_at, i.expires_at) LIMIT least(greatest(p_limit, 0), 10000)
   ), gone AS (
     DELETE FROM iam.organisation_invitations AS i USING doomed AS d
     WHERE i.organisation_id = d.organisation_id AND i.id = d.id RETURNING 1

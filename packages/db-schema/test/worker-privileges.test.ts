@@ -92,6 +92,54 @@ describe('prospectflow_worker privileges', () => {
     expect(rows).toEqual([]);
   });
 
+  it('cannot purge invitations closed less than 30 days ago, whatever cutoff it passes (1009)', async () => {
+    const org = (
+      await client.query<{ id: string }>(
+        `INSERT INTO iam.organisations (name, slug) VALUES ('Seats', 'invitation-purge') RETURNING id`,
+      )
+    ).rows[0]!.id;
+    // Revoked a minute, 10 days and 40 days ago (30 days: CLOSED_INVITATION_RETENTION_DAYS, outreach-core).
+    for (const [i, age] of ['1 minute', '10 days', '40 days'].entries())
+      await client.query(
+        `INSERT INTO iam.organisation_invitations (organisation_id, email, role, status, expires_at, revoked_at, created_at)
+         VALUES ($1, $2, 'member', 'revoked', now() + interval '1 day', now() - $3::interval, now() - interval '60 days')`,
+        [org, `seat${i}@purge.test`, age],
+      );
+    const worker = new pg.Client({ connectionString: roleUrl(database.adminUrl, ROLES.worker) });
+    await worker.connect();
+    const purge = async () => {
+      await worker.query('BEGIN');
+      await worker.query(`SELECT set_config('app.organisation_id', $1, true)`, [org]);
+      const { rows } = await worker.query<{ n: number }>(
+        `SELECT app.purge_closed_invitations(now() + interval '1 day', 10000) AS n`,
+      );
+      await worker.query('COMMIT');
+      return rows[0]!.n;
+    };
+    try {
+      // No settings row yet: no policy, nothing goes.
+      expect(await purge()).toBe(0);
+      await client.query(
+        `INSERT INTO iam.privacy_settings (organisation_id, retention_enabled) VALUES ($1, false)`,
+        [org],
+      );
+      expect(await purge()).toBe(0);
+      await client.query(
+        `UPDATE iam.privacy_settings SET retention_enabled = true WHERE organisation_id = $1`,
+        [org],
+      );
+      // Only the one closed more than 30 days ago goes.
+      expect(await purge()).toBe(1);
+    } finally {
+      await worker.end();
+    }
+    const { rows } = await client.query<{ email: string }>(
+      `SELECT email::text FROM iam.organisation_invitations WHERE organisation_id = $1 ORDER BY email`,
+      [org],
+    );
+    expect(rows.map((r) => r.email)).toEqual(['seat0@purge.test', 'seat1@purge.test']);
+  });
+
   it('cannot purge audit rows inside the retention period, whatever cutoff it passes (1007)', async () => {
     const org = (
       await client.query<{ id: string }>(
