@@ -26,6 +26,29 @@ async function can(role: string, table: string, privilege: string): Promise<bool
   return rows[0]!.ok;
 }
 
+/**
+ * Calls a narrow purge function as the worker in `org`'s context, with a cutoff a day ahead (as a
+ * compromised worker would): how many rows it deleted.
+ */
+async function purgeAsWorker(
+  fn: 'purge_closed_invitations' | 'purge_audit_log',
+  org: string,
+): Promise<number> {
+  const worker = new pg.Client({ connectionString: roleUrl(database.adminUrl, ROLES.worker) });
+  await worker.connect();
+  try {
+    await worker.query('BEGIN');
+    await worker.query(`SELECT set_config('app.organisation_id', $1, true)`, [org]);
+    const { rows } = await worker.query<{ n: number }>(
+      `SELECT app.${fn}(now() + interval '1 day', 10000) AS n`,
+    );
+    await worker.query('COMMIT');
+    return rows[0]!.n;
+  } finally {
+    await worker.end();
+  }
+}
+
 describe('prospectflow_worker privileges', () => {
   it('reads but never writes accounts, organisations or memberships', async () => {
     for (const table of ['iam.users', 'iam.organisations', 'iam.organisation_users']) {
@@ -105,34 +128,20 @@ describe('prospectflow_worker privileges', () => {
          VALUES ($1, $2, 'member', 'revoked', now() + interval '1 day', now() - $3::interval, now() - interval '60 days')`,
         [org, `seat${i}@purge.test`, age],
       );
-    const worker = new pg.Client({ connectionString: roleUrl(database.adminUrl, ROLES.worker) });
-    await worker.connect();
-    const purge = async () => {
-      await worker.query('BEGIN');
-      await worker.query(`SELECT set_config('app.organisation_id', $1, true)`, [org]);
-      const { rows } = await worker.query<{ n: number }>(
-        `SELECT app.purge_closed_invitations(now() + interval '1 day', 10000) AS n`,
-      );
-      await worker.query('COMMIT');
-      return rows[0]!.n;
-    };
-    try {
-      // No settings row yet: no policy, nothing goes.
-      expect(await purge()).toBe(0);
-      await client.query(
-        `INSERT INTO iam.privacy_settings (organisation_id, retention_enabled) VALUES ($1, false)`,
-        [org],
-      );
-      expect(await purge()).toBe(0);
-      await client.query(
-        `UPDATE iam.privacy_settings SET retention_enabled = true WHERE organisation_id = $1`,
-        [org],
-      );
-      // Only the one closed more than 30 days ago goes.
-      expect(await purge()).toBe(1);
-    } finally {
-      await worker.end();
-    }
+    const purge = () => purgeAsWorker('purge_closed_invitations', org);
+    // No settings row yet: no policy, nothing goes.
+    expect(await purge()).toBe(0);
+    await client.query(
+      `INSERT INTO iam.privacy_settings (organisation_id, retention_enabled) VALUES ($1, false)`,
+      [org],
+    );
+    expect(await purge()).toBe(0);
+    await client.query(
+      `UPDATE iam.privacy_settings SET retention_enabled = true WHERE organisation_id = $1`,
+      [org],
+    );
+    // Only the one closed more than 30 days ago goes.
+    expect(await purge()).toBe(1);
     const { rows } = await client.query<{ email: string }>(
       `SELECT email::text FROM iam.organisation_invitations WHERE organisation_id = $1 ORDER BY email`,
       [org],
@@ -153,34 +162,20 @@ describe('prospectflow_worker privileges', () => {
          VALUES ($1, 'update', 'crm.people', gen_random_uuid(), now() - $2::interval)`,
         [org, age],
       );
-    const worker = new pg.Client({ connectionString: roleUrl(database.adminUrl, ROLES.worker) });
-    await worker.connect();
-    const purge = async () => {
-      await worker.query('BEGIN');
-      await worker.query(`SELECT set_config('app.organisation_id', $1, true)`, [org]);
-      const { rows } = await worker.query<{ n: number }>(
-        `SELECT app.purge_audit_log(now() + interval '1 day', 10000) AS n`,
-      );
-      await worker.query('COMMIT');
-      return rows[0]!.n;
-    };
-    try {
-      // No settings row yet: no policy, nothing goes.
-      expect(await purge()).toBe(0);
-      await client.query(
-        `INSERT INTO iam.privacy_settings (organisation_id, audit_retention_days) VALUES ($1, 365)`,
-        [org],
-      );
-      // Only the rows past the organisation's 365 days go.
-      expect(await purge()).toBe(2);
-      await client.query(
-        `UPDATE iam.privacy_settings SET retention_enabled = false, audit_retention_days = 30 WHERE organisation_id = $1`,
-        [org],
-      );
-      expect(await purge()).toBe(0);
-    } finally {
-      await worker.end();
-    }
+    const purge = () => purgeAsWorker('purge_audit_log', org);
+    // No settings row yet: no policy, nothing goes.
+    expect(await purge()).toBe(0);
+    await client.query(
+      `INSERT INTO iam.privacy_settings (organisation_id, audit_retention_days) VALUES ($1, 365)`,
+      [org],
+    );
+    // Only the rows past the organisation's 365 days go.
+    expect(await purge()).toBe(2);
+    await client.query(
+      `UPDATE iam.privacy_settings SET retention_enabled = false, audit_retention_days = 30 WHERE organisation_id = $1`,
+      [org],
+    );
+    expect(await purge()).toBe(0);
     const { rows } = await client.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM iam.audit_log WHERE organisation_id = $1 AND table_name = 'crm.people'`,
       [org],
