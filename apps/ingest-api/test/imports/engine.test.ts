@@ -16,7 +16,7 @@ import {
 import { createLocalStorage } from '@prospectflow/object-storage';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PHAROW_HEADER, pharowRow, setupImportDb, siren, toCsv } from './helpers.js';
+import { PHAROW_HEADER, pharowRow, setupImportDb, siren, toCsv, untilOneWaitsOnALock } from './helpers.js';
 
 let ctx: Awaited<ReturnType<typeof setupImportDb>>;
 
@@ -276,15 +276,7 @@ describe('CSV import engine', () => {
     // Started outside the first's unit (inside it, it would join that transaction).
     const later = start();
     later.catch(() => {}); // asserted below
-    for (let i = 0; ; i += 1) {
-      const { rows } = await ctx.admin.query(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-      );
-      if (rows[0].n > 0) break;
-      if (i > 500) throw new Error('the second import never waited on the first');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await untilOneWaitsOnALock(ctx.admin, 'the second import (the first holding its commit)');
     release();
     await expect(first).resolves.toMatchObject({ status: 'succeeded', counts: { inserted: 50 } });
     await expect(later).resolves.toMatchObject({ status: 'succeeded', counts: { inserted: 0, updated: 50 } });
@@ -318,15 +310,7 @@ describe('CSV import engine', () => {
       ]);
       const first = attempt(false);
       first.catch(() => {}); // asserted below
-      for (let i = 0; ; i += 1) {
-        const { rows } = await ctx.admin.query(
-          `SELECT count(*)::int AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-        );
-        if (rows[0].n > 0) break;
-        if (i > 500) throw new Error('the import never waited on the API insert');
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await untilOneWaitsOnALock(ctx.admin, 'the import (an API insert of its company open)');
       await api.query('COMMIT');
       // Not a failure of the data: the attempt is handed back (the worker retries the task).
       await expect(first).rejects.toMatchObject({ code: '23505' });
@@ -376,15 +360,7 @@ describe('CSV import engine', () => {
     await holding;
     const undo = inTenantUnit(ctx.pool, tenant, (client) => undoImport(client, first.id));
     undo.catch(() => {}); // asserted below
-    for (let i = 0; ; i += 1) {
-      const { rows } = await ctx.admin.query(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-      );
-      if (rows[0].n > 0) break;
-      if (i > 500) throw new Error('the undo never waited on the import');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await untilOneWaitsOnALock(ctx.admin, 'the undo (a later import holding its commit)');
     release();
     await expect(later).resolves.toMatchObject({ outcome: { status: 'succeeded', counts: { updated: 20 } } });
     // It plans once the later import has committed: the rows changed since, nothing is undone

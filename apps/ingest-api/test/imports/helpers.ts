@@ -69,6 +69,19 @@ export interface ImportDb {
   query<R extends pg.QueryResultRow>(tenant: Tenant, sql: string, values?: unknown[]): Promise<R[]>;
 }
 
+/** Resolves once some session of the test database waits on a lock (what `what` is about to do). */
+export async function untilOneWaitsOnALock(admin: pg.Pool, what: string): Promise<void> {
+  for (let i = 0; ; i += 1) {
+    const { rows } = await admin.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+    );
+    if (rows[0].n > 0) return;
+    if (i > 500) throw new Error(`${what}: never waited on a lock`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'pf-import-test-'));
 
 export async function setupImportDb(label: string): Promise<ImportDb & { tenant: Tenant }> {
