@@ -52,6 +52,22 @@ async function target(endpoint: ServerEndpoint, access: MailAccess) {
  */
 export const exchangeDeadlineMs = (access: Pick<MailAccess, 'timeoutMs'>) => 4 * (access.timeoutMs ?? 30_000);
 
+/**
+ * `work`, or ETIMEDOUT (`what` … within N s) once `ms` have passed, `cut` (closing the connection)
+ * called then: a server that sends a byte now and then is never idle, so no socket timeout would
+ * end the exchange. ETIMEDOUT is a lost connection to the callers: retried later.
+ */
+export function withinDeadline<T>(work: Promise<T>, ms: number, cut: () => void, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      cut();
+      reject(Object.assign(new Error(`${what} within ${Math.round(ms / 1000)} s`), { code: 'ETIMEDOUT' }));
+    }, ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
 /** nodemailer pool options for a mailbox's own SMTP server (bounded: the pool is per mailbox). */
 export async function smtpOptions(account: MailboxAccount, access: MailAccess): Promise<SMTPPool.Options> {
   const smtp = account.smtp;

@@ -9,6 +9,7 @@ import {
 import { messageIdsIn } from '@prospectflow/outreach-core';
 import type { FetchMessageObject, ImapFlow, MessageStructureObject } from 'imapflow';
 import { decodePart } from './body.js';
+import { parseHeaders } from './headers.js';
 import { VERIFICATION_HEADER } from './verify.js';
 
 /** How many References ids a message keeps (the store's and the match's bound). */
@@ -59,16 +60,6 @@ const HEADERS = [
   'references',
   VERIFICATION_HEADER.toLowerCase(),
 ];
-
-function parseHeaders(raw: Buffer | undefined): Map<string, string> {
-  const headers = new Map<string, string>();
-  const text = (raw?.toString('utf8') ?? '').replace(/\r?\n[ \t]+/g, ' ');
-  for (const line of text.split(/\r?\n/)) {
-    const at = line.indexOf(':');
-    if (at > 0) headers.set(line.slice(0, at).trim().toLowerCase(), line.slice(at + 1).trim());
-  }
-  return headers;
-}
 
 function findParts(node: MessageStructureObject | undefined, out: MessageStructureObject[] = []) {
   if (!node) return out;

@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import type { Mailer, OutgoingMail, SendResult } from '../outreach/mailer.js';
 import { inTenant } from '../queue/sql.js';
 import { loadAccount } from './account.js';
-import { exchangeDeadlineMs, smtpOptions } from './connect.js';
+import { exchangeDeadlineMs, smtpOptions, withinDeadline } from './connect.js';
 import { findInSent, type SentCheck } from './sent-folder.js';
 import type { MailServices } from './services.js';
 import { lostConnection, UnprovenSenderError } from './smtp-errors.js';
@@ -86,6 +86,7 @@ export class MailboxSender {
             exchangeDeadlineMs(this.mail.access),
             // Ends the stuck connection too (and fails this pool's other sends: they are retried).
             () => (transport.close as (options: { force: boolean }) => void)({ force: true }),
+            'the SMTP server did not finish the submission',
           ),
       );
       return { response: String(info.response ?? '') };
@@ -157,30 +158,6 @@ export class MailboxSender {
 }
 
 const sameAddress = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
-
-/**
- * The submission, or ETIMEDOUT once `ms` have passed (`cut` is called then): a server that sends
- * a byte now and then is never idle, so the socket timeout would never end it and the send would
- * hold its task's slot for good. Classified as a lost connection: retried (the resend looks in
- * the Sent folder first), the pool rebuilt.
- */
-function withinDeadline<T>(work: Promise<T>, ms: number, cut: () => void): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      cut();
-      reject(
-        Object.assign(
-          new Error(`the SMTP server did not finish the submission within ${Math.round(ms / 1000)} s`),
-          {
-            code: 'ETIMEDOUT',
-          },
-        ),
-      );
-    }, ms);
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
-}
 
 /**
  * The rule "no mail leaves under an address the organisation has not proved": the mailbox is

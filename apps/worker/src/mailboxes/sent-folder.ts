@@ -1,6 +1,6 @@
 import { ImapFlow, type ListResponse } from 'imapflow';
 import type { MailboxAccount } from './account.js';
-import { exchangeDeadlineMs, imapOptions, type MailAccess } from './connect.js';
+import { exchangeDeadlineMs, imapOptions, type MailAccess, withinDeadline } from './connect.js';
 
 /** Names providers give the Sent folder when the server does not mark it \Sent (RFC 6154). */
 const SENT_NAMES = ['sent', 'sent items', 'sent messages', 'sent mail', '[gmail]/sent mail', 'inbox.sent'];
@@ -43,14 +43,7 @@ export async function findInSent(
     roundTrips += 1;
     return exec(...args);
   };
-  // A server that answers a byte at a time is never idle: cut it off (the caller retries later).
-  const limitMs = exchangeDeadlineMs(access);
-  let timedOut = false;
-  const deadline = setTimeout(() => {
-    timedOut = true;
-    client.close();
-  }, limitMs);
-  try {
+  const search = async (): Promise<SentCheck> => {
     await client.connect();
     const folder = sentFolderOf(await client.list());
     if (!folder) {
@@ -70,14 +63,16 @@ export async function findInSent(
     }
     await client.logout();
     return { found, folder, roundTrips };
-  } catch (error) {
-    if (!timedOut) throw error;
-    throw Object.assign(
-      new Error(`the IMAP server did not finish answering within ${Math.round(limitMs / 1000)} s`),
-      { code: 'ETIMEDOUT' },
+  };
+  try {
+    // A server that answers a byte at a time is never idle: cut it off (the caller retries later).
+    return await withinDeadline(
+      search(),
+      exchangeDeadlineMs(access),
+      () => client.close(),
+      'the IMAP server did not finish answering',
     );
   } finally {
-    clearTimeout(deadline);
     client.close();
   }
 }

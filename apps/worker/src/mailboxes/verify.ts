@@ -10,6 +10,7 @@ import type { TaskContext, TaskHandler } from '../queue/types.js';
 import { loadAccount, type MailboxAccount } from './account.js';
 import { imapOptions, type MailAccess, smtpOptions } from './connect.js';
 import { describeFailure, type StepFailure, secretsFailure } from './failures.js';
+import { parseHeaders } from './headers.js';
 
 export interface VerifyDeps {
   box: SecretBox | undefined;
@@ -240,17 +241,7 @@ async function carryingToken(imap: ImapFlow, token: string): Promise<number[]> {
   const uids = (await imap.search({ header: { [header]: token } }, { uid: true })) || [];
   if (!uids.length) return [];
   const messages = await imap.fetchAll(uids, { uid: true, headers: [header] }, { uid: true });
-  return messages
-    .filter((m) => {
-      const lines = (m.headers?.toString('utf8') ?? '').replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/);
-      return lines.some((line) => {
-        const at = line.indexOf(':');
-        return (
-          at > 0 && line.slice(0, at).trim().toLowerCase() === header && line.slice(at + 1).trim() === token
-        );
-      });
-    })
-    .map((m) => m.uid);
+  return messages.filter((m) => parseHeaders(m.headers).get(header) === token).map((m) => m.uid);
 }
 
 async function roundTrip(
