@@ -153,18 +153,14 @@ async function eraseSourceKeys(client: TenantClient, subject: Subject): Promise<
 }
 
 /**
- * The SQLite importer's archive (owned by `legacy`) keeps original rows. Contract: when the
- * function app.erase_legacy_subject(emails text[], names text[]) exists, it deletes the current
+ * The SQLite importer's archive (owned by `legacy`) keeps original rows:
+ * app.erase_legacy_subject(emails text[], names text[]) (migrations 0920, 1005) deletes the current
  * organisation's archived rows that belong to the subject (app.subject_owns) and returns how many
  * it removed. The keyed hash of each full name goes to legacy.erased_names, so that a later
  * consolidation refuses rows naming the person without another address (apps/legacy-import
  * erased.ts), like the address hashes of the suppression list.
  */
 async function eraseLegacy(client: TenantClient, keys: SubjectKeys, subject: Subject): Promise<number> {
-  const { rows } = await client.query<{ present: boolean }>(
-    `SELECT to_regprocedure('app.erase_legacy_subject(text[], text[])') IS NOT NULL AS present`,
-  );
-  if (!rows[0]?.present) return 0;
   const names = [...new Set(subject.names.map(normaliseSubjectName).filter((n): n is string => n !== null))];
   await client.query(
     `INSERT INTO legacy.erased_names (key_version, name_hmac)

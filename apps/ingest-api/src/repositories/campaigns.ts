@@ -5,7 +5,7 @@ import { conflict, notFound, unprocessable } from '../lib/problem.js';
 import { cancelPendingTasks, enqueueScheduling } from '../outreach/tasks.js';
 import type { Database } from '../plugins/app/db.js';
 import type * as schema from '../routes/v1/campaigns/schema.js';
-import { requireVerifiedMailbox } from './mailboxes.js';
+import { requireVerifiedMailbox } from './mailbox-usable.js';
 
 type CampaignView = Static<typeof schema.Campaign>;
 type StatsDay = Static<typeof schema.CampaignStats>['days'][number];

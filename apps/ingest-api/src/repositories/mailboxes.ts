@@ -11,8 +11,6 @@ import type { Database } from '../plugins/app/db.js';
 import type { Mailbox } from '../routes/v1/mailboxes/schema.js';
 import { mailboxInError } from './mailbox-usable.js';
 
-export { requireVerifiedMailbox } from './mailbox-usable.js';
-
 /** A sending mailbox as the API shows it (never a secret): the route's response schema. */
 export type MailboxRow = Static<typeof Mailbox>;
 

@@ -8,14 +8,10 @@ import { Person, PersonCreate, PersonPatch } from './schema.js';
 function normalise(input: Record<string, unknown>, mode: 'create' | 'patch'): Record<string, unknown> {
   const errors = new FieldErrors();
   const out: Record<string, unknown> = { ...input };
-  for (const field of ['firstName', 'lastName'] as const) {
-    const value = input[field];
-    if (typeof value === 'string') out[field] = value.trim() === '' ? null : value.trim();
-  }
+  presentFields(input, out, ['firstName', 'lastName', 'phone', 'linkedinUrl', 'location', 'pharowPersonId']);
   if (mode === 'create' && !out.firstName && !out.lastName) {
     errors.add('lastName', 'name_required', NAME_REQUIRED);
   }
-  presentFields(input, out, ['phone', 'linkedinUrl', 'location', 'pharowPersonId']);
   if (typeof out.phone === 'string') out.phone = normalisePhone(out.phone, errors);
   if (typeof out.linkedinUrl === 'string')
     out.linkedinUrl = normaliseUrl(out.linkedinUrl, errors, 'linkedinUrl');
