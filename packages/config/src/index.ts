@@ -5,5 +5,11 @@ export { isOrigin, isOriginList, parseOrigins } from './origins.js';
 export * from './schema.js';
 /** The same vocabulary as one namespace, like TypeBox's `Type`: `Var.Integer({ … })` in a service's schema. */
 export * as Var from './schema.js';
-export { KNOWN_EXAMPLE_SECRETS, MIN_SECRET_LENGTH, secretProblem, urlPasswordProblem } from './secrets.js';
+export {
+  KNOWN_EXAMPLE_SECRETS,
+  MIN_SECRET_LENGTH,
+  redactUrlPassword,
+  secretProblem,
+  urlPasswordProblem,
+} from './secrets.js';
 export { envUsage } from './usage.js';

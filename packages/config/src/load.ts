@@ -2,7 +2,7 @@ import envSchema from 'env-schema';
 import type { Static, TObject, TSchema } from 'typebox';
 import { ORIGINS_FORMAT, URL_FORMAT_PREFIX } from './formats.js';
 import { isOriginList } from './origins.js';
-import { secretProblem, urlPasswordProblem } from './secrets.js';
+import { redactUrlPassword, secretProblem, urlPasswordProblem } from './secrets.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -117,21 +117,12 @@ function validate<S extends TObject>(schema: S, data: Record<string, string>): S
   return envSchema<Static<S>>({ schema: copy, data, env: false, ajv });
 }
 
-/**
- * The value as it may be shown: a password after `scheme://user:` (up to the last `@`) becomes
- * `***`. A refused URL may be one only because its password holds an unencoded `/`, `+` or `@`,
- * so WHATWG parsing cannot be relied on to find it.
- */
-function withoutUrlPassword(value: string): string {
-  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:).*@/is, '$1***@');
-}
-
 function describe(error: AjvError, schema: TObject, data: Record<string, string>): [string, string] {
   const name =
     error.keyword === 'required' ? String(error.params.missingProperty) : error.instancePath.slice(1);
   const property = properties(schema)[name] ?? {};
   const got =
-    property.writeOnly || data[name] === undefined ? '' : ` (got "${withoutUrlPassword(data[name])}")`;
+    property.writeOnly || data[name] === undefined ? '' : ` (got "${redactUrlPassword(data[name])}")`;
   switch (error.keyword) {
     case 'required':
       return [name, `${name} is required${property.description ? ` (${property.description})` : ''}`];

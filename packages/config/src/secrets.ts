@@ -41,3 +41,19 @@ export function urlPasswordProblem(name: string, url: string): string | undefine
   }
   return password ? secretProblem(`${name} (its password)`, password) : undefined;
 }
+
+/**
+ * `value` as it may be shown in a message or a log: the password of a URL becomes `***`. A URL
+ * may be refused only because its password holds an unencoded `/` or `+`, so when WHATWG parsing
+ * fails, what follows `scheme://user:` up to the last `@` is masked instead.
+ */
+export function redactUrlPassword(value: string): string {
+  try {
+    const parsed = new URL(value);
+    if (!parsed.password) return value;
+    parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:).*@/is, '$1***@');
+  }
+}

@@ -1,3 +1,5 @@
+import { redactUrlPassword } from '@prospectflow/config';
+
 /** The database named in a postgres:// URL. */
 export function databaseOf(url: string): string {
   const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
@@ -12,16 +14,8 @@ export function withDatabase(url: string, database: string): string {
   return parsed.toString();
 }
 
-/** The URL without its password, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<unparseable url>';
-  }
-}
+/** The URL without its password, for messages and logs (@prospectflow/config's one rule). */
+export const redactUrl = redactUrlPassword;
 
 /** Quotes an SQL identifier. */
 export function ident(name: string): string {
