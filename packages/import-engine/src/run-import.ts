@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { loadSubjectKeys, type SubjectKeys } from '@prospectflow/outreach-core';
-import type { TenantClient } from '@prospectflow/tenant-context';
+import { lockOrganisation, type TenantClient } from '@prospectflow/tenant-context';
 import type { Pool } from 'pg';
 import { type Delimiter, readCsv, type SourceRow } from './csv-source.js';
 import type { DetectedEncoding } from './encoding.js';
@@ -8,7 +8,6 @@ import { flagErasedRows, IMPORT_PROVENANCE_SQL } from './erased-subjects.js';
 import { ImportAlreadyFinished, ImportFailure } from './errors.js';
 import { readJsonRows } from './json-source.js';
 import type { CustomMapping, ResolvedMapping } from './mapping.js';
-import { lockOrganisationImports } from './organisation-lock.js';
 import { COUNTS_SQL, PIPELINE, SAVE_ERRORS_SQL } from './pipeline-sql.js';
 import { ProgressReporter } from './progress.js';
 import { markFailed, markRunning } from './repository.js';
@@ -66,6 +65,14 @@ interface Logger {
 }
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
+
+/**
+ * The organisation lock imports take to match and write, and undos to plan (lockOrganisation):
+ * without it two imports both saw a SIREN or email as new (the later commit failed on the unique
+ * key), and an undo planned without seeing an import committing over its rows, then deleted what
+ * that import had just updated. Each statement after it sees what the one before committed.
+ */
+export const IMPORT_WRITES = 'crm-import-write';
 
 /**
  * Failures that come from the data: running the import again from the same file cannot help. A
@@ -163,7 +170,7 @@ export async function runImport(pool: Pool, job: ImportJob, logger: Logger = sil
       job.onProgress?.(writer.rows);
       const timings: Record<string, number> = { stage: Date.now() - startedAt };
       // Reading and staging above run alongside other imports; matching and writing do not.
-      await lockOrganisationImports(client);
+      await lockOrganisation(client, IMPORT_WRITES);
       for (const [step, sql] of PIPELINE) {
         const stepStart = Date.now();
         try {

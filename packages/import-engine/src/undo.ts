@@ -1,6 +1,6 @@
 import { errorStatus } from '@prospectflow/contracts';
-import type { TenantClient } from '@prospectflow/tenant-context';
-import { lockOrganisationImports } from './organisation-lock.js';
+import { lockOrganisation, type TenantClient } from '@prospectflow/tenant-context';
+import { IMPORT_WRITES } from './run-import.js';
 
 /**
  * Undo of an import from its ledger (crm.import_changes, migration 0962): rows the import created
@@ -92,7 +92,7 @@ export async function undoImport(
   options: { dryRun?: boolean } = {},
 ): Promise<UndoReport> {
   // After any import of the organisation now writing has committed, so the plan sees its changes.
-  await lockOrganisationImports(client);
+  await lockOrganisation(client, IMPORT_WRITES);
   const { rows: found } = await client.query<{ status: string; undone_at: Date | null }>(
     'SELECT status, undone_at FROM crm.imports WHERE id = $1 FOR UPDATE',
     [importId],

@@ -21,6 +21,7 @@ export {
   UnsafeQueryError,
 } from './errors.js';
 export type { TenantLogger } from './logger.js';
+export { lockOrganisation } from './organisation-lock.js';
 export { type PgUnitOptions, tenantQuery, withSystemClient, withTenant, withTenantClient } from './pg.js';
 export type { TenantClient } from './pg-client.js';
 /** Building blocks of the one-round-trip tenant path (bench/ measures them one by one). */

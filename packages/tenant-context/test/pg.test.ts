@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   InvalidTenantError,
   isDbNoOrganisationError,
+  lockOrganisation,
   NoTenantError,
   PoolTimeoutError,
   runWithTenant,
@@ -331,5 +332,40 @@ describe('withTenantClient (raw pg)', () => {
       });
     });
     await small.end();
+  });
+});
+
+describe('lockOrganisation', () => {
+  it("serialises one organisation's units that take it, not another organisation's", async () => {
+    const order: string[] = [];
+    let holding!: () => void;
+    const held = new Promise<void>((resolve) => {
+      holding = resolve;
+    });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const first = withTenant(pool, { organisationId: orgA }, async (client) => {
+      await lockOrganisation(client, 'test-purpose');
+      holding();
+      await released;
+      order.push('A first');
+    });
+    await held;
+    // Another organisation's unit takes its own lock at once.
+    await withTenant(pool, { organisationId: orgB }, async (client) => {
+      await lockOrganisation(client, 'test-purpose');
+      order.push('B');
+    });
+    const second = withTenant(pool, { organisationId: orgA }, async (client) => {
+      await lockOrganisation(client, 'test-purpose');
+      order.push('A second');
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(order).toEqual(['B']);
+    release();
+    await Promise.all([first, second]);
+    expect(order).toEqual(['B', 'A first', 'A second']);
   });
 });

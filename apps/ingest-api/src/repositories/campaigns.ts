@@ -1,5 +1,5 @@
 import { stopEnrollment } from '@prospectflow/outreach-core';
-import type { TenantClient } from '@prospectflow/tenant-context';
+import { lockOrganisation, type TenantClient } from '@prospectflow/tenant-context';
 import type { Static } from 'typebox';
 import { conflict, notFound, unprocessable } from '../lib/problem.js';
 import { cancelPendingTasks, enqueueScheduling } from '../outreach/tasks.js';
@@ -294,9 +294,7 @@ export function campaignsRepository(db: Database) {
           throw conflict('campaign_closed', `The campaign is ${campaign.status}.`);
         // Enrollments of the organisation one at a time: "enrolled elsewhere" is read before the
         // insert, so two requests into two campaigns at once would each miss the other's position.
-        await c.query(
-          "SELECT pg_advisory_xact_lock(hashtextextended('enrollments:' || app.current_organisation_id(), 0))",
-        );
+        await lockOrganisation(c, 'enrollments');
         const rows = await enrollmentCandidates(c, id, request);
         if (rows.length > MAX_ENROLLMENT)
           throw unprocessable(
