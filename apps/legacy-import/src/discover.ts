@@ -30,11 +30,18 @@ export function discover(db: Database.Database): DiscoveredTable[] {
 
 /** Columns (kind guessed from 200 sample rows) and row count of one table or view. */
 export function describeTable(db: Database.Database, name: string): DiscoveredTable {
-  const info = db.prepare(`PRAGMA table_info(${quote(name)})`).all() as Array<{
-    name: string;
-    type: string;
-    pk: number;
-  }>;
+  // table_xinfo, not table_info: table_info leaves out generated columns (GENERATED ALWAYS AS …,
+  // STORED ones are written in the file), which `SELECT *` returns and the archive must keep.
+  // Hidden columns of virtual tables (hidden = 1: an FTS5 table's own name column, rank) are
+  // not data and `SELECT *` does not return them.
+  const info = (
+    db.prepare(`PRAGMA table_xinfo(${quote(name)})`).all() as Array<{
+      name: string;
+      type: string;
+      pk: number;
+      hidden: number;
+    }>
+  ).filter((c) => c.hidden !== 1);
   const sample = db.prepare(`SELECT * FROM ${quote(name)} LIMIT 200`).all() as Array<Record<string, unknown>>;
   const { n } = db.prepare(`SELECT count(*) AS n FROM ${quote(name)}`).get() as { n: number };
   return {

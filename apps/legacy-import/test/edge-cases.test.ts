@@ -323,6 +323,38 @@ describe('tables whose columns hide the rowid', () => {
   });
 });
 
+describe('generated columns and virtual tables', () => {
+  it('archives and reports generated columns (VIRTUAL and STORED) and skips only hidden virtual-table columns', async () => {
+    const file = join(dir, 'generated.db');
+    const db = new Database(file);
+    db.exec(`CREATE TABLE lines (id INTEGER PRIMARY KEY, qty INTEGER, price REAL,
+        total REAL GENERATED ALWAYS AS (qty * price) VIRTUAL,
+        label TEXT GENERATED ALWAYS AS ('#' || id) STORED);
+      INSERT INTO lines (id, qty, price) VALUES (1, 3, 2.5), (2, NULL, 1.0);
+      CREATE VIRTUAL TABLE notes USING fts5(title, body);
+      INSERT INTO notes VALUES ('hello', 'world');`);
+    const truth = db.prepare('SELECT * FROM lines ORDER BY id').all();
+    db.close();
+    const tenant = await ctx.newOrganisation();
+    const report = await run(tenant, [file]);
+    const table = (name: string) => report.databases[0]!.tables.find((t) => t.table === name)!;
+    expect(table('lines').columns.map((c) => `${c.name}:${c.fate}`)).toEqual([
+      'id:archived',
+      'qty:archived',
+      'price:archived',
+      'total:archived',
+      'label:archived',
+    ]);
+    const rows = await ctx.query<{ o: Record<string, unknown> }>(
+      tenant,
+      `SELECT original AS o FROM legacy.archive_rows WHERE source_table = 'lines' ORDER BY source_key`,
+    );
+    expect(rows.map((r) => r.o)).toEqual(truth);
+    // FTS5's hidden columns (the table's own name, rank) are not data: title and body only.
+    expect(table('notes').columns.map((c) => c.name)).toEqual(['title', 'body']);
+  });
+});
+
 describe('field rules, as the API and the CSV import apply them', () => {
   it('refuses a SIRET of another company, stores the SIREN a SIRET names, trims what String#trim trims, never folds U+212A into k', async () => {
     const file = join(dir, 'rules.db');
