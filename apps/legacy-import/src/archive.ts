@@ -61,17 +61,26 @@ export async function archiveTable(
   };
   const name = quoteSqliteName(spec.table);
   const { rowid: rowidName, alias } = spec.rowid;
+  // No rowid: a scan order that does not depend on the planner (the key's order for WITHOUT
+  // ROWID tables; the table's own order, rowid order, when columns hide every alias).
+  const scan = rowidName
+    ? `FROM ${name} ORDER BY ${rowidName}`
+    : spec.rowid.withoutRowid && spec.primaryKey.length > 0
+      ? `FROM ${name} ORDER BY ${spec.primaryKey.map(quoteSqliteName).join(', ')}`
+      : `FROM ${name} NOT INDEXED`;
   const statement = db
-    .prepare(
-      rowidName
-        ? `SELECT ${rowidName} AS ${quoteSqliteName(alias)}, * FROM ${name} ORDER BY ${rowidName}`
-        : // No rowid: a scan order that does not depend on the planner (the key's order for WITHOUT
-          // ROWID tables; the table's own order, rowid order, when columns hide every alias).
-          spec.rowid.withoutRowid && spec.primaryKey.length > 0
-          ? `SELECT * FROM ${name} ORDER BY ${spec.primaryKey.map(quoteSqliteName).join(', ')}`
-          : `SELECT * FROM ${name} NOT INDEXED`,
-    )
+    .prepare(rowidName ? `SELECT ${rowidName} AS ${quoteSqliteName(alias)}, * ${scan}` : `SELECT * ${scan}`)
     .safeIntegers(true);
+  /** The stored bytes of a text value: by rowid, or (no rowid to read) by the row's place in the scan. */
+  const rawBytes = (column: string, rowid: bigint | undefined, position: number): Buffer | null => {
+    const cast = `SELECT CAST(${quoteSqliteName(column)} AS BLOB) AS b`;
+    const found = (
+      rowid !== undefined
+        ? spec.rawReader.prepare(`${cast} FROM ${name} WHERE ${rowidName} = ?`).safeIntegers(true).get(rowid)
+        : spec.rawReader.prepare(`${cast} ${scan} LIMIT 1 OFFSET ?`).get(position - 1)
+    ) as { b: Buffer | null } | undefined;
+    return found?.b ?? null;
+  };
   const seen = new Set<string>();
   let batch: string[] = [];
   const flush = async () => {
@@ -96,12 +105,9 @@ export async function archiveTable(
     for (const column of spec.columns) {
       const value = row[column];
       // better-sqlite3 decodes invalid UTF-8 as U+FFFD: keep the bytes instead.
-      if (typeof value === 'string' && value.includes('\uFFFD') && rowid !== undefined) {
-        const raw = spec.rawReader
-          .prepare(`SELECT CAST(${quoteSqliteName(column)} AS BLOB) AS b FROM ${name} WHERE ${rowidName} = ?`)
-          .safeIntegers(true)
-          .get(rowid) as { b: Buffer | null };
-        if (raw.b && !raw.b.equals(Buffer.from(value, 'utf8'))) values[column] = new InvalidText(raw.b);
+      if (typeof value === 'string' && value.includes('\uFFFD')) {
+        const raw = rawBytes(column, rowid, counts.read);
+        if (raw && !raw.equals(Buffer.from(value, 'utf8'))) values[column] = new InvalidText(raw);
       }
     }
     if (spec.erased?.(spec.columns.map((c) => (typeof row[c] === 'string' ? row[c] : '')).join('\n'))) {

@@ -323,6 +323,38 @@ describe('tables whose columns hide the rowid', () => {
   });
 });
 
+describe('text that is not valid UTF-8', () => {
+  it('keeps its bytes ($text) in tables with a rowid, WITHOUT ROWID tables and tables whose columns hide the rowid', async () => {
+    const file = join(dir, 'bytes.db');
+    const db = new Database(file);
+    db.exec(`CREATE TABLE plain (id INTEGER PRIMARY KEY, note TEXT);
+      CREATE TABLE keyed (code TEXT PRIMARY KEY, note TEXT) WITHOUT ROWID;
+      CREATE TABLE hidden (rowid, _rowid_, oid, note TEXT);`);
+    // 'A', an 0xFF byte (never valid UTF-8), 'B'; and a valid row around it.
+    const bad = "CAST(x'41ff42' AS TEXT)";
+    db.exec(`INSERT INTO plain VALUES (1, 'ok'), (2, ${bad});
+      INSERT INTO keyed VALUES ('a', 'ok'), ('b', ${bad}), ('c', 'é');
+      INSERT INTO hidden VALUES (1, 1, 1, 'ok'), (1, 1, 1, ${bad});`);
+    db.close();
+    const tenant = await ctx.newOrganisation();
+    await run(tenant, [file]);
+    const rows = await ctx.query<{ k: string; note: unknown }>(
+      tenant,
+      `SELECT source_table || ' ' || source_key AS k, original -> 'note' AS note FROM legacy.archive_rows ORDER BY 1`,
+    );
+    const bytes = { $text: Buffer.from([0x41, 0xff, 0x42]).toString('base64') };
+    expect(rows).toEqual([
+      { k: 'hidden row:1', note: 'ok' },
+      { k: 'hidden row:2', note: bytes },
+      { k: 'keyed a', note: 'ok' },
+      { k: 'keyed b', note: bytes },
+      { k: 'keyed c', note: 'é' },
+      { k: 'plain 1', note: 'ok' },
+      { k: 'plain 2', note: bytes },
+    ]);
+  });
+});
+
 describe('generated columns and virtual tables', () => {
   it('archives and reports generated columns (VIRTUAL and STORED) and skips only hidden virtual-table columns', async () => {
     const file = join(dir, 'generated.db');
