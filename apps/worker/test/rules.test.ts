@@ -1,5 +1,7 @@
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
+import { createLogger, withoutAddresses } from '../src/logger.js';
 import {
   createCampaign,
   createMailbox,
@@ -414,6 +416,53 @@ describe('sequence rules', { timeout: 60_000 }, () => {
     expect(rows[0].n).toBe(1);
     clock.set(INSIDE);
     await w.worker.drain();
+  });
+  it('logs no recipient address: the hard bounce line gives ids, and SMTP answers that echo the address are masked', async () => {
+    const written: string[] = [];
+    const log = createLogger(
+      'info',
+      'worker',
+      new Writable({
+        write(chunk, _encoding, done) {
+          written.push(String(chunk));
+          done();
+        },
+      }),
+    );
+    const logged = testWorker(t.workerUrl, smtp.url, clock, { log });
+    // What Postfix answers: the recipient's address in the refusal.
+    smtp.setRcpt((address) =>
+      address.startsWith('echo-gone')
+        ? { code: 550, message: `5.1.1 <${address}>: Recipient address rejected: User unknown` }
+        : address.startsWith('echo-busy')
+          ? { code: 451, message: `4.7.1 <${address}>: Recipient address rejected: try again later` }
+          : undefined,
+    );
+    try {
+      const gone = await scenario([{ email: 'echo-gone.zoe@x.test' }]);
+      const busy = await scenario([{ email: 'echo-busy.zoe@x.test' }]);
+      await logged.worker.drain();
+      const lines = written.map((line) => JSON.parse(line) as Record<string, unknown>);
+      const bounce = lines.find((l) => l.msg === 'hard bounce: recipient suppressed');
+      expect(bounce).toMatchObject({
+        enrollmentId: gone.enrollments[0],
+        detail: expect.stringMatching(/550/),
+      });
+      expect(bounce).not.toHaveProperty('to');
+      expect(lines.some((l) => l.msg === 'task will be retried')).toBe(true);
+      expect(written.join('\n')).not.toMatch(/echo-(gone|busy)|zoe@/);
+      // Masked inside a JSON line, after an escape too, the line stays JSON.
+      const line = JSON.stringify({ m: 'a\nzoe@x.fr b\u0001zoe@x.fr c\\zoe@x.fr' });
+      expect(JSON.parse(withoutAddresses(line))).toEqual({ m: 'a\n[address] b\u0001[address] c\\[address]' });
+      // The database keeps the answer as the server gave it (erased with the message).
+      const stored = await t.admin.query('SELECT error FROM outreach.messages WHERE enrollment_id = $1', [
+        gone.enrollments[0],
+      ]);
+      expect(stored.rows[0].error).toContain('<echo-gone.zoe@x.test>');
+      expect((await task(busy.enrollments[0]!)).status).toBe('pending');
+    } finally {
+      await logged.close();
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import { PRIORITY, stopEnrollment, TASKS } from '@prospectflow/outreach-core';
 import type { TenantClient } from '@prospectflow/tenant-context';
+import { withoutAddresses } from '../../logger.js';
 import { inTenant } from '../../queue/sql.js';
 import type { TaskContext } from '../../queue/types.js';
 import { followUpAt } from '../schedule.js';
@@ -71,7 +72,15 @@ export async function recordBounce(
     messageId: sent.messageRowId,
     at: now,
   });
-  ctx.log.warn({ to: sent.mail.to, detail }, 'hard bounce: recipient suppressed');
+  // Ids, never the address (personal data; the logger also masks any address left in the answer).
+  ctx.log.warn(
+    {
+      messageRowId: sent.messageRowId,
+      enrollmentId: ctx.task.enrollment_id,
+      detail: withoutAddresses(detail),
+    },
+    'hard bounce: recipient suppressed',
+  );
 }
 
 /**
