@@ -5,7 +5,8 @@ export type SubjectTarget = { email: string } | { personId: string } | { request
 
 /**
  * A data subject as the erasure (Art. 17) and the access export (Art. 15) both see it: the
- * person(s) behind an address, every address of theirs, their full names and other identifiers.
+ * person(s) behind an address, every address of theirs (their positions', and those our messages
+ * to them went to), their full names and other identifiers.
  * What belongs to them is decided by ONE rule, app.subject_owns (migration 1005): one of these
  * addresses or identifiers, or a full name as whole words in a record that carries no other
  * address.
@@ -61,6 +62,19 @@ export async function resolveSubject(client: TenantClient, target: SubjectTarget
     [personIds],
   );
   for (const row of people) if (row.email) emails.add(row.email.toLowerCase());
+  // The addresses we wrote to them at are theirs too: a position's address corrected after a
+  // send leaves the old one on the messages, and in the plain suppression list when they
+  // unsubscribed (or asked for erasure) from that message.
+  const positionIds = people.map((r) => r.position_id).filter((id): id is string => id !== null);
+  if (positionIds.length > 0) {
+    const { rows: sentTo } = await client.query<{ email: string }>(
+      `SELECT DISTINCT m.to_address::text AS email FROM outreach.messages m
+        JOIN outreach.campaign_enrollments e ON e.id = m.enrollment_id
+       WHERE e.position_id = ANY ($1::uuid[]) AND m.direction = 'outbound' AND m.to_address IS NOT NULL`,
+      [positionIds],
+    );
+    for (const row of sentTo) emails.add(row.email.toLowerCase());
+  }
   const distinct = (values: (string | null)[]) => [...new Set(values.filter((v): v is string => !!v))];
   return {
     personIds,

@@ -216,4 +216,91 @@ describe('what belongs to a data subject (erasure and export alike)', () => {
     );
     expect(everywhere.rows[0]!.n).toBe(0);
   });
+  it('an address we wrote to them at is theirs too: corrected since, it still goes (plain suppression, messages)', async () => {
+    const OLD = 'anouk.ancienne@relais-co.fr';
+    const subject = await person('Anouk', 'Relais', [OLD]);
+    const mailbox = await t.request(admin, {
+      method: 'POST',
+      url: '/v1/mailboxes',
+      payload: { fromName: 'Sales', fromAddress: 'sales@subject-match.test' },
+    });
+    const campaign = await t.request(admin, {
+      method: 'POST',
+      url: '/v1/campaigns',
+      payload: {
+        name: 'Relais',
+        mailboxId: mailbox.json().id,
+        steps: [{ delayDays: 0, subject: 'Hi', body: 'Hi' }],
+      },
+    });
+    const enrolled = await t.request(admin, {
+      method: 'POST',
+      url: `/v1/campaigns/${campaign.json().id}/enrollments`,
+      payload: { positionIds: subject.positionIds },
+    });
+    expect(enrolled.statusCode, enrolled.body).toBe(200);
+    // Step 1 went to the old address (what the worker leaves behind).
+    const token = 'subjectMatchRelaisAAAAAAAAAA';
+    await t.admin.query(
+      `INSERT INTO outreach.messages (organisation_id, enrollment_id, step_id, mailbox_id, direction, status,
+         message_id_header, to_address, subject, body_text, unsubscribe_token, sent_at)
+       VALUES ($1, $2, $3, $4, 'outbound', 'sent', '<relais-1@subject-match.test>', $5, 'Hi', 'Bonjour Anouk', $6, now())`,
+      [
+        admin.organisationId,
+        enrolled.json().enrolled[0].enrollmentId,
+        campaign.json().steps[0].id,
+        mailbox.json().id,
+        OLD,
+        token,
+      ],
+    );
+    // The address is corrected; then the recipient asks for erasure from the old message's page.
+    const patched = await t.request(admin, {
+      method: 'PATCH',
+      url: `/v1/positions/${subject.positionIds[0]}`,
+      payload: { email: 'anouk.nouvelle@relais-co.fr' },
+    });
+    expect(patched.statusCode, patched.body).toBe(200);
+    const page = await t.app.inject({
+      method: 'POST',
+      url: `/u/${token}/erasure`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: '',
+    });
+    expect(page.statusCode).toBe(200);
+    const held = await t.admin.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM outreach.suppressions WHERE email = $1',
+      [OLD],
+    );
+    expect(held.rows[0]!.n).toBe(1);
+    // The export by the new address shows the old one's suppression; the erasure removes it.
+    const doc = await exportOf('anouk.nouvelle@relais-co.fr');
+    expect(doc.suppressions).toContainEqual(
+      expect.objectContaining({ reason: 'unsubscribed', matched_by: 'email' }),
+    );
+    const requests = await t.request(admin, {
+      method: 'GET',
+      url: '/v1/privacy/erasure-requests?status=pending',
+    });
+    const requestId = requests.json().items[0].id;
+    const erased = await t.request(admin, {
+      method: 'POST',
+      url: '/v1/privacy/erasures',
+      payload: { requestId },
+    });
+    expect(erased.statusCode, erased.body).toBe(201);
+    expect(erased.json().removed).toMatchObject({ 'outreach.suppressions': 1, 'outreach.messages': 1 });
+    const { rows: tables } = await t.admin.query<{ t: string }>(
+      `SELECT format('%I.%I', n.nspname, c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')`,
+    );
+    const hits: string[] = [];
+    for (const { t: table } of tables) {
+      const { rows } = await t.admin.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${table} x WHERE x::text ILIKE '%anouk.ancienne%'`,
+      );
+      if (rows[0]!.n > 0) hits.push(table);
+    }
+    expect(hits).toEqual([]);
+  });
 });
