@@ -74,7 +74,8 @@ describe('privacy on the send path', () => {
     await w.worker.drain();
     expect(smtp.mails.map((m) => m.envelopeTo[0])).toEqual(['informed@prospect.test']);
     const text = smtp.mails[0]!.parsed.text ?? '';
-    expect(text).toContain('Vos coordonnées viennent de : system (');
+    // Written for the recipient, not the internal source code ('system', 'api').
+    expect(text).toMatch(/Vos coordonnées viennent de : entered by the organisation, \d{4}-\d{2}-\d{2}\./);
     expect(text).toContain('https://privacy.test/notice');
     const { rows } = await t.admin.query(
       'SELECT email::text, art14_notified_at IS NOT NULL AS notified FROM crm.positions WHERE id = ANY ($1::uuid[]) ORDER BY email',

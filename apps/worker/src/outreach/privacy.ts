@@ -55,7 +55,13 @@ export interface NoticeValues {
   carriesNotice: boolean;
 }
 
-/** {{privacy.*}} values for a position, read only when one of the templates uses them. */
+/**
+ * {{privacy.*}} values for a position, read only when one of the templates uses them.
+ * {{privacy.source}} is written for the recipient (Art. 14(2)(f)): the import file (and its
+ * kind) or "entered by a user" (the API), "entered by the organisation" (no user: seeds, scripts),
+ * "source not recorded" (rows older than provenance), then the date, e.g.
+ * "leads-2026.csv (import CSV), 2026-01-15" — never the internal source code ('api', 'system').
+ */
 export async function privacyValues(
   pool: Pool,
   client: TenantClient | undefined,
@@ -75,9 +81,12 @@ export async function privacyValues(
     (
       await c.query<{ notice: string | null; notice_url: string | null; source: string }>(
         `SELECT s.art14_notice AS notice, s.privacy_notice_url AS notice_url,
-                CASE WHEN p.created_source IN ('csv', 'json', 'sqlite')
-                     THEN coalesce(i.file_name, 'import') || ' (import ' || upper(p.created_source) || ', ' || to_char(p.created_at, 'YYYY-MM-DD') || ')'
-                     ELSE p.created_source || ' (' || to_char(p.created_at, 'YYYY-MM-DD') || ')' END AS source
+                CASE p.created_source
+                     WHEN 'api' THEN 'entered by a user'
+                     WHEN 'system' THEN 'entered by the organisation'
+                     WHEN 'unknown' THEN 'source not recorded'
+                     ELSE coalesce(i.file_name, 'import') || ' (import ' || upper(p.created_source) || ')'
+                END || ', ' || to_char(p.created_at, 'YYYY-MM-DD') AS source
            FROM crm.positions p
            LEFT JOIN crm.imports i ON i.id = p.created_import_id
            LEFT JOIN iam.privacy_settings s ON s.organisation_id = p.organisation_id
