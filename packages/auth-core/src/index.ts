@@ -40,7 +40,12 @@ export {
 } from './plugins/organisation-scope.js';
 export { type RequestAuth, requireAuth, sendAuthProblem } from './plugins/request-auth.js';
 export { roleRefusal } from './plugins/require-role.js';
-export { SESSION_PLUGIN, type SessionPluginOptions, sessionPlugin } from './plugins/session.js';
+export {
+  SESSION_PLUGIN,
+  type SessionMethods,
+  type SessionPluginOptions,
+  sessionPlugin,
+} from './plugins/session.js';
 export { createSessionRedis } from './redis.js';
 export { SessionService, type SessionServiceOptions } from './session-service.js';
 export {

@@ -147,6 +147,38 @@ describe('published packages, installed outside the workspace from a local regis
     expect(unresolvedDeclarationImports(dir)).toEqual([]);
   });
 
+  it('bundled Node service: the bundler keeps telemetry/register, imported for its side effect', async () => {
+    const dir = scratchProject(
+      work,
+      'bundled-service',
+      { '@prospectflow/telemetry': exact('@prospectflow/telemetry') },
+      registry,
+    );
+    // Our packages go into the bundle; the OpenTelemetry libraries stay external (they load
+    // Node built-ins through require, which an ESM bundle cannot do), resolved from node_modules.
+    await esbuild.build({
+      absWorkingDir: dir,
+      entryPoints: ['index.mjs'],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      external: ['@opentelemetry/*', '@fastify/otel'],
+      outfile: 'out/service.mjs',
+      logLevel: 'silent',
+    });
+    const out = execFileSync(process.execPath, ['out/service.mjs'], {
+      cwd: dir,
+      encoding: 'utf8',
+      // Tracing requested; nothing is exported (no span), so the endpoint is never reached.
+      env: {
+        PATH: process.env.PATH,
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+      },
+    });
+    expect(JSON.parse(out.trim().split('\n').at(-1)!)).toEqual({ tracing: true });
+  });
+
   it('browser: contracts + api-client bundle with no Node built-ins, under budget, and no server package installed', async () => {
     const browser = published.filter((p) => BROWSER_PACKAGES.has(p.name));
     expect(browser.map((p) => p.name).sort()).toEqual([...BROWSER_PACKAGES].sort());

@@ -11,9 +11,18 @@ export interface SessionPluginOptions {
   sessions: SessionService;
 }
 
+/**
+ * `fastify.sessions`: SessionService's public methods, as a structural type rather than the class.
+ * The published package has ESM and CJS declarations (index.d.ts, index.d.cts); a project with both
+ * kinds of files loads both, and each augments Fastify. Two copies of a class with private members
+ * are different types, so `sessions: SessionService` made the second augmentation an error
+ * (TS2717) for any consumer without skipLibCheck; the two copies of this type are identical.
+ */
+export type SessionMethods = { [Key in keyof SessionService]: SessionService[Key] };
+
 declare module 'fastify' {
   interface FastifyInstance {
-    sessions: SessionService;
+    sessions: SessionMethods;
   }
 }
 
