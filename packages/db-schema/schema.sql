@@ -505,11 +505,11 @@ CREATE TABLE iam.organisations (
   CONSTRAINT organisations_status_check CHECK ((status = ANY (ARRAY['active'::text, 'suspended'::text])))
 );
 CREATE TRIGGER set_updated_at BEFORE UPDATE ON iam.organisations FOR EACH ROW EXECUTE FUNCTION app.set_updated_at();
-GRANT SELECT (id) ON iam.organisations TO prospectflow_system;
+GRANT INSERT (id), SELECT (id) ON iam.organisations TO prospectflow_system;
+GRANT INSERT (name), SELECT (name), UPDATE (name) ON iam.organisations TO prospectflow_system;
+GRANT INSERT (slug), SELECT (slug), UPDATE (slug) ON iam.organisations TO prospectflow_system;
 GRANT SELECT (status) ON iam.organisations TO prospectflow_system;
-GRANT INSERT, SELECT, UPDATE ON iam.organisations TO prospectflow_app;
 GRANT SELECT ON iam.organisations TO prospectflow_backup;
-GRANT SELECT ON iam.organisations TO prospectflow_worker;
 
 CREATE TABLE iam.privacy_settings (
   organisation_id uuid NOT NULL DEFAULT app.current_organisation_id(),
@@ -566,11 +566,15 @@ CREATE TABLE iam.users (
 CREATE INDEX users_email_idx ON iam.users USING btree (email);
 CREATE TRIGGER set_updated_at BEFORE UPDATE ON iam.users FOR EACH ROW EXECUTE FUNCTION app.set_updated_at();
 GRANT SELECT (id) ON iam.users TO prospectflow_system;
-GRANT SELECT (email) ON iam.users TO prospectflow_system;
-GRANT SELECT (email_verified) ON iam.users TO prospectflow_system;
-GRANT INSERT, SELECT, UPDATE ON iam.users TO prospectflow_app;
+GRANT INSERT (cognito_sub) ON iam.users TO prospectflow_system;
+GRANT INSERT (cognito_pool_id), UPDATE (cognito_pool_id) ON iam.users TO prospectflow_system;
+GRANT INSERT (email), SELECT (email), UPDATE (email) ON iam.users TO prospectflow_system;
+GRANT INSERT (email_verified), SELECT (email_verified), UPDATE (email_verified) ON iam.users TO prospectflow_system;
+GRANT INSERT (first_name), UPDATE (first_name) ON iam.users TO prospectflow_system;
+GRANT INSERT (last_name), UPDATE (last_name) ON iam.users TO prospectflow_system;
+GRANT INSERT (last_seen_at), UPDATE (last_seen_at) ON iam.users TO prospectflow_system;
 GRANT SELECT ON iam.users TO prospectflow_backup;
-GRANT SELECT ON iam.users TO prospectflow_worker;
+GRANT SELECT ON iam.users TO prospectflow_system;
 
 CREATE TABLE outreach.campaign_enrollments (
   organisation_id uuid NOT NULL DEFAULT app.current_organisation_id(),
@@ -1448,6 +1452,16 @@ END;
 $function$;
 GRANT EXECUTE ON FUNCTION app.complete_tasks(p_worker text, p_organisation_ids uuid[], p_ids uuid[], p_now timestamp with time zone) TO prospectflow_worker;
 
+CREATE OR REPLACE FUNCTION app.create_current_organisation(p_name text, p_slug text)
+ RETURNS void
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+  INSERT INTO iam.organisations (id, name, slug) VALUES (app.current_organisation_id(), p_name, p_slug)
+$function$;
+GRANT EXECUTE ON FUNCTION app.create_current_organisation(p_name text, p_slug text) TO prospectflow_app;
+
 CREATE OR REPLACE FUNCTION app.current_import_id()
  RETURNS uuid
  LANGUAGE sql
@@ -1459,6 +1473,17 @@ GRANT EXECUTE ON FUNCTION app.current_import_id() TO prospectflow_app;
 GRANT EXECUTE ON FUNCTION app.current_import_id() TO prospectflow_backup;
 GRANT EXECUTE ON FUNCTION app.current_import_id() TO prospectflow_system;
 GRANT EXECUTE ON FUNCTION app.current_import_id() TO prospectflow_worker;
+
+CREATE OR REPLACE FUNCTION app.current_organisation()
+ RETURNS TABLE(id uuid, name text, slug text, status text)
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+  SELECT o.id, o.name, o.slug::text, o.status FROM iam.organisations AS o
+  WHERE o.id = app.current_organisation_id()
+$function$;
+GRANT EXECUTE ON FUNCTION app.current_organisation() TO prospectflow_app;
 
 CREATE OR REPLACE FUNCTION app.current_organisation_id()
  RETURNS uuid
@@ -1674,6 +1699,18 @@ END;
 $function$;
 GRANT EXECUTE ON FUNCTION app.ledger_updated() TO prospectflow_app;
 GRANT EXECUTE ON FUNCTION app.ledger_updated() TO prospectflow_worker;
+
+CREATE OR REPLACE FUNCTION app.lock_current_organisation()
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+BEGIN
+  PERFORM 1 FROM iam.organisations AS o WHERE o.id = app.current_organisation_id() FOR NO KEY UPDATE;
+END;
+$function$;
+GRANT EXECUTE ON FUNCTION app.lock_current_organisation() TO prospectflow_app;
 
 CREATE OR REPLACE FUNCTION app.luhn_valid(digits text)
  RETURNS boolean
@@ -2359,6 +2396,27 @@ $function$;
 GRANT EXECUTE ON FUNCTION app.suppression_reason(p_address citext) TO prospectflow_app;
 GRANT EXECUTE ON FUNCTION app.suppression_reason(p_address citext) TO prospectflow_worker;
 
+CREATE OR REPLACE FUNCTION app.sync_user(p_sub text, p_pool_id text, p_email text, p_email_verified boolean, p_first_name text, p_last_name text, p_email_change text)
+ RETURNS TABLE(id uuid, created boolean)
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+  INSERT INTO iam.users AS u (cognito_sub, cognito_pool_id, email, email_verified, first_name, last_name, last_seen_at)
+  VALUES (p_sub, p_pool_id, p_email, p_email_verified, p_first_name, p_last_name, now())
+  ON CONFLICT (cognito_sub) DO UPDATE SET
+    cognito_pool_id = EXCLUDED.cognito_pool_id,
+    email = CASE WHEN p_email_change = 'set' THEN EXCLUDED.email ELSE u.email END,
+    email_verified = CASE p_email_change WHEN 'set' THEN EXCLUDED.email_verified WHEN 'unverify' THEN false
+                     ELSE u.email_verified END,
+    first_name = coalesce(EXCLUDED.first_name, u.first_name),
+    last_name = coalesce(EXCLUDED.last_name, u.last_name),
+    last_seen_at = now()
+  WHERE u.cognito_pool_id IS NULL OR u.cognito_pool_id = EXCLUDED.cognito_pool_id
+  RETURNING u.id, (u.xmax = 0)
+$function$;
+GRANT EXECUTE ON FUNCTION app.sync_user(p_sub text, p_pool_id text, p_email text, p_email_verified boolean, p_first_name text, p_last_name text, p_email_change text) TO prospectflow_app;
+
 CREATE OR REPLACE FUNCTION app.task_queue_stats(p_now timestamp with time zone)
  RETURNS TABLE(ready bigint, deferred bigint, running bigint, oldest_ready_seconds double precision)
  LANGUAGE sql
@@ -2374,26 +2432,50 @@ AS $function$
 $function$;
 GRANT EXECUTE ON FUNCTION app.task_queue_stats(p_now timestamp with time zone) TO prospectflow_worker;
 
-CREATE OR REPLACE FUNCTION app.user_invitations(p_user_id uuid)
- RETURNS TABLE(organisation_id uuid, id uuid, role text, status text, expires_at timestamp with time zone, email_verified boolean)
+CREATE OR REPLACE FUNCTION app.update_current_organisation(p_name text, p_slug text)
+ RETURNS TABLE(id uuid, name text, slug text, status text)
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+  UPDATE iam.organisations AS o SET name = coalesce(p_name, o.name), slug = coalesce(p_slug, o.slug)
+  WHERE o.id = app.current_organisation_id()
+  RETURNING o.id, o.name, o.slug::text, o.status
+$function$;
+GRANT EXECUTE ON FUNCTION app.update_current_organisation(p_name text, p_slug text) TO prospectflow_app;
+
+CREATE OR REPLACE FUNCTION app.user_account(p_user_id uuid)
+ RETURNS TABLE(id uuid, cognito_sub text, cognito_pool_id text, email citext, email_verified boolean, first_name text, last_name text)
  LANGUAGE sql
  STABLE SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
-  SELECT i.organisation_id, i.id, i.role, i.status, i.expires_at, u.email_verified
+  SELECT u.id, u.cognito_sub, u.cognito_pool_id, u.email, u.email_verified, u.first_name, u.last_name
+  FROM iam.users AS u WHERE u.id = p_user_id
+$function$;
+GRANT EXECUTE ON FUNCTION app.user_account(p_user_id uuid) TO prospectflow_app;
+
+CREATE OR REPLACE FUNCTION app.user_invitations(p_user_id uuid)
+ RETURNS TABLE(organisation_id uuid, id uuid, role text, status text, expires_at timestamp with time zone, email_verified boolean, organisation_name text)
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+  SELECT i.organisation_id, i.id, i.role, i.status, i.expires_at, u.email_verified, o.name
   FROM iam.users AS u
   JOIN iam.organisation_invitations AS i ON i.email OPERATOR(public.=) u.email
+  JOIN iam.organisations AS o ON o.id = i.organisation_id
   WHERE u.id = p_user_id
 $function$;
 GRANT EXECUTE ON FUNCTION app.user_invitations(p_user_id uuid) TO prospectflow_app;
 
 CREATE OR REPLACE FUNCTION app.user_memberships(p_user_id uuid)
- RETURNS TABLE(organisation_id uuid, role text, status text, organisation_status text)
+ RETURNS TABLE(organisation_id uuid, role text, status text, organisation_status text, organisation_name text, organisation_slug text)
  LANGUAGE sql
  STABLE SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
-  SELECT m.organisation_id, m.role, m.status, o.status
+  SELECT m.organisation_id, m.role, m.status, o.status, o.name, o.slug::text
   FROM iam.organisation_users AS m
   JOIN iam.organisations AS o ON o.id = m.organisation_id
   WHERE m.user_id = p_user_id

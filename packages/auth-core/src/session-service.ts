@@ -75,7 +75,7 @@ export class SessionService {
   /** Drops the cached session of a user; call after a membership change has committed. */
   async invalidate(userId: string): Promise<void> {
     const { rows } = await this.options.db.query<{ cognito_sub: string; cognito_pool_id: string | null }>(
-      'SELECT cognito_sub, cognito_pool_id FROM iam.users WHERE id = $1::uuid',
+      'SELECT cognito_sub, cognito_pool_id FROM app.user_account($1::uuid)',
       [userId],
     );
     for (const row of rows) {

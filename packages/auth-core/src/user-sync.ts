@@ -44,8 +44,8 @@ function storableName(name: string | undefined): string | null {
 
 /**
  * Keeps `iam.users` in step with Cognito. One statement, `INSERT … ON CONFLICT (cognito_sub) DO
- * UPDATE`, so concurrent first requests for a new `sub` serialise on the unique index and all get
- * the same row. A row belongs to the pool that first claimed it: the same `sub` from another
+ * UPDATE` inside `app.sync_user`, so concurrent first requests for a new `sub` serialise on the
+ * unique index and all get the same row. A row belongs to the pool that first claimed it: the same `sub` from another
  * configured pool is refused (401 `token_invalid`), never given that user's memberships. Names
  * come only from ID tokens. The email comes from ID tokens, or for access
  * tokens (which carry none) from the userInfo endpoint when one is configured: its answer counts
@@ -84,18 +84,8 @@ export class UserSyncService {
   async sync(token: VerifiedToken, logger: AuthLogger = this.logger): Promise<SyncedUser> {
     const update = await this.emailUpdate(token, logger);
     const { rows } = await this.db.query<{ id: string; created: boolean }>(
-      `INSERT INTO iam.users AS u (cognito_sub, cognito_pool_id, email, email_verified, first_name, last_name, last_seen_at)
-       VALUES ($1, $2, $3, $4, $5, $6, now())
-       ON CONFLICT (cognito_sub) DO UPDATE SET
-         cognito_pool_id = EXCLUDED.cognito_pool_id,
-         email = CASE WHEN $7::text = 'set' THEN EXCLUDED.email ELSE u.email END,
-         email_verified = CASE $7::text WHEN 'set' THEN EXCLUDED.email_verified WHEN 'unverify' THEN false
-                          ELSE u.email_verified END,
-         first_name = COALESCE(EXCLUDED.first_name, u.first_name),
-         last_name = COALESCE(EXCLUDED.last_name, u.last_name),
-         last_seen_at = now()
-       WHERE u.cognito_pool_id IS NULL OR u.cognito_pool_id = EXCLUDED.cognito_pool_id
-       RETURNING id, (xmax = 0) AS created`,
+      // app.sync_user (migration 1010): the API role has no privilege on iam.users itself.
+      'SELECT id, created FROM app.sync_user($1, $2, $3, $4, $5, $6, $7)',
       [
         token.sub,
         token.userPoolId,

@@ -134,7 +134,7 @@ describe('SessionService with Redis', () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => sessions.getSession(verified(sub))));
     expect(new Set(results.map((session) => session.userId)).size).toBe(1);
     expect(recorded.count('user_memberships')).toBe(1);
-    expect(recorded.count('INSERT INTO iam.users')).toBe(1);
+    expect(recorded.count('app.sync_user')).toBe(1);
   });
 
   it('does not let a request made after invalidate() share a load that read the old memberships', async () => {

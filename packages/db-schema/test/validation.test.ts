@@ -60,6 +60,7 @@ describe('validation suite catches a sabotaged database', () => {
       ALTER TABLE outreach.campaigns DROP CONSTRAINT campaigns_status_check;
       ALTER TABLE crm.companies DROP CONSTRAINT companies_pkey CASCADE;
       ALTER TABLE crm.companies ADD PRIMARY KEY (id);
+      GRANT SELECT (email) ON iam.users TO prospectflow_worker;
     `;
     await withSabotagedDatabase('sabotage', sabotage, async (migratorUrl) => {
       const results = await runValidation(migratorUrl);
@@ -74,6 +75,7 @@ describe('validation suite catches a sabotaged database', () => {
           'rls-forced',
           'rls-policy',
           'runtime-role-attributes',
+          'runtime-roles-tenant-tables-only',
           'tenant-foreign-keys',
           'tenant-primary-keys',
           'tenant-uniques-and-indexes',
@@ -83,6 +85,7 @@ describe('validation suite catches a sabotaged database', () => {
       expect(failed['rls-policy']).toContain('crm.companies: 2 policies');
       expect(failed['tenant-uniques-and-indexes']).toContain('companies_name_idx');
       expect(failed['runtime-role-attributes']).toContain('TRUNCATE on crm.companies');
+      expect(failed['runtime-roles-tenant-tables-only']).toContain('prospectflow_worker has SELECT on iam.users');
       expect(failed['tenant-foreign-keys']).toContain('campaigns_mailbox_single_fkey');
       expect(failed['app-role-cannot-escalate']).toContain('TRUNCATE crm.companies');
       expect(failed['enum-checks']).toContain('outreach.campaigns.status');

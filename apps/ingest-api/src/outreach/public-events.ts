@@ -101,8 +101,8 @@ export async function unsubscribe(pool: pg.Pool, token: string, now = new Date()
 export async function senderOfToken(pool: pg.Pool, token: string): Promise<Sender | undefined> {
   return await underTokenOrganisation(pool, 'organisation_for_unsubscribe_token', token, async (client) => {
     const { rows } = await client.query<Sender>(
-      `SELECT o.name, s.privacy_notice_url AS "privacyNoticeUrl" FROM iam.organisations o
-       LEFT JOIN iam.privacy_settings s ON s.organisation_id = o.id WHERE o.id = app.current_organisation_id()`,
+      `SELECT o.name, s.privacy_notice_url AS "privacyNoticeUrl" FROM app.current_organisation() o
+       LEFT JOIN iam.privacy_settings s ON s.organisation_id = o.id`,
     );
     return rows[0];
   });

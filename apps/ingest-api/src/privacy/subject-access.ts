@@ -87,9 +87,8 @@ export async function subjectAccess(client: TenantClient, keys: SubjectKeys, ema
   );
   const organisation = (
     await q<{ name: string; privacy_notice_url: string | null }>(
-      `SELECT o.name, s.privacy_notice_url FROM iam.organisations o
-         LEFT JOIN iam.privacy_settings s ON s.organisation_id = o.id
-        WHERE o.id = app.current_organisation_id()`,
+      `SELECT o.name, s.privacy_notice_url FROM app.current_organisation() o
+         LEFT JOIN iam.privacy_settings s ON s.organisation_id = o.id`,
       [],
     )
   )[0]!;

@@ -60,16 +60,22 @@ interface Fixture {
   b: string;
 }
 
-/** Two organisations created inside the (rolled back) transaction. */
+/**
+ * Two organisations created inside the (rolled back) transaction, each as the API creates one: in
+ * a unit of its own id, through app.create_current_organisation (the app role has no privilege on
+ * iam.organisations itself).
+ */
 async function twoOrganisations(client: pg.Client): Promise<Fixture> {
-  const a = randomUUID();
-  const b = randomUUID();
   const tag = randomBytes(4).toString('hex');
-  await client.query(
-    `INSERT INTO iam.organisations (id, name, slug) VALUES ($1, 'Validation A', $3), ($2, 'Validation B', $4)`,
-    [a, b, `pf-validate-a-${tag}`, `pf-validate-b-${tag}`],
-  );
-  return { a, b };
+  const fixture = { a: randomUUID(), b: randomUUID() };
+  for (const [label, id] of Object.entries(fixture)) {
+    await setTenant(client, id);
+    await client.query(`SELECT app.create_current_organisation($1, $2)`, [
+      `Validation ${label.toUpperCase()}`,
+      `pf-validate-${label}-${tag}`,
+    ]);
+  }
+  return fixture;
 }
 
 async function insertCompany(client: pg.Client, siren = '732829320'): Promise<string> {
@@ -268,7 +274,7 @@ export const isolationChecks: Check[] = [
           const problems: string[] = [];
           const cases: [string, string][] = [
             [`INSERT INTO crm.companies (name, siren) VALUES ('Bad', '123456789')`, 'SIREN check digit'],
-            [`INSERT INTO iam.organisations (name, slug) VALUES ('Bad', 'Not A Slug')`, 'organisation slug'],
+            [`SELECT app.update_current_organisation(NULL, 'Not A Slug')`, 'organisation slug'],
             [`INSERT INTO outreach.campaigns (name, status) VALUES ('Bad', 'bogus')`, 'campaign status'],
             [
               `INSERT INTO outreach.mailboxes (from_name, from_address, time_zone) VALUES ('x', 'x@example.com', 'Mars/Olympus')`,

@@ -304,6 +304,27 @@ export const structureChecks: Check[] = [
     },
   },
   {
+    name: 'runtime-roles-tenant-tables-only',
+    description:
+      'app/worker hold no privilege, on the table or a column, on a table without organisation_id (the global iam tables go through narrow functions)',
+    async run(ctx) {
+      const rows = await queryRows<{ g: string }>(
+        ctx.migratorUrl,
+        `SELECT DISTINCT g.grantee || ' has ' || g.privilege_type || ' on ' || g.table_schema || '.' || g.table_name AS g
+           FROM (SELECT grantee, privilege_type, table_schema, table_name FROM information_schema.role_table_grants
+                 UNION ALL
+                 SELECT grantee, privilege_type, table_schema, table_name FROM information_schema.column_privileges) AS g
+          WHERE g.grantee = ANY($1) AND g.table_schema = ANY($2)
+            AND NOT EXISTS (SELECT 1 FROM information_schema.columns AS c
+                             WHERE c.table_schema = g.table_schema AND c.table_name = g.table_name
+                               AND c.column_name = 'organisation_id')
+          ORDER BY 1`,
+        [[ROLES.app, ROLES.worker], APP_SCHEMAS],
+      );
+      return failIfAny(rows.map((r) => r.g));
+    },
+  },
+  {
     name: 'security-definer-search-path',
     description: 'every SECURITY DEFINER function pins its search_path with pg_temp named last',
     async run(ctx) {

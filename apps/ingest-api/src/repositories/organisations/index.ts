@@ -16,23 +16,21 @@ type UserProfile = Static<typeof UserProfileSchema>;
 const SLUG_TAKEN = () => new ProblemError(409, 'slug_taken', 'Another organisation already uses this slug.');
 
 /**
- * Organisations and their owner set. `iam.organisations` and `iam.users` are global tables;
- * every statement here names the caller's own rows (their user id, or the organisation of the
- * tenant unit via `app.current_organisation_id()`), never a caller-chosen other one.
+ * Organisations and their owner set. `iam.organisations` and `iam.users` are global tables the API
+ * role cannot touch: every read and write goes through a narrow SECURITY DEFINER function that
+ * names the caller's own rows (their user id, or the tenant unit's organisation), never a
+ * caller-chosen other one (migration 1010).
  */
 export function organisationsRepository(db: Database) {
   const { pool } = db;
   return {
-    /**
-     * The caller's organisations. Membership rows of several organisations are hidden by RLS, so
-     * this goes through the narrow SECURITY DEFINER app.user_memberships (one user's rows only).
-     */
+    /** The caller's organisations, across tenants: through app.user_memberships (one user's rows). */
     async listMine(userId: string): Promise<MyOrganisation[]> {
       const { rows } = await pool.query<MyOrganisation>(
-        `SELECT o.id, o.name, o.slug::text AS slug, o.status, m.role, m.status AS "membershipStatus"
-           FROM app.user_memberships($1::uuid) AS m
-           JOIN iam.organisations AS o ON o.id = m.organisation_id
-          ORDER BY o.name, o.id`,
+        `SELECT organisation_id AS id, organisation_name AS name, organisation_slug AS slug,
+                organisation_status AS status, role, status AS "membershipStatus"
+           FROM app.user_memberships($1::uuid)
+          ORDER BY organisation_name, organisation_id`,
         [userId],
       );
       return rows;
@@ -41,7 +39,7 @@ export function organisationsRepository(db: Database) {
     async findUser(userId: string): Promise<UserProfile | undefined> {
       const { rows } = await pool.query<UserProfile>(
         `SELECT id, email::text AS email, first_name AS "firstName", last_name AS "lastName"
-           FROM iam.users WHERE id = $1`,
+           FROM app.user_account($1::uuid)`,
         [userId],
       );
       return rows[0];
@@ -54,11 +52,7 @@ export function organisationsRepository(db: Database) {
     async create(input: { id: string; name: string; slug: string; ownerUserId: string }): Promise<void> {
       try {
         await withTenant(pool, { organisationId: input.id, userId: input.ownerUserId }, async (client) => {
-          await client.query('INSERT INTO iam.organisations (id, name, slug) VALUES ($1, $2, $3)', [
-            input.id,
-            input.name,
-            input.slug,
-          ]);
+          await client.query('SELECT app.create_current_organisation($1, $2)', [input.name, input.slug]);
           await client.query(
             `INSERT INTO iam.organisation_users (user_id, role, status) VALUES ($1, 'owner', 'active')`,
             [input.ownerUserId],
@@ -75,9 +69,7 @@ export function organisationsRepository(db: Database) {
       try {
         return await db.tenant(async (client) => {
           const { rows } = await client.query<Static<typeof Organisation>>(
-            `UPDATE iam.organisations SET name = coalesce($1, name), slug = coalesce($2, slug)
-              WHERE id = app.current_organisation_id()
-             RETURNING id, name, slug::text AS slug, status`,
+            'SELECT id, name, slug, status FROM app.update_current_organisation($1, $2)',
             [changes.name ?? null, changes.slug ?? null],
           );
           if (!rows[0]) throw notFound('Organisation');
@@ -98,9 +90,7 @@ export function organisationsRepository(db: Database) {
  * block the foreign-key checks of ordinary writes.
  */
 export async function lockOwnerSet(client: TenantClient): Promise<void> {
-  await client.query(
-    'SELECT 1 FROM iam.organisations WHERE id = app.current_organisation_id() FOR NO KEY UPDATE',
-  );
+  await client.query('SELECT app.lock_current_organisation()');
 }
 
 /** 409 `last_owner` unless an active owner other than `leavingUserId` remains. Call after lockOwnerSet. */

@@ -63,7 +63,7 @@ export function invitationsRepository(db: Database, options: { ttlDays: number }
       const invitation = await findInvitation(client, id, true);
       if (!invitation) throw NOT_FOUND();
       const { rows } = await client.query<{ verified: boolean }>(
-        `SELECT email_verified AS verified FROM iam.users WHERE id = $1 AND email = $2`,
+        `SELECT email_verified AS verified FROM app.user_account($1::uuid) WHERE email = $2`,
         [userId, invitation.email],
       );
       if (!rows[0]) throw NOT_FOUND();
@@ -177,10 +177,9 @@ export function invitationsRepository(db: Database, options: { ttlDays: number }
     /** Open invitations addressed to the caller's verified email (none while it is unverified). */
     async received(userId: string): Promise<ReceivedInvitation[]> {
       const { rows } = await db.pool.query<ReceivedInvitation>(
-        `SELECT i.id, i.organisation_id AS "organisationId", o.name AS "organisationName", i.role,
+        `SELECT i.id, i.organisation_id AS "organisationId", i.organisation_name AS "organisationName", i.role,
                 ${iso('i.expires_at')} AS "expiresAt"
            FROM app.user_invitations($1::uuid) AS i
-           JOIN iam.organisations AS o ON o.id = i.organisation_id
           WHERE i.email_verified AND i.status = 'pending' AND i.expires_at > now()
           ORDER BY i.expires_at, i.id`,
         [userId],

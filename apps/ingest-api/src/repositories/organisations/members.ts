@@ -11,7 +11,7 @@ export type Member = Static<typeof MemberSchema>;
 
 const MEMBER = `SELECT m.user_id AS "userId", u.email::text AS email, u.first_name AS "firstName",
   u.last_name AS "lastName", m.role, m.status, to_json(m.created_at) #>> '{}' AS "createdAt"
-  FROM iam.organisation_users AS m JOIN iam.users AS u ON u.id = m.user_id`;
+  FROM iam.organisation_users AS m CROSS JOIN LATERAL app.user_account(m.user_id) AS u`;
 
 async function findMember(client: TenantClient, userId: string): Promise<Member | undefined> {
   return (await client.query<Member>(`${MEMBER} WHERE m.user_id = $1`, [userId])).rows[0];
