@@ -8,8 +8,16 @@
  * transaction), falling back to MIGRATION_DATABASE_URL (the owner role is still bound by FORCE ROW
  * LEVEL SECURITY) for operators who only hold migration credentials.
  */
-import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import {
+  accessSync,
+  constants,
+  createWriteStream,
+  existsSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import cliProgress from 'cli-progress';
@@ -59,6 +67,21 @@ function fail(message: string, usage: string): never {
   process.exit(2);
 }
 
+/**
+ * Refuses, before anything is read or written, a file the command could not write at the end (a
+ * missing folder, a directory, no permission): an import that committed and then could not write
+ * its report ended "failed" (exit 1) with the report lost; an export died on an unhandled error.
+ */
+function checkWritable(path: string, what: string, usage: string): void {
+  try {
+    if (!existsSync(path)) accessSync(dirname(path), constants.W_OK);
+    else if (statSync(path).isDirectory()) throw new Error('it is a directory');
+    else accessSync(path, constants.W_OK);
+  } catch (error) {
+    fail(`Cannot write the ${what} ${path}: ${(error as Error).message}`, usage);
+  }
+}
+
 // pnpm runs package scripts in the package directory; INIT_CWD is where the operator typed the command.
 const fromCaller = (path: string) => resolve(process.env.INIT_CWD ?? process.cwd(), path);
 
@@ -92,8 +115,14 @@ async function exportCommand(args: string[]): Promise<number> {
   }
   const organisationId = organisation(values.organisation, EXPORT_USAGE);
   if (values.import && !UUID.test(values.import)) fail('--import must be a uuid', EXPORT_USAGE);
+  if (values.out) checkWritable(fromCaller(values.out), 'export', EXPORT_USAGE);
   const pool = connect(EXPORT_USAGE);
   const out: NodeJS.WritableStream = values.out ? createWriteStream(fromCaller(values.out)) : process.stdout;
+  // A write that fails later (disk full) ends the export with its message, not an unhandled error.
+  let writeError: Error | undefined;
+  out.on('error', (error: Error) => {
+    writeError = error;
+  });
   let n = 0;
   try {
     for await (const row of exportArchive(
@@ -105,13 +134,19 @@ async function exportCommand(args: string[]): Promise<number> {
         importId: values.import,
       },
     )) {
-      if (!out.write(`${toJsonLine(row)}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
+      if (writeError) throw writeError;
+      if (!out.write(`${toJsonLine(row)}\n`))
+        await new Promise<void>((r) => {
+          out.once('drain', () => r());
+          out.once('error', () => r());
+        });
       n++;
     }
   } finally {
     await pool.end();
-    if (out !== process.stdout) await new Promise<void>((r) => out.end(() => r()));
+    if (out !== process.stdout && !writeError) await new Promise<void>((r) => out.end(() => r()));
   }
+  if (writeError) throw writeError;
   process.stderr.write(`${n} archived row(s) exported\n`);
   return 0;
 }
@@ -156,6 +191,15 @@ async function importCommand(args: string[]): Promise<number> {
   }
   const organisationId = organisation(values.organisation, USAGE);
   const mapping = values.mapping ? JSON.parse(readFileSync(fromCaller(values.mapping), 'utf8')) : undefined;
+  // Where the report goes, checked before anything is imported (the default name of a run over
+  // several databases carries its import id: only its folder is known now).
+  const reportPath = (importId: string | null) =>
+    values.report
+      ? fromCaller(values.report)
+      : databases.length === 1
+        ? `${databases[0]!.path}.import-report.json`
+        : fromCaller(`consolidation-${importId ?? 'dry-run'}.json`);
+  checkWritable(reportPath(null), 'report', USAGE);
   const pool = connect(USAGE);
   const bar = new cliProgress.SingleBar(
     { format: 'importing [{bar}] {percentage}% | {value}/{total} rows', stream: process.stderr },
@@ -174,13 +218,9 @@ async function importCommand(args: string[]): Promise<number> {
     });
     bar.stop();
     printSummary(report, (line) => process.stdout.write(`${line}\n`));
-    const reportPath = values.report
-      ? fromCaller(values.report)
-      : databases.length === 1
-        ? `${databases[0]!.path}.import-report.json`
-        : fromCaller(`consolidation-${report.importId ?? 'dry-run'}.json`);
-    writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`);
-    process.stdout.write(`report: ${reportPath}\n`);
+    const written = reportPath(report.importId);
+    writeFileSync(written, `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`report: ${written}\n`);
     return report.status === 'failed' ? 1 : 0;
   } finally {
     bar.stop();

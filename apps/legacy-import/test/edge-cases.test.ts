@@ -219,6 +219,33 @@ describe('two databases with the same name', () => {
   }, 120_000);
 });
 
+describe('files the CLI writes', () => {
+  it('refuses a report or export file it could not write before importing anything (exit 2), not after the commit', async () => {
+    const tenant = await ctx.newOrganisation();
+    const paris = prospects(join(mkdtempSync(join(dir, 'files-')), 'prospects.db'), 'Acme Files', [
+      [1, 'Alice', 'alice@acme-files.fr', null],
+    ]);
+    const cwd = join(import.meta.dirname, '..');
+    const env = { ...process.env, DATABASE_URL: ctx.appUrl };
+    const cli = (args: string[]) =>
+      runGuardedScript('src/cli.ts', args, { env, cwd }).catch(
+        (e: { code: number; stdout: string; stderr: string }) => e,
+      );
+    const missing = join(dir, 'no-such-folder', 'report.json');
+    const refused = await cli([paris, '--organisation', tenant.organisationId, '--report', missing]);
+    expect(refused).toMatchObject({ code: 2 });
+    expect((refused as { stderr: string }).stderr).toMatch(/^Cannot write the report .*no-such-folder/);
+    expect((refused as { stdout: string }).stdout).not.toMatch(/status:/);
+    // Nothing was imported: no import row, no archive, no people.
+    expect(await ctx.count(tenant, 'crm.imports')).toBe(0);
+    expect(await ctx.count(tenant, 'legacy.archive_rows')).toBe(0);
+    // The export: a clean refusal, not an unhandled stream error.
+    const exported = await cli(['export', '--organisation', tenant.organisationId, '--out', dir]);
+    expect(exported).toMatchObject({ code: 2 });
+    expect((exported as { stderr: string }).stderr).toMatch(/^Cannot write the export .*: it is a directory/);
+  }, 120_000);
+});
+
 describe('archived values', () => {
   it('keeps REALs reals with their exact value (1e21, the largest double, -0.0) and INTEGERs integers', async () => {
     const file = join(dir, 'values.db');
