@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { testEnvironment } from '@prospectflow/testing';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StaticJwksFetcher } from '../src/jwks-fetchers.js';
+import { authenticatePlugin } from '../src/plugins/authenticate.js';
 import { SessionService } from '../src/session-service.js';
 import { RedisSessionStore } from '../src/session-store.js';
 import { UserSyncService } from '../src/user-sync.js';
@@ -160,6 +161,32 @@ describe('config.role', () => {
     expectProblem(response, 403, 'insufficient_role');
     expect(response.json().requiredRole).toBe('admin');
     expect(response.headers['www-authenticate']).toContain('error="insufficient_scope"');
+  });
+
+  it('fails closed on a route whose role no organisation scope checks: even an owner is refused', async () => {
+    const before = handlerRuns;
+    const response = await app.inject({
+      method: 'POST',
+      url: '/unscoped-admin',
+      headers: as(people.owner, orgA),
+    });
+    expectProblem(response, 403, 'insufficient_role');
+    expect(handlerRuns).toBe(before);
+  });
+
+  it.each([
+    ['auth: false', { auth: false as const, role: 'admin' as const }],
+    ['organisation: false', { organisation: false as const, role: 'admin' as const }],
+  ])('refuses to register a route with a role and %s', async (_name, config) => {
+    const verifier = createTokenVerifier(testConfig(), {
+      fetcher: new StaticJwksFetcher(() => jwksFor(mainKey)),
+    });
+    const broken = Fastify({ logger: false });
+    await broken.register(authenticatePlugin, { verifier, hydrate: false });
+    expect(() => broken.post('/x', { config }, async () => ({}))).toThrow(
+      /config\.role is checked per organisation/,
+    );
+    await broken.close();
   });
 });
 

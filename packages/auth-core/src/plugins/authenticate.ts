@@ -5,6 +5,7 @@ import { isAuthError } from '../errors.js';
 import { appendVary } from '../vary.js';
 import type { TokenVerifier } from '../verifier.js';
 import { isPreflight, isPublicRoute, type RequestAuth, sendAuthProblem } from './request-auth.js';
+import { insufficientRole } from './require-role.js';
 
 export const AUTHENTICATE_PLUGIN = '@prospectflow/auth-core/authenticate';
 
@@ -53,6 +54,27 @@ async function authenticate(fastify: FastifyInstance, options: AuthenticatePlugi
       );
       return sendAuthProblem(reply, error, realm);
     }
+  });
+
+  // A route's `config.role` is checked per organisation, by organisationScope. Declared where no
+  // organisation is chosen it would let anyone signed in through, so it fails closed: at
+  // registration when the route opts out of the token or the organisation, and on every request
+  // when no organisationScope of its context checked it.
+  fastify.addHook('onRoute', (route) => {
+    const config = route.config;
+    if (config?.role !== undefined && (config.auth === false || config.organisation === false))
+      throw new Error(
+        `${String(route.method)} ${route.url}: config.role is checked per organisation; it cannot go with auth: false or organisation: false`,
+      );
+  });
+  fastify.addHook('preHandler', async (request, reply) => {
+    const required = request.routeOptions.config?.role;
+    if (required === undefined || request.auth?.organisation || isPreflight(request)) return;
+    request.log.error(
+      { requiredRole: required },
+      'route declares a role but no organisationScope checked it: refused (register organisationScopePlugin in its context)',
+    );
+    return sendAuthProblem(reply, insufficientRole(required), realm);
   });
 }
 

@@ -7,6 +7,11 @@ import { AuthError } from '../errors.js';
  */
 export function roleRefusal(actual: Role, required: Role | undefined): AuthError | undefined {
   if (required === undefined || hasRole(actual, required)) return undefined;
+  return insufficientRole(required);
+}
+
+/** The 403 `insufficient_role` naming the role a route needs. */
+export function insufficientRole(required: Role): AuthError {
   return new AuthError('insufficient_role', `This action needs the ${required} role or higher.`, {
     extensions: { requiredRole: required },
   });

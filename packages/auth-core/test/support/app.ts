@@ -37,6 +37,11 @@ export async function buildTestApp(options: TestAppOptions): Promise<FastifyInst
   });
   if (options.sessions) {
     await app.register(sessionPlugin, { sessions: options.sessions });
+    // A role declared where no organisation scope runs (a registration mistake): refused to all.
+    app.post('/unscoped-admin', { config: { role: 'admin' } }, async () => {
+      options.onHandler?.();
+      return { saved: true };
+    });
     app.get('/session', async (request) => ({
       userId: request.auth?.userId,
       memberships: request.auth?.session?.memberships,
