@@ -37,6 +37,24 @@ describe('rate limits', () => {
     expect((await t.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
   });
 
+  it('counts requests that fail before the handler (bad query, malformed or invalid body) against the same budget', async () => {
+    const t = await testApp({ RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000' });
+    const alice = await t.signUp();
+    const json = { 'content-type': 'application/json' };
+    const bad: InjectOptions[] = [
+      { method: 'GET', url: '/v1/companies?limit=oops' },
+      { method: 'POST', url: '/v1/companies', headers: json, payload: '{"name":' },
+      { method: 'POST', url: '/v1/companies', payload: { name: 'x', unknownField: true } },
+    ];
+    const codes: number[] = [];
+    for (const request of bad) codes.push((await t.request(alice, request)).statusCode);
+    expect(codes).toEqual([400, 400, 400]);
+    // The budget is spent: the next request, however valid, is refused before its body is read.
+    const next = await t.request(alice, { method: 'POST', url: '/v1/companies', payload: { name: 'Valid' } });
+    expect(next.statusCode).toBe(429);
+    expect(next.json()).toMatchObject({ code: 'rate_limited' });
+  });
+
   it.each([
     ['Redis store', {}],
     ['in-process store (no REDIS_URL)', { REDIS_URL: '' }],

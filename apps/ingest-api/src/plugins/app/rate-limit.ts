@@ -32,7 +32,8 @@ function retryAfterSeconds(ttlMs: number): string {
 /**
  * Two budgets, the same size (RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_MS):
  * - requests that pass authentication and the organisation scope count per user and organisation
- *   (the limiter runs in preHandler, once the caller is known);
+ *   (the limiter runs in preParsing, once the caller is known and before the body is read, so a
+ *   request that then fails validation with 400 or 413 counts as well);
  * - requests refused before that — 401 (no or bad token) and 403 (not a member, role too low),
  *   answered in onRequest so never seen by the first limiter — count per client IP. Once an
  *   address is over, every authenticated route answers it 429 before its token is even verified,
@@ -44,8 +45,9 @@ async function rateLimitPlugin(fastify: FastifyInstance, opts: AppOptions) {
   const { config } = opts;
   await fastify.register(rateLimit, {
     global: true,
-    // After authentication and the organisation scope, so the key knows the caller.
-    hook: 'preHandler',
+    // After authentication and the organisation scope (onRequest), so the key knows the caller;
+    // before the body is read and validated, so malformed or invalid requests spend the budget too.
+    hook: 'preParsing',
     max: config.rateLimitMax,
     timeWindow: config.rateLimitWindowMs,
     keyGenerator: rateLimitKey,
