@@ -1321,7 +1321,7 @@ export interface components {
         };
         /** @description Who to erase: exactly one of email, personId, requestId */
         ErasureCreate: {
-            /** Format: email */
+            /** @description an email address; internationalised addresses (RFC 6531) are accepted */
             email?: string;
             /** Format: uuid */
             personId?: string;
@@ -4456,6 +4456,7 @@ export interface operations {
     listPrivacySubjects: {
         parameters: {
             query: {
+                /** @description an email address; internationalised addresses (RFC 6531) are accepted */
                 email: string;
             };
             header?: never;

@@ -161,6 +161,33 @@ describe('what belongs to a data subject (erasure and export alike)', () => {
     });
   });
 
+  it('takes an internationalised address (RFC 6531) the CRM refuses but that is held elsewhere', async () => {
+    // A rejected import cell and a legacy row hold "zoé@exemple.fr"; the person asks under it.
+    await importErrors([[['email', 'Zoé@Exemple.fr']], [['email', 'zoe@exemple.fr']]]);
+    await archive('1', { email: 'zoé@exemple.fr', note: 'salon 2019' });
+    await archive('2', { email: 'zoe@exemple.fr' });
+    const doc = await exportOf('ZOÉ@exemple.fr');
+    expect(doc.importErrors.map((e: { raw_value: string }) => e.raw_value)).toEqual(['Zoé@Exemple.fr']);
+    expect(doc.legacyRecords.map((r: { source_key: string }) => r.source_key)).toEqual(['1']);
+    expect(await erase('zoé@exemple.fr')).toMatchObject({ legacy: 1, 'crm.import_errors': 1 });
+    expect(await archived()).toEqual(['2']);
+    expect(await errorValues()).toEqual(['zoe@exemple.fr']);
+    // Still an address: anything else is a 400 problem, and nothing is written.
+    const ledgerSize = async () =>
+      (await t.request(admin, { method: 'GET', url: '/v1/privacy/erasures?limit=200' })).json().items.length;
+    const before = await ledgerSize();
+    for (const email of ['zoé', 'zoé@exemple', 'zo é@exemple.fr', 'a\u0000@exemple.fr']) {
+      const refused = await t.request(admin, {
+        method: 'POST',
+        url: '/v1/privacy/erasures',
+        payload: { email },
+      });
+      expect(refused.statusCode, email).toBe(400);
+      expect(refused.json().code).toBe('validation_failed');
+    }
+    expect(await ledgerSize()).toBe(before);
+  });
+
   it('the export by one address lists every record the erasure by that address removes (all their addresses)', async () => {
     const A = 'lea@first-co.fr';
     const B = 'lea.perso@second-co.fr';

@@ -1,10 +1,23 @@
 import { Type } from 'typebox';
 import { Nullable, Uuid } from '../../../lib/schemas.js';
 
+/**
+ * A data subject's address, internationalised ones (RFC 6531, "zoé@exemple.fr") included: the
+ * address a person gives may be one the CRM refuses (`format: email` is ASCII only) but that is
+ * held anyway — a rejected import cell, a legacy archive row, a reply's sender — and the erasure
+ * and the export must take it. The shape of app.emails_in (migration 1005), which finds the
+ * subject's addresses in those records: no space, control character, quote, bracket or separator, one @, a dot after it.
+ */
+const SubjectEmail = Type.String({
+  maxLength: 320,
+  pattern: `^[^\\s\\u0000-\\u001f\\u007f"(),:;<>@\\[\\]\\\\]+@[^\\s\\u0000-\\u001f\\u007f"(),:;<>@\\[\\]\\\\]+\\.[^\\s\\u0000-\\u001f\\u007f"(),:;<>@\\[\\]\\\\.]+$`,
+  description: 'an email address; internationalised addresses (RFC 6531) are accepted',
+});
+
 /** Exactly one of the three (one object with maxProperties rather than a union: one error, not three). */
 export const ErasureCreate = Type.Object(
   {
-    email: Type.Optional(Type.String({ format: 'email', maxLength: 320 })),
+    email: Type.Optional(SubjectEmail),
     personId: Type.Optional(Uuid),
     requestId: Type.Optional(
       Type.String({
@@ -69,7 +82,7 @@ export const PrivacySettingsPatch = Type.Partial(PrivacySettings, {
   minProperties: 1,
 });
 
-export const SubjectQuery = Type.Object({ email: Type.String({ format: 'email', maxLength: 320 }) });
+export const SubjectQuery = Type.Object({ email: SubjectEmail });
 
 export const RetentionPreview = Type.Object({
   enabled: Type.Boolean(),
