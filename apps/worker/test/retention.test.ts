@@ -39,11 +39,38 @@ async function seed(org: string): Promise<void> {
       )
     ).rows[0].id as string;
   };
-  await person('stale', '4 years', null);
+  const stale = await person('stale', '4 years', null);
   await person('replied-last-year', '4 years', '1 year');
-  await person('recent', '1 year', null);
+  const recent = await person('recent', '1 year', null);
   // Opens are not a contact from the person: their clock stays at collection.
   const opened = await person('opened-only', '4 years', null);
+  // What the SQLite consolidation keeps of them, without a foreign key: the source keys of their
+  // positions and the legacy rows they came from. The stale person's store under its default key
+  // namespace (sqlite:<name>); the opened-only one's under a --source its import recorded.
+  const legacy = async (database: string, source: string, key: string, position: string, email: string) => {
+    await q(
+      `INSERT INTO crm.import_source_keys (organisation_id, source, source_table, source_key, target_table, target_id)
+       VALUES ($1, $2, 'contacts', $3, 'crm.positions', $4)`,
+      [source, key, position],
+    );
+    await q(
+      `INSERT INTO legacy.archive_rows (organisation_id, import_id, source_database, source_table, source_key, original)
+       VALUES ($1, gen_random_uuid(), $2, 'contacts', $3, $4)`,
+      [database, key, { id: key, email }],
+    );
+  };
+  await legacy('prospects.db', 'sqlite:prospects.db', 'stale@acme.test', stale, 'stale@acme.test');
+  await legacy('prospects.db', 'sqlite:prospects.db', 'recent@acme.test', recent, 'recent@acme.test');
+  await q(
+    `INSERT INTO crm.imports (organisation_id, source_kind, status, mapping) VALUES ($1, 'sqlite', 'succeeded', $2)`,
+    [{ databases: [{ name: 'lyon/crm.db', source: 'crm-lyon' }] }],
+  );
+  await legacy('lyon/crm.db', 'crm-lyon', '7', opened, 'opened-only@acme.test');
+  // Another store's row with the same table and key is somebody else's.
+  await q(
+    `INSERT INTO legacy.archive_rows (organisation_id, import_id, source_database, source_table, source_key, original)
+     VALUES ($1, gen_random_uuid(), 'paris/crm.db', 'contacts', '7', '{"email": "other@acme.test"}')`,
+  );
   const campaign = (
     await q(`INSERT INTO outreach.campaigns (organisation_id, name) VALUES ($1, 'C') RETURNING id`)
   ).rows[0].id;
@@ -140,6 +167,18 @@ async function state(org: string) {
     audit: await one(
       `SELECT count(*)::int AS v FROM iam.audit_log WHERE organisation_id = $1 AND created_at < now() - interval '300 days'`,
     ),
+    legacyRows: (
+      await t.admin.query(
+        `SELECT source_database || ' ' || source_key AS k FROM legacy.archive_rows WHERE organisation_id = $1 ORDER BY 1`,
+        [org],
+      )
+    ).rows.map((r) => r.k),
+    sourceKeys: (
+      await t.admin.query(
+        'SELECT source_key FROM crm.import_source_keys WHERE organisation_id = $1 ORDER BY 1',
+        [org],
+      )
+    ).rows.map((r) => r.source_key),
     invitations: (
       await t.admin.query(
         'SELECT status, expires_at > now() AS open FROM iam.organisation_invitations WHERE organisation_id = $1 ORDER BY created_at',
@@ -207,6 +246,9 @@ describe('retention', () => {
       pendingTasks: 1,
       errorValues: 1,
       audit: 0,
+      // The stale and opened-only people's legacy rows and source keys went with them.
+      legacyRows: ['paris/crm.db 7', 'prospects.db recent@acme.test'],
+      sourceKeys: ['recent@acme.test'],
       invitations: ['accepted', 'pending'],
     });
     // Retention switched off: nothing moved.

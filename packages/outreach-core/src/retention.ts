@@ -59,14 +59,43 @@ const ERROR_VALUE_DUE = 'raw_value IS NOT NULL AND created_at < $1';
 /** How long an accepted, revoked or expired invitation keeps the invited address (not a setting). */
 export const CLOSED_INVITATION_RETENTION_DAYS = 30;
 
+/**
+ * One batch of stale people. Their positions, enrollments, messages and events go by cascade; what
+ * the importers keep of them has no foreign key and goes here, in the same statement: the source
+ * keys of their records (crm.import_source_keys: a legacy contacts table keyed by email keeps the
+ * address there) and the rows of the consolidated SQLite stores they were loaded from
+ * (legacy.archive_rows with the same database, table and key; the database's key namespace is
+ * `sqlite:<name>`, or the one its consolidation recorded in crm.imports.mapping.databases).
+ */
+const PEOPLE_BATCH = `
+WITH doomed AS (SELECT id FROM crm.people WHERE ${PERSON_DUE} ORDER BY collected_at LIMIT $2 FOR UPDATE SKIP LOCKED),
+     keyed AS (
+       SELECT k.id, k.source, k.source_table, k.source_key FROM crm.import_source_keys k
+        WHERE (k.target_table = 'crm.people' AND k.target_id IN (SELECT id FROM doomed))
+           OR (k.target_table = 'crm.positions'
+               AND k.target_id IN (SELECT p.id FROM crm.positions p WHERE p.person_id IN (SELECT id FROM doomed)))),
+     legacy AS (
+       DELETE FROM legacy.archive_rows a USING keyed k
+        WHERE a.source_table = k.source_table AND a.source_key = k.source_key
+          AND (k.source = 'sqlite:' || a.source_database
+               OR EXISTS (
+                 SELECT 1 FROM crm.imports i,
+                        jsonb_array_elements(CASE WHEN jsonb_typeof(i.mapping -> 'databases') = 'array'
+                                                  THEN i.mapping -> 'databases' ELSE '[]'::jsonb END) AS d
+                  WHERE i.source_kind = 'sqlite' AND d ->> 'source' = k.source AND d ->> 'name' = a.source_database))
+       RETURNING 1),
+     unkeyed AS (DELETE FROM crm.import_source_keys k USING keyed WHERE k.id = keyed.id RETURNING 1),
+     gone AS (DELETE FROM crm.people t USING doomed d WHERE t.id = d.id RETURNING 1)
+SELECT count(*)::int AS n FROM gone`;
+
 export function retentionRules(policy: RetentionPolicy, now: Date): RetentionRule[] {
   return [
     {
       name: 'people',
-      description: `people (with their positions, enrollments, messages and events) ${policy.people_retention_days} days after collection or their last reply/click/form, whichever is later`,
+      description: `people (with their positions, enrollments, messages and events, their importers' source keys and the legacy rows they were consolidated from) ${policy.people_retention_days} days after collection or their last reply/click/form, whichever is later`,
       cutoff: days(now, policy.people_retention_days),
       countSql: `SELECT count(*)::int AS n FROM crm.people WHERE ${PERSON_DUE}`,
-      batchSql: deleteBatch('crm.people', PERSON_DUE, 'collected_at'),
+      batchSql: PEOPLE_BATCH,
     },
     {
       name: 'open_events',
