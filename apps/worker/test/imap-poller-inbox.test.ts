@@ -452,6 +452,60 @@ describe("IMAP poller: a user's server that never finishes answering (real Dovec
     }
   });
 
+  it('keeps its pace while a poll hangs: another mailbox is read again within the interval, before the hanging poll is cut', async () => {
+    // Rounds used to wait for their slowest poll: one server answering a byte at a time delayed
+    // every other mailbox's next read until its poll was cut (POLL_TIMEOUT_MS, 2 min by default).
+    const pit = await startTarpitImap();
+    const seen: InboundMessage[] = [];
+    const poller = new MailboxPoller({
+      pool,
+      mail: testMailServices(),
+      log: silent,
+      intervalMs: 300,
+      pollTimeoutMs: 120_000,
+      apply: async (_c, _m, message) => {
+        seen.push(message);
+      },
+    });
+    try {
+      const pitted = await connectMailbox(t.admin, await createOrg(t.admin, 'pace-tarpit-org'), {
+        address: 'pace-pit@sender.test',
+        secrets: { imapPassword: 'pw', smtpPassword: 'pw' },
+        imap: { port: pit.port },
+        verified: true,
+      });
+      setMailPassword(mail, 'pace@sender.test', 'pw');
+      await connectMailbox(t.admin, await createOrg(t.admin, 'pace-org'), {
+        address: 'pace@sender.test',
+        secrets: { imapPassword: 'pw', smtpPassword: 'pw' },
+        verified: true,
+      });
+      poller.start();
+      await waitUntil(
+        async () => pit.commands.some((c) => / SEARCH /i.test(c)),
+        'the hanging search',
+        10_000,
+      );
+      const client = await testImapClient('pace@sender.test');
+      await client.append(
+        'INBOX',
+        'From: p@prospect.test\r\nTo: pace@sender.test\r\nSubject: Re: pace\r\nMessage-ID: <pace-reply@prospect.test>\r\n\r\nYes\r\n',
+      );
+      await client.logout();
+      await waitUntil(async () => seen.some((m) => m.subject === 'Re: pace'), 'the reply read', 15_000);
+      // The hanging poll is still running (not cut, no error recorded): the reply did not wait for it.
+      expect(poller.polling.running).toBeGreaterThanOrEqual(1);
+      const { rows } = await t.admin.query(
+        'SELECT last_error FROM outreach.mailbox_sync_states WHERE mailbox_id = $1',
+        [pitted],
+      );
+      expect(rows[0]?.last_error ?? null).toBeNull();
+    } finally {
+      await pit.close();
+      await poller.stop();
+    }
+  });
+
   it("is cut off at the poll deadline: the rounds go on, and another organisation's reply is read", async () => {
     // One organisation points its mailbox at a server that answers a byte at a time (never idle,
     // so no socket timeout ends it); another's mailbox is a real one.
@@ -494,11 +548,15 @@ describe("IMAP poller: a user's server that never finishes answering (real Dovec
       );
       await client.logout();
       await waitUntil(async () => seen.some((m) => m.subject === 'Re: hello'), 'the reply read', 15_000);
-      const { rows } = await t.admin.query(
-        'SELECT last_error FROM outreach.mailbox_sync_states WHERE mailbox_id = $1',
-        [pitted],
-      );
-      expect(rows[0].last_error).toMatch(/^timeout: the poll did not finish within 2 s/);
+      const lastError = async () =>
+        (
+          await t.admin.query<{ last_error: string | null }>(
+            'SELECT last_error FROM outreach.mailbox_sync_states WHERE mailbox_id = $1',
+            [pitted],
+          )
+        ).rows[0]?.last_error ?? null;
+      await waitUntil(async () => (await lastError()) !== null, 'the hanging poll cut', 10_000);
+      expect(await lastError()).toMatch(/^timeout: the poll did not finish within 2 s/);
     } finally {
       await poller.stop();
       await pit.close();

@@ -71,10 +71,12 @@ const FOLDER = 'INBOX';
  */
 export class MailboxPoller {
   #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
+  readonly #rounds = new Set<Promise<void>>();
   #stopped = false;
-  /** One poll per mailbox at a time; a wake-up during one asks for another right after. */
+  /** One poll per mailbox at a time (queued or running); a call during a running one asks for another right after. */
   readonly #inFlight = new Map<string, Promise<PollResult>>();
+  /** Mailboxes whose poll has a slot and is reading now. */
+  readonly #reading = new Set<string>();
   readonly #again = new Set<string>();
   readonly #watchers: InboxWatchers | undefined;
   /** Polls running, rounds and IDLE wake-ups together, at most `concurrency`; the rest queue. */
@@ -100,41 +102,58 @@ export class MailboxPoller {
     return { watching: this.#watchers?.watching ?? [], idling: this.#watchers?.idling ?? [] };
   }
 
+  /**
+   * Starts a round every `intervalMs`, whether or not the last one has finished: each mailbox is
+   * read once per interval, and a slow server (cut after pollTimeoutMs) delays no other mailbox's
+   * turn. A mailbox whose poll is still queued or running is not polled twice (see pollNow).
+   */
   start(): void {
-    const loop = async () => {
+    const tick = () => {
       if (this.#stopped) return;
-      this.#running = this.pollAll()
-        .then(() => {})
-        .catch((error: Error) => this.options.log.error({ err: error }, 'imap poll round failed'));
-      await this.#running;
-      if (!this.#stopped) this.#timer = setTimeout(loop, this.options.intervalMs);
+      this.#timer = setTimeout(tick, this.options.intervalMs);
+      const round: Promise<void> = this.pollAll()
+        .then(
+          () => {},
+          (error: Error) => this.options.log.error({ err: error }, 'imap poll round failed'),
+        )
+        .finally(() => this.#rounds.delete(round));
+      this.#rounds.add(round);
     };
-    void loop();
+    tick();
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    await this.#running;
+    await Promise.all(this.#rounds);
     await this.#watchers?.stop();
     await Promise.all(this.#inFlight.values());
   }
 
   /**
-   * Polls one mailbox unless a poll of it is running; then that poll is followed by another (the
-   * new mail may have arrived after its search). Both the rounds and IDLE wake-ups go through here.
+   * Polls one mailbox unless a poll of it is in flight. A queued one will see what is new; a
+   * running one is followed by another (the new mail may have arrived after its search). Both the
+   * rounds and IDLE wake-ups go through here.
    */
   pollNow(organisationId: string, mailboxId: string): Promise<PollResult> {
-    const running = this.#inFlight.get(mailboxId);
-    if (running) {
-      this.#again.add(mailboxId);
-      return running;
+    const inFlight = this.#inFlight.get(mailboxId);
+    if (inFlight) {
+      if (this.#reading.has(mailboxId)) this.#again.add(mailboxId);
+      return inFlight;
     }
+    const read = async () => {
+      this.#reading.add(mailboxId);
+      try {
+        return await this.pollMailbox(organisationId, mailboxId);
+      } finally {
+        this.#reading.delete(mailboxId);
+      }
+    };
     const poll = (async () => {
       let result: PollResult;
       do {
         this.#again.delete(mailboxId);
-        result = await this.#limited(() => this.pollMailbox(organisationId, mailboxId));
+        result = await this.#limited(read);
       } while (this.#again.has(mailboxId) && !this.#stopped);
       return result;
     })().finally(() => this.#inFlight.delete(mailboxId));
@@ -170,17 +189,8 @@ export class MailboxPoller {
       quietSystemScope,
     );
     this.#watchers?.sync(mailboxes);
-    const results: PollResult[] = [];
-    const queue = [...mailboxes];
-    const workers = Array.from(
-      { length: Math.min(this.options.concurrency ?? 4, queue.length) },
-      async () => {
-        for (let next = queue.shift(); next; next = queue.shift())
-          results.push(await this.pollNow(next.organisation_id, next.id));
-      },
-    );
-    await Promise.all(workers);
-    return results;
+    // pollNow's slots bound how many run at once; the rest wait in order.
+    return await Promise.all(mailboxes.map((m) => this.pollNow(m.organisation_id, m.id)));
   }
 
   async pollMailbox(organisationId: string, mailboxId: string): Promise<PollResult> {
