@@ -452,114 +452,98 @@ describe("IMAP poller: a user's server that never finishes answering (real Dovec
     }
   });
 
-  it('keeps its pace while a poll hangs: another mailbox is read again within the interval, before the hanging poll is cut', async () => {
-    // Rounds used to wait for their slowest poll: one server answering a byte at a time delayed
-    // every other mailbox's next read until its poll was cut (POLL_TIMEOUT_MS, 2 min by default).
+  /**
+   * Two organisations: one points its mailbox at a server that answers a byte at a time (never
+   * idle, so no socket timeout ends its poll), the other's mailbox is a real one. The poller runs
+   * until `check` returns; `reply` delivers a reply to the real mailbox once the other poll hangs.
+   */
+  async function withHangingMailbox(
+    label: string,
+    timing: { intervalMs: number; pollTimeoutMs: number },
+    check: (run: {
+      poller: MailboxPoller;
+      reply: () => Promise<void>;
+      replyRead: () => Promise<void>;
+      lastError: () => Promise<string | null>;
+    }) => Promise<void>,
+  ): Promise<void> {
     const pit = await startTarpitImap();
     const seen: InboundMessage[] = [];
     const poller = new MailboxPoller({
       pool,
       mail: testMailServices(),
       log: silent,
-      intervalMs: 300,
-      pollTimeoutMs: 120_000,
+      ...timing,
       apply: async (_c, _m, message) => {
         seen.push(message);
       },
     });
+    const address = `${label}@sender.test`;
+    const subject = `Re: ${label}`;
     try {
-      const pitted = await connectMailbox(t.admin, await createOrg(t.admin, 'pace-tarpit-org'), {
-        address: 'pace-pit@sender.test',
+      const pitted = await connectMailbox(t.admin, await createOrg(t.admin, `${label}-tarpit-org`), {
+        address: `${label}-pit@sender.test`,
         secrets: { imapPassword: 'pw', smtpPassword: 'pw' },
         imap: { port: pit.port },
         verified: true,
       });
-      setMailPassword(mail, 'pace@sender.test', 'pw');
-      await connectMailbox(t.admin, await createOrg(t.admin, 'pace-org'), {
-        address: 'pace@sender.test',
+      setMailPassword(mail, address, 'pw');
+      await connectMailbox(t.admin, await createOrg(t.admin, `${label}-org`), {
+        address,
         secrets: { imapPassword: 'pw', smtpPassword: 'pw' },
         verified: true,
       });
       poller.start();
-      await waitUntil(
-        async () => pit.commands.some((c) => / SEARCH /i.test(c)),
-        'the hanging search',
-        10_000,
-      );
-      const client = await testImapClient('pace@sender.test');
-      await client.append(
-        'INBOX',
-        'From: p@prospect.test\r\nTo: pace@sender.test\r\nSubject: Re: pace\r\nMessage-ID: <pace-reply@prospect.test>\r\n\r\nYes\r\n',
-      );
-      await client.logout();
-      await waitUntil(async () => seen.some((m) => m.subject === 'Re: pace'), 'the reply read', 15_000);
-      // The hanging poll is still running (not cut, no error recorded): the reply did not wait for it.
-      expect(poller.polling.running).toBeGreaterThanOrEqual(1);
-      const { rows } = await t.admin.query(
-        'SELECT last_error FROM outreach.mailbox_sync_states WHERE mailbox_id = $1',
-        [pitted],
-      );
-      expect(rows[0]?.last_error ?? null).toBeNull();
+      await check({
+        poller,
+        reply: async () => {
+          // The first round reads the real INBOX (empty) while the other poll hangs; then a reply comes.
+          await waitUntil(
+            async () => pit.commands.some((c) => / SEARCH /i.test(c)),
+            'the hanging search',
+            10_000,
+          );
+          const client = await testImapClient(address);
+          await client.append(
+            'INBOX',
+            `From: p@prospect.test\r\nTo: ${address}\r\nSubject: ${subject}\r\nMessage-ID: <${label}-reply@prospect.test>\r\n\r\nYes\r\n`,
+          );
+          await client.logout();
+        },
+        replyRead: () =>
+          waitUntil(async () => seen.some((m) => m.subject === subject), 'the reply read', 15_000),
+        lastError: async () =>
+          (
+            await t.admin.query<{ last_error: string | null }>(
+              'SELECT last_error FROM outreach.mailbox_sync_states WHERE mailbox_id = $1',
+              [pitted],
+            )
+          ).rows[0]?.last_error ?? null,
+      });
     } finally {
       await pit.close();
       await poller.stop();
     }
+  }
+
+  it('keeps its pace while a poll hangs: another mailbox is read again within the interval, before the hanging poll is cut', async () => {
+    // Rounds used to wait for their slowest poll: one hanging server delayed every other mailbox's
+    // next read until its poll was cut (POLL_TIMEOUT_MS, 2 min by default).
+    await withHangingMailbox('pace', { intervalMs: 300, pollTimeoutMs: 120_000 }, async (run) => {
+      await run.reply();
+      await run.replyRead();
+      // The hanging poll is still running (not cut, no error recorded): the reply did not wait for it.
+      expect(run.poller.polling.running).toBeGreaterThanOrEqual(1);
+      expect(await run.lastError()).toBeNull();
+    });
   });
 
   it("is cut off at the poll deadline: the rounds go on, and another organisation's reply is read", async () => {
-    // One organisation points its mailbox at a server that answers a byte at a time (never idle,
-    // so no socket timeout ends it); another's mailbox is a real one.
-    const pit = await startTarpitImap();
-    const seen: InboundMessage[] = [];
-    const poller = new MailboxPoller({
-      pool,
-      mail: testMailServices(),
-      log: silent,
-      intervalMs: 100,
-      pollTimeoutMs: 1_500,
-      apply: async (_c, _m, message) => {
-        seen.push(message);
-      },
+    await withHangingMailbox('bystander', { intervalMs: 100, pollTimeoutMs: 1_500 }, async (run) => {
+      await run.reply();
+      await run.replyRead();
+      await waitUntil(async () => (await run.lastError()) !== null, 'the hanging poll cut', 10_000);
+      expect(await run.lastError()).toMatch(/^timeout: the poll did not finish within 2 s/);
     });
-    try {
-      const pitted = await connectMailbox(t.admin, await createOrg(t.admin, 'tarpit-org'), {
-        address: 'pit@sender.test',
-        secrets: { imapPassword: 'pw', smtpPassword: 'pw' },
-        imap: { port: pit.port },
-        verified: true,
-      });
-      setMailPassword(mail, 'bystander@sender.test', 'pw');
-      await connectMailbox(t.admin, await createOrg(t.admin, 'bystander-org'), {
-        address: 'bystander@sender.test',
-        secrets: { imapPassword: 'pw', smtpPassword: 'pw' },
-        verified: true,
-      });
-      poller.start();
-      // The first round reads the real INBOX (empty) while the other poll hangs; then a reply comes.
-      await waitUntil(
-        async () => pit.commands.some((c) => / SEARCH /i.test(c)),
-        'the hanging search',
-        10_000,
-      );
-      const client = await testImapClient('bystander@sender.test');
-      await client.append(
-        'INBOX',
-        'From: p@prospect.test\r\nTo: bystander@sender.test\r\nSubject: Re: hello\r\nMessage-ID: <tarpit-reply@prospect.test>\r\n\r\nYes\r\n',
-      );
-      await client.logout();
-      await waitUntil(async () => seen.some((m) => m.subject === 'Re: hello'), 'the reply read', 15_000);
-      const lastError = async () =>
-        (
-          await t.admin.query<{ last_error: string | null }>(
-            'SELECT last_error FROM outreach.mailbox_sync_states WHERE mailbox_id = $1',
-            [pitted],
-          )
-        ).rows[0]?.last_error ?? null;
-      await waitUntil(async () => (await lastError()) !== null, 'the hanging poll cut', 10_000);
-      expect(await lastError()).toMatch(/^timeout: the poll did not finish within 2 s/);
-    } finally {
-      await poller.stop();
-      await pit.close();
-    }
   });
 });
