@@ -82,8 +82,12 @@ function checkWritable(path: string, what: string, usage: string): void {
   }
 }
 
-// pnpm runs package scripts in the package directory; INIT_CWD is where the operator typed the command.
-const fromCaller = (path: string) => resolve(process.env.INIT_CWD ?? process.cwd(), path);
+// pnpm runs package scripts in the package directory; INIT_CWD is where the operator typed the
+// command — unless a forwarding script (the root's and ingest-api's import:sqlite) ran pnpm again
+// from its own directory, which resets INIT_CWD there: those pass the first one on as
+// PROSPECTFLOW_CALLER_CWD.
+const fromCaller = (path: string) =>
+  resolve(process.env.PROSPECTFLOW_CALLER_CWD || process.env.INIT_CWD || process.cwd(), path);
 
 export function connect(usage: string): pg.Pool {
   const url = process.env.DATABASE_URL || process.env.MIGRATION_DATABASE_URL;
@@ -151,6 +155,24 @@ async function exportCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+/** The --mapping file's JSON (refused with its path and the parser's message when it is not JSON). */
+function readMappingFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    fail(`Cannot read the mapping file ${path}: ${(error as Error).message}`, USAGE);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    fail(
+      `The mapping file ${path} is not JSON (${(error as Error).message}). Write it with \`pnpm -s import:sqlite <file> --propose > ${path}\`: without -s, pnpm adds its own lines.`,
+      USAGE,
+    );
+  }
+}
+
 async function importCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -190,7 +212,7 @@ async function importCommand(args: string[]): Promise<number> {
     return 0;
   }
   const organisationId = organisation(values.organisation, USAGE);
-  const mapping = values.mapping ? JSON.parse(readFileSync(fromCaller(values.mapping), 'utf8')) : undefined;
+  const mapping = values.mapping ? readMappingFile(fromCaller(values.mapping)) : undefined;
   // Where the report goes, checked before anything is imported (the default name of a run over
   // several databases carries its import id: only its folder is known now).
   const reportPath = (importId: string | null) =>

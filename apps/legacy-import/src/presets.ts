@@ -112,13 +112,26 @@ export function proposeMapping(tables: DiscoveredTable[]): SqliteMapping {
 /** Load order: referenced tables first. */
 export const TARGET_ORDER: SqliteTarget[] = ['companies', 'contacts', 'prompts', 'test_cases'];
 
+/**
+ * Checks a mapping file against the tables discovered. The file may be what `--propose` printed
+ * (`{"discovered", "proposedMapping"}`, edited or not): its `proposedMapping` is the mapping.
+ */
 export function validateMapping(value: unknown, tables: DiscoveredTable[]): SqliteMapping {
   const problems: string[] = [];
-  const mapping = value as SqliteMapping;
-  if (!mapping || typeof mapping !== 'object' || typeof mapping.tables !== 'object') {
+  const proposal = value as { proposedMapping?: unknown } | null;
+  const mapping = (
+    proposal && typeof proposal === 'object' && 'proposedMapping' in proposal
+      ? proposal.proposedMapping
+      : value
+  ) as SqliteMapping;
+  if (!mapping || typeof mapping !== 'object' || !mapping.tables || typeof mapping.tables !== 'object') {
     throw new Error('The mapping file must be {"tables": {"<source table>": {"target", "key", "columns"}}}');
   }
   for (const [name, table] of Object.entries(mapping.tables)) {
+    if (!table || typeof table !== 'object') {
+      problems.push(`table "${name}": must be {"target", "key", "columns"}`);
+      continue;
+    }
     const source = tables.find((t) => t.name === name);
     if (!source) problems.push(`table "${name}" is not in the SQLite file`);
     if (!TARGET_FIELDS[table.target]) problems.push(`table "${name}": unknown target "${table.target}"`);

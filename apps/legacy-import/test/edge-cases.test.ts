@@ -1,6 +1,8 @@
-import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
 import { inTenantUnit, undoImport } from '@prospectflow/import-engine';
 import { retentionRules } from '@prospectflow/outreach-core';
 import type { TenantContext as Tenant } from '@prospectflow/tenant-context';
@@ -11,6 +13,7 @@ import { consolidate, SourceNameConflict } from '../src/consolidate.js';
 import { findDatabases } from '../src/sources.js';
 import { setupLegacyDb } from './helpers.js';
 
+const execFileAsync = promisify(execFile);
 let ctx: Awaited<ReturnType<typeof setupLegacyDb>>;
 const dir = mkdtempSync(join(tmpdir(), 'pf-edge-cases-'));
 
@@ -243,6 +246,44 @@ describe('files the CLI writes', () => {
     const exported = await cli(['export', '--organisation', tenant.organisationId, '--out', dir]);
     expect(exported).toMatchObject({ code: 2 });
     expect((exported as { stderr: string }).stderr).toMatch(/^Cannot write the export .*: it is a directory/);
+  }, 120_000);
+});
+
+describe('the documented commands, from where the operator types them', () => {
+  it('resolves relative paths from the caller through the forwarding scripts, and takes --propose output as --mapping', async () => {
+    const root = join(import.meta.dirname, '..', '..', '..');
+    const file = prospects(join(mkdtempSync(join(dir, 'relative-')), 'prospects.db'), 'Acme Rel', [
+      [1, 'Ann', 'ann@acme-rel.fr', null],
+    ]);
+    const pnpm = (args: string[], cwd: string) =>
+      execFileAsync('pnpm', ['-s', ...args], {
+        cwd,
+        encoding: 'utf8',
+        env: { ...process.env, INIT_CWD: '' },
+      });
+    // The command (ingest-api, the old home), the root's, and the root's from a subfolder.
+    for (const [args, cwd] of [
+      [['--filter', '@prospectflow/ingest-api', 'import:sqlite'], root],
+      [['import:sqlite'], root],
+      [['import:sqlite'], join(root, 'docs')],
+    ] as const) {
+      const { stdout } = await pnpm([...args, relative(cwd, file), '--propose'], cwd);
+      expect(
+        JSON.parse(stdout).discovered.map((t: { name: string }) => t.name),
+        cwd,
+      ).toEqual(['companies', 'contacts']);
+    }
+    // README: --propose > mapping.json, look, edit, --mapping mapping.json.
+    const mappingFile = join(dir, 'mapping.json');
+    writeFileSync(mappingFile, (await pnpm(['import:sqlite', file, '--propose'], root)).stdout);
+    const tenant = await ctx.newOrganisation();
+    const report = await consolidate(ctx.pool, {
+      databases: findDatabases([file]),
+      tenant,
+      mapping: JSON.parse(readFileSync(mappingFile, 'utf8')),
+    });
+    expect(report.status, report.error).toBe('succeeded');
+    expect(await ctx.count(tenant, 'crm.people')).toBe(1);
   }, 120_000);
 });
 
