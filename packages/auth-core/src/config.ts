@@ -106,6 +106,16 @@ function clientIds(values: AuthEnvValues): string[] {
   return ids.length === 0 && values.AUTH_MODE === 'dev' ? [DEV_CLIENT_ID] : ids;
 }
 
+/** True when `url` would be fetched over plain http (schemes are case-insensitive: HTTP://… too). */
+function plainHttp(url: string | undefined): boolean {
+  if (url === undefined) return false;
+  try {
+    return new URL(url.trim()).protocol === 'http:';
+  } catch {
+    return /^\s*http:/i.test(url);
+  }
+}
+
 function rules(overrides: Partial<AuthConfig>): Rule<AuthEnvValues>[] {
   const production = (values: AuthEnvValues) => values.NODE_ENV === 'production';
   return [
@@ -130,11 +140,11 @@ function rules(overrides: Partial<AuthConfig>): Rule<AuthEnvValues>[] {
         ? undefined
         : 'AUTH_REALM must be printable ASCII without " or \\ (it is quoted in WWW-Authenticate)',
     (values) =>
-      values.AUTH_JWKS_URL?.startsWith('http:') && production(values)
+      plainHttp(values.AUTH_JWKS_URL) && production(values)
         ? 'AUTH_JWKS_URL must use https when NODE_ENV=production'
         : undefined,
     (values) =>
-      values.COGNITO_USERINFO_URL?.startsWith('http:') && production(values)
+      plainHttp(values.COGNITO_USERINFO_URL) && production(values)
         ? 'COGNITO_USERINFO_URL must use https when NODE_ENV=production'
         : undefined,
     (values) =>

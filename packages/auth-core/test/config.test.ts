@@ -100,6 +100,26 @@ describe('loadAuthConfig', () => {
     ]);
   });
 
+  it('refuses plain-http key and userInfo URLs in production however the scheme is spelled', () => {
+    const production = {
+      ...base,
+      NODE_ENV: 'production',
+      REDIS_URL: 'redis://r',
+      COGNITO_TOKEN_USE: 'id',
+    };
+    // URL schemes are case-insensitive: HTTP://… is fetched over plain http all the same.
+    for (const url of ['HTTP://keys/jwks.json', 'Http://keys/jwks.json', ' http://keys/jwks.json']) {
+      expect(problemsOf({ ...production, AUTH_JWKS_URL: url }), url).toEqual([
+        expect.stringMatching(/AUTH_JWKS_URL must use https/),
+      ]);
+      expect(
+        problemsOf({ ...production, COGNITO_USERINFO_URL: url.replace('jwks.json', 'userInfo') }),
+        url,
+      ).toEqual([expect.stringMatching(/COGNITO_USERINFO_URL must use https/)]);
+    }
+    expect(problemsOf({ ...production, AUTH_JWKS_URL: 'HTTPS://keys/jwks.json' })).toEqual([]);
+  });
+
   it('refuses an AUTH_REALM that cannot be sent quoted in WWW-Authenticate', () => {
     for (const realm of ['pf"api', 'pf\\api', 'pf\napi', 'pf\u00e9']) {
       expect(problemsOf({ ...base, AUTH_REALM: realm })).toEqual([
