@@ -55,6 +55,14 @@ export function loadSubjectKeys(env: NodeJS.ProcessEnv = process.env): SubjectKe
     if (key.length < 32) throw new Error(`PRIVACY_HMAC_KEYS version ${version}: key must be ≥ 32 bytes`);
     return { version, key };
   });
+  // Production never hashes with the key published above (whoever read the repository could
+  // recompute every suppression and erasure hash), even when it is set explicitly.
+  const published = Buffer.from(DEV_KEYS.slice(DEV_KEYS.indexOf(':') + 1), 'base64');
+  const reused = all.find((entry) => entry.key.equals(published));
+  if (env.NODE_ENV?.trim() === 'production' && reused)
+    throw new Error(
+      `PRIVACY_HMAC_KEYS version ${reused.version} is the published development key: set a key of your own (openssl rand -base64 32)`,
+    );
   if (new Set(all.map((k) => k.version)).size !== all.length)
     throw new Error('PRIVACY_HMAC_KEYS lists a version twice');
   const current = all.reduce((a, b) => (b.version > a.version ? b : a));

@@ -34,6 +34,21 @@ describe('subject hashes', () => {
     expect(() => loadSubjectKeys({ NODE_ENV: 'production' })).toThrow(/required in production/);
     expect(loadSubjectKeys({ NODE_ENV: 'test' }).current.version).toBe(1);
   });
+
+  it('refuse the published development key in production, even when set explicitly', () => {
+    // The key development falls back to is in this repository: anyone could recompute the hashes.
+    const dev = loadSubjectKeys({ NODE_ENV: 'development' }).current.key.toString('base64');
+    const published = [`1:${dev}`, `2:${key(1)},3:${dev}`, ` 1 : ${dev.replace(/=+$/, '')} `];
+    for (const value of published) {
+      expect(() => loadSubjectKeys({ NODE_ENV: 'production', PRIVACY_HMAC_KEYS: value }), value).toThrow(
+        /published development key/,
+      );
+      expect(loadSubjectKeys({ NODE_ENV: 'test', PRIVACY_HMAC_KEYS: value }).all.length).toBeGreaterThan(0);
+    }
+    expect(
+      loadSubjectKeys({ NODE_ENV: 'production', PRIVACY_HMAC_KEYS: `1:${key(1)}` }).current.version,
+    ).toBe(1);
+  });
 });
 
 describe('privacy template variables', () => {
