@@ -106,6 +106,38 @@ describe('config', () => {
     expect(() => loadConfig({ ...base, TRUST_PROXY: 'proxy.local' })).toThrow(/addresses\/CIDRs/);
   });
 
+  it('TRUST_PROXY refuses ranges that trust every client (0.0.0.0/0, ::/0, the IPv4-mapped block)', () => {
+    const base = { DATABASE_URL: 'postgres://prospectflow_app:x@db/prospectflow', AUTH_MODE: 'dev' };
+    // Fastify (proxy-addr) matches an IPv4 client against an IPv6 range as ::ffff:a.b.c.d, so an
+    // IPv6 range holding the mapped block trusts every IPv4 client too.
+    const everyone = [
+      '0.0.0.0/0',
+      '10.0.0.0/8,0.0.0.0/0',
+      '0.0.0.0/1,128.0.0.0/1',
+      '::/0',
+      '::/16',
+      '::ffff:0:0/96',
+      '0:0:0:0:0:FFFF:0.0.0.0/100',
+      '2000::/3',
+    ];
+    for (const value of everyone) {
+      expect(() => loadConfig({ ...base, TRUST_PROXY: value }), value).toThrow(
+        /trust (nearly )?every client/,
+      );
+    }
+    // Real proxy ranges stay accepted.
+    for (const value of [
+      '10.0.0.0/8',
+      '172.16.0.0/12',
+      'fc00::/7',
+      '2001:db8::/32',
+      '::ffff:10.0.0.0/104',
+      '::1',
+    ]) {
+      expect(loadConfig({ ...base, TRUST_PROXY: value }).trustProxy, value).toEqual([value]);
+    }
+  });
+
   it('applies defaults and parses values', () => {
     const config = loadConfig({
       DATABASE_URL: 'postgres://prospectflow_app:x@db/prospectflow',
