@@ -96,27 +96,42 @@ interface Opened {
   report: DatabaseReport;
 }
 
+/** An error of one database, naming it: a run over a directory reads many. */
+function inDatabase(where: string, error: unknown): Error {
+  return new Error(`${where}: ${(error as Error).message}`, { cause: error });
+}
+
 function open(source: SourceDatabase, options: ConsolidateOptions): Opened {
-  const db = new Database(source.path, { readonly: true, fileMustExist: true });
-  const raw = new Database(source.path, { readonly: true, fileMustExist: true });
-  const discovered = discover(db);
-  const mapping = options.mapping ? validateMapping(options.mapping, discovered) : proposeMapping(discovered);
-  const store = detectStore(discovered.map((t) => t.name));
-  return {
-    source,
-    db,
-    raw,
-    report: {
-      name: source.name,
-      path: source.path,
-      sha256: sha256(source.path),
-      store: store?.name ?? null,
-      source: options.source ?? mapping.source ?? `sqlite:${source.name}`,
-      discovered,
-      mapping,
-      tables: [],
-    },
-  };
+  let db: Database.Database | undefined;
+  let raw: Database.Database | undefined;
+  try {
+    db = new Database(source.path, { readonly: true, fileMustExist: true });
+    raw = new Database(source.path, { readonly: true, fileMustExist: true });
+    const discovered = discover(db);
+    const mapping = options.mapping
+      ? validateMapping(options.mapping, discovered)
+      : proposeMapping(discovered);
+    const store = detectStore(discovered.map((t) => t.name));
+    return {
+      source,
+      db,
+      raw,
+      report: {
+        name: source.name,
+        path: source.path,
+        sha256: sha256(source.path),
+        store: store?.name ?? null,
+        source: options.source ?? mapping.source ?? `sqlite:${source.name}`,
+        discovered,
+        mapping,
+        tables: [],
+      },
+    };
+  } catch (error) {
+    db?.close();
+    raw?.close();
+    throw inDatabase(source.path, error);
+  }
 }
 
 const realPath = (path: string) => {
@@ -285,6 +300,28 @@ async function consolidateOne(
   options: ConsolidateOptions,
 ): Promise<void> {
   const { report } = o;
+  // What was being read when it failed (a damaged page shows only when its table is read).
+  let at = report.name;
+  try {
+    await consolidateTables(pool, client, o, importId, erased, options, (where) => {
+      at = where;
+    });
+  } catch (error) {
+    throw inDatabase(at, error);
+  }
+}
+
+async function consolidateTables(
+  pool: Pool,
+  client: TenantClient,
+  o: Opened,
+  importId: string,
+  erased: Awaited<ReturnType<typeof loadErasedCheck>>,
+  options: ConsolidateOptions,
+  reading: (where: string) => void,
+): Promise<void> {
+  const { report } = o;
+  reading(`${report.name} (typed load)`);
   const typed = await loadSqlite(o.db, pool, report.mapping, {
     source: report.source,
     erased,
@@ -292,6 +329,7 @@ async function consolidateOne(
   });
   const store = detectStore(report.discovered.map((t) => t.name));
   for (const object of listSourceObjects(o.db)) {
+    reading(`${report.name}, table ${object.name}`);
     const started = performance.now();
     const table = report.discovered.find((t) => t.name === object.name) ?? describeTable(o.db, object.name);
     const fate = tableFate(object, table, report.mapping, store);

@@ -287,6 +287,31 @@ describe('the documented commands, from where the operator types them', () => {
   }, 120_000);
 });
 
+describe('a damaged database among others', () => {
+  it('is named in the failure, and nothing is written', async () => {
+    const root = mkdtempSync(join(dir, 'damaged-'));
+    prospects(join(root, 'good.db'), 'Acme Good', [[1, 'Ann', 'ann@acme-good.fr', null]]);
+    const bad = join(root, 'bad.db');
+    const db = new Database(bad);
+    db.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)');
+    const insert = db.prepare('INSERT INTO notes VALUES (?, ?)');
+    db.transaction(() => {
+      for (let i = 0; i < 2000; i++) insert.run(i, 'x'.repeat(200));
+    })();
+    db.close();
+    // Overwrite part of the table's pages (past the header and the schema page).
+    const bytes = readFileSync(bad);
+    bytes.fill(0xab, 8192, 8192 + 3000);
+    writeFileSync(bad, bytes);
+    const tenant = await ctx.newOrganisation();
+    await expect(consolidate(ctx.pool, { databases: findDatabases([root]), tenant })).rejects.toThrow(
+      /bad\.db.*: database disk image is malformed/,
+    );
+    expect(await ctx.count(tenant, 'crm.imports')).toBe(0);
+    expect(await ctx.count(tenant, 'legacy.archive_rows')).toBe(0);
+  });
+});
+
 describe('archived values', () => {
   it('keeps REALs reals with their exact value (1e21, the largest double, -0.0) and INTEGERs integers', async () => {
     const file = join(dir, 'values.db');
