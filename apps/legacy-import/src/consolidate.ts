@@ -96,6 +96,18 @@ interface Opened {
   report: DatabaseReport;
 }
 
+/**
+ * The message of a failed run. An organisation id that names no organisation fails on the first
+ * row written (a foreign key of every tenant table): say so instead of the constraint's name.
+ */
+function explain(error: unknown, organisationId: string): string {
+  let cause = error as { code?: string; constraint?: string; cause?: unknown } | undefined;
+  while (cause && cause.code === undefined && cause.cause) cause = cause.cause as typeof cause;
+  if (cause?.code === '23503' && cause.constraint?.endsWith('_organisation_id_fkey'))
+    return `organisation ${organisationId} does not exist (--organisation): nothing was imported`;
+  return (error as Error).message;
+}
+
 /** An error of one database, naming it: a run over a directory reads many. */
 function inDatabase(where: string, error: unknown): Error {
   return new Error(`${where}: ${(error as Error).message}`, { cause: error });
@@ -234,23 +246,27 @@ export async function consolidate(pool: Pool, options: ConsolidateOptions): Prom
     };
     if (!options.dryRun) {
       const names = opened.map((o) => o.report.name);
-      report.importId = await createImportRecord(pool, options.tenant, {
-        fileName: (names.length === 1 ? names[0]! : `${names.length} databases: ${names.join(', ')}`).slice(
-          0,
-          1000,
-        ),
-        mapping: {
-          databases: opened.map(({ report: r }) => ({
-            name: r.name,
-            source: r.source,
-            // Where the name came from: a later run of the same name from another file is refused.
-            path: realPath(r.path),
-            sha256: r.sha256,
-            store: r.store,
-            mapping: r.mapping,
-          })),
-        },
-      });
+      try {
+        report.importId = await createImportRecord(pool, options.tenant, {
+          fileName: (names.length === 1 ? names[0]! : `${names.length} databases: ${names.join(', ')}`).slice(
+            0,
+            1000,
+          ),
+          mapping: {
+            databases: opened.map(({ report: r }) => ({
+              name: r.name,
+              source: r.source,
+              // Where the name came from: a later run of the same name from another file is refused.
+              path: realPath(r.path),
+              sha256: r.sha256,
+              store: r.store,
+              mapping: r.mapping,
+            })),
+          },
+        });
+      } catch (error) {
+        throw new Error(explain(error, options.tenant.organisationId), { cause: error });
+      }
     }
     const total = opened.reduce((n, o) => n + o.report.discovered.reduce((m, t) => m + t.rows, 0), 0);
     options.onStart?.(total);
@@ -272,7 +288,7 @@ export async function consolidate(pool: Pool, options: ConsolidateOptions): Prom
     } catch (error) {
       if (!(error instanceof DryRunRollback)) {
         report.status = 'failed';
-        report.error = (error as Error).message;
+        report.error = explain(error, options.tenant.organisationId);
         if (report.importId) {
           await markFailed(pool, options.tenant, report.importId, 'import_failed', report.error).catch(
             () => {},

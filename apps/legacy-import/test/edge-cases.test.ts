@@ -312,6 +312,21 @@ describe('a damaged database among others', () => {
   });
 });
 
+describe('an organisation id that names no organisation', () => {
+  it('is said so, dry run or not, instead of a foreign key violation', async () => {
+    const file = prospects(join(mkdtempSync(join(dir, 'no-org-')), 'prospects.db'), 'Acme', [
+      [1, 'Ann', 'ann@acme-none.fr', null],
+    ]);
+    const tenant = { organisationId: '11111111-1111-4111-8111-111111111111' };
+    const dry = await consolidate(ctx.pool, { databases: findDatabases([file]), tenant, dryRun: true });
+    expect(dry).toMatchObject({ status: 'failed' });
+    expect(dry.error).toMatch(/^organisation 11111111-1111-4111-8111-111111111111 does not exist/);
+    await expect(consolidate(ctx.pool, { databases: findDatabases([file]), tenant })).rejects.toThrow(
+      /^organisation 11111111-1111-4111-8111-111111111111 does not exist/,
+    );
+  });
+});
+
 describe('archived values', () => {
   it('keeps REALs reals with their exact value (1e21, the largest double, -0.0) and INTEGERs integers', async () => {
     const file = join(dir, 'values.db');
