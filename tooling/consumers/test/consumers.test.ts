@@ -116,7 +116,7 @@ describe('published packages, installed outside the workspace from a local regis
     });
   });
 
-  it('TypeScript (nodenext, strict) type-checks against the published declarations', {
+  it('TypeScript (nodenext and node16, strict, skipLibCheck off) type-checks against the published declarations', {
     timeout: 300_000,
   }, () => {
     const dir = scratchProject(
@@ -124,6 +124,7 @@ describe('published packages, installed outside the workspace from a local regis
       'typescript',
       {
         '@prospectflow/auth-core': exact('@prospectflow/auth-core'),
+        '@prospectflow/config': exact('@prospectflow/config'),
         '@prospectflow/tenant-context': exact('@prospectflow/tenant-context'),
         '@prospectflow/contracts': exact('@prospectflow/contracts'),
         '@prospectflow/api-client': exact('@prospectflow/api-client'),
@@ -140,6 +141,13 @@ describe('published packages, installed outside the workspace from a local regis
     const check = spawnSync(process.execPath, [tsc, '-p', dir], { cwd: dir, encoding: 'utf8' });
     expect(check.stdout + check.stderr).toBe('');
     expect(check.status).toBe(0);
+    // A CommonJS project under `module: node16`, which has no require(esm): the .d.cts alone.
+    const node16 = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.node16.json'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
+    expect(node16.stdout + node16.stderr).toBe('');
+    expect(node16.status).toBe(0);
 
     // skipLibCheck hides what a consumer with skipLibCheck false sees: every module our published
     // declarations import must resolve, from where npm installed them, to declarations (not to
