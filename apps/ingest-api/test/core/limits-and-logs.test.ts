@@ -55,6 +55,27 @@ describe('rate limits', () => {
     expect(next.json()).toMatchObject({ code: 'rate_limited' });
   });
 
+  it("counts a signed-in caller's requests to unknown paths (404) against the same budget", async () => {
+    const t = await testApp({ RATE_LIMIT_MAX: '5', RATE_LIMIT_WINDOW_MS: '60000' });
+    // Each is authenticated (token verified, session loaded) but answered by the 404 handler,
+    // which is no route, so the per-route limiter never saw it.
+    for (const request of [
+      { method: 'GET', url: '/v1/no-such-route' },
+      { method: 'POST', url: '/v1/companies/x/y/z', payload: { name: 'x' } },
+    ] satisfies InjectOptions[]) {
+      // Signing up spends 2 of the user's budget outside an organisation (POST /v1/organisations,
+      // GET /v1/me), the bucket the 404 handler (no organisation) counts in.
+      const alice = await t.signUp();
+      const codes: number[] = [];
+      for (let i = 0; i < 5; i += 1) codes.push((await t.request(alice, request)).statusCode);
+      expect(codes, `${request.method} ${request.url}`).toEqual([404, 404, 404, 429, 429]);
+      // The same budget as the caller's routes: spent here, refused there.
+      expect((await t.request(alice, { method: 'GET', url: '/v1/me' })).statusCode).toBe(429);
+    }
+    // Probes and public pages are untouched; an unknown path without a token stays a 401 refusal.
+    expect((await t.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+  });
+
   it.each([
     ['Redis store', {}],
     ['in-process store (no REDIS_URL)', { REDIS_URL: '' }],

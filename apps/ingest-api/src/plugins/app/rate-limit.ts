@@ -39,7 +39,8 @@ function retryAfterSeconds(ttlMs: number): string {
  *   address is over, every authenticated route answers it 429 before its token is even verified,
  *   so guessing tokens or probing organisations stops there (fastify.createRateLimit: a peek
  *   before authentication, a count on each refusal, as its docs describe for failed logins).
- * Public routes (/u/…, /t/…, webhooks) keep the per-IP limit; probes opt out (`rateLimit: false`).
+ * Unknown paths (the 404 handler) spend the first budget too. Public routes (/u/…, /t/…,
+ * webhooks) keep the per-IP limit; probes opt out (`rateLimit: false`).
  */
 async function rateLimitPlugin(fastify: FastifyInstance, opts: AppOptions) {
   const { config } = opts;
@@ -78,8 +79,12 @@ async function rateLimitPlugin(fastify: FastifyInstance, opts: AppOptions) {
       );
     }
   });
-  fastify.addHook('preParsing', async (request) => {
+  // The 404 handler (an unknown path or method) is not a route, so the
+  // limiter above never sees it; a signed-in caller's requests there spend the same budget.
+  const limitUnrouted = fastify.rateLimit();
+  fastify.addHook('preParsing', async (request, reply) => {
     passed.add(request);
+    if (request.is404 && guarded(request)) await limitUnrouted(request, reply);
   });
   fastify.addHook('onSend', async (request, reply) => {
     if ((reply.statusCode === 401 || reply.statusCode === 403) && !passed.has(request) && guarded(request)) {
