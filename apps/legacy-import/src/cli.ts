@@ -18,7 +18,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import cliProgress from 'cli-progress';
 import pg from 'pg';
@@ -101,18 +101,30 @@ export function organisation(value: string | undefined, usage: string): string {
   return value;
 }
 
+/** parseArgs, but an unknown option or a missing value is refused with the usage (exit 2). */
+function parseOrRefuse<T extends ParseArgsConfig>(config: T, usage: string): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    fail((error as Error).message, usage);
+  }
+}
+
 async function exportCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      organisation: { type: 'string' },
-      database: { type: 'string' },
-      table: { type: 'string' },
-      import: { type: 'string' },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
+  const { values } = parseOrRefuse(
+    {
+      args,
+      options: {
+        organisation: { type: 'string' },
+        database: { type: 'string' },
+        table: { type: 'string' },
+        import: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
     },
-  });
+    EXPORT_USAGE,
+  );
   if (values.help) {
     process.stdout.write(EXPORT_USAGE);
     return 0;
@@ -174,30 +186,35 @@ function readMappingFile(path: string): unknown {
 }
 
 async function importCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      organisation: { type: 'string' },
-      mapping: { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
-      propose: { type: 'boolean', default: false },
-      source: { type: 'string' },
-      'source-name': { type: 'string' },
-      report: { type: 'string' },
-      undo: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
+  // `--undo <id>` is the undo command with its own options (--json…): hand it over whole.
+  const undoAt = args.findIndex((a) => a === '--undo' || a.startsWith('--undo='));
+  if (undoAt >= 0) {
+    const flag = args[undoAt]!;
+    const inline = flag.startsWith('--undo=');
+    const id = inline ? flag.slice('--undo='.length) : args[undoAt + 1];
+    const rest = args.filter((_, i) => i !== undoAt && (inline || i !== undoAt + 1));
+    return await runUndo(id === undefined ? rest : [id, ...rest], connect, organisation);
+  }
+  const { values, positionals } = parseOrRefuse(
+    {
+      args,
+      allowPositionals: true,
+      options: {
+        organisation: { type: 'string' },
+        mapping: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        propose: { type: 'boolean', default: false },
+        source: { type: 'string' },
+        'source-name': { type: 'string' },
+        report: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
     },
-  });
+    USAGE,
+  );
   if (values.help) {
     process.stdout.write(USAGE);
     return 0;
-  }
-  if (values.undo !== undefined) {
-    const rest = args.filter(
-      (a, i) => a !== '--undo' && args[i - 1] !== '--undo' && !a.startsWith('--undo='),
-    );
-    return await runUndo([values.undo, ...rest], connect, organisation);
   }
   if (positionals.length === 0) fail('Missing the SQLite file(s) or directory', USAGE);
   const databases = findDatabases(positionals.map(fromCaller));

@@ -28,13 +28,8 @@ function print(report: UndoReport, out: (line: string) => void): void {
   out(report.applied ? 'undone' : report.dryRun ? 'nothing changed (dry run)' : 'not undone');
 }
 
-/** `undo <id>`: exit 0 undone (or dry run), 3 conflicts, 4 refused (unknown, running, failed, already undone). */
-export async function runUndo(
-  args: string[],
-  connect: (usage: string) => pg.Pool,
-  organisation: (value: string | undefined, usage: string) => string,
-): Promise<number> {
-  const { values, positionals } = parseArgs({
+const parseUndoArgs = (args: string[]) =>
+  parseArgs({
     args,
     allowPositionals: true,
     options: {
@@ -44,13 +39,29 @@ export async function runUndo(
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
+
+/** `undo <id>`: exit 0 undone (or dry run), 3 conflicts, 4 refused (unknown, running, failed, already undone). */
+export async function runUndo(
+  args: string[],
+  connect: (usage: string) => pg.Pool,
+  organisation: (value: string | undefined, usage: string) => string,
+): Promise<number> {
+  let parsed: ReturnType<typeof parseUndoArgs>;
+  try {
+    parsed = parseUndoArgs(args);
+  } catch (error) {
+    // An unknown option is refused before anything is done (exit 2), like every CLI of the repository.
+    process.stderr.write(`${(error as Error).message}\n\n${UNDO_USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
   if (values.help) {
     process.stdout.write(UNDO_USAGE);
     return 0;
   }
   const importId = positionals[0];
-  if (!importId || !UUID.test(importId)) {
-    process.stderr.write(`Give the import id (a uuid)\n\n${UNDO_USAGE}`);
+  if (!importId || !UUID.test(importId) || positionals.length > 1) {
+    process.stderr.write(`Give the import id (a uuid), once\n\n${UNDO_USAGE}`);
     return 2;
   }
   const organisationId = organisation(values.organisation, UNDO_USAGE);

@@ -164,6 +164,28 @@ describe('undo of a SQLite consolidation', () => {
     expect((await cli(['undo', '--help'])).stdout).toMatch(/^Usage: import:sqlite undo/);
     const dry = await cli(['--undo', importId, '--organisation', tenant.organisationId, '--dry-run']);
     expect(dry.stdout).toMatch(/crm\.positions\s+1\s+0\s+0/);
+    // The usage's `--undo <id> … [--json]`, and `--undo=<id>`: the undo command's own options.
+    const json = await cli([
+      '--undo',
+      importId,
+      '--organisation',
+      tenant.organisationId,
+      '--dry-run',
+      '--json',
+    ]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ importId, dryRun: true, applied: false });
+    const inline = await cli([`--undo=${importId}`, '--organisation', tenant.organisationId, '--dry-run']);
+    expect(inline.stdout).toMatch(/^DRY RUN/);
+    // An unknown option is refused with the usage, exit 2, before anything is done.
+    for (const args of [
+      ['undo', importId, '--organisation', tenant.organisationId, '--bogus'],
+      ['--bogus'],
+      ['export', '--organisation', tenant.organisationId, '--bogus'],
+    ]) {
+      const refused = (await cli(args).catch((e) => e)) as { code: number; stdout: string; stderr: string };
+      expect({ code: refused.code, stdout: refused.stdout }, args.join(' ')).toEqual({ code: 2, stdout: '' });
+      expect(refused.stderr).toMatch(/Unknown option '--bogus'[\s\S]*Usage/);
+    }
     expect(await ctx.count(tenant, 'crm.positions')).toBe(1);
     await ctx.query(tenant, `UPDATE crm.people SET first_name = 'Changed'`);
     const conflict = await cli(['undo', importId, '--organisation', tenant.organisationId]).catch((e) => e);
