@@ -84,7 +84,7 @@ async function rateLimitPlugin(fastify: FastifyInstance, opts: AppOptions) {
   const limitUnrouted = fastify.rateLimit();
   fastify.addHook('preParsing', async (request, reply) => {
     passed.add(request);
-    if (request.is404 && guarded(request)) await limitUnrouted(request, reply);
+    if (request.is404 && guarded(request)) await limitUnrouted.call(fastify, request, reply);
   });
   fastify.addHook('onSend', async (request, reply) => {
     if ((reply.statusCode === 401 || reply.statusCode === 403) && !passed.has(request) && guarded(request)) {
