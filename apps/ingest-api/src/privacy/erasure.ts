@@ -51,7 +51,7 @@ export async function eraseSubject(
   keys: SubjectKeys,
   target: ErasureTarget,
 ): Promise<ErasureResult> {
-  const subject = await resolveSubject(client, target);
+  const subject = await resolveSubject(client, target, keys);
   for (const email of subject.emails) await suppressSubject(client, keys, email, 'erasure');
   // Open requests of the same person (asked twice, before this erasure): by the position they
   // were made at, or by the address's hash under any key version (made before a key rotation).

@@ -1,3 +1,4 @@
+import { type SubjectKeys, subjectHmac } from '@prospectflow/outreach-core';
 import type { TenantClient } from '@prospectflow/tenant-context';
 import { notFound } from '../lib/problem.js';
 
@@ -22,21 +23,32 @@ export interface Subject {
   requestId: string | null;
 }
 
-export async function resolveSubject(client: TenantClient, target: SubjectTarget): Promise<Subject> {
+export async function resolveSubject(
+  client: TenantClient,
+  target: SubjectTarget,
+  keys?: SubjectKeys,
+): Promise<Subject> {
   let personIds: string[] = [];
   const emails = new Set<string>();
   let requestId: string | null = null;
   if ('requestId' in target) {
-    const { rows } = await client.query<{ person_id: string | null; email: string | null }>(
-      `SELECT p.person_id, p.email::text AS email FROM iam.erasure_requests r
+    const { rows } = await client.query<{
+      person_id: string | null;
+      email: string | null;
+      key_version: number;
+      subject_hmac: Buffer;
+    }>(
+      `SELECT p.person_id, p.email::text AS email, r.key_version, r.subject_hmac FROM iam.erasure_requests r
        LEFT JOIN crm.positions p ON p.id = r.position_id
        WHERE r.id = $1 AND r.status = 'pending'`,
       [target.requestId],
     );
     if (rows.length === 0) throw notFound('Erasure request', 'erasure_request_not_found');
+    const request = rows[0]!;
     requestId = target.requestId;
-    if (rows[0]!.person_id) personIds = [rows[0]!.person_id];
-    if (rows[0]!.email) emails.add(rows[0]!.email.toLowerCase());
+    if (request.person_id) personIds = [request.person_id];
+    if (request.email) emails.add(request.email.toLowerCase());
+    else if (keys) for (const email of await addressesOfRequest(client, keys, request)) emails.add(email);
   } else if ('personId' in target) {
     const { rows } = await client.query('SELECT 1 FROM crm.people WHERE id = $1', [target.personId]);
     if (rows.length === 0) throw notFound('Person', 'person_not_found');
@@ -84,6 +96,28 @@ export async function resolveSubject(client: TenantClient, target: SubjectTarget
     pharowIds: distinct(people.map((r) => r.pharow_person_id)),
     requestId,
   };
+}
+
+/**
+ * The address a recipient's request was made from, when its position is gone (the person was
+ * deleted from the CRM before an admin carried the request out): the request holds only the
+ * address's keyed hash, but the page unsubscribed the address first, so it is in the plain
+ * suppression list. Without it the erasure would find nothing to erase, and leave that address
+ * there and in the import errors and legacy rows that hold it.
+ */
+async function addressesOfRequest(
+  client: TenantClient,
+  keys: SubjectKeys,
+  request: { key_version: number; subject_hmac: Buffer },
+): Promise<string[]> {
+  const key = keys.all.find((k) => k.version === request.key_version);
+  if (!key) return [];
+  const { rows } = await client.query<{ email: string }>(
+    'SELECT DISTINCT email::text AS email FROM outreach.suppressions WHERE email IS NOT NULL',
+  );
+  return rows
+    .filter((r) => subjectHmac(r.email, key).equals(request.subject_hmac))
+    .map((r) => r.email.toLowerCase());
 }
 
 /** The subject's import error rows: every error row of a file row that carried one of their values. */

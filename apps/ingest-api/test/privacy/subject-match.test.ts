@@ -105,6 +105,62 @@ const clear = async () => {
   await t.admin.query('DELETE FROM crm.imports WHERE organisation_id = $1', [admin.organisationId]);
 };
 
+/** Step 1 of a campaign sent to the position at `to` (what the worker leaves), with this unsubscribe token. */
+let campaigns = 0;
+async function sentTo(positionIds: string[], to: string, token: string): Promise<void> {
+  const mailbox = await t.request(admin, {
+    method: 'POST',
+    url: '/v1/mailboxes',
+    payload: { fromName: 'Sales', fromAddress: `sales${++campaigns}@subject-match.test` },
+  });
+  const campaign = await t.request(admin, {
+    method: 'POST',
+    url: '/v1/campaigns',
+    payload: {
+      name: `C${campaigns}`,
+      mailboxId: mailbox.json().id,
+      steps: [{ delayDays: 0, subject: 'Hi', body: 'Hi' }],
+    },
+  });
+  const enrolled = await t.request(admin, {
+    method: 'POST',
+    url: `/v1/campaigns/${campaign.json().id}/enrollments`,
+    payload: { positionIds },
+  });
+  expect(enrolled.statusCode, enrolled.body).toBe(200);
+  await t.admin.query(
+    `INSERT INTO outreach.messages (organisation_id, enrollment_id, step_id, mailbox_id, direction, status,
+       message_id_header, to_address, subject, body_text, unsubscribe_token, sent_at)
+     VALUES ($1, $2, $3, $4, 'outbound', 'sent', $5, $6, 'Hi', 'Bonjour', $7, now())`,
+    [
+      admin.organisationId,
+      enrolled.json().enrolled[0].enrollmentId,
+      campaign.json().steps[0].id,
+      mailbox.json().id,
+      `<${token}@subject-match.test>`,
+      to,
+      token,
+    ],
+  );
+}
+
+/** Every table (superuser) with a row whose text mentions `needle`. */
+async function tablesMentioning(needle: string): Promise<string[]> {
+  const { rows: tables } = await t.admin.query<{ t: string }>(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')`,
+  );
+  const hits: string[] = [];
+  for (const { t: table } of tables) {
+    const { rows } = await t.admin.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${table} x WHERE x::text ILIKE '%' || $1 || '%'`,
+      [needle],
+    );
+    if (rows[0]!.n > 0) hits.push(table);
+  }
+  return hits;
+}
+
 describe('what belongs to a data subject (erasure and export alike)', () => {
   // Each case starts with an empty archive and no import errors.
   beforeEach(clear);
@@ -246,41 +302,7 @@ describe('what belongs to a data subject (erasure and export alike)', () => {
   it('an address we wrote to them at is theirs too: corrected since, it still goes (plain suppression, messages)', async () => {
     const OLD = 'anouk.ancienne@relais-co.fr';
     const subject = await person('Anouk', 'Relais', [OLD]);
-    const mailbox = await t.request(admin, {
-      method: 'POST',
-      url: '/v1/mailboxes',
-      payload: { fromName: 'Sales', fromAddress: 'sales@subject-match.test' },
-    });
-    const campaign = await t.request(admin, {
-      method: 'POST',
-      url: '/v1/campaigns',
-      payload: {
-        name: 'Relais',
-        mailboxId: mailbox.json().id,
-        steps: [{ delayDays: 0, subject: 'Hi', body: 'Hi' }],
-      },
-    });
-    const enrolled = await t.request(admin, {
-      method: 'POST',
-      url: `/v1/campaigns/${campaign.json().id}/enrollments`,
-      payload: { positionIds: subject.positionIds },
-    });
-    expect(enrolled.statusCode, enrolled.body).toBe(200);
-    // Step 1 went to the old address (what the worker leaves behind).
-    const token = 'subjectMatchRelaisAAAAAAAAAA';
-    await t.admin.query(
-      `INSERT INTO outreach.messages (organisation_id, enrollment_id, step_id, mailbox_id, direction, status,
-         message_id_header, to_address, subject, body_text, unsubscribe_token, sent_at)
-       VALUES ($1, $2, $3, $4, 'outbound', 'sent', '<relais-1@subject-match.test>', $5, 'Hi', 'Bonjour Anouk', $6, now())`,
-      [
-        admin.organisationId,
-        enrolled.json().enrolled[0].enrollmentId,
-        campaign.json().steps[0].id,
-        mailbox.json().id,
-        OLD,
-        token,
-      ],
-    );
+    await sentTo(subject.positionIds, OLD, 'subjectMatchRelaisAAAAAAAAAA');
     // The address is corrected; then the recipient asks for erasure from the old message's page.
     const patched = await t.request(admin, {
       method: 'PATCH',
@@ -290,7 +312,7 @@ describe('what belongs to a data subject (erasure and export alike)', () => {
     expect(patched.statusCode, patched.body).toBe(200);
     const page = await t.app.inject({
       method: 'POST',
-      url: `/u/${token}/erasure`,
+      url: '/u/subjectMatchRelaisAAAAAAAAAA/erasure',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       payload: '',
     });
@@ -317,17 +339,41 @@ describe('what belongs to a data subject (erasure and export alike)', () => {
     });
     expect(erased.statusCode, erased.body).toBe(201);
     expect(erased.json().removed).toMatchObject({ 'outreach.suppressions': 1, 'outreach.messages': 1 });
-    const { rows: tables } = await t.admin.query<{ t: string }>(
-      `SELECT format('%I.%I', n.nspname, c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')`,
+    expect(await tablesMentioning('anouk.ancienne')).toEqual([]);
+  });
+  it('a recipient’s request still erases their address when the person was deleted from the CRM meanwhile', async () => {
+    const ADDRESS = 'basile.parti@depart-co.fr';
+    const subject = await person('Basile', 'Parti', [ADDRESS]);
+    await sentTo(subject.positionIds, ADDRESS, 'subjectMatchDepartAAAAAAAAAA');
+    await importErrors([[['email', ADDRESS]]]);
+    await archive('1', { email: ADDRESS, note: 'salon' });
+    const page = await t.app.inject({
+      method: 'POST',
+      url: '/u/subjectMatchDepartAAAAAAAAAA/erasure',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: '',
+    });
+    expect(page.statusCode).toBe(200);
+    // An admin deletes the person instead of carrying the request out; later, the request.
+    expect((await t.request(admin, { method: 'DELETE', url: `/v1/people/${subject.id}` })).statusCode).toBe(
+      204,
     );
-    const hits: string[] = [];
-    for (const { t: table } of tables) {
-      const { rows } = await t.admin.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM ${table} x WHERE x::text ILIKE '%anouk.ancienne%'`,
-      );
-      if (rows[0]!.n > 0) hits.push(table);
-    }
-    expect(hits).toEqual([]);
+    const requests = await t.request(admin, {
+      method: 'GET',
+      url: '/v1/privacy/erasure-requests?status=pending',
+    });
+    const requestId = requests.json().items[0].id;
+    const erased = await t.request(admin, {
+      method: 'POST',
+      url: '/v1/privacy/erasures',
+      payload: { requestId },
+    });
+    expect(erased.statusCode, erased.body).toBe(201);
+    expect(erased.json().removed).toMatchObject({
+      'outreach.suppressions': 1,
+      'crm.import_errors': 1,
+      legacy: 1,
+    });
+    expect(await tablesMentioning('basile.parti')).toEqual([]);
   });
 });
