@@ -109,7 +109,30 @@ describe('rate limits', () => {
           '198.51.100.4',
           { method: 'POST', url: '/v1/companies', headers: viewer.headers, payload: { name: 'x' } },
         ],
+        // Refused with 400 by the organisation scope (onRequest), before either budget was counted.
+        [
+          'malformed organisation header',
+          '198.51.100.5',
+          {
+            method: 'GET',
+            url: '/v1/companies',
+            headers: { authorization: alice.headers.authorization!, 'x-organisation-id': 'garbage' },
+          },
+        ],
+        [
+          'no organisation header',
+          '198.51.100.6',
+          { method: 'GET', url: '/v1/companies', headers: { authorization: alice.headers.authorization! } },
+        ],
       ];
+      const expected: Record<string, number> = {
+        'no token': 401,
+        'forged token': 401,
+        'another organisation': 403,
+        'viewer writing': 403,
+        'malformed organisation header': 400,
+        'no organisation header': 400,
+      };
       for (const [kind, remoteAddress, request] of kinds) {
         const codes: number[] = [];
         let last: LightMyRequestResponse | undefined;
@@ -117,7 +140,7 @@ describe('rate limits', () => {
           last = await t.app.inject({ ...request, remoteAddress });
           codes.push(last.statusCode);
         }
-        const refused = kind === 'no token' || kind === 'forged token' ? 401 : 403;
+        const refused = expected[kind];
         expect(codes, kind).toEqual([refused, refused, refused, 429, 429]);
         expect(last!.headers['content-type']).toContain('application/problem+json');
         expect(last!.json()).toMatchObject({ status: 429, code: 'rate_limited' });

@@ -12,7 +12,7 @@ export function rateLimitKey(request: FastifyRequest): string {
   return `u:${auth.userId ?? auth.sub}:o:${organisation}`;
 }
 
-/** The bucket of a client address's refused requests (401/403 before the handler). */
+/** The bucket of a client address's refused requests (401/403/400 before the body is read). */
 export function refusedKey(request: FastifyRequest): string {
   return `refused:ip:${request.ip}`;
 }
@@ -25,6 +25,14 @@ function guarded(request: FastifyRequest): boolean {
   return !(request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined);
 }
 
+/**
+ * A refusal answered before the body is read (onRequest): 401, 403, a 400 on the organisation
+ * header (malformed, missing)… Not 429, the limiters' own answer.
+ */
+function refusedEarly(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 429;
+}
+
 function retryAfterSeconds(ttlMs: number): string {
   return String(Math.max(1, Math.ceil(ttlMs / 1000)));
 }
@@ -34,8 +42,9 @@ function retryAfterSeconds(ttlMs: number): string {
  * - requests that pass authentication and the organisation scope count per user and organisation
  *   (the limiter runs in preParsing, once the caller is known and before the body is read, so a
  *   request that then fails validation with 400 or 413 counts as well);
- * - requests refused before that — 401 (no or bad token) and 403 (not a member, role too low),
- *   answered in onRequest so never seen by the first limiter — count per client IP. Once an
+ * - requests refused before that — 401 (no or bad token), 403 (not a member, role too low), 400
+ *   (organisation header malformed or missing), answered in onRequest so never seen by the first
+ *   limiter — count per client IP. Once an
  *   address is over, every authenticated route answers it 429 before its token is even verified,
  *   so guessing tokens or probing organisations stops there (fastify.createRateLimit: a peek
  *   before authentication, a count on each refusal, as its docs describe for failed logins).
@@ -74,7 +83,7 @@ async function rateLimitPlugin(fastify: FastifyInstance, opts: AppOptions) {
       throw new ProblemError(
         429,
         'rate_limited',
-        `Too many refused requests (401/403) from this address; retry in ${retryAfterSeconds(status.ttl)} s.`,
+        `Too many refused requests (401/403/400) from this address; retry in ${retryAfterSeconds(status.ttl)} s.`,
         { headers: { 'retry-after': retryAfterSeconds(status.ttl) } },
       );
     }
@@ -87,7 +96,7 @@ async function rateLimitPlugin(fastify: FastifyInstance, opts: AppOptions) {
     if (request.is404 && guarded(request)) await limitUnrouted.call(fastify, request, reply);
   });
   fastify.addHook('onSend', async (request, reply) => {
-    if ((reply.statusCode === 401 || reply.statusCode === 403) && !passed.has(request) && guarded(request)) {
+    if (refusedEarly(reply.statusCode) && !passed.has(request) && guarded(request)) {
       await refusals(request);
     }
   });
