@@ -85,6 +85,21 @@ describe('IMPORT_MAX_BYTES on every import body', () => {
     });
   }
 
+  it('any other content type: over the limit by its declared length, the same 413; otherwise 415', async () => {
+    for (const type of [
+      'application/vnd.ms-excel',
+      'application/x-www-form-urlencoded',
+      'application/xml',
+      'multipart/mixed; boundary=x',
+      'image/png',
+    ]) {
+      await expectRefusedAndNothingKept(await post({ 'content-type': type }, csv(MAX * 3)));
+      const small = await post({ 'content-type': type }, 'Raison sociale;SIREN\nAcme;\n');
+      expect(small.statusCode, type).toBe(415);
+      expect(small.json()).toMatchObject({ status: 415, code: 'unsupported_media_type' });
+    }
+  });
+
   it('application/json: refused over the same limit', async () => {
     const rows = Array.from({ length: 400 }, (_, i) => ({ name: `Société ${i}` }));
     const body = JSON.stringify(rows);

@@ -88,6 +88,14 @@ function countRawBody(request: FastifyRequest, maxBytes: number): () => void {
   return () => raw.removeListener('data', count);
 }
 
+function notImportable(): ProblemError {
+  return new ProblemError(
+    415,
+    'unsupported_media_type',
+    `Send the import as multipart/form-data (a "file" part), as a raw CSV body (${RAW_TYPES.join(', ')}) or as application/json rows.`,
+  );
+}
+
 /** Raw bodies streamed to object storage as CSV (the same limit as every other import body). */
 const RAW_TYPES = ['text/csv', 'application/csv', 'text/plain', 'application/octet-stream'];
 
@@ -129,6 +137,13 @@ const imports: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
   fastify.addContentTypeParser(RAW_TYPES, (request, payload, done) => {
     if (declaredOver(request.headers['content-length'], maxBytes)) done(bodyTooLarge(maxBytes));
     else done(null, payload);
+  });
+  // Any other type cannot be imported (415), but a body already over the limit by its declared
+  // length gets the one 413 of every import body, whatever its type. Nothing is read either way.
+  fastify.addContentTypeParser('*', (request, _payload, done) => {
+    done(
+      declaredOver(request.headers['content-length'], maxBytes) ? bodyTooLarge(maxBytes) : notImportable(),
+    );
   });
 
   /** Failures of the storage itself (S3 down, credentials…): 5xx, never the client's fault. */
