@@ -1939,7 +1939,7 @@ export interface components {
             generatedAt: string;
             subject: {
                 email: string;
-                /** @description a person or a message is held for this address */
+                /** @description anything is held for this address: a person, a message, an import error, a legacy record or a suppression */
                 found: boolean;
             };
             controller: {

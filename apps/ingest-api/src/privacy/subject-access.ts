@@ -95,7 +95,12 @@ export async function subjectAccess(client: TenantClient, keys: SubjectKeys, ema
   const policy = await retentionPolicy(client);
   return {
     generatedAt: new Date().toISOString(),
-    subject: { email: address, found: people.length > 0 || messages.length > 0 },
+    // Anything held counts: an address known only to a rejected import cell, a legacy row or the
+    // suppression list is still data held about the person (Art. 15 must not answer "nothing").
+    subject: {
+      email: address,
+      found: [people, messages, importErrors, legacyRecords, suppressions].some((held) => held.length > 0),
+    },
     controller: { name: organisation.name, privacyNoticeUrl: organisation.privacy_notice_url },
     purposes: ['B2B prospecting by email (legitimate interest, GDPR Art. 6(1)(f))'],
     recipients: ['the controller named above', 'ProspectFlow (processor: hosting and sending)'],

@@ -223,6 +223,8 @@ describe('what belongs to a data subject (erasure and export alike)', () => {
     await archive('1', { email: 'zoé@exemple.fr', note: 'salon 2019' });
     await archive('2', { email: 'zoe@exemple.fr' });
     const doc = await exportOf('ZOÉ@exemple.fr');
+    // No person, no message: still found (what is held must not read as "nothing").
+    expect(doc.subject.found).toBe(true);
     expect(doc.importErrors.map((e: { raw_value: string }) => e.raw_value)).toEqual(['Zoé@Exemple.fr']);
     expect(doc.legacyRecords.map((r: { source_key: string }) => r.source_key)).toEqual(['1']);
     expect(await erase('zoé@exemple.fr')).toMatchObject({ legacy: 1, 'crm.import_errors': 1 });

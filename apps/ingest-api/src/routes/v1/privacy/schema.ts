@@ -113,7 +113,10 @@ export const SubjectAccess = Type.Object({
   generatedAt: Type.String({ format: 'date-time' }),
   subject: Type.Object({
     email: Type.String(),
-    found: Type.Boolean({ description: 'a person or a message is held for this address' }),
+    found: Type.Boolean({
+      description:
+        'anything is held for this address: a person, a message, an import error, a legacy record or a suppression',
+    }),
   }),
   controller: Type.Object({
     name: Type.String(),
