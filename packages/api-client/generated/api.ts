@@ -1971,6 +1971,8 @@ export interface components {
             suppressions: components["schemas"]["SubjectRecord"][];
             /** @description import errors holding their data */
             importErrors: components["schemas"]["SubjectRecord"][];
+            /** @description the importers’ keys of their records in the source files (a legacy table keyed by email keeps the address) */
+            importSourceKeys: components["schemas"]["SubjectRecord"][];
             /** @description rows of legacy databases holding their data */
             legacyRecords: components["schemas"]["SubjectRecord"][];
         };

@@ -9,9 +9,11 @@ import type { TenantClient } from '@prospectflow/tenant-context';
 import {
   resolveSubject,
   SUBJECT_IMPORT_ERRORS,
+  SUBJECT_SOURCE_KEYS,
   type Subject,
   type SubjectTarget,
   subjectImportErrorParams,
+  subjectSourceKeyParams,
 } from './subject.js';
 import { suppressSubject } from './suppression.js';
 
@@ -137,17 +139,11 @@ async function eraseImportErrors(client: TenantClient, subject: Subject): Promis
   return rowCount ?? 0;
 }
 
-/**
- * The importers' source-key map (crm.import_source_keys, no foreign key on target_id): the
- * person's rows, and any key that is one of their addresses (legacy contacts keyed by email).
- */
+/** The importers' source-key map of the person (what the access export lists as importSourceKeys). */
 async function eraseSourceKeys(client: TenantClient, subject: Subject): Promise<number> {
   const { rowCount } = await client.query(
-    `DELETE FROM crm.import_source_keys
-      WHERE (target_table = 'crm.positions' AND target_id = ANY ($1::uuid[]))
-         OR (target_table = 'crm.people' AND target_id = ANY ($2::uuid[]))
-         OR app.subject_owns(ARRAY[source_key], $3::text[], '{}'::text[], '{}'::text[])`,
-    [subject.positionIds, subject.personIds, subject.emails],
+    `DELETE FROM crm.import_source_keys k USING (${SUBJECT_SOURCE_KEYS}) hit WHERE k.id = hit.id`,
+    subjectSourceKeyParams(subject),
   );
   return rowCount ?? 0;
 }

@@ -6,7 +6,9 @@ import {
   resolveSubject,
   SUBJECT_IMPORT_ERRORS,
   SUBJECT_LEGACY_ROWS,
+  SUBJECT_SOURCE_KEYS,
   subjectImportErrorParams,
+  subjectSourceKeyParams,
 } from './subject.js';
 
 /**
@@ -79,6 +81,11 @@ export async function subjectAccess(client: TenantClient, keys: SubjectKeys, ema
       ORDER BY e.created_at, e.import_id, e.row_number`,
     subjectImportErrorParams(subject),
   );
+  const importSourceKeys = await q(
+    `SELECT k.source, k.source_table, k.source_key, k.target_table, k.target_id, k.created_at
+       FROM (${SUBJECT_SOURCE_KEYS}) k ORDER BY k.source, k.source_table, k.source_key`,
+    subjectSourceKeyParams(subject),
+  );
   const legacyRecords = await q(
     `SELECT a.source_database, a.source_table, a.source_key, a.import_id, ${EXACT_ORIGINAL} AS original, a.created_at
        FROM (${SUBJECT_LEGACY_ROWS}) a
@@ -99,7 +106,9 @@ export async function subjectAccess(client: TenantClient, keys: SubjectKeys, ema
     // suppression list is still data held about the person (Art. 15 must not answer "nothing").
     subject: {
       email: address,
-      found: [people, messages, importErrors, legacyRecords, suppressions].some((held) => held.length > 0),
+      found: [people, messages, importErrors, importSourceKeys, legacyRecords, suppressions].some(
+        (held) => held.length > 0,
+      ),
     },
     controller: { name: organisation.name, privacyNoticeUrl: organisation.privacy_notice_url },
     purposes: ['B2B prospecting by email (legitimate interest, GDPR Art. 6(1)(f))'],
@@ -121,6 +130,7 @@ export async function subjectAccess(client: TenantClient, keys: SubjectKeys, ema
     events,
     suppressions,
     importErrors,
+    importSourceKeys,
     legacyRecords,
   };
 }

@@ -129,6 +129,19 @@ export const SUBJECT_IMPORT_ERRORS = `
 
 export const subjectImportErrorParams = (s: Subject) => [s.emails, s.names, s.pharowIds];
 
+/**
+ * The importers' source-key map of the subject (crm.import_source_keys, no foreign key on
+ * target_id): the keys of their people and positions, and any key that is one of their addresses
+ * (a legacy contacts table keyed by email).
+ */
+export const SUBJECT_SOURCE_KEYS = `
+  SELECT k.* FROM crm.import_source_keys k
+   WHERE (k.target_table = 'crm.positions' AND k.target_id = ANY ($1::uuid[]))
+      OR (k.target_table = 'crm.people' AND k.target_id = ANY ($2::uuid[]))
+      OR app.subject_owns(ARRAY[k.source_key], $3::text[], '{}'::text[], '{}'::text[])`;
+
+export const subjectSourceKeyParams = (s: Subject) => [s.positionIds, s.personIds, s.emails];
+
 /** The subject's rows of the consolidated legacy stores (what app.erase_legacy_subject deletes). */
 export const SUBJECT_LEGACY_ROWS = `
   SELECT a.* FROM legacy.archive_rows a

@@ -290,6 +290,11 @@ describe('what belongs to a data subject (erasure and export alike)', () => {
       'crm.positions',
       bystander.positionIds[0],
     ]);
+    // The export lists what the erasure removes (found by the same rule).
+    const doc = await exportOf(email);
+    expect(doc.importSourceKeys.map((k: { source_key: string }) => k.source_key).sort()).toEqual(
+      ['42', email, `["${email}",3]`].sort(),
+    );
     expect(await erase(email)).toMatchObject({ 'crm.import_source_keys': 3 });
     const left = await t.admin.query<{ source_key: string }>(
       'SELECT source_key FROM crm.import_source_keys WHERE organisation_id = $1',

@@ -136,5 +136,8 @@ export const SubjectAccess = Type.Object({
   events: records('open events of those messages'),
   suppressions: records('suppressions matching them, with matched_by'),
   importErrors: records('import errors holding their data'),
+  importSourceKeys: records(
+    'the importers’ keys of their records in the source files (a legacy table keyed by email keeps the address)',
+  ),
   legacyRecords: records('rows of legacy databases holding their data'),
 });
