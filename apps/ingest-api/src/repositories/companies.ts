@@ -37,8 +37,10 @@ export const companySpec: CrudSpec<CompanyFilters> = {
     description: { column: 'description' },
     custom: { column: 'custom' },
   },
-  // A PATCH of the SIRET alone (or the SIREN alone) must not pair it with another company's.
-  check: (row) => {
+  // A PATCH of the SIRET alone (or the SIREN alone) must not pair it with another company's; a
+  // PATCH of neither does not answer for a pair stored before the rule.
+  check: (row, written) => {
+    if (!written.has('siren') && !written.has('siret')) return;
     const errors = new FieldErrors();
     checkSiretOfSiren(row, errors);
     errors.throwIfAny();

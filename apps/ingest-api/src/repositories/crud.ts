@@ -34,8 +34,10 @@ export interface CrudSpec<F extends object = Record<string, unknown>> {
   /**
    * A rule across fields a PATCH may change one at a time (SIREN and SIRET), checked on the row as
    * written, inside the write's transaction: it throws a problem and the write is undone.
+   * `written` names the fields the request set, so a rule need not judge a write that left its
+   * fields alone.
    */
-  check?: (row: Record<string, unknown>) => void;
+  check?: (row: Record<string, unknown>, written: ReadonlySet<string>) => void;
 }
 
 export type Row = Record<string, unknown> & { id: string };
@@ -128,7 +130,7 @@ export class CrudRepository<T extends { id: string } = Row, F extends object = R
            RETURNING ${this.selectList}`,
           params,
         );
-        this.spec.check?.(rows[0]!);
+        this.spec.check?.(rows[0]!, new Set(Object.keys(values)));
         return rows[0]!;
       }),
     );
@@ -158,7 +160,7 @@ export class CrudRepository<T extends { id: string } = Row, F extends object = R
                 `UPDATE ${this.spec.table} SET ${sets.join(', ')} WHERE id = $1 RETURNING ${this.selectList}`,
                 [id, ...params],
               );
-        if (rows[0]) this.spec.check?.(rows[0]);
+        if (rows[0]) this.spec.check?.(rows[0], new Set(Object.keys(values)));
         return rows[0];
       }),
     );

@@ -133,6 +133,13 @@ describe('companies', () => {
     expect(stored.json()).toMatchObject({ siren: '552100554', siret: '55210055400013' });
     // Both together, consistent: accepted.
     expect((await patch({ siren: '732829320', siret: '73282932000074' })).statusCode).toBe(200);
+    // A pair stored mismatched before the rule (a legacy consolidation, a direct write) does not
+    // block edits of other fields; a change of either one must still make the pair right.
+    await t.admin.query(`UPDATE crm.companies SET siret = '55210055400013' WHERE id = $1`, [created.id]);
+    const renamed = await patch({ name: 'Renamed' });
+    expect(renamed.statusCode).toBe(200);
+    expect(renamed.json()).toMatchObject({ name: 'Renamed', siren: '732829320', siret: '55210055400013' });
+    expect((await patch({ siren: '732829320' })).json().code).toBe('siret_siren_mismatch');
   });
 
   it('paginates with a cursor and filters by name and domain', async () => {
