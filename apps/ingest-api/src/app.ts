@@ -7,7 +7,7 @@ import fp from 'fastify-plugin';
 import type { DestinationStream } from 'pino';
 import type { AppConfig } from './config.js';
 import { requestSerializer } from './lib/log-redaction.js';
-import { registerProblemHandlers } from './lib/problem-handler.js';
+import { frameworkErrors, registerProblemHandlers } from './lib/problem-handler.js';
 import { requestValidator } from './lib/request-validation.js';
 import routePolicy from './plugins/route-policy.js';
 
@@ -94,6 +94,8 @@ export function serverOptions(config: AppConfig, logStream?: DestinationStream):
         : config.trustProxy,
     bodyLimit: config.bodyLimitBytes,
     return503OnClosing: true,
+    // What the router refuses before any route runs (a URL that does not decode): problem+json too.
+    frameworkErrors: frameworkErrors(config.nodeEnv.trim() === 'production'),
     // Validation (ajv options per request part) is set in serviceApp: lib/request-validation.ts.
   };
 }

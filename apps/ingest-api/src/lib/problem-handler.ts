@@ -5,6 +5,7 @@ import { PoolTimeoutError } from '@prospectflow/tenant-context';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { problemFromDatabaseError } from './db-errors.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from './problem.js';
+import { setSecurityHeaders } from './security-headers.js';
 
 /** Fastify's own 4xx errors get stable codes instead of their FST_ERR_* names. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -88,6 +89,25 @@ export function sendProblem(
     .code(problem.status)
     .type(PROBLEM_CONTENT_TYPE)
     .send(problem.toProblem(String(request.id)));
+}
+
+/**
+ * Fastify's `frameworkErrors`: what the router refuses before any route or hook runs (a URL whose
+ * percent-encoding does not decode, a failed async constraint) gets problem+json with a contract
+ * code like every other answer, not Fastify's own JSON body — and never echoes the URL, which may
+ * hold a token or an address. Given `production` for the security headers (HSTS).
+ */
+export function frameworkErrors(production: boolean) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    const problem =
+      error.code === 'FST_ERR_BAD_URL'
+        ? new ProblemError(400, 'bad_url', 'The URL is not valid: its percent-encoding does not decode.')
+        : toProblemError(error);
+    // No onSend hook runs on this path: the security headers are set here.
+    reply.type(PROBLEM_CONTENT_TYPE);
+    setSecurityHeaders(request, reply, production);
+    sendProblem(request, reply, problem);
+  };
 }
 
 /** One error handler and one 404 handler at the root; routes only throw. */

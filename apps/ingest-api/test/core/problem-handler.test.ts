@@ -1,6 +1,8 @@
 import Fastify from 'fastify';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { serverOptions } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
 import { conflict } from '../../src/lib/problem.js';
 import { registerProblemHandlers } from '../../src/lib/problem-handler.js';
 
@@ -67,6 +69,27 @@ describe('problem handler', () => {
     const slow = await appThrowing(() => timeout).inject({ method: 'GET', url: '/boom' });
     expect(slow.statusCode).toBe(503);
     expect(slow.json().code).toBe('database_timeout');
+  });
+
+  it("answers a URL the router cannot decode with 400 bad_url problem+json, not Fastify's own body", async () => {
+    // The service's own server options (frameworkErrors), as buildApp uses them.
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://prospectflow_app:x@db/prospectflow',
+      AUTH_MODE: 'dev',
+    });
+    const app = Fastify(serverOptions({ ...config, logLevel: 'silent' }));
+    registerProblemHandlers(app);
+    app.get('/v1/companies/:id', async () => ({ ok: true }));
+    for (const url of ['/v1/companies/%E0%A4%A', '/v1/companies/%zz?token=abc']) {
+      const res = await app.inject({ method: 'GET', url });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      expect(res.json()).toMatchObject({ status: 400, code: 'bad_url' });
+      // The refused URL is not echoed back (it may hold a token or an address).
+      expect(res.body).not.toContain('%E0');
+      expect(res.body).not.toContain('abc');
+    }
+    await app.close();
   });
 
   it('answers unknown routes with 404 route_not_found', async () => {

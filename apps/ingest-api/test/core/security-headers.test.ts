@@ -44,6 +44,7 @@ describe('security headers', () => {
         organisationId: '00000000-0000-4000-8000-000000000000',
       }),
       unknownRoute: await t.request(viewer, { method: 'GET', url: '/v1/nothing-here' }),
+      badUrl: await t.request(viewer, { method: 'GET', url: '/v1/companies/%E0%A4%A' }),
       malformed: await t.request(owner, {
         method: 'POST',
         url: '/v1/companies',
@@ -59,6 +60,7 @@ describe('security headers', () => {
       roleTooLow: 403,
       notAMember: 403,
       unknownRoute: 404,
+      badUrl: 400,
       malformed: 400,
     });
     for (const [name, response] of Object.entries(answers)) {

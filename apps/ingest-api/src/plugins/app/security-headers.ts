@@ -1,44 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AppOptions } from '../../app.js';
+import { setSecurityHeaders } from '../../lib/security-headers.js';
 
-/**
- * What every response may be rendered with: nothing loaded, never framed. The recipient pages
- * (/u/{token}, HTML) keep their inline stylesheet and post their form back to this origin only.
- */
-export const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
-export const PAGE_CSP =
-  "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-/** One year, the usual preload value; sent in production only (a dev host may serve plain http). */
-const HSTS = 'max-age=31536000; includeSubDomains';
+export { API_CSP, PAGE_CSP } from '../../lib/security-headers.js';
 
 /**
  * Security headers on every answer (errors, 401/403/404/429 and public pages included), set in
- * onSend so none escapes them; a header a route set itself (Swagger UI's own CSP, a page's
- * cache-control) is kept:
- * - `x-content-type-options: nosniff`, `x-frame-options: DENY` and a CSP with `frame-ancestors
- *   'none'`: a JSON answer is never sniffed into a document, no page is framed (clickjacking of the
- *   unsubscribe and erasure buttons);
- * - `referrer-policy: no-referrer`: a recipient page's URL holds its token, which must not travel
- *   to the links it shows (the organisation's privacy notice);
- * - `cache-control: no-store` on answers to a request with credentials (personal data stays out of
- *   browser and intermediary caches);
- * - `strict-transport-security` when NODE_ENV=production.
+ * onSend so none escapes them (lib/security-headers.ts says which; what the router refuses before
+ * any hook runs gets them from frameworkErrors). A header a route set itself (Swagger UI's own CSP,
+ * a page's cache-control) is kept.
  */
 async function securityHeaders(fastify: FastifyInstance, opts: AppOptions) {
   const production = opts.config.nodeEnv.trim() === 'production';
   fastify.addHook('onSend', async (request, reply, payload) => {
-    const set = (name: string, value: string) => {
-      if (!reply.hasHeader(name)) reply.header(name, value);
-    };
-    set('x-content-type-options', 'nosniff');
-    set('x-frame-options', 'DENY');
-    set('referrer-policy', 'no-referrer');
-    const type = String(reply.getHeader('content-type') ?? '');
-    set('content-security-policy', type.startsWith('text/html') ? PAGE_CSP : API_CSP);
-    if (request.headers.authorization !== undefined) set('cache-control', 'no-store');
-    if (production) set('strict-transport-security', HSTS);
+    setSecurityHeaders(request, reply, production);
     return payload;
   });
 }
