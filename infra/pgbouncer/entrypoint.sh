@@ -12,7 +12,8 @@
 #      TLS, each written only when set: PGBOUNCER_CLIENT_TLS_SSLMODE / _CERT_FILE / _KEY_FILE / _CA_FILE
 #      (apps → pgBouncer) and PGBOUNCER_SERVER_TLS_SSLMODE / _CA_FILE / _CERT_FILE / _KEY_FILE
 #      (pgBouncer → PostgreSQL; verify-full in production). docs/operations/tls.md.
-#      PGBOUNCER_DRY_RUN=1 prints the ini and exits.
+#      PGBOUNCER_DRY_RUN=1 prints the ini and exits. NODE_ENV=production refuses unset, example
+#      and short passwords (as the apps do).
 set -eu
 
 dir=${PGBOUNCER_CONFIG_DIR:-/tmp/pgbouncer}
@@ -20,6 +21,27 @@ mkdir -p "$dir"
 umask 077
 
 quote() { printf '"%s"' "$(printf '%s' "$1" | sed 's/"/""/g')"; }
+
+# Production (NODE_ENV=production, as compose sets it) refuses what the apps' secret rule refuses
+# (@prospectflow/config): an unset password (the role-name default), a published example value
+# (change-me…, example, placeholder) or one shorter than 24 characters. Names the variable only.
+if [ "${NODE_ENV:-}" = production ]; then
+  refused=0
+  for name in PGBOUNCER_ADMIN_PASSWORD PROSPECTFLOW_APP_PASSWORD PROSPECTFLOW_WORKER_PASSWORD; do
+    eval "value=\${$name:-}"
+    if [ -z "$value" ]; then
+      echo "pgbouncer: $name must be set when NODE_ENV=production (the dev default is refused)" >&2
+      refused=1
+    elif printf '%s' "$value" | grep -Eqi 'change-?me|example|placeholder'; then
+      echo "pgbouncer: $name is a published example value: set a secret of your own" >&2
+      refused=1
+    elif [ "${#value}" -lt 24 ]; then
+      echo "pgbouncer: $name is too short for production (24 characters at least)" >&2
+      refused=1
+    fi
+  done
+  [ "$refused" = 0 ] || exit 1
+fi
 
 app_password=${PROSPECTFLOW_APP_PASSWORD:-prospectflow_app}
 worker_password=${PROSPECTFLOW_WORKER_PASSWORD:-prospectflow_worker}

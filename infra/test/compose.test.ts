@@ -60,6 +60,8 @@ describe('infra/compose.yaml', () => {
   it('pgbouncer pools in transaction mode with the seed defaults, configurable', () => {
     const env = services.pgbouncer.environment;
     expect(env.PGBOUNCER_POOL_MODE).toBe('transaction');
+    // Its entrypoint then refuses unset, example and short passwords (tls.test.ts).
+    expect(env.NODE_ENV).toBe('production');
     expect(env.PGBOUNCER_MAX_CLIENT_CONN).toBe('100');
     expect(env.PGBOUNCER_DEFAULT_POOL_SIZE).toBe('25');
     const tuned = validateCompose(composeText, { ...envExample, PGBOUNCER_DEFAULT_POOL_SIZE: '40' });

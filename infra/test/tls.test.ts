@@ -165,4 +165,36 @@ describe('TLS settings of the deployed pgBouncer (infra/pgbouncer/entrypoint.sh)
     expect(withTls).toContain('server_tls_ca_file = /etc/pgbouncer-tls/ca.crt\n');
     expect(ini({})).not.toMatch(/_tls_/);
   });
+
+  it('refuses, when NODE_ENV=production, the role-name defaults, the .env.example values and short passwords', () => {
+    const strong = {
+      PGBOUNCER_ADMIN_PASSWORD: 'Adm1nPassw0rdThatIsLongEnough',
+      PROSPECTFLOW_APP_PASSWORD: 'AppPassw0rdThatIsLongEnough1',
+      PROSPECTFLOW_WORKER_PASSWORD: 'W0rkerPasswordThatIsLongEnough',
+    };
+    const example = fs.readFileSync(fileURLToPath(new URL('../.env.example', import.meta.url)), 'utf8');
+    const exampleValue = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(example)![1]!;
+    const refused = (env: Record<string, string>) => {
+      try {
+        ini({ NODE_ENV: 'production', ...env });
+        return undefined;
+      } catch (error) {
+        return String((error as { stderr?: string }).stderr);
+      }
+    };
+    expect(refused(strong)).toBeUndefined();
+    for (const name of Object.keys(strong)) {
+      for (const value of [undefined, exampleValue(name), 'short-but-set']) {
+        const env: Record<string, string> = { ...strong };
+        if (value === undefined) delete env[name];
+        else env[name] = value;
+        const message = refused(env);
+        expect(message, `${name}=${value}`).toMatch(new RegExp(name));
+        // The refusal names the variable, never the value.
+        if (value) expect(message).not.toContain(value);
+      }
+    }
+    // Outside production the defaults stay (local runs, load tests).
+    expect(ini({})).toContain('auth_type = scram-sha-256');
+  });
 });
