@@ -127,6 +127,7 @@ describe('published packages, installed outside the workspace from a local regis
         '@prospectflow/config': exact('@prospectflow/config'),
         '@prospectflow/tenant-context': exact('@prospectflow/tenant-context'),
         '@prospectflow/contracts': exact('@prospectflow/contracts'),
+        '@prospectflow/field-rules': exact('@prospectflow/field-rules'),
         '@prospectflow/api-client': exact('@prospectflow/api-client'),
         '@prospectflow/mailboxes': exact('@prospectflow/mailboxes'),
         pg: '^8.23.1',
