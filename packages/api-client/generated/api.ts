@@ -945,8 +945,8 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Change privacy settings (retention periods, notices) — admin only
-         * @description Role: `admin` or higher (admin, owner); a lower role gets 403 `insufficient_role` naming `requiredRole` and nothing changes.
+         * Change privacy settings (retention periods, notices) — owner only
+         * @description Role: `owner` or higher (owner); a lower role gets 403 `insufficient_role` naming `requiredRole` and nothing changes.
          */
         patch: operations["updatePrivacySettings"];
         trace?: never;

@@ -101,7 +101,11 @@ describe('role matrix', () => {
         'GET /v1/audit',
       ]),
     );
-    expect(byRole('owner')).toEqual(expect.arrayContaining(['PATCH /v1/organisations/:organisationId']));
+    // Organisation settings are the owners': the privacy settings' retention periods decide what the
+    // worker deletes (the CRM, the audit trail).
+    expect(byRole('owner')).toEqual(
+      expect.arrayContaining(['PATCH /v1/organisations/:organisationId', 'PATCH /v1/privacy/settings']),
+    );
   });
 
   it('the OpenAPI description of every organisation route names its role', () => {

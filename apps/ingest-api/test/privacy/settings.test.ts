@@ -53,6 +53,29 @@ describe('privacy settings and the retention dry run', () => {
     expect(tooLong.statusCode).toBe(400);
   });
 
+  it('only an owner changes them: retention periods can empty the CRM and the audit trail', async () => {
+    const owner = await t.signUp('owner@settings-roles.test');
+    const realAdmin = await t.join(owner, 'admin');
+    const before = await t.request(owner, { method: 'GET', url: '/v1/privacy/settings' });
+    // An admin reads them (and the dry run), but cannot shorten the audit trail behind their own actions.
+    expect((await t.request(realAdmin, { method: 'GET', url: '/v1/privacy/settings' })).statusCode).toBe(200);
+    const refused = await t.request(realAdmin, {
+      method: 'PATCH',
+      url: '/v1/privacy/settings',
+      payload: { auditRetentionDays: 1, peopleRetentionDays: 1, retentionEnabled: true },
+    });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ code: 'insufficient_role', requiredRole: 'owner' });
+    const after = await t.request(owner, { method: 'GET', url: '/v1/privacy/settings' });
+    expect(after.json()).toEqual(before.json());
+    const byOwner = await t.request(owner, {
+      method: 'PATCH',
+      url: '/v1/privacy/settings',
+      payload: { auditRetentionDays: 400 },
+    });
+    expect(byOwner.statusCode).toBe(200);
+  });
+
   it('previews what retention would remove, changing nothing', async () => {
     await t.admin.query(
       `INSERT INTO crm.people (organisation_id, last_name, collected_at) VALUES ($1, 'Old', now() - interval '2 years'), ($1, 'New', now())`,

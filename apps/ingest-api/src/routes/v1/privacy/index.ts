@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from 'typebox';
 import type { AppOptions } from '../../../app.js';
 import { created } from '../../../lib/replies.js';
-import { MANAGE } from '../../../lib/role-policy.js';
+import { MANAGE, OWN } from '../../../lib/role-policy.js';
 import { Page, PageQuery } from '../../../lib/schemas.js';
 import { type ErasureTarget, eraseSubject } from '../../../privacy/erasure.js';
 import { listErasureRequests, listErasures } from '../../../privacy/ledger.js';
@@ -127,13 +127,15 @@ const privacy: FastifyPluginAsyncTypebox<AppOptions> = async (fastify, opts) => 
     async () => await fastify.db.tenant((client) => previewRetention(client)),
   );
 
+  // Organisation settings are the owners' (the role matrix): the retention periods decide what the
+  // worker deletes — the CRM's people, the audit trail of admins' own actions.
   fastify.patch(
     '/settings',
     {
-      config: MANAGE,
+      config: OWN,
       schema: {
         tags: ['privacy'],
-        summary: 'Change privacy settings (retention periods, notices) — admin only',
+        summary: 'Change privacy settings (retention periods, notices) — owner only',
         body: PrivacySettingsPatch,
         response: { 200: PrivacySettings },
       },
