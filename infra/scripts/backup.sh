@@ -17,11 +17,13 @@
 # it is kept. Exit codes: 1 failure, 2 usage, 3 not enough disk space, 4 wrong role.
 set -euo pipefail
 export SCRIPT_NAME=backup
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$here/lib.sh"
 
-usage() { script_usage "${BASH_SOURCE[0]}"; }
+usage() { script_usage "$here/backup.sh"; }
+from_caller_dir
 
 mode=full
 schemas=()

@@ -13,6 +13,10 @@ export PG_DUMP PG_RESTORE PSQL
 # code), without the "# " prefixes.
 script_usage() { sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$1"; }
 
+# `pnpm backup` / `pnpm restore` run this in infra/ (pnpm runs a package's script in its folder):
+# relative paths the operator typed are theirs, so go back to the folder pnpm was run in.
+from_caller_dir() { [[ -z ${PROSPECTFLOW_CALLER_CWD:-} ]] || cd "$PROSPECTFLOW_CALLER_CWD" || exit 2; }
+
 log() {
   local level=$1 event=$2
   shift 2

@@ -25,7 +25,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
 repo_root=$(cd "$here/../.." && pwd)
 
-usage() { script_usage "${BASH_SOURCE[0]}"; }
+usage() { script_usage "$here/restore.sh"; }
+from_caller_dir
 
 archive=''
 target=''

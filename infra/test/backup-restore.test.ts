@@ -7,6 +7,7 @@ import {
   backupClusterUrl,
   createMigratedDatabase,
   dropDatabases,
+  runPnpmScript,
   runScript,
   seedTwoOrganisations,
   tempDir,
@@ -212,6 +213,28 @@ describe('backup.sh', () => {
       expect(toc).not.toMatch(/ TABLE (?!DATA)/);
       const dataSchemas = new Set([...toc.matchAll(/ TABLE DATA (\S+) /g)].map((m) => m[1]));
       expect([...dataSchemas]).toEqual([schema]);
+    }
+  });
+
+  it('`pnpm backup` and `pnpm restore` take relative paths from the folder they are run in, not infra/', async () => {
+    const caller = tempDir('caller');
+    try {
+      const backup = await runPnpmScript('backup', ['full', '--dir', 'mine'], { ...env, BACKUP_DIR: '' }, caller);
+      expect(backup.stderr).not.toMatch(/level=error/);
+      expect(backup.code).toBe(0);
+      const archive = backup.stdout.trim();
+      expect(path.dirname(archive)).toBe(path.join(fs.realpathSync(caller), 'mine'));
+      const target = `${prefix}_relative`;
+      const restore = await runPnpmScript(
+        'restore',
+        [path.join('mine', path.basename(archive)), '--target-db', target, '--yes', '--no-validate'],
+        env,
+        caller,
+      );
+      expect(restore.stderr).not.toMatch(/level=error/);
+      expect(restore.code).toBe(0);
+    } finally {
+      fs.rmSync(caller, { recursive: true, force: true });
     }
   });
 

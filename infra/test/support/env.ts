@@ -59,10 +59,30 @@ export async function runScript(
   args: string[],
   env: Record<string, string>,
 ): Promise<ScriptResult> {
+  return await runCommand('bash', [path.join(INFRA_DIR, 'scripts', script), ...args], env);
+}
+
+/** The repository's `pnpm <script>` (backup, restore) as an operator runs it from `cwd`. */
+export async function runPnpmScript(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  cwd: string,
+): Promise<ScriptResult> {
+  return await runCommand('pnpm', ['--dir', path.dirname(INFRA_DIR), '-s', script, ...args], env, cwd);
+}
+
+async function runCommand(
+  file: string,
+  args: string[],
+  env: Record<string, string>,
+  cwd?: string,
+): Promise<ScriptResult> {
   try {
-    const { stdout, stderr } = await run('bash', [path.join(INFRA_DIR, 'scripts', script), ...args], {
+    const { stdout, stderr } = await run(file, args, {
       env: { ...process.env, ...env },
       maxBuffer: 64 * 1024 * 1024,
+      ...(cwd ? { cwd } : {}),
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
