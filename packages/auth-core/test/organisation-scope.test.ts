@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { testEnvironment } from '@prospectflow/testing';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyContextConfig, type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StaticJwksFetcher } from '../src/jwks-fetchers.js';
@@ -174,9 +174,9 @@ describe('config.role', () => {
     expect(handlerRuns).toBe(before);
   });
 
-  it.each([
-    ['auth: false', { auth: false as const, role: 'admin' as const }],
-    ['organisation: false', { organisation: false as const, role: 'admin' as const }],
+  it.each<[string, FastifyContextConfig]>([
+    ['auth: false', { auth: false, role: 'admin' }],
+    ['organisation: false', { organisation: false, role: 'admin' }],
   ])('refuses to register a route with a role and %s', async (_name, config) => {
     const verifier = createTokenVerifier(testConfig(), {
       fetcher: new StaticJwksFetcher(() => jwksFor(mainKey)),
