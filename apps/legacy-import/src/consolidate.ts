@@ -1,19 +1,19 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { closeSync, openSync, readSync, realpathSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { inTenantUnit, markFailed, SEAL_LEDGER_SQL, type Tenant } from '@prospectflow/import-engine';
 import { loadSubjectKeys, type SubjectKeys } from '@prospectflow/outreach-core';
 import type { TenantClient } from '@prospectflow/tenant-context';
-import Database from 'better-sqlite3';
 import type { Pool } from 'pg';
 import { type ArchiveCounts, archiveTable } from './archive.js';
-import { type DiscoveredTable, describeTable, discover, listSourceObjects, rowidAccess } from './discover.js';
+import { describeTable, listSourceObjects, rowidAccess } from './discover.js';
 import { loadErasedCheck } from './erased.js';
-import { type ColumnFate, type Fate, tableFate } from './fates.js';
+import { tableFate } from './fates.js';
 import { createImportRecord } from './import-record.js';
-import { loadSqlite, type TableSummary } from './load.js';
+import { loadSqlite } from './load.js';
+import { inDatabase, type Opened, openSource } from './open-source.js';
 import { readPostLoadCounts } from './post-load.js';
-import { proposeMapping, type SqliteMapping, validateMapping } from './presets.js';
+import type { ConsolidationReport } from './report.js';
 import type { SourceDatabase } from './sources.js';
 import { detectStore } from './stores.js';
 
@@ -36,65 +36,7 @@ export interface ConsolidateOptions {
   onRow?: () => void;
 }
 
-export interface TableReport {
-  table: string;
-  kind: 'table' | 'view' | 'internal';
-  fate: Fate;
-  reason: string;
-  columns: ColumnFate[];
-  /** Rows in the source table. */
-  read: number;
-  /** The typed copy (mapped tables). */
-  typed: TableSummary | null;
-  /** The archive copy (every table). */
-  archive: ArchiveCounts | null;
-  ms: number;
-  /** Read back from PostgreSQL after the commit (null for a dry run or a failed import). */
-  postLoad: { archived: number; typed: number | null } | null;
-}
-
-export interface DatabaseReport {
-  name: string;
-  path: string;
-  sha256: string;
-  /** The legacy store recognised (seed 004), if any. */
-  store: string | null;
-  source: string;
-  discovered: DiscoveredTable[];
-  mapping: SqliteMapping;
-  tables: TableReport[];
-}
-
-export interface ConsolidationReport {
-  organisationId: string;
-  importId: string | null;
-  dryRun: boolean;
-  status: 'succeeded' | 'failed' | 'dry_run';
-  error?: string;
-  ms: number;
-  databases: DatabaseReport[];
-}
-
 class DryRunRollback extends Error {}
-
-function sha256(path: string): string {
-  const hash = createHash('sha256');
-  const fd = openSync(path, 'r');
-  try {
-    const chunk = Buffer.alloc(1 << 20);
-    for (let n = readSync(fd, chunk); n > 0; n = readSync(fd, chunk)) hash.update(chunk.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest('hex');
-}
-
-interface Opened {
-  source: SourceDatabase;
-  db: Database.Database;
-  raw: Database.Database;
-  report: DatabaseReport;
-}
 
 /**
  * The message of a failed run. An organisation id that names no organisation fails on the first
@@ -106,44 +48,6 @@ function explain(error: unknown, organisationId: string): string {
   if (cause?.code === '23503' && cause.constraint?.endsWith('_organisation_id_fkey'))
     return `organisation ${organisationId} does not exist (--organisation): nothing was imported`;
   return (error as Error).message;
-}
-
-/** An error of one database, naming it: a run over a directory reads many. */
-function inDatabase(where: string, error: unknown): Error {
-  return new Error(`${where}: ${(error as Error).message}`, { cause: error });
-}
-
-function open(source: SourceDatabase, options: ConsolidateOptions): Opened {
-  let db: Database.Database | undefined;
-  let raw: Database.Database | undefined;
-  try {
-    db = new Database(source.path, { readonly: true, fileMustExist: true });
-    raw = new Database(source.path, { readonly: true, fileMustExist: true });
-    const discovered = discover(db);
-    const mapping = options.mapping
-      ? validateMapping(options.mapping, discovered)
-      : proposeMapping(discovered);
-    const store = detectStore(discovered.map((t) => t.name));
-    return {
-      source,
-      db,
-      raw,
-      report: {
-        name: source.name,
-        path: source.path,
-        sha256: sha256(source.path),
-        store: store?.name ?? null,
-        source: options.source ?? mapping.source ?? `sqlite:${source.name}`,
-        discovered,
-        mapping,
-        tables: [],
-      },
-    };
-  } catch (error) {
-    db?.close();
-    raw?.close();
-    throw inDatabase(source.path, error);
-  }
 }
 
 const realPath = (path: string) => {
@@ -234,7 +138,7 @@ export async function consolidate(pool: Pool, options: ConsolidateOptions): Prom
   const started = performance.now();
   const opened: Opened[] = [];
   try {
-    for (const source of databases) opened.push(open(source, options));
+    for (const source of databases) opened.push(openSource(source, options));
     if (!options.sourceName) await checkSourceNames(pool, options.tenant, opened);
     const report: ConsolidationReport = {
       organisationId: options.tenant.organisationId,

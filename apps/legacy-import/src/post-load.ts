@@ -1,7 +1,7 @@
 import { inTenantUnit, type Tenant } from '@prospectflow/import-engine';
 import type { Pool } from 'pg';
-import type { ConsolidationReport } from './consolidate.js';
 import { TARGET_TABLE } from './load.js';
+import type { ConsolidationReport } from './report.js';
 
 /**
  * Counts read back from PostgreSQL after the commit, per source table: rows in the archive, and

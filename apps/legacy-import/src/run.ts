@@ -1,10 +1,11 @@
 import { basename } from 'node:path';
 import type { Tenant } from '@prospectflow/import-engine';
 import type { Pool } from 'pg';
-import { type ConsolidationReport, consolidate } from './consolidate.js';
+import { consolidate } from './consolidate.js';
 import type { DiscoveredTable } from './discover.js';
 import type { TableSummary } from './load.js';
 import { type SqliteMapping, TARGET_ORDER } from './presets.js';
+import type { ConsolidationReport } from './report.js';
 
 export interface SqliteImportOptions {
   file: string;

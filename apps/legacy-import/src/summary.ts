@@ -1,4 +1,4 @@
-import type { ConsolidationReport } from './consolidate.js';
+import type { ConsolidationReport } from './report.js';
 import { typedTables } from './run.js';
 
 const pad = (v: unknown, n: number) => String(v).padStart(n);
