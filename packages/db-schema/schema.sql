@@ -2502,6 +2502,5 @@ AS $function$
   )
   SELECT count(*)::integer FROM woken
 $function$;
-GRANT EXECUTE ON FUNCTION app.wake_mailbox_sends(p_mailbox uuid) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION app.wake_mailbox_sends(p_mailbox uuid) TO prospectflow_app;
 GRANT EXECUTE ON FUNCTION app.wake_mailbox_sends(p_mailbox uuid) TO prospectflow_worker;

@@ -61,6 +61,7 @@ describe('validation suite catches a sabotaged database', () => {
       ALTER TABLE crm.companies DROP CONSTRAINT companies_pkey CASCADE;
       ALTER TABLE crm.companies ADD PRIMARY KEY (id);
       GRANT SELECT (email) ON iam.users TO prospectflow_worker;
+      GRANT EXECUTE ON FUNCTION app.user_account(uuid) TO PUBLIC;
     `;
     await withSabotagedDatabase('sabotage', sabotage, async (migratorUrl) => {
       const results = await runValidation(migratorUrl);
@@ -72,6 +73,7 @@ describe('validation suite catches a sabotaged database', () => {
           'citus-distributable',
           'cross-tenant-fk-rejected',
           'enum-checks',
+          'functions-not-public',
           'rls-forced',
           'rls-policy',
           'runtime-role-attributes',
@@ -86,6 +88,7 @@ describe('validation suite catches a sabotaged database', () => {
       expect(failed['tenant-uniques-and-indexes']).toContain('companies_name_idx');
       expect(failed['runtime-role-attributes']).toContain('TRUNCATE on crm.companies');
       expect(failed['runtime-roles-tenant-tables-only']).toContain('prospectflow_worker has SELECT on iam.users');
+      expect(failed['functions-not-public']).toContain('app.user_account(uuid) is executable by PUBLIC');
       expect(failed['tenant-foreign-keys']).toContain('campaigns_mailbox_single_fkey');
       expect(failed['app-role-cannot-escalate']).toContain('TRUNCATE crm.companies');
       expect(failed['enum-checks']).toContain('outreach.campaigns.status');

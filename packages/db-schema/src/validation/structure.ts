@@ -325,6 +325,21 @@ export const structureChecks: Check[] = [
     },
   },
   {
+    name: 'functions-not-public',
+    description: 'no function of the app schemas is executable by PUBLIC (each is granted to its callers)',
+    async run(ctx) {
+      const rows = await queryRows<{ f: string }>(
+        ctx.migratorUrl,
+        `SELECT p.oid::regprocedure::text AS f
+           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+          WHERE n.nspname = ANY($1) AND has_function_privilege('public', p.oid, 'EXECUTE')
+          ORDER BY 1`,
+        [['app', ...APP_SCHEMAS]],
+      );
+      return failIfAny(rows.map((r) => `${r.f} is executable by PUBLIC`));
+    },
+  },
+  {
     name: 'security-definer-search-path',
     description: 'every SECURITY DEFINER function pins its search_path with pg_temp named last',
     async run(ctx) {
