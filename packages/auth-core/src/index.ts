@@ -47,7 +47,12 @@ export {
   sessionPlugin,
 } from './plugins/session.js';
 export { createSessionRedis } from './redis.js';
-export { SessionService, type SessionServiceOptions } from './session-service.js';
+export {
+  DEFAULT_SESSION_KEY_PREFIX,
+  SessionService,
+  type SessionServiceOptions,
+  sessionCacheKey,
+} from './session-service.js';
 export {
   type CachedEntry,
   MemorySessionStore,

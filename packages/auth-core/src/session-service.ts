@@ -35,6 +35,18 @@ interface CachedSession extends AuthSession {
 
 const SCHEMA_VERSION = 'v1';
 
+/** The key prefix of cached sessions unless a SessionService is given another. */
+export const DEFAULT_SESSION_KEY_PREFIX = 'pf:auth';
+
+/**
+ * Where a user's session is cached: per key prefix, pool and `sub`. `{pool}` is a Redis Cluster
+ * hash tag, so a user's entry and its version share a slot. Tools that drop sessions from outside
+ * the API (an organisation suspended by an operator) use it with the store's `invalidate`.
+ */
+export function sessionCacheKey(keyPrefix: string, userPoolId: string, sub: string): string {
+  return `${keyPrefix}:${SCHEMA_VERSION}:ctx:{${userPoolId}}:${sub}`;
+}
+
 /**
  * The caller's user id and memberships, cached per Cognito pool and `sub`. A miss (or a Redis
  * outage) reads PostgreSQL; concurrent misses in this process share one load. Redis trouble
@@ -51,14 +63,13 @@ export class SessionService {
   constructor(private readonly options: SessionServiceOptions) {
     this.ttlSeconds = options.ttlSeconds ?? 600;
     this.emptyTtlSeconds = Math.min(options.emptyTtlSeconds ?? 30, this.ttlSeconds);
-    this.keyPrefix = options.keyPrefix ?? 'pf:auth';
+    this.keyPrefix = options.keyPrefix ?? DEFAULT_SESSION_KEY_PREFIX;
     this.logger = options.logger ?? silentLogger;
     this.random = options.random ?? Math.random;
   }
 
-  /** `{pool}` is a Redis Cluster hash tag, so a user's entry and its version share a slot. */
   key(userPoolId: string, sub: string): string {
-    return `${this.keyPrefix}:${SCHEMA_VERSION}:ctx:{${userPoolId}}:${sub}`;
+    return sessionCacheKey(this.keyPrefix, userPoolId, sub);
   }
 
   async getSession(token: VerifiedToken, logger: AuthLogger = this.logger): Promise<AuthSession> {

@@ -31,6 +31,8 @@ export interface TestApp {
   database: TestDatabase;
   /** Superuser pool on the test database: seed or inspect rows behind RLS. Never use it in src/. */
   admin: pg.Pool;
+  /** The key prefix of this app's cached sessions (its own, so tests sharing Redis do not meet). */
+  authKeyPrefix: string;
   /** The environment the app was built from (DATABASE_URL as prospectflow_app, REDIS_URL…). */
   env: Env;
   /** A dev-issuer ID token for `email` (same email → same Cognito sub); `type: 'access'` for an access token. */
@@ -70,6 +72,7 @@ export async function buildTestApp(options: BuildTestAppOptions = {}): Promise<T
   const environment = testEnvironment();
   const database = await createTestDatabase(options.label ?? 'ingest');
   const unique = `${process.pid}:${randomBytes(4).toString('hex')}`;
+  const authKeyPrefix = `pf:test:${unique}:auth`;
   const env: Env = {
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -93,7 +96,7 @@ export async function buildTestApp(options: BuildTestAppOptions = {}): Promise<T
   const app = await buildApp(
     loadConfig(env),
     {
-      authKeyPrefix: `pf:test:${unique}:auth`,
+      authKeyPrefix,
       ...(options.logStream ? { logStream: options.logStream } : {}),
     },
     // Loading every route module through vitest's transform is slow on a busy machine.
@@ -183,6 +186,7 @@ export async function buildTestApp(options: BuildTestAppOptions = {}): Promise<T
     app,
     database,
     admin,
+    authKeyPrefix,
     env,
     token,
     signUp,
