@@ -87,7 +87,9 @@ describe('validation suite catches a sabotaged database', () => {
       expect(failed['rls-policy']).toContain('crm.companies: 2 policies');
       expect(failed['tenant-uniques-and-indexes']).toContain('companies_name_idx');
       expect(failed['runtime-role-attributes']).toContain('TRUNCATE on crm.companies');
-      expect(failed['runtime-roles-tenant-tables-only']).toContain('prospectflow_worker has SELECT on iam.users');
+      expect(failed['runtime-roles-tenant-tables-only']).toContain(
+        'prospectflow_worker has SELECT on iam.users',
+      );
       expect(failed['functions-not-public']).toContain('app.user_account(uuid) is executable by PUBLIC');
       expect(failed['tenant-foreign-keys']).toContain('campaigns_mailbox_single_fkey');
       expect(failed['app-role-cannot-escalate']).toContain('TRUNCATE crm.companies');
@@ -95,6 +97,45 @@ describe('validation suite catches a sabotaged database', () => {
       expect(failed['tenant-primary-keys']).toContain('crm.companies primary key is (id)');
     });
   }, 120_000);
+
+  it('privileges the runtime roles hold through PUBLIC count as theirs (TRUNCATE, the global tables)', async () => {
+    // A grant to PUBLIC is a grant to prospectflow_app: TRUNCATE ignores RLS (every organisation's
+    // tasks gone) and SELECT on iam.users reads every user's email.
+    const sabotage = `
+      GRANT TRUNCATE ON outreach.tasks TO PUBLIC;
+      GRANT SELECT ON iam.users TO PUBLIC;
+      GRANT UPDATE (name) ON iam.organisations TO PUBLIC;
+      GRANT SELECT ON public.schema_version TO PUBLIC;
+    `;
+    await withSabotagedDatabase('sabotage_public', sabotage, async (migratorUrl) => {
+      const app = new pg.Client({ connectionString: roleUrl(migratorUrl, ROLES.app) });
+      await app.connect();
+      try {
+        // What the checks must report is real: the app role can do it.
+        await app.query('BEGIN');
+        await app.query('TRUNCATE outreach.tasks');
+        await app.query('SELECT count(*) FROM iam.users');
+        await app.query('ROLLBACK');
+      } finally {
+        await app.end();
+      }
+      const run = async (name: string) => {
+        const check = CHECKS.find((c) => c.name === name)!;
+        return await check.run(validationContext(migratorUrl)).then(
+          () => 'passed',
+          (error: Error) => error.message,
+        );
+      };
+      const attributes = await run('runtime-role-attributes');
+      expect(attributes).toContain('prospectflow_app has TRUNCATE on outreach.tasks');
+      expect(attributes).toContain('prospectflow_worker has TRUNCATE on outreach.tasks');
+      const tenantOnly = await run('runtime-roles-tenant-tables-only');
+      expect(tenantOnly).toContain('prospectflow_app has SELECT on iam.users');
+      expect(tenantOnly).toContain('prospectflow_worker has SELECT on iam.users');
+      expect(tenantOnly).toContain('prospectflow_app has UPDATE on iam.organisations');
+      expect(tenantOnly).toContain('prospectflow_app has SELECT on public.schema_version');
+    });
+  }, 60_000);
 
   it('guard-ignores-search-path fails for a guard whose names follow the search_path', async () => {
     // The pre-0740 body without its pinned search_path: `uuid` can then be a temp table's type.

@@ -31,6 +31,22 @@ export const REQUIRED_TABLES = [
   'tracking.campaign_daily_stats',
 ] as const;
 
+/**
+ * Each privilege a role ($1, text[]) holds on a relation, however it came (its own grant, PUBLIC's,
+ * on the table or on one of its columns), as `role has PRIVILEGE on schema.table`. Callers add
+ * AND conditions on n (pg_namespace), c (pg_class) and p.privilege.
+ */
+const RELATION_PRIVILEGES = `
+SELECT r.role || ' has ' || p.privilege || ' on ' || n.nspname || '.' || c.relname AS g
+  FROM pg_class AS c
+  JOIN pg_namespace AS n ON n.oid = c.relnamespace
+ CROSS JOIN unnest($1::text[]) AS r(role)
+ CROSS JOIN unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) AS p(privilege)
+ CROSS JOIN LATERAL (SELECT CASE WHEN p.privilege IN ('SELECT', 'INSERT', 'UPDATE', 'REFERENCES')
+                                 THEN has_any_column_privilege(r.role, c.oid, p.privilege)
+                                 ELSE has_table_privilege(r.role, c.oid, p.privilege) END AS held) AS h
+ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND h.held`;
+
 /** Column names whose values are an enumeration and must be guarded by a CHECK. */
 const ENUM_LIKE = /^((.*_)?(status|role|direction|kind|purpose|action|state|type)|reason)$/;
 
@@ -285,11 +301,13 @@ export const structureChecks: Check[] = [
         [runtime],
       );
       problems.push(...owned.map((r) => r.o));
+      // has_*_privilege, not the grant lists: a grant to PUBLIC is the role's too.
       const grants = await queryRows<{ g: string }>(
         ctx.migratorUrl,
-        `SELECT grantee || ' has ' || privilege_type || ' on ' || table_schema || '.' || table_name AS g
-           FROM information_schema.role_table_grants
-          WHERE grantee = ANY($1) AND privilege_type IN ('TRUNCATE', 'REFERENCES', 'TRIGGER')`,
+        `${RELATION_PRIVILEGES}
+            AND p.privilege IN ('TRUNCATE', 'REFERENCES', 'TRIGGER')
+            AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+          ORDER BY 1`,
         [runtime],
       );
       problems.push(...grants.map((r) => r.g));
@@ -308,18 +326,21 @@ export const structureChecks: Check[] = [
     description:
       'app/worker hold no privilege, on the table or a column, on a table without organisation_id (the global iam tables go through narrow functions)',
     async run(ctx) {
+      // has_*_privilege, not the grant lists: a grant to PUBLIC is the role's too. The history
+      // table (public) has no organisation_id either; extensions' own objects are not ours.
       const rows = await queryRows<{ g: string }>(
         ctx.migratorUrl,
-        `SELECT DISTINCT g.grantee || ' has ' || g.privilege_type || ' on ' || g.table_schema || '.' || g.table_name AS g
-           FROM (SELECT grantee, privilege_type, table_schema, table_name FROM information_schema.role_table_grants
-                 UNION ALL
-                 SELECT grantee, privilege_type, table_schema, table_name FROM information_schema.column_privileges) AS g
-          WHERE g.grantee = ANY($1) AND g.table_schema = ANY($2)
-            AND NOT EXISTS (SELECT 1 FROM information_schema.columns AS c
-                             WHERE c.table_schema = g.table_schema AND c.table_name = g.table_name
-                               AND c.column_name = 'organisation_id')
+        `${RELATION_PRIVILEGES}
+            AND n.nspname = ANY($2)
+            AND NOT EXISTS (SELECT 1 FROM pg_attribute AS a
+                             WHERE a.attrelid = c.oid AND a.attname = 'organisation_id' AND NOT a.attisdropped)
+            AND NOT EXISTS (SELECT 1 FROM pg_depend AS d
+                             WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
           ORDER BY 1`,
-        [[ROLES.app, ROLES.worker], APP_SCHEMAS],
+        [
+          [ROLES.app, ROLES.worker],
+          ['public', ...APP_SCHEMAS],
+        ],
       );
       return failIfAny(rows.map((r) => r.g));
     },
