@@ -1,4 +1,4 @@
-import { ROLES_BY_RANK } from '@prospectflow/contracts';
+import { ERRORS, type ErrorCode, ROLES_BY_RANK } from '@prospectflow/contracts';
 import { type Static, type TEnum, type TSchema, Type } from 'typebox';
 import { registerPage } from './openapi/components.js';
 
@@ -14,7 +14,13 @@ export const ProblemSchema = Type.Object(
     title: Type.String(),
     status: Type.Integer(),
     detail: Type.String({ description: 'For people; do not parse' }),
-    code: Type.String({ description: 'Stable snake_case code clients switch on' }),
+    // Every code of @prospectflow/contracts: a generated client types `code` as their union, so a
+    // misspelt code in a client's comparison does not compile.
+    code: Type.Unsafe<ErrorCode>({
+      type: 'string',
+      enum: Object.keys(ERRORS).sort(),
+      description: 'Stable snake_case code clients switch on (every code: @prospectflow/contracts ERRORS)',
+    }),
     instance: Type.Optional(Type.String({ description: 'The request id (also `x-request-id`)' })),
   },
   {
