@@ -7,13 +7,18 @@ data, an SMTP sink for the platform relay (unless SMTP_URL is set), a local mail
 IMAP + an SMTP server delivering into it) the demo mailbox is connected to and verified on,
 ingest-api and worker. On the first start the demo campaign sends step 1 through the demo
 mailbox; the local mail server answers alice.martin@acme-industrie.example (development only)
-and the worker's IMAP poller (every 3 s here) marks her enrollment 'replied'.
+and the worker's IMAP poller (every 3 s here) marks her enrollment 'replied'. Without Dovecot
+(apt-get install -y dovecot-imapd dovecot-lmtpd) it says so and runs without that mail demo.
 
 Ctrl-C stops the worker first (in-flight tasks get up to 5 s, WORKER_SHUTDOWN_GRACE_MS), then the
 API, the mail servers and PostgreSQL; a third Ctrl-C kills everything at once.
 
   --reset   delete .data/postgres first (local dev data is lost)
   --help    this text (nothing is built or started)
+
+Environment: DEV_DATA_DIR (.data), DEV_API_PORT (3000), DEV_POSTGRES_PORT (54329), DEV_SMTP_PORT
+(1025), DATABASE_ADMIN_URL or DATABASE_URL, REDIS_URL (else in-process), SMTP_URL, DOVECOT_BIN;
+the README's Environment table lists the services' variables.
 `;
 
 /**

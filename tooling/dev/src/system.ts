@@ -128,10 +128,18 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
     }
 
     // The demo mailbox's own servers: Dovecot (IMAP) and an SMTP server delivering into it.
-    mail = await startDevMail();
-    say(
-      `local mail system: SMTP 127.0.0.1:${mail.smtpPort}, IMAP 127.0.0.1:${mail.imapPort} (${DEMO_MAILBOX.address} / ${DEMO_MAILBOX.password}); every address's mail as files in ${mail.dir}/home/<address>/Maildir (removed when pnpm dev stops)`,
-    );
+    // Optional: a machine with only Node gets the API and the worker without the mail demo.
+    mail = await startDevMail().catch((error: Error) => {
+      if (error.name !== 'DovecotMissingError') throw error;
+      warn(
+        `no local mail system, so no mail demo (the demo mailbox is not connected, the demo campaign not started; the API and the worker run): ${error.message}`,
+      );
+      return undefined;
+    });
+    if (mail)
+      say(
+        `local mail system: SMTP 127.0.0.1:${mail.smtpPort}, IMAP 127.0.0.1:${mail.imapPort} (${DEMO_MAILBOX.address} / ${DEMO_MAILBOX.password}); every address's mail as files in ${mail.dir}/home/<address>/Maildir (removed when pnpm dev stops)`,
+      );
     if (stopping.signal.aborted) return 130;
 
     const keyDir = env.AUTH_DEV_KEY_DIR ?? path.join(data, 'dev-auth');
@@ -174,12 +182,12 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
     if (stopping.signal.aborted) return 130;
     // Before the worker starts: the demo mailbox still names the previous run's Dovecot ports, and
     // the worker's IMAP poller would try them first (a spurious 'imap poll failed' on every restart).
-    const pointed = await pointDemoMailbox(baseUrl, shared, mail, DEMO_MAILBOX.password).catch(
-      (error: Error) => {
-        warn(`demo mailbox not connected: ${error.message}`);
-        return false;
-      },
-    );
+    const pointed = mail
+      ? await pointDemoMailbox(baseUrl, shared, mail, DEMO_MAILBOX.password).catch((error: Error) => {
+          warn(`demo mailbox not connected: ${error.message}`);
+          return false;
+        })
+      : false;
     if (stopping.signal.aborted) return 130;
     worker = startNodeChild(
       'worker',
@@ -201,10 +209,13 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
         }),
       );
     if (stopping.signal.aborted) return 130;
-    const campaignStarted = await startDemoCampaign(baseUrl, shared).catch((error: Error) => {
-      warn(`demo campaign not started: ${error.message}`);
-      return false;
-    });
+    // Without the mail system the campaign stays a draft: a later start with Dovecot sends it.
+    const campaignStarted = mail
+      ? await startDemoCampaign(baseUrl, shared).catch((error: Error) => {
+          warn(`demo campaign not started: ${error.message}`);
+          return false;
+        })
+      : false;
     // Not awaited: the system is ready now; the reply comes within a poll interval or two.
     if (campaignStarted)
       void reportDemoReply(baseUrl, shared, REPLYING_PROSPECT.email, 120_000, stopping.signal).catch(
@@ -221,7 +232,11 @@ export async function runDevSystem(options: DevOptions): Promise<number> {
         `  Health     ${baseUrl}/health`,
         `  Dev token  ${tokenCommand}   (owner of the demo organisation)`,
         `  Try        curl -H "Authorization: Bearer $(${tokenCommand})" ${baseUrl}/v1/me`,
-        `  Reply      curl -H "Authorization: Bearer $(${tokenCommand})" -H "x-organisation-id: ${DEMO_IDS.organisation}" ${baseUrl}/v1/campaigns/${DEMO_IDS.campaign}/stats   (totals.replied: ${REPLYING_PROSPECT.email} answered)`,
+        ...(mail
+          ? [
+              `  Reply      curl -H "Authorization: Bearer $(${tokenCommand})" -H "x-organisation-id: ${DEMO_IDS.organisation}" ${baseUrl}/v1/campaigns/${DEMO_IDS.campaign}/stats   (totals.replied: ${REPLYING_PROSPECT.email} answered)`,
+            ]
+          : []),
         '  Stop       Ctrl-C',
         '',
       ].join('\n'),

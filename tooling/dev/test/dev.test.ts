@@ -373,6 +373,37 @@ describe('pnpm dev', () => {
     expect(postgresProcessesFor(dataDir)).toEqual([]);
   }, 150_000);
 
+  it('runs the API and the worker without the mail demo when Dovecot is not installed', async () => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    const ports = await devPorts();
+    // What findBinary sees on a machine with only Node: no Dovecot that runs.
+    const run = startDev({ DEV_DATA_DIR: dataDir, ...ports, DOVECOT_BIN: path.join(dataDir, 'no-dovecot') });
+    await waitFor(run, /ready in \d+\.\d s/);
+    const output = run.output();
+    expect(output).toContain('no local mail system');
+    expect(output).toContain('apt-get install -y dovecot-imapd dovecot-lmtpd');
+    expect(output).not.toContain('pnpm dev could not start');
+    await waitFor(run, /\[worker\].*worker started/, 30_000);
+    expect((await fetch(`http://127.0.0.1:${ports.DEV_API_PORT}/health`)).status).toBe(200);
+    // The demo campaign is left a draft (nothing could send it): a later start with Dovecot sends it.
+    const token = execFileSync(tsx, [tokenCli, '--email', 'dev@prospectflow.local'], {
+      env: { ...process.env, AUTH_DEV_KEY_DIR: path.join(dataDir, 'dev-auth') },
+      encoding: 'utf8',
+    }).trim();
+    const campaign = await fetch(`http://127.0.0.1:${ports.DEV_API_PORT}/v1/campaigns/${DEMO_IDS.campaign}`, {
+      headers: { authorization: `Bearer ${token}`, 'x-organisation-id': DEMO_IDS.organisation },
+    });
+    expect(((await campaign.json()) as { status: string }).status).toBe('draft');
+    expect(output).not.toContain('demo campaign activated');
+    ctrlC(run);
+    expect(await run.exit).toBe(0);
+    expect(run.output().indexOf('stopping PostgreSQL')).toBeGreaterThan(
+      run.output().indexOf('stopping the API'),
+    );
+    expect(postgresProcessesFor(dataDir)).toEqual([]);
+  }, 120_000);
+
   it('names the cause and the fix when the API port is taken', async () => {
     const blocker = net.createServer().listen(0, '127.0.0.1');
     await new Promise((r) => blocker.once('listening', r));

@@ -13,6 +13,11 @@ export interface RunningDovecot {
 const MISSING =
   'Dovecot is not installed. Fix: apt-get install -y dovecot-imapd dovecot-lmtpd (Debian/Ubuntu), or set DOVECOT_BIN to its path.';
 
+/** No runnable Dovecot (not installed, or DOVECOT_BIN does not run): `pnpm dev` goes on without mail. */
+export class DovecotMissingError extends Error {
+  override name = 'DovecotMissingError';
+}
+
 /**
  * Rootless Dovecot 2.3 (IMAP + LMTP on 127.0.0.1): users from one passwd-file per address (the
  * accounts module writes them), XOAUTH2/OAUTHBEARER checked against the test OAuth server,
@@ -89,7 +94,12 @@ namespace inbox {
 }
 
 export async function startDovecot(dir: string, tokeninfoUrl: string): Promise<RunningDovecot> {
-  const binary = findBinary('DOVECOT_BIN', ['dovecot', '/usr/sbin/dovecot'], MISSING);
+  let binary: string;
+  try {
+    binary = findBinary('DOVECOT_BIN', ['dovecot', '/usr/sbin/dovecot'], MISSING);
+  } catch (error) {
+    throw new DovecotMissingError((error as Error).message);
+  }
   const owner = serviceUser('Dovecot');
   const [imapPort, lmtpPort] = (await freePorts(2)) as [number, number];
   for (const sub of ['run', 'state', 'home', 'users', 'oauth'])

@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { MailAccounts } from './accounts.js';
 import { startDovecot } from './dovecot.js';
+
+export { DovecotMissingError } from './dovecot.js';
+
 import { startTestOAuth } from './oauth.js';
 import { startTestSmtp } from './smtp.js';
 
@@ -77,6 +80,8 @@ export async function startTestMail(dir?: string, options: TestMailOptions = {})
   } catch (error) {
     await dovecot?.stop();
     await oauth.close();
+    // The temporary directory made above (one per failed start otherwise, left in /tmp).
+    if (!dir) fs.rmSync(root, { recursive: true, force: true });
     throw error;
   }
 }
