@@ -219,7 +219,12 @@ describe('backup.sh', () => {
   it('`pnpm backup` and `pnpm restore` take relative paths from the folder they are run in, not infra/', async () => {
     const caller = tempDir('caller');
     try {
-      const backup = await runPnpmScript('backup', ['full', '--dir', 'mine'], { ...env, BACKUP_DIR: '' }, caller);
+      const backup = await runPnpmScript(
+        'backup',
+        ['full', '--dir', 'mine'],
+        { ...env, BACKUP_DIR: '' },
+        caller,
+      );
       expect(backup.stderr).not.toMatch(/level=error/);
       expect(backup.code).toBe(0);
       const archive = backup.stdout.trim();
