@@ -19,6 +19,10 @@ GRANT USAGE ON SCHEMA iam TO prospectflow_app;
 GRANT USAGE ON SCHEMA iam TO prospectflow_backup;
 GRANT USAGE ON SCHEMA iam TO prospectflow_system;
 GRANT USAGE ON SCHEMA iam TO prospectflow_worker;
+CREATE SCHEMA legacy;
+GRANT USAGE ON SCHEMA legacy TO prospectflow_app;
+GRANT USAGE ON SCHEMA legacy TO prospectflow_backup;
+GRANT USAGE ON SCHEMA legacy TO prospectflow_worker;
 CREATE SCHEMA outreach;
 GRANT USAGE ON SCHEMA outreach TO prospectflow_app;
 GRANT USAGE ON SCHEMA outreach TO prospectflow_backup;
@@ -575,6 +579,89 @@ GRANT INSERT (last_name), UPDATE (last_name) ON iam.users TO prospectflow_system
 GRANT INSERT (last_seen_at), UPDATE (last_seen_at) ON iam.users TO prospectflow_system;
 GRANT SELECT ON iam.users TO prospectflow_backup;
 GRANT SELECT ON iam.users TO prospectflow_system;
+
+CREATE TABLE legacy.archive_rows (
+  organisation_id uuid NOT NULL DEFAULT app.current_organisation_id(),
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
+  import_id uuid NOT NULL,
+  source_database text NOT NULL,
+  source_table text NOT NULL,
+  source_key text NOT NULL,
+  original jsonb NOT NULL,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  updated_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT archive_rows_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES iam.organisations(id) ON DELETE CASCADE,
+  CONSTRAINT archive_rows_organisation_id_source_database_source_table_s_key UNIQUE (organisation_id, source_database, source_table, source_key),
+  CONSTRAINT archive_rows_original_check CHECK ((jsonb_typeof(original) = 'object'::text)),
+  CONSTRAINT archive_rows_pkey PRIMARY KEY (organisation_id, id),
+  CONSTRAINT archive_rows_source_database_check CHECK (((length(source_database) >= 1) AND (length(source_database) <= 1000))),
+  CONSTRAINT archive_rows_source_table_check CHECK (((length(source_table) >= 1) AND (length(source_table) <= 1000)))
+);
+CREATE INDEX archive_rows_org_import_idx ON legacy.archive_rows USING btree (organisation_id, import_id);
+CREATE TRIGGER ledger_deleted AFTER DELETE ON legacy.archive_rows REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION app.ledger_deleted();
+CREATE TRIGGER ledger_inserted AFTER INSERT ON legacy.archive_rows REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NULLIF(current_setting('app.import_id'::text, true), ''::text) IS NOT NULL)) EXECUTE FUNCTION app.ledger_inserted();
+CREATE TRIGGER ledger_updated AFTER UPDATE ON legacy.archive_rows REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT WHEN ((NULLIF(current_setting('app.import_id'::text, true), ''::text) IS NOT NULL)) EXECUTE FUNCTION app.ledger_updated();
+CREATE TRIGGER set_updated_at BEFORE UPDATE ON legacy.archive_rows FOR EACH ROW EXECUTE FUNCTION app.set_updated_at();
+ALTER TABLE legacy.archive_rows ENABLE ROW LEVEL SECURITY;
+ALTER TABLE legacy.archive_rows FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON legacy.archive_rows AS PERMISSIVE FOR ALL TO PUBLIC USING ((organisation_id = app.current_organisation_id())) WITH CHECK ((organisation_id = app.current_organisation_id()));
+GRANT DELETE, INSERT, SELECT, UPDATE ON legacy.archive_rows TO prospectflow_app;
+GRANT SELECT ON legacy.archive_rows TO prospectflow_backup;
+GRANT DELETE, INSERT, SELECT, UPDATE ON legacy.archive_rows TO prospectflow_worker;
+
+CREATE TABLE legacy.erased_names (
+  organisation_id uuid NOT NULL DEFAULT app.current_organisation_id(),
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
+  key_version smallint NOT NULL,
+  name_hmac bytea NOT NULL,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  updated_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT erased_names_key_version_check CHECK ((key_version >= 1)),
+  CONSTRAINT erased_names_name_hmac_check CHECK ((length(name_hmac) = 32)),
+  CONSTRAINT erased_names_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES iam.organisations(id) ON DELETE CASCADE,
+  CONSTRAINT erased_names_organisation_id_key_version_name_hmac_key UNIQUE (organisation_id, key_version, name_hmac),
+  CONSTRAINT erased_names_pkey PRIMARY KEY (organisation_id, id)
+);
+CREATE TRIGGER set_updated_at BEFORE UPDATE ON legacy.erased_names FOR EACH ROW EXECUTE FUNCTION app.set_updated_at();
+ALTER TABLE legacy.erased_names ENABLE ROW LEVEL SECURITY;
+ALTER TABLE legacy.erased_names FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON legacy.erased_names AS PERMISSIVE FOR ALL TO PUBLIC USING ((organisation_id = app.current_organisation_id())) WITH CHECK ((organisation_id = app.current_organisation_id()));
+GRANT INSERT, SELECT ON legacy.erased_names TO prospectflow_app;
+GRANT SELECT ON legacy.erased_names TO prospectflow_backup;
+
+CREATE TABLE legacy.source_tables (
+  organisation_id uuid NOT NULL DEFAULT app.current_organisation_id(),
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
+  import_id uuid NOT NULL,
+  source_database text NOT NULL,
+  source_table text NOT NULL,
+  source_kind text NOT NULL,
+  columns jsonb NOT NULL,
+  fate text NOT NULL,
+  reason text,
+  rows_read integer NOT NULL DEFAULT 0,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  updated_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT source_tables_columns_check CHECK ((jsonb_typeof(columns) = 'array'::text)),
+  CONSTRAINT source_tables_fate_check CHECK ((fate = ANY (ARRAY['mapped'::text, 'archived'::text, 'rejected'::text]))),
+  CONSTRAINT source_tables_organisation_id_fkey FOREIGN KEY (organisation_id) REFERENCES iam.organisations(id) ON DELETE CASCADE,
+  CONSTRAINT source_tables_organisation_id_import_id_source_database_sou_key UNIQUE (organisation_id, import_id, source_database, source_table),
+  CONSTRAINT source_tables_pkey PRIMARY KEY (organisation_id, id),
+  CONSTRAINT source_tables_rows_read_check CHECK ((rows_read >= 0)),
+  CONSTRAINT source_tables_source_database_check CHECK (((length(source_database) >= 1) AND (length(source_database) <= 1000))),
+  CONSTRAINT source_tables_source_kind_check CHECK ((source_kind = ANY (ARRAY['table'::text, 'view'::text, 'internal'::text]))),
+  CONSTRAINT source_tables_source_table_check CHECK (((length(source_table) >= 1) AND (length(source_table) <= 1000)))
+);
+CREATE TRIGGER ledger_deleted AFTER DELETE ON legacy.source_tables REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION app.ledger_deleted();
+CREATE TRIGGER ledger_inserted AFTER INSERT ON legacy.source_tables REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((NULLIF(current_setting('app.import_id'::text, true), ''::text) IS NOT NULL)) EXECUTE FUNCTION app.ledger_inserted();
+CREATE TRIGGER ledger_updated AFTER UPDATE ON legacy.source_tables REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT WHEN ((NULLIF(current_setting('app.import_id'::text, true), ''::text) IS NOT NULL)) EXECUTE FUNCTION app.ledger_updated();
+CREATE TRIGGER set_updated_at BEFORE UPDATE ON legacy.source_tables FOR EACH ROW EXECUTE FUNCTION app.set_updated_at();
+ALTER TABLE legacy.source_tables ENABLE ROW LEVEL SECURITY;
+ALTER TABLE legacy.source_tables FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON legacy.source_tables AS PERMISSIVE FOR ALL TO PUBLIC USING ((organisation_id = app.current_organisation_id())) WITH CHECK ((organisation_id = app.current_organisation_id()));
+GRANT DELETE, INSERT, SELECT, UPDATE ON legacy.source_tables TO prospectflow_app;
+GRANT SELECT ON legacy.source_tables TO prospectflow_backup;
+GRANT DELETE, INSERT, SELECT, UPDATE ON legacy.source_tables TO prospectflow_worker;
 
 CREATE TABLE outreach.campaign_enrollments (
   organisation_id uuid NOT NULL DEFAULT app.current_organisation_id(),

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 
 /** The application schemas (docs/CONTRACTS.md). `app` holds functions only. */
-export const APP_SCHEMAS = ['iam', 'crm', 'outreach', 'tracking'] as const;
+export const APP_SCHEMAS = ['iam', 'crm', 'outreach', 'tracking', 'legacy'] as const;
 /** Tables without RLS because they are global (no organisation_id). */
 export const GLOBAL_TABLES = ['iam.organisations', 'iam.users'] as const;
 

@@ -1,8 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
 import pg from 'pg';
-import { readCatalog } from '../catalog.js';
+import { APP_SCHEMAS, readCatalog } from '../catalog.js';
 import { migrate, migrationStatus, undoLastMigration } from '../migrations.js';
 import { type Check, failIfAny } from './types.js';
+
+const SCHEMAS = ['app', ...APP_SCHEMAS];
 
 /** Everything a migration can change that we compare: tables (keys, indexes, RLS), functions, grants. */
 export async function catalogSnapshot(client: pg.ClientBase): Promise<unknown> {
@@ -11,15 +13,18 @@ export async function catalogSnapshot(client: pg.ClientBase): Promise<unknown> {
     `SELECT p.oid::regprocedure::text AS signature, pg_get_functiondef(p.oid) AS definition,
             pg_get_userbyid(p.proowner) AS owner, p.proacl::text AS acl
        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-      WHERE n.nspname IN ('app', 'iam', 'crm', 'outreach', 'tracking') ORDER BY 1`,
+      WHERE n.nspname = ANY($1) ORDER BY 1`,
+    [SCHEMAS],
   );
   const { rows: grants } = await client.query(
     `SELECT n.nspname || '.' || c.relname AS name, c.relkind, c.relacl::text AS acl
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname IN ('app', 'iam', 'crm', 'outreach', 'tracking') ORDER BY 1`,
+      WHERE n.nspname = ANY($1) ORDER BY 1`,
+    [SCHEMAS],
   );
   const { rows: schemas } = await client.query(
-    `SELECT nspname, nspacl::text AS acl FROM pg_namespace WHERE nspname IN ('app', 'iam', 'crm', 'outreach', 'tracking') ORDER BY 1`,
+    `SELECT nspname, nspacl::text AS acl FROM pg_namespace WHERE nspname = ANY($1) ORDER BY 1`,
+    [SCHEMAS],
   );
   return { tables, functions, grants, schemas };
 }

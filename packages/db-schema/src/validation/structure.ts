@@ -1,6 +1,6 @@
 import { APP_SCHEMAS, GLOBAL_TABLES, isTenantTable } from '../catalog.js';
 import { queryRows } from '../client.js';
-import { migrationStatus } from '../migrations.js';
+import { migrationStatus, SCHEMA_VERSION_TABLE } from '../migrations.js';
 import { ROLES } from '../roles.js';
 import { type Check, failIfAny } from './types.js';
 
@@ -49,6 +49,8 @@ SELECT r.role || ' has ' || p.privilege || ' on ' || n.nspname || '.' || c.relna
 
 /** Column names whose values are an enumeration and must be guarded by a CHECK. */
 const ENUM_LIKE = /^((.*_)?(status|role|direction|kind|purpose|action|state|type)|reason)$/;
+/** Columns named like an enumeration that hold free text (a sentence for the operator). */
+const FREE_TEXT = new Set(['legacy.source_tables.reason']);
 
 /**
  * Indexes deliberately not led by organisation_id: global look-ups used only by the SECURITY
@@ -91,13 +93,28 @@ export const structureChecks: Check[] = [
   },
   {
     name: 'schemas',
-    description: 'schemas app, iam, crm, outreach, tracking exist',
+    description: `schemas app, ${APP_SCHEMAS.join(', ')} exist; no table lives anywhere else (the suite checks these)`,
     async run(ctx) {
       const rows = await queryRows<{ nspname: string }>(ctx.migratorUrl, 'SELECT nspname FROM pg_namespace');
       const have = new Set(rows.map((r) => r.nspname));
-      return failIfAny(
-        ['app', ...APP_SCHEMAS].filter((s) => !have.has(s)).map((s) => `schema ${s} is missing`),
+      // A table in a schema this suite does not read would escape every tenant check (RLS, keys,
+      // isolation), the Prisma drift test and schema.sql.
+      const strays = await queryRows<{ t: string }>(
+        ctx.migratorUrl,
+        `SELECT c.oid::regclass::text AS t FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+          WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+            AND n.nspname <> ALL($1) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+            AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+            AND NOT EXISTS (SELECT 1 FROM pg_depend AS d
+                             WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+            AND c.oid <> to_regclass($2)
+          ORDER BY 1`,
+        [APP_SCHEMAS, SCHEMA_VERSION_TABLE],
       );
+      return failIfAny([
+        ...['app', ...APP_SCHEMAS].filter((s) => !have.has(s)).map((s) => `schema ${s} is missing`),
+        ...strays.map((r) => `${r.t} is outside the checked schemas (${APP_SCHEMAS.join(', ')})`),
+      ]);
     },
   },
   {
@@ -266,7 +283,10 @@ export const structureChecks: Check[] = [
     async run(ctx) {
       const problems: string[] = [];
       for (const t of await ctx.catalog()) {
-        for (const c of t.columns.filter((col) => ENUM_LIKE.test(col.name) && col.baseType === 'text')) {
+        for (const c of t.columns.filter(
+          (col) =>
+            ENUM_LIKE.test(col.name) && col.baseType === 'text' && !FREE_TEXT.has(`${t.name}.${col.name}`),
+        )) {
           const guarded = t.checks.some((k) => new RegExp(`\\b${c.name}\\b`).test(k.definition));
           if (!guarded) problems.push(`${t.name}.${c.name} has no CHECK`);
         }
