@@ -23,7 +23,7 @@ export function modelName(table: string): string {
   const last = words.pop()!;
   const singular = last.endsWith('ies')
     ? `${last.slice(0, -3)}y`
-    : last.endsWith('xes')
+    : /(x|sh|ch|ss)es$/.test(last)
       ? last.slice(0, -2)
       : last.endsWith('s')
         ? last.slice(0, -1)

@@ -40,3 +40,18 @@ it('src/prisma.ts loads the generated client and the Prisma peers', async () => 
   expect(modules).toContain('@prisma/adapter-pg');
   expect(modules.some((m) => m.startsWith('generated/prisma/'))).toBe(true);
 });
+
+it('src/prisma.ts exports the row type of every model in schema.prisma', async () => {
+  const fs = await import('node:fs');
+  const schema = fs.readFileSync(path.join(packageDir, 'prisma/schema.prisma'), 'utf8');
+  const models = [...schema.matchAll(/^model (\w+) \{/gm)].map((m) => m[1]).sort();
+  const source = fs.readFileSync(path.join(packageDir, 'src/prisma.ts'), 'utf8');
+  const list = /export type \{([^}]*)\} from '\.\.\/generated\/prisma\/client\.js'/.exec(source)?.[1] ?? '';
+  const exported = list
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean)
+    .sort();
+  expect(models.length).toBeGreaterThan(30);
+  expect(exported).toEqual(models);
+});
