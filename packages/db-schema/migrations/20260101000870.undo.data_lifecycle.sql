@@ -1,7 +1,7 @@
 DROP FUNCTION IF EXISTS app.enqueue_retention_tasks(timestamptz);
 DROP FUNCTION IF EXISTS app.purge_audit_log(timestamptz, integer);
 REVOKE INSERT (organisation_id, type, priority, run_at, dedupe_key, max_attempts) ON outreach.tasks FROM prospectflow_system;
-REVOKE DELETE ON iam.audit_log FROM prospectflow_system;
+REVOKE SELECT, DELETE ON iam.audit_log FROM prospectflow_system;
 REVOKE EXECUTE ON FUNCTION app.notify_tasks_due() FROM prospectflow_system;
 -- Rows only this migration's code could write, removed organisation by organisation under RLS.
 DO $$
