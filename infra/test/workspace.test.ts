@@ -1,0 +1,52 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+
+type Manifest = Record<string, Record<string, string> | undefined> & { name?: string };
+
+/** Every workspace's package.json (the folders pnpm-workspace.yaml lists), the root's too. */
+function manifests(): { dir: string; manifest: Manifest }[] {
+  const { packages } = parse(fs.readFileSync(path.join(root, 'pnpm-workspace.yaml'), 'utf8')) as {
+    packages: string[];
+  };
+  const dirs = ['.'];
+  for (const pattern of packages) {
+    if (pattern.endsWith('/*')) {
+      const parent = pattern.slice(0, -2);
+      for (const entry of fs.readdirSync(path.join(root, parent), { withFileTypes: true }))
+        if (entry.isDirectory()) dirs.push(path.join(parent, entry.name));
+    } else dirs.push(pattern);
+  }
+  return dirs
+    .filter((dir) => fs.existsSync(path.join(root, dir, 'package.json')))
+    .map((dir) => ({
+      dir,
+      manifest: JSON.parse(fs.readFileSync(path.join(root, dir, 'package.json'), 'utf8')),
+    }));
+}
+
+const SECTIONS = ['dependencies', 'devDependencies', 'optionalDependencies'];
+
+describe('workspace', () => {
+  // Issue 2: one `catalog:` for shared versions. An external package declared by two workspaces
+  // outside it drifts (autocannon was ^8.0.0 in ingest-api and 8.0.0 in infra).
+  it('takes every external dependency two workspaces share from the catalog', () => {
+    const users = new Map<string, string[]>();
+    for (const { dir, manifest } of manifests())
+      for (const section of SECTIONS)
+        for (const [name, spec] of Object.entries(manifest[section] ?? {}))
+          if (
+            !spec.startsWith('workspace:') &&
+            !spec.startsWith('link:') &&
+            !name.startsWith('@prospectflow/')
+          )
+            users.set(name, [...(users.get(name) ?? []), `${dir} ${spec}`]);
+    const outside = [...users]
+      .filter(([, uses]) => uses.length > 1 && uses.some((use) => !use.endsWith(' catalog:')))
+      .map(([name, uses]) => `${name}: ${uses.filter((use) => !use.endsWith(' catalog:')).join(', ')}`);
+    expect(outside).toEqual([]);
+  });
+});
