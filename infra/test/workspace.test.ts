@@ -49,4 +49,24 @@ describe('workspace', () => {
       .map(([name, uses]) => `${name}: ${uses.filter((use) => !use.endsWith(' catalog:')).join(', ')}`);
     expect(outside).toEqual([]);
   });
+
+  // pnpm install links a workspace package's bins into its dependants before anything is built: a
+  // bin under dist/ made a fresh clone's install warn 'Failed to create bin … ENOENT' for each one
+  // (twelve lines for prospectflow-db on the README's first command).
+  it('gives every bin another workspace depends on a committed file, not a build output', () => {
+    const all = manifests();
+    const depended = new Set(
+      all.flatMap(({ manifest }) => SECTIONS.flatMap((section) => Object.keys(manifest[section] ?? {}))),
+    );
+    const built = all.flatMap(({ dir, manifest }) => {
+      const bin = manifest.bin as unknown as Record<string, string> | string | undefined;
+      if (!bin || !manifest.name || !depended.has(manifest.name)) return [];
+      return Object.values(typeof bin === 'string' ? { [manifest.name]: bin } : bin)
+        .map((target) => path.join(dir, target))
+        .filter(
+          (target) => target.split(path.sep).includes('dist') || !fs.existsSync(path.join(root, target)),
+        );
+    });
+    expect(built).toEqual([]);
+  });
 });
