@@ -4,6 +4,7 @@ import { ROLES, roleUrl } from '../roles.js';
 import { citusCheck } from './citus.js';
 import { isolationChecks } from './isolation.js';
 import { migrationChecks } from './migration-checks.js';
+import { privilegeChecks } from './privileges.js';
 import { structureChecks } from './structure.js';
 import type { Check, ValidationContext } from './types.js';
 
@@ -18,6 +19,7 @@ export type { Check, ValidationContext } from './types.js';
 /** Every named check, in the order `db:validate` prints them. */
 export const CHECKS: readonly Check[] = [
   ...structureChecks,
+  ...privilegeChecks,
   citusCheck,
   ...isolationChecks,
   ...migrationChecks,
