@@ -86,6 +86,15 @@ const erase = async (email: string) => {
   expect(r.statusCode, r.body).toBe(201);
   return r.json().removed as Record<string, number>;
 };
+/** Carries out the one pending erasure request as an admin does: finds it, erases by its id. */
+const erasePendingRequest = async () => {
+  const requests = await t.request(admin, {
+    method: 'GET',
+    url: '/v1/privacy/erasure-requests?status=pending',
+  });
+  const requestId = requests.json().items[0].id;
+  return await t.request(admin, { method: 'POST', url: '/v1/privacy/erasures', payload: { requestId } });
+};
 const archived = async () =>
   (
     await t.admin.query<{ source_key: string }>(
@@ -334,16 +343,7 @@ describe('what belongs to a data subject (erasure and export alike)', () => {
     expect(doc.suppressions).toContainEqual(
       expect.objectContaining({ reason: 'unsubscribed', matched_by: 'email' }),
     );
-    const requests = await t.request(admin, {
-      method: 'GET',
-      url: '/v1/privacy/erasure-requests?status=pending',
-    });
-    const requestId = requests.json().items[0].id;
-    const erased = await t.request(admin, {
-      method: 'POST',
-      url: '/v1/privacy/erasures',
-      payload: { requestId },
-    });
+    const erased = await erasePendingRequest();
     expect(erased.statusCode, erased.body).toBe(201);
     expect(erased.json().removed).toMatchObject({ 'outreach.suppressions': 1, 'outreach.messages': 1 });
     expect(await tablesMentioning('anouk.ancienne')).toEqual([]);
@@ -365,16 +365,7 @@ describe('what belongs to a data subject (erasure and export alike)', () => {
     expect((await t.request(admin, { method: 'DELETE', url: `/v1/people/${subject.id}` })).statusCode).toBe(
       204,
     );
-    const requests = await t.request(admin, {
-      method: 'GET',
-      url: '/v1/privacy/erasure-requests?status=pending',
-    });
-    const requestId = requests.json().items[0].id;
-    const erased = await t.request(admin, {
-      method: 'POST',
-      url: '/v1/privacy/erasures',
-      payload: { requestId },
-    });
+    const erased = await erasePendingRequest();
     expect(erased.statusCode, erased.body).toBe(201);
     expect(erased.json().removed).toMatchObject({
       'outreach.suppressions': 1,
