@@ -18,27 +18,10 @@ const options = { module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResol
 
 /** True when `specifier`, required from `file`, is an ES module (or only importable). */
 function esOnly(specifier, file) {
-  const required = ts.resolveModuleName(
-    specifier,
-    file,
-    options,
-    ts.sys,
-    undefined,
-    undefined,
-    ts.ModuleKind.CommonJS,
-  ).resolvedModule;
-  if (!required) {
-    const imported = ts.resolveModuleName(
-      specifier,
-      file,
-      options,
-      ts.sys,
-      undefined,
-      undefined,
-      ts.ModuleKind.ESNext,
-    ).resolvedModule;
-    return imported !== undefined;
-  }
+  const resolve = (mode) =>
+    ts.resolveModuleName(specifier, file, options, ts.sys, undefined, undefined, mode).resolvedModule;
+  const required = resolve(ts.ModuleKind.CommonJS);
+  if (!required) return resolve(ts.ModuleKind.ESNext) !== undefined;
   if (required.extension === ts.Extension.Dmts || required.extension === ts.Extension.Mts) return true;
   if (required.extension === ts.Extension.Dcts || required.extension === ts.Extension.Cts) return false;
   return (
