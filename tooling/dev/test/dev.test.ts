@@ -373,6 +373,41 @@ describe('pnpm dev', () => {
     expect(postgresProcessesFor(dataDir)).toEqual([]);
   }, 150_000);
 
+  it('`pnpm dev` itself returns 0 on Ctrl-C, and only once PostgreSQL has stopped', async () => {
+    // The root script through pnpm, as the README says. It ran `node tooling/dev/start.mjs` under
+    // `sh -c`: Ctrl-C killed that sh, so pnpm printed 'ELIFECYCLE Command failed' and gave the
+    // prompt back (killed by SIGINT) while the system was still stopping.
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    const ports = await devPorts();
+    const clean = { ...process.env };
+    for (const key of ['DATABASE_URL', 'DATABASE_ADMIN_URL', 'REDIS_URL', 'SMTP_URL', 'PORT', 'NODE_OPTIONS'])
+      delete clean[key];
+    const child = spawn('pnpm', ['dev'], {
+      cwd: path.resolve(import.meta.dirname, '..', '..', '..'),
+      env: { ...clean, ESBUILD_WORKER_THREADS: '0', DEV_DATA_DIR: dataDir, ...ports },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    const exit = new Promise<{ code: number | null; signal: string | null; postgres: string[] }>((resolve) =>
+      child.once('exit', (code, signal) =>
+        resolve({ code, signal, postgres: postgresProcessesFor(dataDir) }),
+      ),
+    );
+    const run = { child, output: () => output, exit: exit.then(({ code }) => code) };
+    runs.push(run);
+    await waitFor(run, /ready in \d+\.\d s/, 150_000);
+    ctrlC(run);
+    const stopped = await exit;
+    expect({ code: stopped.code, signal: stopped.signal }, output).toEqual({ code: 0, signal: null });
+    // pnpm returned after the system had stopped, not before.
+    expect(stopped.postgres).toEqual([]);
+    expect(output).not.toContain('ELIFECYCLE');
+  }, 240_000);
+
   it('runs the API and the worker without the mail demo when Dovecot is not installed', async () => {
     const dataDir = tempDataDir();
     dirs.push(dataDir);
