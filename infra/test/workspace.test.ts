@@ -50,6 +50,19 @@ describe('workspace', () => {
     expect(outside).toEqual([]);
   });
 
+  // `.node-version` (fnm, asdf, volta, setup-node) and `.nvmrc` (nvm: `nvm use` reads only that one)
+  // name the same Node, one the root's engines.node accepts.
+  it('pins one Node version for every version manager, inside engines.node', () => {
+    const pinned = fs.readFileSync(path.join(root, '.node-version'), 'utf8').trim();
+    expect(fs.readFileSync(path.join(root, '.nvmrc'), 'utf8').trim()).toBe(pinned);
+    const floor = /^>=(\d+)\.(\d+)\.(\d+)$/.exec(manifests()[0]!.manifest.engines?.node ?? '');
+    expect(floor, 'engines.node is >=x.y.z').not.toBeNull();
+    const version = pinned.split('.').map(Number);
+    const minimum = floor!.slice(1).map(Number);
+    const compare = version.map((part, i) => part - minimum[i]!).find((difference) => difference !== 0) ?? 0;
+    expect(compare).toBeGreaterThanOrEqual(0);
+  });
+
   // pnpm install links a workspace package's bins into its dependants before anything is built: a
   // bin under dist/ made a fresh clone's install warn 'Failed to create bin … ENOENT' for each one
   // (twelve lines for prospectflow-db on the README's first command).
