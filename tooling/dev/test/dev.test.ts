@@ -130,13 +130,16 @@ async function devPorts() {
   };
 }
 
+const dirs: string[] = [];
+
+/** A fresh data directory, removed after the file (every test's, those that fail at start-up too). */
 function tempDataDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pf-dev-'));
   fs.chmodSync(dir, 0o755);
+  dirs.push(dir);
   return dir;
 }
 
-const dirs: string[] = [];
 afterAll(() => {
   for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -144,7 +147,6 @@ afterAll(() => {
 describe('pnpm dev', () => {
   it('starts everything, answers /health, keeps its data and stops cleanly on Ctrl-C and SIGTERM', async () => {
     const dataDir = tempDataDir();
-    dirs.push(dataDir);
     const ports = await devPorts();
     const env = { DEV_DATA_DIR: dataDir, ...ports };
 
@@ -245,7 +247,6 @@ describe('pnpm dev', () => {
 
   it('lets the worker finish its in-flight task on Ctrl-C, and a restart is quiet; SIGKILL of pnpm dev still stops everything', async () => {
     const dataDir = tempDataDir();
-    dirs.push(dataDir);
     const ports = await devPorts();
     // The worker's default shutdown grace (20 s): pnpm dev once SIGKILLed it after 10 s.
     const env = { DEV_DATA_DIR: dataDir, ...ports, WORKER_SHUTDOWN_GRACE_MS: '20000' };
@@ -339,7 +340,6 @@ describe('pnpm dev', () => {
 
   it('stops cleanly when interrupted during start-up', async () => {
     const dataDir = tempDataDir();
-    dirs.push(dataDir);
     const run = startDev({ DEV_DATA_DIR: dataDir, ...(await devPorts()) });
     await waitFor(run, /demo data seeded/);
     run.child.kill('SIGINT');
@@ -349,7 +349,6 @@ describe('pnpm dev', () => {
 
   it('stops on Ctrl-C as soon as the API answers, while it still connects the demo mailbox', async () => {
     const dataDir = tempDataDir();
-    dirs.push(dataDir);
     const ports = await devPorts();
     const apiPort = Number(ports.DEV_API_PORT);
     const run = startDev({ DEV_DATA_DIR: dataDir, ...ports });
@@ -378,7 +377,6 @@ describe('pnpm dev', () => {
     // `sh -c`: Ctrl-C killed that sh, so pnpm printed 'ELIFECYCLE Command failed' and gave the
     // prompt back (killed by SIGINT) while the system was still stopping.
     const dataDir = tempDataDir();
-    dirs.push(dataDir);
     const ports = await devPorts();
     const clean = { ...process.env };
     for (const key of ['DATABASE_URL', 'DATABASE_ADMIN_URL', 'REDIS_URL', 'SMTP_URL', 'PORT', 'NODE_OPTIONS'])
@@ -410,7 +408,6 @@ describe('pnpm dev', () => {
 
   it('runs the API and the worker without the mail demo when Dovecot is not installed', async () => {
     const dataDir = tempDataDir();
-    dirs.push(dataDir);
     const ports = await devPorts();
     // What findBinary sees on a machine with only Node: no Dovecot that runs.
     const run = startDev({ DEV_DATA_DIR: dataDir, ...ports, DOVECOT_BIN: path.join(dataDir, 'no-dovecot') });
@@ -461,7 +458,6 @@ describe('pnpm dev', () => {
 
   it('points at --reset when the PostgreSQL data directory is damaged', async () => {
     const dataDir = tempDataDir();
-    dirs.push(dataDir);
     fs.mkdirSync(path.join(dataDir, 'postgres'));
     fs.writeFileSync(path.join(dataDir, 'postgres', 'garbage'), 'not postgres');
     const run = startDev({ DEV_DATA_DIR: dataDir, ...(await devPorts()) });
