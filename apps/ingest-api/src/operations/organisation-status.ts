@@ -5,6 +5,7 @@ import {
   sessionCacheKey,
 } from '@prospectflow/auth-core';
 import type { OrganisationStatus } from '@prospectflow/contracts';
+import { withTenant } from '@prospectflow/tenant-context';
 import pg from 'pg';
 
 export interface OrganisationStatusOptions {
@@ -58,30 +59,27 @@ export async function setOrganisationStatus(
   }
 }
 
-/** Sets the status and returns the members' Cognito identities, in one transaction. */
+/**
+ * Sets the status and returns the members' Cognito identities, in one tenant unit of the
+ * organisation (memberships are a tenant table: RLS is forced for the migrator too).
+ */
 async function updateStatus(organisationId: string, status: OrganisationStatus, migrationUrl: string) {
-  const client = new pg.Client({ connectionString: migrationUrl });
-  await client.connect();
+  const pool = new pg.Pool({ connectionString: migrationUrl, max: 1 });
   try {
-    await client.query('BEGIN');
-    // Memberships are a tenant table (RLS forced, for the migrator too): read them as the organisation.
-    await client.query(`SELECT set_config('app.organisation_id', $1, true)`, [organisationId]);
-    const updated = await client.query('UPDATE iam.organisations SET status = $2 WHERE id = $1', [
-      organisationId,
-      status,
-    ]);
-    if (updated.rowCount === 0)
-      throw new OrganisationNotFound(`organisation ${organisationId} does not exist`);
-    const { rows } = await client.query<{ cognito_sub: string; cognito_pool_id: string | null }>(
-      `SELECT u.cognito_sub, u.cognito_pool_id
-         FROM iam.organisation_users AS m JOIN iam.users AS u ON u.id = m.user_id`,
-    );
-    await client.query('COMMIT');
-    return rows;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
+    return await withTenant(pool, { organisationId }, async (client) => {
+      const updated = await client.query('UPDATE iam.organisations SET status = $2 WHERE id = $1', [
+        organisationId,
+        status,
+      ]);
+      if (updated.rowCount === 0)
+        throw new OrganisationNotFound(`organisation ${organisationId} does not exist`);
+      const { rows } = await client.query<{ cognito_sub: string; cognito_pool_id: string | null }>(
+        `SELECT u.cognito_sub, u.cognito_pool_id
+           FROM iam.organisation_users AS m JOIN iam.users AS u ON u.id = m.user_id`,
+      );
+      return rows;
+    });
   } finally {
-    await client.end();
+    await pool.end();
   }
 }
