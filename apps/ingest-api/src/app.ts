@@ -95,7 +95,7 @@ export function serverOptions(config: AppConfig, logStream?: DestinationStream):
     bodyLimit: config.bodyLimitBytes,
     return503OnClosing: true,
     // What the router refuses before any route runs (a URL that does not decode): problem+json too.
-    frameworkErrors: frameworkErrors(config.nodeEnv.trim() === 'production'),
+    frameworkErrors: frameworkErrors(config.nodeEnv === 'production'),
     // Validation (ajv options per request part) is set in serviceApp: lib/request-validation.ts.
   };
 }

@@ -206,7 +206,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     () => loadSubjectKeys({ ...env, NODE_ENV: env.NODE_ENV?.trim() || 'development' }),
   ]);
   return {
-    nodeEnv: values.NODE_ENV,
+    // Trimmed once here, so every comparison with 'production' agrees (the env rules trim too).
+    nodeEnv: values.NODE_ENV.trim(),
     host: values.HOST,
     port: values.PORT,
     logLevel: values.LOG_LEVEL ?? (values.NODE_ENV === 'test' ? 'silent' : 'info'),

@@ -12,7 +12,7 @@ export { API_CSP, PAGE_CSP } from '../../lib/security-headers.js';
  * a page's cache-control) is kept.
  */
 async function securityHeaders(fastify: FastifyInstance, opts: AppOptions) {
-  const production = opts.config.nodeEnv.trim() === 'production';
+  const production = opts.config.nodeEnv === 'production';
   fastify.addHook('onSend', async (request, reply, payload) => {
     setSecurityHeaders(request, reply, production);
     return payload;
