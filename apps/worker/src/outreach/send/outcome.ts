@@ -1,6 +1,5 @@
 import { PRIORITY, stopEnrollment, TASKS } from '@prospectflow/outreach-core';
 import type { TenantClient } from '@prospectflow/tenant-context';
-import { withoutAddresses } from '../../logger.js';
 import { inTenant } from '../../queue/sql.js';
 import type { TaskContext } from '../../queue/types.js';
 import { followUpAt } from '../schedule.js';
@@ -72,12 +71,12 @@ export async function recordBounce(
     messageId: sent.messageRowId,
     at: now,
   });
-  // Ids, never the address (personal data; the logger also masks any address left in the answer).
+  // Ids, never the address (personal data; the logger masks any address the answer repeats).
   ctx.log.warn(
     {
       messageRowId: sent.messageRowId,
       enrollmentId: ctx.task.enrollment_id,
-      detail: withoutAddresses(detail),
+      detail,
     },
     'hard bounce: recipient suppressed',
   );
